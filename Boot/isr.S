@@ -1,0 +1,116 @@
+/*
+ * Interrupt and exception entry stubs (Linux: arch/x86/entry/entry_64.S).
+ *
+ * Every vector gets a tiny stub that makes the stack look the same whether or
+ * not the CPU pushed an error code, pushes the vector number, then jumps to
+ * isr_common, which saves every general-purpose register and the SSE state and
+ * calls the Swift dispatcher keel_interrupt(InterruptFrame *).
+ *
+ * InterruptFrame, lowest address first (Kernel/Core/Debug/InterruptFrame.swift):
+ *   r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax
+ *   vector error_code | rip cs rflags rsp ss   (the last five pushed by the CPU)
+ */
+    .section .text.isr, "ax"
+    .code64
+
+.macro ISR_NOERR n
+    .balign 16
+isr\n:
+    push    $0
+    push    $\n
+    jmp     isr_common
+.endm
+
+.macro ISR_ERR n
+    .balign 16
+isr\n:
+    push    $\n
+    jmp     isr_common
+.endm
+
+/* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30. */
+ISR_NOERR 0
+ISR_NOERR 1
+ISR_NOERR 2
+ISR_NOERR 3
+ISR_NOERR 4
+ISR_NOERR 5
+ISR_NOERR 6
+ISR_NOERR 7
+ISR_ERR   8
+ISR_NOERR 9
+ISR_ERR   10
+ISR_ERR   11
+ISR_ERR   12
+ISR_ERR   13
+ISR_ERR   14
+ISR_NOERR 15
+ISR_NOERR 16
+ISR_ERR   17
+ISR_NOERR 18
+ISR_NOERR 19
+ISR_NOERR 20
+ISR_ERR   21
+ISR_NOERR 22
+ISR_NOERR 23
+ISR_NOERR 24
+ISR_NOERR 25
+ISR_NOERR 26
+ISR_NOERR 27
+ISR_NOERR 28
+ISR_ERR   29
+ISR_ERR   30
+ISR_NOERR 31
+
+    .balign 16
+isr_common:
+    push    %rax
+    push    %rbx
+    push    %rcx
+    push    %rdx
+    push    %rsi
+    push    %rdi
+    push    %rbp
+    push    %r8
+    push    %r9
+    push    %r10
+    push    %r11
+    push    %r12
+    push    %r13
+    push    %r14
+    push    %r15
+    cld
+    mov     %rsp, %rdi              /* argument: the InterruptFrame */
+    mov     %rsp, %rbx              /* rbx is callee-saved: our way back */
+    and     $-16, %rsp              /* Swift uses movaps on stack slots */
+    sub     $512, %rsp
+    fxsave64 (%rsp)                 /* x87/SSE state of the interrupted code */
+    call    keel_interrupt
+    fxrstor64 (%rsp)
+    mov     %rbx, %rsp
+    pop     %r15
+    pop     %r14
+    pop     %r13
+    pop     %r12
+    pop     %r11
+    pop     %r10
+    pop     %r9
+    pop     %r8
+    pop     %rbp
+    pop     %rdi
+    pop     %rsi
+    pop     %rdx
+    pop     %rcx
+    pop     %rbx
+    pop     %rax
+    add     $16, %rsp               /* vector and error code */
+    iretq
+
+/* Addresses of the stubs, indexed by vector, for building the IDT. */
+    .section .rodata.isr_stub_table, "a"
+    .balign 8
+    .globl isr_stub_table
+isr_stub_table:
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad isr\n
+.endr

@@ -1,0 +1,87 @@
+/*
+ * The only C Keel has: one-line inline-assembly shims for instructions Swift
+ * cannot express (port I/O, control registers, MSRs, descriptor tables, TLB).
+ * Swift imports this header as a bridging header; every function is
+ * static inline, so each shim compiles to the single instruction it names.
+ */
+#ifndef KEEL_SHIMS_H
+#define KEEL_SHIMS_H
+#include <stdint.h>
+
+/* ---- port I/O ---- */
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+/* ---- control registers ---- */
+static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" :: "r"(v) : "memory"); }
+static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" :: "r"(v) : "memory"); }
+static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" :: "r"(v) : "memory"); }
+
+/* ---- model-specific registers, CPUID, time stamp, random ---- */
+static inline uint64_t rdmsr(uint32_t msr) {
+    uint32_t lo, hi; __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr)); return ((uint64_t)hi << 32) | lo;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+struct cpuid_regs { uint32_t eax, ebx, ecx, edx; };
+static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf) {
+    struct cpuid_regs r;
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+    return r;
+}
+static inline uint64_t rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
+/* Returns 1 and stores a hardware random number, or 0 if the DRNG was not ready. */
+static inline int rdrand64(uint64_t *out) { unsigned char ok; __asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok)); return ok; }
+
+/* ---- descriptor tables ---- */
+struct __attribute__((packed)) descriptor_pointer { uint16_t limit; uint64_t base; };
+static inline void lidt(const struct descriptor_pointer *p) { __asm__ volatile("lidt %0" :: "m"(*p)); }
+static inline void lgdt(const struct descriptor_pointer *p) { __asm__ volatile("lgdt %0" :: "m"(*p)); }
+static inline void ltr(uint16_t selector) { __asm__ volatile("ltr %0" :: "r"(selector)); }
+
+/* ---- TLB, interrupts, halting ---- */
+static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
+static inline void cpu_cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void cpu_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void cpu_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
+static inline void cpu_pause(void) { __asm__ volatile("pause"); }
+static inline uint64_t read_rflags(void) { uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
+/* Supervisor-mode access prevention: open and close the window for user copies. */
+static inline void cpu_stac(void) { __asm__ volatile("stac" ::: "memory"); }
+static inline void cpu_clac(void) { __asm__ volatile("clac" ::: "memory"); }
+
+/* ---- the running frame, for call traces ---- */
+static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
+static inline uint64_t read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
+
+/* ---- symbols from linker.ld and Boot/ ----
+ * Swift cannot import C arrays of unknown size, so each symbol gets an
+ * accessor returning its address. */
+#define KEEL_SYMBOL(name) \
+    extern char name[]; \
+    static inline uint64_t symbol_##name(void) { return (uint64_t)name; }
+KEEL_SYMBOL(__kernel_phys_start)
+KEEL_SYMBOL(__kernel_phys_end)
+KEEL_SYMBOL(__text_start)
+KEEL_SYMBOL(__text_end)
+KEEL_SYMBOL(__rodata_start)
+KEEL_SYMBOL(__rodata_end)
+KEEL_SYMBOL(__data_start)
+KEEL_SYMBOL(__data_end)
+KEEL_SYMBOL(__kernel_end)
+KEEL_SYMBOL(__ksymtab_start)
+KEEL_SYMBOL(__ksymtab_end)
+KEEL_SYMBOL(boot_stack_bottom)
+KEEL_SYMBOL(boot_stack_top)
+KEEL_SYMBOL(isr_stub_table)
+KEEL_SYMBOL(early_heap_start)
+KEEL_SYMBOL(early_heap_end)
+
+#endif

@@ -1,0 +1,38 @@
+// The kernel console: every byte goes to the serial port (with CR before LF, as
+// Linux's serial console does) and to the VGA text mirror.
+// Linux: kernel/printk/printk.c console drivers
+
+enum Console {
+    static func initialize() {
+        Serial.initialize()
+        VGAText.clear()
+    }
+
+    static func write(_ byte: UInt8) {
+        if byte == 0x0a { Serial.write(0x0d) }
+        Serial.write(byte)
+        VGAText.write(byte)
+    }
+
+    static func write(_ s: StaticString) {
+        s.withUTF8Buffer { for b in $0 { write(b) } }
+    }
+
+    static func write(_ s: String) {
+        var s = s
+        s.withUTF8 { for b in $0 { write(b) } }
+    }
+}
+
+/// The console as a TextSink, so Kernel/Core printers can write to it directly.
+struct ConsoleSink: TextSink {
+    mutating func write(_ s: StaticString) { Console.write(s) }
+    mutating func write(_ s: String) { Console.write(s) }
+}
+
+/// Swift's `print` ends here. C: putchar()
+@_cdecl("putchar")
+func putchar(_ c: CInt) -> CInt {
+    Console.write(UInt8(truncatingIfNeeded: c))
+    return c
+}

@@ -1,0 +1,28 @@
+// Everything that can be wrong with a Multiboot2 boot-information block. The
+// parser runs before anything else in the kernel, so a malformed block must be
+// reported precisely (offset and tag) instead of trapping with no console to say why.
+
+/// Why a Multiboot2 boot-information block was rejected. Offsets are byte
+/// offsets from the start of the block; `type` is the tag type field.
+public enum MultibootError: Error, Equatable {
+    /// Fewer bytes than the 8-byte fixed part (total_size, reserved).
+    case truncatedHeader(available: Int)
+    /// total_size is smaller than the fixed part or larger than the bytes given.
+    case badTotalSize(totalSize: UInt32, available: Int)
+    /// A tag header (type, size) starts less than 8 bytes before total_size.
+    case truncatedTagHeader(offset: Int)
+    /// A tag's size is smaller than its fixed fields (or than its own 8-byte header).
+    case tagTooSmall(offset: Int, type: UInt32, size: UInt32)
+    /// A tag's size reaches past total_size.
+    case tagOverrun(offset: Int, type: UInt32, size: UInt32)
+    /// The tags reach total_size without an end tag (type 0).
+    case missingEndTag
+    /// A string field has no NUL before the end of its tag.
+    case unterminatedString(offset: Int, type: UInt32)
+    /// A module's mod_end lies below its mod_start.
+    case badModuleRange(offset: Int, start: UInt32, end: UInt32)
+    /// A memory-map entry_size is below the 24 bytes of base, length, type, reserved.
+    case memoryMapEntryTooSmall(offset: Int, entrySize: UInt32)
+    /// The memory-map entries do not fill the tag in whole entries.
+    case memoryMapSizeMismatch(offset: Int, size: UInt32, entrySize: UInt32)
+}

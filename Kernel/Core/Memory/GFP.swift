@@ -1,0 +1,25 @@
+// Allocation flags: which zones may serve a request and what to do to the
+// frames first. Keel never sleeps or reclaims in the allocator, so Linux's
+// reclaim and I/O bits have no counterpart.
+
+/// Allocation request modifiers. Linux: gfp_t (include/linux/gfp_types.h)
+public struct GFP: OptionSet, Sendable {
+    public var rawValue: UInt32
+    @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Only ZONE_DMA may serve the request. Linux: __GFP_DMA
+    public static let dma = GFP(rawValue: 1 << 0)
+    /// ZONE_DMA32, falling back to ZONE_DMA. Linux: __GFP_DMA32
+    public static let dma32 = GFP(rawValue: 1 << 1)
+    /// Zero the frames before returning them. Linux: __GFP_ZERO
+    public static let zero = GFP(rawValue: 1 << 2)
+    /// An ordinary kernel allocation: ZONE_NORMAL, falling back to DMA32 and DMA.
+    /// Linux: GFP_KERNEL
+    public static let kernel: GFP = []
+
+    /// The highest zone the request may use; lower zones are its fallbacks.
+    /// Linux: gfp_zone() (which rejects dma + dma32 together; Keel picks dma)
+    @inlinable public var highestZone: ZoneType {
+        contains(.dma) ? .dma : contains(.dma32) ? .dma32 : .normal
+    }
+}

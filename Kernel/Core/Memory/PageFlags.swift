@@ -1,0 +1,26 @@
+// The state bits of a page descriptor. Linux keeps these in page->flags
+// (include/linux/page-flags.h); Keel keeps only the ones its code reads.
+
+/// Per-frame state bits. Linux: enum pageflags (PG_*) and page types
+public struct PageFlags: OptionSet, Sendable {
+    public var rawValue: UInt32
+    @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Never handed to the buddy allocator: firmware, kernel image, mem_map, holes.
+    /// Linux: PG_reserved
+    public static let reserved = PageFlags(rawValue: 1 << 0)
+    /// First frame of a free block on a free list; `private` holds its order.
+    /// Linux: PageBuddy() (the PGTY_buddy page type)
+    public static let buddy = PageFlags(rawValue: 1 << 1)
+    /// First frame of an allocated block; `private` holds its order so a free
+    /// with the wrong order is caught. Linux: PG_head (only for compound pages)
+    public static let head = PageFlags(rawValue: 1 << 2)
+    /// The block holds slab objects. Linux: PG_slab
+    public static let slab = PageFlags(rawValue: 1 << 3)
+    /// Contents changed since the last write-back. Linux: PG_dirty
+    public static let dirty = PageFlags(rawValue: 1 << 4)
+    /// On an LRU list through `lruNext`/`lruPrev`. Linux: PG_lru
+    public static let lru = PageFlags(rawValue: 1 << 5)
+    /// Anonymous memory that would go to swap, not to a file. Linux: PG_swapbacked
+    public static let swapBacked = PageFlags(rawValue: 1 << 6)
+}

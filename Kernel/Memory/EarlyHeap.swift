@@ -1,0 +1,25 @@
+// Memory for Swift objects before the page and slab allocators exist: a bump
+// allocator over 2 MiB reserved in .bss by Boot/entry32.S. Frees are ignored;
+// it only feeds the few objects boot creates before kmalloc takes over.
+// Linux: memblock_alloc() plays this role during early boot.
+
+enum EarlyHeap {
+    nonisolated(unsafe) private static var next: UInt = 0
+
+    static func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
+        let start = UInt(symbol_early_heap_start())
+        let end = UInt(symbol_early_heap_end())
+        if next == 0 { next = start }
+        let aligned = (next + UInt(alignment) - 1) & ~(UInt(alignment) - 1)
+        guard aligned + UInt(size) <= end else { return nil }
+        next = aligned + UInt(size)
+        return UnsafeMutableRawPointer(bitPattern: aligned)
+    }
+
+    static func owns(_ p: UnsafeMutableRawPointer) -> Bool {
+        let a = UInt(bitPattern: p)
+        return a >= UInt(symbol_early_heap_start()) && a < UInt(symbol_early_heap_end())
+    }
+
+    static var bytesUsed: Int { next == 0 ? 0 : Int(next - UInt(symbol_early_heap_start())) }
+}

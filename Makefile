@@ -1,0 +1,96 @@
+# Keel: every user-facing command (README "Commands").
+#   make run    build and boot in QEMU (SMP=, MEM=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=)
+#   make test   host unit tests, then QEMU boot tests; ends with "N passed, N failed"
+#   make check  multiboot2 header present, no red-zone use in the kernel
+#   make gdb    QEMU halted with a gdb stub, gdb attached with symbols
+#   make iso    build/keel.iso;  make bench;  make clean
+
+SMP      ?= 1
+MEM      ?= 256M
+CMDLINE  ?=
+TIMEOUT  ?= 120
+ROOTFS_EXTRA ?=
+
+BUILD    := build
+SWIFTC   ?= swiftc
+CLANG    ?= clang
+LD       := ld.lld
+EMBEDDED := $(dir $(shell command -v $(SWIFTC)))../lib/swift/embedded/x86_64-unknown-none-elf
+
+SWIFT_SOURCES := $(shell find Kernel -name "*.swift" $(foreach d,$(CORE_EXCLUDE),-not -path "Kernel/Core/$(d)/*") | sort)
+C_SOURCES     := $(shell find Kernel -name '*.c' | sort)
+ASM_SOURCES   := $(sort $(wildcard Boot/*.S))
+SHIMS_HEADER  := Kernel/Arch/x86_64/include/shims.h
+
+SWIFT_FLAGS := -target x86_64-unknown-none-elf -enable-experimental-feature Embedded -wmo \
+  -swift-version 6 -parse-as-library -Osize -Xfrontend -disable-stack-protector \
+  -Xcc -mno-red-zone -Xcc -ffreestanding -Xfrontend -function-sections -g \
+  -module-name Keel -import-bridging-header $(SHIMS_HEADER)
+C_FLAGS := -target x86_64-unknown-none-elf -fPIE -mno-red-zone -fno-stack-protector -ffreestanding \
+  -fno-omit-frame-pointer -O2 -g -Wall -Werror -nostdinc -isystem $(shell $(CLANG) -print-resource-dir)/include
+ASM_FLAGS := -target x86_64-unknown-none-elf -g
+LD_FLAGS  := -T linker.ld -nostdlib -static --gc-sections -z max-page-size=4096
+
+ASM_OBJECTS := $(patsubst %.S,$(BUILD)/%.o,$(ASM_SOURCES))
+C_OBJECTS   := $(patsubst %.c,$(BUILD)/%.o,$(C_SOURCES))
+KERNEL_OBJECTS := $(ASM_OBJECTS) $(C_OBJECTS) $(BUILD)/kernel-swift.o
+UNICODE_LIB := $(EMBEDDED)/libswiftUnicodeDataTables.a
+
+.PHONY: all run iso test check gdb bench clean deps host-test boot-test
+all: $(BUILD)/keel.elf
+
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CLANG) $(ASM_FLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.c $(SHIMS_HEADER)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(C_FLAGS) -c $< -o $@
+
+$(BUILD)/kernel-swift.o: $(SWIFT_SOURCES) $(SHIMS_HEADER)
+	@mkdir -p $(BUILD)
+	$(SWIFTC) $(SWIFT_FLAGS) -c $(SWIFT_SOURCES) -o $@
+
+# Two links: the first finds where every function lands, tools/gensyms.py turns
+# that into a symbol table, and the second link adds the table at the end of
+# .rodata, where it moves no code (the build checks that it did not).
+$(BUILD)/keel.pass1.elf: $(KERNEL_OBJECTS) $(BUILD)/ksymtab-empty.o linker.ld
+	$(LD) $(LD_FLAGS) $(KERNEL_OBJECTS) $(BUILD)/ksymtab-empty.o $(UNICODE_LIB) -o $@
+
+$(BUILD)/ksymtab-empty.o:
+	@mkdir -p $(BUILD)
+	printf '' | $(CLANG) $(ASM_FLAGS) -x assembler -c - -o $@
+
+$(BUILD)/ksymtab.S: $(BUILD)/keel.pass1.elf tools/gensyms.py
+	python3 tools/gensyms.py $< $@
+
+$(BUILD)/keel.elf: $(BUILD)/keel.pass1.elf $(BUILD)/ksymtab.o
+	$(LD) $(LD_FLAGS) $(KERNEL_OBJECTS) $(BUILD)/ksymtab.o $(UNICODE_LIB) -o $@
+	@tools/check-symbols-stable.sh $(BUILD)/keel.pass1.elf $@
+
+$(BUILD)/ksymtab.o: $(BUILD)/ksymtab.S
+	$(CLANG) $(ASM_FLAGS) -c $< -o $@
+
+deps:
+	@tools/ensure-deps.sh
+
+iso: $(BUILD)/keel.elf deps
+	tools/make-iso.sh $(BUILD)/keel.elf $(BUILD)/keel.iso "$(CMDLINE)"
+
+run: $(BUILD)/keel.elf deps
+	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) -- $(CMDLINE)
+
+gdb: $(BUILD)/keel.elf deps
+	@tools/gdb.sh $(BUILD)/keel.elf "$(CMDLINE)" $(MEM) $(SMP)
+
+check: $(BUILD)/keel.elf
+	@tools/check-kernel.sh $(BUILD)/keel.elf
+
+host-test:
+	swift test --disable-swift-testing
+
+test: deps $(BUILD)/keel.elf
+	@tools/test-all.sh
+
+clean:
+	rm -rf $(BUILD) .build

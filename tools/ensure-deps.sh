@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages Keel's build and QEMU runs need, or say exactly how.
+missing=""
+need() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
+need qemu-system-x86_64 qemu-system-x86
+need grub-mkrescue grub-common
+[ -d /usr/lib/grub/i386-pc ] || missing="$missing grub-pc-bin"
+need xorriso xorriso
+need mformat mtools
+need musl-gcc musl-tools
+need cpio cpio
+need python3 python3
+[ -z "$missing" ] && exit 0
+missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "keel: installing Debian packages:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends $missing >&2 || {
+        echo "keel: apt-get failed; run: apt-get install -y $missing" >&2; exit 1; }
+else
+    echo "keel: missing tools. Run as root: apt-get install -y $missing" >&2
+    exit 1
+fi

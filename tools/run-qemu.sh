@@ -1,0 +1,51 @@
+#!/bin/bash
+# run-qemu.sh --kernel ELF [--smp N] [--mem SIZE] [--timeout S] [--initramfs CPIO] [--gdb] -- CMDLINE...
+#
+# Boots Keel under QEMU (TCG) with the serial console on stdio and returns:
+#   init's exit status N   the kernel printed "keel: init exited with status N" (or
+#                          "keel: boot complete": 0) and powered off
+#   250                    kernel panic
+#   251                    QEMU stopped without a status (triple fault resets are not retried)
+#   124                    timeout
+# Works with stdin not a terminal; the serial output is also kept in $KEEL_LOG if set.
+set -u
+kernel=""; smp=1; mem=256M; timeout_s=120; initramfs=""; gdb=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --kernel) kernel=$2; shift 2 ;;
+        --smp) smp=$2; shift 2 ;;
+        --mem) mem=$2; shift 2 ;;
+        --timeout) timeout_s=$2; shift 2 ;;
+        --initramfs) initramfs=$2; shift 2 ;;
+        --gdb) gdb=1; shift ;;
+        --) shift; break ;;
+        *) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+cmdline="$*"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+iso="$work/keel.iso"
+"$(dirname "$0")/make-iso.sh" "$kernel" "$iso" "$cmdline" "$initramfs" || exit 2
+log=${KEEL_LOG:-$work/serial.log}
+
+qemu=(qemu-system-x86_64 -machine q35 -cpu max -smp "$smp" -m "$mem"
+      -cdrom "$iso" -boot d -display none -no-reboot
+      -serial stdio -monitor none
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+if [ "$gdb" = 1 ]; then
+    exec "${qemu[@]}" -s -S
+fi
+if [ -t 0 ]; then fg=--foreground; else fg=; fi
+timeout $fg -k 5 "$timeout_s" "${qemu[@]}" < /dev/stdin | tee "$log"
+rc=${PIPESTATUS[0]}
+case $rc in
+    124|137) echo "keel: QEMU timed out after ${timeout_s}s" >&2; exit 124 ;;
+    1)  # isa-debug-exit with 0: a normal power-off; the status is on the console
+        status=$(grep -a -o 'keel: init exited with status [0-9]*' "$log" | tail -n 1 | awk '{print $NF}')
+        if [ -n "$status" ]; then exit "$status"; fi
+        grep -a -q 'keel: boot complete' "$log" && exit 0
+        echo "keel: powered off without an exit status" >&2; exit 251 ;;
+    3)  exit 250 ;;
+    *)  echo "keel: QEMU stopped without a status (exit code $rc; triple fault?)" >&2; exit 251 ;;
+esac
