@@ -5,6 +5,23 @@ func kmain(_ magic: UInt32, _ infoPhys: UInt64) {
     Console.initialize()
     Console.write("Keel 0.1 (x86_64, Embedded Swift)\n")
     IDT.load()
+    Boot.parse(magic: magic, infoPhys: infoPhys)
+    reportBoot()
+    if let hook = Boot.commandLine.testHook { TestHooks.run(hook) }
     Console.write("keel: boot complete\n")
     PowerOff.now(.normal)
+}
+
+/// What a student wants to see first: who booted us, with what, and the RAM map.
+private func reportBoot() {
+    let cmdline = Boot.commandLine
+    Log.notice("Kernel command line: " + (Boot.info.commandLine?.string ?? ""))
+    if let loader = Boot.info.bootLoaderName { Log.info("Boot loader: " + loader.string) }
+    for warning in cmdline.warnings { Log.warning("keel: " + warning.message) }
+    if let map = Boot.info.memoryMap, Log.shows(.notice) {
+        var sink = ConsoleSink()
+        map.printBootMemoryMap(to: &sink)
+    }
+    let argv = ([cmdline.initPath] + cmdline.initArguments).joined(separator: ", ")
+    Log.info("init: \(cmdline.initPath) argv=[\(argv)] envp=[\(cmdline.initEnvironment.joined(separator: ", "))]")
 }

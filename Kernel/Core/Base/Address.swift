@@ -7,7 +7,7 @@ public let pageSize: UInt64 = 4096
 public let pageShift: UInt64 = 12
 
 /// A physical (bus) address. Linux: phys_addr_t
-public struct PhysAddr: Hashable, Comparable {
+public struct PhysAddr: Hashable, Comparable, Sendable {
     public var value: UInt64
     @inlinable public init(_ value: UInt64) { self.value = value }
     /// Page frame number of the frame holding this address. Linux: PHYS_PFN()
@@ -22,7 +22,7 @@ public struct PhysAddr: Hashable, Comparable {
 }
 
 /// A virtual address in some address space. Linux: unsigned long addr
-public struct VirtAddr: Hashable, Comparable {
+public struct VirtAddr: Hashable, Comparable, Sendable {
     public var value: UInt64
     @inlinable public init(_ value: UInt64) { self.value = value }
     /// Virtual page number. Linux: addr >> PAGE_SHIFT

@@ -3,7 +3,7 @@
 // a Keel oops reads like the Linux ones in the lecture notes.
 
 /// Page-fault error code bits. Linux: enum x86_pf_error_code (arch/x86/include/asm/trap_pf.h)
-public struct PageFaultErrorCode: OptionSet, Hashable {
+public struct PageFaultErrorCode: OptionSet, Hashable, Sendable {
     public var rawValue: UInt64
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
 

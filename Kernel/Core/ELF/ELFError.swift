@@ -7,7 +7,7 @@
 /// the program header table. Linux: the `goto out` paths of load_elf_binary()
 public enum ELFError: Error, Equatable, CustomStringConvertible {
     /// Which structure a file was too short to hold.
-    public enum Part: Equatable {
+    public enum Part: Equatable, Sendable {
         case fileHeader
         case programHeaders
     }

@@ -3,7 +3,7 @@
 // that become a VMA's VM_READ/VM_WRITE/VM_EXEC.
 
 /// Segment permissions, with ELF's bit values. Linux: PF_X, PF_W, PF_R
-public struct SegmentFlags: OptionSet, Equatable {
+public struct SegmentFlags: OptionSet, Equatable, Sendable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// Linux: PF_X

@@ -3,15 +3,13 @@
 // a block is O(1) and needs no memory beyond mem_map.
 
 /// Free blocks of one order in one zone. Linux: struct free_area
-public struct FreeArea {
+@usableFromInline struct FreeArea {
     /// Frame number of the first block, or `Page.noFrame`.
     @usableFromInline var first: UInt32 = Page.noFrame
     /// Blocks on the list. Linux: free_area->nr_free
-    public internal(set) var count = 0
+    @usableFromInline var count = 0
 
     @inlinable init() {}
-
-    @inlinable public var isEmpty: Bool { first == Page.noFrame }
 
     /// Puts the block starting at `pfn` at the front of the list and marks it free.
     /// Linux: add_to_free_list() + set_buddy_order()

@@ -13,8 +13,6 @@ public struct Zone {
     public internal(set) var endPFN: UInt64 = 0
     /// Frames handed to the buddy allocator. Linux: zone_managed_pages()
     public internal(set) var managedPages = 0
-    /// Frames on the free lists. Linux: zone_page_state(zone, NR_FREE_PAGES)
-    public internal(set) var freePages = 0
     /// Free lists for orders 0...maxOrder. Linux: zone->free_area[NR_PAGE_ORDERS]
     @usableFromInline var freeArea = InlineArray<11, FreeArea>(repeating: FreeArea())
 
@@ -22,6 +20,13 @@ public struct Zone {
 
     /// Free blocks of `order`, the numbers /proc/buddyinfo shows. Linux: free_area[order].nr_free
     public func freeBlocks(order: Int) -> Int { freeArea[order].count }
+
+    /// Frames on the free lists. Linux: zone_page_state(zone, NR_FREE_PAGES)
+    public var freePages: Int {
+        var sum = 0
+        for order in 0...Zone.maxOrder { sum += freeArea[order].count << order }
+        return sum
+    }
 
     /// Linux: populated_zone() (which counts present rather than managed frames)
     public var isPopulated: Bool { managedPages > 0 }

@@ -11,7 +11,6 @@ extension Zone {
         while current <= Zone.maxOrder {
             if let pfn = freeArea[current].removeFirst(in: memMap) {
                 expand(pfn, low: order, high: current, memMap: memMap)
-                freePages &-= 1 &<< order
                 return pfn
             }
             current &+= 1
@@ -35,7 +34,6 @@ extension Zone {
     /// that the buddy is in the same zone; here that always holds because zone
     /// boundaries are multiples of the largest block. Linux: __free_one_page()
     @inlinable mutating func freeOneBlock(_ pfn: UInt64, order: Int, memMap: MemMap) {
-        freePages &+= 1 &<< order
         var pfn = pfn
         var order = order
         while order < Zone.maxOrder {

@@ -1,0 +1,24 @@
+// Reading what GRUB left us: the multiboot2 information block, seen through the
+// direct map, parsed by Kernel/Core/BootInfo.
+
+enum Boot {
+    /// The parsed boot information and kernel command line, set once by kmain.
+    nonisolated(unsafe) static var info: MultibootInfo! = nil
+    nonisolated(unsafe) static var commandLine = KernelCommandLine()
+
+    static func parse(magic: UInt32, infoPhys: UInt64) {
+        guard magic == MultibootInfo.bootLoaderMagic else {
+            Panic.now("not started by a multiboot2 boot loader (magic 0x\(Fmt.hex(magic)))")
+        }
+        let phys = PhysAddr(infoPhys)
+        let base = UnsafeRawPointer(bitPattern: UInt(phys.directMapped.value))!
+        let totalSize = Int(base.loadUnaligned(as: UInt32.self))
+        do {
+            info = try MultibootInfo(bytes: UnsafeRawBufferPointer(start: base, count: totalSize), physicalAddress: phys)
+        } catch {
+            Panic.now("malformed multiboot2 information: \(error.description)")
+        }
+        commandLine = KernelCommandLine(parsing: info.commandLine?.string ?? "")
+        Log.consoleLevel = commandLine.consoleLogLevel
+    }
+}

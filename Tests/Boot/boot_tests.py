@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Layer-3 tests: boot Keel in QEMU with special command lines and check what
+the kernel printed. Things user space cannot show live here: the banner, the
+memory map, panic reports, SMP start-up, the mm self-test.
+
+Each test boots build/keel.elf through tools/run-qemu.sh (the same path as
+`make run`) with a timeout, so a hung kernel fails its test instead of CI.
+Prints TAP-like `ok - name` / `not ok - name: why`, then `N passed, N failed`.
+"""
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KERNEL = os.path.join(ROOT, "build", "keel.elf")
+PANIC_STATUS = 250
+
+TESTS = []
+
+
+def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None):
+    def register(fn):
+        TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout), fn))
+        return fn
+    return register
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(cond, why):
+    if not cond:
+        raise Failure(why)
+
+
+def find(pattern, out, why=None):
+    m = re.search(pattern, out, re.M)
+    expect(m, why or f"no line matching {pattern!r}")
+    return m
+
+
+def boot(cmdline, mem, smp, timeout):
+    cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--mem", mem,
+           "--smp", str(smp), "--timeout", str(timeout), "--"] + cmdline.split()
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout + 30)
+    return p.returncode, p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def e820_usable_bytes(out):
+    total = 0
+    for m in re.finditer(r"^BIOS-e820: \[mem 0x([0-9a-f]{16})-0x([0-9a-f]{16})\] usable$", out, re.M):
+        total += int(m.group(2), 16) - int(m.group(1), 16) + 1
+    return total
+
+
+# ---- boot ----
+
+@boot_test()
+def banner_and_clean_power_off(rc, out):
+    first = out.lstrip("\n").split("\n", 1)[0]
+    expect(first.startswith("Keel "), f"first console line is {first!r}")
+    find(r"^keel: boot complete$", out)
+    expect(rc == 0, f"make run status {rc}, expected 0")
+
+
+def memory_map_matches(mem_mib):
+    def check(rc, out):
+        find(r"^BIOS-provided physical RAM map \(from multiboot2\):", out)
+        usable = e820_usable_bytes(out)
+        expect(mem_mib * 2**20 - 4 * 2**20 <= usable <= mem_mib * 2**20,
+               f"usable RAM {usable / 2**20:.1f} MiB for MEM={mem_mib}M")
+        expect(rc == 0, f"status {rc}")
+    return check
+
+
+boot_test(mem="256M", name="memory_map_256M")(memory_map_matches(256))
+boot_test(mem="512M", name="memory_map_512M")(memory_map_matches(512))
+
+
+@boot_test(cmdline="loglevel=7 foo=bar -- one two")
+def command_line_is_parsed(rc, out):
+    find(r"^Kernel command line: .*loglevel=7 foo=bar -- one two", out)
+    find(r"^init: /sbin/init argv=\[/sbin/init, one, two\] envp=\[HOME=/, TERM=linux, foo=bar\]", out,
+         "init's argv/envp not reported as parsed")
+    expect(rc == 0, f"status {rc}")
+
+
+# ---- panics ----
+
+def symbolized_trace(out):
+    trace = out.split("Call Trace:", 1)
+    expect(len(trace) == 2, "no 'Call Trace:'")
+    frames = re.findall(r"^ \[<0x[0-9a-f]+>\] (\S+)\+0x[0-9a-f]+/0x[0-9a-f]+", trace[1], re.M)
+    expect(frames, "no symbolized frame in the call trace")
+    return frames
+
+
+@boot_test(cmdline="test=panic-pf")
+def panic_page_fault(rc, out):
+    find(r"^KERNEL PANIC: .*page fault", out)
+    find(r"^#PF: supervisor write access in kernel mode$", out)
+    find(r"^#PF: error_code\(0x0002\) - not-present page$", out)
+    find(r"^CR2: 0x00007e00dead0000$", out, "CR2 is not the address the test wrote")
+    find(r"^RIP: 0008:\S*panic\S*\+0x[0-9a-f]+/0x[0-9a-f]+", out, "RIP not symbolized to the test hook")
+    frames = symbolized_trace(out)
+    expect(any("kmain" in f or "Hook" in f or "hook" in f for f in frames), f"trace {frames} names no Keel function")
+    expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
+
+
+@boot_test(cmdline="test=panic-ud")
+def panic_swift_trap(rc, out):
+    find(r"^KERNEL PANIC: Swift runtime trap", out)
+    find(r"^RIP: 0008:\S+\+0x[0-9a-f]+/0x[0-9a-f]+", out, "RIP not symbolized")
+    symbolized_trace(out)
+    expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
+
+
+def main():
+    selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [(name, check, pool.submit(boot, **args)) for name, args, check in selected]
+        for name, check, fut in futures:
+            try:
+                rc, out = fut.result()
+                try:
+                    check(rc, out)
+                    print(f"ok - {name}")
+                    passed += 1
+                    continue
+                except Failure as e:
+                    why = str(e)
+            except subprocess.TimeoutExpired:
+                why, out = "QEMU did not stop", ""
+            failed += 1
+            print(f"not ok - {name}: {why}")
+            print("    | " + "\n    | ".join(out.strip().split("\n")[-40:]))
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
