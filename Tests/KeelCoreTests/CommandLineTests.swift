@@ -6,7 +6,7 @@ final class CommandLineTests: XCTestCase {
 
     func assertDefaults(_ c: KernelCommandLine, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(c.initPath, "/sbin/init", file: file, line: line)
-        XCTAssertEqual(c.consoleLogLevel, 7, file: file, line: line)
+        XCTAssertEqual(c.consoleLogLevel, 6, file: file, line: line)
         XCTAssertNil(c.testHook, file: file, line: line)
         XCTAssertFalse(c.slabDebug, file: file, line: line)
         XCTAssertEqual(c.initArguments, [], file: file, line: line)
