@@ -3,7 +3,7 @@ import XCTest
 @testable import KeelCore
 
 /// Builds a blob in the documented format, so tests can also write broken ones.
-private func makeBlob(_ symbols: [(address: UInt64, size: UInt32, name: String)]) -> [UInt8] {
+private func makeKsymBlob(_ symbols: [(address: UInt64, size: UInt32, name: String)]) -> [UInt8] {
     var blob = Array("KSYM".utf8)
     func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { blob += $0 } }
     append(UInt32(symbols.count))
@@ -17,16 +17,16 @@ private func makeBlob(_ symbols: [(address: UInt64, size: UInt32, name: String)]
     return blob + strings
 }
 
-private func lookup(_ blob: [UInt8], _ address: UInt64) -> SymbolLocation? {
+private func ksymLookup(_ blob: [UInt8], _ address: UInt64) -> SymbolLocation? {
     blob.withUnsafeBytes { SymbolTable(blob: $0).lookup(address) }
 }
 
-private func count(_ blob: [UInt8]) -> Int {
+private func ksymCount(_ blob: [UInt8]) -> Int {
     blob.withUnsafeBytes { SymbolTable(blob: $0).count }
 }
 
-/// Deterministic PRNG for the randomized comparison. Linux has no equivalent; it is SplitMix64.
-private struct SplitMix64 {
+/// SplitMix64: a deterministic PRNG for the randomized comparison.
+private struct SymbolTableRandom {
     var state: UInt64
     mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
@@ -38,58 +38,58 @@ private struct SplitMix64 {
 }
 
 final class SymbolTableTests: XCTestCase {
-    private let sample = makeBlob([
+    private let sample = makeKsymBlob([
         (0x1000, 0x40, "start_kernel()"),
         (0x1040, 0x20, "Buddy.allocate(order:)"),
         (0x1080, 0x10, "closure #1 in kmain()"),  // 0x1060..<0x1080 is padding
     ])
 
     func testExactStartMiddleAndLastByte() {
-        XCTAssertEqual(lookup(sample, 0x1000), SymbolLocation(name: "start_kernel()", start: 0x1000, size: 0x40, offset: 0))
-        XCTAssertEqual(lookup(sample, 0x1052), SymbolLocation(name: "Buddy.allocate(order:)", start: 0x1040, size: 0x20, offset: 0x12))
-        XCTAssertEqual(lookup(sample, 0x103f)?.offset, 0x3f)
-        XCTAssertEqual(lookup(sample, 0x1040)?.name, "Buddy.allocate(order:)")
-        XCTAssertEqual(lookup(sample, 0x108f)?.name, "closure #1 in kmain()")
-        XCTAssertEqual(lookup(sample, 0x1052)?.description, "Buddy.allocate(order:)+0x12/0x20")
+        XCTAssertEqual(ksymLookup(sample, 0x1000), SymbolLocation(name: "start_kernel()", start: 0x1000, size: 0x40, offset: 0))
+        XCTAssertEqual(ksymLookup(sample, 0x1052), SymbolLocation(name: "Buddy.allocate(order:)", start: 0x1040, size: 0x20, offset: 0x12))
+        XCTAssertEqual(ksymLookup(sample, 0x103f)?.offset, 0x3f)
+        XCTAssertEqual(ksymLookup(sample, 0x1040)?.name, "Buddy.allocate(order:)")
+        XCTAssertEqual(ksymLookup(sample, 0x108f)?.name, "closure #1 in kmain()")
+        XCTAssertEqual(ksymLookup(sample, 0x1052)?.description, "Buddy.allocate(order:)+0x12/0x20")
     }
 
     func testSizeBoundsTheMatch() {
-        XCTAssertNil(lookup(sample, 0xfff), "before the first symbol")
-        XCTAssertNil(lookup(sample, 0x1060), "padding after a sized symbol")
-        XCTAssertNil(lookup(sample, 0x107f))
-        XCTAssertNil(lookup(sample, 0x1090), "one past the last symbol")
-        XCTAssertNil(lookup(sample, .max))
-        XCTAssertNil(lookup(makeBlob([(0x10, 0, "label")]), 0x10), "size 0 covers nothing")
+        XCTAssertNil(ksymLookup(sample, 0xfff), "before the first symbol")
+        XCTAssertNil(ksymLookup(sample, 0x1060), "padding after a sized symbol")
+        XCTAssertNil(ksymLookup(sample, 0x107f))
+        XCTAssertNil(ksymLookup(sample, 0x1090), "one past the last symbol")
+        XCTAssertNil(ksymLookup(sample, .max))
+        XCTAssertNil(ksymLookup(makeKsymBlob([(0x10, 0, "label")]), 0x10), "size 0 covers nothing")
     }
 
     func testMalformedBlobsAreEmpty() {
-        XCTAssertEqual(count(sample), 3)
+        XCTAssertEqual(ksymCount(sample), 3)
         var badMagic = sample
         badMagic[0] = UInt8(ascii: "k")
-        XCTAssertEqual(count(badMagic), 0)
-        XCTAssertNil(lookup(badMagic, 0x1000))
-        XCTAssertEqual(count([]), 0)
-        XCTAssertEqual(count(Array("KSYM".utf8)), 0, "truncated header")
+        XCTAssertEqual(ksymCount(badMagic), 0)
+        XCTAssertNil(ksymLookup(badMagic, 0x1000))
+        XCTAssertEqual(ksymCount([]), 0)
+        XCTAssertEqual(ksymCount(Array("KSYM".utf8)), 0, "truncated header")
         var hugeCount = sample
         hugeCount[7] = 0xff
-        XCTAssertEqual(count(hugeCount), 0)
-        XCTAssertNil(lookup(hugeCount, 0x1000))
-        XCTAssertEqual(count(Array(sample.prefix(8 + 16 * 3 - 1))), 0, "entries cut short")
-        let unsorted = makeBlob([(0x2000, 8, "b"), (0x1000, 8, "a")])
-        XCTAssertEqual(count(unsorted), 0)
-        let duplicate = makeBlob([(0x1000, 8, "a"), (0x1000, 8, "b")])
-        XCTAssertEqual(count(duplicate), 0)
-        XCTAssertNil(lookup(makeBlob([]), 0))
+        XCTAssertEqual(ksymCount(hugeCount), 0)
+        XCTAssertNil(ksymLookup(hugeCount, 0x1000))
+        XCTAssertEqual(ksymCount(Array(sample.prefix(8 + 16 * 3 - 1))), 0, "entries cut short")
+        let unsorted = makeKsymBlob([(0x2000, 8, "b"), (0x1000, 8, "a")])
+        XCTAssertEqual(ksymCount(unsorted), 0)
+        let duplicate = makeKsymBlob([(0x1000, 8, "a"), (0x1000, 8, "b")])
+        XCTAssertEqual(ksymCount(duplicate), 0)
+        XCTAssertNil(ksymLookup(makeKsymBlob([]), 0))
     }
 
     func testBadNameOffsetFailsOnlyThatLookup() {
-        var blob = makeBlob([(0x1000, 8, "a"), (0x2000, 8, "b")])
+        var blob = makeKsymBlob([(0x1000, 8, "a"), (0x2000, 8, "b")])
         blob[8 + 12] = 0x7f  // first entry's nameOffset points past the blob
-        XCTAssertNil(lookup(blob, 0x1004))
-        XCTAssertEqual(lookup(blob, 0x2004)?.name, "b")
-        var unterminated = makeBlob([(0x1000, 8, "abc")])
+        XCTAssertNil(ksymLookup(blob, 0x1004))
+        XCTAssertEqual(ksymLookup(blob, 0x2004)?.name, "b")
+        var unterminated = makeKsymBlob([(0x1000, 8, "abc")])
         unterminated.removeLast()
-        XCTAssertNil(lookup(unterminated, 0x1000))
+        XCTAssertNil(ksymLookup(unterminated, 0x1000))
     }
 
     func testUnalignedBlob() {
@@ -101,7 +101,7 @@ final class SymbolTableTests: XCTestCase {
     }
 
     func testRandomizedAgainstLinearScan() {
-        var random = SplitMix64(state: 0x6b65_656c)
+        var random = SymbolTableRandom(state: 0x6b65_656c)
         var address: UInt64 = 0x7f80_0000_0000
         var symbols: [(address: UInt64, size: UInt32, name: String)] = []
         for i in 0..<500 {
@@ -110,11 +110,11 @@ final class SymbolTableTests: XCTestCase {
             symbols.append((address, size, "f\(i)"))
             address += UInt64(size) + 1
         }
-        let blob = makeBlob(symbols)
+        let blob = makeKsymBlob(symbols)
         for _ in 0..<5000 {
             let probe = symbols[0].address - 8 + random.next() % (address - symbols[0].address + 16)
             let expected = symbols.first { probe >= $0.address && probe - $0.address < UInt64($0.size) }
-            XCTAssertEqual(lookup(blob, probe)?.name, expected?.name, "probe \(String(probe, radix: 16))")
+            XCTAssertEqual(ksymLookup(blob, probe)?.name, expected?.name, "probe \(String(probe, radix: 16))")
         }
     }
 
@@ -161,13 +161,13 @@ final class SymbolTableTests: XCTestCase {
         XCTAssertEqual(try run(["python3", gensyms, object, asm]), 0)
 
         let blob = try [UInt8](Data(contentsOf: URL(fileURLWithPath: bin)))
-        XCTAssertEqual(count(blob), 3, "helper, caller, foo; not the data symbol")
-        let helper = try XCTUnwrap(lookup(blob, 0))
+        XCTAssertEqual(ksymCount(blob), 3, "helper, caller, foo; not the data symbol")
+        let helper = try XCTUnwrap(ksymLookup(blob, 0))
         XCTAssertEqual(helper.name, "helper")
-        let caller = try XCTUnwrap(lookup(blob, helper.size + 2))
+        let caller = try XCTUnwrap(ksymLookup(blob, helper.size + 2))
         XCTAssertEqual(caller.name, "caller")
         XCTAssertEqual(caller.offset, 2)
-        let swiftName = try XCTUnwrap(lookup(blob, caller.start + caller.size))
+        let swiftName = try XCTUnwrap(ksymLookup(blob, caller.start + caller.size))
         XCTAssertTrue(["foo()", "$s4Keel3fooyyF"].contains(swiftName.name), swiftName.name)
         if haveTool("swift-demangle") || haveTool("swift") {
             XCTAssertEqual(swiftName.name, "foo()", "demangled and simplified")

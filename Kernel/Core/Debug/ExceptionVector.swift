@@ -70,6 +70,9 @@ public enum ExceptionVector: UInt8, CaseIterable {
         }
     }
 
+    /// The mnemonic, or "vector 9" where there is none.
+    public var shortName: String { mnemonic ?? "vector " + Fmt.dec(rawValue) }
+
     /// Intel's name, lower-cased the way Linux's trap messages print it ("page fault").
     public var name: String {
         switch self {

@@ -46,8 +46,7 @@ public struct PanicReport<Symbols: Symbolizer, Memory: StackMemory> {
     private var headline: String {
         switch reason {
         case .exception(let vector, let frame, _):
-            let tag = vector.mnemonic ?? ("vector " + Fmt.dec(vector.rawValue))
-            return vector.name + " (" + tag + ") at " + location(frame.rip)
+            return vector.name + " (" + vector.shortName + ") at " + location(frame.rip)
         case .swiftTrap(let frame):
             return "Swift runtime trap (precondition failure, overflow, bounds or force-unwrap) at "
                 + location(frame.rip)
@@ -71,7 +70,7 @@ public struct PanicReport<Symbols: Symbolizer, Memory: StackMemory> {
             sink.write("#PF: " + code.accessDescription(userMode: frame.isUserMode) + "\n")
             sink.write("#PF: " + code.errorCodeDescription + "\n")
         case .exception(let vector, let frame, _) where vector.pushesErrorCode:
-            var line = (vector.mnemonic ?? "vector") + ": error_code(0x" + Fmt.hex(frame.errorCode, digits: 4) + ")"
+            var line = vector.shortName + ": error_code(0x" + Fmt.hex(frame.errorCode, digits: 4) + ")"
             if vector.hasSelectorErrorCode {
                 line += " - " + SelectorErrorCode(rawValue: frame.errorCode).description
             }

@@ -1,6 +1,8 @@
 // Allocation flags: which zones may serve a request and what to do to the
 // frames first. Keel never sleeps or reclaims in the allocator, so Linux's
 // reclaim and I/O bits have no counterpart.
+// The constants are computed properties, not `static let`, so code in other
+// modules inlines them instead of calling a lazy-global accessor on the hot path.
 
 /// Allocation request modifiers. Linux: gfp_t (include/linux/gfp_types.h)
 public struct GFP: OptionSet, Sendable {
@@ -8,14 +10,14 @@ public struct GFP: OptionSet, Sendable {
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Only ZONE_DMA may serve the request. Linux: __GFP_DMA
-    public static let dma = GFP(rawValue: 1 << 0)
+    @inlinable public static var dma: GFP { GFP(rawValue: 1 << 0) }
     /// ZONE_DMA32, falling back to ZONE_DMA. Linux: __GFP_DMA32
-    public static let dma32 = GFP(rawValue: 1 << 1)
+    @inlinable public static var dma32: GFP { GFP(rawValue: 1 << 1) }
     /// Zero the frames before returning them. Linux: __GFP_ZERO
-    public static let zero = GFP(rawValue: 1 << 2)
+    @inlinable public static var zero: GFP { GFP(rawValue: 1 << 2) }
     /// An ordinary kernel allocation: ZONE_NORMAL, falling back to DMA32 and DMA.
     /// Linux: GFP_KERNEL
-    public static let kernel: GFP = []
+    @inlinable public static var kernel: GFP { [] }
 
     /// The highest zone the request may use; lower zones are its fallbacks.
     /// Linux: gfp_zone() (which rejects dma + dma32 together; Keel picks dma)

@@ -5,7 +5,7 @@
 /// The descriptor of one physical frame. Linux: struct page
 public struct Page: Sendable {
     /// Marks the end of a list in `lruNext`/`lruPrev`. Linux: list_head pointing at its head
-    public static let noFrame: UInt32 = .max
+    @inlinable public static var noFrame: UInt32 { .max }
 
     /// Linux: page->flags
     public var flags: PageFlags

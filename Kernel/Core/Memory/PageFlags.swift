@@ -1,5 +1,7 @@
 // The state bits of a page descriptor. Linux keeps these in page->flags
 // (include/linux/page-flags.h); Keel keeps only the ones its code reads.
+// The constants are computed properties, not `static let`, so code in other
+// modules inlines them instead of calling a lazy-global accessor on the hot path.
 
 /// Per-frame state bits. Linux: enum pageflags (PG_*) and page types
 public struct PageFlags: OptionSet, Sendable {
@@ -8,19 +10,19 @@ public struct PageFlags: OptionSet, Sendable {
 
     /// Never handed to the buddy allocator: firmware, kernel image, mem_map, holes.
     /// Linux: PG_reserved
-    public static let reserved = PageFlags(rawValue: 1 << 0)
+    @inlinable public static var reserved: PageFlags { PageFlags(rawValue: 1 << 0) }
     /// First frame of a free block on a free list; `private` holds its order.
     /// Linux: PageBuddy() (the PGTY_buddy page type)
-    public static let buddy = PageFlags(rawValue: 1 << 1)
+    @inlinable public static var buddy: PageFlags { PageFlags(rawValue: 1 << 1) }
     /// First frame of an allocated block; `private` holds its order so a free
     /// with the wrong order is caught. Linux: PG_head (only for compound pages)
-    public static let head = PageFlags(rawValue: 1 << 2)
+    @inlinable public static var head: PageFlags { PageFlags(rawValue: 1 << 2) }
     /// The block holds slab objects. Linux: PG_slab
-    public static let slab = PageFlags(rawValue: 1 << 3)
+    @inlinable public static var slab: PageFlags { PageFlags(rawValue: 1 << 3) }
     /// Contents changed since the last write-back. Linux: PG_dirty
-    public static let dirty = PageFlags(rawValue: 1 << 4)
+    @inlinable public static var dirty: PageFlags { PageFlags(rawValue: 1 << 4) }
     /// On an LRU list through `lruNext`/`lruPrev`. Linux: PG_lru
-    public static let lru = PageFlags(rawValue: 1 << 5)
+    @inlinable public static var lru: PageFlags { PageFlags(rawValue: 1 << 5) }
     /// Anonymous memory that would go to swap, not to a file. Linux: PG_swapbacked
-    public static let swapBacked = PageFlags(rawValue: 1 << 6)
+    @inlinable public static var swapBacked: PageFlags { PageFlags(rawValue: 1 << 6) }
 }

@@ -1,0 +1,338 @@
+import Foundation
+import XCTest
+@testable import KeelCore
+
+final class ELFTests: XCTestCase {
+    typealias Phdr = ELFImageBuilder.Phdr
+
+    // MARK: valid images
+
+    func testStaticExecutableLayout() throws {
+        let exe = try ELFImageBuilder.staticExecutable().parse().get()
+        XCTAssertFalse(exe.isPositionIndependent)
+        XCTAssertEqual(exe.loadBias, 0)
+        XCTAssertEqual(exe.entry, VirtAddr(0x40_1000))
+        XCTAssertEqual(exe.segments, [
+            LoadSegment(start: VirtAddr(0x40_0000), fileOffset: 0, fileSize: 0x200, memSize: 0x200, flags: .read),
+            LoadSegment(start: VirtAddr(0x40_1000), fileOffset: 0x1000, fileSize: 0x100, memSize: 0x100,
+                        flags: [.read, .execute]),
+            LoadSegment(start: VirtAddr(0x40_2010), fileOffset: 0x2010, fileSize: 0x20, memSize: 0x3000,
+                        flags: [.read, .write]),
+        ])
+        XCTAssertEqual(exe.segments[2].fileEnd, VirtAddr(0x40_2030))
+        XCTAssertEqual(exe.segments[2].end, VirtAddr(0x40_5010))
+        // No PT_PHDR: e_phoff 64 lies in the first segment, which maps offset 0 at 0x400000.
+        XCTAssertEqual(exe.programHeaderAddress, VirtAddr(0x40_0040))
+        XCTAssertEqual(exe.programHeaderEntrySize, 56)
+        XCTAssertEqual(exe.programHeaderCount, 5)
+        XCTAssertEqual(exe.brkStart, VirtAddr(0x40_6000))
+        XCTAssertEqual(exe.stackFlags, [.read, .write])
+        XCTAssertFalse(exe.executableStack)
+        XCTAssertEqual(exe.tls, TLSSegment(start: VirtAddr(0x40_2010), fileSize: 8, memSize: 16, align: 8))
+    }
+
+    func testStaticPIEIsPlacedAtELFETDynBase() throws {
+        var b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        b.phdrs.insert(Phdr(type: ELF.ptPhdr, flags: 4, offset: 64, vaddr: 0x40, fileSize: 6 * 56, memSize: 6 * 56,
+                            align: 8), at: 0)
+        let exe = try b.parse().get()
+        XCTAssertTrue(exe.isPositionIndependent)
+        XCTAssertEqual(exe.loadBias, 0x5555_5555_4000)
+        XCTAssertEqual(exe.entry, VirtAddr(0x5555_5555_5000))
+        XCTAssertEqual(exe.segments.map(\.start), [0x5555_5555_4000, 0x5555_5555_5000, 0x5555_5555_6010].map(VirtAddr.init))
+        XCTAssertEqual(exe.programHeaderAddress, VirtAddr(0x5555_5555_4040))
+        XCTAssertEqual(exe.programHeaderCount, 6)
+        XCTAssertEqual(exe.brkStart, VirtAddr(0x5555_5555_a000))
+        XCTAssertEqual(exe.tls?.start, VirtAddr(0x5555_5555_6010))
+    }
+
+    func testPTPhdrWinsOverTheContainingSegment() throws {
+        var b = ELFImageBuilder.staticExecutable()
+        // A (deliberately different) PT_PHDR address must be reported as is.
+        b.phdrs.append(Phdr(type: ELF.ptPhdr, offset: 64, vaddr: 0x40_0100, fileSize: 56, memSize: 56))
+        XCTAssertEqual(try b.parse().get().programHeaderAddress, VirtAddr(0x40_0100))
+    }
+
+    func testProgramHeadersOutsideEverySegmentHaveNoAddress() throws {
+        var b = ELFImageBuilder.staticExecutable()
+        b.phdrs[0].offset = 0x1000   // first segment no longer covers offset 64
+        b.phdrs[0].vaddr = 0x40_0000 - 0x1000
+        b.phdrs[0].fileSize = 0
+        XCTAssertNil(try b.parse().get().programHeaderAddress)
+    }
+
+    func testDynBaseHonoursLargeAlignment() throws {
+        var b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        b.phdrs[0].align = 0x20_0000
+        b.phdrs[1].align = 0x1234   // not a power of two: ignored, as Linux does
+        let exe = try b.parse().get()
+        XCTAssertEqual(exe.loadBias, 0x5555_5540_0000)
+        XCTAssertEqual(exe.loadBias % 0x20_0000, 0)
+    }
+
+    func testDynBiasSubtractsTheFirstSegmentsPage() throws {
+        var b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        for i in 0..<3 { b.phdrs[i].vaddr += 0x1_0000 }
+        b.entry += 0x1_0000
+        let exe = try b.parse().get()
+        XCTAssertEqual(exe.loadBias, 0x5555_5554_4000)
+        XCTAssertEqual(exe.segments[0].start, VirtAddr(0x5555_5555_4000))
+    }
+
+    func testExecutableStackAndMissingGNUStack() throws {
+        var b = ELFImageBuilder.staticExecutable()
+        b.phdrs[4].flags = 7
+        XCTAssertTrue(try b.parse().get().executableStack)
+        b.phdrs.remove(at: 4)
+        let exe = try b.parse().get()
+        XCTAssertNil(exe.stackFlags)
+        XCTAssertFalse(exe.executableStack)
+    }
+
+    func testOSSpecificFlagBitsAreDropped() throws {
+        var b = ELFImageBuilder.staticExecutable()
+        b.phdrs[1].flags = 0x0ff0_0005
+        XCTAssertEqual(try b.parse().get().segments[1].flags, [.read, .execute])
+    }
+
+    func testEmptyLoadSegmentsAreSkippedAndSegmentsMayTouch() throws {
+        var b = ELFImageBuilder.staticExecutable()
+        b.phdrs.insert(Phdr(type: ELF.ptLoad, offset: 0x100, vaddr: 0x7000_0000_0100), at: 1)
+        // rodata now ends exactly where text (0x401000) starts
+        b.phdrs[0].memSize = 0x1000
+        b.phdrs[0].fileSize = 0x1000
+        let exe = try b.parse().get()
+        XCTAssertEqual(exe.segments.count, 3)
+        XCTAssertEqual(exe.segments[0].end, exe.segments[1].start)
+    }
+
+    func testLoadSegmentMayEndExactlyAtTaskSize() throws {
+        var b = ELFImageBuilder.staticExecutable()
+        b.phdrs[2].vaddr = KernelLayout.taskSize - 0x3000 + 0x10
+        b.phdrs[2].memSize = 0x3000 - 0x10
+        let exe = try b.parse().get()
+        XCTAssertEqual(exe.segments[2].end.value, KernelLayout.taskSize)
+        XCTAssertEqual(exe.brkStart.value, KernelLayout.taskSize)
+    }
+
+    // MARK: every error
+
+    func testHeaderErrors() {
+        func broken(_ change: (inout ELFImageBuilder) -> Void) -> ELFError? {
+            var b = ELFImageBuilder.staticExecutable()
+            change(&b)
+            return b.error()
+        }
+        XCTAssertEqual(broken { $0.ident[1] = 0x45 + 1 }, .badMagic)
+        XCTAssertEqual(broken { $0.ident[4] = 1 }, .notELF64)
+        XCTAssertEqual(broken { $0.ident[5] = 2 }, .wrongEndianness)
+        XCTAssertEqual(broken { $0.ident[6] = 0 }, .wrongVersion)
+        XCTAssertEqual(broken { $0.version = 2 }, .wrongVersion)
+        XCTAssertEqual(broken { $0.machine = 3 }, .wrongMachine(3))
+        XCTAssertEqual(broken { $0.type = 1 }, .wrongType(1))
+        XCTAssertEqual(broken { $0.type = 4 }, .wrongType(4))
+        XCTAssertEqual(broken { $0.phentsize = 32 }, .badProgramHeaderSize(32))
+        XCTAssertEqual(broken { $0.phnum = 0 }, .badProgramHeaderCount(0))
+        XCTAssertEqual(broken { $0.phnum = UInt16(ELF.maxProgramHeaders + 1) },
+                       .badProgramHeaderCount(UInt16(ELF.maxProgramHeaders + 1)))
+        XCTAssertEqual(broken { $0.phnum = 0xffff }, .badProgramHeaderCount(0xffff))   // PN_XNUM
+        XCTAssertEqual(broken { $0.phoff = 0x2030 - 5 * 56 + 1 }, .truncated(.programHeaders))
+        XCTAssertEqual(broken { $0.phoff = 0x10_0000 }, .truncated(.programHeaders))
+        XCTAssertEqual(broken { $0.phoff = UInt64.max - 8 }, .truncated(.programHeaders))
+        XCTAssertEqual(broken { $0.phnum = 200 }, .truncated(.programHeaders))
+    }
+
+    func testShortFilesAreTruncatedHeaders() {
+        let good = ELFImageBuilder.staticExecutable().bytes
+        for length in [0, 1, 4, 16, 63] {
+            let r = Array(good.prefix(length)).withUnsafeBytes { raw in
+                Result { () throws(ELFError) in try ELFExecutable(parsing: raw) }
+            }
+            guard case .failure(let e) = r else { return XCTFail("accepted \(length) bytes") }
+            XCTAssertEqual(e, .truncated(.fileHeader))
+        }
+        XCTAssertEqual(ELFImageBuilder(ident: [0x7f, 0x45, 0x4c], length: 64).error(), .badMagic)
+    }
+
+    func testSegmentErrorsNameTheProgramHeaderIndex() {
+        func broken(_ change: (inout ELFImageBuilder) -> Void) -> ELFError? {
+            var b = ELFImageBuilder.staticExecutable()
+            change(&b)
+            return b.error()
+        }
+        XCTAssertEqual(broken { $0.phdrs[1].fileSize = 0x1031; $0.phdrs[1].memSize = 0x1031 }, .segmentOutOfFile(1))
+        XCTAssertEqual(broken { $0.phdrs[2].offset = 0x1011 }, .misalignedSegment(2))
+        XCTAssertEqual(broken { $0.phdrs[2].offset = 0x2010 + 0x1000; $0.phdrs[2].fileSize = 0 }, .segmentOutOfFile(2))
+        XCTAssertEqual(broken { $0.phdrs[1].offset = UInt64.max - 0x10 + 1; $0.phdrs[1].fileSize = 0x20 },
+                       .segmentOutOfFile(1))
+        XCTAssertEqual(broken { $0.phdrs[2].fileSize = 0x3001 }, .filesizeExceedsMemsize(2))
+        XCTAssertEqual(broken { $0.phdrs[1].vaddr = 0x40_1800 }, .misalignedSegment(1))
+        XCTAssertEqual(broken { $0.phdrs[0].vaddr = 0 }, .segmentOutsideUserSpace(0))
+        XCTAssertEqual(broken { $0.phdrs[2].vaddr = KernelLayout.taskSize - 0x1000 + 0x10 },
+                       .segmentOutsideUserSpace(2))
+        XCTAssertEqual(broken { $0.phdrs[2].vaddr = KernelLayout.kernelBase + 0x10 }, .segmentOutsideUserSpace(2))
+        XCTAssertEqual(broken { $0.phdrs[2].vaddr = UInt64.max - 0xfef; $0.phdrs[2].offset = 0x2010 },
+                       .segmentOutsideUserSpace(2))
+        XCTAssertEqual(broken { $0.phdrs[1].vaddr = 0x40_0000 }, .overlappingSegments(1))
+        XCTAssertEqual(broken { $0.phdrs[2].vaddr = 0x40_1010 }, .overlappingSegments(2))
+        XCTAssertEqual(broken { $0.phdrs.swapAt(1, 2) }, .overlappingSegments(2))   // unsorted
+        XCTAssertEqual(broken { $0.entry = KernelLayout.taskSize }, .entryOutsideUserSpace)
+        XCTAssertEqual(broken { $0.phdrs[3].type = ELF.ptInterp }, .interpreterNotSupported)
+    }
+
+    func testInterpreterIsReportedBeforeSegmentProblems() {
+        var b = ELFImageBuilder.staticExecutable()
+        b.phdrs[0].vaddr = 0   // would be segmentOutsideUserSpace(0)
+        b.phdrs[4].type = ELF.ptInterp
+        XCTAssertEqual(b.error(), .interpreterNotSupported)
+    }
+
+    func testNoLoadSegments() {
+        var b = ELFImageBuilder.staticExecutable()
+        for i in 0..<3 { b.phdrs[i].type = 0x7000_0000 }
+        XCTAssertEqual(b.error(), .noLoadSegments)
+        b = ELFImageBuilder.staticExecutable()
+        for i in 0..<3 { b.phdrs[i].memSize = 0; b.phdrs[i].fileSize = 0 }
+        XCTAssertEqual(b.error(), .noLoadSegments)
+        b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        for i in 0..<3 { b.phdrs[i].type = 0 }
+        XCTAssertEqual(b.error(), .noLoadSegments)
+    }
+
+    func testDynWithHugeVaddrIsOutsideUserSpace() {
+        var b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        b.phdrs[2].vaddr = 0x7fff_0000_2010
+        XCTAssertEqual(b.error(), .segmentOutsideUserSpace(2))
+        b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        b.phdrs[0].align = 1 << 62   // aligns the base down to 0: the bias wraps below the first page
+        b.phdrs[0].vaddr = 0x1000
+        b.phdrs[0].offset = 0x1000
+        b.phdrs[0].fileSize = 0
+        XCTAssertEqual(b.error(), .segmentOutsideUserSpace(0))
+    }
+
+    func testErrorDescriptionsAreDistinct() {
+        let all: [ELFError] = [
+            .badMagic, .notELF64, .wrongEndianness, .wrongVersion, .wrongMachine(3), .wrongType(1),
+            .badProgramHeaderSize(1), .badProgramHeaderCount(0), .truncated(.fileHeader), .truncated(.programHeaders),
+            .segmentOutOfFile(1), .filesizeExceedsMemsize(1), .misalignedSegment(1), .segmentOutsideUserSpace(1),
+            .overlappingSegments(1), .noLoadSegments, .entryOutsideUserSpace, .interpreterNotSupported,
+        ]
+        XCTAssertEqual(Set(all.map(\.description)).count, all.count)
+        XCTAssertEqual(ELFError.wrongMachine(40).description, "wrong machine 40 (want x86-64, 62)")
+        XCTAssertTrue(ELFError.segmentOutOfFile(7).description.contains("7"))
+    }
+
+    // MARK: robustness
+
+    func testEveryPrefixOfAValidImageIsRejectedOrValid() {
+        let good = ELFImageBuilder.staticExecutable().bytes
+        for length in 0...good.count {
+            let image = Array(good.prefix(length))
+            let r = image.withUnsafeBytes { raw in Result { () throws(ELFError) in try ELFExecutable(parsing: raw) } }
+            switch r {
+            case .success(let exe):
+                XCTAssertEqual(length, good.count, "a truncated image was accepted")
+                XCTAssertNil(elfInvariantViolation(exe, fileLength: length))
+            case .failure: XCTAssertLessThan(length, good.count)
+            }
+        }
+    }
+
+    /// Seeded random corruption of the headers: the parser must either refuse or
+    /// return a layout that keeps every documented promise.
+    func testRandomCorruptionNeverBreaksInvariants() {
+        var rng = FormatsRandom(seed: 0x4b45_454c_454c_4621)
+        let templates = [ELFImageBuilder.staticExecutable().bytes, ELFImageBuilder.staticExecutable(type: ELF.typeDyn).bytes]
+        var accepted = 0
+        for round in 0..<20_000 {
+            var image = templates[round % 2]
+            rng.mutate(&image, within: 64 + 5 * 56)
+            let r = image.withUnsafeBytes { raw in Result { () throws(ELFError) in try ELFExecutable(parsing: raw) } }
+            if case .success(let exe) = r {
+                accepted += 1
+                if let why = elfInvariantViolation(exe, fileLength: image.count) {
+                    return XCTFail("round \(round): \(why)")
+                }
+            }
+        }
+        // Some mutations hit don't-care bytes (e_shoff, p_paddr...), some break the file.
+        XCTAssertGreaterThan(accepted, 100)
+        XCTAssertLessThan(accepted, 19_000)
+    }
+
+    // MARK: real binaries from the host toolchain
+
+    /// Compiles a tiny static program with each available compiler mode and checks
+    /// the parse against readelf's view of the same file.
+    func testRealStaticBinaries() throws {
+        guard FormatsHost.has("readelf") else { throw XCTSkip("readelf not installed") }
+        let dir = FormatsHost.temporaryDirectory(self)
+        try "int main(void) { return 42; }\n".write(to: dir.appendingPathComponent("t.c"), atomically: true,
+                                                     encoding: .utf8)
+        var built = 0
+        for (compiler, flags) in [("musl-gcc", "-static"), ("musl-gcc", "-static-pie"), ("cc", "-static"),
+                                  ("cc", "-static-pie")] where FormatsHost.has(compiler) {
+            let out = "t-\(compiler)\(flags)"
+            guard FormatsHost.shell("\(compiler) \(flags) -O0 -o \(out) t.c", in: dir) != nil else { continue }
+            built += 1
+            try checkAgainstReadelf(dir.appendingPathComponent(out), label: "\(compiler) \(flags)")
+        }
+        if built == 0 { throw XCTSkip("no C compiler can link static binaries") }
+    }
+
+    private func checkAgainstReadelf(_ file: URL, label: String) throws {
+        let bytes = [UInt8](try Data(contentsOf: file))
+        let header = try XCTUnwrap(FormatsHost.shell("readelf -hW '\(file.path)'"))
+        let program = try XCTUnwrap(FormatsHost.shell("readelf -lW '\(file.path)'"))
+        func headerField(_ name: String) -> String? {
+            header.split(separator: "\n").first { $0.contains(name) }
+                .map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces) }
+        }
+        let entry = try XCTUnwrap(headerField("Entry point address").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+        let isDyn = try XCTUnwrap(headerField("Type")).hasPrefix("DYN")
+        let phoff = try XCTUnwrap(headerField("Start of program headers").flatMap { UInt64($0.split(separator: " ")[0]) })
+
+        // "  LOAD 0x000000 0x0000000000400000 0x0000000000400000 0x000518 0x000518 R E 0x1000"
+        struct Load { var offset, vaddr, filesz, memsz: UInt64; var flags: SegmentFlags }
+        var loads: [Load] = []
+        for line in program.split(separator: "\n") where line.trimmingCharacters(in: .whitespaces).hasPrefix("LOAD ") {
+            let t = line.split(separator: " ")
+            let n = t[1...5].map { UInt64($0.dropFirst(2), radix: 16)! }
+            let flagText = t[6..<(t.count - 1)].joined()
+            var flags: SegmentFlags = []
+            if flagText.contains("R") { flags.insert(.read) }
+            if flagText.contains("W") { flags.insert(.write) }
+            if flagText.contains("E") { flags.insert(.execute) }
+            loads.append(Load(offset: n[0], vaddr: n[1], filesz: n[3], memsz: n[4], flags: flags))
+        }
+        XCTAssertFalse(program.contains("INTERP"), label)
+
+        let exe = try bytes.withUnsafeBytes { raw throws(ELFError) in try ELFExecutable(parsing: raw) }
+        XCTAssertEqual(exe.isPositionIndependent, isDyn, label)
+        XCTAssertEqual(exe.loadBias, isDyn ? ELF.etDynBase - (loads[0].vaddr & ~(pageSize - 1)) : 0, label)
+        XCTAssertEqual(exe.entry.value, entry + exe.loadBias, label)
+        let nonEmpty = loads.filter { $0.memsz > 0 }
+        XCTAssertEqual(exe.segments.count, nonEmpty.count, label)
+        for (s, l) in zip(exe.segments, nonEmpty) {
+            XCTAssertEqual(s.start.value, l.vaddr + exe.loadBias, label)
+            XCTAssertEqual(s.fileOffset, l.offset, label)
+            XCTAssertEqual(s.fileSize, l.filesz, label)
+            XCTAssertEqual(s.memSize, l.memsz, label)
+            XCTAssertEqual(s.flags, l.flags, label)
+        }
+        // AT_PHDR: where the first segment maps file offset e_phoff.
+        XCTAssertEqual(exe.programHeaderAddress?.value, loads[0].vaddr + exe.loadBias + phoff - loads[0].offset, label)
+        XCTAssertEqual(exe.brkStart, exe.segments.last!.end.alignedUp(), label)
+        XCTAssertNil(elfInvariantViolation(exe, fileLength: bytes.count), label)
+
+        // Truncating the real file anywhere inside its segments must be refused.
+        let lastFileByte = Int(nonEmpty.map { $0.offset + $0.filesz }.max()!)
+        for length in stride(from: 0, to: lastFileByte, by: 97) {
+            let r = Array(bytes.prefix(length)).withUnsafeBytes { raw in
+                Result { () throws(ELFError) in try ELFExecutable(parsing: raw) }
+            }
+            if case .success = r { XCTFail("\(label): accepted a \(length)-byte prefix") }
+        }
+    }
+}
