@@ -155,6 +155,7 @@ boot_stack32_top:
 /* ---- 64-bit, running at the kernel's linked (high) address from here on ---- */
     .section .text.kernel_entry64, "ax"
     .globl kernel_entry64
+    .type kernel_entry64, @function
 kernel_entry64:
     /* The GDT seen through the kernel-image alias, so the identity map can go. */
     movabs  $early_gdt_ptr64, %rax
@@ -180,6 +181,7 @@ kernel_entry64:
 6:  cli
     hlt
     jmp     6b
+    .size kernel_entry64, . - kernel_entry64
 
     .section .rodata.early_gdt_ptr64, "a"
     .balign 8

@@ -1,19 +1,59 @@
-// Stopping the machine on a kernel bug, with a report a student can act on.
-// Linux: panic()
+// Stopping the machine on a kernel bug, with a report a student can act on:
+// the decoded reason, registers, and a call trace named from the in-kernel
+// symbol table (Kernel/Core/Debug formats it). Linux: panic(), die()
 
 enum Panic {
+    /// Set while a report is being printed: a fault inside the report itself
+    /// must not recurse forever.
+    nonisolated(unsafe) private static var inProgress = false
+
+    /// panic(): a kernel bug found by kernel code.
     static func now(_ message: String) -> Never {
+        report(.explicit(message: message, framePointer: read_rbp()))
+    }
+
+    /// A fatal exception (called from the trap handler with the saved registers).
+    static func exception(_ vector: ExceptionVector, frame: InterruptFrame, cr2: UInt64) -> Never {
+        report(PanicReason(vector: vector, frame: frame, cr2: cr2, memory: KernelMemoryReader(),
+                           isStackGuard: KernelStacks.isGuardPage))
+    }
+
+    private static func report(_ reason: PanicReason) -> Never {
         cpu_cli()
-        Console.write("KERNEL PANIC: ")
-        Console.write(message)
-        Console.write("\n---[ end Kernel panic ]---\n")
+        if inProgress {
+            Console.write("KERNEL PANIC: fault while printing a panic report\n")
+            PowerOff.now(.panic)
+        }
+        inProgress = true
+        var sink = ConsoleSink()
+        PanicReport(reason: reason, cr3: read_cr3(), symbols: KernelSymbols.table, memory: KernelMemoryReader())
+            .write(to: &sink)
         PowerOff.now(.panic)
     }
 }
 
-extension Panic {
-    static func exception(_ frame: InterruptFrame, cr2: UInt64) -> Never {
-        Console.write("KERNEL PANIC: exception \(frame.vector) rip 0x\(Fmt.hex(frame.rip)) cr2 0x\(Fmt.hex(cr2))\n")
-        PowerOff.now(.panic)
+/// The symbol table that the second link put between __ksymtab_start and __ksymtab_end.
+enum KernelSymbols {
+    static var table: SymbolTable {
+        let start = symbol___ksymtab_start(), end = symbol___ksymtab_end()
+        return SymbolTable(blob: UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(start)),
+                                                        count: Int(end - start)))
+    }
+}
+
+/// What the unwinder may read: the kernel image and the direct map of RAM the
+/// page allocator manages, plus mapped kernel stacks.
+struct KernelMemoryReader: StackMemory {
+    func isReadableKernelAddress(_ address: UInt64) -> Bool {
+        guard address & 7 == 0 || address & 1 == 0 else { return false }
+        if address >= KernelLayout.kernelBase && address + 8 <= symbol___kernel_end() { return true }
+        if address >= KernelLayout.pageOffset && address + 8 <= KernelLayout.pageOffset + PhysicalMemoryMap.directMapEnd {
+            return true
+        }
+        return KernelStacks.isMappedStackAddress(address)
+    }
+
+    func read64(_ address: UInt64) -> UInt64 {
+        UnsafeRawPointer(bitPattern: UInt(address))!.loadUnaligned(as: UInt64.self)
     }
 }

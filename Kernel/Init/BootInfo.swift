@@ -16,7 +16,7 @@ enum Boot {
         do {
             info = try MultibootInfo(bytes: UnsafeRawBufferPointer(start: base, count: totalSize), physicalAddress: phys)
         } catch {
-            Panic.now("malformed multiboot2 information: \(error.description)")
+            Panic.now("malformed multiboot2 information: \(error.message)")
         }
         commandLine = KernelCommandLine(parsing: info.commandLine?.string ?? "")
         Log.consoleLevel = commandLine.consoleLogLevel

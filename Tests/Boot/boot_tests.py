@@ -94,28 +94,33 @@ def command_line_is_parsed(rc, out):
 def symbolized_trace(out):
     trace = out.split("Call Trace:", 1)
     expect(len(trace) == 2, "no 'Call Trace:'")
-    frames = re.findall(r"^ \[<0x[0-9a-f]+>\] (\S+)\+0x[0-9a-f]+/0x[0-9a-f]+", trace[1], re.M)
+    frames = re.findall(r"^ \[<[0-9a-f]{16}>\] (.+)\+0x[0-9a-f]+/0x[0-9a-f]+$", trace[1], re.M)
     expect(frames, "no symbolized frame in the call trace")
     return frames
 
 
 @boot_test(cmdline="test=panic-pf")
 def panic_page_fault(rc, out):
-    find(r"^KERNEL PANIC: .*page fault", out)
+    find(r"^KERNEL PANIC: page fault \(#PF\) at 0x[0-9a-f]{16} <static TestHooks\.panicPageFault\(\)\+0x", out)
     find(r"^#PF: supervisor write access in kernel mode$", out)
     find(r"^#PF: error_code\(0x0002\) - not-present page$", out)
-    find(r"^CR2: 0x00007e00dead0000$", out, "CR2 is not the address the test wrote")
-    find(r"^RIP: 0008:\S*panic\S*\+0x[0-9a-f]+/0x[0-9a-f]+", out, "RIP not symbolized to the test hook")
+    find(r"^CR2: 0x00007e00dead0000 ", out, "CR2 is not the address the test wrote")
+    find(r"^RIP: 0x08:0x[0-9a-f]{16} <static TestHooks\.panicPageFault\(\)\+0x[0-9a-f]+/0x[0-9a-f]+>$", out,
+         "RIP not symbolized to the test hook")
+    find(r"^RAX: 0x[0-9a-f]{16} RBX: 0x[0-9a-f]{16} RCX: 0x[0-9a-f]{16}$", out, "registers missing")
     frames = symbolized_trace(out)
-    expect(any("kmain" in f or "Hook" in f or "hook" in f for f in frames), f"trace {frames} names no Keel function")
+    expect(any(f.startswith("kmain") for f in frames), f"trace {frames} does not reach kmain")
+    find(r"^---\[ end Kernel panic \]---$", out)
     expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
 
 
 @boot_test(cmdline="test=panic-ud")
 def panic_swift_trap(rc, out):
-    find(r"^KERNEL PANIC: Swift runtime trap", out)
-    find(r"^RIP: 0008:\S+\+0x[0-9a-f]+/0x[0-9a-f]+", out, "RIP not symbolized")
-    symbolized_trace(out)
+    find(r"^KERNEL PANIC: Swift runtime trap .* at 0x[0-9a-f]{16} <static TestHooks\.panicSwiftTrap\(\)\+0x", out)
+    find(r"^RIP: 0x08:0x[0-9a-f]{16} <static TestHooks\.panicSwiftTrap\(\)\+0x[0-9a-f]+/0x[0-9a-f]+>$", out,
+         "RIP not symbolized")
+    frames = symbolized_trace(out)
+    expect(any(f.startswith("kmain") for f in frames), f"trace {frames} does not reach kmain")
     expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
 
 

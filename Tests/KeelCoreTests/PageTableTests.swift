@@ -129,6 +129,26 @@ final class PageTableTests: XCTestCase {
         XCTAssertNil(PageTableLevel.pml4.leafSize)
     }
 
+    func testSimulatedRAMIsLittleEndianAndAllocatorPoisons() {
+        let ram = SimulatedRAM(frames: 4, base: PhysAddr(0x10_0000))
+        ram.write64(PhysAddr(0x10_0008), 0x0102_0304_0506_0708)
+        XCTAssertEqual(ram.readBytes(PhysAddr(0x10_0008), count: 2), [0x08, 0x07])
+        ram.writeBytes(PhysAddr(0x10_0010), [0xff, 0xee])
+        XCTAssertEqual(ram.read64(PhysAddr(0x10_0010)), 0xeeff)
+        var allocator = SimulatedFrameAllocator(ram: ram, remainingAllocations: 3)
+        let frame = allocator.allocateFrame()
+        XCTAssertEqual(frame, PhysAddr(0x10_0000), "lowest frame first")
+        XCTAssertEqual(ram.read64(PhysAddr(0x10_0008)), 0xa5a5_a5a5_a5a5_a5a5, "handed out poisoned")
+        ram.zeroFrame(PhysAddr(0x10_0000))
+        XCTAssertEqual(ram.readBytes(PhysAddr(0x10_0000), count: 4096), Array(repeating: 0, count: 4096))
+        XCTAssertNotNil(allocator.allocateFrame())
+        XCTAssertNotNil(allocator.allocateFrame())
+        XCTAssertNil(allocator.allocateFrame(), "limit reached")
+        XCTAssertEqual(allocator.allocatedCount, 3)
+        allocator.freeFrame(PhysAddr(0x10_0000))
+        XCTAssertEqual(allocator.allocatedCount, 2)
+    }
+
     // MARK: map / translate
 
     func testMapTranslateRoundTripAtEverySize() throws {
@@ -465,9 +485,9 @@ final class PageTableTests: XCTestCase {
 
         for step in 0..<2000 {
             let roll = rng.below(100)
-            let size: PageSize = rng.chance(80) ? .size4K : rng.chance(75) ? .size2M : .size1G
+            let size: PageSize = rng.chance(70) ? .size4K : rng.chance(60) ? .size2M : .size1G
             var v = randomAddress(size)
-            if roll < 50 {
+            if roll < 47 {
                 let phys = rng.below(1 << 40) & ~(size.bytes - 1)
                 var flags: PTEFlags = .present
                 if rng.chance(50) { flags.insert(.user) }

@@ -193,7 +193,7 @@ final class PanicReportTests: XCTestCase {
 
     /// Three frames: a call into kmalloc, a call that was start_kernel's last instruction
     /// (so the return address is kmain's first byte), and an unknown address whose saved
-    /// rbp points back down the panicStack, which must end the trace.
+    /// rbp points back down the stack, which must end the trace.
     private func threeFrameStack() -> PanicFakeMemory {
         var memory = PanicFakeMemory()
         memory.frame(at: panicStack + 0xf10, callerFrame: panicStack + 0xf40, returnAddress: panicText + 0x1310)
@@ -267,8 +267,8 @@ final class PanicReportTests: XCTestCase {
     func testStackOverflowReport() {
         let reason = PanicReason.stackOverflow(guardAddress: panicStack - 8, frame: panicFrame(vector: .doubleFault))
         let lines = panicReport(reason).split(separator: "\n")
-        XCTAssertEqual(lines[0], "KERNEL PANIC: kernel panicStack overflow at 0x00007f8000001234 <Buddy.split(order:)+0x34/0x80>")
-        XCTAssertEqual(lines[1], "BUG: panicStack guard page was hit at 0x00007f80000feff8")
+        XCTAssertEqual(lines[0], "KERNEL PANIC: kernel stack overflow at 0x00007f8000001234 <Buddy.split(order:)+0x34/0x80>")
+        XCTAssertEqual(lines[1], "BUG: stack guard page was hit at 0x00007f80000feff8")
         XCTAssertTrue(lines.contains("CR2: 0x00007f80000feff8 CR3: 0x0000000000101000"))
     }
 

@@ -5,5 +5,9 @@
 @_cdecl("keel_interrupt")
 func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
     let frame = framePointer.assumingMemoryBound(to: InterruptFrame.self)
-    Panic.exception(frame.pointee, cr2: read_cr2())
+    let vector = frame.pointee.vector
+    guard let exception = ExceptionVector(vector: vector) else {
+        Panic.now("unexpected interrupt vector \(vector)")
+    }
+    Panic.exception(exception, frame: frame.pointee, cr2: read_cr2())
 }

@@ -26,3 +26,21 @@ public enum MultibootError: Error, Equatable {
     /// The memory-map entries do not fill the tag in whole entries.
     case memoryMapSizeMismatch(offset: Int, size: UInt32, entrySize: UInt32)
 }
+
+extension MultibootError {
+    /// One line for the kernel log.
+    public var message: String {
+        switch self {
+        case .truncatedHeader(let available): "header needs 8 bytes, \(available) available"
+        case .badTotalSize(let total, let available): "total_size \(total) with \(available) bytes available"
+        case .truncatedTagHeader(let offset): "tag header cut short at offset \(offset)"
+        case .tagTooSmall(let offset, let type, let size): "tag type \(type) at offset \(offset) too small (\(size) bytes)"
+        case .tagOverrun(let offset, let type, let size): "tag type \(type) at offset \(offset) (\(size) bytes) runs past total_size"
+        case .missingEndTag: "no end tag"
+        case .unterminatedString(let offset, let type): "string in tag type \(type) at offset \(offset) has no NUL"
+        case .badModuleRange(let offset, let start, let end): "module at offset \(offset) ends (0x\(Fmt.hex(end))) before it starts (0x\(Fmt.hex(start)))"
+        case .memoryMapEntryTooSmall(let offset, let entrySize): "memory map at offset \(offset): entry_size \(entrySize) < 24"
+        case .memoryMapSizeMismatch(let offset, let size, let entrySize): "memory map at offset \(offset): \(size) bytes is not whole entries of \(entrySize)"
+        }
+    }
+}

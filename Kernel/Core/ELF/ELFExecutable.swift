@@ -22,8 +22,8 @@ public struct ELFExecutable {
     /// else e_phoff translated through the PT_LOAD that holds it, else nil (pass 0).
     /// Linux: AT_PHDR
     public let programHeaderAddress: VirtAddr?
-    /// Linux: AT_PHENT
-    public let programHeaderEntrySize: UInt64
+    /// Linux: AT_PHENT (always sizeof(Elf64_Phdr): other sizes are refused)
+    public var programHeaderEntrySize: UInt64 { UInt64(ELF.programHeaderSize) }
     /// Linux: AT_PHNUM
     public let programHeaderCount: UInt64
     /// First heap byte: end of the highest segment, page-aligned up. Linux: mm->start_brk
@@ -40,7 +40,7 @@ public struct ELFExecutable {
     /// Validates `image`, the whole file, and lays it out. The result refers to
     /// the file only by offsets, so it outlives `image`.
     public init(parsing image: UnsafeRawBufferPointer) throws(ELFError) {
-        let file = LittleEndianBytes(bytes: image)
+        let file = ELFBytes(bytes: image)
         let header = try ELFHeader(file)
         let bias = try Self.loadBias(file, header)
 
@@ -49,7 +49,7 @@ public struct ELFExecutable {
         var stackFlags: SegmentFlags?
         var tls: TLSSegment?
         for index in 0..<header.programHeaderCount {
-            let ph = ProgramHeader(file, header: header, index: index)
+            let ph = ELFProgramHeader(file, header: header, index: index)
             switch ph.type {
             case ELF.ptLoad:
                 guard let segment = try LoadSegment(validating: ph, index: index, bias: bias,
@@ -80,7 +80,6 @@ public struct ELFExecutable {
         self.segments = segments
         self.programHeaderAddress = phdrVaddr.map { VirtAddr($0 &+ bias) }
             ?? Self.mappedAddress(ofFileOffset: UInt64(header.programHeaderOffset), in: segments)
-        self.programHeaderEntrySize = UInt64(ELF.programHeaderSize)
         self.programHeaderCount = UInt64(header.programHeaderCount)
         self.brkStart = highest.end.alignedUp()
         self.stackFlags = stackFlags
@@ -91,11 +90,11 @@ public struct ELFExecutable {
     /// before anything is placed, then derive the bias from the first PT_LOAD and
     /// the largest power-of-two alignment any PT_LOAD asks for.
     /// Linux: the PT_INTERP loop, maximum_alignment() and the ET_DYN branch of load_elf_binary()
-    private static func loadBias(_ file: LittleEndianBytes, _ header: ELFHeader) throws(ELFError) -> UInt64 {
+    private static func loadBias(_ file: ELFBytes, _ header: ELFHeader) throws(ELFError) -> UInt64 {
         var firstVaddr: UInt64?
         var alignment = pageSize
         for index in 0..<header.programHeaderCount {
-            let ph = ProgramHeader(file, header: header, index: index)
+            let ph = ELFProgramHeader(file, header: header, index: index)
             if ph.type == ELF.ptInterp { throw .interpreterNotSupported }
             guard ph.type == ELF.ptLoad else { continue }
             if firstVaddr == nil { firstVaddr = ph.vaddr }

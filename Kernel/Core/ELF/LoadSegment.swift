@@ -42,7 +42,7 @@ extension LoadSegment {
     /// Validates PT_LOAD number `index` of a file of `fileLength` bytes and places
     /// it at p_vaddr + `bias`; nil for an empty segment (p_memsz 0), which maps nothing.
     /// Linux: the p_filesz/p_memsz/TASK_SIZE checks of load_elf_binary()
-    init?(validating ph: ProgramHeader, index: Int, bias: UInt64, fileLength: Int) throws(ELFError) {
+    init?(validating ph: ELFProgramHeader, index: Int, bias: UInt64, fileLength: Int) throws(ELFError) {
         guard ph.fileSize <= ph.memSize else { throw .filesizeExceedsMemsize(index) }
         let (dataEnd, dataOverflow) = ph.offset.addingReportingOverflow(ph.fileSize)
         guard !dataOverflow, dataEnd <= UInt64(fileLength) else { throw .segmentOutOfFile(index) }

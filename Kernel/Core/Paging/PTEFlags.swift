@@ -33,4 +33,10 @@ public struct PTEFlags: OptionSet, Hashable, Sendable {
     public static let global = PTEFlags(rawValue: 1 << 8)
     /// Instruction fetches fault (requires EFER.NXE). Linux: _PAGE_NX
     public static let noExecute = PTEFlags(rawValue: 1 << 63)
+
+    /// An entry pointing to a kernel page table: it restricts nothing, the leaf decides.
+    /// Linux: _KERNPG_TABLE (less the accessed/dirty bits Linux presets)
+    public static let kernelTable: PTEFlags = [.present, .writable]
+    /// An entry pointing to a page table that also holds user pages. Linux: _PAGE_TABLE
+    public static let userTable: PTEFlags = [.present, .writable, .user]
 }

@@ -19,7 +19,7 @@ extension PageTable {
             guard read(slot).isNone else { continue }
             guard let frame = allocator.allocateFrame() else { throw .outOfMemory }
             memory.zeroFrame(frame)
-            write(slot, PageTableEntry(frame: frame, flags: [.present, .writable]))
+            write(slot, PageTableEntry(frame: frame, flags: .kernelTable))
         }
     }
 

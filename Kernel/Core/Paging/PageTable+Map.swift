@@ -6,22 +6,22 @@ extension PageTable {
     /// Maps the `size` page at `virt` to the frame at `phys` with `flags` (`.present` is
     /// implied, `.huge` follows from `size`). Linux: set_pte_at() after the *_alloc() walk
     ///
-    /// Intermediate entries get present|writable, plus user when the leaf is user, so they
-    /// never restrict anything: the leaf decides. An empty table left where a huge page
-    /// should go (see `unmap(_:freeEmptyTables:allocator:)`) is freed and replaced.
+    /// Intermediate entries get `.kernelTable`, or `.userTable` when the leaf is user (existing
+    /// ones are widened), so they never restrict anything: the leaf decides. An empty table
+    /// left where a huge page should go (see `unmap(_:freeEmptyTables:allocator:)`) is freed
+    /// and replaced. `phys` must lie below 2^52 (a precondition, as for any frame address).
     /// On `.outOfMemory` every table this call created is freed again.
     public func map<A: FrameAllocator>(
         _ virt: VirtAddr, to phys: PhysAddr, size: PageSize, flags: PTEFlags, allocator: inout A
     ) throws(PageTableError) {
         guard virt.isCanonical else { throw .nonCanonical }
         guard virt.value % size.bytes == 0, phys.value % size.bytes == 0 else { throw .misaligned }
-        // Linux: _PAGE_TABLE for user page tables, _KERNPG_TABLE for kernel ones.
-        let tableFlags: PTEFlags = flags.contains(.user) ? [.present, .writable, .user] : [.present, .writable]
+        let tableFlags: PTEFlags = flags.contains(.user) ? .userTable : .kernelTable
         var table = root
         var level = PageTableLevel.pml4
         var firstCreated: (slot: PhysAddr, level: PageTableLevel)?
         while level != size.level {
-            let slot = slot(in: table, at: level, for: virt)
+            let slot = entryAddress(in: table, at: level, for: virt)
             var entry = read(slot)
             if entry.isNone {
                 guard let frame = allocator.allocateFrame() else {
@@ -47,7 +47,7 @@ extension PageTable {
             table = entry.frame
             level = level.child
         }
-        let slot = slot(in: table, at: level, for: virt)
+        let slot = entryAddress(in: table, at: level, for: virt)
         let old = read(slot)
         if !old.isNone {
             guard old.nextTable(at: level) != nil,
@@ -81,6 +81,7 @@ extension PageTable {
             do {
                 try map(v, to: p, size: size, flags: flags, allocator: &allocator)
             } catch {
+                // Undo in the same order; these leaves were mapped by this loop, so unmap cannot fail.
                 var undone: UInt64 = 0
                 while undone < done {
                     undone += try! unmap(virt + undone, freeEmptyTables: true, allocator: &allocator).size.bytes

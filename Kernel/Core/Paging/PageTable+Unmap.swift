@@ -22,7 +22,7 @@ extension PageTable {
     private func unmap<A: FrameAllocator>(
         _ virt: VirtAddr, in table: PhysAddr, at level: PageTableLevel, freeEmptyTables: Bool, allocator: inout A
     ) throws(PageTableError) -> PageTableLeaf {
-        let slot = slot(in: table, at: level, for: virt)
+        let slot = entryAddress(in: table, at: level, for: virt)
         let entry = read(slot)
         if let size = entry.pageSize(at: level) {
             guard virt.value % size.bytes == 0 else { throw .hugePageSplitUnsupported }

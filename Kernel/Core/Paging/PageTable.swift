@@ -27,7 +27,7 @@ public struct PageTable<M: PhysicalMemory> {
 
     /// Physical address of the entry that `virt` selects in `table`, a table at `level`.
     /// Linux: pgd_offset(), pud_offset(), pmd_offset(), pte_offset_kernel()
-    @inlinable func slot(in table: PhysAddr, at level: PageTableLevel, for virt: VirtAddr) -> PhysAddr {
+    @inlinable func entryAddress(in table: PhysAddr, at level: PageTableLevel, for virt: VirtAddr) -> PhysAddr {
         table + UInt64(level.index(of: virt)) * 8
     }
 
@@ -41,7 +41,7 @@ public struct PageTable<M: PhysicalMemory> {
         var table = root
         var level = PageTableLevel.pml4
         while true {
-            let slot = slot(in: table, at: level, for: virt)
+            let slot = entryAddress(in: table, at: level, for: virt)
             let entry = read(slot)
             if let size = entry.pageSize(at: level) {
                 return (slot, PageTableLeaf(virt: virt.alignedDown(size.bytes), entry: entry, size: size))

@@ -4,7 +4,7 @@
 
 /// One level of the page-table tree, named after the table it indexes.
 /// Linux folds the p4d level away on 4-level machines, leaving pgd → pud → pmd → pte.
-public enum PageTableLevel: Int, Comparable, Sendable {
+public enum PageTableLevel: Int, Sendable {
     /// Page table: entries map 4 KiB pages. Linux: pte
     case pt = 0
     /// Page directory: entries point to PTs or map 2 MiB pages. Linux: pmd
@@ -44,6 +44,4 @@ public enum PageTableLevel: Int, Comparable, Sendable {
         case .pml4: nil
         }
     }
-
-    @inlinable public static func < (l: PageTableLevel, r: PageTableLevel) -> Bool { l.rawValue < r.rawValue }
 }

@@ -79,16 +79,19 @@ struct ELFImageBuilder {
         return out
     }
 
-    /// Parses `bytes` with the kernel's parser.
-    func parse() -> Result<ELFExecutable, ELFError> {
-        bytes.withUnsafeBytes { raw in Result { () throws(ELFError) in try ELFExecutable(parsing: raw) } }
-    }
+    func parse() -> Result<ELFExecutable, ELFError> { parseELF(bytes) }
+    func error() -> ELFError? { elfError(bytes) }
+}
 
-    /// The error the parser reports, or nil if it accepts the image.
-    func error() -> ELFError? {
-        if case .failure(let e) = parse() { return e }
-        return nil
-    }
+/// Runs the kernel's parser over a file image.
+func parseELF(_ image: [UInt8]) -> Result<ELFExecutable, ELFError> {
+    image.withUnsafeBytes { raw in Result { () throws(ELFError) in try ELFExecutable(parsing: raw) } }
+}
+
+/// The error the parser reports for `image`, or nil if it accepts it.
+func elfError(_ image: [UInt8]) -> ELFError? {
+    if case .failure(let e) = parseELF(image) { return e }
+    return nil
 }
 
 /// Checks every promise ELFExecutable documents; returns the first broken one.

@@ -18,7 +18,7 @@ public struct SegmentFlags: OptionSet, Equatable, Sendable {
 }
 
 /// A raw program header, not yet validated. Linux: struct elf64_phdr (Elf64_Phdr)
-struct ProgramHeader {
+struct ELFProgramHeader {
     /// Linux: p_type
     let type: UInt32
     /// Linux: p_flags
@@ -35,7 +35,7 @@ struct ProgramHeader {
     let align: UInt64
 
     /// Reads entry `index` of the table; the caller has checked the table lies in the file.
-    init(_ file: LittleEndianBytes, header: ELFHeader, index: Int) {
+    init(_ file: ELFBytes, header: ELFHeader, index: Int) {
         let at = header.programHeaderOffset + index * ELF.programHeaderSize
         type = file.u32(at)
         flags = SegmentFlags(elfFlags: file.u32(at + 4))

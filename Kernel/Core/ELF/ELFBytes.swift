@@ -3,7 +3,7 @@
 // file before it reads, which is why these accessors do not check again.
 
 /// Unaligned little-endian reads at byte offsets of an in-memory file.
-struct LittleEndianBytes {
+struct ELFBytes {
     let bytes: UnsafeRawBufferPointer
 
     func u8(_ offset: Int) -> UInt8 { bytes[offset] }

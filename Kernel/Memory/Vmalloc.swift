@@ -1,0 +1,4 @@
+enum Vmalloc {
+    static func isStackAddress(_ address: UInt64) -> Bool { false }
+    static func isStackGuard(_ address: UInt64) -> Bool { false }
+}
