@@ -1,0 +1,51 @@
+// Options that shape a whole cache (debug aids, alignment) and options that shape
+// one allocation (zeroing). Linux spreads these over slab_flags_t and gfp_t.
+
+/// Per-cache options. Linux: slab_flags_t
+public struct SlabFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Guard bytes before and after each object, checked on alloc and free. Linux: SLAB_RED_ZONE
+    public static let redZone = SlabFlags(rawValue: 1 << 0)
+    /// Fill free objects with a pattern and check it on the next alloc. Linux: SLAB_POISON
+    public static let poison = SlabFlags(rawValue: 1 << 1)
+    /// Align objects to a 64-byte cache line. Linux: SLAB_HWCACHE_ALIGN
+    public static let hwcacheAlign = SlabFlags(rawValue: 1 << 2)
+    /// Both debug aids, what `slab.debug` on the command line turns on. Linux: slub_debug=ZP
+    public static let debug: SlabFlags = [.redZone, .poison]
+    /// The cache is one of kmalloc's size classes, so kfree() may free into it. Linux: SLAB_KMALLOC
+    static let kmalloc = SlabFlags(rawValue: 1 << 3)
+
+    /// `.debug` when the kernel command line has the word `slab.debug`, else empty.
+    /// Scans bytes without allocating: it may run before the heap exists. Linux: setup_slub_debug()
+    public init<C: Collection>(commandLine: C) where C.Element == UInt8 {
+        let wanted: StaticString = "slab.debug"
+        let found = wanted.withUTF8Buffer { word -> Bool in
+            var matched = 0          // bytes of `word` matched so far in the current word
+            var mismatch = false     // the current word already differs
+            for byte in commandLine {
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                    if !mismatch && matched == word.count { return true }
+                    matched = 0
+                    mismatch = false
+                } else if !mismatch && matched < word.count && word[matched] == byte {
+                    matched += 1
+                } else {
+                    mismatch = true
+                }
+            }
+            return !mismatch && matched == word.count
+        }
+        self = found ? .debug : []
+    }
+}
+
+/// Per-allocation options. Linux: gfp_t
+public struct SlabAllocFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Zero the object before returning it. Linux: __GFP_ZERO
+    public static let zero = SlabAllocFlags(rawValue: 1 << 0)
+}
