@@ -1,0 +1,27 @@
+// The three slab lists of a cache are intrusive: the links live in the slab headers,
+// so moving a slab between lists costs a few pointer writes and no memory.
+
+/// A doubly linked list of slabs with its length. Linux: struct list_head plus the
+/// nr_partial-style counters of struct kmem_cache_node
+@usableFromInline struct SlabList {
+    @usableFromInline var head: UnsafeMutablePointer<SlabHeader>? = nil
+    @usableFromInline var count = 0
+
+    /// Linux: list_add()
+    mutating func push(_ slab: UnsafeMutablePointer<SlabHeader>) {
+        slab.pointee.prev = nil
+        slab.pointee.next = head
+        head?.pointee.prev = slab
+        head = slab
+        count += 1
+    }
+
+    /// Linux: list_del(); `slab` must be on this list.
+    mutating func remove(_ slab: UnsafeMutablePointer<SlabHeader>) {
+        if let prev = slab.pointee.prev { prev.pointee.next = slab.pointee.next } else { head = slab.pointee.next }
+        slab.pointee.next?.pointee.prev = slab.pointee.prev
+        slab.pointee.prev = nil
+        slab.pointee.next = nil
+        count -= 1
+    }
+}
