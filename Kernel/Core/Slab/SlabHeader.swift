@@ -32,8 +32,8 @@
     @usableFromInline
     static func containing(_ address: UnsafeRawPointer, slabBytes: Int) -> UnsafeMutablePointer<SlabHeader>? {
         let base = UnsafeMutableRawPointer(bitPattern: Int(bitPattern: address) & ~(slabBytes - 1))!
-        guard base.load(as: UInt64.self) == magic,
-              base.load(fromByteOffset: 8, as: UnsafeMutableRawPointer.self) == base else { return nil }
+        let header = base.load(as: SlabHeader.self)   // by value: the bytes may be anything
+        guard header.magic == magic, header.base == base else { return nil }
         return base.assumingMemoryBound(to: SlabHeader.self)
     }
 }
