@@ -4,9 +4,14 @@
 func kmain(_ magic: UInt32, _ infoPhys: UInt64) {
     Console.initialize()
     Console.write("Keel 0.1 (x86_64, Embedded Swift)\n")
+    CPUFeatures.detect()
     IDT.load()
     Boot.parse(magic: magic, infoPhys: infoPhys)
     reportBoot()
+    Log.info(CPUFeatures.summary)
+    MemorySetup.run()
+    KernelPageTable.build()
+    ControlRegisters.enableProtections()
     if let hook = Boot.commandLine.testHook { TestHooks.run(hook) }
     Console.write("keel: boot complete\n")
     PowerOff.now(.normal)

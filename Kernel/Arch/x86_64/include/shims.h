@@ -6,7 +6,14 @@
  */
 #ifndef KEEL_SHIMS_H
 #define KEEL_SHIMS_H
+#include <stddef.h>
 #include <stdint.h>
+
+/* ---- Kernel/Arch/x86_64/string.c ---- */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
 
 /* ---- port I/O ---- */
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }

@@ -1,0 +1,16 @@
+// Physical memory as the kernel sees it: through the direct map at PAGE_OFFSET.
+// This is the kernel's implementation of Kernel/Core's PhysicalMemory seam.
+
+/// Linux: __va() / phys_to_virt() plus clear_page()
+struct DirectMap: PhysicalMemory {
+    @inline(__always)
+    static func pointer<T>(_ address: PhysAddr, as _: T.Type = T.self) -> UnsafeMutablePointer<T> {
+        UnsafeMutablePointer(bitPattern: UInt(address.directMapped.value))!
+    }
+
+    func read64(_ address: PhysAddr) -> UInt64 { Self.pointer(address, as: UInt64.self).pointee }
+    func write64(_ address: PhysAddr, _ value: UInt64) { Self.pointer(address, as: UInt64.self).pointee = value }
+    func zeroFrame(_ frame: PhysAddr) {
+        _ = memset(UnsafeMutableRawPointer(Self.pointer(frame, as: UInt8.self)), 0, Int(pageSize))
+    }
+}
