@@ -12,6 +12,15 @@ func kmain(_ magic: UInt32, _ infoPhys: UInt64) {
     MemorySetup.run()
     KernelPageTable.build()
     ControlRegisters.enableProtections()
+    GDT.load()
+    // From here on the kernel runs on a vmalloc'ed stack with a guard page.
+    guard let stack = KernelStacks.allocate() else { Panic.now("no memory for the kernel stack") }
+    call_on_stack(stack.top, startKernelOnKernelStack)
+    Panic.now("start_kernel returned")
+}
+
+/// The rest of start_kernel, on a guarded kernel stack.
+private func startKernelOnKernelStack() {
     if let hook = Boot.commandLine.testHook { TestHooks.run(hook) }
     Console.write("keel: boot complete\n")
     PowerOff.now(.normal)

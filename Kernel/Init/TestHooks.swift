@@ -7,6 +7,8 @@ enum TestHooks {
         switch name {
         case "panic-pf": panicPageFault()
         case "panic-ud": panicSwiftTrap()
+        case "stack-overflow": _ = overflowStack(0)
+        case "double-free": doubleFree()
         default: Log.warning("keel: unknown test hook '\(name)' ignored")
         }
     }
@@ -22,5 +24,28 @@ enum TestHooks {
     @inline(never)
     static func panicSwiftTrap() {
         precondition(Boot.commandLine.testHook != "panic-ud", "test=panic-ud")
+    }
+
+    /// Recursion with a 64-byte frame per call and no end in sight (the limit is
+    /// a variable, so the compiler cannot turn the recursion into a loop): the
+    /// kernel stack runs into its guard page.
+    nonisolated(unsafe) static var recursionLimit = UInt64.max
+    nonisolated(unsafe) static var lastFrame: UnsafeMutableRawPointer? = nil
+
+    @inline(never)
+    static func overflowStack(_ depth: UInt64) -> UInt64 {
+        guard depth < recursionLimit else { return depth }
+        var frame: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (depth, 0, 0, 0, 0, 0, 0, 0)
+        frame.1 = overflowStack(depth &+ 1)
+        withUnsafeMutableBytes(of: &frame) { lastFrame = $0.baseAddress }
+        return frame.1
+    }
+
+    /// Freeing the same page twice: the buddy allocator refuses and the kernel panics.
+    @inline(never)
+    static func doubleFree() {
+        guard let frame = PageAllocator.allocate() else { return }
+        PageAllocator.free(frame)
+        PageAllocator.free(frame)
     }
 }

@@ -124,6 +124,24 @@ def panic_swift_trap(rc, out):
     expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
 
 
+@boot_test(cmdline="test=stack-overflow")
+def panic_kernel_stack_overflow(rc, out):
+    find(r"^KERNEL PANIC: kernel stack overflow at 0x[0-9a-f]{16} <static TestHooks\.overflowStack", out)
+    m = find(r"^BUG: stack guard page was hit at 0x([0-9a-f]{16})$", out)
+    expect(int(m.group(1), 16) >= 0x7fc000000000, "guard page is not in the vmalloc area")
+    frames = symbolized_trace(out)
+    expect(all("overflowStack" in f for f in frames[:8]), f"trace {frames[:8]} is not the recursion")
+    expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
+
+
+@boot_test(cmdline="test=double-free")
+def panic_double_free(rc, out):
+    find(r"^KERNEL PANIC: page allocator: double free of frame 0x[0-9a-f]+ \(pfn [0-9]+\) order 0$", out)
+    frames = symbolized_trace(out)
+    expect(any("PageAllocator.free" in f for f in frames), f"trace {frames} does not name PageAllocator.free")
+    expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0

@@ -31,7 +31,9 @@ enum IDT {
         let stubs = UnsafePointer<UInt64>(bitPattern: UInt(symbol_isr_stub_table()))!
         for vector in 0..<32 {
             // #BP may be raised from user mode (int3); the rest are CPU-raised only.
-            table[vector] = GateDescriptor(handler: stubs[vector], userCallable: vector == 3)
+            // #DF runs on its own stack: after a kernel stack overflow the old one is unusable.
+            let ist = vector == Int(ExceptionVector.doubleFault.rawValue) ? GDT.doubleFaultIST : 0
+            table[vector] = GateDescriptor(handler: stubs[vector], ist: ist, userCallable: vector == 3)
         }
         var pointer = descriptor_pointer(limit: UInt16(256 * 16 - 1), base: UInt64(UInt(bitPattern: table)))
         lidt(&pointer)

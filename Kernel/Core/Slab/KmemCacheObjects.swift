@@ -106,12 +106,11 @@ extension KmemCache {
         empty.push(slab)
     }
 
-    /// Unlinks one empty slab and unmarks it, for the caller to give back. Linux: the
-    /// loop over slabs_free in drain_freelist() / kmem_cache_shrink()
+    /// Unlinks one empty slab for the caller to give back. Linux: the loop over
+    /// slabs_free in drain_freelist() / kmem_cache_shrink()
     mutating func takeEmptySlab() -> UnsafeMutablePointer<SlabHeader>? {
         guard let slab = empty.head else { return nil }
         empty.remove(slab)
-        slab.pointee.magic = 0   // a stale pointer into these pages no longer finds a slab
         return slab
     }
 }

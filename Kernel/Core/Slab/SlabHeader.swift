@@ -13,7 +13,7 @@
     /// The header's own address: a copy of a header elsewhere fails the lookup.
     var base: UnsafeMutableRawPointer
     /// Linux: slab->slab_cache
-    var cache: UnsafeMutablePointer<KmemCache>
+    @usableFromInline var cache: UnsafeMutablePointer<KmemCache>
     /// First free object; each free object stores the next. Linux: slab->freelist
     var freelist: UnsafeMutableRawPointer?
     /// Live objects. Linux: slab->inuse

@@ -68,6 +68,9 @@ static inline void cpu_clac(void) { __asm__ volatile("clac" ::: "memory"); }
 static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
 static inline uint64_t read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
 
+/* ---- Boot/stack.S ---- */
+void call_on_stack(uint64_t top, void (*fn)(void));
+
 /* ---- symbols from linker.ld and Boot/ ----
  * Swift cannot import C arrays of unknown size, so each symbol gets an
  * accessor returning its address. */

@@ -1,0 +1,129 @@
+// Creating and destroying caches, and objects in and out of them. The fast paths
+// (alloc/free) are @inlinable so a host client specialises them for its backend;
+// inside the kernel everything is one module anyway.
+
+extension SlabAllocator {
+    /// Linux: kmem_cache_create(name, size, align, flags, ctor)
+    public func createCache(_ name: StaticString, size: Int, align: Int = 8, flags: SlabFlags = [],
+                            constructor: SlabConstructor? = nil) throws(SlabError) -> KmemCacheRef {
+        try createCache(name, size: size, align: align, flags: flags.subtracting(.kmalloc),
+                        constructor: constructor, order: nil)
+    }
+
+    /// The descriptor is an object of kmem_cache; `order` forces the slab size.
+    /// Linux: create_cache() + list_add(&s->list, &slab_caches)
+    func createCache(_ name: StaticString, size: Int, align: Int, flags: SlabFlags,
+                     constructor: SlabConstructor?, order: Int?) throws(SlabError) -> KmemCacheRef {
+        guard let cache = KmemCache(name: name, objectSize: size, align: align,
+                                    flags: flags.union(state.pointee.debugFlags),
+                                    constructor: constructor, order: order) else {
+            throw .invalidCache(name: SlabCacheName(name))
+        }
+        let descriptor = try allocate(from: cacheCache).bindMemory(to: KmemCache.self, capacity: 1)
+        descriptor.initialize(to: cache)
+        descriptor.pointee.next = state.pointee.caches
+        state.pointee.caches = descriptor
+        return KmemCacheRef(descriptor)
+    }
+
+    /// Refused while objects are live, and for kmem_cache and the kmalloc caches.
+    /// Linux: kmem_cache_destroy()
+    public func destroyCache(_ cache: KmemCacheRef) throws(SlabError) {
+        let descriptor = cache.pointer
+        let name = SlabCacheName(descriptor.pointee.name)
+        guard descriptor != cacheCache, !descriptor.pointee.flags.contains(.kmalloc) else {
+            throw .permanentCache(name)
+        }
+        guard descriptor.pointee.activeObjects == 0 else {
+            throw .cacheBusy(cache: name, liveObjects: descriptor.pointee.activeObjects)
+        }
+        try removeCache(descriptor)
+    }
+
+    /// Frees the (empty) cache's slabs, unlinks it and frees its descriptor.
+    /// Linux: __kmem_cache_shutdown() + slab_kmem_cache_release()
+    func removeCache(_ descriptor: UnsafeMutablePointer<KmemCache>) throws(SlabError) {
+        shrink(KmemCacheRef(descriptor))
+        if state.pointee.caches == descriptor {
+            state.pointee.caches = descriptor.pointee.next
+        } else {
+            var previous = state.pointee.caches
+            while let cache = previous, cache.pointee.next != descriptor { previous = cache.pointee.next }
+            previous?.pointee.next = descriptor.pointee.next
+        }
+        descriptor.deinitialize(count: 1)
+        try free(KmemCacheRef(cacheCache), UnsafeMutableRawPointer(descriptor))
+    }
+
+    /// Linux: kmem_cache_alloc(); with `.zero`, kmem_cache_zalloc()
+    @inlinable
+    public func alloc(_ cache: KmemCacheRef, flags: SlabAllocFlags = []) throws(SlabError) -> UnsafeMutableRawPointer {
+        let object = try allocate(from: cache.pointer)
+        if flags.contains(.zero) {
+            object.initializeMemory(as: UInt8.self, repeating: 0, count: cache.pointer.pointee.layout.objectSize)
+        }
+        return object
+    }
+
+    /// Linux: slab_alloc(): partial slab, else empty slab, else a new slab
+    @inlinable
+    func allocate(from cache: UnsafeMutablePointer<KmemCache>) throws(SlabError) -> UnsafeMutableRawPointer {
+        if let object = try cache.pointee.takeObject() { return object }
+        try grow(cache)
+        guard let object = try cache.pointee.takeObject() else { preconditionFailure("new slab has no free object") }
+        return object
+    }
+
+    /// Refuses pointers that are not live objects of `cache`. Linux: kmem_cache_free()
+    @inlinable
+    public func free(_ cache: KmemCacheRef, _ object: UnsafeMutableRawPointer) throws(SlabError) {
+        try release(object, from: cache.pointer.pointee.slab(of: object, owner: cache.pointer))
+    }
+
+    /// Linux: slab_free()
+    @inlinable
+    func release(_ object: UnsafeMutableRawPointer, from slab: UnsafeMutablePointer<SlabHeader>) throws(SlabError) {
+        let cache = slab.pointee.cache
+        if let surplus = try cache.pointee.release(object, from: slab) { freeSlab(surplus, of: cache) }
+    }
+
+    /// Adds a slab of fresh pages to `cache`. Linux: new_slab() / cache_grow_begin()
+    @usableFromInline
+    func grow(_ cache: UnsafeMutablePointer<KmemCache>) throws(SlabError) {
+        let layout = cache.pointee.layout
+        guard let pages = backend.pointee.allocatePages(order: layout.order) else {
+            throw .outOfMemory(cache: SlabCacheName(cache.pointee.name))
+        }
+        precondition(Int(bitPattern: pages) & (layout.slabBytes - 1) == 0,
+                     "SlabPageBackend returned a block not aligned to its size")
+        cache.pointee.addSlab(at: pages, owner: cache)
+    }
+
+    /// Gives an unlinked slab's pages back; unmarked first, so a stale pointer into
+    /// them no longer finds a slab. Linux: discard_slab() / slab_destroy()
+    @usableFromInline
+    func freeSlab(_ slab: UnsafeMutablePointer<SlabHeader>, of cache: UnsafeMutablePointer<KmemCache>) {
+        slab.pointee.magic = 0
+        backend.pointee.freePages(UnsafeMutableRawPointer(slab), order: cache.pointee.layout.order)
+    }
+
+    /// Gives every empty slab of `cache` back. Linux: kmem_cache_shrink()
+    public func shrink(_ cache: KmemCacheRef) {
+        while let slab = cache.pointer.pointee.takeEmptySlab() { freeSlab(slab, of: cache.pointer) }
+    }
+
+    /// Shrinks every cache. Linux: drop_slab()
+    public func shrinkAll() {
+        forEachCache { shrink($0) }
+    }
+
+    /// Visits every cache, newest first; `body` must not create or destroy caches.
+    /// Linux: list_for_each_entry(s, &slab_caches, list)
+    public func forEachCache(_ body: (KmemCacheRef) -> Void) {
+        var next = state.pointee.caches
+        while let cache = next {
+            next = cache.pointee.next
+            body(KmemCacheRef(cache))
+        }
+    }
+}
