@@ -24,17 +24,19 @@ public struct SchedEntity: Sendable {
     /// Ticks left in the current slice; 0 means none assigned yet, and the next
     /// enqueue assigns a full one. Linux: rt.time_slice / wrr.time_slice
     public internal(set) var timeSlice: Int
-    /// CPUs the task may run on. Linux: task->cpus_mask
+    /// CPUs the task may run on. Narrowing it under a queued task is the
+    /// caller's to follow up: dequeue, `selectCPU`, enqueue there.
+    /// Linux: task->cpus_mask (__set_cpus_allowed_ptr() migrates)
     public var allowedCPUs: CPUMask
     /// CPU whose run queue holds (or last held) the entity. Linux: task_cpu()
     public internal(set) var cpu: Int
     /// True while linked on a run queue. Linux: se->on_rq
     public internal(set) var onRunQueue: Bool
     /// Run-list links. Linux: rt.run_list / wrr.run_list
-    @usableFromInline var next: EntityIndex
-    @usableFromInline var prev: EntityIndex
+    var next: EntityIndex
+    var prev: EntityIndex
 
-    @inlinable public init(pid: Int32, tgid: Int32, policy: SchedPolicy = .wrr, rtPriority: RTPriority = .min,
+    public init(pid: Int32, tgid: Int32, policy: SchedPolicy = .wrr, rtPriority: RTPriority = .min,
                            weight: WRRWeight = .default, allowedCPUs: CPUMask = .all, cpu: Int = 0) {
         self.pid = pid
         self.tgid = tgid
@@ -53,7 +55,7 @@ public struct SchedEntity: Sendable {
     /// policy, priority, weight, affinity and CPU as the parent, but not its
     /// remaining slice (otherwise forking would mint CPU time): the child gets a
     /// full slice when first enqueued. Linux: sched_fork()
-    @inlinable public func forked(pid: Int32, tgid: Int32) -> SchedEntity {
+    public func forked(pid: Int32, tgid: Int32) -> SchedEntity {
         SchedEntity(pid: pid, tgid: tgid, policy: policy, rtPriority: rtPriority,
                     weight: weight, allowedCPUs: allowedCPUs, cpu: cpu)
     }
