@@ -29,7 +29,7 @@ static int ktest_passed, ktest_failed;
 
 /* Records one check; `fmt` explains a failure and is only formatted then. */
 __attribute__((format(printf, 3, 4)))
-static inline bool ok(bool cond, const char *name, const char *fmt, ...)
+static inline bool ktest_report(bool cond, const char *name, const char *fmt, ...)
 {
     if (cond) {
         ktest_passed++;
@@ -46,6 +46,13 @@ static inline bool ok(bool cond, const char *name, const char *fmt, ...)
     fflush(stdout);
     return cond;
 }
+
+/*
+ * ok(cond, name, fmt, ...): a check; true if it passed. `cond` is evaluated
+ * before the message arguments, so they may show what a call in it left
+ * behind (errno, an out parameter); function arguments have no such order.
+ */
+#define ok(cond, ...) ({ bool ktest_cond_ = (cond); ktest_report(ktest_cond_, __VA_ARGS__); })
 
 /* A check that does not apply here; counts as passed. */
 static inline void skip(const char *name, const char *why)
