@@ -36,7 +36,7 @@ C_OBJECTS   := $(patsubst %.c,$(BUILD)/%.o,$(C_SOURCES))
 KERNEL_OBJECTS := $(ASM_OBJECTS) $(C_OBJECTS) $(BUILD)/kernel-swift.o
 UNICODE_LIB := $(EMBEDDED)/libswiftUnicodeDataTables.a
 
-.PHONY: all run iso test check gdb bench clean deps host-test boot-test
+.PHONY: all run iso test check gdb bench clean deps host-test
 all: $(BUILD)/keel.elf
 
 $(BUILD)/%.o: %.S
@@ -94,3 +94,7 @@ test: deps $(BUILD)/keel.elf
 
 clean:
 	rm -rf $(BUILD) .build
+
+bench:
+	swift build -c release --product KeelBench
+	.build/release/KeelBench

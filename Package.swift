@@ -10,5 +10,7 @@ let package = Package(
     targets: [
         .target(name: "KeelCore", path: "Kernel/Core"),
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"], path: "Tests/KeelCoreTests"),
+        // `make bench`: the allocators against glibc malloc, in release mode.
+        .executableTarget(name: "KeelBench", dependencies: ["KeelCore"], path: "tools/bench"),
     ]
 )

@@ -12,6 +12,7 @@ func kmain(_ magic: UInt32, _ infoPhys: UInt64) {
     MemorySetup.run()
     KernelPageTable.build()
     ControlRegisters.enableProtections()
+    Slab.initialize(debug: Boot.commandLine.slabDebug)
     GDT.load()
     // From here on the kernel runs on a vmalloc'ed stack with a guard page.
     guard let stack = KernelStacks.allocate() else { Panic.now("no memory for the kernel stack") }

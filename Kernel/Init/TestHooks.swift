@@ -9,6 +9,8 @@ enum TestHooks {
         case "panic-ud": panicSwiftTrap()
         case "stack-overflow": _ = overflowStack(0)
         case "double-free": doubleFree()
+        case "slab-double-free": slabDoubleFree()
+        case "mm": MemorySelfTest.run()
         default: Log.warning("keel: unknown test hook '\(name)' ignored")
         }
     }
@@ -47,5 +49,13 @@ enum TestHooks {
         guard let frame = PageAllocator.allocate() else { return }
         PageAllocator.free(frame)
         PageAllocator.free(frame)
+    }
+
+    /// kfree() of the same object twice: the slab layer refuses, naming the cache.
+    @inline(never)
+    static func slabDoubleFree() {
+        guard let object = Slab.kmalloc(64) else { return }
+        Slab.kfree(object)
+        Slab.kfree(object)
     }
 }

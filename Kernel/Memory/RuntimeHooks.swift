@@ -1,18 +1,23 @@
 // The allocation entry points of the Embedded Swift runtime (class instances,
 // arrays, strings). Kernel/Memory/runtime_hooks.c gives them their C names
-// (posix_memalign, free), which Swift code may not define itself.
+// (posix_memalign, free), which Swift code may not define itself. Before the
+// slab allocator exists they are served by the early heap.
 
 @_cdecl("keel_runtime_alloc")
 func runtimeAllocate(_ size: Int, _ alignment: Int) -> UnsafeMutableRawPointer? {
-    guard let p = EarlyHeap.allocate(size: size, alignment: max(alignment, 16)) else {
-        Panic.now("out of memory: the Swift runtime asked for \(size) bytes")
+    let alignment = max(alignment, 16)
+    if Slab.allocator != nil {
+        if let p = Slab.kmalloc(size, alignment: alignment) { return p }
+    } else if let p = EarlyHeap.allocate(size: size, alignment: alignment) {
+        return p
     }
-    return p
+    Panic.now("out of memory: the Swift runtime asked for \(size) bytes")
 }
 
 @_cdecl("keel_runtime_free")
 func runtimeFree(_ p: UnsafeMutableRawPointer?) {
-    // Early-heap memory is never reused.
+    guard let p, !EarlyHeap.owns(p) else { return }   // early-heap memory is never reused
+    Slab.kfree(p)
 }
 
 /// Random bytes for Swift's hashing seed: RDRAND when the CPU has it, else the TSC.
@@ -21,7 +26,7 @@ func arc4random_buf(_ buf: UnsafeMutableRawPointer, _ n: Int) {
     var i = 0
     while i < n {
         var r: UInt64 = 0
-        if rdrand64(&r) == 0 { r = rdtsc() &* 0x9e37_79b9_7f4a_7c15 }
+        if !CPUFeatures.rdrand || rdrand64(&r) == 0 { r = rdtsc() &* 0x9e37_79b9_7f4a_7c15 }
         for b in 0..<8 where i < n {
             buf.storeBytes(of: UInt8(truncatingIfNeeded: r >> (8 * UInt64(b))), toByteOffset: i, as: UInt8.self)
             i += 1

@@ -2,9 +2,10 @@
 // built from scattered physical frames, mapped page by page in the vmalloc area
 // (DESIGN §3). Each area has an unmapped guard page just below it, and the next
 // area's guard lies just above it, so running off either end faults.
-// Linux: mm/vmalloc.c (vmalloc, vfree, struct vm_struct)
+// Linux: mm/vmalloc.c (vmalloc, vfree, struct vmap_area)
 
-/// One vmalloc allocation. Linux: struct vm_struct
+/// One vmalloc allocation, kept in an address-sorted list whose nodes come from
+/// the "vmap_area" slab cache. Linux: struct vmap_area (in an rbtree there)
 struct VmArea {
     /// First mapped byte; the guard page is the page before it.
     var start: UInt64
@@ -12,75 +13,121 @@ struct VmArea {
     /// Kernel stacks are tracked so a fault on their guard page is reported as
     /// a stack overflow.
     var isStack: Bool
+    var next: UnsafeMutablePointer<VmArea>?
 
     var end: UInt64 { start + UInt64(pages) * pageSize }
     var guardPage: UInt64 { start - pageSize }
 }
 
 enum Vmalloc {
-    /// Live areas, sorted by address. Linux keeps them in an rbtree (vmap_area_root).
-    nonisolated(unsafe) private static var areas: [VmArea] = []
+    nonisolated(unsafe) private static var areas: UnsafeMutablePointer<VmArea>? = nil
+    nonisolated(unsafe) private static var areaCache: KmemCacheRef? = nil
+    /// Pages mapped by live areas (the vmalloc line of /proc/meminfo).
+    nonisolated(unsafe) private(set) static var mappedPages = 0
 
-    /// Maps `bytes` (rounded up to pages) of fresh frames. Linux: vmalloc()
+    /// Maps `bytes` (rounded up to pages) of fresh, zeroed frames. Linux: vmalloc()
     static func allocate(bytes: Int, isStack: Bool = false) -> UnsafeMutableRawPointer? {
         let pages = (bytes + Int(pageSize) - 1) / Int(pageSize)
-        guard pages > 0, let (index, start) = findGap(pages: pages) else { return nil }
-        let area = VmArea(start: start, pages: pages, isStack: isStack)
+        guard pages > 0, let (previous, start) = findGap(pages: pages), let node = newNode() else { return nil }
         let flags = KernelPageTable.kernelFlags(writable: true, executable: false)
         var frames = KernelFrameAllocator()
         for i in 0..<pages {
+            let va = VirtAddr(start + UInt64(i) * pageSize)
             guard let frame = PageAllocator.allocate(flags: .zero) else {
-                unmapPages(of: VmArea(start: start, pages: i, isStack: isStack))
-                return nil
+                return abandon(node, start: start, mapped: i)
             }
             do {
-                try KernelPageTable.table.map(VirtAddr(start + UInt64(i) * pageSize), to: frame, size: .size4K,
-                                              flags: flags, allocator: &frames)
+                try KernelPageTable.table.map(va, to: frame, size: .size4K, flags: flags, allocator: &frames)
             } catch {
                 PageAllocator.free(frame)
-                unmapPages(of: VmArea(start: start, pages: i, isStack: isStack))
-                return nil
+                return abandon(node, start: start, mapped: i)
             }
         }
-        areas.insert(area, at: index)
+        node.initialize(to: VmArea(start: start, pages: pages, isStack: isStack, next: nil))
+        if let previous {
+            node.pointee.next = previous.pointee.next
+            previous.pointee.next = node
+        } else {
+            node.pointee.next = areas
+            areas = node
+        }
+        mappedPages += pages
         return UnsafeMutableRawPointer(bitPattern: UInt(start))
     }
 
     /// Unmaps an area and frees its frames. Linux: vfree()
     static func free(_ pointer: UnsafeMutableRawPointer) {
         let start = UInt64(UInt(bitPattern: pointer))
-        guard let index = areas.firstIndex(where: { $0.start == start }) else {
-            Panic.now("vfree: 0x\(Fmt.hex(start)) is not a vmalloc area")
+        var previous: UnsafeMutablePointer<VmArea>? = nil
+        var node = areas
+        while let area = node, area.pointee.start != start {
+            previous = area
+            node = area.pointee.next
         }
-        unmapPages(of: areas[index])
-        areas.remove(at: index)
+        guard let area = node else { Panic.now("vfree: 0x\(Fmt.hex(start)) is not a vmalloc area") }
+        if let previous { previous.pointee.next = area.pointee.next } else { areas = area.pointee.next }
+        unmapPages(start: area.pointee.start, count: area.pointee.pages)
+        mappedPages -= area.pointee.pages
+        freeNode(area)
     }
 
     static func isStackAddress(_ address: UInt64) -> Bool {
-        areas.contains { $0.isStack && address >= $0.start && address < $0.end }
+        find { $0.isStack && address >= $0.start && address < $0.end }
     }
 
     static func isStackGuard(_ address: UInt64) -> Bool {
-        areas.contains { $0.isStack && address >= $0.guardPage && address < $0.start }
+        find { $0.isStack && address >= $0.guardPage && address < $0.start }
     }
 
-    static var mappedPages: Int { areas.reduce(0) { $0 + $1.pages } }
-
-    /// The lowest address where `pages` plus a guard page fit between areas.
-    private static func findGap(pages: Int) -> (index: Int, start: UInt64)? {
-        var candidate = KernelLayout.vmallocStart + pageSize
-        for (i, area) in areas.enumerated() {
-            if candidate + UInt64(pages) * pageSize <= area.guardPage { return (i, candidate) }
-            candidate = area.end + pageSize
+    private static func find(_ predicate: (VmArea) -> Bool) -> Bool {
+        var node = areas
+        while let area = node {
+            if predicate(area.pointee) { return true }
+            node = area.pointee.next
         }
-        guard candidate + UInt64(pages) * pageSize <= KernelLayout.vmallocEnd else { return nil }
-        return (areas.count, candidate)
+        return false
     }
 
-    private static func unmapPages(of area: VmArea) {
+    /// The lowest address where `pages` plus a guard page fit, and the area it
+    /// goes after (nil: at the head of the list).
+    private static func findGap(pages: Int) -> (previous: UnsafeMutablePointer<VmArea>?, start: UInt64)? {
+        let bytes = UInt64(pages) * pageSize
+        var candidate = KernelLayout.vmallocStart + pageSize
+        var previous: UnsafeMutablePointer<VmArea>? = nil
+        var node = areas
+        while let area = node {
+            if candidate + bytes <= area.pointee.guardPage { return (previous, candidate) }
+            candidate = area.pointee.end + pageSize
+            previous = area
+            node = area.pointee.next
+        }
+        guard candidate + bytes <= KernelLayout.vmallocEnd else { return nil }
+        return (previous, candidate)
+    }
+
+    private static func newNode() -> UnsafeMutablePointer<VmArea>? {
+        if areaCache == nil {
+            areaCache = try? Slab.allocator!.createCache("vmap_area", size: MemoryLayout<VmArea>.stride,
+                                                         align: MemoryLayout<VmArea>.alignment)
+        }
+        guard let cache = areaCache, let raw = try? Slab.allocator!.alloc(cache) else { return nil }
+        return raw.bindMemory(to: VmArea.self, capacity: 1)
+    }
+
+    private static func freeNode(_ node: UnsafeMutablePointer<VmArea>) {
+        do { try Slab.allocator!.free(areaCache!, UnsafeMutableRawPointer(node)) } catch { Slab.fail(error) }
+    }
+
+    private static func abandon(_ node: UnsafeMutablePointer<VmArea>, start: UInt64, mapped: Int) -> UnsafeMutableRawPointer? {
+        unmapPages(start: start, count: mapped)
+        freeNode(node)
+        return nil
+    }
+
+    private static func unmapPages(start: UInt64, count: Int) {
         var frames = KernelFrameAllocator()
-        for i in 0..<area.pages {
-            let va = area.start + UInt64(i) * pageSize
+        for i in 0..<count {
+            let va = start + UInt64(i) * pageSize
             guard let leaf = try? KernelPageTable.table.unmap(VirtAddr(va), freeEmptyTables: true, allocator: &frames) else {
                 continue
             }

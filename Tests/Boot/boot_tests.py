@@ -89,6 +89,44 @@ def command_line_is_parsed(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+# ---- physical memory ----
+
+BUDDYINFO = r"^Node 0, zone +{zone} +(?:\d+ +){{10}}\d+ $"
+
+
+@boot_test(cmdline="test=mm", mem="512M")
+def mm_selftest(rc, out):
+    m = find(r"^mem_map: (\d+) frames x (\d+) bytes = (\d+) KiB at 0x[0-9a-f]+$", out)
+    frames, size = int(m.group(1)), int(m.group(2))
+    expect(size <= 32, f"page descriptor is {size} bytes")
+    expect(abs(frames * 4096 - 512 * 2**20) < 2 * 2**20, f"{frames} frames is not 512 MiB")
+    for when in ("before", "after"):
+        section = out.split(f"mm selftest: /proc/buddyinfo {when}:\n", 1)
+        expect(len(section) == 2, f"no buddyinfo {when}")
+        for zone in ("DMA", "DMA32"):
+            find(BUDDYINFO.format(zone=zone), section[1].split("mm selftest:", 1)[0], f"no {zone} line {when}")
+        find(rf"^mm selftest: /proc/slabinfo {when}:\nslabinfo - version: 2.1\n# name ", out)
+    find(r"^kmalloc-64 +\d+ +\d+ +64 ", out, "kmalloc-64 missing from slabinfo")
+    find(r"^mm selftest: 6000 operations: [1-9]\d* page blocks, [1-9]\d* slab objects, [1-9]\d* vmalloc areas$", out)
+    expect("mm selftest: FAILED" not in out, "self-test reported failures")
+    find(r"^mm selftest: ok$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="loglevel=7")
+def buddyinfo_at_boot_with_loglevel_7(rc, out):
+    find(BUDDYINFO.format(zone="DMA32"), out, "loglevel=7 did not print buddyinfo")
+    find(r"^Zone ranges:$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="slab.debug test=mm")
+def mm_selftest_with_slab_debug(rc, out):
+    find(r"^slab: debug mode: red zones and poisoning on every cache$", out)
+    find(r"^mm selftest: ok$", out)
+    expect(rc == 0, f"status {rc}")
+
+
 # ---- panics ----
 
 def symbolized_trace(out):
@@ -139,6 +177,14 @@ def panic_double_free(rc, out):
     find(r"^KERNEL PANIC: page allocator: double free of frame 0x[0-9a-f]+ \(pfn [0-9]+\) order 0$", out)
     frames = symbolized_trace(out)
     expect(any("PageAllocator.free" in f for f in frames), f"trace {frames} does not name PageAllocator.free")
+    expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
+
+
+@boot_test(cmdline="test=slab-double-free")
+def panic_slab_double_free(rc, out):
+    find(r"^KERNEL PANIC: slab error: kmalloc-64: invalid free of 0x[0-9a-f]+: object already free$", out)
+    frames = symbolized_trace(out)
+    expect(any("slabDoubleFree" in f for f in frames), f"trace {frames} does not name the caller")
     expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
 
 

@@ -1,10 +1,10 @@
 // kmalloc: byte-sized kernel allocations from the size-class caches, whole pages
-// above 8192 bytes. kfree() gets no size, so the owner must be found from the pointer
+// above 8192 bytes. kfree() gets no size, so the owner is found from the pointer
 // alone, in O(1), without Linux's page descriptors:
 // - a page-aligned pointer may be a large block: its header is in the page before;
 // - otherwise (or if that header is absent) the pointer is in a kmalloc slab, and
 //   since all kmalloc slabs are 64 KiB blocks aligned to their size, aligning the
-//   pointer down to 64 KiB gives the slab header, which names the cache.
+//   pointer down to 64 KiB gives the slab header, which names the cache (SlabLookup).
 
 extension SlabAllocator {
     /// Linux: kmalloc(); with `.zero`, kzalloc(). A size of 0 is served as 1 byte.
@@ -12,7 +12,7 @@ extension SlabAllocator {
     public func kmalloc(_ size: Int, flags: SlabAllocFlags = []) throws(SlabError) -> UnsafeMutableRawPointer {
         guard size >= 0 else { throw .invalidRequest(size: size, alignment: 1) }
         guard size <= KmallocSizes.maxCacheSize else { return try kmallocLarge(size, alignment: 1, flags: flags) }
-        return try alloc(KmemCacheRef(kmallocCaches[KmallocSizes.index(size)].unsafelyUnwrapped), flags: flags)
+        return try alloc(kmallocCache(index: KmallocSizes.index(size)), flags: flags)
     }
 
     /// `size` bytes at a multiple of `alignment` (a power of two), as posix_memalign()
@@ -26,10 +26,12 @@ extension SlabAllocator {
             throw .invalidRequest(size: size, alignment: alignment)
         }
         let needed = max(size, alignment)
-        guard needed <= KmallocSizes.maxCacheSize else { return try kmallocLarge(size, alignment: alignment, flags: flags) }
+        guard needed <= KmallocSizes.maxCacheSize else {
+            return try kmallocLarge(size, alignment: alignment, flags: flags)
+        }
         var index = KmallocSizes.index(needed)
         if alignment > SlabLayout.word { index = KmallocSizes.naturallyAligned(index) }
-        return try alloc(KmemCacheRef(kmallocCaches[index].unsafelyUnwrapped), flags: flags)
+        return try alloc(kmallocCache(index: index), flags: flags)
     }
 
     /// Linux: kfree(); nil is ignored. Refuses pointers that are not live kmalloc memory.
@@ -37,32 +39,24 @@ extension SlabAllocator {
     public func kfree(_ object: UnsafeMutableRawPointer?) throws(SlabError) {
         guard let object else { return }
         if let large = KmallocLargeHeader.of(object) { return freeLarge(large) }
-        try release(object, from: kmallocSlab(of: object))
+        if let surplus = try KmemCache.kfree(object) { freeSlab(surplus) }
     }
 
     /// The cache that serves `size` bytes; nil above 8192 (whole pages). Linux: kmalloc_slab()
     public func kmallocCache(size: Int) -> KmemCacheRef? {
         guard size >= 0, size <= KmallocSizes.maxCacheSize else { return nil }
-        return KmemCacheRef(kmallocCaches[KmallocSizes.index(size)].unsafelyUnwrapped)
+        return kmallocCache(index: KmallocSizes.index(size))
+    }
+
+    /// Linux: kmalloc_caches[index]
+    @inlinable
+    func kmallocCache(index: Int) -> KmemCacheRef {
+        KmemCacheRef(kmallocCaches[index].unsafelyUnwrapped)
     }
 
     /// Bytes usable at `object`, at least what was asked for. Linux: ksize()
     public func ksize(_ object: UnsafeMutableRawPointer) throws(SlabError) -> Int {
         if let large = KmallocLargeHeader.of(object) { return large.usableBytes }
-        return try kmallocSlab(of: object).pointee.cache.pointee.layout.objectSize
-    }
-
-    /// The kmalloc slab holding `object`. Linux: virt_to_slab() in kfree()
-    @usableFromInline
-    func kmallocSlab(of object: UnsafeMutableRawPointer) throws(SlabError) -> UnsafeMutablePointer<SlabHeader> {
-        guard let slab = SlabHeader.containing(object, slabBytes: KmallocSizes.slabBytes) else {
-            throw .invalidFree(cache: "kmalloc", object: object, reason: .notSlabMemory)
-        }
-        let cache = slab.pointee.cache
-        guard cache.pointee.flags.contains(.kmalloc) else {
-            throw .invalidFree(cache: "kmalloc", object: object,
-                               reason: .wrongCache(owner: SlabCacheName(cache.pointee.name)))
-        }
-        return slab
+        return try KmemCache.kmallocSlab(of: object).pointee.cache.pointee.layout.objectSize
     }
 }

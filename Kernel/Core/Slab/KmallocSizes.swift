@@ -5,12 +5,13 @@
 /// Linux: kmalloc_index(), kmalloc_info[], KMALLOC_MAX_CACHE_SIZE
 public enum KmallocSizes {
     /// Largest request a cache serves; larger ones get whole pages. Linux: KMALLOC_MAX_CACHE_SIZE
-    public static let maxCacheSize = 8192
+    /// (Computed and inlinable: kmalloc's inlined fast path reads it on every call.)
+    @inlinable public static var maxCacheSize: Int { 8192 }
     /// Every kmalloc slab spans 2^4 pages (64 KiB), so kfree() finds any kmalloc slab
     /// by aligning down to 64 KiB. At this size the header and bitmap cost at most one
     /// object: 1/16 of a kmalloc-4096 slab, 1/8 of a kmalloc-8192 slab.
     public static let slabOrder = 4
-    @usableFromInline static let slabBytes = SlabLayout.pageBytes << slabOrder
+    static var slabBytes: Int { SlabLayout.pageBytes << slabOrder }
     static let firstPowerIndex = 3
     static let lastIndex = 13
     static let tableCount = lastIndex + 1

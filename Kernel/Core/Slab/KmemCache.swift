@@ -8,15 +8,17 @@ public typealias SlabConstructor = @convention(c) (UnsafeMutableRawPointer) -> V
 
 /// Linux: struct kmem_cache
 @usableFromInline struct KmemCache {
-    /// Empty slabs kept for the next burst of allocations; further ones go back to the
-    /// page allocator at once. Linux: kmem_cache->min_partial (SLUB), free_limit (SLAB)
-    static let emptySlabLimit = 1
+    /// Empty slabs are kept for the next burst of allocations up to this many bytes (but
+    /// at least one slab); further ones go back to the page allocator at once.
+    /// Linux: kmem_cache_node->free_limit (SLAB, counted in objects), min_partial (SLUB)
+    static let emptyBytesLimit = 64 * 1024
 
     let name: StaticString
     /// The flags actually in force (poisoning is dropped for caches with a constructor).
     let flags: SlabFlags
     @usableFromInline let layout: SlabLayout
     let constructor: SlabConstructor?
+    let emptySlabLimit: Int
     /// Slabs with no free object, some free objects, only free objects.
     /// Linux (SLAB): slabs_full, slabs_partial, slabs_free
     var full = SlabList()
@@ -38,6 +40,7 @@ public typealias SlabConstructor = @convention(c) (UnsafeMutableRawPointer) -> V
         self.flags = flags
         self.layout = layout
         self.constructor = constructor
+        self.emptySlabLimit = max(1, Self.emptyBytesLimit / layout.slabBytes)
     }
 
     var isDebug: Bool { !flags.isDisjoint(with: .debug) }

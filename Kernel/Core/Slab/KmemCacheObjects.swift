@@ -33,26 +33,10 @@ extension KmemCache {
         return object
     }
 
-    /// The slab holding `object`, which must be one of this cache's (`owner`).
-    /// Linux: virt_to_slab() + the cache check of cache_from_obj()
-    @usableFromInline
-    func slab(of object: UnsafeMutableRawPointer, owner: UnsafeMutablePointer<KmemCache>) throws(SlabError)
-        -> UnsafeMutablePointer<SlabHeader>
-    {
-        guard let slab = SlabHeader.containing(object, slabBytes: layout.slabBytes) else {
-            throw .invalidFree(cache: SlabCacheName(name), object: object, reason: .notSlabMemory)
-        }
-        guard slab.pointee.cache == owner else {
-            let other = SlabCacheName(slab.pointee.cache.pointee.name)
-            throw .invalidFree(cache: SlabCacheName(name), object: object, reason: .wrongCache(owner: other))
-        }
-        return slab
-    }
-
     /// Puts `object` back on its slab's free list. Returns the slab if it became empty
-    /// beyond emptySlabLimit: it is then on no list and the caller gives its pages back.
+    /// beyond `emptySlabLimit`: it is then on no list and the caller gives its pages back.
     /// On a thrown error nothing has changed. Linux: __slab_free() / free_block()
-    @usableFromInline
+    @inline(__always)
     mutating func release(_ object: UnsafeMutableRawPointer, from slab: UnsafeMutablePointer<SlabHeader>)
         throws(SlabError) -> UnsafeMutablePointer<SlabHeader>?
     {
@@ -76,7 +60,7 @@ extension KmemCache {
         let wasFull = slab.pointee.inuse + 1 == layout.objectsPerSlab
         if wasFull { full.remove(slab) } else if slab.pointee.inuse == 0 { partial.remove(slab) }
         if slab.pointee.inuse == 0 {
-            if empty.count >= Self.emptySlabLimit { return slab }
+            if empty.count >= emptySlabLimit { return slab }
             empty.push(slab)
         } else if wasFull {
             partial.push(slab)

@@ -12,6 +12,8 @@ public struct KmemCacheRef: Equatable {
     /// Flags in force, including the global debug flags.
     public var flags: SlabFlags { pointer.pointee.flags }
     public var info: SlabCacheInfo { pointer.pointee.info }
+    /// Empty slabs kept rather than given back: 64 KiB worth, at least one.
+    public var emptySlabLimit: Int { pointer.pointee.emptySlabLimit }
 }
 
 /// A cache's counters, one /proc/slabinfo line. Linux: struct slabinfo

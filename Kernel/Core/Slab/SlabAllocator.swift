@@ -10,7 +10,7 @@
 // and per-CPU object caches, which Keel leaves out).
 
 /// Mutable global state in the boot page. Linux: slab_caches, slub_debug
-@usableFromInline struct SlabState {
+struct SlabState {
     /// Every cache, newest first. Linux: slab_caches
     var caches: UnsafeMutablePointer<KmemCache>?
     /// Added to the flags of every cache. Linux: slub_debug
@@ -22,11 +22,11 @@
 /// Linux: mm/slab_common.c + mm/slub.c
 public struct SlabAllocator<Backend: SlabPageBackend> {
     /// The cache whose objects are cache descriptors. Linux: kmem_cache
-    @usableFromInline let cacheCache: UnsafeMutablePointer<KmemCache>
-    @usableFromInline let state: UnsafeMutablePointer<SlabState>
+    let cacheCache: UnsafeMutablePointer<KmemCache>
+    let state: UnsafeMutablePointer<SlabState>
     /// kmalloc's caches by kmalloc index. Linux: kmalloc_caches[]
     @usableFromInline let kmallocCaches: UnsafeMutablePointer<UnsafeMutablePointer<KmemCache>?>
-    @usableFromInline let backend: UnsafeMutablePointer<Backend>
+    let backend: UnsafeMutablePointer<Backend>
 
     static var stateOffset: Int {
         SlabLayout.alignUp(MemoryLayout<KmemCache>.stride, MemoryLayout<SlabState>.alignment)

@@ -59,7 +59,7 @@ extension SlabAllocator {
     @inlinable
     public func alloc(_ cache: KmemCacheRef, flags: SlabAllocFlags = []) throws(SlabError) -> UnsafeMutableRawPointer {
         let object = try allocate(from: cache.pointer)
-        if flags.contains(.zero) {
+        if flags.contains(.zero) {   // Linux: __GFP_ZERO
             object.initializeMemory(as: UInt8.self, repeating: 0, count: cache.pointer.pointee.layout.objectSize)
         }
         return object
@@ -77,14 +77,7 @@ extension SlabAllocator {
     /// Refuses pointers that are not live objects of `cache`. Linux: kmem_cache_free()
     @inlinable
     public func free(_ cache: KmemCacheRef, _ object: UnsafeMutableRawPointer) throws(SlabError) {
-        try release(object, from: cache.pointer.pointee.slab(of: object, owner: cache.pointer))
-    }
-
-    /// Linux: slab_free()
-    @inlinable
-    func release(_ object: UnsafeMutableRawPointer, from slab: UnsafeMutablePointer<SlabHeader>) throws(SlabError) {
-        let cache = slab.pointee.cache
-        if let surplus = try cache.pointee.release(object, from: slab) { freeSlab(surplus, of: cache) }
+        if let surplus = try KmemCache.free(object, in: cache.pointer) { freeSlab(surplus) }
     }
 
     /// Adds a slab of fresh pages to `cache`. Linux: new_slab() / cache_grow_begin()
@@ -102,14 +95,14 @@ extension SlabAllocator {
     /// Gives an unlinked slab's pages back; unmarked first, so a stale pointer into
     /// them no longer finds a slab. Linux: discard_slab() / slab_destroy()
     @usableFromInline
-    func freeSlab(_ slab: UnsafeMutablePointer<SlabHeader>, of cache: UnsafeMutablePointer<KmemCache>) {
+    func freeSlab(_ slab: UnsafeMutablePointer<SlabHeader>) {
         slab.pointee.magic = 0
-        backend.pointee.freePages(UnsafeMutableRawPointer(slab), order: cache.pointee.layout.order)
+        backend.pointee.freePages(UnsafeMutableRawPointer(slab), order: slab.pointee.cache.pointee.layout.order)
     }
 
     /// Gives every empty slab of `cache` back. Linux: kmem_cache_shrink()
     public func shrink(_ cache: KmemCacheRef) {
-        while let slab = cache.pointer.pointee.takeEmptySlab() { freeSlab(slab, of: cache.pointer) }
+        while let slab = cache.pointer.pointee.takeEmptySlab() { freeSlab(slab) }
     }
 
     /// Shrinks every cache. Linux: drop_slab()

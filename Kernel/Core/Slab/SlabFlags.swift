@@ -47,5 +47,6 @@ public struct SlabAllocFlags: OptionSet, Sendable {
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Zero the object before returning it. Linux: __GFP_ZERO
-    public static let zero = SlabAllocFlags(rawValue: 1 << 0)
+    /// (Computed and inlinable: kmalloc's inlined fast path tests it on every call.)
+    @inlinable public static var zero: SlabAllocFlags { SlabAllocFlags(rawValue: 1 << 0) }
 }

@@ -13,7 +13,7 @@
     /// The header's own address: a copy of a header elsewhere fails the lookup.
     var base: UnsafeMutableRawPointer
     /// Linux: slab->slab_cache
-    @usableFromInline var cache: UnsafeMutablePointer<KmemCache>
+    var cache: UnsafeMutablePointer<KmemCache>
     /// First free object; each free object stores the next. Linux: slab->freelist
     var freelist: UnsafeMutableRawPointer?
     /// Live objects. Linux: slab->inuse
@@ -29,7 +29,7 @@
 
     /// The slab of `slabBytes` that contains `address`, if a valid header is there.
     /// The caller guarantees the aligned-down address is readable. Linux: virt_to_slab()
-    @usableFromInline
+    @inline(__always)
     static func containing(_ address: UnsafeRawPointer, slabBytes: Int) -> UnsafeMutablePointer<SlabHeader>? {
         let base = UnsafeMutableRawPointer(bitPattern: Int(bitPattern: address) & ~(slabBytes - 1))!
         let header = base.load(as: SlabHeader.self)   // by value: the bytes may be anything
@@ -41,10 +41,10 @@
 /// One bit per object, set while the object is allocated. It lets every free refuse a
 /// double free in O(1), debug mode or not. (Linux's old SLAB kept a similar per-object
 /// array, kmem_bufctl_t, after its slab header.)
-@usableFromInline struct SlabBitmap {
+struct SlabBitmap {
     let words: UnsafeMutablePointer<UInt64>
 
-    @usableFromInline init(_ slab: UnsafeMutablePointer<SlabHeader>) {
+    @inline(__always) init(_ slab: UnsafeMutablePointer<SlabHeader>) {
         words = UnsafeMutableRawPointer(slab + 1).assumingMemoryBound(to: UInt64.self)
     }
     static func words(objects: Int) -> Int { (objects + 63) / 64 }
@@ -52,7 +52,7 @@
     func clearAll(objects: Int) {
         words.initialize(repeating: 0, count: SlabBitmap.words(objects: objects))
     }
-    @usableFromInline func isSet(_ i: Int) -> Bool { words[i >> 6] & (1 << UInt64(i & 63)) != 0 }
-    @usableFromInline func set(_ i: Int) { words[i >> 6] |= 1 << UInt64(i & 63) }
-    @usableFromInline func clear(_ i: Int) { words[i >> 6] &= ~(1 << UInt64(i & 63)) }
+    @inline(__always) func isSet(_ i: Int) -> Bool { words[i >> 6] & (1 << UInt64(i & 63)) != 0 }
+    @inline(__always) func set(_ i: Int) { words[i >> 6] |= 1 << UInt64(i & 63) }
+    @inline(__always) func clear(_ i: Int) { words[i >> 6] &= ~(1 << UInt64(i & 63)) }
 }

@@ -10,8 +10,8 @@
 // its bytes while free (constructed state, poison) or is smaller than a pointer.
 
 @usableFromInline struct SlabLayout {
-    static let word = MemoryLayout<UnsafeRawPointer>.size
-    static let pageBytes = Int(truncatingIfNeeded: pageSize)
+    static var word: Int { MemoryLayout<UnsafeRawPointer>.size }
+    static var pageBytes: Int { Int(truncatingIfNeeded: pageSize) }
     /// Largest slab: the buddy allocator's largest block (orders 0…10). Linux: MAX_PAGE_ORDER
     static let maxOrder = 10
     /// Orders tried first, to keep slabs small. Linux: slub_max_order
@@ -78,7 +78,7 @@
     /// `address` is exactly the start of one. A multiply by the reciprocal replaces the
     /// division; it is exact because offset × stride < 2^44 (slabs are at most 4 MiB).
     /// Linux: obj_to_index()
-    @usableFromInline func index(of address: UnsafeRawPointer, slabBase: UnsafeRawPointer) -> Int? {
+    @inline(__always) func index(of address: UnsafeRawPointer, slabBase: UnsafeRawPointer) -> Int? {
         let offset = Int(bitPattern: address) &- Int(bitPattern: slabBase) &- firstObject
         guard offset >= 0, offset < slabBytes else { return nil }
         let index = Int(truncatingIfNeeded: (UInt64(offset) &* reciprocalStride) >> Self.reciprocalShift)

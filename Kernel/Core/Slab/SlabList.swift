@@ -3,12 +3,12 @@
 
 /// A doubly linked list of slabs with its length. Linux: struct list_head plus the
 /// nr_partial-style counters of struct kmem_cache_node
-@usableFromInline struct SlabList {
-    @usableFromInline var head: UnsafeMutablePointer<SlabHeader>? = nil
-    @usableFromInline var count = 0
+struct SlabList {
+    var head: UnsafeMutablePointer<SlabHeader>? = nil
+    var count = 0
 
     /// Linux: list_add()
-    mutating func push(_ slab: UnsafeMutablePointer<SlabHeader>) {
+    @inline(__always) mutating func push(_ slab: UnsafeMutablePointer<SlabHeader>) {
         slab.pointee.prev = nil
         slab.pointee.next = head
         head?.pointee.prev = slab
@@ -17,7 +17,7 @@
     }
 
     /// Linux: list_del(); `slab` must be on this list.
-    mutating func remove(_ slab: UnsafeMutablePointer<SlabHeader>) {
+    @inline(__always) mutating func remove(_ slab: UnsafeMutablePointer<SlabHeader>) {
         if let prev = slab.pointee.prev { prev.pointee.next = slab.pointee.next } else { head = slab.pointee.next }
         slab.pointee.next?.pointee.prev = slab.pointee.prev
         slab.pointee.prev = nil
