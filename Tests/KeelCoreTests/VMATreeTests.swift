@@ -190,6 +190,8 @@ final class VMATreeTests: XCTestCase {
         XCTAssertNil(tree.remove(containing: page(21)))
         XCTAssertEqual(tree.count, 2)
         assertValid(tree)
+        XCTAssertEqual([VMError.invalidArgument, .noMemory, .accessDenied, .notPermitted].map(\.errno),
+                       [.EINVAL, .ENOMEM, .EACCES, .EPERM])
     }
 
     func testIterationIsInAddressOrderAndCopiesAreIndependent() {

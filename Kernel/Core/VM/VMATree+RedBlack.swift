@@ -69,7 +69,7 @@ extension VMATree {
             if node == child(parent, side.opposite) {
                 // Case 2: turn the inner grandchild into an outer one.
                 node = parent
-                _ = 2
+                rotate(node, toward: side)
             }
             // Case 3: rotate the grandparent away from the red pair.
             let top = pool[node].parent

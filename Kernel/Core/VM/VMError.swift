@@ -12,13 +12,13 @@ public enum VMError: Error, Equatable, Sendable {
     /// MAP_FIXED below mmap_min_addr. Linux: EPERM
     case notPermitted
 
-    /// The positive errno value (a system call returns its negation).
-    public var errno: Int32 {
+    /// The error number a system call returns (negated) for this failure.
+    public var errno: Errno {
         switch self {
-        case .notPermitted: return 1
-        case .noMemory: return 12
-        case .accessDenied: return 13
-        case .invalidArgument: return 22
+        case .invalidArgument: return .EINVAL
+        case .noMemory: return .ENOMEM
+        case .accessDenied: return .EACCES
+        case .notPermitted: return .EPERM
         }
     }
 }

@@ -1,0 +1,17 @@
+// Linux's error numbers (include/uapi/asm-generic/errno-base.h and errno.h).
+// A system call fails by returning -errno in rax; Keel's handlers throw one of
+// these and the dispatcher negates it. The case names are Linux's own, so a
+// student can grep for them in man pages.
+
+/// A Linux error number. Linux: errno
+public enum Errno: Int32, Error, Sendable {
+    case EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8
+    case EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16
+    case EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23
+    case EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31
+    case EPIPE = 32, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39
+    case ELOOP = 40, EOVERFLOW = 75, ETIMEDOUT = 110
+
+    /// The value a failed system call returns in rax.
+    @inlinable public var syscallReturn: Int64 { -Int64(rawValue) }
+}
