@@ -7,6 +7,7 @@
 #     /sbin/init              init_tour (what `make run` shows)
 #     /bin/<name>             every other program, e.g. /bin/test_mmap
 #     /etc/keel-test.txt      the file test_files reads (format below)
+#     /bin/not-elf            mode 0755 text, no "#!": test_exec's ENOEXEC case
 #     /etc/hostname
 # merges EXTRA_DIR (make's ROOTFS_EXTRA) on top, and writes it as a newc cpio
 # archive with GNU cpio: sorted, owner 0:0, fixed times, so the same inputs
@@ -62,6 +63,7 @@ for i in $(seq 0 99); do
     printf 'keel-test %03d %s\n' "$i" "$(printf '%049d' 0 | tr 0 "${letters:$((i % 26)):1}")"
 done > "$root/etc/keel-test.txt"
 echo keel > "$root/etc/hostname"
+echo "not an ELF file and no #! line: execve fails with ENOEXEC" > "$root/bin/not-elf"
 
 find "$root" -type d -exec chmod 0755 {} +
 chmod 0755 "$root"/bin/* "$root"/sbin/*

@@ -1,8 +1,8 @@
 #!/bin/bash
 # userland-tests.sh: layer 2 of `make test` (DESIGN.md section 10).
 #
-# Builds the initramfs (tools/build-initramfs.sh), then runs every program in
-# its /bin, and the default /sbin/init tour, twice:
+# Builds the initramfs (tools/build-initramfs.sh), then runs every test_*
+# program in its /bin, and the default /sbin/init tour, twice:
 #   linux/<name>  on this host, with a fixed argv and environment and
 #                 KEEL_TEST_ROOT pointing at the staged root (proves the test)
 #   keel/<name>   under QEMU: init=/bin/<name>, same argv and environment on
@@ -45,7 +45,7 @@ env_of() {
 }
 
 programs=()
-for exe in "$root"/bin/*; do programs+=("$(basename "$exe")"); done
+for exe in "$root"/bin/test_*; do programs+=("$(basename "$exe")"); done
 programs+=(init_tour)
 
 # judge NAME LOG STATUS: prints nothing if the run passed, else why not.

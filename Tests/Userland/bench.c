@@ -1,0 +1,230 @@
+/*
+ * bench: micro-benchmarks of the process and memory paths (DESIGN.md section
+ * 10). Installed as /bin/bench; not a test (tools/userland-tests.sh runs only
+ * test_*), `make bench` boots it under Keel and, where available, Linux.
+ *
+ * Output, one line per benchmark, for a driver to parse (lines starting with
+ * '#' are commentary, e.g. the operation count behind the line above):
+ *     bench <name> <ns_per_op>
+ * where ns_per_op is a decimal number (one digit after the point) and "op"
+ * is what the name says: a call, a fork+exit+wait round, a page.
+ *
+ * Each benchmark runs batches of 1, 2, 4, ... operations until one batch
+ * takes at least TARGET_NS of CLOCK_MONOTONIC time and reports that batch,
+ * so a run takes about 2 x TARGET_NS per benchmark whatever the speed: about
+ * 3 s on a host, longer under QEMU TCG only where one operation alone is
+ * slower than the target (fork with 32 MiB).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define MIB (1024 * 1024UL)
+#define TARGET_NS 200000000LL /* 0.2 s */
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/*
+ * One benchmark: `run(n)` performs n operations and returns the nanoseconds
+ * they took (it may time only part of its work, e.g. not the set-up), or -1
+ * on failure.
+ */
+struct bench {
+    const char *name;
+    const char *op;
+    long long (*run)(long n);
+};
+
+static void report(const struct bench *b)
+{
+    long n = 1;
+    long long ns;
+    for (;;) {
+        ns = b->run(n);
+        if (ns < 0 || ns >= TARGET_NS || n >= (1L << 30))
+            break;
+        n *= 2;
+    }
+    if (ns < 0) {
+        printf("# bench %s failed: errno %d (%s)\n", b->name, errno, strerror(errno));
+        fflush(stdout);
+        return;
+    }
+    printf("bench %-24s %12.1f\n", b->name, (double)ns / (double)n);
+    printf("#   (%ld %s in %.3f s)\n", n, b->op, (double)ns / 1e9);
+    fflush(stdout);
+}
+
+/* ---- the benchmarks --------------------------------------------------------------- */
+
+static long long run_getpid(long n)
+{
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        syscall(SYS_getpid);
+    return now_ns() - t0;
+}
+
+static long long run_fork(long n)
+{
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+            return -1;
+    }
+    return now_ns() - t0;
+}
+
+/* fork+exit+wait with 32 MiB of touched private memory: fork write-protects
+ * and copies 8192 PTEs, exit tears them down. */
+static long long run_fork_32m(long n)
+{
+    unsigned char *p = mmap(NULL, 32 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    memset(p, 1, 32 * MIB);
+    long long ns = run_fork(n);
+    munmap(p, 32 * MIB);
+    return ns;
+}
+
+/* First touch of fresh anonymous pages (zero-fill fault); n pages. */
+static long long run_anon_fault(long n)
+{
+    const long chunk = 4096; /* pages per mapping: 16 MiB */
+    long long total = 0;
+    for (long done = 0; done < n; done += chunk) {
+        long pages = n - done < chunk ? n - done : chunk;
+        volatile unsigned char *p = mmap(NULL, (size_t)pages * PAGE, PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        long long t0 = now_ns();
+        for (long i = 0; i < pages; i++)
+            p[i * PAGE] = 1;
+        total += now_ns() - t0;
+        munmap((void *)p, (size_t)pages * PAGE);
+    }
+    return total;
+}
+
+/* Copy-on-write faults: after fork, a child writes one byte per page of a
+ * region the parent had touched and times that; n pages. The child reports
+ * its time through a shared page. */
+static long long run_cow_fault(long n)
+{
+    const long chunk = 4096;
+    long long *shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED)
+        return -1;
+    long long total = 0;
+    for (long done = 0; done < n && total >= 0; done += chunk) {
+        long pages = n - done < chunk ? n - done : chunk;
+        unsigned char *p = mmap(NULL, (size_t)pages * PAGE, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            total = -1;
+            break;
+        }
+        for (long i = 0; i < pages; i++)
+            p[i * PAGE] = 1;
+        pid_t pid = fork();
+        if (pid == 0) {
+            volatile unsigned char *v = p;
+            long long t0 = now_ns();
+            for (long i = 0; i < pages; i++)
+                v[i * PAGE] = 2;
+            *shared = now_ns() - t0;
+            _exit(0);
+        }
+        int status;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || status != 0)
+            total = -1;
+        else
+            total += *shared;
+        munmap(p, (size_t)pages * PAGE);
+    }
+    munmap(shared, PAGE);
+    return total;
+}
+
+/* brk growth in 4 KiB steps, touching each new page; n steps, then the
+ * break goes back. Raw syscall: musl's brk() refuses to move the break. */
+static long long run_brk(long n)
+{
+    const long chunk = 4096;
+    uintptr_t start = (uintptr_t)syscall(SYS_brk, 0);
+    uintptr_t base = (start + PAGE - 1) & ~(PAGE - 1);
+    long long total = 0;
+    for (long done = 0; done < n; done += chunk) {
+        long steps = n - done < chunk ? n - done : chunk;
+        if ((uintptr_t)syscall(SYS_brk, base) != base)
+            return -1;
+        long long t0 = now_ns();
+        for (long i = 1; i <= steps; i++) {
+            uintptr_t top = base + (uintptr_t)i * PAGE;
+            if ((uintptr_t)syscall(SYS_brk, top) != top)
+                return -1;
+            ((volatile unsigned char *)top)[-1] = 1;
+        }
+        total += now_ns() - t0;
+        syscall(SYS_brk, start);
+    }
+    return total;
+}
+
+static long long run_mmap_munmap(long n)
+{
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED || munmap(p, PAGE) != 0)
+            return -1;
+    }
+    return now_ns() - t0;
+}
+
+static long long run_yield(long n)
+{
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        sched_yield();
+    return now_ns() - t0;
+}
+
+static const struct bench benches[] = {
+    { "getpid", "calls", run_getpid },
+    { "fork_exit_wait", "forks", run_fork },
+    { "fork_exit_wait_32m", "forks", run_fork_32m },
+    { "anon_fault_per_page", "pages", run_anon_fault },
+    { "cow_fault_per_page", "pages", run_cow_fault },
+    { "brk_grow_4k_touch", "steps", run_brk },
+    { "mmap_munmap_4k", "pairs", run_mmap_munmap },
+    { "sched_yield", "calls", run_yield },
+};
+
+int main(void)
+{
+    printf("# bench: name, nanoseconds per operation (CLOCK_MONOTONIC)\n");
+    fflush(stdout);
+    for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++)
+        report(&benches[i]);
+    return 0;
+}
