@@ -66,8 +66,10 @@ final class CommandLineTests: XCTestCase {
 
     func testConsoleShowsLevelsBelowTheLogLevel() {
         let normal = KernelCommandLine()
-        XCTAssertTrue(normal.shows(.info))
-        XCTAssertFalse(normal.shows(.debug))
+        XCTAssertTrue(normal.shows(.notice))
+        XCTAssertFalse(normal.shows(.info), "Keel's default (6) hides KERN_INFO")
+        XCTAssertTrue(KernelCommandLine(parsing: "loglevel=7").shows(.info))
+        XCTAssertFalse(KernelCommandLine(parsing: "loglevel=7").shows(.debug))
         let quiet = KernelCommandLine(parsing: "quiet")
         XCTAssertTrue(quiet.shows(.err))
         XCTAssertFalse(quiet.shows(.warning))
