@@ -36,52 +36,64 @@ C_OBJECTS   := $(patsubst %.c,$(BUILD)/%.o,$(C_SOURCES))
 KERNEL_OBJECTS := $(ASM_OBJECTS) $(C_OBJECTS) $(BUILD)/kernel-swift.o
 UNICODE_LIB := $(EMBEDDED)/libswiftUnicodeDataTables.a
 
-.PHONY: all run iso test check gdb bench clean deps host-test
+.PHONY: all run iso test check gdb bench clean deps host-test initramfs
 all: $(BUILD)/keel.elf
 
 $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CLANG) $(ASM_FLAGS) -c $< -o $@
+	@echo "  AS      $<"
+	@$(CLANG) $(ASM_FLAGS) -c $< -o $@
 
 $(BUILD)/%.o: %.c $(SHIMS_HEADER)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(C_FLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CLANG) $(C_FLAGS) -c $< -o $@
 
 $(BUILD)/kernel-swift.o: $(SWIFT_SOURCES) $(SHIMS_HEADER)
 	@mkdir -p $(BUILD)
-	$(SWIFTC) $(SWIFT_FLAGS) -c $(SWIFT_SOURCES) -o $@
+	@echo "  SWIFTC  Kernel/ ($(words $(SWIFT_SOURCES)) files, Embedded)"
+	@$(SWIFTC) $(SWIFT_FLAGS) -c $(SWIFT_SOURCES) -o $@
 
 # Two links: the first finds where every function lands, tools/gensyms.py turns
 # that into a symbol table, and the second link adds the table at the end of
 # .rodata, where it moves no code (the build checks that it did not).
 $(BUILD)/keel.pass1.elf: $(KERNEL_OBJECTS) $(BUILD)/ksymtab-empty.o linker.ld
-	$(LD) $(LD_FLAGS) $(KERNEL_OBJECTS) $(BUILD)/ksymtab-empty.o $(UNICODE_LIB) -o $@
+	@echo "  LD      $@"
+	@$(LD) $(LD_FLAGS) $(KERNEL_OBJECTS) $(BUILD)/ksymtab-empty.o $(UNICODE_LIB) -o $@
 
 $(BUILD)/ksymtab-empty.o:
 	@mkdir -p $(BUILD)
-	printf '' | $(CLANG) $(ASM_FLAGS) -x assembler -c - -o $@
+	@printf '' | $(CLANG) $(ASM_FLAGS) -x assembler -c - -o $@
 
 $(BUILD)/ksymtab.S: $(BUILD)/keel.pass1.elf tools/gensyms.py
-	python3 tools/gensyms.py $< $@
+	@echo "  KSYMS   $@"
+	@python3 tools/gensyms.py $< $@
 
 $(BUILD)/keel.elf: $(BUILD)/keel.pass1.elf $(BUILD)/ksymtab.o
-	$(LD) $(LD_FLAGS) $(KERNEL_OBJECTS) $(BUILD)/ksymtab.o $(UNICODE_LIB) -o $@
+	@echo "  LD      $@"
+	@$(LD) $(LD_FLAGS) $(KERNEL_OBJECTS) $(BUILD)/ksymtab.o $(UNICODE_LIB) -o $@
 	@tools/check-symbols-stable.sh $(BUILD)/keel.pass1.elf $@
 
 $(BUILD)/ksymtab.o: $(BUILD)/ksymtab.S
-	$(CLANG) $(ASM_FLAGS) -c $< -o $@
+	@$(CLANG) $(ASM_FLAGS) -c $< -o $@
 
 deps:
 	@tools/ensure-deps.sh
 
-iso: $(BUILD)/keel.elf deps
-	tools/make-iso.sh $(BUILD)/keel.elf $(BUILD)/keel.iso "$(CMDLINE)"
+# The initramfs: every Tests/Userland program (musl-gcc -static) plus ROOTFS_EXTRA.
+# The script rebuilds only what changed, so it runs every time.
+initramfs: deps
+	@tools/build-initramfs.sh $(BUILD)/initramfs.cpio $(ROOTFS_EXTRA)
 
-run: $(BUILD)/keel.elf deps
-	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) -- $(CMDLINE)
+iso: $(BUILD)/keel.elf initramfs
+	tools/make-iso.sh $(BUILD)/keel.elf $(BUILD)/keel.iso "$(CMDLINE)" $(BUILD)/initramfs.cpio
 
-gdb: $(BUILD)/keel.elf deps
-	@tools/gdb.sh $(BUILD)/keel.elf "$(CMDLINE)" $(MEM) $(SMP)
+run: $(BUILD)/keel.elf initramfs
+	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio \
+	    --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) -- $(CMDLINE)
+
+gdb: $(BUILD)/keel.elf initramfs
+	@tools/gdb.sh $(BUILD)/keel.elf "$(CMDLINE)" $(MEM) $(SMP) $(BUILD)/initramfs.cpio
 
 check: $(BUILD)/keel.elf
 	@tools/check-kernel.sh $(BUILD)/keel.elf
@@ -89,7 +101,7 @@ check: $(BUILD)/keel.elf
 host-test:
 	swift test --disable-swift-testing
 
-test: deps $(BUILD)/keel.elf
+test: $(BUILD)/keel.elf initramfs
 	@tools/test-all.sh
 
 clean:

@@ -9,7 +9,12 @@
  * InterruptFrame, lowest address first (Kernel/Core/Debug/InterruptFrame.swift):
  *   r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax
  *   vector error_code | rip cs rflags rsp ss   (the last five pushed by the CPU)
+ *
+ * From user mode the CPU has already switched to the task's kernel stack
+ * (TSS.rsp0); the stub then swaps GS so %gs points at this CPU's data
+ * (Linux: SWAPGS in the entry code).
  */
+#define FRAME_CS 0x90           /* offsetof(InterruptFrame, cs) */
     .section .text.isr, "ax"
     .code64
 
@@ -61,10 +66,20 @@ ISR_NOERR 28
 ISR_ERR   29
 ISR_ERR   30
 ISR_NOERR 31
+/* 32-255: device interrupts, IPIs, spurious; no error code. */
+.altmacro
+.set vec, 32
+.rept 224
+    ISR_NOERR %vec
+    .set vec, vec+1
+.endr
 
     .balign 16
 isr_common:
-    push    %rax
+    testb   $3, 0x18(%rsp)          /* cs, above vector and error code */
+    jz      1f
+    swapgs
+1:  push    %rax
     push    %rbx
     push    %rcx
     push    %rdx
@@ -86,6 +101,10 @@ isr_common:
     sub     $512, %rsp
     fxsave64 (%rsp)                 /* x87/SSE state of the interrupted code */
     call    keel_interrupt
+    .globl isr_exit
+/* A new task's first return to user mode also starts here (ret_from_fork):
+ * rbx = its InterruptFrame, rsp = its SSE save area. */
+isr_exit:
     fxrstor64 (%rsp)
     mov     %rbx, %rsp
     pop     %r15
@@ -104,13 +123,21 @@ isr_common:
     pop     %rbx
     pop     %rax
     add     $16, %rsp               /* vector and error code */
-    iretq
+    testb   $3, 8(%rsp)             /* returning to user mode? */
+    jz      2f
+    swapgs
+2:  iretq
 
 /* Addresses of the stubs, indexed by vector, for building the IDT. */
     .section .rodata.isr_stub_table, "a"
     .balign 8
     .globl isr_stub_table
 isr_stub_table:
-.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+.macro STUB_ADDRESS n
     .quad isr\n
+.endm
+.set vec, 0
+.rept 256
+    STUB_ADDRESS %vec
+    .set vec, vec+1
 .endr

@@ -3,7 +3,7 @@
 #
 # Boots Keel under QEMU (TCG) with the serial console on stdio and returns:
 #   init's exit status N   the kernel printed "keel: init exited with status N" (or
-#                          "keel: boot complete": 0) and powered off
+#                          "keel: boot complete" / "reboot: Power down": 0) and powered off
 #   250                    kernel panic
 #   251                    QEMU stopped without a status (triple fault resets are not retried)
 #   124                    timeout
@@ -44,7 +44,7 @@ case $rc in
     1)  # isa-debug-exit with 0: a normal power-off; the status is on the console
         status=$(grep -a -o 'keel: init exited with status [0-9]*' "$log" | tail -n 1 | awk '{print $NF}')
         if [ -n "$status" ]; then exit "$status"; fi
-        grep -a -q 'keel: boot complete' "$log" && exit 0
+        grep -a -q -e 'keel: boot complete' -e '^reboot: Power down' "$log" && exit 0
         echo "keel: powered off without an exit status" >&2; exit 251 ;;
     3)  exit 250 ;;
     *)  echo "keel: QEMU stopped without a status (exit code $rc; triple fault?)" >&2; exit 251 ;;

@@ -16,15 +16,42 @@ func kmain(_ magic: UInt32, _ infoPhys: UInt64) {
     GDT.load()
     // From here on the kernel runs on a vmalloc'ed stack with a guard page.
     guard let stack = KernelStacks.allocate() else { Panic.now("no memory for the kernel stack") }
+    bootStack = stack
     call_on_stack(stack.top, startKernelOnKernelStack)
     Panic.now("start_kernel returned")
 }
 
-/// The rest of start_kernel, on a guarded kernel stack.
+nonisolated(unsafe) private var bootStack: KernelStack? = nil
+
+/// The rest of start_kernel, on a guarded kernel stack that becomes CPU 0's idle task.
 private func startKernelOnKernelStack() {
-    if let hook = Boot.commandLine.testHook { TestHooks.run(hook) }
-    Console.write("keel: boot complete\n")
-    PowerOff.now(.normal)
+    PerCPU.install(cpu: 0)
+    LegacyPIC.disable()
+    LocalAPIC.enable()
+    LocalAPIC.calibrate()
+    SyscallMSR.enable()
+    ZeroPage.allocate()
+    Scheduler.initialize(idle: Task(pid: 0, tgid: 0, name: "swapper/0", kernelStack: bootStack!))
+    if let hook = Boot.commandLine.testHook {
+        TestHooks.run(hook)
+        Console.write("keel: boot complete\n")
+        PowerOff.now(.normal)
+    }
+    mountRoot()
+    InitProcess.start()
+    LocalAPIC.startTimer()
+    Scheduler.idleLoop()
+}
+
+/// The initramfs is the first multiboot2 module. Linux: populate_rootfs()
+private func mountRoot() {
+    var modules = Boot.info.modules.makeIterator()
+    guard let module = modules.next() else {
+        Panic.now("no initramfs: the boot loader passed no module (make run passes build/initramfs.cpio)")
+    }
+    let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(DirectMap.pointer(module.start, as: UInt8.self)),
+                                       count: Int(module.size))
+    FS.mountInitramfs(bytes)
 }
 
 /// What a student wants to see first: who booted us, with what, and the RAM map.

@@ -13,6 +13,8 @@ struct VmArea {
     /// Kernel stacks are tracked so a fault on their guard page is reported as
     /// a stack overflow.
     var isStack: Bool
+    /// ioremap areas map device registers, not frames of ours: vfree keeps the frames.
+    var isIO: Bool
     var next: UnsafeMutablePointer<VmArea>?
 
     var end: UInt64 { start + UInt64(pages) * pageSize }
@@ -43,7 +45,32 @@ enum Vmalloc {
                 return abandon(node, start: start, mapped: i)
             }
         }
-        node.initialize(to: VmArea(start: start, pages: pages, isStack: isStack, next: nil))
+        link(node, VmArea(start: start, pages: pages, isStack: isStack, isIO: false, next: nil), after: previous)
+        return UnsafeMutableRawPointer(bitPattern: UInt(start))
+    }
+
+    /// Maps device registers at `phys` uncached into the vmalloc area. Linux: ioremap()
+    static func ioremap(_ phys: PhysAddr, bytes: Int) -> UnsafeMutableRawPointer? {
+        let pages = (bytes + Int(pageSize) - 1) / Int(pageSize)
+        guard let (previous, start) = findGap(pages: pages), let node = newNode() else { return nil }
+        var flags = KernelPageTable.kernelFlags(writable: true, executable: false)
+        flags.formUnion([.cacheDisable, .writeThrough])
+        var frames = KernelFrameAllocator()
+        for i in 0..<pages {
+            let offset = UInt64(i) * pageSize
+            do {
+                try KernelPageTable.table.map(VirtAddr(start + offset), to: phys.alignedDown() + offset, size: .size4K,
+                                              flags: flags, allocator: &frames)
+            } catch {
+                return nil
+            }
+        }
+        link(node, VmArea(start: start, pages: pages, isStack: false, isIO: true, next: nil), after: previous)
+        return UnsafeMutableRawPointer(bitPattern: UInt(start + phys.value % pageSize))
+    }
+
+    private static func link(_ node: UnsafeMutablePointer<VmArea>, _ area: VmArea, after previous: UnsafeMutablePointer<VmArea>?) {
+        node.initialize(to: area)
         if let previous {
             node.pointee.next = previous.pointee.next
             previous.pointee.next = node
@@ -51,8 +78,7 @@ enum Vmalloc {
             node.pointee.next = areas
             areas = node
         }
-        mappedPages += pages
-        return UnsafeMutableRawPointer(bitPattern: UInt(start))
+        mappedPages += area.pages
     }
 
     /// Unmaps an area and frees its frames. Linux: vfree()
@@ -66,7 +92,7 @@ enum Vmalloc {
         }
         guard let area = node else { Panic.now("vfree: 0x\(Fmt.hex(start)) is not a vmalloc area") }
         if let previous { previous.pointee.next = area.pointee.next } else { areas = area.pointee.next }
-        unmapPages(start: area.pointee.start, count: area.pointee.pages)
+        unmapPages(start: area.pointee.start, count: area.pointee.pages, freeFrames: !area.pointee.isIO)
         mappedPages -= area.pointee.pages
         freeNode(area)
     }
@@ -119,12 +145,12 @@ enum Vmalloc {
     }
 
     private static func abandon(_ node: UnsafeMutablePointer<VmArea>, start: UInt64, mapped: Int) -> UnsafeMutableRawPointer? {
-        unmapPages(start: start, count: mapped)
+        unmapPages(start: start, count: mapped, freeFrames: true)
         freeNode(node)
         return nil
     }
 
-    private static func unmapPages(start: UInt64, count: Int) {
+    private static func unmapPages(start: UInt64, count: Int, freeFrames: Bool) {
         var frames = KernelFrameAllocator()
         for i in 0..<count {
             let va = start + UInt64(i) * pageSize
@@ -132,7 +158,7 @@ enum Vmalloc {
                 continue
             }
             invlpg(va)
-            PageAllocator.free(leaf.entry.frame)
+            if freeFrames { PageAllocator.free(leaf.entry.frame) }
         }
     }
 }

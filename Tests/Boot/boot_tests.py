@@ -15,6 +15,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KERNEL = os.path.join(ROOT, "build", "keel.elf")
+INITRAMFS = os.path.join(ROOT, "build", "initramfs.cpio")
 PANIC_STATUS = 250
 
 TESTS = []
@@ -43,8 +44,8 @@ def find(pattern, out, why=None):
 
 
 def boot(cmdline, mem, smp, timeout):
-    cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--mem", mem,
-           "--smp", str(smp), "--timeout", str(timeout), "--"] + cmdline.split()
+    cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", INITRAMFS,
+           "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--"] + cmdline.split()
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout + 30)
     return p.returncode, p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")

@@ -16,5 +16,6 @@ enum ControlRegisters {
         if CPUFeatures.smep { cr4 |= cr4SMEP }
         if CPUFeatures.smap { cr4 |= cr4SMAP }
         write_cr4(cr4)
+        set_smap_enabled(CPUFeatures.smap ? 1 : 0)
     }
 }

@@ -29,7 +29,7 @@ enum IDT {
     static func load() {
         table.initialize(repeating: GateDescriptor(), count: 256)
         let stubs = UnsafePointer<UInt64>(bitPattern: UInt(symbol_isr_stub_table()))!
-        for vector in 0..<32 {
+        for vector in 0..<256 {
             // #BP may be raised from user mode (int3); the rest are CPU-raised only.
             // #DF runs on its own stack: after a kernel stack overflow the old one is unusable.
             let ist = vector == Int(ExceptionVector.doubleFault.rawValue) ? GDT.doubleFaultIST : 0

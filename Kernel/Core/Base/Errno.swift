@@ -15,3 +15,49 @@ public enum Errno: Int32, Error, Sendable {
     /// The value a failed system call returns in rax.
     @inlinable public var syscallReturn: Int64 { -Int64(rawValue) }
 }
+
+extension Errno {
+    /// The symbolic name, for kernel messages ("ENOENT").
+    public var name: String {
+        switch self {
+        case .EPERM: "EPERM"
+        case .ENOENT: "ENOENT"
+        case .ESRCH: "ESRCH"
+        case .EINTR: "EINTR"
+        case .EIO: "EIO"
+        case .ENXIO: "ENXIO"
+        case .E2BIG: "E2BIG"
+        case .ENOEXEC: "ENOEXEC"
+        case .EBADF: "EBADF"
+        case .ECHILD: "ECHILD"
+        case .EAGAIN: "EAGAIN"
+        case .ENOMEM: "ENOMEM"
+        case .EACCES: "EACCES"
+        case .EFAULT: "EFAULT"
+        case .EBUSY: "EBUSY"
+        case .EEXIST: "EEXIST"
+        case .EXDEV: "EXDEV"
+        case .ENODEV: "ENODEV"
+        case .ENOTDIR: "ENOTDIR"
+        case .EISDIR: "EISDIR"
+        case .EINVAL: "EINVAL"
+        case .ENFILE: "ENFILE"
+        case .EMFILE: "EMFILE"
+        case .ENOTTY: "ENOTTY"
+        case .EFBIG: "EFBIG"
+        case .ENOSPC: "ENOSPC"
+        case .ESPIPE: "ESPIPE"
+        case .EROFS: "EROFS"
+        case .EMLINK: "EMLINK"
+        case .EPIPE: "EPIPE"
+        case .ERANGE: "ERANGE"
+        case .EDEADLK: "EDEADLK"
+        case .ENAMETOOLONG: "ENAMETOOLONG"
+        case .ENOSYS: "ENOSYS"
+        case .ENOTEMPTY: "ENOTEMPTY"
+        case .ELOOP: "ELOOP"
+        case .EOVERFLOW: "EOVERFLOW"
+        case .ETIMEDOUT: "ETIMEDOUT"
+        }
+    }
+}

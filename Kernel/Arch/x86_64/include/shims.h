@@ -58,6 +58,8 @@ static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(v
 static inline void cpu_cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void cpu_sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void cpu_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
+/* Enable interrupts and halt until the next one, with no gap between (sti shadow). */
+static inline void cpu_idle(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void cpu_pause(void) { __asm__ volatile("pause"); }
 static inline uint64_t read_rflags(void) { uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
 /* Supervisor-mode access prevention: open and close the window for user copies. */
@@ -70,6 +72,23 @@ static inline uint64_t read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp,
 
 /* ---- Boot/stack.S ---- */
 void call_on_stack(uint64_t top, void (*fn)(void));
+
+/* ---- Boot/switch.S, Boot/syscall.S ---- */
+void switch_to(uint64_t *prev_sp, uint64_t next_sp);
+
+/* ---- per-CPU data through GS (Kernel/Arch/x86_64/PerCPU.swift) ---- */
+static inline uint64_t percpu_read(uint64_t offset) {
+    uint64_t v; __asm__ volatile("mov %%gs:(%1), %0" : "=r"(v) : "r"(offset)); return v;
+}
+static inline void percpu_write(uint64_t offset, uint64_t v) {
+    __asm__ volatile("mov %0, %%gs:(%1)" :: "r"(v), "r"(offset) : "memory");
+}
+static inline void cpu_swapgs(void) { __asm__ volatile("swapgs" ::: "memory"); }
+
+/* ---- Boot/usercopy.S ---- */
+uint64_t copy_user(void *dst, const void *src, uint64_t n);
+extern uint8_t smap_enabled;
+static inline void set_smap_enabled(uint8_t on) { smap_enabled = on; }
 
 /* ---- symbols from linker.ld and Boot/ ----
  * Swift cannot import C arrays of unknown size, so each symbol gets an
@@ -93,5 +112,9 @@ KEEL_SYMBOL(boot_stack_top)
 KEEL_SYMBOL(isr_stub_table)
 KEEL_SYMBOL(early_heap_start)
 KEEL_SYMBOL(early_heap_end)
+KEEL_SYMBOL(copy_user_insn)
+KEEL_SYMBOL(copy_user_fixup)
+KEEL_SYMBOL(isr_exit)
+KEEL_SYMBOL(syscall_entry)
 
 #endif

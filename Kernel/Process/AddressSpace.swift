@@ -1,0 +1,107 @@
+// A process's address space: its own PML4 (sharing the kernel's slots 254 and
+// 255), the VMAs in a red-black tree, and the classic mm_struct fields that
+// /proc and brk use. Threads share one. Linux: struct mm_struct
+
+final class AddressSpace {
+    var pageTable: PageTable<DirectMap>
+    /// Linux: mm_rb + mmap list + vmacache
+    var vmas = VMATree()
+    var layout = AddressSpaceLayout()
+    /// Linux: start_code, end_code, start_data, end_data, start_brk, brk, start_stack
+    var startCode = VirtAddr(0), endCode = VirtAddr(0)
+    var startData = VirtAddr(0), endData = VirtAddr(0)
+    var startBrk = VirtAddr(0), brk = VirtAddr(0)
+    var startStack = VirtAddr(0)
+    /// Pages with a PTE in this address space (the shared zero page excluded). Linux: rss
+    var rssPages = 0
+
+    /// A fresh address space with no user mappings. Linux: mm_alloc() + pgd_alloc()
+    init?() {
+        var frames = KernelFrameAllocator()
+        guard let table = PageTable(memory: DirectMap(), allocator: &frames) else { return nil }
+        table.copyKernelEntries(from: KernelPageTable.table)
+        pageTable = table
+    }
+
+    deinit {
+        releaseUserPages(VirtAddr(0), VirtAddr(layout.taskSize))
+        PageAllocator.free(pageTable.root)
+    }
+
+    /// True while this address space is loaded in CR3 on this CPU.
+    var isActive: Bool { read_cr3() & ~0xfff == pageTable.root.value }
+
+    /// The PTE flags a user page gets in `vma`. Linux: vm_get_page_prot()
+    static func pteFlags(for flags: VMFlags, writable: Bool) -> PTEFlags {
+        var pte: PTEFlags = [.present, .user]
+        if writable && flags.contains(.write) { pte.insert(.writable) }
+        if !flags.contains(.exec) && CPUFeatures.nx { pte.insert(.noExecute) }
+        return pte
+    }
+
+    /// Maps one user page, taking a mapping reference on the frame. Linux: set_pte_at()
+    /// + page_add_*_rmap()
+    func mapPage(_ address: VirtAddr, _ frame: PhysAddr, flags: PTEFlags) -> Bool {
+        var frames = KernelFrameAllocator()
+        do {
+            try pageTable.map(address, to: frame, size: .size4K, flags: flags, allocator: &frames)
+        } catch {
+            return false
+        }
+        if frame != ZeroPage.frame {
+            PageAllocator.page(frame).pointee.mapcount += 1
+            rssPages += 1
+        }
+        return true
+    }
+
+    /// Unmaps every user page in [start, end), dropping each frame's mapping and
+    /// freeing it with the last one, and frees emptied page tables.
+    /// Linux: zap_page_range() + free_pgtables()
+    func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr) {
+        var leaves: [PageTableLeaf] = []
+        pageTable.forEachLeaf(in: start..<end) { leaves.append($0) }
+        var frames = KernelFrameAllocator()
+        let flush = isActive
+        for leaf in leaves {
+            _ = try? pageTable.unmap(leaf.virt, freeEmptyTables: true, allocator: &frames)
+            if flush { invlpg(leaf.virt.value) }
+            dropFrame(leaf.entry.frame)
+        }
+    }
+
+    /// One mapping fewer; the frame goes back to the buddy allocator with the last.
+    /// Linux: page_remove_rmap() + put_page()
+    func dropFrame(_ frame: PhysAddr) {
+        guard frame != ZeroPage.frame else { return }
+        rssPages -= 1
+        let page = PageAllocator.page(frame)
+        page.pointee.mapcount -= 1
+        if page.pointee.mapcount == 0 { PageAllocator.free(frame) }
+    }
+
+    /// What is mapped at a page, for the fault classifier.
+    func pteState(at address: VirtAddr) -> PTEState {
+        guard let (frame, flags, _) = pageTable.translate(address) else { return .notPresent }
+        let kind: MappedFrame = frame.alignedDown() == ZeroPage.frame
+            ? .zeroPage
+            : .anonymous(mapCount: Int(PageAllocator.page(frame).pointee.mapcount))
+        return .present(writable: flags.contains(.writable), frame: kind)
+    }
+
+    /// Linux: flush_tlb_page()
+    func flush(_ address: VirtAddr) {
+        if isActive { invlpg(address.value) }
+    }
+}
+
+/// One frame of zeros shared by every read of untouched anonymous memory.
+/// Linux: empty_zero_page, ZERO_PAGE()
+enum ZeroPage {
+    nonisolated(unsafe) private(set) static var frame = PhysAddr(0)
+
+    static func allocate() {
+        guard let f = PageAllocator.allocate(flags: .zero) else { Panic.now("no memory for the zero page") }
+        frame = f
+    }
+}

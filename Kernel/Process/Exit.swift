@@ -1,0 +1,84 @@
+// The end of a task: its address space and files are released, its children
+// go to init, and it stays a zombie holding its exit status until the parent
+// waits. When init itself exits, Keel powers off.
+// Linux: kernel/exit.c do_exit(), exit_notify(), forget_original_parent()
+
+/// A wait status as wait4 reports it. Linux: the exit_code encoding
+enum WaitStatus {
+    /// exit(code): code in bits 8-15.
+    static func exited(_ code: Int) -> Int32 { Int32((code & 0xff) << 8) }
+    /// Killed by a signal: its number in bits 0-6.
+    static func signaled(_ signal: Int32) -> Int32 { signal & 0x7f }
+}
+
+enum ProcessExit {
+    /// Linux: do_exit()
+    static func exit(status: Int32) -> Never {
+        let task = Scheduler.current
+        task.exitStatus = status
+        if task.pid == 1 { initExited(status) }
+        task.mm = nil                       // exit_mm(): the last user frees the pages
+        task.files = FileTable()            // exit_files()
+        reparentChildren(of: task)
+        task.state = .zombie
+        Scheduler.retire(task)
+        if let parent = task.parent { Scheduler.wake(parent) }
+        Scheduler.exitCurrent()
+    }
+
+    /// Kills the current task for a fault, after logging the way Linux does.
+    /// Linux: force_sig_fault() → do_exit(SIGSEGV) for an unhandled signal
+    static func kill(signal: Int32) -> Never {
+        exit(status: WaitStatus.signaled(signal))
+    }
+
+    /// Orphans are adopted by init. Linux: forget_original_parent()
+    private static func reparentChildren(of task: Task) {
+        guard let initTask = Task.initProcess, initTask !== task else { return }
+        for child in task.children {
+            child.parent = initTask
+            initTask.children.append(child)
+        }
+        if !task.children.isEmpty { Scheduler.wake(initTask) }
+        task.children.removeAll()
+    }
+
+    /// Keel's equivalent of Linux's "Attempted to kill init!": report and power off.
+    private static func initExited(_ status: Int32) -> Never {
+        let code: Int32
+        if status & 0x7f == 0 {
+            code = (status >> 8) & 0xff
+        } else {
+            Console.write("keel: init killed by signal \(status & 0x7f) (\(Signal.name(status & 0x7f)))\n")
+            code = 128 + (status & 0x7f)
+        }
+        Console.write("keel: init exited with status \(code)\n")
+        PowerOff.now(.normal)
+    }
+}
+
+/// Signal numbers Keel delivers (x86-64 Linux's). Linux: include/uapi/asm-generic/signal.h
+enum Signal {
+    static let SIGHUP: Int32 = 1, SIGINT: Int32 = 2, SIGQUIT: Int32 = 3, SIGILL: Int32 = 4, SIGTRAP: Int32 = 5
+    static let SIGABRT: Int32 = 6, SIGBUS: Int32 = 7, SIGFPE: Int32 = 8, SIGKILL: Int32 = 9, SIGUSR1: Int32 = 10
+    static let SIGSEGV: Int32 = 11, SIGUSR2: Int32 = 12, SIGPIPE: Int32 = 13, SIGALRM: Int32 = 14, SIGTERM: Int32 = 15
+    static let SIGCHLD: Int32 = 17
+
+    static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGHUP: "SIGHUP"
+        case SIGINT: "SIGINT"
+        case SIGQUIT: "SIGQUIT"
+        case SIGILL: "SIGILL"
+        case SIGTRAP: "SIGTRAP"
+        case SIGABRT: "SIGABRT"
+        case SIGBUS: "SIGBUS"
+        case SIGFPE: "SIGFPE"
+        case SIGKILL: "SIGKILL"
+        case SIGSEGV: "SIGSEGV"
+        case SIGPIPE: "SIGPIPE"
+        case SIGTERM: "SIGTERM"
+        default: "signal \(signal)"
+        }
+    }
+}

@@ -1,0 +1,111 @@
+// Running a user signal handler: the kernel saves the interrupted registers,
+// signal mask and FPU state in a frame on the user stack, points rip at the
+// handler and makes the handler "return" into sa_restorer, which calls
+// rt_sigreturn to restore everything. Layout exactly as x86-64 Linux's
+// (arch/x86/include/asm/sigframe.h, arch/x86/kernel/signal_64.c):
+//
+//   rt_sigframe:  +0 pretcode (sa_restorer)
+//                 +8 ucontext: uc_flags, uc_link, uc_stack(24), sigcontext(256), uc_sigmask
+//               +312 siginfo (128 bytes)
+//   above it, 64-byte aligned: the 512-byte fxsave image sigcontext.fpstate points to
+
+enum SignalFrame {
+    static let ucontextOffset = 8
+    static let sigcontextOffset = ucontextOffset + 40
+    static let sigmaskOffset = ucontextOffset + 296
+    static let siginfoOffset = 312
+    static let frameBytes = 440
+    /// Fault details for siginfo (si_code, si_addr), set when a fault raises the signal.
+    struct Info {
+        var code: Int32 = 0
+        var address: UInt64 = 0
+        var senderPID: Int32 = 0
+    }
+
+    /// Linux: setup_rt_frame() → x64_setup_rt_frame()
+    static func setUp(_ signal: Int32, action: SignalAction, frame: UnsafeMutablePointer<InterruptFrame>, task: Task) -> Bool {
+        let regs = frame.pointee
+        let info = task.pendingSignalInfo[Int(signal)] ?? Info()
+        task.pendingSignalInfo[Int(signal)] = nil
+        let fpstate = (regs.rsp &- 128 &- 512) & ~63                   // below the red zone
+        let base = ((fpstate &- UInt64(frameBytes) &+ 8) & ~15) &- 8   // rsp + 8 is 16-aligned, as after a call
+        guard base > pageSize, base < KernelLayout.taskSize else { return false }
+
+        var bytes = [UInt8](repeating: 0, count: frameBytes)
+        func put(_ value: UInt64, _ offset: Int) {
+            for b in 0..<8 { bytes[offset + b] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(b))) }
+        }
+        put(action.restorer, 0)
+        put(2, ucontextOffset + 24)                                     // uc_stack.ss_flags = SS_DISABLE
+        let sc = sigcontextOffset
+        let gprs: [UInt64] = [regs.r8, regs.r9, regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15,
+                              regs.rdi, regs.rsi, regs.rbp, regs.rbx, regs.rdx, regs.rax, regs.rcx, regs.rsp,
+                              regs.rip, regs.rflags]
+        for (i, value) in gprs.enumerated() { put(value, sc + 8 * i) }
+        put(regs.cs | regs.ss << 48, sc + 144)                          // cs, gs, fs, ss (16 bits each)
+        put(regs.errorCode, sc + 152)
+        put(regs.vector, sc + 160)
+        put(task.blockedSignals, sc + 168)                              // oldmask
+        put(info.address, sc + 176)                                     // cr2
+        put(fpstate, sc + 184)
+        put(task.blockedSignals, sigmaskOffset)
+        let si = siginfoOffset
+        put(UInt64(UInt32(signal)), si)                                 // si_signo, si_errno = 0
+        put(UInt64(UInt32(bitPattern: info.code)), si + 8)              // si_code
+        put(info.address != 0 ? info.address : UInt64(UInt32(bitPattern: info.senderPID)), si + 16)
+
+        do {
+            let sse = UnsafeRawPointer(bitPattern: UInt(TaskStack.sseArea(of: task)))!
+            try UserCopy.copyOut(to: VirtAddr(fpstate), from: sse, count: 512)
+            try UserCopy.copyOut(to: VirtAddr(base), bytes)
+        } catch {
+            return false
+        }
+        var blocked = task.blockedSignals | action.mask
+        if action.flags & SignalAction.SA_NODEFER == 0 { blocked |= Signals.bit(signal) }
+        task.blockedSignals = blocked & ~Signals.unblockable
+
+        frame.pointee.rip = action.handler
+        frame.pointee.rsp = base
+        frame.pointee.rdi = UInt64(signal)
+        frame.pointee.rsi = base + UInt64(siginfoOffset)
+        frame.pointee.rdx = base + UInt64(ucontextOffset)
+        frame.pointee.rax = 0
+        frame.pointee.rflags &= ~UInt64(0x0000_0500)                    // clear DF and TF
+        frame.pointee.vector = 0                                        // return with iretq: all registers matter
+        return true
+    }
+
+    /// Linux: sys_rt_sigreturn() → restore_sigcontext()
+    static func sigreturn(_ frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
+        let task = Scheduler.current
+        let base = frame.pointee.rsp &- 8                             // the handler's ret popped pretcode
+        let bytes = try UserCopy.copyIn(from: VirtAddr(base), count: frameBytes)
+        func get(_ offset: Int) -> UInt64 {
+            (0..<8).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+        }
+        let sc = sigcontextOffset
+        var regs = frame.pointee
+        regs.r8 = get(sc); regs.r9 = get(sc + 8); regs.r10 = get(sc + 16); regs.r11 = get(sc + 24)
+        regs.r12 = get(sc + 32); regs.r13 = get(sc + 40); regs.r14 = get(sc + 48); regs.r15 = get(sc + 56)
+        regs.rdi = get(sc + 64); regs.rsi = get(sc + 72); regs.rbp = get(sc + 80); regs.rbx = get(sc + 88)
+        regs.rdx = get(sc + 96); regs.rax = get(sc + 104); regs.rcx = get(sc + 112); regs.rsp = get(sc + 120)
+        regs.rip = get(sc + 128)
+        // Only the user-changeable flags come back (Linux: FIX_EFLAGS); IF stays on.
+        let userFlags: UInt64 = 0x0000_0dd5 | 1 << 18 | 1 << 21
+        regs.rflags = (regs.rflags & ~userFlags) | (get(sc + 136) & userFlags) | 0x200
+        regs.cs = UInt64(GDT.userCode)
+        regs.ss = UInt64(GDT.userData)
+        regs.vector = 0                                                 // iretq: restore rcx and r11 too
+        guard regs.rip < KernelLayout.taskSize, regs.rsp < KernelLayout.taskSize else { throw .EFAULT }
+        let fpstate = get(sc + 184)
+        if fpstate != 0 {
+            let sse = UnsafeMutableRawPointer(bitPattern: UInt(TaskStack.sseArea(of: task)))!
+            try UserCopy.copyIn(sse, from: VirtAddr(fpstate), count: 512)
+            sse.storeBytes(of: sse.load(fromByteOffset: 24, as: UInt32.self) & 0xffff, toByteOffset: 24, as: UInt32.self)
+        }
+        task.blockedSignals = get(sigmaskOffset) & ~Signals.unblockable
+        frame.pointee = regs
+        return Int(Int64(bitPattern: regs.rax))
+    }
+}

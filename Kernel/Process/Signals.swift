@@ -1,0 +1,106 @@
+// Signals: per-process dispositions (default, ignore, or a user handler), a
+// per-task pending and blocked set, and delivery on the way back to user mode.
+// Default actions terminate the process or are ignored; user handlers run on a
+// signal frame the kernel builds on the user stack (Kernel/Process/SignalFrame.swift).
+// Linux: kernel/signal.c, struct sighand_struct, struct k_sigaction
+
+/// One signal's disposition. Linux: struct k_sigaction (x86-64 layout of struct sigaction)
+struct SignalAction {
+    static let SIG_DFL: UInt64 = 0
+    static let SIG_IGN: UInt64 = 1
+    static let SA_SIGINFO: UInt64 = 0x4, SA_ONSTACK: UInt64 = 0x0800_0000, SA_RESTART: UInt64 = 0x1000_0000
+    static let SA_NODEFER: UInt64 = 0x4000_0000, SA_RESETHAND: UInt64 = 0x8000_0000, SA_RESTORER: UInt64 = 0x0400_0000
+
+    var handler: UInt64 = SIG_DFL
+    var flags: UInt64 = 0
+    var restorer: UInt64 = 0
+    var mask: UInt64 = 0
+}
+
+/// The dispositions of all 64 signals, shared by the threads of a process.
+/// Linux: struct sighand_struct
+final class SignalHandlers {
+    var actions = [SignalAction](repeating: SignalAction(), count: 65)
+
+    func copy() -> SignalHandlers {
+        let c = SignalHandlers()
+        c.actions = actions
+        return c
+    }
+
+    /// execve keeps ignored signals and resets caught ones. Linux: flush_signal_handlers()
+    func resetForExec() {
+        for i in actions.indices where actions[i].handler != SignalAction.SIG_IGN {
+            actions[i] = SignalAction()
+        }
+    }
+}
+
+enum Signals {
+    static func bit(_ signal: Int32) -> UInt64 { 1 << UInt64(signal - 1) }
+    /// SIGKILL and SIGSTOP can be neither caught, blocked nor ignored.
+    static let unblockable = bit(Signal.SIGKILL) | bit(19)
+
+    /// Signals whose default action is to do nothing. Linux: SIG_KERNEL_IGNORE_MASK
+    static func ignoredByDefault(_ signal: Int32) -> Bool {
+        [Signal.SIGCHLD, 18 /* SIGCONT */, 23 /* SIGURG */, 28 /* SIGWINCH */].contains(signal)
+    }
+
+    /// Job-control stops are not implemented: those signals are ignored by default too.
+    static func stopsByDefault(_ signal: Int32) -> Bool { [19, 20, 21, 22].contains(signal) }
+
+    /// Marks `signal` pending on `task` and wakes it so it can act on it.
+    /// Linux: send_signal() + signal_wake_up()
+    static func send(_ signal: Int32, to task: Task) {
+        guard signal >= 1 && signal <= 64, task.state != .zombie else { return }
+        let action = task.signals.actions[Int(signal)]
+        let ignored = action.handler == SignalAction.SIG_IGN
+            || (action.handler == SignalAction.SIG_DFL && (ignoredByDefault(signal) || stopsByDefault(signal)))
+        if ignored && bit(signal) & unblockable == 0 { return }     // Linux: sig_ignored() drops it at once
+        task.pendingSignals |= bit(signal)
+        if task.pendingSignals & ~task.blockedSignals != 0 { Scheduler.wake(task) }
+    }
+
+    /// A signal caused by the task's own fault (SIGSEGV, SIGILL, ...). A handler that
+    /// is installed and not blocked gets it; otherwise the process dies, even if it
+    /// ignores or blocks the signal, since retrying the instruction would fault
+    /// forever. Linux: force_sig_fault()
+    static func force(_ signal: Int32, info: SignalFrame.Info, on task: Task) {
+        let action = task.signals.actions[Int(signal)]
+        let handled = action.handler != SignalAction.SIG_DFL && action.handler != SignalAction.SIG_IGN
+        guard handled && task.blockedSignals & bit(signal) == 0 else { ProcessExit.kill(signal: signal) }
+        task.pendingSignalInfo[Int(signal)] = info
+        task.pendingSignals |= bit(signal)
+    }
+
+    /// A deliverable signal is pending: blocking system calls give up (EINTR).
+    static func interrupted(_ task: Task) -> Bool {
+        task.pendingSignals & ~task.blockedSignals != 0
+    }
+
+    /// On the way back to user mode: act on one pending, unblocked signal.
+    /// Linux: exit_to_user_mode_loop() → arch_do_signal_or_restart()
+    static func deliver(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+        let task = Scheduler.current
+        while true {
+            let deliverable = task.pendingSignals & ~task.blockedSignals
+            guard deliverable != 0 else { return }
+            let signal = Int32(deliverable.trailingZeroBitCount + 1)
+            task.pendingSignals &= ~bit(signal)
+            let action = task.signals.actions[Int(signal)]
+            switch action.handler {
+            case SignalAction.SIG_IGN:
+                continue
+            case SignalAction.SIG_DFL:
+                if ignoredByDefault(signal) || stopsByDefault(signal) { continue }
+                ProcessExit.kill(signal: signal)
+            default:
+                if !SignalFrame.setUp(signal, action: action, frame: frame, task: task) {
+                    ProcessExit.kill(signal: Signal.SIGSEGV)     // Linux: force_sigsegv()
+                }
+                if action.flags & SignalAction.SA_RESETHAND != 0 { task.signals.actions[Int(signal)] = SignalAction() }
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// A task: one thread of execution with its own kernel stack and saved
+// registers; a process is a thread group of tasks sharing an address space.
+// Linux: struct task_struct (include/linux/sched.h)
+
+/// Linux: TASK_RUNNING, TASK_INTERRUPTIBLE, EXIT_ZOMBIE, EXIT_DEAD
+enum TaskState: Equatable {
+    /// On a run queue (running or waiting for a CPU). Linux: TASK_RUNNING
+    case runnable
+    /// Waiting for an event; `wake` puts it back. Linux: TASK_INTERRUPTIBLE
+    case sleeping
+    /// Exited, its exit status kept until the parent waits. Linux: EXIT_ZOMBIE
+    case zombie
+}
+
+final class Task {
+    /// Linux: pid
+    let pid: Int32
+    /// Thread group id: the pid of the group's first task, what getpid() returns. Linux: tgid
+    var tgid: Int32
+    /// The executable's name, for logs and /proc. Linux: comm
+    var name: String
+    var state: TaskState = .runnable
+    /// Linux: real_parent (cleared when reaped, to break the reference cycle)
+    var parent: Task?
+    var children: [Task] = []
+    /// Linux: exit_code, in wait4's status encoding
+    var exitStatus: Int32 = 0
+
+    let kernelStack: KernelStack
+    /// Where switch_to saves the stack pointer while the task is not running
+    /// (a fixed slot: switch_to writes it through a raw pointer). Linux: thread.sp
+    let savedSP = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    /// The user address space; nil for kernel threads. Linux: mm
+    var mm: AddressSpace?
+    /// User TLS base (arch_prctl ARCH_SET_FS). Linux: thread.fsbase
+    var fsBase: UInt64 = 0
+    /// This task's scheduling entity in the scheduler's pool.
+    var entity: EntityIndex = SchedEntity.none
+    /// Linux: set_child_tid / clear_child_tid (set_tid_address)
+    var clearChildTID: VirtAddr = VirtAddr(0)
+    /// Open files. Linux: files
+    var files = FileTable()
+    /// Current directory. Linux: fs
+    var fs = FSContext()
+    /// Signal dispositions, shared by threads. Linux: sighand
+    var signals = SignalHandlers()
+    /// Linux: pending.signal, blocked (bit n-1 for signal n)
+    var pendingSignals: UInt64 = 0
+    var blockedSignals: UInt64 = 0
+    /// siginfo details of pending fault signals (si_code, si_addr), by signal number.
+    var pendingSignalInfo = [SignalFrame.Info?](repeating: nil, count: 65)
+
+    init(pid: Int32, tgid: Int32, name: String, kernelStack: KernelStack) {
+        self.pid = pid
+        self.tgid = tgid
+        self.name = name
+        self.kernelStack = kernelStack
+        savedSP.initialize(to: 0)
+    }
+
+    deinit {
+        savedSP.deallocate()
+        KernelStacks.free(kernelStack)
+    }
+
+    /// The user registers saved at the top of the kernel stack on every entry
+    /// from user mode. Linux: task_pt_regs()
+    var userFrame: UnsafeMutablePointer<InterruptFrame> {
+        UnsafeMutablePointer(bitPattern: UInt(kernelStack.top) - UInt(InterruptFrame.byteSize))!
+    }
+
+    var isKernelThread: Bool { mm == nil }
+}

@@ -1,0 +1,45 @@
+// Preparing a new task's kernel stack so that the first switch_to into it
+// "returns" to user mode. Layout, from the top of the stack down:
+//
+//   InterruptFrame (176 bytes)   the user registers it starts with (isr_exit pops them)
+//   SSE save area (512 bytes)    a clean FPU/SSE state (isr_exit's fxrstor)
+//   switch_to frame (7 words)    r15 r14 r13 r12, rbx = &InterruptFrame, rbp = 0, return = isr_exit
+//
+// Linux: copy_thread() and ret_from_fork
+
+enum TaskStack {
+    /// Fills in the stack and returns the stack pointer for switch_to. The FPU/SSE
+    /// state is a copy of `sseFrom`'s saved user state (fork), or a fresh one.
+    static func prepareReturnToUser(_ task: Task, frame: InterruptFrame, sseFrom parent: Task? = nil) -> UInt64 {
+        let frameAddress = task.kernelStack.top - UInt64(InterruptFrame.byteSize)
+        task.userFrame.initialize(to: frame)
+        let sse = sseArea(of: task)
+        if let parent {
+            _ = memcpy(UnsafeMutableRawPointer(bitPattern: UInt(sse))!,
+                       UnsafeRawPointer(bitPattern: UInt(sseArea(of: parent)))!, 512)
+        } else {
+            initializeSSEState(at: sse)
+        }
+        let words = UnsafeMutablePointer<UInt64>(bitPattern: UInt(sse - 7 * 8))!
+        words[0] = 0; words[1] = 0; words[2] = 0; words[3] = 0     // r15..r12
+        words[4] = frameAddress                                    // rbx
+        words[5] = 0                                               // rbp: call traces end here
+        words[6] = symbol_isr_exit()                               // switch_to's ret
+        return sse - 7 * 8
+    }
+
+    /// Where the entry code saved (or isr_exit restores) the task's user SSE state:
+    /// just below its InterruptFrame, 16-byte aligned.
+    static func sseArea(of task: Task) -> UInt64 {
+        ((task.kernelStack.top - UInt64(InterruptFrame.byteSize)) & ~15) - 512
+    }
+
+    /// The state a fresh process's FPU and SSE units start in (Linux: fpstate_init):
+    /// x87 control word 0x37f, MXCSR 0x1f80, everything else zero.
+    private static func initializeSSEState(at address: UInt64) {
+        let area = UnsafeMutableRawPointer(bitPattern: UInt(address))!
+        _ = memset(area, 0, 512)
+        area.storeBytes(of: UInt16(0x037f), toByteOffset: 0, as: UInt16.self)
+        area.storeBytes(of: UInt32(0x1f80), toByteOffset: 24, as: UInt32.self)
+    }
+}

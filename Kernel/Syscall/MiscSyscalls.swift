@@ -1,0 +1,110 @@
+// Identity, time, randomness, limits, signals bookkeeping and reboot.
+// Linux: kernel/sys.c, kernel/time/, drivers/char/random.c, kernel/signal.c
+
+enum MiscSyscalls {
+    /// struct utsname: six 65-byte fields. Linux: sys_newuname()
+    static func uname(_ a: SyscallArgs) throws(Errno) -> Int {
+        var buffer = [UInt8](repeating: 0, count: 6 * 65)
+        let fields = ["Keel", "keel", "0.1.0", "#1 Keel teaching kernel (Embedded Swift)", "x86_64", "(none)"]
+        for (i, field) in fields.enumerated() {
+            for (j, byte) in field.utf8.prefix(64).enumerated() { buffer[i * 65 + j] = byte }
+        }
+        try UserCopy.copyOut(to: a.address(0), buffer)
+        return 0
+    }
+
+    static let CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3
+    static let CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7
+
+    /// Linux: clock_gettime()
+    static func clockGettime(_ a: SyscallArgs) throws(Errno) -> Int {
+        let ns: UInt64
+        switch a.int(0) {
+        case CLOCK_REALTIME, CLOCK_REALTIME_COARSE: ns = Clock.realtimeNanoseconds
+        case CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME,
+             CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID: ns = Clock.monotonicNanoseconds
+        default: throw .EINVAL
+        }
+        try writeTimespec(ns, at: a.address(1))
+        return 0
+    }
+
+    /// Linux: gettimeofday(); the timezone argument is obsolete and left alone.
+    static func gettimeofday(_ a: SyscallArgs) throws(Errno) -> Int {
+        guard a.u64(0) != 0 else { return 0 }
+        let ns = Clock.realtimeNanoseconds
+        try UserCopy.write((ns / 1_000_000_000, ns % 1_000_000_000 / 1000), at: a.address(0))
+        return 0
+    }
+
+    static func writeTimespec(_ ns: UInt64, at address: VirtAddr) throws(Errno) {
+        try UserCopy.write((ns / 1_000_000_000, ns % 1_000_000_000), at: address)
+    }
+
+    /// Linux: nanosleep(); a signal ends it early with EINTR and the time left.
+    static func nanosleep(_ a: SyscallArgs) throws(Errno) -> Int {
+        let (seconds, nanoseconds) = try UserCopy.read((Int64, Int64).self, at: a.address(0))
+        guard seconds >= 0, nanoseconds >= 0, nanoseconds < 1_000_000_000 else { throw .EINVAL }
+        let duration = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let deadline = duration.overflow ? UInt64.max : Clock.monotonicNanoseconds &+ duration.partialValue &+ UInt64(nanoseconds)
+        if Timers.sleep(until: deadline) { return 0 }
+        if a.u64(1) != 0 { try writeTimespec(deadline &- min(deadline, Clock.monotonicNanoseconds), at: a.address(1)) }
+        throw .EINTR
+    }
+
+    static let GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4
+
+    /// Linux: getrandom(); RDRAND (or the TSC) through arc4random_buf.
+    static func getrandom(_ a: SyscallArgs) throws(Errno) -> Int {
+        guard a.int(2) & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) == 0 else { throw .EINVAL }
+        let count = min(a.size(1), 33_554_431)
+        var buffer = [UInt8](repeating: 0, count: min(count, 256))
+        var done = 0
+        while done < count {
+            let chunk = min(buffer.count, count - done)
+            buffer.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, chunk) }
+            try UserCopy.copyOut(to: a.address(0) + UInt64(done), Array(buffer.prefix(chunk)))
+            done += chunk
+        }
+        return count
+    }
+
+    /// Linux: prlimit64() / getrlimit(); Keel reports Linux's defaults and accepts changes it ignores.
+    static func prlimit(_ a: SyscallArgs) throws(Errno) -> Int {
+        let isPrlimit = a.number == 302
+        let resource = isPrlimit ? a.int(1) : a.int(0)
+        let oldAddress = isPrlimit ? a.address(3) : a.address(1)
+        if isPrlimit, a.int(0) != 0, Task.lookup(pid: Int32(a.int(0))) == nil { throw .ESRCH }
+        guard resource >= 0 && resource < 16 else { throw .EINVAL }
+        let infinity = UInt64.max
+        let limit: (UInt64, UInt64)
+        switch resource {
+        case 3: limit = (8 << 20, infinity)            // RLIMIT_STACK
+        case 7: limit = (1024, 4096)                   // RLIMIT_NOFILE
+        case 4: limit = (0, infinity)                  // RLIMIT_CORE
+        case 6: limit = (UInt64(Scheduler.maxTasks), UInt64(Scheduler.maxTasks))   // RLIMIT_NPROC
+        default: limit = (infinity, infinity)
+        }
+        if oldAddress.value != 0 { try UserCopy.write(limit, at: oldAddress) }
+        return 0
+    }
+
+    static let LINUX_REBOOT_MAGIC1: UInt64 = 0xfee1_dead
+    static let LINUX_REBOOT_MAGIC2: [UInt64] = [672_274_793, 85_072_278, 369_367_448, 537_993_216]
+    static let LINUX_REBOOT_CMD_POWER_OFF = 0x4321_fedc, LINUX_REBOOT_CMD_RESTART = 0x0123_4567
+    static let LINUX_REBOOT_CMD_HALT = 0xcdef_0123
+
+    /// Linux: reboot(). Every command powers QEMU off; `make run` then returns 0.
+    static func reboot(_ a: SyscallArgs) throws(Errno) -> Int {
+        guard a.u64(0) & 0xffff_ffff == LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2.contains(a.u64(1) & 0xffff_ffff) else {
+            throw .EINVAL
+        }
+        switch a.int(2) {
+        case LINUX_REBOOT_CMD_POWER_OFF, LINUX_REBOOT_CMD_HALT, LINUX_REBOOT_CMD_RESTART:
+            Console.write("reboot: Power down\n")
+            PowerOff.now(.normal)
+        default:
+            throw .EINVAL
+        }
+    }
+}

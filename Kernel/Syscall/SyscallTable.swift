@@ -1,0 +1,80 @@
+// The system-call table: Linux x86-64 numbers to Keel's handlers.
+// Linux: arch/x86/entry/syscalls/syscall_64.tbl and do_syscall_64()
+//
+// Every handler takes the raw arguments and either returns a value or throws
+// an Errno; the dispatcher turns that into rax (-errno on failure).
+
+@_cdecl("keel_syscall")
+func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
+    let frame = framePointer.assumingMemoryBound(to: InterruptFrame.self)
+    let args = SyscallArgs(frame: frame.pointee)
+    let result: Int64
+    do {
+        result = Int64(try SyscallTable.dispatch(args, frame: frame))
+    } catch {
+        result = error.syscallReturn
+    }
+    frame.pointee.rax = UInt64(bitPattern: result)
+    if Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
+    Signals.deliver(frame)
+}
+
+enum SyscallTable {
+    static func dispatch(_ a: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
+        switch a.number {
+        // memory (Kernel/Syscall/MemorySyscalls.swift)
+        case 9: return try MemorySyscalls.mmap(a)
+        case 10: return try MemorySyscalls.mprotect(a)
+        case 11: return try MemorySyscalls.munmap(a)
+        case 12: return try MemorySyscalls.brk(a)
+        case 25: return try MemorySyscalls.mremap(a)
+        case 26: return try MemorySyscalls.msync(a)
+        case 28: return try MemorySyscalls.madvise(a)
+        // processes (Kernel/Syscall/ProcessSyscalls.swift)
+        case 24: return ProcessSyscalls.schedYield(a)
+        case 56: return try ChildSyscalls.clone(a, frame: frame)
+        case 57, 58: return try ChildSyscalls.fork(frame)
+        case 61: return try ChildSyscalls.wait4(a)
+        case 110: return ChildSyscalls.getppid()
+        case 39: return Int(Scheduler.current.tgid)
+        case 59: return try ProcessSyscalls.execve(a, frame: frame)
+        case 60: ProcessSyscalls.exit(a)
+        case 186: return Int(Scheduler.current.pid)
+        case 218: return ProcessSyscalls.setTIDAddress(a)
+        case 231: ProcessSyscalls.exitGroup(a)
+        case 158: return try ProcessSyscalls.archPrctl(a)
+        // identity, time, misc (Kernel/Syscall/MiscSyscalls.swift)
+        // signals (Kernel/Syscall/SignalSyscalls.swift)
+        case 13: return try SignalSyscalls.rtSigaction(a)
+        case 14: return try SignalSyscalls.rtSigprocmask(a)
+        case 15: return try SignalFrame.sigreturn(frame)
+        case 62: return try SignalSyscalls.kill(a)
+        case 127: return try SignalSyscalls.rtSigpending(a)
+        case 200, 234: return try SignalSyscalls.tkill(a)
+        case 35: return try MiscSyscalls.nanosleep(a)
+        case 63: return try MiscSyscalls.uname(a)
+        case 96: return try MiscSyscalls.gettimeofday(a)
+        case 97, 302: return try MiscSyscalls.prlimit(a)
+        case 102, 104, 107, 108: return 0                // getuid, getgid, geteuid, getegid: root
+        case 169: return try MiscSyscalls.reboot(a)
+        case 228: return try MiscSyscalls.clockGettime(a)
+        case 273: return 0                               // set_robust_list: accepted, nothing to do yet
+        case 318: return try MiscSyscalls.getrandom(a)
+        default:
+            UnknownSyscalls.report(a.number)
+            throw .ENOSYS
+        }
+    }
+}
+
+/// Unknown system calls are logged once per number. Linux logs nothing; Keel
+/// tells a student which call their program needs.
+enum UnknownSyscalls {
+    nonisolated(unsafe) private static var seen: Set<Int> = []
+
+    static func report(_ number: Int) {
+        guard !seen.contains(number) else { return }
+        seen.insert(number)
+        Log.notice("keel: \(Scheduler.current.name)[\(Scheduler.current.pid)]: unknown system call \(number), returning -ENOSYS")
+    }
+}
