@@ -1,7 +1,7 @@
-// The slab layer against a posix_memalign page backend: list transitions, allocation
-// order, constructors, cache lifetime, kmalloc size classes and alignment, large
-// blocks, refused frees, debug red zones and poison, slabinfo, and a seeded random
-// mix that must give every page back.
+// The slab layer against a posix_memalign page backend: list transitions, the CPU
+// slab (SLUB's fast path), allocation order, constructors, cache lifetime, kmalloc
+// size classes and alignment, large blocks, refused frees, debug red zones and
+// poison, slabinfo, and a seeded random mix that must give every page back.
 import Glibc
 import XCTest
 @testable import KeelCore
@@ -130,7 +130,9 @@ final class SlabTests: XCTestCase {
         for _ in 0..<(3 * perSlab) { objects.append(try slab.alloc(cache)) }
         let slabs = Set(objects.map { slabBase($0, cache) })
         XCTAssertEqual(slabs.count, 3)
-        let emptied = slabBase(objects.last!, cache)
+        // Empty the middle slab: the last one is the CPU slab, which always serves first
+        // (see testCPUSlabServesFirstAndShrinkHandsItBack).
+        let emptied = slabBase(objects[perSlab], cache)
         for object in objects where slabBase(object, cache) == emptied { try slab.free(cache, object) }
         let hole = objects[1]
         try slab.free(cache, hole)
@@ -156,36 +158,38 @@ final class SlabTests: XCTestCase {
     }
 
     func testConstructorRunsOncePerObjectWhenItsSlabIsCreated() throws {
-        let slab = try makeSlab(flags: .debug)
-        slabConstructorCalls = 0
-        let cache = try slab.createCache("ctor", size: 48, constructor: { object in
-            slabConstructorCalls += 1
-            object.storeBytes(of: 0xC0FFEE, as: UInt64.self)
-        })
-        XCTAssertEqual(cache.flags, .redZone, "poison would destroy constructed state")
-        XCTAssertEqual(slabConstructorCalls, 0, "no slab yet")
-        let perSlab = cache.info.objectsPerSlab
+        for flags in [SlabFlags(), .debug] {   // the fast path, and the checked slow path
+            let slab = try makeSlab(flags: flags)
+            slabConstructorCalls = 0
+            let cache = try slab.createCache("ctor", size: 48, constructor: { object in
+                slabConstructorCalls += 1
+                object.storeBytes(of: 0xC0FFEE, as: UInt64.self)
+            })
+            XCTAssertEqual(cache.flags, flags.subtracting(.poison), "poison would destroy constructed state")
+            XCTAssertEqual(slabConstructorCalls, 0, "no slab yet")
+            let perSlab = cache.info.objectsPerSlab
 
-        let first = try slab.alloc(cache)
-        XCTAssertEqual(slabConstructorCalls, perSlab)
-        XCTAssertEqual(first.load(as: UInt64.self), 0xC0FFEE)
-        first.storeBytes(of: 42, toByteOffset: 8, as: UInt64.self)
-        try slab.free(cache, first)
-        let again = try slab.alloc(cache)
-        XCTAssertEqual(again, first)
-        XCTAssertEqual(again.load(as: UInt64.self), 0xC0FFEE, "the free list must not overwrite the object")
-        XCTAssertEqual(again.load(fromByteOffset: 8, as: UInt64.self), 42)
-        XCTAssertEqual(slabConstructorCalls, perSlab, "allocation does not construct")
+            let first = try slab.alloc(cache)
+            XCTAssertEqual(slabConstructorCalls, perSlab)
+            XCTAssertEqual(first.load(as: UInt64.self), 0xC0FFEE)
+            first.storeBytes(of: 42, toByteOffset: 8, as: UInt64.self)
+            try slab.free(cache, first)
+            let again = try slab.alloc(cache)
+            XCTAssertEqual(again, first)
+            XCTAssertEqual(again.load(as: UInt64.self), 0xC0FFEE, "the free list must not overwrite the object")
+            XCTAssertEqual(again.load(fromByteOffset: 8, as: UInt64.self), 42)
+            XCTAssertEqual(slabConstructorCalls, perSlab, "allocation does not construct")
 
-        var objects = [again]
-        for _ in 1..<perSlab { objects.append(try slab.alloc(cache)) }
-        XCTAssertEqual(slabConstructorCalls, perSlab)
-        objects.append(try slab.alloc(cache))
-        XCTAssertEqual(slabConstructorCalls, 2 * perSlab, "a new slab constructs all its objects")
-        XCTAssertTrue(objects.allSatisfy { $0.load(as: UInt64.self) == 0xC0FFEE })
-        for object in objects { try slab.free(cache, object) }
-        try slab.destroyCache(cache)
-        try finish(slab)
+            var objects = [again]
+            for _ in 1..<perSlab { objects.append(try slab.alloc(cache)) }
+            XCTAssertEqual(slabConstructorCalls, perSlab)
+            objects.append(try slab.alloc(cache))
+            XCTAssertEqual(slabConstructorCalls, 2 * perSlab, "a new slab constructs all its objects")
+            XCTAssertTrue(objects.allSatisfy { $0.load(as: UInt64.self) == 0xC0FFEE })
+            for object in objects { try slab.free(cache, object) }
+            try slab.destroyCache(cache)
+            try finish(slab)
+        }
     }
 
     func testDestroyIsRefusedWhileObjectsAreLive() throws {
@@ -219,14 +223,78 @@ final class SlabTests: XCTestCase {
             for _ in 0..<((limit + 3) * perSlab) { objects.append(try slab.alloc(cache)) }
             XCTAssertEqual(ledger.outstandingPages, baseline + (limit + 3) * pagesPerSlab)
             for object in objects { try slab.free(cache, object) }
-            XCTAssertEqual(cache.info.emptySlabs, limit)
-            XCTAssertEqual(ledger.outstandingPages, baseline + limit * pagesPerSlab)
+            // The last slab is the CPU slab: frees into it never give it back, so it stays
+            // on top of the limit (SLUB decides in deactivate_slab(), at a slab switch or shrink).
+            XCTAssertEqual(cache.info.emptySlabs, limit + 1)
+            XCTAssertEqual(ledger.outstandingPages, baseline + (limit + 1) * pagesPerSlab)
             slab.shrink(cache)
             XCTAssertEqual(cache.info.totalSlabs, 0)
             XCTAssertEqual(ledger.outstandingPages, baseline)
             try slab.destroyCache(cache)
         }
         try finish(slab)
+    }
+
+    // MARK: the CPU slab (SLUB's fast path)
+
+    func testCPUSlabServesFirstAndShrinkHandsItBack() throws {
+        let slab = try makeSlab()
+        let cache = try slab.createCache("cpu", size: 256)
+        let perSlab = cache.info.objectsPerSlab, pagesPerSlab = cache.info.pagesPerSlab
+        func lists() -> [Int] { [cache.info.fullSlabs, cache.info.partialSlabs, cache.info.emptySlabs] }
+
+        var objects: [UnsafeMutableRawPointer] = []
+        for _ in 0...perSlab { objects.append(try slab.alloc(cache)) }
+        let cpuObject = objects.removeLast()   // alone in the second slab, the CPU slab
+        let hole = objects[3]
+        try slab.free(cache, hole)
+        try slab.free(cache, cpuObject)
+        XCTAssertEqual(lists(), [0, 1, 1], "the CPU slab counts by its live objects")
+        XCTAssertEqual(cache.info.activeObjects, perSlab - 1)
+        XCTAssertEqual(try slab.alloc(cache), cpuObject, "the CPU slab serves first, even empty, partial slab or not")
+        try slab.free(cache, cpuObject)
+
+        let pages = ledger.outstandingPages
+        slab.shrink(cache)
+        XCTAssertEqual(lists(), [0, 1, 0], "shrink hands the CPU slab back, then frees it as empty")
+        XCTAssertEqual(ledger.outstandingPages, pages - pagesPerSlab)
+        XCTAssertEqual(try slab.alloc(cache), hole, "without a CPU slab, the partial slab comes first")
+        XCTAssertEqual(lists(), [1, 0, 0])
+
+        // The CPU slab is full: allocation must switch slabs, and when no page is left the
+        // failed switch shows in no counter.
+        let before = cache.info
+        ledger.pageLimit = ledger.outstandingPages
+        expectError(.outOfMemory(cache: "cpu")) { _ = try slab.alloc(cache) }
+        XCTAssertEqual(cache.info, before)
+        ledger.pageLimit = .max
+        let next = try slab.alloc(cache)
+        XCTAssertEqual(lists(), [1, 1, 0])
+
+        for object in objects + [next] { try slab.free(cache, object) }
+        XCTAssertEqual(cache.info.activeObjects, 0)
+        try slab.destroyCache(cache)
+        try finish(slab)
+    }
+
+    func testDoubleFreeIsRefusedAnywhereOnTheFreeList() throws {
+        for flags in [SlabFlags(), .debug] {
+            let slab = try makeSlab(flags: flags)
+            let a = try slab.kmalloc(64)
+            let b = try slab.kmalloc(64)
+            let c = try slab.kmalloc(64)
+            try slab.kfree(a)
+            try slab.kfree(b)   // free list: b → a
+            let before = slab.kmallocCache(size: 64)!.info
+            expectError(.invalidFree(cache: "kmalloc-64", object: a, reason: .doubleFree)) { _ = try slab.kfree(a) }
+            expectError(.invalidFree(cache: "kmalloc-64", object: b, reason: .doubleFree)) { _ = try slab.kfree(b) }
+            XCTAssertEqual(slab.kmallocCache(size: 64)!.info, before)
+            XCTAssertEqual(try slab.kmalloc(64), b)
+            XCTAssertEqual(try slab.kmalloc(64), a, "reached through b's free pointer, checked, still free")
+            for object in [a, b, c] { try slab.kfree(object) }
+            expectError(.invalidFree(cache: "kmalloc-64", object: c, reason: .doubleFree)) { _ = try slab.kfree(c) }
+            try finish(slab)
+        }
     }
 
     func testCacheListIsNewestFirst() throws {
@@ -548,7 +616,10 @@ final class SlabTests: XCTestCase {
     /// with its own byte and checked before kfree (overlaps would show); at the end all
     /// objects are freed and, after shrinking, every slab page is back.
     private func randomizedMix(seed: UInt64, operations: Int, flags: SlabFlags) throws {
-        struct Live { let object: UnsafeMutableRawPointer; let size: Int; let pattern: UInt8; let large: Bool }
+        struct Live {
+            let object: UnsafeMutableRawPointer, size: Int, pattern: UInt8
+            let cache: KmemCacheRef?   // nil for a large block
+        }
         let slab = try makeSlab(flags: flags)
         let baseline = ledger.outstandingPages
         var random = SlabSplitMix64(seed: seed)
@@ -569,6 +640,21 @@ final class SlabTests: XCTestCase {
             slab.forEachCache { if $0.flags.contains(.kmalloc) { count += $0.info.activeObjects } }
             return count
         }
+        /// Each kmalloc cache's full and partial slabs, found by grouping the live objects
+        /// by slab (64 KiB blocks), must match its counters, the CPU slab included.
+        func checkSlabLists(_ step: Int) {
+            var expected: [String: [Int]] = [:]   // name → [full, partial]
+            let small = live.filter { $0.cache != nil }
+            for group in Dictionary(grouping: small, by: { UInt(bitPattern: $0.object) >> 16 }).values {
+                let cache = group[0].cache!
+                expected["\(cache.name)", default: [0, 0]][group.count == cache.info.objectsPerSlab ? 0 : 1] += 1
+            }
+            slab.forEachCache { cache in
+                guard cache.flags.contains(.kmalloc) else { return }
+                XCTAssertEqual([cache.info.fullSlabs, cache.info.partialSlabs], expected["\(cache.name)"] ?? [0, 0],
+                               "\(cache.name) at step \(step)")
+            }
+        }
 
         for step in 0..<operations {
             if live.isEmpty || random.chance(55) {
@@ -583,12 +669,14 @@ final class SlabTests: XCTestCase {
                 XCTAssertGreaterThanOrEqual(try slab.ksize(object), size)
                 let pattern = UInt8(truncatingIfNeeded: random.next())
                 memset(object, Int32(pattern), size)
-                live.append(Live(object: object, size: size, pattern: pattern, large: max(size, alignment) > 8192))
+                let cache = max(size, alignment) > 8192 ? nil : slab.kmallocCache(size: try slab.ksize(object))
+                live.append(Live(object: object, size: size, pattern: pattern, cache: cache))
             } else {
                 try kfreeChecked(at: random.int(in: 0...(live.count - 1)))
             }
             if step % 1000 == 0 {
-                XCTAssertEqual(smallLiveObjects(), live.filter { !$0.large }.count, "step \(step)")
+                XCTAssertEqual(smallLiveObjects(), live.filter { $0.cache != nil }.count, "step \(step)")
+                checkSlabLists(step)
             }
         }
         while !live.isEmpty { try kfreeChecked(at: live.count - 1) }

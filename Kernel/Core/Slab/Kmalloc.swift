@@ -8,10 +8,13 @@
 
 extension SlabAllocator {
     /// Linux: kmalloc(); with `.zero`, kzalloc(). A size of 0 is served as 1 byte.
-    @inlinable
+    @inlinable @inline(__always)
     public func kmalloc(_ size: Int, flags: SlabAllocFlags = []) throws(SlabError) -> UnsafeMutableRawPointer {
-        guard size >= 0 else { throw .invalidRequest(size: size, alignment: 1) }
-        guard size <= KmallocSizes.maxCacheSize else { return try kmallocLarge(size, alignment: 1, flags: flags) }
+        // One unsigned compare sends both negative and large sizes off the fast path.
+        guard UInt(bitPattern: size) <= UInt(KmallocSizes.maxCacheSize) else {
+            guard size >= 0 else { throw .invalidRequest(size: size, alignment: 1) }
+            return try kmallocLarge(size, alignment: 1, flags: flags)
+        }
         return try alloc(kmallocCache(index: KmallocSizes.index(size)), flags: flags)
     }
 
@@ -35,7 +38,7 @@ extension SlabAllocator {
     }
 
     /// Linux: kfree(); nil is ignored. Refuses pointers that are not live kmalloc memory.
-    @inlinable
+    @inlinable @inline(__always)
     public func kfree(_ object: UnsafeMutableRawPointer?) throws(SlabError) {
         guard let object else { return }
         if let large = KmallocLargeHeader.of(object) { return freeLarge(large) }

@@ -6,11 +6,12 @@
 
 /// Linux: the folio behind a kmalloc_large() allocation
 @usableFromInline struct KmallocLargeHeader {
-    static let magic: UInt64 = 0x4c41_5247_4b45_454c   // "LARGKEEL"
+    /// (Computed and inlinable: kfree()'s inlined fast path compares it.)
+    @inlinable static var magic: UInt64 { 0x4c41_5247_4b45_454c }   // "LARGKEEL"
 
-    var magic: UInt64
+    @usableFromInline var magic: UInt64
     /// The pointer handed out: a copy of a header elsewhere does not match it.
-    var object: UnsafeMutableRawPointer
+    @usableFromInline var object: UnsafeMutableRawPointer
     var block: UnsafeMutableRawPointer
     var order: Int
 
@@ -22,12 +23,15 @@
     /// pointers can be, and for every live page-aligned kmalloc pointer the page before
     /// is readable: it is this header or, for a slab object, earlier bytes of the same
     /// slab (no object starts at offset 0, where the slab header is).
-    @usableFromInline
+    @inlinable @inline(__always)
     static func of(_ object: UnsafeMutableRawPointer) -> KmallocLargeHeader? {
         guard Int(bitPattern: object) & (SlabLayout.pageBytes - 1) == 0 else { return nil }
-        let header = (object - SlabLayout.pageBytes).load(as: KmallocLargeHeader.self)
-        guard header.magic == magic, header.object == object else { return nil }
-        return header
+        let page = object - SlabLayout.pageBytes
+        // `magic`, then `object`, read as integers: the bytes may be anything.
+        guard page.load(as: UInt64.self) == magic,
+              page.load(fromByteOffset: MemoryLayout<UInt64>.size, as: UInt.self) == UInt(bitPattern: object)
+        else { return nil }
+        return page.load(as: KmallocLargeHeader.self)
     }
 
     /// Smallest order whose block holds `bytes`. Linux: get_order()

@@ -10,19 +10,21 @@ public enum KmallocSizes {
     /// Every kmalloc slab spans 2^4 pages (64 KiB), so kfree() finds any kmalloc slab
     /// by aligning down to 64 KiB. At this size the header and bitmap cost at most one
     /// object: 1/16 of a kmalloc-4096 slab, 1/8 of a kmalloc-8192 slab.
-    public static let slabOrder = 4
-    static var slabBytes: Int { SlabLayout.pageBytes << slabOrder }
+    /// (Computed and inlinable, as kfree()'s inlined fast path aligns by it.)
+    @inlinable public static var slabOrder: Int { 4 }
+    @inlinable static var slabBytes: Int { SlabLayout.pageBytes << slabOrder }
     static let firstPowerIndex = 3
     static let lastIndex = 13
     static let tableCount = lastIndex + 1
 
-    /// The cache index serving `size` (0…8192) bytes, in O(1). Linux: kmalloc_index()
+    /// The cache index serving `size` (0…8192) bytes, in O(1) and without branches, as
+    /// every kmalloc() computes it. Linux: kmalloc_index()
     @inlinable public static func index(_ size: Int) -> Int {
-        if size <= 8 { return 3 }
-        let log2 = Int.bitWidth - (size - 1).leadingZeroBitCount   // ⌈log2 size⌉
-        if log2 == 7 && size <= 96 { return 1 }
-        if log2 == 8 && size <= 192 { return 2 }
-        return log2
+        let last = max(size, 1) &- 1                                    // last byte's offset
+        let log2 = Int.bitWidth &- (last | 7).leadingZeroBitCount       // ⌈log2 size⌉, at least 3
+        // 65…96 and 129…192 bytes: the two top bits of `last` are 10, and 96 or 192 serves.
+        let third = (log2 == 7 || log2 == 8) && last &>> (log2 &- 2) == 2
+        return third ? log2 &- 6 : log2
     }
 
     /// Object size of the cache at `index`. Linux: kmalloc_info[index].size

@@ -1,70 +1,68 @@
-// Handing objects out of slabs and taking them back, and the moves between the full,
-// partial and empty lists that follow. No page allocation happens here: a cache
-// that needs a new slab returns nil and the allocator grows it (SlabAllocator).
+// The slow paths: objects out of and back into the slabs on the lists, and the moves
+// between the full, partial and empty lists that follow. A debug cache takes every
+// object this way (it never has a CPU slab); other caches come here only to free an
+// object that is not in their CPU slab (KmemCacheCPU). No page allocation happens
+// here: the allocator grows a cache whose `nextSlab` is nil (SlabAllocator).
 
 extension KmemCache {
-    /// Takes a free object from a partial slab, else from an empty one (a partial slab
+    /// The slab to allocate from next: a partial one, else an empty one (a partial slab
     /// first keeps the number of half-used slabs, and so fragmentation, down); nil
-    /// means the cache must grow. On a thrown error nothing has changed.
-    /// Linux: ____cache_alloc() / get_partial() + get_freepointer()
-    @usableFromInline
-    mutating func takeObject() throws(SlabError) -> UnsafeMutableRawPointer? {
-        guard let slab = partial.head ?? empty.head, let object = slab.pointee.freelist else { return nil }
-        let bitmap = SlabBitmap(slab)
-        guard let index = layout.index(of: object, slabBase: slab.pointee.base), !bitmap.isSet(index) else {
-            throw .corruption(cache: SlabCacheName(name), object: object, check: .freelist)
-        }
-        if isDebug {
-            try checkObject(object, redZone: SlabPoison.redInactive, poisoned: flags.contains(.poison))
-            initObject(object, redZone: SlabPoison.redActive, poison: false)
-        }
-        bitmap.set(index)
-        slab.pointee.freelist = object.load(fromByteOffset: layout.freePointerOffset, as: UnsafeMutableRawPointer?.self)
+    /// means the cache must grow. Linux: get_partial()
+    var nextSlab: UnsafeMutablePointer<SlabHeader>? { partial.head ?? empty.head }
+
+    /// Takes a free object of the listed `slab` of a debug cache, checking its red zones
+    /// and poison. On a thrown error nothing has changed.
+    /// Linux: alloc_debug_processing() + get_freepointer()
+    mutating func takeObject(from slab: UnsafeMutablePointer<SlabHeader>) throws(SlabError) -> UnsafeMutableRawPointer {
+        let object = slab.pointee.freelist.unsafelyUnwrapped   // listed, not full: it has one
+        let index = try freeIndex(of: object, in: slab)
+        try checkObject(object, redZone: SlabPoison.redInactive, poisoned: flags.contains(.poison))
+        initObject(object, redZone: SlabPoison.redActive, poison: false)
+        SlabBitmap(slab).set(index)
+        slab.pointee.freelist = layout.nextFree(object)
+        let moves = slab.pointee.inuse == 0 || slab.pointee.inuse == layout.objectsPerSlab - 1
+        if moves { unlink(slab) }
         slab.pointee.inuse += 1
-        activeObjects += 1
-        let isFull = slab.pointee.inuse == layout.objectsPerSlab
-        if slab.pointee.inuse == 1 {
-            empty.remove(slab)
-            if isFull { full.push(slab) } else { partial.push(slab) }
-        } else if isFull {
-            partial.remove(slab)
-            full.push(slab)
-        }
+        listedObjects += 1
+        if moves { _ = place(slab) }
         return object
     }
 
-    /// Puts `object` back on its slab's free list. Returns the slab if it became empty
-    /// beyond `emptySlabLimit`: it is then on no list and the caller gives its pages back.
-    /// On a thrown error nothing has changed. Linux: __slab_free() / free_block()
-    @inline(__always)
+    /// Puts `object` back on the free list of its listed `slab`. Returns the slab if it
+    /// became empty and is surplus (see `place`): it is then on no list and the caller
+    /// gives its pages back. On a thrown error nothing has changed.
+    /// Linux: __slab_free() + free_debug_processing()
+    @usableFromInline
     mutating func release(_ object: UnsafeMutableRawPointer, from slab: UnsafeMutablePointer<SlabHeader>)
         throws(SlabError) -> UnsafeMutablePointer<SlabHeader>?
     {
-        guard let index = layout.index(of: object, slabBase: slab.pointee.base) else {
-            throw .invalidFree(cache: SlabCacheName(name), object: object, reason: .notObjectStart)
-        }
-        let bitmap = SlabBitmap(slab)
-        guard bitmap.isSet(index) else {
-            throw .invalidFree(cache: SlabCacheName(name), object: object, reason: .doubleFree)
-        }
+        let index = try liveIndex(of: object, in: slab)
         if isDebug {
             try checkObject(object, redZone: SlabPoison.redActive, poisoned: false)
             initObject(object, redZone: SlabPoison.redInactive, poison: flags.contains(.poison))
         }
-        bitmap.clear(index)
-        object.storeBytes(of: slab.pointee.freelist, toByteOffset: layout.freePointerOffset,
-                          as: UnsafeMutableRawPointer?.self)
+        SlabBitmap(slab).clear(index)
+        layout.setNextFree(object, slab.pointee.freelist)
         slab.pointee.freelist = object
+        let moves = slab.pointee.inuse == layout.objectsPerSlab || slab.pointee.inuse == 1
+        if moves { unlink(slab) }
         slab.pointee.inuse -= 1
-        activeObjects -= 1
-        let wasFull = slab.pointee.inuse + 1 == layout.objectsPerSlab
-        if wasFull { full.remove(slab) } else if slab.pointee.inuse == 0 { partial.remove(slab) }
-        if slab.pointee.inuse == 0 {
-            if empty.count >= emptySlabLimit { return slab }
-            empty.push(slab)
-        } else if wasFull {
-            partial.push(slab)
-        }
+        listedObjects -= 1
+        return moves ? place(slab) : nil
+    }
+
+    /// Takes `slab` off the list its `inuse` has it on. Linux: list_del() / remove_partial()
+    mutating func unlink(_ slab: UnsafeMutablePointer<SlabHeader>) {
+        self[SlabListKind(inuse: slab.pointee.inuse, objects: layout.objectsPerSlab)].remove(slab)
+    }
+
+    /// Puts the unlinked `slab` on the list its `inuse` calls for. An empty slab is
+    /// returned instead once `emptySlabLimit` empty slabs are kept, for the caller to
+    /// give back. Linux: add_partial(), or discard_slab() beyond min_partial
+    mutating func place(_ slab: UnsafeMutablePointer<SlabHeader>) -> UnsafeMutablePointer<SlabHeader>? {
+        let kind = SlabListKind(inuse: slab.pointee.inuse, objects: layout.objectsPerSlab)
+        if kind == .empty && empty.count >= emptySlabLimit { return slab }
+        self[kind].push(slab)
         return nil
     }
 
@@ -83,7 +81,7 @@ extension KmemCache {
             let object = layout.object(index, slabBase: base)
             if isDebug { initObject(object, redZone: SlabPoison.redInactive, poison: flags.contains(.poison)) }
             constructor?(object)
-            object.storeBytes(of: next, toByteOffset: layout.freePointerOffset, as: UnsafeMutableRawPointer?.self)
+            layout.setNextFree(object, next)
             next = object
         }
         slab.pointee.freelist = next

@@ -6,8 +6,8 @@
 //   [kmem_cache descriptor][SlabState][kmalloc_caches table][backend]
 // The handle is a few pointers into that page; copies share the same allocator.
 //
-// Not thread-safe: on SMP the kernel must serialise calls (Linux has per-cache locks
-// and per-CPU object caches, which Keel leaves out).
+// Not thread-safe: each cache has one CPU slab (KmemCacheCPU), so on SMP the kernel
+// must serialise calls (Linux has per-CPU slabs and per-node locks).
 
 /// Mutable global state in the boot page. Linux: slab_caches, slub_debug
 struct SlabState {

@@ -1,6 +1,7 @@
 // Creating and destroying caches, and objects in and out of them. The fast paths
-// (alloc/free) are @inlinable so a host client specialises them for its backend;
-// inside the kernel everything is one module anyway.
+// (alloc/free, see KmemCacheCPU) are @inlinable so that a client in another module,
+// such as the host benchmark, inlines them too; inside the kernel everything is one
+// module anyway.
 
 extension SlabAllocator {
     /// Linux: kmem_cache_create(name, size, align, flags, ctor)
@@ -56,7 +57,7 @@ extension SlabAllocator {
     }
 
     /// Linux: kmem_cache_alloc(); with `.zero`, kmem_cache_zalloc()
-    @inlinable
+    @inlinable @inline(__always)
     public func alloc(_ cache: KmemCacheRef, flags: SlabAllocFlags = []) throws(SlabError) -> UnsafeMutableRawPointer {
         let object = try allocate(from: cache.pointer)
         if flags.contains(.zero) {   // Linux: __GFP_ZERO
@@ -65,23 +66,37 @@ extension SlabAllocator {
         return object
     }
 
-    /// Linux: slab_alloc(): partial slab, else empty slab, else a new slab
-    @inlinable
+    /// Linux: slab_alloc_node()
+    @inlinable @inline(__always)
     func allocate(from cache: UnsafeMutablePointer<KmemCache>) throws(SlabError) -> UnsafeMutableRawPointer {
-        if let object = try cache.pointee.takeObject() { return object }
-        try grow(cache)
-        guard let object = try cache.pointee.takeObject() else { preconditionFailure("new slab has no free object") }
+        if let object = try cache.pointee.allocateFast() { return object }
+        return try allocateSlow(from: cache)
+    }
+
+    /// The CPU free list is empty, so the CPU slab is full (or absent): it goes back to
+    /// the lists, and the next slab, partial before empty before a new one, becomes the
+    /// CPU slab. A debug cache has no CPU slab and takes its object from that next slab
+    /// directly. On a thrown error the counters show no change. Linux: ___slab_alloc()
+    @usableFromInline
+    func allocateSlow(from cache: UnsafeMutablePointer<KmemCache>) throws(SlabError) -> UnsafeMutableRawPointer {
+        if let surplus = cache.pointee.deactivateCPUSlab() { freeSlab(surplus) }
+        if cache.pointee.nextSlab == nil { try grow(cache) }
+        let slab = cache.pointee.nextSlab.unsafelyUnwrapped
+        if cache.pointee.isDebug { return try cache.pointee.takeObject(from: slab) }
+        cache.pointee.freeze(slab)
+        guard let object = try cache.pointee.allocateFast() else {
+            preconditionFailure("frozen slab has no free object")
+        }
         return object
     }
 
     /// Refuses pointers that are not live objects of `cache`. Linux: kmem_cache_free()
-    @inlinable
+    @inlinable @inline(__always)
     public func free(_ cache: KmemCacheRef, _ object: UnsafeMutableRawPointer) throws(SlabError) {
         if let surplus = try KmemCache.free(object, in: cache.pointer) { freeSlab(surplus) }
     }
 
     /// Adds a slab of fresh pages to `cache`. Linux: new_slab() / cache_grow_begin()
-    @usableFromInline
     func grow(_ cache: UnsafeMutablePointer<KmemCache>) throws(SlabError) {
         let layout = cache.pointee.layout
         guard let pages = backend.pointee.allocatePages(order: layout.order) else {
@@ -100,8 +115,10 @@ extension SlabAllocator {
         backend.pointee.freePages(UnsafeMutableRawPointer(slab), order: slab.pointee.cache.pointee.layout.order)
     }
 
-    /// Gives every empty slab of `cache` back. Linux: kmem_cache_shrink()
+    /// Returns the CPU slab to the lists, then gives every empty slab of `cache` back.
+    /// Linux: kmem_cache_shrink() = flush_all() + __kmem_cache_do_shrink()
     public func shrink(_ cache: KmemCacheRef) {
+        if let slab = cache.pointer.pointee.deactivateCPUSlab() { freeSlab(slab) }
         while let slab = cache.pointer.pointee.takeEmptySlab() { freeSlab(slab) }
     }
 

@@ -15,7 +15,8 @@ public struct SlabFlags: OptionSet, Sendable {
     /// Both debug aids, what `slab.debug` on the command line turns on. Linux: slub_debug=ZP
     public static let debug: SlabFlags = [.redZone, .poison]
     /// The cache is one of kmalloc's size classes, so kfree() may free into it. Linux: SLAB_KMALLOC
-    static let kmalloc = SlabFlags(rawValue: 1 << 3)
+    /// (Computed and inlinable: kfree()'s inlined fast path tests it.)
+    @inlinable static var kmalloc: SlabFlags { SlabFlags(rawValue: 1 << 3) }
 
     /// `.debug` when the kernel command line has the word `slab.debug`, else empty.
     /// Scans bytes without allocating: it may run before the heap exists. Linux: setup_slub_debug()

@@ -7,16 +7,19 @@
 /// One slab: 2^order pages holding objects of one cache. Linux: struct slab
 @usableFromInline struct SlabHeader {
     /// Marks memory as a slab header. Linux marks the page descriptor (PG_slab) instead.
-    static let magic: UInt64 = 0x534c_4142_4b45_454c   // "SLABKEEL"
+    /// (Computed and inlinable: kfree()'s inlined fast path compares it.)
+    @inlinable static var magic: UInt64 { 0x534c_4142_4b45_454c }   // "SLABKEEL"
 
-    var magic: UInt64
+    @usableFromInline var magic: UInt64
     /// The header's own address: a copy of a header elsewhere fails the lookup.
-    var base: UnsafeMutableRawPointer
+    @usableFromInline var base: UnsafeMutableRawPointer
     /// Linux: slab->slab_cache
-    var cache: UnsafeMutablePointer<KmemCache>
-    /// First free object; each free object stores the next. Linux: slab->freelist
+    @usableFromInline var cache: UnsafeMutablePointer<KmemCache>
+    /// First free object; each free object stores the next. Nil while this is the CPU
+    /// slab, whose free objects are on the CPU's list. Linux: slab->freelist
     var freelist: UnsafeMutableRawPointer?
-    /// Live objects. Linux: slab->inuse
+    /// Live objects. Stale while this is the CPU slab: its bitmap counts them then
+    /// (SLUB sets inuse to all objects while frozen). Linux: slab->inuse
     var inuse: Int
     /// Links on the cache's full, partial or empty list. Linux: slab->slab_list
     var prev: UnsafeMutablePointer<SlabHeader>?
@@ -29,22 +32,26 @@
 
     /// The slab of `slabBytes` that contains `address`, if a valid header is there.
     /// The caller guarantees the aligned-down address is readable. Linux: virt_to_slab()
-    @inline(__always)
+    @inlinable @inline(__always)
     static func containing(_ address: UnsafeRawPointer, slabBytes: Int) -> UnsafeMutablePointer<SlabHeader>? {
-        let base = UnsafeMutableRawPointer(bitPattern: Int(bitPattern: address) & ~(slabBytes - 1))!
-        let header = base.load(as: SlabHeader.self)   // by value: the bytes may be anything
-        guard header.magic == magic, header.base == base else { return nil }
+        let base = UnsafeMutableRawPointer(bitPattern: Int(bitPattern: address) & ~(slabBytes &- 1)).unsafelyUnwrapped
+        // `magic`, then `base`, read as integers: the bytes may be anything, even a null
+        // where a pointer field is.
+        guard base.load(as: UInt64.self) == magic,
+              base.load(fromByteOffset: MemoryLayout<UInt64>.size, as: UInt.self) == UInt(bitPattern: base)
+        else { return nil }
         return base.assumingMemoryBound(to: SlabHeader.self)
     }
 }
 
 /// One bit per object, set while the object is allocated. It lets every free refuse a
 /// double free in O(1), debug mode or not. (Linux's old SLAB kept a similar per-object
-/// array, kmem_bufctl_t, after its slab header.)
-struct SlabBitmap {
-    let words: UnsafeMutablePointer<UInt64>
+/// array, kmem_bufctl_t, after its slab header.) It also counts the CPU slab's live
+/// objects, which no counter follows.
+@usableFromInline struct SlabBitmap {
+    @usableFromInline let words: UnsafeMutablePointer<UInt64>
 
-    @inline(__always) init(_ slab: UnsafeMutablePointer<SlabHeader>) {
+    @inlinable @inline(__always) init(_ slab: UnsafeMutablePointer<SlabHeader>) {
         words = UnsafeMutableRawPointer(slab + 1).assumingMemoryBound(to: UInt64.self)
     }
     static func words(objects: Int) -> Int { (objects + 63) / 64 }
@@ -52,7 +59,13 @@ struct SlabBitmap {
     func clearAll(objects: Int) {
         words.initialize(repeating: 0, count: SlabBitmap.words(objects: objects))
     }
-    @inline(__always) func isSet(_ i: Int) -> Bool { words[i >> 6] & (1 << UInt64(i & 63)) != 0 }
-    @inline(__always) func set(_ i: Int) { words[i >> 6] |= 1 << UInt64(i & 63) }
-    @inline(__always) func clear(_ i: Int) { words[i >> 6] &= ~(1 << UInt64(i & 63)) }
+    /// Set bits, that is live objects. Linux: bitmap_weight()
+    func count(objects: Int) -> Int {
+        var live = 0
+        for word in 0..<SlabBitmap.words(objects: objects) { live += words[word].nonzeroBitCount }
+        return live
+    }
+    @inlinable @inline(__always) func isSet(_ i: Int) -> Bool { words[i &>> 6] & (1 &<< UInt64(i & 63)) != 0 }
+    @inlinable @inline(__always) func set(_ i: Int) { words[i &>> 6] |= 1 &<< UInt64(i & 63) }
+    @inlinable @inline(__always) func clear(_ i: Int) { words[i &>> 6] &= ~(1 &<< UInt64(i & 63)) }
 }

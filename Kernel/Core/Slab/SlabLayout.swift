@@ -11,7 +11,7 @@
 
 @usableFromInline struct SlabLayout {
     static var word: Int { MemoryLayout<UnsafeRawPointer>.size }
-    static var pageBytes: Int { Int(truncatingIfNeeded: pageSize) }
+    @inlinable static var pageBytes: Int { Int(truncatingIfNeeded: pageSize) }
     /// Largest slab: the buddy allocator's largest block (orders 0…10). Linux: MAX_PAGE_ORDER
     static let maxOrder = 10
     /// Orders tried first, to keep slabs small. Linux: slub_max_order
@@ -19,12 +19,12 @@
     /// Fewer objects per slab would mean too many slabs. Linux: slub_min_objects
     static let minObjects = 4
     /// Exponent of the fixed-point reciprocal of the stride (see `index(of:slabBase:)`).
-    static let reciprocalShift: UInt64 = 44
+    @inlinable static var reciprocalShift: UInt64 { 44 }
 
     /// Bytes the user may touch. Linux: kmem_cache->object_size
     @usableFromInline let objectSize: Int
     /// Distance between objects, metadata included. Linux: kmem_cache->size
-    let stride: Int
+    @usableFromInline let stride: Int
     /// Every object address is a multiple of this. Linux: kmem_cache->align
     let align: Int
     /// Left red zone width. Linux: kmem_cache->red_left_pad
@@ -32,16 +32,18 @@
     /// End of the right red zone, from the object start (objectSize without red zones).
     let redRightEnd: Int
     /// Where a free object keeps the next-free pointer, from the object start. Linux: kmem_cache->offset
-    let freePointerOffset: Int
+    @usableFromInline let freePointerOffset: Int
     /// A slab spans 2^order pages. Linux: oo_order(s->oo)
     let order: Int
-    let slabBytes: Int
+    @usableFromInline let slabBytes: Int
     /// Linux: oo_objects(s->oo)
     let objectsPerSlab: Int
     /// Offset of object 0 from the slab start.
-    let firstObject: Int
+    @usableFromInline let firstObject: Int
+    /// objectsPerSlab × stride: every object starts less than this past object 0.
+    @usableFromInline let objectsBytes: Int
     /// ⌊2^44 / stride⌋ + 1. Linux: kmem_cache->reciprocal_size
-    let reciprocalStride: UInt64
+    @usableFromInline let reciprocalStride: UInt64
 
     /// Linux: calculate_sizes() and calculate_order(). Nil when the size or alignment is
     /// unusable or no slab up to maxOrder holds one object. `order` forces the slab size.
@@ -71,19 +73,34 @@
         self.slabBytes = Self.pageBytes << order
         self.objectsPerSlab = fit.objects
         self.firstObject = fit.firstSlot + redLeft
+        self.objectsBytes = fit.objects * stride
         self.reciprocalStride = (1 << Self.reciprocalShift) / UInt64(stride) + 1
     }
 
     /// Index of the object starting at `address` in the slab at `slabBase`; nil unless
     /// `address` is exactly the start of one. A multiply by the reciprocal replaces the
     /// division; it is exact because offset × stride < 2^44 (slabs are at most 4 MiB).
-    /// Linux: obj_to_index()
-    @inline(__always) func index(of address: UnsafeRawPointer, slabBase: UnsafeRawPointer) -> Int? {
-        let offset = Int(bitPattern: address) &- Int(bitPattern: slabBase) &- firstObject
-        guard offset >= 0, offset < slabBytes else { return nil }
-        let index = Int(truncatingIfNeeded: (UInt64(offset) &* reciprocalStride) >> Self.reciprocalShift)
-        guard index < objectsPerSlab, index &* stride == offset else { return nil }
-        return index
+    /// Both fast paths run this, so it is branch-light: one unsigned compare covers
+    /// both ends of the slab. Linux: obj_to_index()
+    @inlinable @inline(__always)
+    func index(of address: UnsafeRawPointer, slabBase: UnsafeRawPointer) -> Int? {
+        let offset = UInt(bitPattern: Int(bitPattern: address) &- Int(bitPattern: slabBase) &- firstObject)
+        guard offset < UInt(bitPattern: objectsBytes) else { return nil }
+        let index = UInt(truncatingIfNeeded: (UInt64(offset) &* reciprocalStride) &>> Self.reciprocalShift)
+        guard index &* UInt(bitPattern: stride) == offset else { return nil }
+        return Int(bitPattern: index)
+    }
+
+    /// The next free object after the free `object`. Linux: get_freepointer()
+    @inlinable @inline(__always)
+    func nextFree(_ object: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        object.load(fromByteOffset: freePointerOffset, as: UnsafeMutableRawPointer?.self)
+    }
+
+    /// Links the free `object` to `next`. Linux: set_freepointer()
+    @inlinable @inline(__always)
+    func setNextFree(_ object: UnsafeMutableRawPointer, _ next: UnsafeMutableRawPointer?) {
+        object.storeBytes(of: next, toByteOffset: freePointerOffset, as: UnsafeMutableRawPointer?.self)
     }
 
     /// Linux: index_to_obj()

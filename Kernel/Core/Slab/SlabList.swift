@@ -25,3 +25,13 @@ struct SlabList {
         count -= 1
     }
 }
+
+/// The list a slab belongs on, by its live objects. Linux (SLAB): slabs_full,
+/// slabs_partial, slabs_free
+enum SlabListKind {
+    case full, partial, empty
+
+    init(inuse: Int, objects: Int) {
+        self = inuse == objects ? .full : inuse == 0 ? .empty : .partial
+    }
+}

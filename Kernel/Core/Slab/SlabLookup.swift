@@ -7,48 +7,53 @@
 extension KmemCache {
     /// Frees `object`, which must be a live object of `cache`, and returns a slab that
     /// became surplus (unlinked) for the caller to give back. Linux: kmem_cache_free()
-    @usableFromInline
+    @inlinable @inline(__always)
     static func free(_ object: UnsafeMutableRawPointer, in cache: UnsafeMutablePointer<KmemCache>)
         throws(SlabError) -> UnsafeMutablePointer<SlabHeader>?
     {
-        try cache.pointee.release(object, from: slab(of: object, in: cache))
+        try cache.pointee.free(object, from: slab(of: object, in: cache))
     }
 
     /// Frees `object`, which must be a live object of a kmalloc cache; returns a surplus
     /// slab as `free(_:in:)` does. Linux: kfree() of a slab object
-    @usableFromInline
+    @inlinable @inline(__always)
     static func kfree(_ object: UnsafeMutableRawPointer) throws(SlabError) -> UnsafeMutablePointer<SlabHeader>? {
         let slab = try kmallocSlab(of: object)
-        return try slab.pointee.cache.pointee.release(object, from: slab)
+        return try slab.pointee.cache.pointee.free(object, from: slab)
     }
 
     /// The slab of `cache` holding `object`. (Static, so the descriptor is read in place
     /// rather than copied.) Linux: virt_to_slab() + the check of cache_from_obj()
-    @inline(__always)
+    @inlinable @inline(__always)
     static func slab(of object: UnsafeMutableRawPointer, in cache: UnsafeMutablePointer<KmemCache>)
         throws(SlabError) -> UnsafeMutablePointer<SlabHeader>
     {
         guard let slab = SlabHeader.containing(object, slabBytes: cache.pointee.layout.slabBytes) else {
-            throw .invalidFree(cache: SlabCacheName(cache.pointee.name), object: object, reason: .notSlabMemory)
+            throw invalidFree(cache.pointee.name, object, .notSlabMemory)
         }
         guard slab.pointee.cache == cache else {
-            throw .invalidFree(cache: SlabCacheName(cache.pointee.name), object: object,
-                               reason: .wrongCache(owner: SlabCacheName(slab.pointee.cache.pointee.name)))
+            let owner = SlabCacheName(slab.pointee.cache.pointee.name)
+            throw invalidFree(cache.pointee.name, object, .wrongCache(owner: owner))
         }
         return slab
     }
 
     /// The kmalloc slab holding `object`. Linux: virt_to_slab() in kfree()
-    @inline(__always)
+    @inlinable @inline(__always)
     static func kmallocSlab(of object: UnsafeMutableRawPointer) throws(SlabError) -> UnsafeMutablePointer<SlabHeader> {
         guard let slab = SlabHeader.containing(object, slabBytes: KmallocSizes.slabBytes) else {
-            throw .invalidFree(cache: "kmalloc", object: object, reason: .notSlabMemory)
+            throw kfreeError(object, slab: nil)
         }
-        let cache = slab.pointee.cache
-        guard cache.pointee.flags.contains(.kmalloc) else {
-            throw .invalidFree(cache: "kmalloc", object: object,
-                               reason: .wrongCache(owner: SlabCacheName(cache.pointee.name)))
-        }
+        guard slab.pointee.cache.pointee.flags.contains(.kmalloc) else { throw kfreeError(object, slab: slab) }
         return slab
+    }
+
+    /// Why kfree() refused `object`: it is in no slab, or in `slab` of a non-kmalloc cache.
+    @usableFromInline @inline(never)
+    static func kfreeError(_ object: UnsafeMutableRawPointer, slab: UnsafeMutablePointer<SlabHeader>?) -> SlabError {
+        guard let owner = slab?.pointee.cache.pointee.name else {
+            return invalidFree("kmalloc", object, .notSlabMemory)
+        }
+        return invalidFree("kmalloc", object, .wrongCache(owner: SlabCacheName(owner)))
     }
 }
