@@ -466,16 +466,6 @@ final class SlabTests: XCTestCase {
 
     // MARK: debug
 
-    func testDebugFlagFromCommandLine() {
-        XCTAssertEqual(SlabFlags(commandLine: "root=/dev/ram slab.debug quiet".utf8), .debug)
-        XCTAssertEqual(SlabFlags(commandLine: "slab.debug".utf8), .debug)
-        XCTAssertEqual(SlabFlags(commandLine: "quiet\tslab.debug".utf8), .debug)
-        XCTAssertEqual(SlabFlags(commandLine: "slab.debugx quiet".utf8), [])
-        XCTAssertEqual(SlabFlags(commandLine: "xslab.debug".utf8), [])
-        XCTAssertEqual(SlabFlags(commandLine: "slab.debu".utf8), [])
-        XCTAssertEqual(SlabFlags(commandLine: "".utf8), [])
-    }
-
     func testPoisonCatchesUseAfterFree() throws {
         let slab = try makeSlab(flags: .debug)
         XCTAssertEqual(slab.kmallocCache(size: 64)!.flags.intersection(.debug), .debug)

@@ -39,7 +39,7 @@ public struct SlabAllocator<Backend: SlabPageBackend> {
     }
 
     /// Sets up kmem_cache in the boot page, then the kmalloc caches. `flags` (`.debug` or
-    /// empty, see SlabFlags(commandLine:)) are added to every cache.
+    /// empty; the kernel passes `.debug` for `slab.debug` on the command line) are added to every cache.
     /// Linux: kmem_cache_init() + create_kmalloc_caches()
     public init(backend: Backend, flags: SlabFlags = []) throws(SlabError) {
         precondition(Self.backendOffset + MemoryLayout<Backend>.stride <= SlabLayout.pageBytes,

@@ -17,29 +17,6 @@ public struct SlabFlags: OptionSet, Sendable {
     /// The cache is one of kmalloc's size classes, so kfree() may free into it. Linux: SLAB_KMALLOC
     /// (Computed and inlinable: kfree()'s inlined fast path tests it.)
     @inlinable static var kmalloc: SlabFlags { SlabFlags(rawValue: 1 << 3) }
-
-    /// `.debug` when the kernel command line has the word `slab.debug`, else empty.
-    /// Scans bytes without allocating: it may run before the heap exists. Linux: setup_slub_debug()
-    public init<C: Collection>(commandLine: C) where C.Element == UInt8 {
-        let wanted: StaticString = "slab.debug"
-        let found = wanted.withUTF8Buffer { word -> Bool in
-            var matched = 0          // bytes of `word` matched so far in the current word
-            var mismatch = false     // the current word already differs
-            for byte in commandLine {
-                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
-                    if !mismatch && matched == word.count { return true }
-                    matched = 0
-                    mismatch = false
-                } else if !mismatch && matched < word.count && word[matched] == byte {
-                    matched += 1
-                } else {
-                    mismatch = true
-                }
-            }
-            return !mismatch && matched == word.count
-        }
-        self = found ? .debug : []
-    }
 }
 
 /// Per-allocation options. Linux: gfp_t
