@@ -31,3 +31,17 @@ switch_to:
     pop     %rbp
     ret
     .size switch_to, . - switch_to
+
+/*
+ * ret_from_fork: where a new task's first switch_to returns. It lets the
+ * scheduler finish the switch (keel_schedule_tail), then leaves for user mode
+ * through isr_exit, with rbx = its InterruptFrame and rsp = its SSE area.
+ * Linux: ret_from_fork_asm
+ */
+    .section .text.ret_from_fork, "ax"
+    .globl ret_from_fork
+    .type ret_from_fork, @function
+ret_from_fork:
+    call    keel_schedule_tail
+    jmp     isr_exit
+    .size ret_from_fork, . - ret_from_fork

@@ -12,24 +12,61 @@ enum WaitStatus {
 }
 
 enum ProcessExit {
-    /// Linux: do_exit()
-    static func exit(status: Int32) -> Never {
+    /// exit(): this thread ends; the process ends with its last thread. Linux: do_exit()
+    static func exitThread(status: Int32) -> Never {
         let task = Scheduler.current
-        task.exitStatus = status
-        if task.pid == 1 { initExited(status) }
+        let leader = task.groupLeader ?? task
+        clearChildTID(task)
+        leader.threads.removeAll { $0 === task }
+        if leader.threads.isEmpty {
+            processEnded(leader, status: leader.groupExitStatus ?? status)
+        }
         task.mm = nil                       // exit_mm(): the last user frees the pages
-        task.files = FileTable()            // exit_files()
-        reparentChildren(of: task)
-        task.state = .zombie
-        Scheduler.retire(task)
-        if let parent = task.parent { Scheduler.wake(parent) }
+        if task !== leader {
+            Task.unregister(task)
+            task.groupLeader = nil
+        }
+        task.hasExited = true
         Scheduler.exitCurrent()
     }
 
-    /// Kills the current task for a fault, after logging the way Linux does.
-    /// Linux: force_sig_fault() → do_exit(SIGSEGV) for an unhandled signal
+    /// exit_group(), a fatal signal or fault: every thread of the process ends.
+    /// Linux: do_group_exit()
+    static func exit(status: Int32) -> Never {
+        let task = Scheduler.current
+        let leader = task.groupLeader ?? task
+        if leader.groupExitStatus == nil {
+            leader.groupExitStatus = status
+            for thread in leader.threads where thread !== task { Signals.send(Signal.SIGKILL, to: thread) }
+        }
+        exitThread(status: status)
+    }
+
+    /// Kills the current process for a signal whose default action is to terminate.
     static func kill(signal: Int32) -> Never {
         exit(status: WaitStatus.signaled(signal))
+    }
+
+    /// The last thread is gone: the process becomes a zombie for its parent to reap,
+    /// or, for init, the machine powers off. Linux: exit_notify()
+    private static func processEnded(_ leader: Task, status: Int32) {
+        leader.exitStatus = status
+        if leader.pid == 1 { initExited(status) }
+        leader.files = FileTable()          // exit_files()
+        reparentChildren(of: leader)
+        leader.state = .zombie
+        if let parent = leader.parent {
+            Signals.send(Signal.SIGCHLD, to: parent)
+            Scheduler.wake(parent)
+        }
+    }
+
+    /// CLONE_CHILD_CLEARTID: zero the tid word and wake one futex waiter, which is
+    /// how pthread_join learns a thread has ended. Linux: mm_release()
+    private static func clearChildTID(_ task: Task) {
+        guard task.clearChildTID.value != 0, let mm = task.mm else { return }
+        _ = withUnsafeBytes(of: UInt32(0)) { mm.write($0, at: task.clearChildTID) }
+        _ = Futex.wake(mm: mm, address: task.clearChildTID, count: 1)
     }
 
     /// Orphans are adopted by init. Linux: forget_original_parent()
@@ -38,6 +75,7 @@ enum ProcessExit {
         for child in task.children {
             child.parent = initTask
             initTask.children.append(child)
+            for thread in child.threads { thread.parent = initTask }
         }
         if !task.children.isEmpty { Scheduler.wake(initTask) }
         task.children.removeAll()

@@ -1,34 +1,83 @@
-// fork: a new process that is a copy of the caller. The copy of memory is lazy:
-// both processes map the same frames, private writable pages become read-only
-// in both with each frame's map count raised, and the first write to such a
-// page takes a copy-on-write fault (Kernel/Process/HandleMMFault.swift).
+// fork and clone: a new task that starts as a copy of the caller. For a new
+// process the copy of memory is lazy: both processes map the same frames,
+// private writable pages become read-only in both with each frame's map count
+// raised, and the first write to such a page takes a copy-on-write fault
+// (Kernel/Process/HandleMMFault.swift). A new thread (CLONE_VM | CLONE_THREAD)
+// shares the address space, files and signal handlers instead.
 // Linux: kernel/fork.c kernel_clone() → copy_process(), dup_mmap(), copy_page_range()
 
+/// clone() flags. Linux: include/uapi/linux/sched.h
+struct CloneFlags: OptionSet {
+    let rawValue: UInt64
+    static let vm = CloneFlags(rawValue: 0x100)
+    static let fs = CloneFlags(rawValue: 0x200)
+    static let files = CloneFlags(rawValue: 0x400)
+    static let sighand = CloneFlags(rawValue: 0x800)
+    static let vfork = CloneFlags(rawValue: 0x4000)
+    static let parent = CloneFlags(rawValue: 0x8000)
+    static let thread = CloneFlags(rawValue: 0x1_0000)
+    static let sysvsem = CloneFlags(rawValue: 0x4_0000)
+    static let settls = CloneFlags(rawValue: 0x8_0000)
+    static let parentSettid = CloneFlags(rawValue: 0x10_0000)
+    static let childCleartid = CloneFlags(rawValue: 0x20_0000)
+    static let detached = CloneFlags(rawValue: 0x40_0000)
+    static let childSettid = CloneFlags(rawValue: 0x100_0000)
+    /// The low byte: the signal the parent gets when the child exits. Linux: CSIGNAL
+    static let exitSignalMask: UInt64 = 0xff
+    static let supported: CloneFlags = [.vm, .fs, .files, .sighand, .vfork, .parent, .thread, .sysvsem, .settls,
+                                        .parentSettid, .childCleartid, .detached, .childSettid]
+}
+
 enum Fork {
-    /// Linux: kernel_clone() for fork/vfork/clone(SIGCHLD). Returns the child's pid.
-    static func fork(frame: InterruptFrame, childStack: UInt64 = 0) throws(Errno) -> Int32 {
+    /// Linux: kernel_clone(). Returns the child's pid (its tid, for a thread).
+    static func clone(_ flags: CloneFlags, frame: InterruptFrame, stack: UInt64 = 0, parentTID: VirtAddr = VirtAddr(0),
+                      childTID: VirtAddr = VirtAddr(0), tls: UInt64 = 0) throws(Errno) -> Int32 {
+        // Linux: the consistency checks at the top of copy_process()
+        if flags.contains(.thread) && !flags.contains(.sighand) { throw .EINVAL }
+        if flags.contains(.sighand) && !flags.contains(.vm) { throw .EINVAL }
         let parent = Scheduler.current
         guard let parentMM = parent.mm else { throw .EINVAL }
         guard let pid = Task.allocatePID() else { throw .EAGAIN }
-        guard let stack = KernelStacks.allocate() else { throw .ENOMEM }
-        guard let mm = parentMM.duplicate() else {
-            KernelStacks.free(stack)
-            throw .ENOMEM
+        guard let kernelStack = KernelStacks.allocate() else { throw .ENOMEM }
+        let mm: AddressSpace
+        if flags.contains(.vm) {
+            mm = parentMM
+        } else {
+            guard let copy = parentMM.duplicate() else {
+                KernelStacks.free(kernelStack)
+                throw .ENOMEM
+            }
+            mm = copy
         }
-        let child = Task(pid: pid, tgid: pid, name: parent.name, kernelStack: stack)
+        let isThread = flags.contains(.thread)
+        let child = Task(pid: pid, tgid: isThread ? parent.tgid : pid, name: parent.name, kernelStack: kernelStack)
         child.mm = mm
-        child.parent = parent
-        child.files = parent.files.copy()
-        child.fs = parent.fs.copy()
-        child.fsBase = parent.fsBase
-        child.signals = parent.signals.copy()
+        child.files = flags.contains(.files) ? parent.files : parent.files.copy()
+        child.fs = flags.contains(.fs) ? parent.fs : parent.fs.copy()
+        child.signals = flags.contains(.sighand) ? parent.signals : parent.signals.copy()
         child.blockedSignals = parent.blockedSignals
+        child.fsBase = flags.contains(.settls) ? tls : parent.fsBase
+        if flags.contains(.childCleartid) { child.clearChildTID = childTID }
+
         var childFrame = frame
-        childFrame.rax = 0                              // fork returns 0 in the child
-        if childStack != 0 { childFrame.rsp = childStack }
+        childFrame.rax = 0                              // clone returns 0 in the child
+        if stack != 0 { childFrame.rsp = stack }
         child.savedSP.pointee = TaskStack.prepareReturnToUser(child, frame: childFrame, sseFrom: parent)
-        parent.children.append(child)
+
+        let leader = parent.groupLeader ?? parent
+        if isThread {
+            child.groupLeader = leader
+            child.parent = leader.parent
+            leader.threads.append(child)
+        } else {
+            child.threads = [child]
+            let adopter = flags.contains(.parent) ? (leader.parent ?? leader) : leader
+            child.parent = adopter
+            adopter.children.append(child)
+        }
         Task.register(child)
+        if flags.contains(.parentSettid) { try? UserCopy.write(pid, at: parentTID) }
+        if flags.contains(.childSettid) { _ = withUnsafeBytes(of: pid) { mm.write($0, at: childTID) } }
         Scheduler.admit(child, like: Scheduler.entities[Int(parent.entity)])
         return pid
     }

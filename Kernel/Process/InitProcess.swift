@@ -18,6 +18,7 @@ enum InitProcess {
         let task = Task(pid: pid, tgid: pid, name: image.name, kernelStack: stack)
         task.mm = image.mm
         task.files = FileTable.console()
+        task.threads = [task]
         task.savedSP.pointee = TaskStack.prepareReturnToUser(task, frame: .userEntry(rip: image.entry.value, rsp: image.stackPointer))
         Task.register(task)
         Scheduler.admit(task, like: Scheduler.defaultEntity)

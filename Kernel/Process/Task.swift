@@ -38,6 +38,16 @@ final class Task {
     var entity: EntityIndex = SchedEntity.none
     /// Linux: set_child_tid / clear_child_tid (set_tid_address)
     var clearChildTID: VirtAddr = VirtAddr(0)
+    /// The live threads of this task's process, kept by the group leader (the task
+    /// whose pid is the tgid). Linux: signal->thread_head
+    var threads: [Task] = []
+    /// The first thread of the process. Linux: group_leader
+    var groupLeader: Task?
+    /// Set by exit_group or a fatal signal: the status every thread exits with. Linux: signal->group_exit_code
+    var groupExitStatus: Int32?
+    /// This thread has run its last instruction (a leader may outlive it as the
+    /// process's zombie). Linux: PF_EXITING
+    var hasExited = false
     /// Open files. Linux: files
     var files = FileTable()
     /// Current directory. Linux: fs

@@ -3,7 +3,7 @@
 //
 //   InterruptFrame (176 bytes)   the user registers it starts with (isr_exit pops them)
 //   SSE save area (512 bytes)    a clean FPU/SSE state (isr_exit's fxrstor)
-//   switch_to frame (7 words)    r15 r14 r13 r12, rbx = &InterruptFrame, rbp = 0, return = isr_exit
+//   switch_to frame (7 words)    r15 r14 r13 r12, rbx = &InterruptFrame, rbp = 0, return = ret_from_fork
 //
 // Linux: copy_thread() and ret_from_fork
 
@@ -24,7 +24,7 @@ enum TaskStack {
         words[0] = 0; words[1] = 0; words[2] = 0; words[3] = 0     // r15..r12
         words[4] = frameAddress                                    // rbx
         words[5] = 0                                               // rbp: call traces end here
-        words[6] = symbol_isr_exit()                               // switch_to's ret
+        words[6] = symbol_ret_from_fork()                          // switch_to's ret
         return sse - 7 * 8
     }
 

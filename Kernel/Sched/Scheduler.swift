@@ -1,15 +1,21 @@
 // The scheduler: per-CPU run queues from Kernel/Core/Sched (RT > WRR > NORMAL >
-// idle), a table from scheduling entities to tasks, and the context switch.
+// idle), a table from scheduling entities to tasks, placement of new and woken
+// tasks on the CPU with the least WRR weight, periodic balancing, and the
+// context switch.
 //
 // Keel's kernel is not preemptible (Linux: CONFIG_PREEMPT_NONE): the timer only
 // sets need_resched while kernel code runs, and the switch happens on the way
 // back to user mode or when kernel code blocks. So kernel code never loses the
-// CPU in the middle of updating a data structure, and interrupts need to be off
-// only around the run queues, which the timer handler also touches.
-// Linux: kernel/sched/core.c (schedule, scheduler_tick, wake_up_process)
+// CPU in the middle of updating a data structure. The run queues are shared with
+// the timer interrupt and other CPUs, so every access holds `lock` (which also
+// disables interrupts). Linux: kernel/sched/core.c (schedule, scheduler_tick,
+// wake_up_process, select_task_rq, load_balance)
 
 enum Scheduler {
     static let maxTasks = 4096
+    /// Ticks between two periodic balancing passes (100 ms). Linux: the sched domain's balance interval
+    static let balanceInterval = 10
+
     nonisolated(unsafe) static var entities = UnsafeMutableBufferPointer<SchedEntity>(start: nil, count: 0)
     nonisolated(unsafe) private static var tasks: [Task?] = []
     nonisolated(unsafe) private static var freeEntities: [EntityIndex] = []
@@ -18,124 +24,245 @@ enum Scheduler {
     nonisolated(unsafe) private static var running: [Task] = []
     nonisolated(unsafe) private static var idleTasks: [Task] = []
     nonisolated(unsafe) static var needResched: [Bool] = []
+    nonisolated(unsafe) private static var ticks = 0
+    /// Tasks that exited, kept until their kernel stack is no longer in use.
+    nonisolated(unsafe) private static var exited: [Task] = []
+    /// Guards everything above. Lock order: the scheduler lock is taken after the
+    /// big kernel lock and before the page and slab allocators.
+    nonisolated(unsafe) static var lock = SchedulerLock()
 
-    /// The boot context of each CPU becomes its idle task. Linux: sched_init(), init_idle()
+    /// The boot CPU's boot context becomes its idle task. Linux: sched_init(), init_idle()
     static func initialize(idle: Task) {
         entities = .allocate(capacity: maxTasks)
         tasks = [Task?](repeating: nil, count: maxTasks)
         freeEntities = (0..<EntityIndex(maxTasks)).reversed().map { $0 }
-        runQueues = [RunQueue(cpu: 0)]
-        running = [idle]
-        idleTasks = [idle]
-        needResched = [false]
+        addCPU(0, idle: idle)
     }
+
+    /// A CPU joins: its run queue and idle task. Linux: sched_cpu_activate()
+    static func addCPU(_ cpu: Int, idle: Task) {
+        let irq = lock.lock()
+        precondition(cpu == runQueues.count, "CPUs join in order")
+        runQueues.append(RunQueue(cpu: cpu))
+        running.append(idle)
+        idleTasks.append(idle)
+        needResched.append(false)
+        lock.unlock(irq)
+    }
+
+    static var cpuCount: Int { runQueues.count }
+    static var onlineMask: UInt64 { cpuCount >= 64 ? .max : (1 << UInt64(cpuCount)) - 1 }
 
     /// Linux: current
     static var current: Task { running[PerCPU.cpu] }
 
-    /// Gives a new task a scheduling entity (a copy of `template`, fresh slice)
-    /// and puts it on a run queue. Linux: sched_fork() + wake_up_new_task()
+    // MARK: admitting, waking, sleeping
+
+    /// Gives a new task a scheduling entity (a copy of `template`: policy and weight
+    /// inherited, a fresh slice) and puts it on the lightest CPU.
+    /// Linux: sched_fork() + wake_up_new_task()
     static func admit(_ task: Task, like template: SchedEntity) {
-        let guardInterrupts = InterruptsDisabled()
+        let irq = lock.lock()
         guard let index = freeEntities.popLast() else { Panic.now("scheduler: more than \(maxTasks) tasks") }
         entities[Int(index)] = template.forked(pid: task.pid, tgid: task.tgid)
         tasks[Int(index)] = task
         task.entity = index
         task.state = .runnable
-        runQueues[0].enqueue(index, in: &entities)
-        _ = guardInterrupts
+        place(index)
+        lock.unlock(irq)
     }
 
-    /// The scheduling entity a new process starts from (init's). Linux: init_task
+    /// The scheduling entity init starts from: WRR, weight 10, every CPU. Linux: init_task
     static var defaultEntity: SchedEntity { SchedEntity(pid: 0, tgid: 0) }
 
-    /// Removes a task that will never run again (it is a zombie or freed).
+    /// Enqueues on the CPU placement picks and pokes that CPU. Lock held.
+    private static func place(_ index: EntityIndex) {
+        let cpu = runQueues.selectCPU(for: index, in: entities) ?? 0
+        runQueues[cpu].enqueue(index, in: &entities)
+        if runQueues[cpu].current == nil || runQueues[cpu].shouldPreempt(by: index, in: entities) {
+            needResched[cpu] = true
+            if cpu != PerCPU.cpu { CPUKick.reschedule(cpu) }
+        }
+    }
+
+    /// Removes a task that will never run again.
     static func retire(_ task: Task) {
-        let guardInterrupts = InterruptsDisabled()
+        let irq = lock.lock()
         if task.entity != SchedEntity.none {
-            if entities[Int(task.entity)].onRunQueue { runQueues[0].dequeue(task.entity, in: &entities) }
+            let e = entities[Int(task.entity)]
+            if e.onRunQueue { runQueues[e.cpu].dequeue(task.entity, in: &entities) }
             tasks[Int(task.entity)] = nil
             freeEntities.append(task.entity)
             task.entity = SchedEntity.none
         }
-        _ = guardInterrupts
+        lock.unlock(irq)
     }
 
     /// Puts the current task to sleep until `wake`. The caller re-checks its
     /// condition afterwards. Linux: set_current_state(TASK_INTERRUPTIBLE); schedule()
     static func sleep() {
-        let guardInterrupts = InterruptsDisabled()
+        let irq = lock.lock()
         let task = current
-        task.state = .sleeping
-        runQueues[0].dequeue(task.entity, in: &entities)
+        if task.state == .runnable {
+            task.state = .sleeping
+            let e = entities[Int(task.entity)]
+            if e.onRunQueue { runQueues[e.cpu].dequeue(task.entity, in: &entities) }
+        }
         switchToNext()
-        _ = guardInterrupts
+        lock.unlock(irq)
     }
 
-    /// Linux: wake_up_process()
+    /// Linux: wake_up_process() → try_to_wake_up() → select_task_rq()
     static func wake(_ task: Task) {
-        let guardInterrupts = InterruptsDisabled()
-        guard task.state == .sleeping, task.entity != SchedEntity.none else { return }
-        task.state = .runnable
-        runQueues[0].enqueue(task.entity, in: &entities)
-        if runQueues[0].current == nil || runQueues[0].shouldPreempt(by: task.entity, in: entities) {
-            needResched[0] = true
+        let irq = lock.lock()
+        if task.state == .sleeping && task.entity != SchedEntity.none {
+            task.state = .runnable
+            place(task.entity)
         }
-        _ = guardInterrupts
+        lock.unlock(irq)
     }
 
     /// sched_yield(): to the back of the queue. Linux: do_sched_yield()
     static func yield() {
-        let guardInterrupts = InterruptsDisabled()
-        if current.entity != SchedEntity.none { runQueues[0].yield(in: &entities) }
+        let irq = lock.lock()
+        let cpu = PerCPU.cpu
+        if current.entity != SchedEntity.none { runQueues[cpu].yield(in: &entities) }
         switchToNext()
-        _ = guardInterrupts
+        lock.unlock(irq)
     }
 
     /// The current task stops for good (exit): switch away and never come back.
+    /// Its kernel stack is in use until the switch, so the task is kept on a list
+    /// and released by whichever task runs next. Linux: finish_task_switch()
     static func exitCurrent() -> Never {
-        cpu_cli()
         let task = current
-        if task.entity != SchedEntity.none, entities[Int(task.entity)].onRunQueue {
-            runQueues[0].dequeue(task.entity, in: &entities)
-        }
+        retire(task)
+        _ = lock.lock()
+        exited.append(task)
         switchToNext()
         Panic.now("a task that exited was scheduled again")
     }
 
-    /// The timer tick. Linux: scheduler_tick()
+    // MARK: attributes
+
+    /// Linux: __sched_setscheduler(); false for an invalid priority.
+    static func setScheduler(_ task: Task, policy: SchedPolicy, priority: Int) -> Bool {
+        let irq = lock.lock()
+        let e = entities[Int(task.entity)]
+        let ok = runQueues[e.cpu].setScheduler(task.entity, policy: policy, priority: priority, in: &entities)
+        if ok { needResched[e.cpu] = true }
+        lock.unlock(irq)
+        return ok
+    }
+
+    /// Keel: sched_setweight(); the new weight sizes the next slice.
+    static func setWeight(_ task: Task, _ weight: WRRWeight) {
+        let irq = lock.lock()
+        let e = entities[Int(task.entity)]
+        runQueues[e.cpu].setWeight(task.entity, to: weight, in: &entities)
+        lock.unlock(irq)
+    }
+
+    /// Linux: set_cpus_allowed_ptr(): a queued task on a CPU it may no longer use moves.
+    static func setAffinity(_ task: Task, _ mask: CPUMask) {
+        let irq = lock.lock()
+        entities[Int(task.entity)].allowedCPUs = mask
+        let e = entities[Int(task.entity)]
+        if e.onRunQueue && !mask.contains(cpu: e.cpu) {
+            if runQueues[e.cpu].current == task.entity {
+                needResched[e.cpu] = true        // moved when it next switches out
+            } else {
+                runQueues[e.cpu].dequeue(task.entity, in: &entities)
+                place(task.entity)
+            }
+        }
+        lock.unlock(irq)
+    }
+
+    // MARK: the tick and the switch
+
+    /// The timer tick on this CPU. Linux: scheduler_tick() + trigger_load_balance()
     static func tick(fromUserMode: Bool) {
-        if runQueues[0].current != nil && runQueues[0].tick(in: &entities) { needResched[0] = true }
-        if current === idleTasks[0] && runQueues[0].nrRunning > 0 { needResched[0] = true }
-        if fromUserMode && needResched[0] { schedule() }
+        let irq = lock.lock()
+        let cpu = PerCPU.cpu
+        if runQueues[cpu].current != nil && runQueues[cpu].tick(in: &entities) { needResched[cpu] = true }
+        if current === idleTasks[cpu] && runQueues[cpu].nrRunning > 0 { needResched[cpu] = true }
+        if cpu == 0 {
+            ticks += 1
+            if ticks % balanceInterval == 0, let move = runQueues.balance(in: entities) {
+                runQueues.migrate(move, in: &entities)
+                if runQueues[move.to].current == nil { needResched[move.to] = true; CPUKick.reschedule(move.to) }
+            }
+        }
+        let switchNow = fromUserMode && needResched[cpu]
+        lock.unlock(irq)
+        if switchNow { schedule() }
     }
 
     /// Switch if the tick or a wake-up asked for it. Linux: schedule() on return to user
     static func schedule() {
-        let guardInterrupts = InterruptsDisabled()
+        let irq = lock.lock()
         switchToNext()
-        _ = guardInterrupts
+        lock.unlock(irq)
     }
 
-    /// Picks the next task and switches to it. Interrupts are off.
+    /// Picks the next task on this CPU and switches to it. Lock held.
     private static func switchToNext() {
-        needResched[0] = false
+        let cpu = PerCPU.cpu
+        needResched[cpu] = false
         let previous = current
-        let next: Task
-        if let index = runQueues[0].pickNext(), let task = tasks[Int(index)] { next = task } else { next = idleTasks[0] }
+        if previous.entity != SchedEntity.none {
+            let e = entities[Int(previous.entity)]
+            if e.onRunQueue && !e.allowedCPUs.contains(cpu: cpu) {
+                runQueues[cpu].dequeue(previous.entity, in: &entities)
+                place(previous.entity)
+            }
+        }
+        var pick = runQueues[cpu].pickNext()
+        if pick == nil, let pull = runQueues.idlePull(cpu: cpu, in: entities) {   // Linux: newidle_balance()
+            runQueues.migrate(pull, in: &entities)
+            pick = runQueues[cpu].pickNext()
+        }
+        let next = pick.flatMap { tasks[Int($0)] } ?? idleTasks[cpu]
         guard next !== previous else { return }
-        running[0] = next
+        running[cpu] = next
         PerCPU.setKernelStack(next.kernelStack.top)
         if let mm = next.mm, mm !== previous.mm { write_cr3(mm.pageTable.root.value) }
         wrmsr(0xc000_0100, next.fsBase)                 // MSR_FS_BASE: the user's TLS
         switch_to(previous.savedSP, next.savedSP.pointee)
+        releaseExited()
     }
 
-    /// Runs on each CPU's boot context once everything is set up. Linux: cpu_idle_loop()
+    /// Back on a live task's stack: tasks that exited and run nowhere are off
+    /// their stacks for good, and their last references can go.
+    private static func releaseExited() {
+        exited.removeAll { task in !running.contains { $0 === task } }
+    }
+
+    /// A new task's first instructions, before it returns to user mode through
+    /// isr_exit: the lock its creator's switch_to held is released here.
+    /// Linux: schedule_tail()
+    static func scheduleTail() {
+        releaseExited()
+        lock.unlock(false)
+    }
+
+    /// Runs on each CPU's boot context once everything is set up. Linux: do_idle()
     static func idleLoop() -> Never {
+        let cpu = PerCPU.cpu
         while true {
             cpu_idle()
-            if needResched[0] { schedule() }
+            if needResched[cpu] { schedule() }
         }
     }
+}
+
+/// Telling another CPU to look at its run queue. Single-CPU builds never need it;
+/// with SMP it is a reschedule IPI. Linux: smp_send_reschedule()
+@_cdecl("keel_schedule_tail")
+func keelScheduleTail() { Scheduler.scheduleTail() }
+
+enum CPUKick {
+    nonisolated(unsafe) static var send: ((Int) -> Void)? = nil
+    static func reschedule(_ cpu: Int) { send?(cpu) }
 }

@@ -8,9 +8,9 @@ enum ProcessSyscalls {
         return 0
     }
 
-    /// Linux: exit(); with only single-threaded processes so far, the same as exit_group.
+    /// Linux: exit(): ends the calling thread only.
     static func exit(_ a: SyscallArgs) -> Never {
-        ProcessExit.exit(status: WaitStatus.exited(a.int(0)))
+        ProcessExit.exitThread(status: WaitStatus.exited(a.int(0)))
     }
 
     /// Linux: exit_group()
@@ -96,16 +96,15 @@ extension InterruptFrame {
 enum ChildSyscalls {
     /// fork() and vfork() (with fork's semantics: the parent does not wait).
     static func fork(_ frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
-        Int(try Fork.fork(frame: frame.pointee))
+        Int(try Fork.clone([], frame: frame.pointee))
     }
 
-    static let CSIGNAL = 0xff
-
-    /// clone() with fork-like flags: an exit signal (SIGCHLD) and optionally a new stack.
-    /// Threads (CLONE_VM, CLONE_THREAD, ...) come with the scheduler issue.
+    /// clone(flags, stack, parent_tid, child_tid, tls): x86-64's argument order. Linux: sys_clone()
     static func clone(_ a: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
-        guard a.u64(0) & ~UInt64(CSIGNAL) == 0 else { throw .EINVAL }
-        return Int(try Fork.fork(frame: frame.pointee, childStack: a.u64(1)))
+        let flags = CloneFlags(rawValue: a.u64(0) & ~CloneFlags.exitSignalMask)
+        guard flags.subtracting(.supported).isEmpty else { throw .EINVAL }
+        return Int(try Fork.clone(flags, frame: frame.pointee, stack: a.u64(1), parentTID: a.address(2),
+                                  childTID: a.address(3), tls: a.u64(4)))
     }
 
     static let WNOHANG = 1, WUNTRACED = 2, WCONTINUED = 8
@@ -115,7 +114,7 @@ enum ChildSyscalls {
     static func wait4(_ a: SyscallArgs) throws(Errno) -> Int {
         let pid = Int32(truncatingIfNeeded: a.int(0)), options = a.int(2)
         guard options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) == 0 else { throw .EINVAL }
-        let task = Scheduler.current
+        let task = Scheduler.current.groupLeader ?? Scheduler.current
         while true {
             let candidates = task.children.filter { pid <= 0 || $0.pid == pid }
             guard !candidates.isEmpty else { throw .ECHILD }
@@ -128,7 +127,7 @@ enum ChildSyscalls {
                 return Int(zombie.pid)
             }
             if options & WNOHANG != 0 { return 0 }
-            if Signals.interrupted(task) { throw .EINTR }
+            if Signals.interrupted(Scheduler.current) { throw .EINTR }
             Scheduler.sleep()
         }
     }
@@ -137,6 +136,7 @@ enum ChildSyscalls {
     static func reap(_ zombie: Task, from parent: Task) {
         parent.children.removeAll { $0 === zombie }
         zombie.parent = nil
+        zombie.threads.removeAll()
         Task.unregister(zombie)
     }
 

@@ -58,7 +58,20 @@ enum SyscallTable {
         case 102, 104, 107, 108: return 0                // getuid, getgid, geteuid, getegid: root
         case 169: return try MiscSyscalls.reboot(a)
         case 228: return try MiscSyscalls.clockGettime(a)
-        case 273: return 0                               // set_robust_list: accepted, nothing to do yet
+        case 202: return try Futex.syscall(a)
+        // scheduling (Kernel/Syscall/SchedSyscalls.swift)
+        case 142: return try SchedSyscalls.setParam(a)
+        case 143: return try SchedSyscalls.getParam(a)
+        case 144: return try SchedSyscalls.setScheduler(a)
+        case 145: return try SchedSyscalls.getScheduler(a)
+        case 146: return try SchedSyscalls.priorityBound(a, max: true)
+        case 147: return try SchedSyscalls.priorityBound(a, max: false)
+        case 148: return try SchedSyscalls.rrGetInterval(a)
+        case 203: return try SchedSyscalls.setAffinity(a)
+        case 204: return try SchedSyscalls.getAffinity(a)
+        case 1001: return try SchedSyscalls.setWeight(a)
+        case 1002: return try SchedSyscalls.getWeight(a)
+        case 273: return 0                               // set_robust_list: accepted; robust futexes are not walked
         case 318: return try MiscSyscalls.getrandom(a)
         default:
             UnknownSyscalls.report(a.number)

@@ -115,6 +115,7 @@ KEEL_SYMBOL(early_heap_end)
 KEEL_SYMBOL(copy_user_insn)
 KEEL_SYMBOL(copy_user_fixup)
 KEEL_SYMBOL(isr_exit)
+KEEL_SYMBOL(ret_from_fork)
 KEEL_SYMBOL(syscall_entry)
 
 #endif
