@@ -107,6 +107,7 @@ test: $(BUILD)/keel.elf initramfs
 clean:
 	rm -rf $(BUILD) .build
 
-bench:
+bench: $(BUILD)/keel.elf initramfs
 	swift build -c release --product KeelBench
 	.build/release/KeelBench
+	@tools/bench-qemu.sh
