@@ -1,6 +1,30 @@
-// A task's file-system context: its current directory. Linux: struct fs_struct
-// (Scaffolding: the FS engineer fills this in.)
+// A task's place in the file-system tree: its current directory, from which
+// relative paths start. Threads created with CLONE_FS share one (and may run on
+// other CPUs, hence the lock); fork copies it.
+// Linux: struct fs_struct (include/linux/fs_struct.h)
 
 final class FSContext {
-    init() {}
+    private var current: Dentry
+    /// Linux: fs->lock
+    private let lock = SpinLock()
+
+    init() {
+        current = FS.root
+    }
+
+    /// The current directory, as a dentry so that ".." and getcwd work. Linux: fs->pwd
+    var pwd: Dentry {
+        get { lock.withLock { current } }
+        set { lock.withLock { current = newValue } }
+    }
+
+    /// The current directory's inode.
+    var cwd: Inode { pwd.inode }
+
+    /// Linux: copy_fs_struct()
+    func copy() -> FSContext {
+        let copy = FSContext()
+        copy.pwd = pwd
+        return copy
+    }
 }

@@ -4,7 +4,7 @@
 
 /// A read-only tree whose file bytes live in buffers owned by the tree.
 final class FSTestTree {
-    let superBlock = SuperBlock(name: "test", device: DeviceNumber(major: 0, minor: 9), isReadOnly: true)
+    let superBlock = SuperBlock(device: DeviceNumber(major: 0, minor: 9), isReadOnly: true)
     let root: Dentry
     private var buffers: [UnsafeMutableRawBufferPointer] = []
 
@@ -57,7 +57,7 @@ final class FSTestTree {
 }
 
 /// Reads a whole regular file through Inode.read, in small pieces.
-func readAll(_ inode: Inode, chunk: Int = 7) -> [UInt8] {
+func fsReadAll(_ inode: Inode, chunk: Int = 7) -> [UInt8] {
     var out: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: chunk)
     while true {

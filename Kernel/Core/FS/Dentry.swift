@@ -1,0 +1,45 @@
+// A dentry ties a name to an inode and to the directory it was found in. Path
+// walks produce them; they are how ".." finds the parent, how getcwd spells the
+// current directory and how /proc/<pid>/maps names a mapped file. A dentry holds
+// its parent, never its children, so no reference cycle can form.
+
+/// Linux: struct dentry (d_name, d_parent, d_inode)
+public final class Dentry {
+    /// The component that led here; "/" for a root.
+    public let name: String
+    /// nil only for a root. Linux: d_parent (a root is its own parent there)
+    public let parent: Dentry?
+    public let inode: Inode
+
+    /// The root of a file-system tree.
+    public init(root inode: Inode) {
+        name = "/"
+        parent = nil
+        self.inode = inode
+    }
+
+    private init(name: String, parent: Dentry, inode: Inode) {
+        self.name = name
+        self.parent = parent
+        self.inode = inode
+    }
+
+    /// The dentry for `name` in this directory. Linux: d_alloc()
+    public func child(_ name: String, _ inode: Inode) -> Dentry {
+        Dentry(name: name, parent: self, inode: inode)
+    }
+
+    /// The absolute path, "/" for the root. Linux: d_path()
+    public var path: String {
+        var components: [String] = []
+        var node = self
+        while let parent = node.parent {
+            components.append(node.name)
+            node = parent
+        }
+        guard !components.isEmpty else { return "/" }
+        var path = ""
+        for name in components.reversed() { path += "/" + name }
+        return path
+    }
+}

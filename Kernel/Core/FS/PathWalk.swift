@@ -1,0 +1,86 @@
+// Path resolution: turning "/etc/../bin//sh" into a dentry, one component at a
+// time, following symlinks. Components still to walk sit on a stack, so a
+// symlink's target is simply pushed in place of the name that led to it, and a
+// symlink met as the last component is the last thing left on the stack.
+// Keel runs everything as root, so directory search permission is not checked.
+
+/// Linux: fs/namei.c (path_lookupat, link_path_walk, walk_component, pick_link)
+public enum PathWalk {
+    /// Symlinks followed in one lookup before it fails with ELOOP. Linux: MAXSYMLINKS
+    public static let maxSymlinks = 40
+    /// Longest component, in bytes. Linux: NAME_MAX
+    public static let nameMax = 255
+    /// Longest path including its NUL. Linux: PATH_MAX
+    public static let pathMax = 4096
+
+    /// The dentry `path` names. A relative path starts at `start`; ".." never
+    /// leaves `root`. `followFinalSymlink` false stops at a final symlink (lstat,
+    /// readlink, O_NOFOLLOW) unless the path ends in "/", which also requires a
+    /// directory. Linux: filename_lookup() → path_lookupat()
+    public static func resolve(_ path: String, root: Dentry, from start: Dentry,
+                               followFinalSymlink: Bool = true) throws(Errno) -> Dentry {
+        try checkLength(path)
+        var pending = Array(components(of: path).reversed())
+        var current = isAbsolute(path) ? root : start
+        var mustBeDirectory = hasTrailingSlash(path)
+        var linksFollowed = 0
+        while let name = pending.popLast() {
+            guard let directory = current.inode.directory else { throw .ENOTDIR }
+            if name == "." { continue }
+            if name == ".." {
+                if current !== root, let parent = current.parent { current = parent }
+                continue
+            }
+            guard name.utf8.count <= nameMax else { throw .ENAMETOOLONG }
+            guard let inode = directory.lookup(name) else { throw .ENOENT }
+            if case .symlink(let target) = inode.kind, !pending.isEmpty || followFinalSymlink || mustBeDirectory {
+                linksFollowed += 1
+                guard linksFollowed <= maxSymlinks else { throw .ELOOP }
+                guard !target.isEmpty else { throw .ENOENT }
+                if isAbsolute(target) { current = root }
+                if pending.isEmpty && hasTrailingSlash(target) { mustBeDirectory = true }
+                pending.append(contentsOf: components(of: target).reversed())
+                continue
+            }
+            current = current.child(name, inode)
+        }
+        if mustBeDirectory && !current.inode.isDirectory { throw .ENOTDIR }
+        return current
+    }
+
+    /// The directory that holds (or would hold) the last component, and that
+    /// component's name; what creating a file needs. nil name for a path without
+    /// a last name ("/", "a/.."). Linux: filename_parentat()
+    public static func resolveParent(_ path: String, root: Dentry,
+                                     from start: Dentry) throws(Errno) -> (directory: Dentry, name: String?) {
+        try checkLength(path)
+        var names = components(of: path)
+        let last = names.popLast()
+        var parentPath = isAbsolute(path) ? "/" : "."
+        for name in names { parentPath += "/" + name }
+        let directory = try resolve(parentPath, root: root, from: start)
+        guard directory.inode.isDirectory else { throw .ENOTDIR }
+        guard let last, last != ".", last != ".." else { return (directory, nil) }
+        guard last.utf8.count <= nameMax else { throw .ENAMETOOLONG }
+        return (directory, last)
+    }
+
+    /// The non-empty names between slashes.
+    static func components(of path: String) -> [String] {
+        path.utf8.split(separator: slash).map { String(Substring($0)) }
+    }
+
+    private static let slash = UInt8(ascii: "/")
+
+    private static func checkLength(_ path: String) throws(Errno) {
+        guard !path.isEmpty else { throw .ENOENT }
+        guard path.utf8.count < pathMax else { throw .ENAMETOOLONG }
+    }
+
+    private static func isAbsolute(_ path: String) -> Bool { path.utf8.first == slash }
+
+    /// "a/" must name a directory; "/" alone has no component to check.
+    private static func hasTrailingSlash(_ path: String) -> Bool {
+        path.utf8.last == slash && path.utf8.contains { $0 != slash }
+    }
+}

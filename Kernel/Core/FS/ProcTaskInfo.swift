@@ -1,0 +1,105 @@
+// /proc/<pid>/status and /proc/<pid>/stat: what ps and top read about a process.
+// status is "Name:\tvalue" lines for people; stat is one line of 52 numbers for
+// programs, the name in parentheses (it may hold spaces) followed by the state
+// letter. Keel fills the fields it tracks and prints 0 (or Linux's fixed value:
+// priority 20, exit_signal SIGCHLD, no RSS limit) in the others.
+
+/// A task's scheduling state as /proc shows it. Linux: task_state_array[]
+public enum ProcTaskState: Sendable {
+    case running, sleeping, zombie
+
+    /// Linux: the letter of task_state_array[] ("R (running)" → R)
+    public var letter: String {
+        switch self {
+        case .running: "R"
+        case .sleeping: "S"
+        case .zombie: "Z"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .running: "R (running)"
+        case .sleeping: "S (sleeping)"
+        case .zombie: "Z (zombie)"
+        }
+    }
+}
+
+/// A process's memory as /proc shows it; nil for kernel threads.
+public struct ProcTaskMemory: Equatable, Sendable {
+    /// Linux: mm->total_vm
+    public var totalPages: UInt64
+    /// Linux: get_mm_rss()
+    public var residentPages: UInt64
+    /// Linux: mm->start_brk, mm->start_stack
+    public var startBrk: VirtAddr
+    public var startStack: VirtAddr
+
+    public init(totalPages: UInt64, residentPages: UInt64, startBrk: VirtAddr, startStack: VirtAddr) {
+        self.totalPages = totalPages
+        self.residentPages = residentPages
+        self.startBrk = startBrk
+        self.startStack = startStack
+    }
+}
+
+/// Everything /proc/<pid>/status and stat print. Linux: proc_pid_status(), do_task_stat()
+public struct ProcTaskInfo: Sendable {
+    /// Linux: comm
+    public var name: String
+    public var state: ProcTaskState
+    public var pid: Int32
+    public var tgid: Int32
+    /// 0 for a task without a parent. Linux: task_tgid_nr_ns(real_parent)
+    public var parentPid: Int32
+    public var threads: Int
+    public var memory: ProcTaskMemory?
+    /// A zombie's wait status. Linux: exit_code
+    public var exitCode: Int32
+
+    public init(name: String, state: ProcTaskState, pid: Int32, tgid: Int32, parentPid: Int32, threads: Int,
+                memory: ProcTaskMemory?, exitCode: Int32) {
+        self.name = name
+        self.state = state
+        self.pid = pid
+        self.tgid = tgid
+        self.parentPid = parentPid
+        self.threads = threads
+        self.memory = memory
+        self.exitCode = exitCode
+    }
+
+    /// Linux: proc_pid_status() (task_name, task_state, task_mem, ...)
+    public func writeStatus<Sink: TextSink>(to out: inout Sink) {
+        out.write("Name:\t" + name + "\nUmask:\t0022\nState:\t" + state.description + "\n")
+        out.write("Tgid:\t" + Fmt.dec(tgid) + "\nNgid:\t0\nPid:\t" + Fmt.dec(pid) + "\nPPid:\t" + Fmt.dec(parentPid))
+        out.write("\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
+        if let memory {
+            // "VmSize:\t%8lu kB" Linux: task_mem()
+            out.write("VmSize:\t" + Fmt.dec(memory.totalPages * (pageSize / 1024), width: 8) + " kB\n")
+            out.write("VmRSS:\t" + Fmt.dec(memory.residentPages * (pageSize / 1024), width: 8) + " kB\n")
+        }
+        out.write("Threads:\t" + Fmt.dec(threads) + "\n")
+    }
+
+    /// The 52 fields of /proc/<pid>/stat. Linux: do_task_stat()
+    public func writeStat<Sink: TextSink>(to out: inout Sink) {
+        let vsize = (memory?.totalPages ?? 0) * pageSize
+        let fields: [String] = [
+            Fmt.dec(pid), "(" + name + ")", state.letter, Fmt.dec(parentPid),
+            "0", "0", "0", "-1", "0",                               // pgrp session tty_nr tpgid flags (not tracked)
+            "0", "0", "0", "0", "0", "0", "0", "0",                 // minflt cminflt majflt cmajflt utime stime cutime cstime
+            "20", "0", Fmt.dec(threads), "0", "0",                  // priority nice num_threads itrealvalue starttime
+            Fmt.dec(vsize), Fmt.dec(memory?.residentPages ?? 0), "18446744073709551615",
+            "0", "0", Fmt.dec(memory?.startStack.value ?? 0), "0", "0",   // startcode endcode startstack kstkesp kstkeip
+            "0", "0", "0", "0", "0", "0", "0",                      // signal blocked sigignore sigcatch wchan nswap cnswap
+            "17", "0", "0", "0", "0", "0", "0",                     // exit_signal processor rt_priority policy blkio guest cguest
+            "0", "0", Fmt.dec(memory?.startBrk.value ?? 0),         // start_data end_data start_brk
+            "0", "0", "0", "0", Fmt.dec(exitCode),                  // arg_start arg_end env_start env_end exit_code
+        ]
+        var line = ""
+        for field in fields { line += (line.isEmpty ? "" : " ") + field }
+        out.write(line + "\n")
+    }
+}

@@ -1,0 +1,86 @@
+// /dev/console: the serial line as a terminal. Writes go to the kernel console
+// (serial port and VGA mirror); reads wait for a line typed on the serial port,
+// edited and echoed by the line discipline. The port is polled (its interrupt is
+// off), so a reader with nothing to read yields the CPU and polls again.
+// Linux: drivers/tty/tty_io.c (tty_read, tty_write, tty_ioctl) over n_tty and
+// the 8250 serial driver
+
+final class ConsoleDevice: CharacterDevice {
+    nonisolated(unsafe) static let shared = ConsoleDevice()
+
+    /// Input typed but not yet read, shared by every reader. Linux: tty->disc_data
+    private var discipline = LineDiscipline()
+    /// Readers on several CPUs take turns at the port and the line. Linux: tty->atomic_read_lock
+    private let lock = SpinLock()
+
+    /// Linux: TCGETS, TIOCGWINSZ (include/uapi/asm-generic/ioctls.h)
+    static let TCGETS: UInt32 = 0x5401
+    static let TIOCGWINSZ: UInt32 = 0x5413
+
+    /// One line at most, waiting for it unless O_NONBLOCK. EINTR when a signal
+    /// arrives while waiting. Linux: n_tty_read()
+    func read(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
+        let wanted = buffer.remaining
+        guard wanted > 0 else { return 0 }
+        while true {
+            // Take the bytes under the lock, copy them to user memory after it.
+            let line = lock.withLock {
+                receivePending()
+                return discipline.read(upTo: wanted)
+            }
+            if let line {
+                return try line.withBytes { (bytes) throws(Errno) in try buffer.copyOut(bytes) }
+            }
+            if file.flags.contains(.nonBlocking) { throw .EAGAIN }
+            if Signals.interrupted(Scheduler.current) { throw .EINTR }
+            Scheduler.yield()
+        }
+    }
+
+    /// Linux: tty_write() → n_tty_write() (ONLCR: Console adds CR before LF)
+    func write(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
+        var chunk = [UInt8](repeating: 0, count: 256)
+        var written = 0
+        while buffer.remaining > 0 {
+            let n: Int
+            do throws(Errno) {
+                n = try chunk.withMutableBytes { (bytes) throws(Errno) in try buffer.copyIn(bytes) }
+            } catch {
+                if written == 0 { throw error }
+                break
+            }
+            for byte in chunk[0..<n] { Console.write(byte) }
+            written += n
+        }
+        return written
+    }
+
+    /// Linux: tty_ioctl() → n_tty_ioctl_helper() / tty_mode_ioctl()
+    func ioctl(_ command: UInt32, argument: VirtAddr, file: OpenFile) throws(Errno) -> Int {
+        switch command {
+        case Self.TCGETS:
+            try Self.copyOut(to: argument, count: Termios.byteSize) { Termios.console.write(to: $0) }
+        case Self.TIOCGWINSZ:
+            try Self.copyOut(to: argument, count: WindowSize.byteSize) { WindowSize.console.write(to: $0) }
+        default:
+            throw .ENOTTY
+        }
+        return 0
+    }
+
+    /// Packs a `count`-byte struct with `fill` and copies it to user space.
+    private static func copyOut(to address: VirtAddr, count: Int,
+                                _ fill: (UnsafeMutableRawPointer) -> Void) throws(Errno) {
+        var bytes = [UInt8](repeating: 0, count: count)
+        bytes.withUnsafeMutableBytes { fill($0.baseAddress!) }
+        try bytes.copyOut(to: address)
+    }
+
+    /// Feeds every byte waiting at the serial port to the line discipline and
+    /// echoes. Linux: the receive interrupt → n_tty_receive_buf()
+    private func receivePending() {
+        var echo: [UInt8] = []
+        while let byte = Serial.read() { discipline.receive(byte, echo: &echo) }
+        for byte in echo { Console.write(byte) }
+    }
+}

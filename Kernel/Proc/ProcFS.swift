@@ -1,0 +1,31 @@
+// /proc: a file system with no stored files. Its directories invent their
+// entries when looked up or listed (one directory per live process), and its
+// files print their text when opened. Inode numbers are computed, not
+// allocated: the root is 1, /proc/self 2, the system-wide files 16 and up, and
+// process <pid>'s directory pid << 8 with its files just above.
+// Linux: fs/proc/root.c, fs/proc/base.c, fs/proc/generic.c
+
+enum ProcFS {
+    /// Device 0:2, the next anonymous device after rootfs. Linux: proc's s_dev
+    nonisolated(unsafe) static let superBlock = SuperBlock(device: DeviceNumber(major: 0, minor: 2),
+                                                           isReadOnly: false)
+    /// Linux: proc_root (PROC_ROOT_INO = 1)
+    nonisolated(unsafe) static let root = Inode(ino: 1, superBlock: superBlock, kind: .directory(ProcRootDirectory()),
+                                                permissions: 0o555)
+
+    /// A read-only file whose text `show` prints. Linux: proc_create_single()
+    static func fileInode(ino: UInt64, _ show: @escaping () throws(Errno) -> String) -> Inode {
+        Inode(ino: ino, superBlock: superBlock, kind: .generated(ProcFile(show)), permissions: 0o444)
+    }
+}
+
+/// A /proc file's generator. Linux: single_open() with a show() callback
+final class ProcFile: GeneratedFile {
+    private let show: () throws(Errno) -> String
+
+    init(_ show: @escaping () throws(Errno) -> String) {
+        self.show = show
+    }
+
+    func generate() throws(Errno) -> String { try show() }
+}

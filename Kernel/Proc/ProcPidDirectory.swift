@@ -1,0 +1,41 @@
+// /proc/<pid>: the files about one process. Each file looks the task up again
+// when opened, so a process that is gone by then fails the open with ESRCH.
+// Linux: proc_pid_lookup(), tgid_base_stuff[] (fs/proc/base.c)
+
+final class ProcPidDirectory: DirectoryOperations {
+    /// The files of every process directory, in listing order. Linux: tgid_base_stuff[]
+    nonisolated(unsafe) private static let files: [(name: String, show: (Task) throws(Errno) -> String)] = [
+        ("maps", ProcPidFiles.maps),
+        ("stat", ProcPidFiles.stat),
+        ("status", ProcPidFiles.status),
+    ]
+
+    let pid: Int32
+
+    private init(pid: Int32) {
+        self.pid = pid
+    }
+
+    static func ino(pid: Int32) -> UInt64 { UInt64(pid) << 8 }
+
+    /// The directory inode for `pid`. Linux: proc_pid_make_inode()
+    static func inode(pid: Int32) -> Inode {
+        Inode(ino: ino(pid: pid), superBlock: ProcFS.superBlock, kind: .directory(ProcPidDirectory(pid: pid)),
+              permissions: 0o555)
+    }
+
+    func lookup(_ name: String) -> Inode? {
+        guard let index = Self.files.firstIndex(where: { $0.name == name }) else { return nil }
+        let pid = self.pid, show = Self.files[index].show
+        return ProcFS.fileInode(ino: Self.ino(pid: pid) + UInt64(index) + 1) { () throws(Errno) -> String in
+            guard let task = Task.lookup(pid: pid) else { throw .ESRCH }
+            return try show(task)
+        }
+    }
+
+    func entries() -> [DirectoryEntry] {
+        Self.files.enumerated().map { index, file in
+            DirectoryEntry(name: file.name, ino: Self.ino(pid: pid) + UInt64(index) + 1, type: .regular)
+        }
+    }
+}

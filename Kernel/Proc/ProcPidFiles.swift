@@ -1,0 +1,57 @@
+// The per-process /proc files: the memory map, and the status and stat views of
+// the task. Linux: fs/proc/task_mmu.c (show_map), fs/proc/array.c
+// (proc_pid_status, do_task_stat)
+
+enum ProcPidFiles {
+    /// Linux: show_map() for each VMA; empty for a process without memory (a zombie)
+    static func maps(_ task: Task) -> String {
+        guard let mm = task.mm else { return "" }
+        var text = ""
+        mm.vmas.writeProcMaps(context: MapsContext(startBrk: mm.startBrk, brk: mm.brk, startStack: mm.startStack),
+                              files: MappedFileNames(), to: &text)
+        return text
+    }
+
+    /// Linux: proc_pid_status()
+    static func status(_ task: Task) -> String {
+        var text = ""
+        info(task).writeStatus(to: &text)
+        return text
+    }
+
+    /// Linux: do_task_stat()
+    static func stat(_ task: Task) -> String {
+        var text = ""
+        info(task).writeStat(to: &text)
+        return text
+    }
+
+    private static func info(_ task: Task) -> ProcTaskInfo {
+        let state: ProcTaskState
+        switch task.state {
+        case .runnable: state = .running
+        case .sleeping: state = .sleeping
+        case .zombie: state = .zombie
+        }
+        let memory = task.mm.map {
+            ProcTaskMemory(totalPages: $0.vmas.totalVM, residentPages: UInt64($0.rssPages),
+                           startBrk: $0.startBrk, startStack: $0.startStack)
+        }
+        return ProcTaskInfo(name: task.name, state: state, pid: task.pid, tgid: task.tgid,
+                            parentPid: task.parent?.tgid ?? 0, threads: max((task.groupLeader ?? task).threads.count, 1),
+                            memory: memory, exitCode: task.exitStatus)
+    }
+}
+
+/// Names the files behind file-backed VMAs for /proc/<pid>/maps: path, device
+/// and inode number. Linux: the vm_file part of show_map_vma()
+struct MappedFileNames: MappedFileLookup {
+    func mappedFileInfo(_ file: MappedFileID) -> MappedFileInfo {
+        guard let inode = MappedFiles.inode(file) else {
+            return MappedFileInfo(path: "(unreachable)", deviceMajor: 0, deviceMinor: 0, inode: file.rawValue)
+        }
+        let device = inode.superBlock.device
+        return MappedFileInfo(path: FS.path(of: inode), deviceMajor: device.major, deviceMinor: device.minor,
+                              inode: inode.ino)
+    }
+}

@@ -1,0 +1,54 @@
+// The /proc directory itself: the system-wide files, "self", and one directory
+// per process (thread-group leader), named by its pid.
+// Linux: proc_root_lookup() → proc_pid_lookup(), proc_root_readdir()
+
+final class ProcRootDirectory: DirectoryOperations {
+    /// The system-wide files, in listing order. Add new /proc files here.
+    /// Linux: the proc_create_single() calls of fs/proc/meminfo.c, mm/vmstat.c, ...
+    nonisolated(unsafe) private static let files: [(name: String, show: () throws(Errno) -> String)] = [
+        ("buddyinfo", ProcSystemFiles.buddyinfo),
+        ("meminfo", ProcSystemFiles.meminfo),
+        ("slabinfo", ProcSystemFiles.slabinfo),
+        ("vmstat", ProcSystemFiles.vmstat),
+    ]
+    private static let firstFileIno: UInt64 = 16
+    private static let selfIno: UInt64 = 2
+
+    func lookup(_ name: String) -> Inode? {
+        if name == "self" {
+            // Linux: proc_self_get_link(), which prints the caller's tgid
+            return Inode(ino: Self.selfIno, superBlock: ProcFS.superBlock,
+                         kind: .symlink(String(Scheduler.current.tgid)), permissions: 0o777)
+        }
+        if let index = Self.files.firstIndex(where: { $0.name == name }) {
+            return ProcFS.fileInode(ino: Self.firstFileIno + UInt64(index), Self.files[index].show)
+        }
+        guard let pid = Self.pid(named: name), Task.lookup(pid: pid) != nil else { return nil }
+        return ProcPidDirectory.inode(pid: pid)
+    }
+
+    func entries() -> [DirectoryEntry] {
+        var entries: [DirectoryEntry] = []
+        for (index, file) in Self.files.enumerated() {
+            entries.append(DirectoryEntry(name: file.name, ino: Self.firstFileIno + UInt64(index), type: .regular))
+        }
+        entries.append(DirectoryEntry(name: "self", ino: Self.selfIno, type: .symlink))
+        for task in Task.all where task.pid == task.tgid {
+            entries.append(DirectoryEntry(name: String(task.pid), ino: ProcPidDirectory.ino(pid: task.pid), type: .directory))
+        }
+        return entries
+    }
+
+    /// A pid spelled in decimal without sign or leading zeros, as proc accepts it.
+    /// Linux: name_to_int()
+    private static func pid(named name: String) -> Int32? {
+        let digits = name.utf8
+        guard let first = digits.first, first != UInt8(ascii: "0"), digits.count <= 10 else { return nil }
+        var value: Int64 = 0
+        for c in digits {
+            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(c - UInt8(ascii: "0"))
+        }
+        return value <= Int64(Int32.max) ? Int32(value) : nil
+    }
+}

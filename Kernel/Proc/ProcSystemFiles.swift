@@ -1,0 +1,49 @@
+// The system-wide /proc files: memory totals, the buddy allocator's free lists,
+// the slab caches and the VM event counters, each printed by its Core printer.
+// Linux: fs/proc/meminfo.c, mm/vmstat.c (frag_show, vmstat_show), mm/slab_common.c
+
+enum ProcSystemFiles {
+    /// Linux: meminfo_proc_show()
+    static func meminfo() -> String {
+        var slabPages = 0
+        Slab.allocator!.forEachCache { slabPages += $0.info.totalSlabs * $0.info.pagesPerSlab }
+        let info = MemInfo(totalPages: UInt64(PageAllocator.managedPages), freePages: UInt64(PageAllocator.freePages),
+                           slabPages: UInt64(slabPages), vmallocPages: UInt64(Vmalloc.mappedPages),
+                           vmallocTotalBytes: KernelLayout.vmallocEnd - KernelLayout.vmallocStart)
+        var text = ""
+        info.write(to: &text)
+        return text
+    }
+
+    /// Linux: frag_show()
+    static func buddyinfo() -> String {
+        var text = ""
+        PageAllocator.buddy!.writeBuddyInfo(to: &text)
+        return text
+    }
+
+    /// Linux: slab_show()
+    static func slabinfo() -> String {
+        var text = ""
+        Slab.allocator!.printSlabinfo(to: &text)
+        return text
+    }
+
+    /// "name value" lines: Linux's counter names first, then Keel's own (see
+    /// Kernel/Memory/VMStat.swift). Linux: vmstat_show()
+    static func vmstat() -> String {
+        let counters: [(String, UInt64)] = [
+            ("nr_free_pages", UInt64(PageAllocator.freePages)),
+            ("pgfault", VMStat.pageFaults),
+            ("pgmajfault", VMStat.majorFaults),
+            ("cow_fault", VMStat.cowFaults),
+            ("cow_reuse", VMStat.cowReuses),
+            ("pgzerofill", VMStat.zeroFillFaults),
+            ("pgzeropage", VMStat.zeroPageMaps),
+            ("stack_grow", VMStat.stackGrowths),
+        ]
+        var text = ""
+        for (name, value) in counters { text += name + " " + String(value) + "\n" }
+        return text
+    }
+}

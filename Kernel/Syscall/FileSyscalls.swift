@@ -1,0 +1,57 @@
+// The file system calls: descriptors, paths, reading and writing, directories.
+// Each handler takes the raw arguments and returns the result or throws the
+// errno Linux returns in the same situation, checked in Linux's order. What
+// they share lives here: finding the open file behind a descriptor, and where
+// a *at() call's relative path starts. The calls are split by concern across
+// FileSyscalls+*.swift. Linux: fs/open.c, fs/read_write.c, fs/stat.c,
+// fs/namei.c, fs/fcntl.c, fs/ioctl.c, fs/readdir.c, fs/d_path.c
+
+enum FileSyscalls {
+    /// "Relative to the current directory" as a dirfd. Linux: AT_FDCWD
+    static let AT_FDCWD = -100
+    /// Linux: AT_SYMLINK_NOFOLLOW, AT_EACCESS, AT_NO_AUTOMOUNT, AT_EMPTY_PATH
+    static let AT_SYMLINK_NOFOLLOW = 0x100
+    static let AT_EACCESS = 0x200
+    static let AT_NO_AUTOMOUNT = 0x800
+    static let AT_EMPTY_PATH = 0x1000
+
+    static var files: FileTable { Scheduler.current.files }
+
+    /// The open file behind a descriptor argument; EBADF if there is none. Linux: fdget()
+    static func file(_ fd: Int) throws(Errno) -> OpenFile {
+        try files.file(fd)
+    }
+
+    /// A path argument: EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX. Linux: getname()
+    static func userPath(_ address: VirtAddr) throws(Errno) -> String {
+        try UserCopy.readString(at: address, maxLength: PathWalk.pathMax - 1)
+    }
+
+    /// Resolves `path` for a *at() call: absolute, or relative to the directory
+    /// open as `dirfd` (AT_FDCWD: the current directory). An empty path is ENOENT
+    /// unless `allowEmpty` (AT_EMPTY_PATH), when it names `dirfd` itself.
+    /// Linux: user_path_at() → path_init() + link_path_walk()
+    static func lookup(_ dirfd: Int, _ path: String, follow: Bool, allowEmpty: Bool = false) throws(Errno) -> Dentry {
+        let pwd = Scheduler.current.fs.pwd
+        if path.isEmpty {
+            guard allowEmpty else { throw .ENOENT }
+            return dirfd == AT_FDCWD ? pwd : try file(dirfd).path
+        }
+        var start = pwd
+        if path.utf8.first != UInt8(ascii: "/") && dirfd != AT_FDCWD {
+            start = try file(dirfd).path
+            guard start.inode.isDirectory else { throw .ENOTDIR }
+        }
+        return try FS.lookup(path, from: start, followFinalSymlink: follow)
+    }
+
+    /// The open file mmap maps: EACCES unless open for reading, ENODEV unless it
+    /// holds bytes (a directory, device or /proc file cannot be mapped yet).
+    /// Linux: the file checks of do_mmap() and f_op->mmap
+    static func mappableInode(fd: Int) throws(Errno) -> OpenFile {
+        let file = try file(fd)
+        guard file.readable else { throw .EACCES }
+        guard case .regular = file.operations else { throw .ENODEV }
+        return file
+    }
+}

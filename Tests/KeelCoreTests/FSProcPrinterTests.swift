@@ -1,0 +1,100 @@
+// /proc/meminfo, /proc/<pid>/status and /proc/<pid>/stat in Linux's formats,
+// checked against the host's own /proc where the layout can be compared.
+import Foundation
+import XCTest
+@testable import KeelCore
+
+final class FSProcPrinterTests: XCTestCase {
+    let info = MemInfo(totalPages: 61_000, freePages: 52_345, slabPages: 100, vmallocPages: 12,
+                       vmallocTotalBytes: 0x3f_ffff_f000)
+
+    func testMeminfoLines() {
+        var text = ""
+        info.write(to: &text)
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "MemTotal:         244000 kB")
+        XCTAssertTrue(lines.contains("MemFree:          209380 kB"))
+        XCTAssertTrue(lines.contains("MemAvailable:     209380 kB"))
+        XCTAssertTrue(lines.contains("SwapTotal:             0 kB"))
+        XCTAssertTrue(lines.contains("Slab:                400 kB"))
+        XCTAssertTrue(lines.contains("VmallocTotal:   268435452 kB"), "a 9-digit value pushes into the padding")
+        XCTAssertTrue(lines.contains("VmallocUsed:          48 kB"))
+        XCTAssertTrue(text.hasSuffix("\n"))
+    }
+
+    /// Every name Keel prints appears in the host's /proc/meminfo in the same order and,
+    /// for values under 10^8 kB, with " kB" ending at the same column.
+    func testMeminfoMatchesHostLayout() throws {
+        guard let host = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else {
+            throw XCTSkip("no /proc/meminfo")
+        }
+        var text = ""
+        info.write(to: &text)
+        let hostLines = host.split(separator: "\n").map(String.init)
+        var lastIndex = -1
+        for line in text.split(separator: "\n") {
+            let name = String(line.prefix { $0 != ":" })
+            let index = try XCTUnwrap(hostLines.firstIndex { $0.hasPrefix(name + ":") }, name)
+            XCTAssertGreaterThan(index, lastIndex, "\(name) in Linux's order")
+            lastIndex = index
+            let hostLine = hostLines[index]
+            if hostLine.count <= 27 { XCTAssertEqual(line.count, hostLine.count, name) }
+        }
+    }
+
+    let task = ProcTaskInfo(name: "init", state: .sleeping, pid: 7, tgid: 7, parentPid: 1, threads: 1,
+                            memory: ProcTaskMemory(totalPages: 300, residentPages: 25,
+                                                   startBrk: VirtAddr(0x40_5000), startStack: VirtAddr(0x7eff_ffff_fe00)),
+                            exitCode: 0)
+
+    func testStatus() {
+        var text = ""
+        task.writeStatus(to: &text)
+        XCTAssertTrue(text.hasPrefix("Name:\tinit\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t7\nNgid:\t0\nPid:\t7\nPPid:\t1\n"))
+        XCTAssertTrue(text.contains("\nVmSize:\t    1200 kB\nVmRSS:\t     100 kB\n"))
+        XCTAssertTrue(text.hasSuffix("Threads:\t1\n"))
+        var kernel = task
+        kernel.memory = nil
+        text = ""
+        kernel.writeStatus(to: &text)
+        XCTAssertFalse(text.contains("Vm"), "kernel threads have no memory lines")
+    }
+
+    /// The host's own /proc/self/status uses the same "Name:\tvalue" shape for these keys.
+    func testStatusKeysExistOnHost() throws {
+        guard let host = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
+            throw XCTSkip("no /proc/self/status")
+        }
+        var text = ""
+        task.writeStatus(to: &text)
+        for line in text.split(separator: "\n") {
+            let key = line.prefix { $0 != "\t" }
+            XCTAssertTrue(host.contains("\n" + key + "\t") || host.hasPrefix(key + "\t"), String(key))
+        }
+    }
+
+    func testStatLine() throws {
+        var zombie = task
+        zombie.name = "a (b) c"
+        zombie.state = .zombie
+        zombie.exitCode = 5 << 8
+        var text = ""
+        zombie.writeStat(to: &text)
+        XCTAssertTrue(text.hasPrefix("7 (a (b) c) Z 1 "))
+        XCTAssertTrue(text.hasSuffix(" 1280\n"))
+        // Parse as ps does: the name ends at the last ')'.
+        let afterName = text[text.index(after: try XCTUnwrap(text.lastIndex(of: ")")))...]
+        let fields = afterName.split(separator: " ").map { $0.trimmingCharacters(in: .newlines) }
+        XCTAssertEqual(fields.count, 50, "52 fields with pid and name")
+        XCTAssertEqual(fields[0], "Z")
+        XCTAssertEqual(fields[23 - 3], String(300 * 4096), "vsize in bytes")
+        XCTAssertEqual(fields[24 - 3], "25", "rss in pages")
+        XCTAssertEqual(fields[28 - 3], String(0x7eff_ffff_fe00), "startstack")
+        XCTAssertEqual(fields[38 - 3], "17", "exit_signal SIGCHLD")
+        XCTAssertEqual(fields[47 - 3], String(0x40_5000), "start_brk")
+        // The host's own stat line has 52 fields too.
+        if let host = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8), let paren = host.lastIndex(of: ")") {
+            XCTAssertEqual(host[host.index(after: paren)...].split(separator: " ").count, 50)
+        }
+    }
+}
