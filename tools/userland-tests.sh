@@ -6,7 +6,8 @@
 #   linux/<name>  on this host, with a fixed argv and environment and
 #                 KEEL_TEST_ROOT pointing at the staged root (proves the test)
 #   keel/<name>   under QEMU: init=/bin/<name>, same argv and environment on
-#                 the kernel command line (proves Keel); up to 2 QEMUs at once
+#                 the kernel command line (proves Keel); up to 2 QEMUs at once,
+#                 each with smp_of(name) CPUs (test_smp: 4) and timeout_of(name)
 # A run passes when it exits 0 and its last "N passed, M failed" line has
 # N > 0 and M = 0 (the tour: exits 0 and finishes its text). QEMU's status is
 # init's exit status, 250 on a panic, 124 on a timeout.
@@ -41,6 +42,20 @@ args_of() {
 env_of() {
     case $1 in
         test_args) echo "KEEL_ARGS_ENV=keel-env-value" ;;
+    esac
+}
+
+# The Keel run's CPU count (run-qemu.sh --smp) and time limit in seconds.
+smp_of() {
+    case $1 in
+        test_smp) echo 4 ;;
+        *) echo 1 ;;
+    esac
+}
+timeout_of() {
+    case $1 in
+        test_smp) echo 120 ;;   # a 20 s churn on 4 virtual CPUs sharing the host's cores
+        *) echo 60 ;;
     esac
 }
 
@@ -124,8 +139,8 @@ keel_run() {
     [ -n "$args" ] && cmdline="$cmdline -- $args"
     echo "# cmdline: $cmdline" > "$log"
     # shellcheck disable=SC2086  # the command line is words
-    KEEL_LOG= tools/run-qemu.sh --kernel "$kernel" --initramfs build/initramfs.cpio --timeout 60 \
-        -- $cmdline < /dev/null >> "$log" 2>&1
+    KEEL_LOG= tools/run-qemu.sh --kernel "$kernel" --initramfs build/initramfs.cpio \
+        --smp "$(smp_of "$name")" --timeout "$(timeout_of "$name")" -- $cmdline < /dev/null >> "$log" 2>&1
     echo $? > "$log.status"
 }
 
