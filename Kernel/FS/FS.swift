@@ -11,6 +11,10 @@ enum FS {
                                                        isReadOnly: true)
     /// "/". Linux: init_task.fs->root
     nonisolated(unsafe) static let root = makeRoot()
+    /// Where pipes' inodes live; it is never mounted, so no path leads there.
+    /// Device 0:12 as on Linux. Linux: pipe_mnt (pipefs)
+    nonisolated(unsafe) static let pipefs = SuperBlock(device: DeviceNumber(major: 0, minor: 12), isReadOnly: false)
+    nonisolated(unsafe) static let pipefsRoot = Dentry(root: pipefs.makeInode(.directory(RamDirectory()), permissions: 0o755))
 
     /// An empty root with what the kernel itself needs: /dev/console for init's
     /// stdin, stdout and stderr, and /proc. Linux: default_rootfs(), and the proc

@@ -64,8 +64,16 @@ final class OpenFile {
             operations = .device(driver)
         case .symlink:
             throw .ELOOP
+        case .pipe:
+            throw .ENXIO
         }
         return OpenFile(path: path, flags: flags.fileStatusFlags, operations: operations)
+    }
+
+    /// A file with no name in the tree, driven by `driver` (a pipe end).
+    /// Linux: alloc_file_pseudo()
+    static func pseudo(_ name: Dentry, flags: OpenFlags, driver: any CharacterDevice) -> OpenFile {
+        OpenFile(path: name, flags: flags.fileStatusFlags, operations: .device(driver))
     }
 
     /// Reads into `buffer` at `position`, or at the file offset (which then

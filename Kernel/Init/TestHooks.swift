@@ -11,6 +11,7 @@ enum TestHooks {
         case "double-free": doubleFree()
         case "slab-double-free": slabDoubleFree()
         case "mm": MemorySelfTest.run()
+        case "smp": SMPSelfTest.run()
         default: Log.warning("keel: unknown test hook '\(name)' ignored")
         }
     }

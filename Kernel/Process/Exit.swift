@@ -13,7 +13,15 @@ enum WaitStatus {
 
 enum ProcessExit {
     /// exit(): this thread ends; the process ends with its last thread. Linux: do_exit()
+    /// (The work is in a function that returns, so no reference to the task is
+    /// left in a frame that never does.)
     static func exitThread(status: Int32) -> Never {
+        releaseThread(status: status)
+        Scheduler.exitCurrent()
+    }
+
+    @inline(never)
+    private static func releaseThread(status: Int32) {
         let task = Scheduler.current
         let leader = task.groupLeader ?? task
         clearChildTID(task)
@@ -27,19 +35,23 @@ enum ProcessExit {
             task.groupLeader = nil
         }
         task.hasExited = true
-        Scheduler.exitCurrent()
     }
 
     /// exit_group(), a fatal signal or fault: every thread of the process ends.
     /// Linux: do_group_exit()
     static func exit(status: Int32) -> Never {
+        startGroupExit(status: status)
+        exitThread(status: status)
+    }
+
+    @inline(never)
+    private static func startGroupExit(status: Int32) {
         let task = Scheduler.current
         let leader = task.groupLeader ?? task
         if leader.groupExitStatus == nil {
             leader.groupExitStatus = status
             for thread in leader.threads where thread !== task { Signals.send(Signal.SIGKILL, to: thread) }
         }
-        exitThread(status: status)
     }
 
     /// Kills the current process for a signal whose default action is to terminate.

@@ -15,7 +15,10 @@ enum PageFaultHandler {
                 return
             case .outOfMemory:
                 Console.write("Out of memory: Killed process \(task.pid) (\(task.name))\n")
-                if fromUser { ProcessExit.kill(signal: Signal.SIGKILL) }
+                if fromUser {
+                    task.fatalSignal = Signal.SIGKILL
+                    return
+                }
             case .segv(let cause):
                 if fromUser {
                     logSegfault(task, frame.pointee, address: address, error: error)

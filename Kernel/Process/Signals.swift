@@ -68,9 +68,12 @@ enum Signals {
     static func force(_ signal: Int32, info: SignalFrame.Info, on task: Task) {
         let action = task.signals.actions[Int(signal)]
         let handled = action.handler != SignalAction.SIG_DFL && action.handler != SignalAction.SIG_IGN
-        guard handled && task.blockedSignals & bit(signal) == 0 else { ProcessExit.kill(signal: signal) }
-        task.pendingSignalInfo[Int(signal)] = info
-        task.pendingSignals |= bit(signal)
+        if handled && task.blockedSignals & bit(signal) == 0 {
+            task.pendingSignalInfo[Int(signal)] = info
+            task.pendingSignals |= bit(signal)
+        } else {
+            task.fatalSignal = signal         // acted on by deliver() on the way out
+        }
     }
 
     /// A deliverable signal is pending: blocking system calls give up (EINTR).
@@ -81,10 +84,19 @@ enum Signals {
     /// On the way back to user mode: act on one pending, unblocked signal.
     /// Linux: exit_to_user_mode_loop() → arch_do_signal_or_restart()
     static func deliver(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+        // The decision is made in a helper that returns, so this frame holds no
+        // reference to the task when the process is killed.
+        if let fatal = handlePending(frame) { ProcessExit.kill(signal: fatal) }
+    }
+
+    /// Runs handlers and drops ignored signals; returns a signal that kills.
+    @inline(never)
+    private static func handlePending(_ frame: UnsafeMutablePointer<InterruptFrame>) -> Int32? {
         let task = Scheduler.current
+        if let fatal = task.fatalSignal { return fatal }
         while true {
             let deliverable = task.pendingSignals & ~task.blockedSignals
-            guard deliverable != 0 else { return }
+            guard deliverable != 0 else { return nil }
             let signal = Int32(deliverable.trailingZeroBitCount + 1)
             task.pendingSignals &= ~bit(signal)
             let action = task.signals.actions[Int(signal)]
@@ -93,13 +105,13 @@ enum Signals {
                 continue
             case SignalAction.SIG_DFL:
                 if ignoredByDefault(signal) || stopsByDefault(signal) { continue }
-                ProcessExit.kill(signal: signal)
+                return signal
             default:
                 if !SignalFrame.setUp(signal, action: action, frame: frame, task: task) {
-                    ProcessExit.kill(signal: Signal.SIGSEGV)     // Linux: force_sigsegv()
+                    return Signal.SIGSEGV     // Linux: force_sigsegv()
                 }
                 if action.flags & SignalAction.SA_RESETHAND != 0 { task.signals.actions[Int(signal)] = SignalAction() }
-                return
+                return nil
             }
         }
     }

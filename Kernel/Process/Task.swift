@@ -57,6 +57,9 @@ final class Task {
     /// Linux: pending.signal, blocked (bit n-1 for signal n)
     var pendingSignals: UInt64 = 0
     var blockedSignals: UInt64 = 0
+    /// A signal that must kill the process on its way back to user mode (a fault
+    /// nobody handles, or an out-of-memory kill). Linux: force_sig() resetting the action
+    var fatalSignal: Int32?
     /// siginfo details of pending fault signals (si_code, si_addr), by signal number.
     var pendingSignalInfo = [SignalFrame.Info?](repeating: nil, count: 65)
 

@@ -134,13 +134,23 @@ enum Scheduler {
     /// The current task stops for good (exit): switch away and never come back.
     /// Its kernel stack is in use until the switch, so the task is kept on a list
     /// and released by whichever task runs next. Linux: finish_task_switch()
+    ///
+    /// No strong reference to the task may stay in this frame: it never returns,
+    /// so the reference would never be released. The work happens in a helper.
     static func exitCurrent() -> Never {
-        let task = current
-        retire(task)
+        retireCurrent()
         _ = lock.lock()
-        exited.append(task)
         switchToNext()
         Panic.now("a task that exited was scheduled again")
+    }
+
+    @inline(never)
+    private static func retireCurrent() {
+        let task = current
+        retire(task)
+        let irq = lock.lock()
+        exited.append(task)
+        lock.unlock(irq)
     }
 
     // MARK: attributes
@@ -208,6 +218,16 @@ enum Scheduler {
 
     /// Picks the next task on this CPU and switches to it. Lock held.
     private static func switchToNext() {
+        // Only raw values cross switch_to: an exiting task never comes back to
+        // release references held in this frame.
+        guard let (previousSlot, nextSP) = prepareSwitch() else { return }
+        switch_to(previousSlot, nextSP)
+        releaseExited()
+    }
+
+    /// Decides the next task and installs it as current; nil if it is the same one.
+    @inline(never)
+    private static func prepareSwitch() -> (UnsafeMutablePointer<UInt64>, UInt64)? {
         let cpu = PerCPU.cpu
         needResched[cpu] = false
         let previous = current
@@ -224,13 +244,12 @@ enum Scheduler {
             pick = runQueues[cpu].pickNext()
         }
         let next = pick.flatMap { tasks[Int($0)] } ?? idleTasks[cpu]
-        guard next !== previous else { return }
+        guard next !== previous else { return nil }
         running[cpu] = next
         PerCPU.setKernelStack(next.kernelStack.top)
         if let mm = next.mm, mm !== previous.mm { write_cr3(mm.pageTable.root.value) }
         wrmsr(0xc000_0100, next.fsBase)                 // MSR_FS_BASE: the user's TLS
-        switch_to(previous.savedSP, next.savedSP.pointee)
-        releaseExited()
+        return (previous.savedSP, next.savedSP.pointee)
     }
 
     /// Back on a live task's stack: tasks that exited and run nowhere are off

@@ -64,7 +64,10 @@ enum MemorySyscalls {
         }
         do { try mm.vmas.insert(VMA(start: start, end: end, flags: vmFlags, backing: backing)) } catch { throw .ENOMEM }
         _ = mm.vmas.mergeAdjacent(at: start)
-        if flags & MAP_POPULATE != 0 { populate(mm, start, end, write: prot & PROT_WRITE != 0) }
+        // Shared anonymous memory has no object behind it in Keel (Linux: shmem), so
+        // its pages are made at once: a fork then shares them even if untouched.
+        let sharedAnonymous = type != MAP_PRIVATE && flags & MAP_ANONYMOUS != 0
+        if flags & MAP_POPULATE != 0 || sharedAnonymous { populate(mm, start, end, write: prot & PROT_WRITE != 0) }
         return Int(start.value)
     }
 

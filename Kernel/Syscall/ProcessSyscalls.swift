@@ -58,6 +58,8 @@ enum ProcessSyscalls {
         task.fsBase = 0
         wrmsr(0xc000_0100, 0)
         task.files.closeOnExec()
+        task.signals = task.signals.copy()              // no longer shared with threads of the old image
+        task.signals.resetForExec()
         frame.pointee = InterruptFrame.userEntry(rip: image.entry.value, rsp: image.stackPointer)
         return 0
     }

@@ -37,6 +37,7 @@ enum SyscallTable {
         case 19: return try FileSyscalls.readv(a)
         case 20: return try FileSyscalls.writev(a)
         case 21: return try FileSyscalls.access(a)
+        case 22, 293: return try FileSyscalls.pipe2(a)
         case 32: return try FileSyscalls.dup(a)
         case 33: return try FileSyscalls.dup2(a)
         case 72: return try FileSyscalls.fcntl(a)

@@ -17,10 +17,15 @@ enum GDT {
     private static let istStackBytes = 16 * 1024
     private static let tssBytes = 104
 
-    nonisolated(unsafe) private static var tss: UnsafeMutableRawPointer? = nil
+    /// Each CPU's TSS, indexed by CPU number. Linux: per_cpu(cpu_tss_rw)
+    nonisolated(unsafe) private static let tss: UnsafeMutablePointer<UnsafeMutableRawPointer?> = {
+        let slots = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: SMP.maxCPUs)
+        slots.initialize(repeating: nil, count: SMP.maxCPUs)
+        return slots
+    }()
 
-    /// Builds this CPU's GDT and TSS and loads them (lgdt, ltr).
-    static func load() {
+    /// Builds this CPU's GDT and TSS and loads them (lgdt, ltr); the boot CPU is CPU 0.
+    static func load(cpu: Int = 0) {
         guard let gdt = EarlyHeap.allocate(size: 7 * 8, alignment: 16),
               let tss = EarlyHeap.allocate(size: tssBytes, alignment: 16),
               let ist = EarlyHeap.allocate(size: istStackBytes, alignment: 16) else {
@@ -30,7 +35,7 @@ enum GDT {
         // IST1: top of its own stack. The I/O bitmap base past the limit means "no bitmap".
         tss.storeBytes(of: UInt64(UInt(bitPattern: ist)) + UInt64(istStackBytes), toByteOffset: 0x24, as: UInt64.self)
         tss.storeBytes(of: UInt16(tssBytes), toByteOffset: 0x66, as: UInt16.self)
-        self.tss = tss
+        self.tss[cpu] = tss
 
         let entries = gdt.assumingMemoryBound(to: UInt64.self)
         entries[0] = 0
@@ -48,6 +53,6 @@ enum GDT {
 
     /// The stack the CPU loads on entry from user mode. Linux: cpu_tss_rw.x86_tss.sp0
     static func setKernelStack(_ top: UInt64) {
-        tss!.storeBytes(of: top, toByteOffset: 0x04, as: UInt64.self)
+        tss[PerCPU.cpu]!.storeBytes(of: top, toByteOffset: 0x04, as: UInt64.self)
     }
 }

@@ -35,6 +35,11 @@ enum IDT {
             let ist = vector == Int(ExceptionVector.doubleFault.rawValue) ? GDT.doubleFaultIST : 0
             table[vector] = GateDescriptor(handler: stubs[vector], ist: ist, userCallable: vector == 3)
         }
+        loadOnThisCPU()
+    }
+
+    /// Points this CPU at the table load() filled; every CPU shares it. Linux: load_current_idt()
+    static func loadOnThisCPU() {
         var pointer = descriptor_pointer(limit: UInt16(256 * 16 - 1), base: UInt64(UInt(bitPattern: table)))
         lidt(&pointer)
     }

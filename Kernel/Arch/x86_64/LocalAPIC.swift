@@ -2,6 +2,8 @@
 // tick is the APIC timer in periodic mode, calibrated against the PIT.
 // Linux: arch/x86/kernel/apic/apic.c (setup_APIC_timer, calibrate_APIC_clock)
 
+import _Volatile
+
 enum LocalAPIC {
     static let msrAPICBase: UInt32 = 0x1b
     static let timerVector: UInt8 = 32
@@ -16,11 +18,14 @@ enum LocalAPIC {
     /// APIC timer counts per tick (bus clock / 16 / HZ).
     nonisolated(unsafe) private(set) static var countsPerTick: UInt32 = 0
 
+    /// Volatile, whole 32-bit accesses, as the APIC requires: a plain load lets the
+    /// compiler turn `read(regID) >> 24` into a byte load (QEMU answers 0) or hoist
+    /// a polled register out of its loop.
     static func read(_ register: Int) -> UInt32 {
-        base!.advanced(by: register).assumingMemoryBound(to: UInt32.self).pointee
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(bitPattern: base!) + UInt(register)).load()
     }
     static func write(_ register: Int, _ value: UInt32) {
-        base!.advanced(by: register).assumingMemoryBound(to: UInt32.self).pointee = value
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(bitPattern: base!) + UInt(register)).store(value)
     }
 
     /// Maps the APIC registers (once) and enables this CPU's APIC.

@@ -12,6 +12,8 @@ func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
         Timers.expire()
         Scheduler.tick(fromUserMode: frame.pointee.isUserMode)
         if frame.pointee.isUserMode { Signals.deliver(frame) }
+    case UInt64(CrossCall.vector):
+        CrossCall.handleInterrupt()
     case UInt64(LocalAPIC.spuriousVector):
         return                                  // no EOI for spurious interrupts
     case UInt64(ExceptionVector.pageFault.rawValue):

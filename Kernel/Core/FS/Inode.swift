@@ -16,6 +16,9 @@ public enum InodeKind {
     case symlink(String)
     /// A device special file; opening it finds the driver by number. Linux: S_IFCHR with i_rdev
     case characterDevice(DeviceNumber)
+    /// An anonymous pipe (pipe(2)); it has no name and cannot be opened by path.
+    /// Linux: S_IFIFO on pipefs
+    case pipe
 
     public var fileType: FileType {
         switch self {
@@ -23,6 +26,7 @@ public enum InodeKind {
         case .directory: .directory
         case .symlink: .symlink
         case .characterDevice: .characterDevice
+        case .pipe: .fifo
         }
     }
 }
@@ -64,6 +68,7 @@ public final class Inode {
         switch kind {
         case .regular(let data): data.count
         case .symlink(let target): target.utf8.count
+        case .pipe: 0
         case .generated, .directory, .characterDevice: 0
         }
     }

@@ -117,5 +117,9 @@ KEEL_SYMBOL(copy_user_fixup)
 KEEL_SYMBOL(isr_exit)
 KEEL_SYMBOL(ret_from_fork)
 KEEL_SYMBOL(syscall_entry)
+/* Boot/trampoline.S: the AP start-up code, copied below 1 MiB */
+KEEL_SYMBOL(trampoline_start)
+KEEL_SYMBOL(trampoline_end)
+KEEL_SYMBOL(trampoline_header)
 
 #endif

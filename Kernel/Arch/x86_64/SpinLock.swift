@@ -1,0 +1,78 @@
+// Spinlocks: mutual exclusion between CPUs for data touched by several of them
+// and by interrupt handlers. Linux: raw_spinlock_t with raw_spin_lock_irqsave()
+// (include/linux/spinlock.h), test-and-test-and-set as in the old x86
+// __raw_spin_lock_flags().
+//
+// Taking the lock also disables interrupts on this CPU, because an interrupt
+// handler that wants a lock its own CPU already holds would spin forever. While
+// it waits, a CPU keeps the interrupt flag it had before, so a CPU spinning here
+// still answers IPIs: another CPU holding this lock may be waiting for a TLB
+// shootdown acknowledgement from it.
+//
+// Lock order. A CPU holding several locks must have taken them in this order
+// and never the other way round, or two CPUs can each hold what the other waits
+// for (an ABBA deadlock):
+//   1. run-queue locks, in increasing CPU number (Linux: double_rq_lock())
+//   2. the page allocator (Linux: zone->lock)
+//   3. the slab allocator (Linux: kmem_cache_node->list_lock)
+//   4. CrossCall's request slot, innermost: a TLB shootdown may be sent with
+//      any of the above held, never the reverse.
+// Interrupt handlers may take only locks whose holders never wait for an
+// acknowledgement from another CPU (a handler runs with interrupts off, so it
+// could not give one).
+
+import Synchronization
+
+/// A lock that spins until free and keeps interrupts off while held.
+/// Linux: raw_spinlock_t, raw_spin_lock_irqsave() / raw_spin_unlock_irqrestore()
+final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its purpose
+    private let locked = Atomic<Bool>(false)
+    /// The holder's interrupt flag from before `lock`; only the holder touches it.
+    private var interruptsWereEnabled = false
+
+    /// Spins until this CPU owns the lock; interrupts are off when it returns.
+    func lock() {
+        let enabled = interruptsEnabled
+        while true {
+            cpu_cli()
+            if !locked.exchange(true, ordering: .acquiring) { break }
+            if enabled { cpu_sti() }
+            // Read-only spinning keeps the cache line shared until the holder lets go.
+            while locked.load(ordering: .relaxed) { cpu_pause() }
+        }
+        interruptsWereEnabled = enabled
+    }
+
+    /// Takes the lock if it is free. Linux: raw_spin_trylock_irqsave()
+    func tryLock() -> Bool {
+        let enabled = interruptsEnabled
+        cpu_cli()
+        guard !locked.exchange(true, ordering: .acquiring) else {
+            if enabled { cpu_sti() }
+            return false
+        }
+        interruptsWereEnabled = enabled
+        return true
+    }
+
+    /// Releases the lock and restores the interrupt flag `lock` found.
+    func unlock() {
+        let enabled = interruptsWereEnabled
+        locked.store(false, ordering: .releasing)
+        if enabled { cpu_sti() }
+    }
+
+    /// Runs `body` with the lock held.
+    func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+
+    /// RFLAGS.IF of this CPU.
+    private var interruptsEnabled: Bool { read_rflags() & (1 << 9) != 0 }
+
+    /// For assertions only: another CPU may take or drop it at any moment.
+    /// Linux: raw_spin_is_locked()
+    var isLocked: Bool { locked.load(ordering: .relaxed) }
+}

@@ -1,0 +1,71 @@
+// TLB shootdown: after changing or removing page-table entries, every CPU that
+// may hold the old translations in its TLB must drop them before the frames are
+// reused, or it keeps reading and writing memory that now belongs to someone
+// else. The CPU that changed the tables flushes its own TLB and asks the others
+// with a cross-call IPI, then waits until all have done so.
+// Linux: arch/x86/mm/tlb.c flush_tlb_mm_range(), flush_tlb_kernel_range(),
+// native_flush_tlb_multi() and the per-CPU flush_tlb_func()
+
+enum TLBShootdown {
+    /// Past this many pages one full flush beats page-by-page invlpg.
+    /// Linux: tlb_single_page_flush_ceiling
+    static let singlePageFlushCeiling = 33
+
+    /// What each CPU drops.
+    enum Flush {
+        /// `count` 4 KiB pages from `start`. Linux: flush_tlb_one_user() per page (invlpg)
+        case pages(start: VirtAddr, count: Int)
+        /// Every non-global translation: a CR3 reload. User mappings are never global,
+        /// so this covers an address space. Linux: flush_tlb_mm() → flush_tlb_local()
+        case addressSpace
+        /// Global (kernel) translations too: toggling CR4.PGE. Linux: __flush_tlb_all()
+        case all
+    }
+
+    /// Flushes [start, end) on this CPU and on the online CPUs in `cpus`, which
+    /// for a user range are the CPUs that may run the address space (Linux:
+    /// mm_cpumask()). A long range becomes a full flush: of the address space
+    /// for user addresses, of everything for kernel ones (those pages are global).
+    static func flushRange(_ start: VirtAddr, _ end: VirtAddr, on cpus: CPUMask) {
+        guard start < end else { return }
+        let first = start.alignedDown(), pages = Int((end.alignedUp() - first) / pageSize)
+        if pages <= singlePageFlushCeiling {
+            flush(.pages(start: first, count: pages), on: cpus)
+        } else {
+            flush(first.isUser && end.value <= KernelLayout.taskSize ? .addressSpace : .all, on: cpus)
+        }
+    }
+
+    /// Runs `flush` on this CPU and on every online CPU in `cpus`, and returns once
+    /// all have acknowledged.
+    static func flush(_ flush: Flush, on cpus: CPUMask) {
+        var request = flush
+        withUnsafeMutablePointer(to: &request) { pointer in
+            CrossCall.run(on: cpus.union(.cpu(PerCPU.cpu)), flushFromRequest,
+                          argument: UInt64(UInt(bitPattern: pointer)))
+        }
+    }
+
+    /// One CPU's part. Linux: flush_tlb_func()
+    static func flushLocal(_ flush: Flush) {
+        switch flush {
+        case .pages(let start, let count):
+            for i in 0..<count { invlpg(start.value + UInt64(i) * pageSize) }
+        case .addressSpace:
+            write_cr3(read_cr3())
+        case .all:
+            let cr4 = read_cr4()
+            if cr4 & ControlRegisters.cr4GlobalPages != 0 {
+                write_cr4(cr4 & ~ControlRegisters.cr4GlobalPages)
+                write_cr4(cr4)
+            } else {
+                write_cr3(read_cr3())
+            }
+        }
+    }
+}
+
+/// The cross-call function: the argument is the address of the caller's Flush.
+private let flushFromRequest: CrossCall.Function = { address in
+    TLBShootdown.flushLocal(UnsafePointer<TLBShootdown.Flush>(bitPattern: UInt(address))!.pointee)
+}

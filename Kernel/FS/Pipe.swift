@@ -1,0 +1,160 @@
+// Pipes: a 64 KiB ring buffer in the kernel with a read end and a write end.
+// A reader with nothing to read sleeps until a writer writes or the last writer
+// closes (then it reads end-of-file); a writer with no room sleeps until a reader
+// makes some; writing with no reader left raises SIGPIPE and fails with EPIPE.
+// Writes of at most PIPE_BUF bytes are never interleaved with other writes.
+// Linux: fs/pipe.c (struct pipe_inode_info, pipe_read, pipe_write, do_pipe2)
+
+final class Pipe {
+    /// Linux: PIPE_DEF_BUFFERS pages
+    static let capacity = 65536
+    /// Writes up to this size are atomic. Linux: PIPE_BUF
+    static let atomicWrite = 4096
+
+    private let ring = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+    private var head = 0
+    private(set) var count = 0
+    /// Open read and write ends (OpenFile objects; dup and fork share them).
+    var readers = 0, writers = 0
+    private var waiting: [Task] = []
+
+    /// The pipe's inode, for fstat (S_IFIFO) and /proc. Linux: the pipefs inode
+    let inode = FS.pipefs.makeInode(.pipe, permissions: 0o600)
+
+    var space: Int { Self.capacity - count }
+
+    deinit { ring.deallocate() }
+
+    func take(into buffer: inout UserIOVector) throws(Errno) -> Int {
+        let n = min(count, buffer.remaining)
+        let first = min(n, Self.capacity - head)
+        var done = try buffer.copyOut(UnsafeRawBufferPointer(rebasing: ring[head..<head + first]))
+        if done == first && n > first {
+            done += try buffer.copyOut(UnsafeRawBufferPointer(rebasing: ring[0..<n - first]))
+        }
+        head = (head + done) % Self.capacity
+        count -= done
+        return done
+    }
+
+    func put(from buffer: inout UserIOVector, limit: Int) throws(Errno) -> Int {
+        let n = min(limit, space, buffer.remaining)
+        let tail = (head + count) % Self.capacity
+        let first = min(n, Self.capacity - tail)
+        var done = try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: ring[tail..<tail + first]))
+        if done == first && n > first {
+            done += try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: ring[0..<n - first]))
+        }
+        count += done
+        return done
+    }
+
+    /// Sleeps the current task until the pipe changes. Linux: pipe_wait_readable/writable()
+    func waitForChange() {
+        waiting.append(Scheduler.current)
+        Scheduler.sleep()
+    }
+
+    /// Wakes every task sleeping on this pipe. Linux: wake_up_interruptible_all()
+    func wakeAll() {
+        let sleepers = waiting
+        waiting.removeAll()
+        for task in sleepers { Scheduler.wake(task) }
+    }
+}
+
+/// One end of a pipe, as the driver behind its OpenFile. Dropping the last
+/// OpenFile of an end closes it. Linux: pipefifo_fops and pipe_release()
+final class PipeEnd: CharacterDevice {
+    let pipe: Pipe
+    let isWriteEnd: Bool
+
+    init(_ pipe: Pipe, writeEnd: Bool) {
+        self.pipe = pipe
+        isWriteEnd = writeEnd
+        if writeEnd { pipe.writers += 1 } else { pipe.readers += 1 }
+    }
+
+    deinit {
+        if isWriteEnd { pipe.writers -= 1 } else { pipe.readers -= 1 }
+        pipe.wakeAll()
+    }
+
+    func read(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
+        guard buffer.remaining > 0 else { return 0 }
+        while pipe.count == 0 {
+            if pipe.writers == 0 { return 0 }                          // end of file
+            if file.flags.contains(.nonBlocking) { throw .EAGAIN }
+            if Signals.interrupted(Scheduler.current) { throw .EINTR }
+            pipe.waitForChange()
+        }
+        let n = try pipe.take(into: &buffer)
+        pipe.wakeAll()
+        return n
+    }
+
+    func write(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
+        let total = buffer.remaining
+        var written = 0
+        while buffer.remaining > 0 {
+            if pipe.readers == 0 {
+                Signals.send(Signal.SIGPIPE, to: Scheduler.current)
+                if written > 0 { return written }
+                throw .EPIPE
+            }
+            // A small write goes in whole or waits; a large one goes in pieces.
+            let needed = total <= Pipe.atomicWrite ? buffer.remaining : 1
+            if pipe.space >= needed {
+                written += try pipe.put(from: &buffer, limit: buffer.remaining)
+                pipe.wakeAll()
+                continue
+            }
+            if file.flags.contains(.nonBlocking) {
+                if written > 0 { return written }
+                throw .EAGAIN
+            }
+            if Signals.interrupted(Scheduler.current) {
+                if written > 0 { return written }
+                throw .EINTR
+            }
+            pipe.waitForChange()
+        }
+        return written
+    }
+
+    func ioctl(_ command: UInt32, argument: VirtAddr, file: OpenFile) throws(Errno) -> Int {
+        // FIONREAD: bytes waiting to be read. Linux: pipe_ioctl()
+        guard command == 0x541b else { throw .ENOTTY }
+        try UserCopy.write(Int32(pipe.count), at: argument)
+        return 0
+    }
+}
+
+extension FileSyscalls {
+    /// pipe(fds) and pipe2(fds, flags). Linux: do_pipe2()
+    static func pipe2(_ a: SyscallArgs) throws(Errno) -> Int {
+        let flags = OpenFlags(rawValue: UInt32(truncatingIfNeeded: a.number == 22 ? 0 : a.int(1)))
+        guard flags.subtracting([.closeOnExec, .nonBlocking, .direct]).isEmpty else { throw .EINVAL }
+        let pipe = Pipe()
+        let name = FS.pipefsRoot.child("pipe:[\(pipe.inode.ino)]", pipe.inode)
+        let status = flags.intersection([.nonBlocking, .direct])
+        let readEnd = OpenFile.pseudo(name, flags: status, driver: PipeEnd(pipe, writeEnd: false))
+        let writeEnd = OpenFile.pseudo(name, flags: status.union(.writeOnly), driver: PipeEnd(pipe, writeEnd: true))
+        let files = Scheduler.current.files
+        let cloexec = flags.contains(.closeOnExec)
+        let readFD = try files.install(readEnd, closeOnExec: cloexec)
+        let writeFD: Int
+        do { writeFD = try files.install(writeEnd, closeOnExec: cloexec) } catch {
+            try? files.close(readFD)
+            throw error
+        }
+        do {
+            try UserCopy.write((Int32(readFD), Int32(writeFD)), at: a.address(0))
+        } catch {
+            try? files.close(readFD)
+            try? files.close(writeFD)
+            throw error
+        }
+        return 0
+    }
+}
