@@ -13,9 +13,14 @@ enum ProcPidFiles {
     }
 
     /// Linux: proc_pid_status()
+    /// Keel adds the task's scheduling class, WRR weight and CPU (Linux shows
+    /// the CPU in /proc/<pid>/stat and the policy through sched_getscheduler).
     static func status(_ task: Task) -> String {
         var text = ""
         info(task).writeStatus(to: &text)
+        if let e = Scheduler.entity(of: task) {
+            text += "Policy:\t\(e.policy.name)\nWeight:\t\(e.weight.value)\nCpu:\t\(e.cpu)\n"
+        }
         return text
     }
 

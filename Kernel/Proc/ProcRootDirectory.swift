@@ -8,6 +8,7 @@ final class ProcRootDirectory: DirectoryOperations {
     nonisolated(unsafe) private static let files: [(name: String, show: () throws(Errno) -> String)] = [
         ("buddyinfo", ProcSystemFiles.buddyinfo),
         ("meminfo", ProcSystemFiles.meminfo),
+        ("sched_wrr", ProcSystemFiles.schedWRR),
         ("slabinfo", ProcSystemFiles.slabinfo),
         ("vmstat", ProcSystemFiles.vmstat),
     ]

@@ -22,6 +22,14 @@ enum ProcSystemFiles {
         return text
     }
 
+    /// Each CPU's total WRR weight and queue (Kernel/Core/Sched/SchedWRRInfo.swift).
+    /// Keel only: the WRR class of seed 004's Lab 4.
+    static func schedWRR() -> String {
+        var text = ""
+        Scheduler.withRunQueues { queues, entities in queues.writeSchedWRR(in: entities, to: &text) }
+        return text
+    }
+
     /// Linux: slab_show()
     static func slabinfo() -> String {
         var text = ""

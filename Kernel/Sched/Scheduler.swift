@@ -155,6 +155,18 @@ enum Scheduler {
 
     // MARK: attributes
 
+    /// A consistent look at every run queue (for /proc/sched_wrr).
+    static func withRunQueues(_ body: ([RunQueue], UnsafeMutableBufferPointer<SchedEntity>) -> Void) {
+        let irq = lock.lock()
+        body(runQueues, entities)
+        lock.unlock(irq)
+    }
+
+    /// A copy of a task's scheduling entity, nil once it has exited.
+    static func entity(of task: Task) -> SchedEntity? {
+        task.entity == SchedEntity.none ? nil : entities[Int(task.entity)]
+    }
+
     /// Linux: __sched_setscheduler(); false for an invalid priority.
     static func setScheduler(_ task: Task, policy: SchedPolicy, priority: Int) -> Bool {
         let irq = lock.lock()

@@ -26,3 +26,17 @@ public enum SchedPolicy: Int32, CaseIterable, Sendable {
         }
     }
 }
+
+extension SchedPolicy {
+    /// The name a man page uses. Linux: the SCHED_* constants
+    public var name: String {
+        switch self {
+        case .normal: "SCHED_OTHER"
+        case .fifo: "SCHED_FIFO"
+        case .rr: "SCHED_RR"
+        case .batch: "SCHED_BATCH"
+        case .idle: "SCHED_IDLE"
+        case .wrr: "SCHED_WRR"
+        }
+    }
+}
