@@ -21,9 +21,10 @@ PANIC_STATUS = 250
 TESTS = []
 
 
-def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None):
+def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None):
     def register(fn):
-        TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout), fn))
+        TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
+                                                 initramfs=initramfs), fn))
         return fn
     return register
 
@@ -43,8 +44,9 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout):
-    cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", INITRAMFS,
+def boot(cmdline, mem, smp, timeout, initramfs):
+    archive = initramfs() if initramfs else INITRAMFS
+    cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
            "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--"] + cmdline.split()
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout + 30)
@@ -61,11 +63,43 @@ def e820_usable_bytes(out):
 # ---- boot ----
 
 @boot_test()
-def banner_and_clean_power_off(rc, out):
+def banner_tour_and_clean_power_off(rc, out):
     first = out.lstrip("\n").split("\n", 1)[0]
     expect(first.startswith("Keel "), f"first console line is {first!r}")
-    find(r"^keel: boot complete$", out)
+    find(r"^initramfs: \d+ files, \d+ directories, \d+ bytes$", out)
+    find(r"^Hello from /sbin/init, pid 1, running on Keel ", out, "the tour did not start")
+    find(r"^That's the tour\.", out, "the tour did not finish")
+    find(r"^keel: init exited with status 0$", out)
     expect(rc == 0, f"make run status {rc}, expected 0")
+
+
+@boot_test(cmdline="init=/bin/no-such-program")
+def missing_init_is_a_clear_panic(rc, out):
+    find(r"^KERNEL PANIC: No working init found: cannot execute /bin/no-such-program: ENOENT", out)
+    expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
+
+
+def user_initramfs():
+    """A user's own static musl program, added with ROOTFS_EXTRA as a new user would."""
+    extra = os.path.join(ROOT, "build", "boot-test-extra")
+    os.makedirs(extra, exist_ok=True)
+    source = os.path.join(extra, "hello.c")
+    with open(source, "w") as f:
+        f.write('#include <stdio.h>\nint main(int c, char **v) {\n'
+                '    printf("hello from %s with %d arguments\\n", v[0], c - 1);\n    return 42;\n}\n')
+    subprocess.run(["musl-gcc", "-static", "-O2", "-o", os.path.join(extra, "prog"), source], check=True)
+    os.remove(source)
+    out = os.path.join(ROOT, "build", "boot-test-extra.cpio")
+    subprocess.run([os.path.join(ROOT, "tools", "build-initramfs.sh"), out, extra], check=True,
+                   stdout=subprocess.DEVNULL)
+    return out
+
+
+@boot_test(cmdline="init=/prog -- a b", initramfs=user_initramfs)
+def own_program_from_rootfs_extra(rc, out):
+    find(r"^hello from /prog with 2 arguments$", out)
+    find(r"^keel: init exited with status 42$", out)
+    expect(rc == 42, f"make run status {rc}, expected 42")
 
 
 def memory_map_matches(mem_mib):
@@ -187,6 +221,35 @@ def panic_slab_double_free(rc, out):
     frames = symbolized_trace(out)
     expect(any("slabDoubleFree" in f for f in frames), f"trace {frames} does not name the caller")
     expect(rc == PANIC_STATUS, f"status {rc}, expected {PANIC_STATUS}")
+
+
+# ---- SMP ----
+
+def cpus_online(out, n):
+    """Every AP 1..n-1 reported online once, each with its own APIC ID, and the summary line."""
+    lines = re.findall(r"^smpboot: CPU (\d+) \(APIC id (\d+)\) online$", out, re.M)
+    cpus = sorted(int(c) for c, _ in lines)
+    expect(cpus == list(range(1, n)), f"CPUs online: {cpus}, expected 1..{n - 1}")
+    ids = [int(a) for _, a in lines]
+    expect(len(set(ids)) == len(ids), f"APIC IDs repeat: {ids}")
+    find(rf"^smp: Brought up 1 node, {n} CPUs$", out)
+
+
+@boot_test(cmdline="test=smp", smp=4)
+def smp_selftest(rc, out):
+    cpus_online(out, 4)
+    find(r"^smp selftest: 4 CPUs x 10000 locked increments = 40000 \(expected 40000\)$", out)
+    find(r"^smp selftest: TLB shootdowns \(page, all, address space\) reached all 4 CPUs$", out)
+    expect("smp selftest: FAILED" not in out, "self-test reported failures")
+    find(r"^smp selftest: ok$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(smp=2)
+def smp2_boot_reaches_init(rc, out):
+    cpus_online(out, 2)
+    find(r"^keel: init exited with status 0$", out, "init did not run to completion")
+    expect(rc == 0, f"status {rc}")
 
 
 def main():
