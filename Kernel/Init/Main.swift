@@ -32,6 +32,7 @@ private func startKernelOnKernelStack() {
     SyscallMSR.enable()
     ZeroPage.allocate()
     Scheduler.initialize(idle: Task(pid: 0, tgid: 0, name: "swapper/0", kernelStack: bootStack!))
+    SMP.startSecondaryCPUs(max: SMP.maxCPUs)
     if let hook = Boot.commandLine.testHook {
         TestHooks.run(hook)
         Console.write("keel: boot complete\n")

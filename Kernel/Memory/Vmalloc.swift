@@ -152,13 +152,20 @@ enum Vmalloc {
 
     private static func unmapPages(start: UInt64, count: Int, freeFrames: Bool) {
         var frames = KernelFrameAllocator()
+        var unmapped: [PhysAddr] = []
         for i in 0..<count {
             let va = start + UInt64(i) * pageSize
             guard let leaf = try? KernelPageTable.table.unmap(VirtAddr(va), freeEmptyTables: true, allocator: &frames) else {
                 continue
             }
             invlpg(va)
-            if freeFrames { PageAllocator.free(leaf.entry.frame) }
+            if freeFrames { unmapped.append(leaf.entry.frame) }
         }
+        // Other CPUs may still cache these kernel translations (they are global):
+        // they must forget them before the frames are reused.
+        if SMP.onlineCount > 1 && count > 0 {
+            TLBShootdown.flushRange(VirtAddr(start), VirtAddr(start + UInt64(count) * pageSize), on: SMP.online)
+        }
+        for frame in unmapped { PageAllocator.free(frame) }
     }
 }

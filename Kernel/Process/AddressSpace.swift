@@ -14,6 +14,9 @@ final class AddressSpace {
     var startStack = VirtAddr(0)
     /// Pages with a PTE in this address space (the shared zero page excluded). Linux: rss
     var rssPages = 0
+    /// CPUs that have this address space loaded in CR3, which a TLB flush must
+    /// reach. Linux: mm_cpumask()
+    var activeCPUs: CPUMask = []
 
     /// A fresh address space with no user mappings. Linux: mm_alloc() + pgd_alloc()
     init?() {
@@ -61,13 +64,12 @@ final class AddressSpace {
     func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr) {
         var leaves: [PageTableLeaf] = []
         pageTable.forEachLeaf(in: start..<end) { leaves.append($0) }
+        guard !leaves.isEmpty else { return }
         var frames = KernelFrameAllocator()
-        let flush = isActive
-        for leaf in leaves {
-            _ = try? pageTable.unmap(leaf.virt, freeEmptyTables: true, allocator: &frames)
-            if flush { invlpg(leaf.virt.value) }
-            dropFrame(leaf.entry.frame)
-        }
+        for leaf in leaves { _ = try? pageTable.unmap(leaf.virt, freeEmptyTables: true, allocator: &frames) }
+        // Every CPU must forget the translations before the frames can be reused.
+        flush(leaves[0].virt, leaves[leaves.count - 1].virt + pageSize)
+        for leaf in leaves { dropFrame(leaf.entry.frame) }
     }
 
     /// One mapping fewer; the frame goes back to the buddy allocator with the last.
@@ -90,8 +92,21 @@ final class AddressSpace {
     }
 
     /// Linux: flush_tlb_page()
-    func flush(_ address: VirtAddr) {
-        if isActive { invlpg(address.value) }
+    func flush(_ address: VirtAddr) { flush(address, address + pageSize) }
+
+    /// Removes stale translations of [start, end) on every CPU running this
+    /// address space: locally with invlpg, elsewhere by a TLB shootdown.
+    /// Linux: flush_tlb_mm_range()
+    func flush(_ start: VirtAddr, _ end: VirtAddr) {
+        let me = PerCPU.cpu
+        if activeCPUs.subtracting(.cpu(me)).isEmpty {
+            guard isActive else { return }
+            var page = start
+            while page < end && page - start < 64 * pageSize { invlpg(page.value); page = page + pageSize }
+            if page < end { write_cr3(read_cr3()) }
+        } else {
+            TLBShootdown.flushRange(start, end, on: activeCPUs)
+        }
     }
 }
 

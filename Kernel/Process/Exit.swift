@@ -29,7 +29,10 @@ enum ProcessExit {
         if leader.threads.isEmpty {
             processEnded(leader, status: leader.groupExitStatus ?? status)
         }
-        task.mm = nil                       // exit_mm(): the last user frees the pages
+        // exit_mm(): off this address space first, then the last user frees it.
+        write_cr3(KernelPageTable.root.value)
+        task.mm?.activeCPUs.remove(.cpu(PerCPU.cpu))
+        task.mm = nil
         if task !== leader {
             Task.unregister(task)
             task.groupLeader = nil

@@ -108,7 +108,7 @@ extension AddressSpace {
             }
             guard child.mapPage(leaf.virt, leaf.entry.frame, flags: flags) else { return nil }
         }
-        if isActive { write_cr3(read_cr3()) }           // the parent's writable TLB entries must go
+        flush(VirtAddr(0), VirtAddr(layout.taskSize))  // the parent's writable TLB entries must go
         return child
     }
 }

@@ -20,13 +20,10 @@ enum Futex {
         guard address.value & 3 == 0 else { throw .EINVAL }
         let task = Scheduler.current
         let key = mm.pageTable.root.value
-        do {
-            // Reading the word and queueing must not be split by a wake-up.
-            let guardInterrupts = InterruptsDisabled()
-            guard try UserCopy.read(UInt32.self, at: address) == expected else { throw .EAGAIN }
-            waiters.append(Waiter(space: key, address: address.value, task: task))
-            _ = guardInterrupts
-        }
+        // Reading the word and queueing happen under the big kernel lock, which
+        // every waker holds too, so no wake-up can fall in between.
+        guard try UserCopy.read(UInt32.self, at: address) == expected else { throw .EAGAIN }
+        waiters.append(Waiter(space: key, address: address.value, task: task))
         while true {
             if let i = waiters.firstIndex(where: { $0.task === task }) {
                 if waiters[i].woken { waiters.remove(at: i); return }
@@ -36,11 +33,9 @@ enum Futex {
             if Signals.interrupted(task) { remove(task); throw .EINTR }
             if let deadline, Clock.monotonicNanoseconds >= deadline { remove(task); throw .ETIMEDOUT }
             if let deadline {
-                _ = Timers.sleep(until: min(deadline, Clock.monotonicNanoseconds + 10_000_000))
+                Scheduler.sleep(until: deadline)
             } else {
-                let guardInterrupts = InterruptsDisabled()
-                if let i = waiters.firstIndex(where: { $0.task === task }), !waiters[i].woken { Scheduler.sleep() }
-                _ = guardInterrupts
+                Scheduler.sleep()
             }
         }
     }

@@ -29,13 +29,21 @@ enum Scheduler {
     nonisolated(unsafe) private static var exited: [Task] = []
     /// Guards everything above. Lock order: the scheduler lock is taken after the
     /// big kernel lock and before the page and slab allocators.
-    nonisolated(unsafe) static var lock = SchedulerLock()
+    static let lock = SchedulerLock()
 
     /// The boot CPU's boot context becomes its idle task. Linux: sched_init(), init_idle()
     static func initialize(idle: Task) {
         entities = .allocate(capacity: maxTasks)
         tasks = [Task?](repeating: nil, count: maxTasks)
         freeEntities = (0..<EntityIndex(maxTasks)).reversed().map { $0 }
+        // Code without the big kernel lock (the tick, the switch) must not allocate:
+        // these lists never grow past what is reserved here.
+        exited.reserveCapacity(maxTasks)
+        runQueues.reserveCapacity(SMP.maxCPUs)
+        running.reserveCapacity(SMP.maxCPUs)
+        idleTasks.reserveCapacity(SMP.maxCPUs)
+        needResched.reserveCapacity(SMP.maxCPUs)
+        CPUKick.send = { cpu in LocalAPIC.sendIPI(to: SMP.apicID(of: cpu), IPICommand.fixed(CPUKick.vector)) }
         addCPU(0, idle: idle)
     }
 
@@ -48,6 +56,14 @@ enum Scheduler {
         idleTasks.append(idle)
         needResched.append(false)
         lock.unlock(irq)
+    }
+
+    /// An application processor's last step of bring-up: join the scheduler and
+    /// idle until there is work. Linux: start_secondary() → cpu_startup_entry()
+    static func secondaryCPUStarted(cpu: Int, idle: Task) -> Never {
+        addCPU(cpu, idle: idle)
+        LocalAPIC.startTimer()
+        idleLoop()
     }
 
     static var cpuCount: Int { runQueues.count }
@@ -102,24 +118,65 @@ enum Scheduler {
     /// condition afterwards. Linux: set_current_state(TASK_INTERRUPTIBLE); schedule()
     static func sleep() {
         let irq = lock.lock()
-        let task = current
-        if task.state == .runnable {
-            task.state = .sleeping
-            let e = entities[Int(task.entity)]
-            if e.onRunQueue { runQueues[e.cpu].dequeue(task.entity, in: &entities) }
-        }
-        switchToNext()
+        markSleeping()
+        let held = switchToNext()
         lock.unlock(irq)
+        BigKernelLock.reacquire(held)
+    }
+
+    /// Sleeps until CLOCK_MONOTONIC reaches `deadline` (ns) or a wake-up. The timer
+    /// is armed under the scheduler lock, so the tick cannot fire in between.
+    static func sleep(until deadline: UInt64) {
+        let irq = lock.lock()
+        markSleeping()
+        sleepers.append((deadline, current))
+        let held = switchToNext()
+        lock.unlock(irq)
+        BigKernelLock.reacquire(held)
+    }
+
+    /// Tasks waiting for a time, checked by every tick. Linux: hrtimers (here at
+    /// tick resolution, in an unsorted list of reserved capacity)
+    nonisolated(unsafe) private static var sleepers: [(deadline: UInt64, task: Task)] = []
+
+    /// Lock held.
+    private static func markSleeping() {
+        let task = current
+        guard task.state == .runnable else { return }
+        task.state = .sleeping
+        let e = entities[Int(task.entity)]
+        if e.onRunQueue { runQueues[e.cpu].dequeue(task.entity, in: &entities) }
+    }
+
+    /// From the tick, lock held: wakes the sleepers whose time has come.
+    private static func expireTimers() {
+        guard !sleepers.isEmpty else { return }
+        let now = Clock.monotonicNanoseconds
+        var i = 0
+        while i < sleepers.count {
+            if sleepers[i].deadline <= now {
+                let task = sleepers[i].task
+                sleepers.swapAt(i, sleepers.count - 1)
+                sleepers.removeLast()
+                wakeLocked(task)
+            } else {
+                i += 1
+            }
+        }
     }
 
     /// Linux: wake_up_process() → try_to_wake_up() → select_task_rq()
     static func wake(_ task: Task) {
         let irq = lock.lock()
-        if task.state == .sleeping && task.entity != SchedEntity.none {
-            task.state = .runnable
-            place(task.entity)
-        }
+        wakeLocked(task)
         lock.unlock(irq)
+    }
+
+    private static func wakeLocked(_ task: Task) {
+        guard task.state == .sleeping && task.entity != SchedEntity.none else { return }
+        task.state = .runnable
+        sleepers.removeAll { $0.task === task }
+        place(task.entity)
     }
 
     /// sched_yield(): to the back of the queue. Linux: do_sched_yield()
@@ -127,8 +184,9 @@ enum Scheduler {
         let irq = lock.lock()
         let cpu = PerCPU.cpu
         if current.entity != SchedEntity.none { runQueues[cpu].yield(in: &entities) }
-        switchToNext()
+        let held = switchToNext()
         lock.unlock(irq)
+        BigKernelLock.reacquire(held)
     }
 
     /// The current task stops for good (exit): switch away and never come back.
@@ -140,7 +198,7 @@ enum Scheduler {
     static func exitCurrent() -> Never {
         retireCurrent()
         _ = lock.lock()
-        switchToNext()
+        _ = switchToNext()
         Panic.now("a task that exited was scheduled again")
     }
 
@@ -207,6 +265,7 @@ enum Scheduler {
     static func tick(fromUserMode: Bool) {
         let irq = lock.lock()
         let cpu = PerCPU.cpu
+        expireTimers()
         if runQueues[cpu].current != nil && runQueues[cpu].tick(in: &entities) { needResched[cpu] = true }
         if current === idleTasks[cpu] && runQueues[cpu].nrRunning > 0 { needResched[cpu] = true }
         if cpu == 0 {
@@ -224,22 +283,25 @@ enum Scheduler {
     /// Switch if the tick or a wake-up asked for it. Linux: schedule() on return to user
     static func schedule() {
         let irq = lock.lock()
-        switchToNext()
+        let held = switchToNext()
         lock.unlock(irq)
+        BigKernelLock.reacquire(held)
     }
 
     /// Picks the next task on this CPU and switches to it. Lock held.
-    private static func switchToNext() {
+    /// Returns the big-kernel-lock depth the task held, for the caller to take
+    /// back once the scheduler lock is released (lock order).
+    private static func switchToNext() -> Int {
         // Only raw values cross switch_to: an exiting task never comes back to
         // release references held in this frame.
-        guard let (previousSlot, nextSP) = prepareSwitch() else { return }
+        guard let (previousSlot, nextSP, held) = prepareSwitch() else { return 0 }
         switch_to(previousSlot, nextSP)
-        releaseExited()
+        return held
     }
 
     /// Decides the next task and installs it as current; nil if it is the same one.
     @inline(never)
-    private static func prepareSwitch() -> (UnsafeMutablePointer<UInt64>, UInt64)? {
+    private static func prepareSwitch() -> (UnsafeMutablePointer<UInt64>, UInt64, Int)? {
         let cpu = PerCPU.cpu
         needResched[cpu] = false
         let previous = current
@@ -259,22 +321,47 @@ enum Scheduler {
         guard next !== previous else { return nil }
         running[cpu] = next
         PerCPU.setKernelStack(next.kernelStack.top)
-        if let mm = next.mm, mm !== previous.mm { write_cr3(mm.pageTable.root.value) }
+        if next.mm !== previous.mm {
+            previous.mm?.activeCPUs.remove(.cpu(cpu))
+            // A kernel thread (idle) runs on the kernel's own tables, so no CPU
+            // keeps an address space loaded that another CPU might free.
+            // (Linux keeps the old one, "lazy TLB", and pins it with mmgrab().)
+            if let mm = next.mm {
+                mm.activeCPUs.insert(.cpu(cpu))
+                write_cr3(mm.pageTable.root.value)
+            } else {
+                write_cr3(KernelPageTable.root.value)
+            }
+        }
         wrmsr(0xc000_0100, next.fsBase)                 // MSR_FS_BASE: the user's TLS
-        return (previous.savedSP, next.savedSP.pointee)
+        return (previous.savedSP, next.savedSP.pointee, BigKernelLock.releaseForSwitch())
     }
 
-    /// Back on a live task's stack: tasks that exited and run nowhere are off
-    /// their stacks for good, and their last references can go.
-    private static func releaseExited() {
-        exited.removeAll { task in !running.contains { $0 === task } }
+    /// Frees tasks that exited and run nowhere any more (their kernel stacks are
+    /// free to go). Called with the big kernel lock held, since freeing memory
+    /// needs it. Linux: put_task_struct() from finish_task_switch()
+    static func reapExited() {
+        var finished: [Task] = []
+        let irq = lock.lock()
+        var i = 0
+        while i < exited.count {
+            let task = exited[i]
+            if running.contains(where: { $0 === task }) {
+                i += 1
+            } else {
+                finished.append(task)
+                exited.swapAt(i, exited.count - 1)
+                exited.removeLast()
+            }
+        }
+        lock.unlock(irq)
+        _ = finished        // the last references go here, outside the scheduler lock
     }
 
     /// A new task's first instructions, before it returns to user mode through
     /// isr_exit: the lock its creator's switch_to held is released here.
     /// Linux: schedule_tail()
     static func scheduleTail() {
-        releaseExited()
         lock.unlock(false)
     }
 
@@ -294,6 +381,8 @@ enum Scheduler {
 func keelScheduleTail() { Scheduler.scheduleTail() }
 
 enum CPUKick {
+    /// The reschedule IPI's vector. Linux: RESCHEDULE_VECTOR (0xfd)
+    static let vector: UInt8 = 0xfd
     nonisolated(unsafe) static var send: ((Int) -> Void)? = nil
     static func reschedule(_ cpu: Int) { send?(cpu) }
 }

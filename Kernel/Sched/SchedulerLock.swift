@@ -1,17 +1,28 @@
-// The run-queue lock. It disables interrupts on this CPU (the timer tick takes
-// it too) and returns whether they were on, for the matching unlock; the value
-// lives on the caller's stack, so it survives a context switch made with the
-// lock held (the next task releases the lock on its own path, or in
-// schedule_tail for a new task). Linux: rq->lock with raw_spin_lock_irqsave()
+// The scheduler lock: one spinlock over every run queue, the task table and
+// the sleep timers, taken with interrupts off (the timer tick takes it too).
+// `lock` returns whether interrupts were on, for the matching `unlock`; the
+// value lives on the caller's stack, so it survives a context switch made with
+// the lock held: the next task releases the lock on its own path, or in
+// schedule_tail for a new task. Linux: rq->lock with raw_spin_lock_irqsave(),
+// held across context_switch() and released in finish_task_switch()
 
-struct SchedulerLock {
+import Synchronization
+
+struct SchedulerLock: ~Copyable {
+    private let locked = Atomic<Bool>(false)
+
     func lock() -> Bool {
         let enabled = read_rflags() & (1 << 9) != 0
-        cpu_cli()
-        return enabled
+        while true {
+            cpu_cli()
+            if !locked.exchange(true, ordering: .acquiring) { return enabled }
+            if enabled { cpu_sti() }                   // answer IPIs while waiting
+            while locked.load(ordering: .relaxed) { cpu_pause() }
+        }
     }
 
     func unlock(_ interruptsWereOn: Bool) {
+        locked.store(false, ordering: .releasing)
         if interruptsWereOn { cpu_sti() }
     }
 }

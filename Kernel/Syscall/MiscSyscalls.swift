@@ -47,7 +47,10 @@ enum MiscSyscalls {
         guard seconds >= 0, nanoseconds >= 0, nanoseconds < 1_000_000_000 else { throw .EINVAL }
         let duration = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         let deadline = duration.overflow ? UInt64.max : Clock.monotonicNanoseconds &+ duration.partialValue &+ UInt64(nanoseconds)
-        if Timers.sleep(until: deadline) { return 0 }
+        while Clock.monotonicNanoseconds < deadline && !Signals.interrupted(Scheduler.current) {
+            Scheduler.sleep(until: deadline)
+        }
+        if Clock.monotonicNanoseconds >= deadline { return 0 }
         if a.u64(1) != 0 { try writeTimespec(deadline &- min(deadline, Clock.monotonicNanoseconds), at: a.address(1)) }
         throw .EINTR
     }

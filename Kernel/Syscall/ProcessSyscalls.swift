@@ -53,6 +53,8 @@ enum ProcessSyscalls {
         let image = try Exec.load(path: path, relativeTo: task.fs.cwd, arguments: arguments, environment: environment)
         // The point of no return. Linux: begin_new_exec()
         write_cr3(image.mm.pageTable.root.value)      // before the old tables are freed
+        task.mm?.activeCPUs.remove(.cpu(PerCPU.cpu))
+        image.mm.activeCPUs.insert(.cpu(PerCPU.cpu))
         task.mm = image.mm
         task.name = image.name
         task.fsBase = 0

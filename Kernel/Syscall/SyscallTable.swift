@@ -8,6 +8,8 @@
 func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
     let frame = framePointer.assumingMemoryBound(to: InterruptFrame.self)
     let args = SyscallArgs(frame: frame.pointee)
+    BigKernelLock.lock()
+    Scheduler.reapExited()
     let result: Int64
     do {
         result = Int64(try SyscallTable.dispatch(args, frame: frame))
@@ -17,6 +19,7 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
     frame.pointee.rax = UInt64(bitPattern: result)
     if Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
     Signals.deliver(frame)
+    BigKernelLock.unlock()
 }
 
 enum SyscallTable {

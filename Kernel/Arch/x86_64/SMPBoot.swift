@@ -123,16 +123,5 @@ func apMain(_ cpu: Int) {
     SyscallMSR.enable()
     LocalAPIC.enable()
     let idle = SMP.cpuOnline(cpu)
-    idleUntilSchedulerIsPerCPU(cpu: cpu, idle: idle)
-}
-
-/// PLACEHOLDER until `Scheduler.secondaryCPUStarted(cpu:idle:) -> Never` exists:
-/// the lead replaces this call in apMain with
-///     LocalAPIC.startTimer()
-///     Scheduler.secondaryCPUStarted(cpu: cpu, idle: idle)
-/// and deletes this function. Until then the AP runs no timer (the tick would
-/// enter the scheduler) and halts with interrupts on, answering cross-calls and
-/// TLB shootdowns only. SMP keeps `idle` (whose stack this is) referenced.
-private func idleUntilSchedulerIsPerCPU(cpu: Int, idle: Task) -> Never {
-    while true { cpu_idle() }
+    Scheduler.secondaryCPUStarted(cpu: cpu, idle: idle)
 }

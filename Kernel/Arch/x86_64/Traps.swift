@@ -9,16 +9,20 @@ func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
     switch vector {
     case UInt64(LocalAPIC.timerVector):
         LocalAPIC.endOfInterrupt()
-        Timers.expire()
         Scheduler.tick(fromUserMode: frame.pointee.isUserMode)
-        if frame.pointee.isUserMode { Signals.deliver(frame) }
+        if frame.pointee.isUserMode { deliverSignals(frame) }
+    case UInt64(CPUKick.vector):
+        LocalAPIC.endOfInterrupt()                      // the run queue changed: look again
+        if frame.pointee.isUserMode && Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
     case UInt64(CrossCall.vector):
         CrossCall.handleInterrupt()
     case UInt64(LocalAPIC.spuriousVector):
         return                                  // no EOI for spurious interrupts
     case UInt64(ExceptionVector.pageFault.rawValue):
+        BigKernelLock.lock()
         PageFaultHandler.handle(frame, address: read_cr2())
-        if frame.pointee.isUserMode { Signals.deliver(frame) }
+        BigKernelLock.unlock()
+        if frame.pointee.isUserMode { deliverSignals(frame) }
     default:
         guard let exception = ExceptionVector(vector: vector) else {
             LocalAPIC.endOfInterrupt()
@@ -26,9 +30,19 @@ func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
             return
         }
         guard frame.pointee.isUserMode else { Panic.exception(exception, frame: frame.pointee, cr2: read_cr2()) }
+        BigKernelLock.lock()
         UserTraps.signal(for: exception, frame.pointee)
-        Signals.deliver(frame)
+        BigKernelLock.unlock()
+        deliverSignals(frame)
     }
+}
+
+/// On the way back to user mode after an interrupt: act on pending signals,
+/// under the big kernel lock (a handler frame or an exit touches memory).
+private func deliverSignals(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+    BigKernelLock.lock()
+    Signals.deliver(frame)
+    BigKernelLock.unlock()
 }
 
 /// A CPU exception raised by user code becomes a signal to that process.
