@@ -45,7 +45,6 @@ enum KernelSymbols {
 /// page allocator manages, plus mapped kernel stacks.
 struct KernelMemoryReader: StackMemory {
     func isReadableKernelAddress(_ address: UInt64) -> Bool {
-        guard address & 7 == 0 || address & 1 == 0 else { return false }
         if address >= KernelLayout.kernelBase && address + 8 <= symbol___kernel_end() { return true }
         if address >= KernelLayout.pageOffset && address + 8 <= KernelLayout.pageOffset + PhysicalMemoryMap.directMapEnd {
             return true
