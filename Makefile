@@ -39,7 +39,7 @@ UNICODE_LIB := $(EMBEDDED)/libswiftUnicodeDataTables.a
 .PHONY: all run iso test check gdb bench clean deps host-test initramfs
 all: $(BUILD)/keel.elf
 
-$(BUILD)/%.o: %.S
+$(BUILD)/%.o: %.S Boot/frame.h
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	@$(CLANG) $(ASM_FLAGS) -c $< -o $@

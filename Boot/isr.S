@@ -15,6 +15,8 @@
  * (Linux: SWAPGS in the entry code).
  */
 #define FRAME_CS 0x90           /* offsetof(InterruptFrame, cs) */
+#include "frame.h"
+
     .section .text.isr, "ax"
     .code64
 
@@ -79,21 +81,7 @@ isr_common:
     testb   $3, 0x18(%rsp)          /* cs, above vector and error code */
     jz      1f
     swapgs
-1:  push    %rax
-    push    %rbx
-    push    %rcx
-    push    %rdx
-    push    %rsi
-    push    %rdi
-    push    %rbp
-    push    %r8
-    push    %r9
-    push    %r10
-    push    %r11
-    push    %r12
-    push    %r13
-    push    %r14
-    push    %r15
+1:  PUSH_GENERAL_REGISTERS
     cld
     mov     %rsp, %rdi              /* argument: the InterruptFrame */
     mov     %rsp, %rbx              /* rbx is callee-saved: our way back */
@@ -107,21 +95,7 @@ isr_common:
 isr_exit:
     fxrstor64 (%rsp)
     mov     %rbx, %rsp
-    pop     %r15
-    pop     %r14
-    pop     %r13
-    pop     %r12
-    pop     %r11
-    pop     %r10
-    pop     %r9
-    pop     %r8
-    pop     %rbp
-    pop     %rdi
-    pop     %rsi
-    pop     %rdx
-    pop     %rcx
-    pop     %rbx
-    pop     %rax
+    POP_GENERAL_REGISTERS
     add     $16, %rsp               /* vector and error code */
     testb   $3, 8(%rsp)             /* returning to user mode? */
     jz      2f

@@ -16,6 +16,8 @@
 #define USER_DS 0x1b
 #define USER_CS 0x23
 
+#include "frame.h"
+
     .section .text.syscall_entry, "ax"
     .globl syscall_entry
     .type syscall_entry, @function
@@ -30,21 +32,7 @@ syscall_entry:
     push    %rcx                    /* rip */
     push    %rax                    /* error-code slot: the system call number */
     push    $256                    /* vector slot: marks a system call */
-    push    %rax
-    push    %rbx
-    push    %rcx
-    push    %rdx
-    push    %rsi
-    push    %rdi
-    push    %rbp
-    push    %r8
-    push    %r9
-    push    %r10
-    push    %r11
-    push    %r12
-    push    %r13
-    push    %r14
-    push    %r15
+    PUSH_GENERAL_REGISTERS
     mov     %rsp, %rdi
     mov     %rsp, %rbx
     xor     %ebp, %ebp              /* call traces stop at the user boundary */
@@ -61,21 +49,7 @@ syscall_entry:
     jne     isr_exit
     fxrstor64 (%rsp)
     mov     %rbx, %rsp
-    pop     %r15
-    pop     %r14
-    pop     %r13
-    pop     %r12
-    pop     %r11
-    pop     %r10
-    pop     %r9
-    pop     %r8
-    pop     %rbp
-    pop     %rdi
-    pop     %rsi
-    pop     %rdx
-    pop     %rcx
-    pop     %rbx
-    pop     %rax
+    POP_GENERAL_REGISTERS
     add     $16, %rsp               /* vector, number */
     /* sysret takes rip from rcx and rflags from r11, as Linux's ABI says the
      * user sees them; every other register is as the frame holds it. */

@@ -134,7 +134,7 @@ final class AddressSpaceLayoutTests: XCTestCase {
     }
 
     func testRandomPlacementMatchesBruteForce() throws {
-        var rng = VMRandom(seed: 0x5eed_0003)
+        var rng = SplitMix64(seed: 0x5eed_0003)
         let pages: UInt64 = 512
         var layout = AddressSpaceLayout(taskSize: pages * pageSize, stackGuardGap: 4 * pageSize)
         layout.mmapBase = page(480)

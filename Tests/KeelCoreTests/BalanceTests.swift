@@ -45,7 +45,7 @@ final class BalanceTests: XCTestCase {
         XCTAssertLessThanOrEqual(m.gap, weights.max()!)
         m.checkInvariants()
 
-        var rng = SchedRandom(seed: 8)
+        var rng = SplitMix64(seed: 8)
         for _ in 0..<200 {
             let r = SchedMachine(cpus: 4)
             var largest = 0
@@ -110,7 +110,7 @@ final class BalanceTests: XCTestCase {
     }
 
     func testBalanceConvergesAndNeverWidensTheSpread() {
-        var rng = SchedRandom(seed: 42)
+        var rng = SplitMix64(seed: 42)
         for round in 0..<50 {
             let cpus = 2 + rng.below(7)
             let m = SchedMachine(cpus: cpus)
@@ -177,7 +177,7 @@ final class BalanceTests: XCTestCase {
     // MARK: randomized churn
 
     func testRandomizedChurnKeepsEveryInvariant() {
-        var rng = SchedRandom(seed: 0x5eed_2024)
+        var rng = SplitMix64(seed: 0x5eed_2024)
         let cpus = 4
         let m = SchedMachine(cpus: cpus, capacity: 64)
         for _ in 0..<64 {

@@ -268,7 +268,7 @@ final class BuddyTests: XCTestCase {
 
     private func runRandomized(seed: UInt64, operations: Int) throws {
         let m = BuddyMachine.threeZones()
-        var rng = BuddyRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var live: [BuddyLive] = []
         var owner = [Bool](repeating: false, count: m.buddy.memMap.frameCount)
         let flagChoices: [GFP] = [.kernel, .kernel, .dma32, .dma, .zero, [.dma32, .zero]]
@@ -305,7 +305,7 @@ final class BuddyTests: XCTestCase {
             if step % 50 == 0 { m.checkInvariants(live: live) }
         }
         m.checkInvariants(live: live)
-        rng = BuddyRandom(seed: ~seed)
+        rng = SplitMix64(seed: ~seed)
         while !live.isEmpty {
             let b = live.remove(at: rng.below(live.count))
             try m.buddy.free(PhysAddr(pfn: b.pfn), order: b.order)

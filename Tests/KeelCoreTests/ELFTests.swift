@@ -236,7 +236,7 @@ final class ELFTests: XCTestCase {
     /// Seeded random corruption of the headers: the parser must either refuse or
     /// return a layout that keeps every documented promise.
     func testRandomCorruptionNeverBreaksInvariants() {
-        var rng = FormatsRandom(seed: 0x4b45_454c_454c_4621)
+        var rng = SplitMix64(seed: 0x4b45_454c_454c_4621)
         let templates = [ELFImageBuilder.staticExecutable().bytes, ELFImageBuilder.staticExecutable(type: ELF.typeDyn).bytes]
         var accepted = 0
         for round in 0..<20_000 {

@@ -69,7 +69,7 @@ final class FSFileDescriptorTableTests: XCTestCase {
     }
 
     func testRandomOperationsMatchModel() throws {
-        var rng = FSRandom(state: 2024)
+        var rng = SplitMix64(state: 2024)
         var t = FileDescriptorTable<Handle>()
         var model: [Int: (id: Int, cloexec: Bool)] = [:]
         for step in 0..<4_000 {

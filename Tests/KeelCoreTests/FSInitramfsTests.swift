@@ -200,7 +200,7 @@ final class FSInitramfsTests: XCTestCase {
     /// Random corruption must never crash the unpacker, and whatever it built must
     /// be a consistent tree: every directory's link count is 2 + its subdirectories.
     func testRandomCorruptionNeverCrashes() throws {
-        var rng = FSRandom(state: 0x1234_5678)
+        var rng = SplitMix64(state: 0x1234_5678)
         let sample = CpioArchiveBuilder.sample().bytes
         for _ in 0..<500 {
             var bytes = sample

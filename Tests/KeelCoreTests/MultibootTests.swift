@@ -58,18 +58,6 @@ struct MultibootBlockBuilder {
     }
 }
 
-/// SplitMix64, for reproducible corruption of boot-information blocks.
-struct MultibootFuzzRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 final class MultibootTests: XCTestCase {
     // Computed: PhysAddr is not declared Sendable, so it cannot be a static let.
@@ -376,7 +364,7 @@ final class MultibootTests: XCTestCase {
         b.tag(14, Self.oldRSDP)
         b.tag(15, Self.newRSDP)
         let block = b.finished()
-        var random = MultibootFuzzRandom(state: 0x6b65_656c)
+        var random = SplitMix64(state: 0x6b65_656c)
         var accepted = 0, rejected = 0
         for _ in 0..<4000 {
             var bad = block

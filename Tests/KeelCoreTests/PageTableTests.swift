@@ -1,19 +1,6 @@
 import XCTest
 @testable import KeelCore
 
-/// Deterministic PRNG for the randomized test (file-private so other suites may define their own).
-private struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: UInt64) -> UInt64 { next() % n }
-    mutating func chance(_ percent: UInt64) -> Bool { below(100) < percent }
-}
 
 private let userRW: PTEFlags = [.user, .writable]
 private let everything = VirtAddr(0)..<VirtAddr(UInt64.max)

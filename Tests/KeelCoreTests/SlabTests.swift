@@ -612,7 +612,7 @@ final class SlabTests: XCTestCase {
         }
         let slab = try makeSlab(flags: flags)
         let baseline = ledger.outstandingPages
-        var random = SlabSplitMix64(seed: seed)
+        var random = SplitMix64(seed: seed)
         var live: [Live] = []
         let expected = UnsafeMutableRawPointer.allocate(byteCount: 40_000, alignment: 16)
         defer { expected.deallocate() }

@@ -25,17 +25,6 @@ private func ksymCount(_ blob: [UInt8]) -> Int {
     blob.withUnsafeBytes { SymbolTable(blob: $0).count }
 }
 
-/// SplitMix64: a deterministic PRNG for the randomized comparison.
-private struct SymbolTableRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 final class SymbolTableTests: XCTestCase {
     private let sample = makeKsymBlob([
@@ -101,7 +90,7 @@ final class SymbolTableTests: XCTestCase {
     }
 
     func testRandomizedAgainstLinearScan() {
-        var random = SymbolTableRandom(state: 0x6b65_656c)
+        var random = SplitMix64(state: 0x6b65_656c)
         var address: UInt64 = 0x7f80_0000_0000
         var symbols: [(address: UInt64, size: UInt32, name: String)] = []
         for i in 0..<500 {

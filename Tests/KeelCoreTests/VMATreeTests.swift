@@ -8,7 +8,7 @@ final class VMATreeTests: XCTestCase {
     // MARK: red-black tree under random inserts and deletes
 
     func testRandomInsertDeleteKeepsInvariantsAndMatchesSortedReference() {
-        var rng = VMRandom(seed: 0x5eed_0001)
+        var rng = SplitMix64(seed: 0x5eed_0001)
         var tree = VMATree()
         var reference: [VMA] = []  // sorted by start
         let spacePages: UInt64 = 40_000
@@ -358,7 +358,7 @@ final class VMATreeTests: XCTestCase {
 
     func testRandomOperationsMatchPageModel() {
         let pages = 256
-        var rng = VMRandom(seed: 0x5eed_0002)
+        var rng = SplitMix64(seed: 0x5eed_0002)
         var tree = VMATree()
         var model = [ModelPage?](repeating: nil, count: pages)
         let flagChoices: [VMFlags] = [.dataDefault, [.read, .mayRead, .mayWrite, .mayExec], readOnlySharedFile]
@@ -374,7 +374,7 @@ final class VMATreeTests: XCTestCase {
             switch rng.below(4) {
             case 0:  // mmap into a free range (anonymous, or a file at offset = page so neighbours can merge)
                 let flags = flagChoices[Int(rng.below(UInt64(flagChoices.count)))]
-                let fileID = rng.below(3)
+                let fileID = rng.below(UInt64(3))
                 let backing: VMABacking = fileID == 0 ? .anonymous : fileAt(fileID, first + (rng.chance(80) ? 0 : 1))
                 let vma = vmaPages(first, end, flags, backing)
                 let free = model[range].allSatisfy { $0 == nil }

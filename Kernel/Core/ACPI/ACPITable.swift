@@ -18,7 +18,7 @@ public struct ACPITableHeader: Equatable, Sendable {
     public let creatorRevision: UInt32
 
     /// Reads a header from at least `size` bytes.
-    init(_ fields: ACPIBytes) {
+    init(_ fields: LittleEndianBytes) {
         signature = ACPISignature(rawValue: fields.u32(0))
         length = fields.u32(4)
         revision = fields.u8(8)
@@ -47,7 +47,7 @@ public struct ACPITable {
         guard let raw = memory.bytes(at: address, count: ACPITableHeader.size) else {
             throw .unreachable(address, count: ACPITableHeader.size)
         }
-        return ACPITableHeader(ACPIBytes(bytes: raw))
+        return ACPITableHeader(LittleEndianBytes(bytes: raw))
     }
 
     /// Reads and verifies the table at `address`: its signature (when `expected` is
@@ -64,7 +64,7 @@ public struct ACPITable {
         guard let raw = memory.bytes(at: address, count: Int(header.length)) else {
             throw .unreachable(address, count: Int(header.length))
         }
-        guard ACPIBytes.checksum(raw) == 0 else { throw .badChecksum(header.signature, address: address) }
+        guard LittleEndianBytes.checksum(raw) == 0 else { throw .badChecksum(header.signature, address: address) }
         self.address = address
         self.header = header
         bytes = raw

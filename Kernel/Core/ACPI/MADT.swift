@@ -48,7 +48,7 @@ public struct MADT: Sendable {
         guard table.bytes.count >= Self.fixedSize else {
             throw .badTableLength(.madt, address: table.address, length: table.header.length)
         }
-        let fields = ACPIBytes(bytes: table.bytes)
+        let fields = LittleEndianBytes(bytes: table.bytes)
         localAPICAddress = PhysAddr(UInt64(fields.u32(36)))
         hasLegacyPICs = fields.u32(40) & 1 != 0
         var offset = Self.fixedSize
@@ -64,7 +64,7 @@ public struct MADT: Sendable {
         }
     }
 
-    private mutating func record(_ type: EntryType, at offset: Int, _ fields: ACPIBytes) {
+    private mutating func record(_ type: EntryType, at offset: Int, _ fields: LittleEndianBytes) {
         switch type {
         case .localAPIC:
             processors.append(MADTProcessor(apicID: UInt32(fields.u8(offset + 3)), processorUID: UInt32(fields.u8(offset + 2)),

@@ -22,10 +22,10 @@ public struct RSDP: Equatable, Sendable {
     public init(bytes: UnsafeRawBufferPointer) throws(ACPIError) {
         guard bytes.count >= Self.v1Length else { throw .truncatedRSDP(length: bytes.count, needed: Self.v1Length) }
         guard bytes.starts(with: "RSD PTR ".utf8) else { throw .badRSDPSignature }
-        guard ACPIBytes.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<Self.v1Length])) == 0 else {
+        guard LittleEndianBytes.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<Self.v1Length])) == 0 else {
             throw .badRSDPChecksum(extended: false)
         }
-        let fields = ACPIBytes(bytes: bytes)
+        let fields = LittleEndianBytes(bytes: bytes)
         oemID = fields.text(9, count: 6)
         revision = fields.u8(15)
         rsdtAddress = PhysAddr(UInt64(fields.u32(16)))
@@ -35,7 +35,7 @@ public struct RSDP: Equatable, Sendable {
             return
         }
         guard bytes.count >= Self.v2Length else { throw .truncatedRSDP(length: bytes.count, needed: Self.v2Length) }
-        guard ACPIBytes.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<Self.v2Length])) == 0 else {
+        guard LittleEndianBytes.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<Self.v2Length])) == 0 else {
             throw .badRSDPChecksum(extended: true)
         }
         length = Int(fields.u32(20))

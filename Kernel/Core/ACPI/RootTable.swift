@@ -15,7 +15,7 @@ public struct RootTable {
         let (address, extended) = rsdp.root
         table = try ACPITable(at: address, memory: memory, expected: extended ? .xsdt : .rsdt)
         isExtended = extended
-        let fields = ACPIBytes(bytes: table.bytes)
+        let fields = LittleEndianBytes(bytes: table.bytes)
         let entrySize = extended ? 8 : 4
         var entries: [PhysAddr] = []
         var offset = ACPITableHeader.size

@@ -40,7 +40,7 @@ public struct ELFExecutable {
     /// Validates `image`, the whole file, and lays it out. The result refers to
     /// the file only by offsets, so it outlives `image`.
     public init(parsing image: UnsafeRawBufferPointer) throws(ELFError) {
-        let file = ELFBytes(bytes: image)
+        let file = LittleEndianBytes(bytes: image)
         let header = try ELFHeader(file)
         let bias = try Self.loadBias(file, header)
 
@@ -90,7 +90,7 @@ public struct ELFExecutable {
     /// before anything is placed, then derive the bias from the first PT_LOAD and
     /// the largest power-of-two alignment any PT_LOAD asks for.
     /// Linux: the PT_INTERP loop, maximum_alignment() and the ET_DYN branch of load_elf_binary()
-    private static func loadBias(_ file: ELFBytes, _ header: ELFHeader) throws(ELFError) -> UInt64 {
+    private static func loadBias(_ file: LittleEndianBytes, _ header: ELFHeader) throws(ELFError) -> UInt64 {
         var firstVaddr: UInt64?
         var alignment = pageSize
         for index in 0..<header.programHeaderCount {

@@ -15,7 +15,7 @@ struct ELFHeader {
 
     /// Reads and validates the header at the start of `file`.
     /// Linux: the header checks of load_elf_binary() and load_elf_phdrs()
-    init(_ file: ELFBytes) throws(ELFError) {
+    init(_ file: LittleEndianBytes) throws(ELFError) {
         guard file.bytes.count >= ELF.fileHeaderSize else { throw .truncated(.fileHeader) }
         guard file.u32(0) == ELF.magic else { throw .badMagic }
         guard file.u8(4) == ELF.class64 else { throw .notELF64 }

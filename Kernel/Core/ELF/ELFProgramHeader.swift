@@ -35,7 +35,7 @@ struct ELFProgramHeader {
     let align: UInt64
 
     /// Reads entry `index` of the table; the caller has checked the table lies in the file.
-    init(_ file: ELFBytes, header: ELFHeader, index: Int) {
+    init(_ file: LittleEndianBytes, header: ELFHeader, index: Int) {
         let at = header.programHeaderOffset + index * ELF.programHeaderSize
         type = file.u32(at)
         flags = SegmentFlags(elfFlags: file.u32(at + 4))

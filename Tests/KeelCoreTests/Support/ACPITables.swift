@@ -163,19 +163,3 @@ enum ACPIBuilder {
     static func x2apic(id: UInt32, uid: UInt32, flags: UInt32) -> [UInt8] { [9, 16, 0, 0] + le32(id) + le32(flags) + le32(uid) }
 }
 
-/// SplitMix64, for the seeded corruption test.
-struct ACPITestRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform enough in 0..<bound (bound > 0).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}

@@ -1,23 +1,9 @@
-// Fixtures for the VM tests: a deterministic PRNG, page-number shorthands for
+// Fixtures for the VM tests: page-number shorthands for
 // building VMAs, and a page-by-page reference model of an address space that the
 // randomized tests compare VMATree against.
 import XCTest
 @testable import KeelCore
 
-/// SplitMix64: small, fast, deterministic across platforms.
-struct VMRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: UInt64) -> UInt64 { next() % n }
-    mutating func chance(_ percent: UInt64) -> Bool { below(100) < percent }
-}
 
 /// The address of page `n`.
 func page(_ n: UInt64) -> VirtAddr { VirtAddr(n << pageShift) }
