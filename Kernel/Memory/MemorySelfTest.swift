@@ -88,13 +88,13 @@ enum MemorySelfTest {
     private static func snapshot() -> (zoneFree: [Int], vmallocPages: Int, slabObjects: Int) {
         var objects = 0
         Slab.allocator!.forEachCache { objects += $0.info.activeObjects }
-        return (ZoneType.allCases.map { PageAllocator.buddy!.zone($0).freePages }, Vmalloc.mappedPages, objects)
+        return (ZoneType.allCases.map { PageAllocator.buddy.pointee.zone($0).freePages }, Vmalloc.mappedPages, objects)
     }
 
     private static func printState(_ when: StaticString) {
         var sink = ConsoleSink()
         sink.write("mm selftest: /proc/buddyinfo "); sink.write(when); sink.write(":\n")
-        PageAllocator.buddy!.writeBuddyInfo(to: &sink)
+        PageAllocator.buddy.pointee.writeBuddyInfo(to: &sink)
         sink.write("mm selftest: /proc/slabinfo "); sink.write(when); sink.write(":\n")
         Slab.allocator!.printSlabinfo(to: &sink)
     }

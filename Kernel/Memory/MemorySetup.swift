@@ -15,8 +15,8 @@ enum MemorySetup {
             Panic.now("no room for mem_map (\(bytes) bytes) below 4 GiB")
         }
         let memMap = MemMap(storage: DirectMap.pointer(memMapPhys, as: Page.self), basePFN: 0, frames: frames)
-        PageAllocator.buddy = BuddyAllocator(memMap: memMap, memory: DirectMap())
-        for range in memblock.freeRanges() { PageAllocator.buddy!.addFreeRange(range.start, range.end) }
+        PageAllocator.install(BuddyAllocator(memMap: memMap, memory: DirectMap()))
+        for range in memblock.freeRanges() { PageAllocator.buddy.pointee.addFreeRange(range.start, range.end) }
 
         Log.notice("mem_map: \(frames) frames x \(MemoryLayout<Page>.stride) bytes = \((bytes + 1023) / 1024) KiB at 0x\(Fmt.hex(memMapPhys.value))")
         reportZones()
@@ -42,14 +42,14 @@ enum MemorySetup {
     private static func reportZones() {
         Log.info("Zone ranges:")
         for type in ZoneType.allCases {
-            let zone = PageAllocator.buddy!.zone(type)
+            let zone = PageAllocator.buddy.pointee.zone(type)
             guard zone.isPopulated else { continue }
             Log.info("  " + Fmt.padRight(zone.type.name, 8) + "[mem 0x" + Fmt.hex(zone.startPFN << pageShift, digits: 16)
                      + "-0x" + Fmt.hex((zone.endPFN << pageShift) &- 1, digits: 16) + "] \(zone.managedPages) pages")
         }
         if Log.shows(.info) {
             var sink = ConsoleSink()
-            PageAllocator.buddy!.writeBuddyInfo(to: &sink)
+            PageAllocator.buddy.pointee.writeBuddyInfo(to: &sink)
         }
     }
 }

@@ -18,7 +18,7 @@ enum ProcSystemFiles {
     /// Linux: frag_show()
     static func buddyinfo() -> String {
         var text = ""
-        PageAllocator.buddy!.writeBuddyInfo(to: &text)
+        PageAllocator.buddy.pointee.writeBuddyInfo(to: &text)
         return text
     }
 

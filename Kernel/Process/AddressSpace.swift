@@ -62,14 +62,15 @@ final class AddressSpace {
     /// freeing it with the last one, and frees emptied page tables.
     /// Linux: zap_page_range() + free_pgtables()
     func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr) {
-        var leaves: [PageTableLeaf] = []
-        pageTable.forEachLeaf(in: start..<end) { leaves.append($0) }
-        guard !leaves.isEmpty else { return }
-        var frames = KernelFrameAllocator()
-        for leaf in leaves { _ = try? pageTable.unmap(leaf.virt, freeEmptyTables: true, allocator: &frames) }
-        // Every CPU must forget the translations before the frames can be reused.
-        flush(leaves[0].virt, leaves[leaves.count - 1].virt + pageSize)
-        for leaf in leaves { dropFrame(leaf.entry.frame) }
+        var mapped: [PhysAddr] = []
+        var tables = DeferredFrameFrees()
+        pageTable.zap(start..<end, allocator: &tables) { mapped.append($0.entry.frame) }
+        guard !mapped.isEmpty || !tables.frames.isEmpty else { return }
+        // Every CPU must forget the translations (and cached table entries)
+        // before the frames and the emptied tables can be reused.
+        flush(start, end)
+        for frame in mapped { dropFrame(frame) }
+        for frame in tables.frames { PageAllocator.free(frame) }
     }
 
     /// One mapping fewer; the frame goes back to the buddy allocator with the last.
@@ -108,6 +109,14 @@ final class AddressSpace {
             TLBShootdown.flushRange(start, end, on: activeCPUs)
         }
     }
+}
+
+/// Collects page-table pages that a teardown freed, to be given back only after
+/// the TLB flush. Linux: the mmu_gather of tlb_remove_table()
+struct DeferredFrameFrees: FrameAllocator {
+    var frames: [PhysAddr] = []
+    mutating func allocateFrame() -> PhysAddr? { PageAllocator.allocate() }
+    mutating func freeFrame(_ frame: PhysAddr) { frames.append(frame) }
 }
 
 /// One frame of zeros shared by every read of untouched anonymous memory.

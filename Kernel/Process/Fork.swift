@@ -96,18 +96,32 @@ extension AddressSpace {
         child.startData = startData; child.endData = endData
         child.startBrk = startBrk; child.brk = brk; child.startStack = startStack
 
-        var leaves: [PageTableLeaf] = []
-        pageTable.forEachLeaf(in: VirtAddr(0)..<VirtAddr(layout.taskSize)) { leaves.append($0) }
-        for leaf in leaves {
-            guard let vma = vmas.findVMA(leaf.virt), vma.contains(leaf.virt), !vma.flags.contains(.dontCopy) else { continue }
-            var flags = leaf.entry.flags
-            flags.remove([.accessed, .dirty])
-            if !vma.flags.contains(.shared) && flags.contains(.writable) {
-                flags.remove(.writable)
-                _ = try? pageTable.protect(leaf.virt, flags: flags)
+        var frames = KernelFrameAllocator()
+        var copied = 0
+        var region: VMA? = nil                          // consecutive pages share a VMA
+        do {
+            try pageTable.copyLeaves(VirtAddr(0)..<VirtAddr(layout.taskSize), into: child.pageTable,
+                                     allocator: &frames) { leaf in
+                if region == nil || !region!.contains(leaf.virt) { region = vmas.findVMA(leaf.virt) }
+                guard let vma = region, vma.contains(leaf.virt), !vma.flags.contains(.dontCopy) else { return (nil, nil) }
+                var flags = leaf.entry.flags
+                flags.remove([.accessed, .dirty])
+                var parentEntry: PageTableEntry? = nil
+                if !vma.flags.contains(.shared) && flags.contains(.writable) {
+                    flags.remove(.writable)      // copy-on-write: read-only on both sides
+                    parentEntry = PageTableEntry(frame: leaf.entry.frame, flags: leaf.entry.flags.subtracting(.writable))
+                }
+                if leaf.entry.frame != ZeroPage.frame {
+                    PageAllocator.page(leaf.entry.frame).pointee.mapcount += 1
+                    copied += 1
+                }
+                return (PageTableEntry(frame: leaf.entry.frame, flags: flags), parentEntry)
             }
-            guard child.mapPage(leaf.virt, leaf.entry.frame, flags: flags) else { return nil }
+        } catch {
+            child.rssPages = copied
+            return nil
         }
+        child.rssPages = copied
         flush(VirtAddr(0), VirtAddr(layout.taskSize))  // the parent's writable TLB entries must go
         return child
     }

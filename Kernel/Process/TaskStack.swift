@@ -36,7 +36,7 @@ enum TaskStack {
 
     /// The state a fresh process's FPU and SSE units start in (Linux: fpstate_init):
     /// x87 control word 0x37f, MXCSR 0x1f80, everything else zero.
-    private static func initializeSSEState(at address: UInt64) {
+    static func initializeSSEState(at address: UInt64) {
         let area = UnsafeMutableRawPointer(bitPattern: UInt(address))!
         _ = memset(area, 0, 512)
         area.storeBytes(of: UInt16(0x037f), toByteOffset: 0, as: UInt16.self)

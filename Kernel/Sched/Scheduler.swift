@@ -341,6 +341,9 @@ enum Scheduler {
     /// free to go). Called with the big kernel lock held, since freeing memory
     /// needs it. Linux: put_task_struct() from finish_task_switch()
     static func reapExited() {
+        // A racy peek is enough to skip the common case: a task that exits now is
+        // reaped by the next call.
+        if exited.isEmpty { return }
         var finished: [Task] = []
         let irq = lock.lock()
         var i = 0

@@ -63,6 +63,8 @@ enum ProcessSyscalls {
         task.signals = task.signals.copy()              // no longer shared with threads of the old image
         task.signals.resetForExec()
         frame.pointee = InterruptFrame.userEntry(rip: image.entry.value, rsp: image.stackPointer)
+        // The new program starts with clean x87/SSE state, as Linux's fpu__clear_user_states().
+        TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))
         return 0
     }
 

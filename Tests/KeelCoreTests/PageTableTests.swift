@@ -547,3 +547,53 @@ final class PageTableTests: XCTestCase {
 private extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
+
+final class PageTableBulkTests: XCTestCase {
+    func testCopyLeavesBuildsTheSameTreeAndCanRewriteTheParent() throws {
+        let ram = SimulatedRAM(frames: 256)
+        var frames = SimulatedFrameAllocator(ram: ram)
+        let parent = try XCTUnwrap(PageTable(memory: ram, allocator: &frames))
+        let child = try XCTUnwrap(PageTable(memory: ram, allocator: &frames))
+        let pages: [UInt64] = [0x40_0000, 0x40_1000, 0x60_0000, 0x7ef0_0000_0000, 0x1_0000_0000]
+        for (i, va) in pages.enumerated() {
+            try parent.map(VirtAddr(va), to: PhysAddr(0x10_0000 + UInt64(i) * 0x1000), size: .size4K,
+                           flags: [.present, .user, .writable], allocator: &frames)
+        }
+        var seen = 0
+        try parent.copyLeaves(VirtAddr(0)..<VirtAddr(KernelLayout.taskSize), into: child, allocator: &frames) { leaf in
+            seen += 1
+            var readOnly = leaf.entry
+            readOnly = PageTableEntry(frame: readOnly.frame, flags: readOnly.flags.subtracting(.writable))
+            return (readOnly, leaf.virt.value == 0x60_0000 ? nil : readOnly)
+        }
+        XCTAssertEqual(seen, pages.count)
+        for (i, va) in pages.enumerated() {
+            let c = try XCTUnwrap(child.translate(VirtAddr(va + 5)))
+            XCTAssertEqual(c.phys, PhysAddr(0x10_0000 + UInt64(i) * 0x1000 + 5))
+            XCTAssertFalse(c.flags.contains(.writable))
+            let p = try XCTUnwrap(parent.translate(VirtAddr(va)))
+            XCTAssertEqual(p.flags.contains(.writable), va == 0x60_0000, "only the parent leaf left alone stays writable")
+        }
+    }
+
+    func testZapClearsTheRangeAndFreesEveryEmptiedTable() throws {
+        let ram = SimulatedRAM(frames: 256)
+        var frames = SimulatedFrameAllocator(ram: ram)
+        let table = try XCTUnwrap(PageTable(memory: ram, allocator: &frames))
+        let baseline = frames.allocatedCount
+        for i in 0..<600 {             // spans two page tables
+            try table.map(VirtAddr(0x40_0000 + UInt64(i) << 12), to: PhysAddr(0x10_0000), size: .size4K,
+                          flags: [.present, .user], allocator: &frames)
+        }
+        try table.map(VirtAddr(0x7000_0000_0000), to: PhysAddr(0x10_0000), size: .size4K, flags: [.present, .user],
+                      allocator: &frames)
+        var zapped = 0
+        table.zap(VirtAddr(0x40_0000)..<VirtAddr(0x40_0000 + 600 << 12), allocator: &frames) { _ in zapped += 1 }
+        XCTAssertEqual(zapped, 600)
+        XCTAssertNil(table.translate(VirtAddr(0x40_0000)))
+        XCTAssertNotNil(table.translate(VirtAddr(0x7000_0000_0000)), "outside the range: kept")
+        table.zap(VirtAddr(0)..<VirtAddr(KernelLayout.taskSize), allocator: &frames) { _ in zapped += 1 }
+        XCTAssertEqual(zapped, 601)
+        XCTAssertEqual(frames.allocatedCount, baseline, "every table page is back")
+    }
+}
