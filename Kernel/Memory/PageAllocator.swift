@@ -27,6 +27,8 @@ enum PageAllocator {
 
     /// Returns a block. A double free or wrong order is a kernel bug: panic,
     /// naming the frame and order. Linux: __free_pages() with CONFIG_DEBUG_VM
+    /// (Never inlined: a bad free's call trace should show this frame.)
+    @inline(never)
     static func free(_ block: PhysAddr, order: Int = 0) {
         do {
             try buddy.pointee.free(block, order: order)
