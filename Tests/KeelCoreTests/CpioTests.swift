@@ -50,7 +50,7 @@ final class CpioTests: XCTestCase {
 
     func testFileTypesAndSpecialBits() throws {
         var b = CpioArchiveBuilder()
-        let modes: [(UInt32, CpioEntry.FileType?)] = [
+        let modes: [(UInt32, FileType?)] = [
             (0o010644, .fifo), (0o020620, .characterDevice), (0o060660, .blockDevice), (0o140755, .socket),
             (0o104755, .regular), (0o170000, nil),
         ]

@@ -11,6 +11,7 @@
  * inherits FD_CLOEXEC unless dup3 is asked for it.
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "ktest.h"
 
 #include <fcntl.h>
@@ -24,13 +25,6 @@
 
 #define KIB 1024UL
 #define MIB (1024 * KIB)
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
 
 /* Setup that only speaks up when it fails. */
 static bool setup(bool done, const char *what)

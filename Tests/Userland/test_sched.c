@@ -27,6 +27,7 @@
  * so they cannot tell who ran. Children never print.
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "ktest.h"
 #include "keel.h"
 #include "schedwrr.h"
@@ -43,20 +44,6 @@
 #define WINDOW_MS 2000 /* one ratio measurement */
 
 static bool keel;
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 /* Shared with the children: spinners' counters and what a probe saw. */
 struct shared {

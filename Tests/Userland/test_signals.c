@@ -18,6 +18,7 @@
  * rt_sigreturn (DESIGN.md section 5 lists them after the required part).
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "ktest.h"
 
 #include <signal.h>
@@ -31,13 +32,6 @@
 #include <unistd.h>
 
 #define PAGE 4096UL
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
 
 /* How a child ended. */
 struct outcome {

@@ -37,6 +37,7 @@
  * Children never print.
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "ktest.h"
 #include "keel.h"
 #include "procfs.h"
@@ -59,20 +60,6 @@
 
 static bool keel;
 static long ncpus;
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 /* Shared with the children. */
 struct shared {

@@ -19,6 +19,7 @@
  * lowers it by at least 12 MiB.
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "ktest.h"
 #include "procfs.h"
 
@@ -35,13 +36,6 @@
 #define FORKS 200
 #define MAX_ALIVE 8
 #define CYCLES 10000
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
 
 /* MemFree in KiB, or -1. */
 static long long mem_free_kib(void)

@@ -24,6 +24,7 @@
  * deadline, so a kernel that loses track of a thread fails instead of hanging.
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "ktest.h"
 
 #include <limits.h>
@@ -47,20 +48,6 @@
 
 #define NTHREADS 4
 #define MANY 32
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 static pid_t gettid_(void)
 {

@@ -13,6 +13,7 @@
  * subreaper so they come to it too.
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "ktest.h"
 
 #include <fcntl.h>
@@ -24,13 +25,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
 
 /* A child that blocks until the parent closes `gate[1]`, then exits `code`. */
 static pid_t gated_child(int gate[2], int code)

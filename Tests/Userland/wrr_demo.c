@@ -17,6 +17,7 @@
  * SCHED_OTHER (CFS), which ignores these weights: expect equal shares there.
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "keel.h"
 #include "schedwrr.h"
 
@@ -34,13 +35,6 @@ struct shared {
     volatile int ready, stop;
 };
 static struct shared *sh;
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
 
 static void usage(void)
 {

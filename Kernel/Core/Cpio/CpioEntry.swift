@@ -5,24 +5,6 @@
 /// A file, directory, symlink or special file stored in a newc archive.
 /// Linux: the header fields and name that init/initramfs.c collects per entry
 public struct CpioEntry {
-    /// The file-type bits of `mode`. Linux: S_IFMT and its values
-    public enum FileType: UInt32 {
-        /// Linux: S_IFIFO
-        case fifo = 0o010000
-        /// Linux: S_IFCHR
-        case characterDevice = 0o020000
-        /// Linux: S_IFDIR
-        case directory = 0o040000
-        /// Linux: S_IFBLK
-        case blockDevice = 0o060000
-        /// Linux: S_IFREG
-        case regular = 0o100000
-        /// Linux: S_IFLNK
-        case symlink = 0o120000
-        /// Linux: S_IFSOCK
-        case socket = 0o140000
-    }
-
     /// Offset of this entry's header in the archive.
     public let headerOffset: Int
     /// Linux: c_ino (with the device numbers, identifies hard links)
@@ -60,7 +42,7 @@ public struct CpioEntry {
     /// Bytes of data. Linux: c_filesize
     public var size: Int { data.count }
     /// nil for a type Linux's unpacker would also skip.
-    public var fileType: FileType? { FileType(rawValue: mode & 0o170000) }
+    public var fileType: FileType? { FileType(mode: mode) }
     /// Permission, setuid, setgid and sticky bits. Linux: mode & S_IALLUGO
     public var permissions: UInt32 { mode & 0o7777 }
 }
