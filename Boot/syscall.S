@@ -38,7 +38,7 @@ syscall_entry:
     xor     %ebp, %ebp              /* call traces stop at the user boundary */
     and     $-16, %rsp
     sub     $512, %rsp
-    fxsave64 (%rsp)                 /* user x87/SSE state: Swift code uses xmm registers */
+    SAVE_XMM_REGISTERS %rsp         /* Swift code uses xmm registers; x87 and MXCSR stay live */
     sti
     call    keel_syscall
     cli
@@ -47,7 +47,7 @@ syscall_entry:
      * register including rcx and r11. */
     cmpq    $256, 0x78(%rbx)
     jne     isr_exit
-    fxrstor64 (%rsp)
+    RESTORE_XMM_REGISTERS %rsp
     mov     %rbx, %rsp
     POP_GENERAL_REGISTERS
     add     $16, %rsp               /* vector, number */

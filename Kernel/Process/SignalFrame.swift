@@ -54,6 +54,7 @@ enum SignalFrame {
         put(UInt64(UInt32(bitPattern: info.code)), si + 8)              // si_code
         put(info.address != 0 ? info.address : UInt64(UInt32(bitPattern: info.senderPID)), si + 16)
 
+        TaskStack.completeUserFPUState(task)
         do {
             let sse = UnsafeRawPointer(bitPattern: UInt(TaskStack.sseArea(of: task)))!
             try UserCopy.copyOut(to: VirtAddr(fpstate), from: sse, count: 512)

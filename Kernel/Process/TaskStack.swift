@@ -15,6 +15,7 @@ enum TaskStack {
         task.userFrame.initialize(to: frame)
         let sse = sseArea(of: task)
         if let parent {
+            completeUserFPUState(parent)
             _ = memcpy(UnsafeMutableRawPointer(bitPattern: UInt(sse))!,
                        UnsafeRawPointer(bitPattern: UInt(sseArea(of: parent)))!, 512)
         } else {
@@ -32,6 +33,29 @@ enum TaskStack {
     /// just below its InterruptFrame, 16-byte aligned.
     static func sseArea(of task: Task) -> UInt64 {
         ((task.kernelStack.top - UInt64(InterruptFrame.byteSize)) & ~15) - 512
+    }
+
+    /// Makes a task's saved user FPU area a full FXSAVE image. A system call saved
+    /// only the XMM registers there (Boot/frame.h); the x87 registers and MXCSR,
+    /// which the kernel never changes, are still the user's in the CPU, so a live
+    /// fxsave supplies them (bytes 0..<160 of the image). Call it while the task's
+    /// state is the live one: before switching away from it, before a fork copies
+    /// it, before a signal frame saves it. Linux: save_fpregs_to_fpstate()
+    static func completeUserFPUState(_ task: Task) {
+        guard task.mm != nil else { return }          // kernel threads have no user state
+        let area = UnsafeMutableRawPointer(bitPattern: UInt(sseArea(of: task)))!
+        // On the stack: this runs in the context switch, which must not allocate.
+        withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { scratch in
+            cpu_fxsave(scratch.baseAddress!)
+            _ = memcpy(area, scratch.baseAddress!, 160)
+        }
+    }
+
+    /// Loads a task's saved user FPU state into the CPU (x87, MXCSR and XMM), as
+    /// it is switched in. Linux: restore_fpregs_from_fpstate()
+    static func loadUserFPUState(_ task: Task) {
+        guard task.mm != nil else { return }
+        cpu_fxrstor(UnsafeRawPointer(bitPattern: UInt(sseArea(of: task)))!)
     }
 
     /// The state a fresh process's FPU and SSE units start in (Linux: fpstate_init):

@@ -319,6 +319,9 @@ enum Scheduler {
         }
         let next = pick.flatMap { tasks[Int($0)] } ?? idleTasks[cpu]
         guard next !== previous else { return nil }
+        // The user FPU state goes with the task (Linux: switch_fpu_prepare/finish).
+        TaskStack.completeUserFPUState(previous)
+        TaskStack.loadUserFPUState(next)
         running[cpu] = next
         PerCPU.setKernelStack(next.kernelStack.top)
         if next.mm !== previous.mm {

@@ -63,8 +63,10 @@ enum ProcessSyscalls {
         task.signals = task.signals.copy()              // no longer shared with threads of the old image
         task.signals.resetForExec()
         frame.pointee = InterruptFrame.userEntry(rip: image.entry.value, rsp: image.stackPointer)
-        // The new program starts with clean x87/SSE state, as Linux's fpu__clear_user_states().
+        // The new program starts with clean x87/SSE state, as Linux's fpu__clear_user_states();
+        // vector 0 makes the return path load all of it (iretq path), not just XMM.
         TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))
+        frame.pointee.vector = 0
         return 0
     }
 

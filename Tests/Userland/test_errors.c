@@ -10,7 +10,12 @@
 #include "ktest.h"
 
 #include <fcntl.h>
+#include <fenv.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -177,8 +182,44 @@ static void test_uname(void)
     ok(getpid() > 0 && getpid() == getpid(), "getpid is positive and stable", "%d", getpid());
 }
 
+/* The FPU state survives being switched out: a child computes with a different
+ * rounding mode while this process sleeps and yields, and afterwards this
+ * process's MXCSR rounding mode and x87 results are still its own. */
+static void test_fpu_across_switches(void)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        fesetround(FE_UPWARD);
+        volatile double x = 1.0;
+        volatile long double y = 1.0L;
+        for (;;) {
+            x = x * 1.0000001 + 1e-9;
+            y = y * 1.0000001L + 1e-9L;
+        }
+    }
+    fesetround(FE_TOWARDZERO);
+    volatile double a = 1.0, b = 3.0;
+    double third = a / b;
+    volatile long double big = 1.0L;
+    for (int i = 0; i < 50; i++) {
+        struct timespec t = { 0, 2000000 };
+        nanosleep(&t, NULL);
+        sched_yield();
+        big = big * 1.5L;
+    }
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    ok(fegetround() == FE_TOWARDZERO, "MXCSR rounding mode survives sleeps and switches", "mode %d", fegetround());
+    ok(a / b == third, "SSE results unchanged after switches", "%a vs %a", a / b, third);
+    long double want = 1.0L;
+    for (int i = 0; i < 50; i++) want = want * 1.5L;
+    ok(big == want, "x87 (long double) state survives switches", "%Lg vs %Lg", (long double)big, want);
+    fesetround(FE_TONEAREST);
+}
+
 int main(void)
 {
+    test_fpu_across_switches();
     test_abi();
     test_enosys();
     test_files();

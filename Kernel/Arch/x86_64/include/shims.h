@@ -66,6 +66,10 @@ static inline uint64_t read_rflags(void) { uint64_t v; __asm__ volatile("pushfq;
 static inline void cpu_stac(void) { __asm__ volatile("stac" ::: "memory"); }
 static inline void cpu_clac(void) { __asm__ volatile("clac" ::: "memory"); }
 
+/* ---- x87/SSE state ---- */
+static inline void cpu_fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
+static inline void cpu_fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+
 /* ---- the running frame, for call traces ---- */
 static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
 static inline uint64_t read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
