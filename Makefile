@@ -17,7 +17,7 @@ CLANG    ?= clang
 LD       := ld.lld
 EMBEDDED := $(dir $(shell command -v $(SWIFTC)))../lib/swift/embedded/x86_64-unknown-none-elf
 
-SWIFT_SOURCES := $(shell find Kernel -name "*.swift" $(foreach d,$(CORE_EXCLUDE),-not -path "Kernel/Core/$(d)/*") | sort)
+SWIFT_SOURCES := $(shell find Kernel -name "*.swift" | sort)
 C_SOURCES     := $(shell find Kernel -name '*.c' | sort)
 ASM_SOURCES   := $(sort $(wildcard Boot/*.S))
 SHIMS_HEADER  := Kernel/Arch/x86_64/include/shims.h

@@ -21,5 +21,4 @@ enum EarlyHeap {
         return a >= UInt(symbol_early_heap_start()) && a < UInt(symbol_early_heap_end())
     }
 
-    static var bytesUsed: Int { next == 0 ? 0 : Int(next - UInt(symbol_early_heap_start())) }
 }

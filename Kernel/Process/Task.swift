@@ -82,5 +82,4 @@ final class Task {
         UnsafeMutablePointer(bitPattern: UInt(kernelStack.top) - UInt(InterruptFrame.byteSize))!
     }
 
-    var isKernelThread: Bool { mm == nil }
 }

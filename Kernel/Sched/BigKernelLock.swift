@@ -61,5 +61,4 @@ enum BigKernelLock {
         depth = held
     }
 
-    static var heldHere: Bool { owner.load(ordering: .relaxed) == PerCPU.cpu }
 }
