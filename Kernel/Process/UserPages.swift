@@ -34,8 +34,8 @@ extension AddressSpace {
     /// The direct-map address of the frame at `page`, made present and private-writable
     /// first by the ordinary fault path.
     private func writablePage(_ page: VirtAddr) -> UnsafeMutableRawPointer? {
-        if let (_, flags, _) = pageTable.translate(page), flags.contains(.writable) {
-        } else {
+        let writable = pageTable.translate(page)?.flags.contains(.writable) ?? false
+        if !writable {
             guard case .resolved = handleFault(at: page, access: FaultAccess(.write, fromUserMode: false)) else { return nil }
         }
         guard let (frame, _, _) = pageTable.translate(page) else { return nil }
