@@ -37,6 +37,34 @@ enum MiscSyscalls {
         return 0
     }
 
+    /// Linux: time(); seconds since 1970, also stored at the pointer when it is not NULL.
+    static func time(_ a: SyscallArgs) throws(Errno) -> Int {
+        let seconds = Int64(Clock.realtimeNanoseconds / 1_000_000_000)
+        if a.u64(0) != 0 { try UserCopy.write(seconds, at: a.address(0)) }
+        return Int(seconds)
+    }
+
+    static let PR_SET_NAME = 15, PR_GET_NAME = 16
+
+    /// Linux: prctl(); the thread name (comm) only, EINVAL for every other option.
+    static func prctl(_ a: SyscallArgs) throws(Errno) -> Int {
+        let task = Scheduler.current
+        switch a.int(0) {
+        case PR_SET_NAME:
+            let bytes = try UserCopy.copyIn(from: a.address(1), count: 16)
+            let name = bytes.prefix { $0 != 0 }
+            task.name = String(decoding: name.prefix(15), as: UTF8.self)
+            return 0
+        case PR_GET_NAME:
+            var bytes = [UInt8](repeating: 0, count: 16)
+            for (i, byte) in task.name.utf8.prefix(15).enumerated() { bytes[i] = byte }
+            try UserCopy.copyOut(to: a.address(1), bytes)
+            return 0
+        default:
+            throw .EINVAL
+        }
+    }
+
     static func writeTimespec(_ ns: UInt64, at address: VirtAddr) throws(Errno) {
         try UserCopy.write((ns / 1_000_000_000, ns % 1_000_000_000), at: address)
     }

@@ -89,7 +89,9 @@ enum SyscallTable {
         case 96: return try MiscSyscalls.gettimeofday(a)
         case 97, 302: return try MiscSyscalls.prlimit(a)
         case 102, 104, 107, 108: return 0                // getuid, getgid, geteuid, getegid: root
+        case 157: return try MiscSyscalls.prctl(a)
         case 169: return try MiscSyscalls.reboot(a)
+        case 201: return try MiscSyscalls.time(a)
         case 228: return try MiscSyscalls.clockGettime(a)
         case 202: return try Futex.syscall(a)
         // scheduling (Kernel/Syscall/SchedSyscalls.swift)

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <sys/syscall.h>
@@ -217,9 +218,26 @@ static void test_fpu_across_switches(void)
     fesetround(FE_TONEAREST);
 }
 
+/* Two calls glibc-built programs make: time() and prctl(PR_SET_NAME). */
+static void test_time_and_name(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long stored = 0;
+    long t = syscall(SYS_time, &stored);
+    ok(t >= now.tv_sec && t <= now.tv_sec + 2 && stored == t, "time() agrees with CLOCK_REALTIME",
+       "time %ld stored %ld realtime %ld", t, stored, (long)now.tv_sec);
+    char name[16] = { 0 };
+    ok(prctl(PR_SET_NAME, "renamed-task", 0, 0, 0) == 0 && prctl(PR_GET_NAME, name, 0, 0, 0) == 0 &&
+           strcmp(name, "renamed-task") == 0,
+       "prctl PR_SET_NAME / PR_GET_NAME round trip", "got \"%s\"", name);
+    ok_errno(prctl(0x7fff, 0, 0, 0, 0), EINVAL, "prctl with an unknown option: EINVAL");
+}
+
 int main(void)
 {
     test_fpu_across_switches();
+    test_time_and_name();
     test_abi();
     test_enosys();
     test_files();
