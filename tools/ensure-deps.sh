@@ -10,6 +10,8 @@ need mformat mtools
 need musl-gcc musl-tools
 need cpio cpio
 need python3 python3
+# A real program Keel's tests did not write: Debian's static (glibc) busybox.
+[ -x /bin/busybox ] || missing="$missing busybox-static"
 [ -z "$missing" ] && exit 0
 missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
