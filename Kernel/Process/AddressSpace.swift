@@ -62,25 +62,37 @@ final class AddressSpace {
     /// freeing it with the last one, and frees emptied page tables.
     /// Linux: zap_page_range() + free_pgtables()
     func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr) {
-        var mapped: [PhysAddr] = []
+        // A frame's mapping is dropped at once; only frames whose last mapping this
+        // was wait for the TLB flush before they are freed, like the emptied tables.
+        var unused: [PhysAddr] = []
         var tables = DeferredFrameFrees()
-        pageTable.zap(start..<end, allocator: &tables) { mapped.append($0.entry.frame) }
-        guard !mapped.isEmpty || !tables.frames.isEmpty else { return }
+        var removed = 0
+        pageTable.zap(start..<end, allocator: &tables) { leaf in
+            removed += 1
+            if removeMapping(leaf.entry.frame) { unused.append(leaf.entry.frame) }
+        }
+        guard removed > 0 || !tables.frames.isEmpty else { return }
         // Every CPU must forget the translations (and cached table entries)
         // before the frames and the emptied tables can be reused.
         flush(start, end)
-        for frame in mapped { dropFrame(frame) }
+        for frame in unused { PageAllocator.free(frame) }
         for frame in tables.frames { PageAllocator.free(frame) }
     }
 
     /// One mapping fewer; the frame goes back to the buddy allocator with the last.
     /// Linux: page_remove_rmap() + put_page()
     func dropFrame(_ frame: PhysAddr) {
-        guard frame != ZeroPage.frame else { return }
+        if removeMapping(frame) { PageAllocator.free(frame) }
+    }
+
+    /// Counts one mapping of `frame` fewer; true when none is left (the caller
+    /// frees it, possibly after a TLB flush). Linux: page_remove_rmap()
+    private func removeMapping(_ frame: PhysAddr) -> Bool {
+        guard frame != ZeroPage.frame else { return false }
         rssPages -= 1
         let page = PageAllocator.page(frame)
         page.pointee.mapcount -= 1
-        if page.pointee.mapcount == 0 { PageAllocator.free(frame) }
+        return page.pointee.mapcount == 0
     }
 
     /// What is mapped at a page, for the fault classifier.
