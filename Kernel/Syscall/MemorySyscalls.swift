@@ -112,8 +112,9 @@ enum MemorySyscalls {
                 && (vma.flags.contains(.shared) || PageAllocator.page(frame).pointee.mapcount == 1)
             let writable = leaf.entry.flags.contains(.writable) || (exclusive && vma.flags.contains(.write))
             _ = try? mm.pageTable.protect(leaf.virt, flags: AddressSpace.pteFlags(for: vma.flags, writable: writable))
-            mm.flush(leaf.virt)
         }
+        // One flush (one shootdown on SMP) for the whole range.
+        if !leaves.isEmpty { mm.flush(start, end) }
     }
 
     /// Linux: sys_brk(). Returns the new break, or the old one if the request is refused.
