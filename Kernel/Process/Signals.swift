@@ -39,15 +39,23 @@ final class SignalHandlers {
 enum Signals {
     static func bit(_ signal: Int32) -> UInt64 { 1 << UInt64(signal - 1) }
     /// SIGKILL and SIGSTOP can be neither caught, blocked nor ignored.
-    static let unblockable = bit(Signal.SIGKILL) | bit(19)
+    static let unblockable = bit(Signal.SIGKILL) | bit(Signal.SIGSTOP)
 
     /// Signals whose default action is to do nothing. Linux: SIG_KERNEL_IGNORE_MASK
     static func ignoredByDefault(_ signal: Int32) -> Bool {
-        [Signal.SIGCHLD, 18 /* SIGCONT */, 23 /* SIGURG */, 28 /* SIGWINCH */].contains(signal)
+        switch signal {
+        case Signal.SIGCHLD, Signal.SIGCONT, Signal.SIGURG, Signal.SIGWINCH: true
+        default: false
+        }
     }
 
     /// Job-control stops are not implemented: those signals are ignored by default too.
-    static func stopsByDefault(_ signal: Int32) -> Bool { [19, 20, 21, 22].contains(signal) }
+    static func stopsByDefault(_ signal: Int32) -> Bool {
+        switch signal {
+        case Signal.SIGSTOP, Signal.SIGTSTP, Signal.SIGTTIN, Signal.SIGTTOU: true
+        default: false
+        }
+    }
 
     /// Marks `signal` pending on `task` and wakes it so it can act on it.
     /// Linux: send_signal() + signal_wake_up()

@@ -211,7 +211,7 @@ enum MemorySyscalls {
     static func madvise(_ a: SyscallArgs) throws(Errno) -> Int {
         let start = a.address(0), advice = a.int(2)
         guard start.isPageAligned, a.size(1) >= 0 else { throw .EINVAL }
-        guard [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED].contains(advice) else { throw .EINVAL }
+        guard (MADV_NORMAL...MADV_DONTNEED).contains(advice) else { throw .EINVAL }
         guard a.size(1) > 0 else { return 0 }
         guard let length = pageLength(a.size(1)) else { throw .EINVAL }
         let mm = try mm

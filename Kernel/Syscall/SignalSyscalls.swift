@@ -9,7 +9,7 @@ enum SignalSyscalls {
         let task = Scheduler.current
         let old = task.signals.actions[signal]
         if a.u64(1) != 0 {
-            guard signal != Int(Signal.SIGKILL) && signal != 19 else { throw .EINVAL }
+            guard signal != Int(Signal.SIGKILL) && signal != Int(Signal.SIGSTOP) else { throw .EINVAL }
             let (handler, flags, restorer, mask) = try UserCopy.read((UInt64, UInt64, UInt64, UInt64).self, at: a.address(1))
             task.signals.actions[signal] = SignalAction(handler: handler, flags: flags, restorer: restorer,
                                                         mask: mask & ~Signals.unblockable)
