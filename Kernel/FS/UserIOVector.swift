@@ -1,7 +1,8 @@
 // A user buffer to read into or write from, possibly in several pieces (readv
-// and writev take an array of them). Copies go page by page through UserCopy,
-// so a buffer that is only partly mapped transfers up to the bad page, and a
-// transfer that copied something reports that rather than EFAULT.
+// and writev take an array of them). Each piece is a checked UserRange; a copy
+// that meets an unmapped page stops there, and once anything was transferred a
+// fault ends the buffer instead of failing the call: the system call returns the
+// short count, as Linux does, and no caller's loop can turn it into EFAULT.
 // Linux: struct iov_iter over user memory (ITER_UBUF, ITER_IOVEC), lib/iov_iter.c
 
 struct UserIOVector {
@@ -10,17 +11,19 @@ struct UserIOVector {
     /// Most pieces readv/writev take. Linux: UIO_MAXIOV
     static let maxSegments = 1024
 
-    private var segments: [(base: VirtAddr, length: Int)]
+    private var segments: [UserRange]
     private var index = 0
     private var offsetInSegment = 0
-    /// Bytes the buffer still has room for (or still holds, for a write).
+    /// Bytes the buffer still has room for (or still holds, for a write); 0 after a fault.
     private(set) var remaining: Int
+    /// Bytes moved so far, by every copy of this buffer.
+    private(set) var transferred = 0
 
     /// One buffer: EFAULT unless it lies in user space. Linux: import_ubuf() + access_ok()
     init(address: VirtAddr, count: Int) throws(Errno) {
-        guard UserCopy.accessOK(address, count) else { throw .EFAULT }
+        let range = try UserRange(address, count: count)
         let length = min(count, Self.maxTransfer)
-        segments = [(address, length)]
+        segments = [range.slice(from: 0, count: length)]
         remaining = length
     }
 
@@ -41,9 +44,8 @@ struct UserIOVector {
                  Int(bitPattern: UInt($0.load(fromByteOffset: 16 * i + 8, as: UInt64.self))))
             }
             guard length >= 0 else { throw .EINVAL }
-            guard UserCopy.accessOK(base, length) else { throw .EFAULT }
             let kept = min(length, Self.maxTransfer - remaining)
-            segments.append((base, kept))
+            segments.append(try UserRange(base, count: length).slice(from: 0, count: kept))
             remaining += kept
         }
     }
@@ -51,40 +53,39 @@ struct UserIOVector {
     /// Copies `bytes` (as many as fit) to the user buffer; returns how many.
     /// Linux: copy_to_iter()
     mutating func copyOut(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
-        try transfer(bytes.count) { (user, offset, count) throws(Errno) in
-            try UserCopy.copyOut(to: user, from: bytes.baseAddress! + offset, count: count)
+        try transfer(bytes.count) { user, offset in
+            UserCopy.copyOutPartial(to: user, from: bytes.baseAddress! + offset)
         }
     }
 
     /// Copies from the user buffer into `buffer` (as much as it holds); returns how many.
     /// Linux: copy_from_iter()
     mutating func copyIn(_ buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
-        try transfer(buffer.count) { (user, offset, count) throws(Errno) in
-            try UserCopy.copyIn(buffer.baseAddress! + offset, from: user, count: count)
+        try transfer(buffer.count) { user, offset in
+            UserCopy.copyInPartial(buffer.baseAddress! + offset, from: user)
         }
     }
 
-    /// Moves up to `wanted` bytes in chunks that never cross a user page. A fault
-    /// ends the transfer; it is an error only if nothing moved.
-    private mutating func transfer(_ wanted: Int,
-                                   _ copy: (VirtAddr, Int, Int) throws(Errno) -> Void) throws(Errno) -> Int {
+    /// Moves up to `wanted` bytes, piece by piece; `copy` moves one user range and
+    /// returns how much of it it moved. A fault is EFAULT only if this buffer has
+    /// moved nothing yet; otherwise it ends the buffer (`remaining` becomes 0).
+    private mutating func transfer(_ wanted: Int, _ copy: (UserRange, Int) -> Int) throws(Errno) -> Int {
         var done = 0
         while done < wanted && index < segments.count {
             let segment = segments[index]
-            let user = segment.base + UInt64(offsetInSegment)
-            let chunk = min(wanted - done, segment.length - offsetInSegment, Int(pageSize - user.pageOffset))
-            if chunk > 0 {
-                do throws(Errno) {
-                    try copy(user, done, chunk)
-                } catch {
-                    if done == 0 { throw error }
-                    return done
-                }
-                done += chunk
-                offsetInSegment += chunk
-                remaining -= chunk
+            let piece = segment.slice(from: offsetInSegment, count: min(wanted - done, segment.count - offsetInSegment))
+            let moved = copy(piece, done)
+            done += moved
+            offsetInSegment += moved
+            remaining -= moved
+            transferred += moved
+            if moved < piece.count {
+                if transferred == 0 { throw .EFAULT }
+                remaining = 0
+                index = segments.count
+                return done
             }
-            if offsetInSegment == segment.length {
+            if offsetInSegment == segment.count {
                 index += 1
                 offsetInSegment = 0
             }

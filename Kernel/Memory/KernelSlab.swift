@@ -5,9 +5,19 @@
 
 /// Page blocks for the slab layer. A stateless handle: the slab allocator keeps a
 /// copy of it in its first page.
+///
+/// The slab serves every Swift object, array and string, and the Embedded Swift
+/// runtime cannot report a failed allocation (it traps), so slab pages may come
+/// from the reserve below the min watermark. Taking one tells the OOM killer,
+/// which then frees memory before the reserve is gone too.
 struct BuddySlabBackend: SlabPageBackend {
     mutating func allocatePages(order: Int) -> UnsafeMutableRawPointer? {
-        guard let block = PageAllocator.allocate(order: order) else { return nil }
+        var block = PageAllocator.allocate(order: order)
+        if block == nil {
+            block = PageAllocator.allocate(order: order, flags: .memalloc)
+            OOMKiller.reserveInUse = true
+        }
+        guard let block else { return nil }
         return UnsafeMutableRawPointer(DirectMap.pointer(block, as: UInt8.self))
     }
 

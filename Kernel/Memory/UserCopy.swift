@@ -1,84 +1,106 @@
-// The only way the kernel touches user memory. Every pointer a system call
-// receives is checked against TASK_SIZE and then copied with copy_user, whose
-// faults are either resolved (demand paging, copy-on-write) or turned into
-// EFAULT through the exception table. Linux: copy_from_user(), copy_to_user(),
-// strncpy_from_user(), access_ok(), and the exception table (extable)
+// The only way the kernel touches user memory. A user pointer becomes a
+// UserRange (Kernel/Core/Base/UserRange.swift) through the access_ok check, and
+// only a UserRange reaches copy_user, whose faults are either resolved (demand
+// paging, copy-on-write) or turned into "bytes not copied" through the exception
+// table. The VirtAddr conveniences below all build the UserRange first.
+// Linux: copy_from_user(), copy_to_user(), strncpy_from_user(), get_user(),
+// put_user(), and the exception table (extable)
 
 enum UserCopy {
-    /// Linux: access_ok()
-    static func accessOK(_ address: VirtAddr, _ count: Int) -> Bool {
-        count >= 0 && address.value <= KernelLayout.taskSize && UInt64(count) <= KernelLayout.taskSize - address.value
+    /// Copies user bytes into the kernel; returns how many were copied before a
+    /// fault (all of them, normally). Linux: raw_copy_from_user()
+    static func copyInPartial(_ destination: UnsafeMutableRawPointer, from source: UserRange) -> Int {
+        guard source.count > 0 else { return 0 }
+        let left = copy_user(destination, UnsafeRawPointer(bitPattern: UInt(source.start.value)), UInt64(source.count))
+        return source.count - Int(left)
+    }
+
+    /// Copies kernel bytes to user memory; returns how many were copied before a
+    /// fault. Linux: raw_copy_to_user()
+    static func copyOutPartial(to destination: UserRange, from source: UnsafeRawPointer) -> Int {
+        guard destination.count > 0 else { return 0 }
+        let left = copy_user(UnsafeMutableRawPointer(bitPattern: UInt(destination.start.value)), source,
+                             UInt64(destination.count))
+        return destination.count - Int(left)
+    }
+
+    /// All of it or EFAULT. Linux: copy_from_user() != 0 → -EFAULT
+    static func copyIn(_ destination: UnsafeMutableRawPointer, from source: UserRange) throws(Errno) {
+        guard copyInPartial(destination, from: source) == source.count else { throw .EFAULT }
+    }
+
+    /// All of it or EFAULT. Linux: copy_to_user() != 0 → -EFAULT
+    static func copyOut(to destination: UserRange, from source: UnsafeRawPointer) throws(Errno) {
+        guard copyOutPartial(to: destination, from: source) == destination.count else { throw .EFAULT }
     }
 
     /// Linux: copy_from_user()
     static func copyIn(_ destination: UnsafeMutableRawPointer, from source: VirtAddr, count: Int) throws(Errno) {
-        guard accessOK(source, count) else { throw .EFAULT }
-        guard count > 0 else { return }
-        let left = copy_user(destination, UnsafeRawPointer(bitPattern: UInt(source.value)), UInt64(count))
-        if left != 0 { throw .EFAULT }
+        try copyIn(destination, from: try UserRange(source, count: count))
     }
 
     /// Linux: copy_to_user()
     static func copyOut(to destination: VirtAddr, from source: UnsafeRawPointer, count: Int) throws(Errno) {
-        guard accessOK(destination, count) else { throw .EFAULT }
-        guard count > 0 else { return }
-        let left = copy_user(UnsafeMutableRawPointer(bitPattern: UInt(destination.value)), source, UInt64(count))
-        if left != 0 { throw .EFAULT }
+        try copyOut(to: try UserRange(destination, count: count), from: source)
     }
 
     /// copy_to_user() of a byte array.
     static func copyOut(to destination: VirtAddr, _ bytes: [UInt8]) throws(Errno) {
-        guard accessOK(destination, bytes.count) else { throw .EFAULT }
-        let left = bytes.withUnsafeBytes { b in
-            b.count == 0 ? 0 : copy_user(UnsafeMutableRawPointer(bitPattern: UInt(destination.value)), b.baseAddress!, UInt64(b.count))
+        let range = try UserRange(destination, count: bytes.count)
+        try bytes.withBytes { (b) throws(Errno) in
+            guard let base = b.baseAddress else { return }
+            try copyOut(to: range, from: base)
         }
-        if left != 0 { throw .EFAULT }
     }
 
-    /// copy_from_user() into a new byte array.
+    /// copy_from_user() into a new byte array. The caller bounds `count`: the
+    /// array is kernel memory.
     static func copyIn(from source: VirtAddr, count: Int) throws(Errno) -> [UInt8] {
-        guard accessOK(source, count) else { throw .EFAULT }
+        let range = try UserRange(source, count: count)
         var bytes = [UInt8](repeating: 0, count: count)
-        let left = bytes.withUnsafeMutableBytes { b in
-            b.count == 0 ? 0 : copy_user(b.baseAddress!, UnsafeRawPointer(bitPattern: UInt(source.value)), UInt64(b.count))
+        try bytes.withMutableBytes { (b) throws(Errno) in
+            guard let base = b.baseAddress else { return }
+            try copyIn(base, from: range)
         }
-        if left != 0 { throw .EFAULT }
         return bytes
     }
 
     /// Linux: get_user()
     static func read<T: BitwiseCopyable>(_ type: T.Type, at address: VirtAddr) throws(Errno) -> T {
+        let range = try UserRange(address, count: MemoryLayout<T>.size)
         let box = UnsafeMutablePointer<T>.allocate(capacity: 1)
         defer { box.deallocate() }
-        try copyIn(box, from: address, count: MemoryLayout<T>.size)
+        try copyIn(box, from: range)
         return box.pointee
     }
 
     /// Linux: put_user()
     static func write<T: BitwiseCopyable>(_ value: T, at address: VirtAddr) throws(Errno) {
+        let range = try UserRange(address, count: MemoryLayout<T>.size)
         var value = value
         try withUnsafeBytes(of: &value) { (bytes) throws(Errno) in
-            try copyOut(to: address, from: bytes.baseAddress!, count: bytes.count)
+            try copyOut(to: range, from: bytes.baseAddress!)
         }
     }
 
     /// A NUL-terminated string of at most `maxLength` bytes (excluding the NUL):
     /// ENAMETOOLONG if longer. Copies page by page, since only a page boundary
-    /// can fault. Linux: strncpy_from_user() + getname()
+    /// can fault, and never reads past the page holding the NUL.
+    /// Linux: strncpy_from_user() + getname()
     static func readString(at address: VirtAddr, maxLength: Int = 4095) throws(Errno) -> String {
         var bytes: [UInt8] = []
         var cursor = address
         let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: Int(pageSize))
         defer { chunk.deallocate() }
         while true {
-            let n = Int(pageSize - cursor.pageOffset)
-            try copyIn(chunk, from: cursor, count: n)
-            for i in 0..<n {
+            let page = try UserRange(cursor, count: Int(pageSize - cursor.pageOffset))
+            try copyIn(chunk, from: page)
+            for i in 0..<page.count {
                 if chunk[i] == 0 { return String(decoding: bytes, as: UTF8.self) }
                 bytes.append(chunk[i])
                 if bytes.count > maxLength { throw .ENAMETOOLONG }
             }
-            cursor = cursor + UInt64(n)
+            cursor = page.end
         }
     }
 

@@ -44,6 +44,7 @@ enum ProcSystemFiles {
             ("nr_free_pages", UInt64(PageAllocator.freePages)),
             ("pgfault", VMStat.pageFaults),
             ("pgmajfault", VMStat.majorFaults),
+            ("oom_kill", VMStat.oomKills),
             ("cow_fault", VMStat.cowFaults),
             ("cow_reuse", VMStat.cowReuses),
             ("pgzerofill", VMStat.zeroFillFaults),

@@ -14,11 +14,12 @@ enum PageFaultHandler {
             case .resolved:
                 return
             case .outOfMemory:
-                Console.write("Out of memory: Killed process \(task.pid) (\(task.name))\n")
-                if fromUser {
-                    task.fatalSignal = Signal.SIGKILL
-                    return
-                }
+                switch OOMKiller.outOfMemory(faulting: task) {
+                case .retry:
+                    return                       // the instruction runs again once the victim is gone
+                case .killed:
+                    if fromUser { return }       // the fatal signal is acted on on the way out
+                }                                // in a user copy: EFAULT below, then the task dies
             case .segv(let cause):
                 if fromUser {
                     logSegfault(task, frame.pointee, address: address, error: error)

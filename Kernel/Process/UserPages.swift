@@ -1,32 +1,40 @@
 // Writing into an address space that is not (necessarily) the one loaded in
 // CR3: execve builds the new program's stack and zeroes the tail of its data
-// page this way, faulting pages in as needed and writing through the direct map.
+// page this way, faulting pages in as needed and writing through the direct map;
+// exit clears clear_child_tid and clone stores set_child_tid through it. Only a
+// UserRange may be written: every page table maps the kernel half too, so an
+// unchecked address here would let a user pointer rewrite kernel data or text.
 // Linux: access_process_vm() / get_user_pages() on bprm->vma
 
 extension AddressSpace {
-    /// Copies `bytes` to `address` in this address space. False if a page could
-    /// not be faulted in (no VMA, no memory).
+    /// Copies `bytes` to `address` in this address space. False if the range is
+    /// not user memory or a page could not be faulted in (no VMA, not writable,
+    /// no memory).
     func write(_ bytes: UnsafeRawBufferPointer, at address: VirtAddr) -> Bool {
-        var done = 0
-        while done < bytes.count {
-            let va = address + UInt64(done)
-            let chunk = min(bytes.count - done, Int(pageSize - va.pageOffset))
-            guard let target = writablePage(va.alignedDown()) else { return false }
-            _ = memcpy(target + Int(va.pageOffset), bytes.baseAddress! + done, chunk)
-            done += chunk
+        guard let range = try? UserRange(address, count: bytes.count) else { return false }
+        return forEachPage(of: range) { target, done, chunk in
+            _ = memcpy(target, bytes.baseAddress! + done, chunk)
         }
-        return true
     }
 
     /// Zeroes [address, address + count). Linux: padzero() / clear_user()
     func zero(at address: VirtAddr, count: Int) -> Bool {
+        guard let range = try? UserRange(address, count: count) else { return false }
+        return forEachPage(of: range) { target, _, chunk in
+            _ = memset(target, 0, chunk)
+        }
+    }
+
+    /// Calls `body(kernel pointer, offset in range, bytes)` for the part of `range`
+    /// in each page, after making that page present and writable.
+    private func forEachPage(of range: UserRange,
+                             _ body: (UnsafeMutableRawPointer, Int, Int) -> Void) -> Bool {
         var done = 0
-        while done < count {
-            let va = address + UInt64(done)
-            let chunk = min(count - done, Int(pageSize - va.pageOffset))
-            guard let target = writablePage(va.alignedDown()) else { return false }
-            _ = memset(target + Int(va.pageOffset), 0, chunk)
-            done += chunk
+        while done < range.count {
+            let piece = range.slice(from: done, count: range.count - done).firstPage
+            guard let target = writablePage(piece.start.alignedDown()) else { return false }
+            body(target + Int(piece.start.pageOffset), done, piece.count)
+            done += piece.count
         }
         return true
     }

@@ -29,11 +29,14 @@ enum MiscSyscalls {
         return 0
     }
 
-    /// Linux: gettimeofday(); the timezone argument is obsolete and left alone.
+    /// Linux: gettimeofday(); either pointer may be NULL. The timezone is always
+    /// UTC (struct timezone of zeros), as on a Linux machine with no tz set.
     static func gettimeofday(_ a: SyscallArgs) throws(Errno) -> Int {
-        guard a.u64(0) != 0 else { return 0 }
-        let ns = Clock.realtimeNanoseconds
-        try UserCopy.write((ns / 1_000_000_000, ns % 1_000_000_000 / 1000), at: a.address(0))
+        if a.u64(0) != 0 {
+            let ns = Clock.realtimeNanoseconds
+            try UserCopy.write((ns / 1_000_000_000, ns % 1_000_000_000 / 1000), at: a.address(0))
+        }
+        if a.u64(1) != 0 { try UserCopy.write((Int32(0), Int32(0)), at: a.address(1)) }
         return 0
     }
 
@@ -85,19 +88,23 @@ enum MiscSyscalls {
 
     static let GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4
 
-    /// Linux: getrandom(); RDRAND (or the TSC) through arc4random_buf.
+    /// Linux: getrandom(); RDRAND (or the TSC) through arc4random_buf. The count is
+    /// a size_t, cut to INT_MAX as Linux does; a buffer that runs into an unmapped
+    /// page gets a short count, EFAULT only if nothing was written.
     static func getrandom(_ a: SyscallArgs) throws(Errno) -> Int {
         guard a.int(2) & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) == 0 else { throw .EINVAL }
-        let count = min(a.size(1), 33_554_431)
-        var buffer = [UInt8](repeating: 0, count: min(count, 256))
+        let count = a.u64(1) > UInt64(Int32.max) ? Int(Int32.max) : Int(a.u64(1))
+        var user = try UserIOVector(address: a.address(0), count: count)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
+        defer { chunk.deallocate() }
         var done = 0
-        while done < count {
-            let chunk = min(buffer.count, count - done)
-            buffer.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, chunk) }
-            try UserCopy.copyOut(to: a.address(0) + UInt64(done), Array(buffer.prefix(chunk)))
-            done += chunk
+        while user.remaining > 0 {
+            if done > 0 && Signals.interrupted(Scheduler.current) { break }   // Linux: a signal ends a long read
+            let n = min(chunk.count, user.remaining)
+            arc4random_buf(chunk.baseAddress!, n)
+            done += try user.copyOut(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
         }
-        return count
+        return done
     }
 
     /// Linux: prlimit64() / getrlimit(); Keel reports Linux's defaults and accepts changes it ignores.

@@ -17,6 +17,7 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
         result = error.syscallReturn
     }
     frame.pointee.rax = UInt64(bitPattern: result)
+    OOMKiller.checkReserve()
     if Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
     Signals.deliver(frame)
     BigKernelLock.unlock()

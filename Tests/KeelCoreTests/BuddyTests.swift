@@ -314,4 +314,41 @@ final class BuddyTests: XCTestCase {
         XCTAssertEqual(m.buddy.freePages, m.buddy.managedPages)
         XCTAssertEqual(m.freeBlockCounts(), m.expectedFullyCoalesced(), "seed \(seed): not fully coalesced")
     }
+
+    // MARK: watermarks and the reserve
+
+    func testDefaultMinFreeKilobytesFollowsLinux() {
+        typealias B = BuddyAllocator<BuddyTestMemory>
+        // 128 MiB: sqrt(131072 * 16) = 1448 KiB; 16 MiB: sqrt(16384 * 16) = 512; tiny: at least 128
+        XCTAssertEqual(B.defaultMinFreeKilobytes(managedPages: 32768), 1448)
+        XCTAssertEqual(B.defaultMinFreeKilobytes(managedPages: 4096), 512)
+        XCTAssertEqual(B.defaultMinFreeKilobytes(managedPages: 16), 128)
+        XCTAssertEqual(B.defaultMinFreeKilobytes(managedPages: 1 << 30), 262_144)   // 4 TiB: capped
+    }
+
+    func testOrdinaryRequestsStopAtTheMinWatermarkAndMemallocUsesTheReserve() throws {
+        let m = BuddyMachine(endPFN: 1024, ranges: [BuddyRange(start: 0, end: 1024)])
+        m.buddy.setMinFreeKilobytes(64 * 4)                    // 64 frames
+        XCTAssertEqual(m.buddy.reservePages, 64)
+        XCTAssertEqual(m.buddy.zone(.dma).watermarkMin, 64)
+        var taken: [PhysAddr] = []
+        while let frame = m.buddy.allocate(order: 0) { taken.append(frame) }
+        XCTAssertEqual(taken.count, 1024 - 64, "ordinary requests leave the reserve alone")
+        XCTAssertEqual(m.buddy.freePages, 64)
+        XCTAssertNil(m.buddy.allocate(order: 0, flags: .zero))
+        var reserve: [PhysAddr] = []
+        while let frame = m.buddy.allocate(order: 0, flags: .memalloc) { reserve.append(frame) }
+        XCTAssertEqual(reserve.count, 64, "memalloc requests may empty the zone")
+        for frame in taken + reserve { try m.buddy.free(frame, order: 0) }
+        XCTAssertEqual(m.buddy.freePages, 1024)
+        m.checkInvariants(live: [])
+    }
+
+    func testAHighOrderRequestMayNotCrossTheWatermark() {
+        let m = BuddyMachine(endPFN: 1024, ranges: [BuddyRange(start: 0, end: 1024)])
+        m.buddy.setMinFreeKilobytes(4 * 1000)                  // 1000 frames: an order-5 block would cross it
+        XCTAssertNil(m.buddy.allocate(order: 5))
+        XCTAssertNotNil(m.buddy.allocate(order: 4))            // 1024 - 16 = 1008 >= 1000
+        XCTAssertNotNil(m.buddy.allocate(order: 5, flags: .memalloc))
+    }
 }

@@ -3,13 +3,15 @@
 
 extension BuddyAllocator {
     /// Allocates 2^order contiguous frames, or returns nil when no allowed zone
-    /// has a free block that large. The first frame's descriptor gets refcount 1.
+    /// has a free block that large above its min watermark (below it, only
+    /// `GFP.memalloc` requests are served). The first frame's descriptor gets refcount 1.
     /// Linux: alloc_pages() → get_page_from_freelist() → rmqueue()
     @inlinable public mutating func allocate(order: Int, flags: GFP = .kernel) -> PhysAddr? {
         guard order >= 0 && order <= Zone.maxOrder else { return nil }
         var zone = flags.highestZone.rawValue
         while true {
-            if let pfn = zones[zone].takeSmallest(order: order, memMap: memMap) {
+            if zones[zone].watermarkOK(order: order, flags: flags),
+               let pfn = zones[zone].takeSmallest(order: order, memMap: memMap) {
                 prepareNewBlock(pfn, order: order, flags: flags)
                 return PhysAddr(pfn: pfn)
             }

@@ -63,4 +63,31 @@ public struct BuddyAllocator<Memory: PhysicalMemory> {
         for type in ZoneType.allCases { sum += zones[type.rawValue].freePages }
         return sum
     }
+
+    /// Linux's default min_free_kbytes: sqrt(16 x lowmem in KiB), kept within
+    /// [128 KiB, 256 MiB]. Linux: calculate_min_free_kbytes()
+    public static func defaultMinFreeKilobytes(managedPages: Int) -> Int {
+        let kilobytes = managedPages * Int(pageSize / 1024)
+        var root = 0                       // integer square root, no floating point in the kernel
+        while (root + 1) * (root + 1) <= kilobytes * 16 { root += 1 }
+        return min(max(root, 128), 262_144)
+    }
+
+    /// Splits min_free_kbytes over the zones in proportion to their size: each
+    /// zone's min watermark. Linux: __setup_per_zone_wmarks()
+    public mutating func setMinFreeKilobytes(_ kilobytes: Int) {
+        let reservePages = kilobytes / Int(pageSize / 1024)
+        let total = managedPages
+        guard total > 0 else { return }
+        for type in ZoneType.allCases {
+            zones[type.rawValue].watermarkMin = reservePages * zones[type.rawValue].managedPages / total
+        }
+    }
+
+    /// The sum of the zones' min watermarks, in frames.
+    public var reservePages: Int {
+        var sum = 0
+        for type in ZoneType.allCases { sum += zones[type.rawValue].watermarkMin }
+        return sum
+    }
 }

@@ -1,6 +1,7 @@
-// Allocation flags: which zones may serve a request and what to do to the
-// frames first. Keel never sleeps or reclaims in the allocator, so Linux's
-// reclaim and I/O bits have no counterpart.
+// Allocation flags: which zones may serve a request, what to do to the frames
+// first, and whether the request may dip below the min watermark. Keel never
+// sleeps or reclaims in the allocator, so Linux's reclaim and I/O bits have no
+// counterpart.
 // The constants are computed properties, not `static let`, so code in other
 // modules inlines them instead of calling a lazy-global accessor on the hot path.
 
@@ -15,7 +16,13 @@ public struct GFP: OptionSet, Sendable {
     @inlinable public static var dma32: GFP { GFP(rawValue: 1 << 1) }
     /// Zero the frames before returning them. Linux: __GFP_ZERO
     @inlinable public static var zero: GFP { GFP(rawValue: 1 << 2) }
-    /// An ordinary kernel allocation: ZONE_NORMAL, falling back to DMA32 and DMA.
+    /// May take frames below the zone's min watermark: the reserve kept for the
+    /// kernel's own metadata (the slab layer behind every Swift object), so that
+    /// tearing down an out-of-memory victim can always allocate what it needs.
+    /// Linux: __GFP_MEMALLOC (ALLOC_NO_WATERMARKS, as for PF_MEMALLOC tasks)
+    @inlinable public static var memalloc: GFP { GFP(rawValue: 1 << 3) }
+    /// An ordinary kernel allocation: ZONE_NORMAL, falling back to DMA32 and DMA,
+    /// and only while the zone stays above its min watermark.
     /// Linux: GFP_KERNEL
     @inlinable public static var kernel: GFP { [] }
 

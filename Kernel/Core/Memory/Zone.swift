@@ -13,6 +13,9 @@ public struct Zone {
     public internal(set) var endPFN: UInt64 = 0
     /// Frames handed to the buddy allocator. Linux: zone_managed_pages()
     public internal(set) var managedPages = 0
+    /// Free frames below which only `GFP.memalloc` requests are served: the
+    /// reserve. Linux: zone->_watermark[WMARK_MIN] (min_wmark_pages())
+    public internal(set) var watermarkMin = 0
     /// Free lists for orders 0...maxOrder. Linux: zone->free_area[NR_PAGE_ORDERS]
     @usableFromInline var freeArea = InlineArray<11, FreeArea>(repeating: FreeArea())
 
@@ -26,6 +29,12 @@ public struct Zone {
         var sum = 0
         for order in 0...Zone.maxOrder { sum += freeArea[order].count << order }
         return sum
+    }
+
+    /// A request for 2^order frames may be served without eating into the
+    /// reserve. Linux: zone_watermark_ok() against WMARK_MIN
+    @inlinable public func watermarkOK(order: Int, flags: GFP) -> Bool {
+        flags.contains(.memalloc) || freePages &- (1 &<< order) >= watermarkMin
     }
 
     /// Linux: populated_zone() (which counts present rather than managed frames)

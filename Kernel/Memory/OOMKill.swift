@@ -1,0 +1,108 @@
+// The out-of-memory killer. When a page fault finds no free frame above the min
+// watermark, Keel does what Linux does with nothing left to reclaim: it picks
+// the process whose death gives back the most memory, kills it, and lets the
+// faulting task retry once the victim's memory is free. The memory below the
+// min watermark (the reserve, Kernel/Core/Memory/GFP.swift `memalloc`) is
+// kept for the kernel's own metadata, so the victim's exit and every kernel
+// structure on the way can still allocate.
+// Linux: mm/oom_kill.c out_of_memory(), select_bad_process(), oom_badness(),
+// oom_kill_process(); pagefault_out_of_memory()
+
+enum OOMKiller {
+    /// The thread-group leader last killed, until its memory is gone: no second
+    /// process dies while the first is still giving memory back.
+    /// Linux: tsk_is_oom_victim() / oom_victims
+    nonisolated(unsafe) private static var victimPID: Int32? = nil
+    /// Set when the slab layer had to take a page from the reserve: memory is
+    /// exhausted even if no page fault has noticed yet. Linux: the reserve's use
+    /// by __GFP_MEMALLOC requests, which wakes reclaim
+    nonisolated(unsafe) static var reserveInUse = false
+
+    /// What a task whose allocation failed does next.
+    enum Verdict {
+        /// Another process is dying for it: retry the access when it has run.
+        case retry
+        /// The task itself is the victim (it has a fatal signal): give up.
+        case killed
+    }
+
+    /// A page fault in `task` found no memory. Linux: pagefault_out_of_memory() → out_of_memory()
+    static func outOfMemory(faulting task: Task) -> Verdict {
+        if isDying(task) { return .killed }
+        if victimIsDying {
+            Scheduler.yield()           // let the victim run and exit
+            return .retry
+        }
+        guard let victim = selectVictim() ?? (task.pid == 1 ? nil : task.groupLeader ?? task) else {
+            // Only init is left to kill: Linux panics ("no killable processes"); Keel
+            // kills init and powers off, which `make run` reports as status 137.
+            Console.write("Out of memory and no killable processes: killing init\n")
+            task.fatalSignal = Signal.SIGKILL
+            return .killed
+        }
+        kill(victim)
+        if victim === (task.groupLeader ?? task) { return .killed }
+        Scheduler.yield()
+        return .retry
+    }
+
+    /// Called on the way out of every system call: the slab used the reserve, so
+    /// kill before the reserve runs out too.
+    static func checkReserve() {
+        guard reserveInUse else { return }
+        reserveInUse = false
+        guard !victimIsDying, let victim = selectVictim() else { return }
+        kill(victim)
+    }
+
+    /// True while the last victim still has threads (and so memory) left.
+    private static var victimIsDying: Bool {
+        guard let pid = victimPID else { return false }
+        if let leader = Task.lookup(pid: pid), !leader.threads.isEmpty { return true }
+        victimPID = nil
+        return false
+    }
+
+    /// A task already on its way out: a fault it takes must not kill anyone else.
+    private static func isDying(_ task: Task) -> Bool {
+        task.fatalSignal != nil || task.pendingSignals & Signals.bit(Signal.SIGKILL) != 0
+    }
+
+    /// Pages a process would give back by dying: its resident pages and its page
+    /// tables. Linux: oom_badness() (rss + swap entries + page-table pages)
+    static func badness(_ mm: AddressSpace) -> Int {
+        mm.rssPages + mm.pageTable.tablePages(below: VirtAddr(KernelLayout.taskSize))
+    }
+
+    /// The process with the highest badness, never init and never a process
+    /// already dying. Linux: select_bad_process() (init is OOM_SCORE_ADJ_MIN-like, unkillable)
+    private static func selectVictim() -> Task? {
+        var chosen: Task? = nil
+        var chosenPoints = 0
+        for task in Task.all where task.pid == task.tgid && task.pid != 1 && !task.threads.isEmpty {
+            guard let mm = task.mm ?? task.threads.first?.mm, !isDying(task) else { continue }
+            let points = badness(mm)
+            if points > chosenPoints {
+                chosen = task
+                chosenPoints = points
+            }
+        }
+        return chosen
+    }
+
+    /// SIGKILL to every thread of the victim, and Linux's report line.
+    /// Linux: oom_kill_process() → __oom_kill_process()
+    private static func kill(_ leader: Task) {
+        guard let mm = leader.mm ?? leader.threads.first?.mm else { return }
+        let kB = Int(pageSize / 1024)
+        Console.write("Out of memory: Killed process \(leader.pid) (\(leader.name)) total-vm:\(Int(mm.vmas.totalVM) * kB)kB, "
+                      + "anon-rss:\(mm.rssPages * kB)kB, file-rss:0kB, shmem-rss:0kB, UID:0 "
+                      + "pgtables:\(mm.pageTable.tablePages(below: VirtAddr(KernelLayout.taskSize)) * kB)kB oom_score_adj:0\n")
+        VMStat.oomKills += 1
+        victimPID = leader.pid
+        for thread in leader.threads {
+            Signals.send(Signal.SIGKILL, to: thread)
+            thread.fatalSignal = Signal.SIGKILL
+        }
+    }
+}

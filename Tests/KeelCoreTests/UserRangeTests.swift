@@ -1,0 +1,44 @@
+import XCTest
+@testable import KeelCore
+
+final class UserRangeTests: XCTestCase {
+    private func valid(_ start: UInt64, _ count: Int) -> Bool {
+        (try? UserRange(VirtAddr(start), count: count)) != nil
+    }
+
+    func testUserRangesPass() {
+        XCTAssertTrue(valid(0x1000, 4096))
+        XCTAssertTrue(valid(0, 0))
+        XCTAssertTrue(valid(KernelLayout.taskSize - 8, 8))      // ends exactly at TASK_SIZE
+        XCTAssertTrue(valid(KernelLayout.taskSize, 0))          // empty, at the boundary (Linux allows it)
+    }
+
+    func testKernelAndNonCanonicalRangesFail() {
+        XCTAssertFalse(valid(KernelLayout.pageOffset, 1))       // direct map
+        XCTAssertFalse(valid(KernelLayout.kernelBase + 0x1000, 4)) // image
+        XCTAssertFalse(valid(KernelLayout.vmallocStart, 1))
+        XCTAssertFalse(valid(0x0000_8000_0000_0000, 1))         // non-canonical
+        XCTAssertFalse(valid(0xffff_8000_0000_0000, 1))         // the upper half
+        XCTAssertFalse(valid(0xffff_ffff_ffff_f000, 4096))      // would wrap to 0
+        XCTAssertFalse(valid(KernelLayout.taskSize - 8, 9))     // straddles TASK_SIZE by one byte
+    }
+
+    func testHugeAndNegativeCountsFailWithoutTrapping() {
+        XCTAssertFalse(valid(0x1000, Int.max))
+        XCTAssertFalse(valid(0x1000, -1))                       // (size_t)-1
+        XCTAssertFalse(valid(0x1000, Int.min))
+        XCTAssertFalse(valid(UInt64.max, Int.max))
+        XCTAssertThrowsError(try UserRange(VirtAddr(UInt64.max), count: 1)) { error in
+            XCTAssertEqual(error as? Errno, .EFAULT)
+        }
+    }
+
+    func testSlicesAndFirstPage() throws {
+        let range = try UserRange(VirtAddr(0x1ff0), count: 0x30)
+        XCTAssertEqual(range.end.value, 0x2020)
+        XCTAssertEqual(range.firstPage.count, 0x10)             // up to the page boundary at 0x2000
+        let rest = range.slice(from: 0x10, count: 0x20)
+        XCTAssertEqual(rest.start.value, 0x2000)
+        XCTAssertEqual(rest.firstPage.count, 0x20)
+    }
+}
