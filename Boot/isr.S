@@ -88,6 +88,7 @@ isr_common:
     and     $-16, %rsp              /* Swift uses movaps on stack slots */
     sub     $512, %rsp
     fxsave64 (%rsp)                 /* x87/SSE state of the interrupted code */
+    ldmxcsr kernel_mxcsr(%rip)      /* the kernel's own MXCSR; isr_exit's fxrstor restores the saved one */
     call    keel_interrupt
     .globl isr_exit
 /* A new task's first return to user mode also starts here (ret_from_fork):

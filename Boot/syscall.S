@@ -38,7 +38,9 @@ syscall_entry:
     xor     %ebp, %ebp              /* call traces stop at the user boundary */
     and     $-16, %rsp
     sub     $512, %rsp
-    SAVE_XMM_REGISTERS %rsp         /* Swift code uses xmm registers; x87 and MXCSR stay live */
+    SAVE_XMM_REGISTERS %rsp         /* Swift code uses xmm registers; x87 stays live */
+    stmxcsr 24(%rsp)                /* the user's MXCSR, at its FXSAVE place */
+    ldmxcsr kernel_mxcsr(%rip)      /* the kernel's own (a user's unmasked exceptions must not fire in ring 0) */
     sti
     call    keel_syscall
     cli
@@ -47,6 +49,7 @@ syscall_entry:
      * register including rcx and r11. */
     cmpq    $256, 0x78(%rbx)
     jne     isr_exit
+    ldmxcsr 24(%rsp)
     RESTORE_XMM_REGISTERS %rsp
     mov     %rbx, %rsp
     POP_GENERAL_REGISTERS
@@ -60,3 +63,11 @@ syscall_entry:
     swapgs
     sysretq
     .size syscall_entry, . - syscall_entry
+
+/* The MXCSR every kernel entry loads: all SIMD exceptions masked, round to
+ * nearest, no flush-to-zero (the reset value). Linux: MXCSR_DEFAULT */
+    .section .rodata.kernel_mxcsr, "a"
+    .balign 4
+    .globl kernel_mxcsr
+kernel_mxcsr:
+    .long 0x1f80

@@ -36,9 +36,10 @@ enum TaskStack {
     }
 
     /// Makes a task's saved user FPU area a full FXSAVE image. A system call saved
-    /// only the XMM registers there (Boot/frame.h); the x87 registers and MXCSR,
+    /// only the XMM registers and MXCSR there (Boot/syscall.S); the x87 registers,
     /// which the kernel never changes, are still the user's in the CPU, so a live
-    /// fxsave supplies them (bytes 0..<160 of the image). Call it while the task's
+    /// fxsave supplies them (bytes 0..<160 of the image but MXCSR and its mask at
+    /// 24..<32: the live MXCSR is the kernel's). Call it while the task's
     /// state is the live one: before switching away from it, before a fork copies
     /// it, before a signal frame saves it. Linux: save_fpregs_to_fpstate()
     static func completeUserFPUState(_ task: Task) {
@@ -47,15 +48,18 @@ enum TaskStack {
         // On the stack: this runs in the context switch, which must not allocate.
         withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { scratch in
             cpu_fxsave(scratch.baseAddress!)
-            _ = memcpy(area, scratch.baseAddress!, 160)
+            _ = memcpy(area, scratch.baseAddress!, 24)
+            _ = memcpy(area + 32, scratch.baseAddress! + 32, 160 - 32)
         }
     }
 
-    /// Loads a task's saved user FPU state into the CPU (x87, MXCSR and XMM), as
-    /// it is switched in. Linux: restore_fpregs_from_fpstate()
+    /// Loads a task's saved user FPU state into the CPU (x87 and XMM), as it is
+    /// switched in; MXCSR stays the kernel's until the way back to user mode
+    /// restores the saved one. Linux: restore_fpregs_from_fpstate()
     static func loadUserFPUState(_ task: Task) {
         guard task.mm != nil else { return }
         cpu_fxrstor(UnsafeRawPointer(bitPattern: UInt(sseArea(of: task)))!)
+        cpu_load_kernel_mxcsr()
     }
 
     /// The state a fresh process's FPU and SSE units start in (Linux: fpstate_init):

@@ -69,6 +69,9 @@ static inline void cpu_clac(void) { __asm__ volatile("clac" ::: "memory"); }
 /* ---- x87/SSE state ---- */
 static inline void cpu_fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
 static inline void cpu_fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+/* The kernel's MXCSR (Boot/syscall.S kernel_mxcsr), after loading a user's FPU state. */
+extern const unsigned int kernel_mxcsr;
+static inline void cpu_load_kernel_mxcsr(void) { __asm__ volatile("ldmxcsr %0" :: "m"(kernel_mxcsr)); }
 
 /* ---- the running frame, for call traces ---- */
 static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
