@@ -104,6 +104,27 @@ enum UserCopy {
         }
     }
 
+    /// The length of the NUL-terminated string at `address` (without the NUL), or
+    /// nil when it is longer than `maxLength`. Reads pieces of 32 bytes, doubling
+    /// (most strings are short, and a copy costs by the byte) into `bounce`, never
+    /// across a page boundary, so never past the page holding the NUL.
+    /// Linux: strnlen_user()
+    static func stringLength(at address: VirtAddr, maxLength: Int,
+                             bounce: UnsafeMutableRawBufferPointer) throws(Errno) -> Int? {
+        var length = 0
+        var cursor = address
+        var chunk = 32
+        while length <= maxLength {
+            let piece = try UserRange(cursor, count: min(chunk, Int(pageSize - cursor.pageOffset), bounce.count))
+            chunk *= 2
+            try copyIn(bounce.baseAddress!, from: piece)
+            if let nul = bounce[0..<piece.count].firstIndex(of: 0) { return length + nul <= maxLength ? length + nul : nil }
+            length += piece.count
+            cursor = piece.end
+        }
+        return nil
+    }
+
     /// The exception table: where a fault at `rip` inside a user copy resumes.
     /// Linux: search_exception_tables() + fixup_exception()
     static func fixup(forFaultAt rip: UInt64) -> UInt64? {

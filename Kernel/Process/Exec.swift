@@ -18,7 +18,7 @@ enum Exec {
     /// The stack VMA's initial size; it grows down on demand up to RLIMIT_STACK.
     static let initialStackBytes: UInt64 = 128 << 10
 
-    static func load(path: String, relativeTo cwd: Inode?, arguments: [String], environment: [String]) throws(Errno) -> Image {
+    static func load(path: String, relativeTo cwd: Inode?, arguments: ExecStrings, environment: ExecStrings) throws(Errno) -> Image {
         let inode = try FS.lookup(path, relativeTo: cwd)
         guard inode.isRegular else { throw .EACCES }
         guard inode.mode & 0o111 != 0 else { throw .EACCES }
@@ -81,16 +81,12 @@ enum Exec {
         do { try mm.vmas.insert(vma) } catch { throw .ENOMEM }
     }
 
+    /// The stack VMA, sized for the arguments, and Linux's initial stack streamed
+    /// into it from the calling program's memory. Linux: setup_arg_pages(),
+    /// copy_strings(), create_elf_tables()
     private static func buildStack(_ mm: AddressSpace, exe: ELFExecutable, path: String,
-                                   arguments: [String], environment: [String]) throws(Errno) -> UInt64 {
+                                   arguments: ExecStrings, environment: ExecStrings) throws(Errno) -> UInt64 {
         let top = mm.layout.stackTop
-        do {
-            try mm.vmas.insert(VMA(start: VirtAddr(top.value - initialStackBytes), end: top, flags: .stackDefault))
-        } catch {
-            throw .ENOMEM
-        }
-        var random: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &random) { arc4random_buf($0.baseAddress!, 16) }
         let auxv: [(AuxKey, UInt64)] = [
             (.minsigstksz, 2048),
             (.hwcap, UInt64(cpuid(1, 0).edx)),
@@ -100,12 +96,153 @@ enum Exec {
             (.base, 0), (.flags, 0), (.entry, exe.entry.value),
             (.uid, 0), (.euid, 0), (.gid, 0), (.egid, 0), (.secure, 0),
         ]
-        let contents = InitialStackContents(arguments: arguments, environment: environment, executablePath: path,
-                                            auxiliary: auxv, randomBytes: random)
-        guard let stack = InitialStack(contents, top: top.value, limit: argumentLimit) else { throw .E2BIG }
-        let written = stack.bytes.withUnsafeBytes { mm.write($0, at: VirtAddr(stack.stackPointer)) }
+        guard let layout = InitialStackLayout(argumentCount: arguments.count, environmentCount: environment.count,
+                                              stringBytes: arguments.bytes + environment.bytes,
+                                              executablePathBytes: path.utf8.count + 1, auxiliaryPairs: auxv.count,
+                                              top: top.value, limit: argumentLimit) else { throw .E2BIG }
+        let stackBytes = max(initialStackBytes, VirtAddr(top.value - layout.stackPointer).alignedUp().value)
+        do {
+            try mm.vmas.insert(VMA(start: VirtAddr(top.value - stackBytes), end: top, flags: .stackDefault))
+        } catch {
+            throw .ENOMEM
+        }
+        var stack = StackWriter(mm: mm)
+        try stack.word(UInt64(arguments.count), at: layout.stackPointer)
+        var string = VirtAddr(layout.strings)
+        let end = VirtAddr(layout.executablePath)
+        try arguments.copy(to: &stack, pointers: layout.argumentPointers, strings: &string, end: end)
+        try environment.copy(to: &stack, pointers: layout.environmentPointers, strings: &string, end: end)
+        try stack.string(path, at: layout.executablePath)
+        for (i, word) in layout.auxiliaryWords(auxv).enumerated() {
+            try stack.word(word, at: layout.auxiliaryVector + 8 * UInt64(i))
+        }
+        var random: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &random) { arc4random_buf($0.baseAddress!, 16) }
+        try stack.word(random.0, at: layout.random)
+        try stack.word(random.1, at: layout.random + 8)
+        try stack.string(InitialStackLayout.platformString, at: layout.platform)
+        mm.startStack = VirtAddr(layout.stackPointer)
+        return layout.stackPointer
+    }
+}
+
+/// argv or envp in the calling program's memory: the user array of string
+/// pointers, how many strings and their bytes with NULs. Measured when execve
+/// starts; copied straight into the new stack once it exists, so the kernel never
+/// holds a program's arguments (up to 2 MiB) in memory of its own.
+/// Linux: count() + the size checks of copy_strings() (the bprm)
+struct ExecStrings {
+    private enum Source {
+        /// The NULL-terminated array of pointers in user memory (NULL itself: no strings).
+        case user(VirtAddr)
+        /// Strings of the kernel's own, for the init it starts. Linux: copy_string_kernel()
+        case kernel([String])
+    }
+    private let source: Source
+    let count: Int
+    /// Every string's length plus its NUL.
+    let bytes: Int
+
+    /// Longest single string. Linux: MAX_ARG_STRLEN (32 pages)
+    static let maxStringLength = 32 * Int(pageSize)
+
+    /// Counts the strings, charging each its bytes and an 8-byte pointer to
+    /// `budget` (what is left of Exec.argumentLimit): E2BIG past it, EFAULT for
+    /// a bad pointer.
+    init(userArray array: VirtAddr, budget: inout Int, bounce: UnsafeMutableRawBufferPointer) throws(Errno) {
+        source = .user(array)
+        var count = 0, bytes = 0
+        if array.value != 0 {
+            while let pointer = try Self.pointer(array, count) {
+                guard let length = try UserCopy.stringLength(at: pointer, maxLength: Self.maxStringLength - 1,
+                                                             bounce: bounce) else { throw .E2BIG }
+                budget -= length + 1 + 8
+                guard budget >= 0 else { throw .E2BIG }
+                count += 1
+                bytes += length + 1
+            }
+        }
+        self.count = count
+        self.bytes = bytes
+    }
+
+    /// The kernel's own strings (init's argv and envp, from the command line).
+    /// Linux: kernel_execve()
+    init(kernel strings: [String]) {
+        source = .kernel(strings)
+        count = strings.count
+        bytes = strings.reduce(0) { $0 + $1.utf8.count + 1 }
+    }
+
+    /// The `index`th pointer of the user array; nil at its NULL.
+    private static func pointer(_ array: VirtAddr, _ index: Int) throws(Errno) -> VirtAddr? {
+        // index < 2^18 (the budget) and the address is checked by the copy: no overflow.
+        guard array.value < KernelLayout.taskSize else { throw .EFAULT }
+        let pointer = try UserCopy.read(UInt64.self, at: VirtAddr(array.value + 8 * UInt64(index)))
+        return pointer == 0 ? nil : VirtAddr(pointer)
+    }
+
+    /// Copies the strings to `strings` onward in the new stack and their addresses
+    /// to the pointer slots from `pointers`. The program may have changed them since
+    /// they were measured (another thread): a string that no longer fits before
+    /// `end` is E2BIG, never a write outside the layout.
+    func copy(to stack: inout StackWriter, pointers: UInt64, strings: inout VirtAddr, end: VirtAddr) throws(Errno) {
+        for index in 0..<count {
+            try stack.word(strings.value, at: pointers + 8 * UInt64(index))
+            switch source {
+            case .kernel(let all):
+                try stack.string(all[index], at: strings.value)
+                strings = strings + UInt64(all[index].utf8.count + 1)
+            case .user(let array):
+                try copyUserString(array, index, to: &stack, at: &strings, end: end)
+            }
+        }
+        try stack.word(0, at: pointers + 8 * UInt64(count))
+    }
+
+    private func copyUserString(_ array: VirtAddr, _ index: Int, to stack: inout StackWriter,
+                                at strings: inout VirtAddr, end: VirtAddr) throws(Errno) {
+        guard let source = try Self.pointer(array, index) else { throw .EFAULT }
+        let room = Int(end - strings) - 1
+        guard let length = try UserCopy.stringLength(at: source, maxLength: room, bounce: stack.bounce) else {
+            throw .E2BIG
+        }
+        try stack.copyString(from: source, length: length, to: strings)
+        strings = strings + UInt64(length + 1)
+    }
+}
+
+/// Writes into the new program's stack (an address space not loaded in CR3),
+/// with one page of kernel memory to bounce user strings through.
+struct StackWriter: ~Copyable {
+    let mm: AddressSpace
+    let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pageSize), alignment: 16)
+
+    init(mm: AddressSpace) { self.mm = mm }
+    deinit { bounce.deallocate() }
+
+    mutating func word(_ value: UInt64, at address: UInt64) throws(Errno) {
+        let written = withUnsafeBytes(of: value) { mm.write($0, at: VirtAddr(address)) }
         guard written else { throw .ENOMEM }
-        mm.startStack = VirtAddr(stack.stackPointer)
-        return stack.stackPointer
+    }
+
+    mutating func string(_ s: String, at address: UInt64) throws(Errno) {
+        let written = (Array(s.utf8) + [0]).withUnsafeBytes { mm.write($0, at: VirtAddr(address)) }
+        guard written else { throw .ENOMEM }
+    }
+
+    /// `length` bytes of the current program's string at `source`, then a NUL.
+    mutating func copyString(from source: VirtAddr, length: Int, to target: VirtAddr) throws(Errno) {
+        var done = 0
+        while done < length {
+            let piece = try UserRange(source + UInt64(done), count: length - done).firstPage
+            try UserCopy.copyIn(bounce.baseAddress!, from: piece)
+            guard mm.write(UnsafeRawBufferPointer(rebasing: bounce[0..<piece.count]), at: target + UInt64(done)) else {
+                throw .ENOMEM
+            }
+            done += piece.count
+        }
+        let nul = withUnsafeBytes(of: UInt8(0)) { mm.write($0, at: target + UInt64(length)) }
+        guard nul else { throw .ENOMEM }
     }
 }

@@ -8,8 +8,8 @@ enum InitProcess {
         let path = cmdline.initPath
         let image: Exec.Image
         do {
-            image = try Exec.load(path: path, relativeTo: nil, arguments: [path] + cmdline.initArguments,
-                                  environment: cmdline.initEnvironment)
+            image = try Exec.load(path: path, relativeTo: nil, arguments: ExecStrings(kernel: [path] + cmdline.initArguments),
+                                  environment: ExecStrings(kernel: cmdline.initEnvironment))
         } catch {
             // Linux panics the same way, after trying its fallbacks.
             Panic.now("No working init found: cannot execute \(path): \(error.name). Try passing init= option to kernel.")

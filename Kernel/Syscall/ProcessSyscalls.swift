@@ -47,8 +47,11 @@ enum ProcessSyscalls {
     static func execve(_ a: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
         let path = try UserCopy.readString(at: a.address(0))
         guard !path.isEmpty else { throw .ENOENT }
-        let arguments = try readStringArray(a.address(1))
-        let environment = try readStringArray(a.address(2))
+        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pageSize), alignment: 16)
+        defer { bounce.deallocate() }
+        var budget = Exec.argumentLimit
+        let arguments = try ExecStrings(userArray: a.address(1), budget: &budget, bounce: bounce)
+        let environment = try ExecStrings(userArray: a.address(2), budget: &budget, bounce: bounce)
         let task = Scheduler.current
         let image = try Exec.load(path: path, relativeTo: task.fs.cwd, arguments: arguments, environment: environment)
         // The point of no return. Linux: begin_new_exec()
@@ -70,20 +73,6 @@ enum ProcessSyscalls {
         return 0
     }
 
-    /// argv or envp: a NULL-terminated array of string pointers. Linux: copy_strings()
-    static func readStringArray(_ address: VirtAddr) throws(Errno) -> [String] {
-        var strings: [String] = []
-        guard address.value != 0 else { return strings }
-        var total = 0
-        while true {
-            let pointer = try UserCopy.read(UInt64.self, at: address + UInt64(strings.count * 8))
-            if pointer == 0 { return strings }
-            let s = try UserCopy.readString(at: VirtAddr(pointer), maxLength: 128 * 1024)
-            total += s.utf8.count + 1 + 8
-            guard total <= Exec.argumentLimit, strings.count < 0x7fff_ffff else { throw .E2BIG }
-            strings.append(s)
-        }
-    }
 }
 
 extension InterruptFrame {

@@ -12,7 +12,9 @@
 //   argv pointers, NULL
 //   argc                                 <- the new rsp
 //
-// Pure logic: the kernel writes `bytes` to [stackPointer, top) of the new stack.
+// Pure logic: where each part goes, computed from the sizes alone, so the
+// kernel can stream argv and envp from the old program's memory into the new
+// stack (Kernel/Process/Exec.swift) without holding them in kernel memory.
 
 /// Auxiliary-vector keys. Linux: include/uapi/linux/auxvec.h
 public enum AuxKey: UInt64 {
@@ -21,87 +23,76 @@ public enum AuxKey: UInt64 {
     case secure = 23, random = 25, hwcap2 = 26, execfn = 31, minsigstksz = 51
 }
 
-/// What goes into a new program's stack.
-public struct InitialStackContents {
-    public var arguments: [String]
-    public var environment: [String]
-    /// The path execve was called with. Linux: bprm->filename
-    public var executablePath: String
-    /// AT_PHDR, AT_ENTRY, ... in Linux's order; AT_PLATFORM, AT_RANDOM, AT_EXECFN and
-    /// AT_NULL are added by the builder, which knows their addresses.
-    public var auxiliary: [(AuxKey, UInt64)]
-    public var randomBytes: (UInt64, UInt64)
-
-    public init(arguments: [String], environment: [String], executablePath: String,
-                auxiliary: [(AuxKey, UInt64)], randomBytes: (UInt64, UInt64)) {
-        self.arguments = arguments
-        self.environment = environment
-        self.executablePath = executablePath
-        self.auxiliary = auxiliary
-        self.randomBytes = randomBytes
-    }
-}
-
-/// The finished stack image.
-public struct InitialStack {
-    /// The new rsp (16-byte aligned, pointing at argc).
+/// Where each part of a new program's stack goes. Linux: the arithmetic of
+/// copy_strings() (bprm->p) and create_elf_tables()
+public struct InitialStackLayout: Equatable, Sendable {
+    /// STACK_TOP: the stack's end.
+    public let top: UInt64
+    public let argumentCount: Int
+    public let environmentCount: Int
+    /// argv[0]'s string; argv's and then envp's strings follow back to back,
+    /// each with its NUL, up to `executablePath`.
+    public let strings: UInt64
+    /// The path given to execve (AT_EXECFN), ending 8 bytes below `top`.
+    public let executablePath: UInt64
+    /// "x86_64" (AT_PLATFORM).
+    public let platform: UInt64
+    /// 16 random bytes (AT_RANDOM).
+    public let random: UInt64
+    /// The new rsp, 16-byte aligned, pointing at argc.
     public let stackPointer: UInt64
-    /// The bytes of [stackPointer, top).
-    public let bytes: [UInt8]
 
     /// Linux: the platform string x86-64 reports. ELF_PLATFORM
-    public static let platform = "x86_64"
+    public static let platformString = "x86_64"
+    /// The pairs the layout adds to the caller's auxv: AT_RANDOM, AT_EXECFN, AT_PLATFORM, AT_NULL.
+    public static let addedAuxiliaryPairs = 4
 
-    /// Builds the image below `top`; nil if it would exceed `limit` bytes (E2BIG).
-    public init?(_ contents: InitialStackContents, top: UInt64, limit: Int) {
-        var strings: [UInt8] = []              // grows downward: prepend by building in reverse
-        var cursor = top - 8                   // Linux: bprm->p = vm_end - sizeof(void *)
-        func place(_ s: String) -> UInt64 {
-            let utf8 = Array(s.utf8) + [0]
-            cursor -= UInt64(utf8.count)
-            strings = utf8 + strings
-            return cursor
+    /// nil when the stack would need more than `limit` bytes (execve's E2BIG).
+    /// `stringBytes` counts every argv and envp string with its NUL;
+    /// `executablePathBytes` likewise; `auxiliaryPairs` the caller's pairs.
+    public init?(argumentCount: Int, environmentCount: Int, stringBytes: Int, executablePathBytes: Int,
+                 auxiliaryPairs: Int, top: UInt64, limit: Int) {
+        // Every size is checked against the limit before any arithmetic, so none can overflow.
+        for size in [argumentCount, environmentCount, stringBytes, executablePathBytes, auxiliaryPairs] {
+            guard size >= 0 && size <= limit else { return nil }
         }
-        let execfn = place(contents.executablePath)
-        var envPointers = [UInt64](repeating: 0, count: contents.environment.count)
-        for i in contents.environment.indices.reversed() { envPointers[i] = place(contents.environment[i]) }
-        var argPointers = [UInt64](repeating: 0, count: contents.arguments.count)
-        for i in contents.arguments.indices.reversed() { argPointers[i] = place(contents.arguments[i]) }
-        let stringsStart = cursor
-
-        cursor &= ~15                          // arch_align_stack()
-        cursor -= UInt64(Self.platform.utf8.count + 1)
-        let platform = cursor
+        guard UInt64(limit) <= top / 4 else { return nil }
+        var cursor = top - 8                            // Linux: bprm->p = vm_end - sizeof(void *)
+        cursor -= UInt64(executablePathBytes)
+        executablePath = cursor
+        cursor -= UInt64(stringBytes)
+        strings = cursor
+        cursor &= ~15                                    // arch_align_stack()
+        cursor -= UInt64(Self.platformString.utf8.count + 1)
+        platform = cursor
         cursor -= 16
-        let random = cursor
-
-        var auxv = contents.auxiliary
-        auxv.append((.random, random))
-        auxv.append((.execfn, execfn))
-        auxv.append((.platform, platform))
-        auxv.append((.null, 0))
-        let words = 1 + argPointers.count + 1 + envPointers.count + 1 + 2 * auxv.count
+        random = cursor
+        let words = 1 + argumentCount + 1 + environmentCount + 1 + 2 * (auxiliaryPairs + Self.addedAuxiliaryPairs)
+        guard UInt64(words) * 8 <= UInt64(limit), top - cursor <= UInt64(limit) else { return nil }
         let sp = (cursor - UInt64(words * 8)) & ~15     // STACK_ROUND()
         guard top - sp <= UInt64(limit) else { return nil }
-
-        var image = [UInt8](repeating: 0, count: Int(top - sp))
-        func store(_ value: UInt64, at address: UInt64) {
-            let offset = Int(address - sp)
-            for b in 0..<8 { image[offset + b] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(b))) }
-        }
-        var slot = sp
-        func push(_ value: UInt64) { store(value, at: slot); slot += 8 }
-        push(UInt64(argPointers.count))
-        for p in argPointers { push(p) }
-        push(0)
-        for p in envPointers { push(p) }
-        push(0)
-        for (key, value) in auxv { push(key.rawValue); push(value) }
-        store(contents.randomBytes.0, at: random)
-        store(contents.randomBytes.1, at: random + 8)
-        for (i, byte) in Self.platform.utf8.enumerated() { image[Int(platform - sp) + i] = byte }
-        for (i, byte) in strings.enumerated() { image[Int(stringsStart - sp) + i] = byte }
+        self.top = top
+        self.argumentCount = argumentCount
+        self.environmentCount = environmentCount
         stackPointer = sp
-        bytes = image
+    }
+
+    /// argv[0]'s slot, just above argc.
+    public var argumentPointers: UInt64 { stackPointer + 8 }
+    /// envp[0]'s slot, after argv's NULL.
+    public var environmentPointers: UInt64 { argumentPointers + 8 * UInt64(argumentCount + 1) }
+    /// The first auxv pair, after envp's NULL.
+    public var auxiliaryVector: UInt64 { environmentPointers + 8 * UInt64(environmentCount + 1) }
+
+    /// The auxv as words: the caller's pairs, then the ones whose addresses the
+    /// layout knows, then AT_NULL. Linux: the NEW_AUX_ENT() list of create_elf_tables()
+    public func auxiliaryWords(_ given: [(AuxKey, UInt64)]) -> [UInt64] {
+        var words: [UInt64] = []
+        words.reserveCapacity(2 * (given.count + Self.addedAuxiliaryPairs))
+        for (key, value) in given + [(.random, random), (.execfn, executablePath), (.platform, platform), (.null, 0)] {
+            words.append(key.rawValue)
+            words.append(value)
+        }
+        return words
     }
 }
