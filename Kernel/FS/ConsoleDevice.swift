@@ -41,14 +41,10 @@ final class ConsoleDevice: CharacterDevice {
     func write(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
         var chunk = [UInt8](repeating: 0, count: 256)
         var written = 0
-        while buffer.remaining > 0 {
-            let n: Int
-            do throws(Errno) {
-                n = try chunk.withMutableBytes { (bytes) throws(Errno) in try buffer.copyIn(bytes) }
-            } catch {
-                if written == 0 { throw error }
-                break
-            }
+        // A fault after the first bytes ends the buffer (a short count); a signal
+        // ends a long write, as n_tty_write()'s signal_pending() check does.
+        while buffer.remaining > 0 && !(written > 0 && Signals.interrupted(Scheduler.current)) {
+            let n = try chunk.withMutableBytes { (bytes) throws(Errno) in try buffer.copyIn(bytes) }
             for byte in chunk[0..<n] { Console.write(byte) }
             written += n
         }

@@ -117,13 +117,24 @@ enum SyscallTable {
 }
 
 /// Unknown system calls are logged once per number. Linux logs nothing; Keel
-/// tells a student which call their program needs.
+/// tells a student which call their program needs. The numbers a program may
+/// pass are any 64-bit value, so only the table's range is remembered (a bitmap
+/// of fixed size); numbers beyond it are logged once in all.
 enum UnknownSyscalls {
-    nonisolated(unsafe) private static var seen: Set<Int> = []
+    /// Numbers below this are remembered one by one: Linux's table and Keel's own.
+    private static let remembered = 1024
+    nonisolated(unsafe) private static var seen = [UInt64](repeating: 0, count: remembered / 64)
+    nonisolated(unsafe) private static var seenOutOfRange = false
 
     static func report(_ number: Int) {
-        guard !seen.contains(number) else { return }
-        seen.insert(number)
+        if number >= 0 && number < remembered {
+            let bit: UInt64 = 1 << UInt64(number % 64)
+            guard seen[number / 64] & bit == 0 else { return }
+            seen[number / 64] |= bit
+        } else {
+            guard !seenOutOfRange else { return }
+            seenOutOfRange = true
+        }
         Log.notice("keel: \(Scheduler.current.name)[\(Scheduler.current.pid)]: unknown system call \(number), returning -ENOSYS")
     }
 }
