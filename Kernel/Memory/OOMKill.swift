@@ -30,7 +30,7 @@ enum OOMKiller {
     static func outOfMemory(faulting task: Task) -> Verdict {
         if isDying(task) { return .killed }
         if victimIsDying {
-            Scheduler.yield()           // let the victim run and exit
+            waitForVictim()
             return .retry
         }
         guard let victim = selectVictim() ?? (task.pid == 1 ? nil : task.groupLeader ?? task) else {
@@ -42,8 +42,16 @@ enum OOMKiller {
         }
         kill(victim)
         if victim === (task.groupLeader ?? task) { return .killed }
-        Scheduler.yield()
+        waitForVictim()
         return .retry
+    }
+
+    /// Sleeps one tick: the victim needs a CPU and the big kernel lock to exit,
+    /// and a fault inside a system call holds the lock (yield would not let it go
+    /// when nothing else is runnable here). Linux: schedule_timeout_killable(1)
+    /// in out_of_memory()
+    private static func waitForVictim() {
+        Scheduler.sleep(until: Clock.monotonicNanoseconds + 1_000_000_000 / UInt64(LocalAPIC.hz))
     }
 
     /// Called on the way out of every system call: the slab used the reserve, so
