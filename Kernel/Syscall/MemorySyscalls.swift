@@ -19,18 +19,27 @@ enum MemorySyscalls {
         }
     }
 
-    /// The page-rounded length, or nil when it overflows. Linux: PAGE_ALIGN()
-    private static func pageLength(_ length: Int) -> UInt64? {
-        guard length > 0, UInt64(length) <= KernelLayout.taskSize else { return nil }
-        return VirtAddr(UInt64(length)).alignedUp().value
+    /// PAGE_ALIGN() of a size_t as C computes it: a length within a page of
+    /// 2^64 wraps to 0, which each call turns into Linux's errno for it.
+    private static func pageAlign(_ length: UInt64) -> UInt64 {
+        (length &+ pageSize &- 1) & ~(pageSize - 1)
+    }
+
+    /// [start, start + length) as a user range, or nil if it runs past TASK_SIZE
+    /// (or wraps). Written as `length <= TASK_SIZE - start`, so nothing overflows.
+    private static func userEnd(_ start: VirtAddr, _ length: UInt64) -> VirtAddr? {
+        guard start.value <= KernelLayout.taskSize, length <= KernelLayout.taskSize - start.value else { return nil }
+        return start + length
     }
 
     /// Linux: ksys_mmap_pgoff() → do_mmap()
     static func mmap(_ a: SyscallArgs) throws(Errno) -> Int {
         let hint = a.address(0), prot = a.u64(2), flags = a.int(3), fd = a.int(4), offset = a.u64(5)
-        guard a.size(1) > 0 else { throw .EINVAL }
-        guard let length = pageLength(a.size(1)) else { throw .ENOMEM }
         guard offset & (pageSize - 1) == 0 else { throw .EINVAL }
+        guard a.u64(1) != 0 else { throw .EINVAL }
+        let length = pageAlign(a.u64(1))
+        guard length != 0, length <= KernelLayout.taskSize else { throw .ENOMEM }   // Linux: PAGE_ALIGN wrapped
+        guard (offset >> pageShift) &+ (length >> pageShift) >= offset >> pageShift else { throw .EOVERFLOW }
         let type = flags & MAP_TYPE
         guard type == MAP_SHARED || type == MAP_PRIVATE || type == MAP_SHARED_VALIDATE else { throw .EINVAL }
         let mm = try mm
@@ -74,9 +83,10 @@ enum MemorySyscalls {
     /// Linux: __vm_munmap()
     static func munmap(_ a: SyscallArgs) throws(Errno) -> Int {
         let start = a.address(0)
-        guard start.isPageAligned, let length = pageLength(a.size(1)),
-              start.value <= KernelLayout.taskSize - length else { throw .EINVAL }
-        try unmap(try mm, start, start + length)
+        // Linux: the range check on the length as given, then PAGE_ALIGN
+        guard start.isPageAligned, userEnd(start, a.u64(1)) != nil, a.u64(1) != 0,
+              let end = userEnd(start, pageAlign(a.u64(1))) else { throw .EINVAL }
+        try unmap(try mm, start, end)
         return 0
     }
 
@@ -88,12 +98,13 @@ enum MemorySyscalls {
     /// Linux: do_mprotect_pkey()
     static func mprotect(_ a: SyscallArgs) throws(Errno) -> Int {
         let start = a.address(0)
-        guard start.isPageAligned, a.size(1) >= 0 else { throw .EINVAL }
-        guard a.size(1) > 0 else { return 0 }
-        guard let length = pageLength(a.size(1)), start.value <= KernelLayout.taskSize - length else { throw .ENOMEM }
+        guard start.isPageAligned else { throw .EINVAL }
+        guard a.u64(1) != 0 else { return 0 }
+        let length = pageAlign(a.u64(1))
+        guard length != 0, userEnd(start, length) != nil else { throw .ENOMEM }    // Linux: end <= start
         guard let protection = VMFlags(protection: a.u64(2) & ~0x0300_0000) else { throw .EINVAL }
-        let mm = try mm
         let end = start + length
+        let mm = try mm
         do { try mm.vmas.protectRange(start, end, protection: protection) } catch { throw error.errno }
         updatePTEs(mm, start, end)
         return 0
@@ -139,25 +150,31 @@ enum MemorySyscalls {
         return Int(requested.value)
     }
 
-    /// Linux: mremap()
+    /// Linux: mremap(), in its order of checks: flags, alignment, lengths (a
+    /// zero new length is EINVAL, an old length that wraps to 0 is the "duplicate
+    /// a shared mapping" special case), then the VMA (EFAULT).
     static func mremap(_ a: SyscallArgs) throws(Errno) -> Int {
-        let old = a.address(0), flags = a.int(3)
-        guard old.isPageAligned, flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) == 0 else { throw .EINVAL }
-        guard flags & MREMAP_FIXED == 0 || flags & MREMAP_MAYMOVE != 0 else { throw .EINVAL }
-        guard let newLength = pageLength(a.size(2)) else { throw .EINVAL }
-        let oldLength = VirtAddr(UInt64(a.size(1))).alignedUp().value
+        let old = a.address(0), flags = a.u64(3)
+        let known = UInt64(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)
+        guard flags & ~known == 0 else { throw .EINVAL }
+        guard flags & UInt64(MREMAP_FIXED) == 0 || flags & UInt64(MREMAP_MAYMOVE) != 0 else { throw .EINVAL }
+        guard old.isPageAligned else { throw .EINVAL }
+        let oldLength = pageAlign(a.u64(1)), newLength = pageAlign(a.u64(2))
+        guard newLength != 0 else { throw .EINVAL }
         let mm = try mm
-        guard let vma = mm.vmas.findVMA(old), vma.contains(old), old + max(oldLength, 1) <= vma.end else { throw .EFAULT }
-        if flags & MREMAP_FIXED != 0 {
+        if flags & UInt64(MREMAP_FIXED) != 0 {
+            let vma = try resizableVMA(mm, old, oldLength)
             return Int(try move(mm, vma, from: old, oldLength: oldLength, to: a.address(4), newLength: newLength).value)
         }
         if newLength <= oldLength {
-            if newLength < oldLength { try unmap(mm, old + newLength, old + oldLength) }
+            // Linux: do_vmi_munmap() of the tail, EINVAL for a range outside user space
+            guard let oldEnd = userEnd(old, oldLength) else { throw .EINVAL }
+            if newLength < oldLength { try unmap(mm, old + newLength, oldEnd) }
             return Int(old.value)
         }
+        let vma = try resizableVMA(mm, old, oldLength)
         // Grow in place when the pages after the region are free and it ends the VMA.
-        let end = old + newLength
-        if old + oldLength == vma.end, end.value <= KernelLayout.taskSize, mm.vmas.findIntersection(vma.end, end) == nil {
+        if old + oldLength == vma.end, let end = userEnd(old, newLength), mm.vmas.findIntersection(vma.end, end) == nil {
             var grown = vma
             grown.start = vma.end
             grown.end = end
@@ -168,17 +185,29 @@ enum MemorySyscalls {
             _ = mm.vmas.mergeAdjacent(at: vma.end)
             return Int(old.value)
         }
-        guard flags & MREMAP_MAYMOVE != 0 else { throw .ENOMEM }
+        guard flags & UInt64(MREMAP_MAYMOVE) != 0 else { throw .ENOMEM }
         let target: VirtAddr
         do { target = try mm.vmas.getUnmappedArea(length: newLength, layout: mm.layout) } catch { throw error.errno }
         return Int(try move(mm, vma, from: old, oldLength: oldLength, to: target, newLength: newLength).value)
+    }
+
+    /// The VMA holding [old, old + oldLength): EFAULT if there is none or the range
+    /// runs past it; EINVAL for a zero old length of a private mapping (only a
+    /// shared one may be duplicated that way). Linux: vma_to_resize()
+    private static func resizableVMA(_ mm: AddressSpace, _ old: VirtAddr, _ oldLength: UInt64) throws(Errno) -> VMA {
+        guard let vma = mm.vmas.findVMA(old), vma.contains(old) else { throw .EFAULT }
+        if oldLength == 0 && !vma.flags.contains(.shared) { throw .EINVAL }
+        guard oldLength <= vma.end - old else { throw .EFAULT }
+        return vma
     }
 
     /// Moves [old, old+oldLength) to `target`, page table entries and all, then
     /// extends it to newLength. Linux: move_vma() + move_page_tables()
     private static func move(_ mm: AddressSpace, _ vma: VMA, from old: VirtAddr, oldLength: UInt64,
                              to target: VirtAddr, newLength: UInt64) throws(Errno) -> VirtAddr {
-        guard target.isPageAligned, target.value <= KernelLayout.taskSize - newLength else { throw .EINVAL }
+        guard target.isPageAligned, userEnd(target, newLength) != nil else { throw .EINVAL }
+        // Linux: mremap_to() refuses a target overlapping the source
+        if old.value < target.value + newLength && target.value < old.value + oldLength { throw .EINVAL }
         let moved = min(oldLength, newLength)
         if mm.vmas.findIntersection(target, target + newLength) != nil { try unmap(mm, target, target + newLength) }
         var piece = vma
@@ -210,13 +239,13 @@ enum MemorySyscalls {
     /// zeros (private anonymous) or the file again.
     static func madvise(_ a: SyscallArgs) throws(Errno) -> Int {
         let start = a.address(0), advice = a.int(2)
-        guard start.isPageAligned, a.size(1) >= 0 else { throw .EINVAL }
-        guard (MADV_NORMAL...MADV_DONTNEED).contains(advice) else { throw .EINVAL }
-        guard a.size(1) > 0 else { return 0 }
-        guard let length = pageLength(a.size(1)) else { throw .EINVAL }
+        guard (MADV_NORMAL...MADV_DONTNEED).contains(advice), start.isPageAligned else { throw .EINVAL }
+        let length = pageAlign(a.u64(1))
+        guard a.u64(1) == 0 || length != 0 else { throw .EINVAL }              // Linux: rounded up to 0
+        guard length <= UInt64.max - start.value else { throw .EINVAL }          // Linux: end < start
+        guard length > 0 else { return 0 }
         let mm = try mm
-        let end = start + length
-        guard covered(mm, start, end) else { throw .ENOMEM }
+        guard let end = userEnd(start, length), covered(mm, start, end) else { throw .ENOMEM }
         if advice == MADV_DONTNEED { mm.releaseUserPages(start, end) }
         return 0
     }
@@ -224,10 +253,12 @@ enum MemorySyscalls {
     /// Keel has no page cache yet, so there is nothing to write back. Linux: msync()
     static func msync(_ a: SyscallArgs) throws(Errno) -> Int {
         let start = a.address(0), flags = a.int(2)
-        guard start.isPageAligned, flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) == 0,
+        guard flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) == 0, start.isPageAligned,
               flags & (MS_ASYNC | MS_SYNC) != (MS_ASYNC | MS_SYNC) else { throw .EINVAL }
-        guard a.size(1) > 0 else { return 0 }
-        guard let length = pageLength(a.size(1)), covered(try mm, start, start + length) else { throw .ENOMEM }
+        let length = pageAlign(a.u64(1))
+        guard length <= UInt64.max - start.value else { throw .ENOMEM }          // Linux: end < start
+        guard length > 0 else { return 0 }
+        guard let end = userEnd(start, length), covered(try mm, start, end) else { throw .ENOMEM }
         return 0
     }
 

@@ -253,6 +253,40 @@ static void test_efault(void)
     munmap(ro, PAGE);
 }
 
+/* Lengths and addresses that overflow when rounded or added: Linux's errno for
+ * each, computed in its order of checks (and never a crash). Raw system calls:
+ * musl's wrappers check some lengths themselves. */
+static void test_overflowing_arguments(void)
+{
+    unsigned char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!ok(p != MAP_FAILED, "map 2 pages for overflow tests", "errno %d", errno))
+        return;
+    long rc = syscall(SYS_mremap, p, (size_t)-1, PAGE, 0, 0);
+    ok_errno(rc, EINVAL, "mremap(p, SIZE_MAX, 4096, 0): the old length rounds to 0, private: EINVAL");
+    rc = syscall(SYS_mremap, p, PAGE, (size_t)-1, MREMAP_MAYMOVE, 0);
+    ok_errno(rc, EINVAL, "mremap to a new length that rounds to 0: EINVAL");
+    rc = syscall(SYS_mremap, p, 4 * PAGE, 8 * PAGE, MREMAP_MAYMOVE, 0);
+    ok_errno(rc, EFAULT, "mremap of an old range longer than its mapping: EFAULT");
+    rc = syscall(SYS_madvise, 0xfffffffffffff000UL, PAGE, MADV_NORMAL);
+    ok_errno(rc, EINVAL, "madvise(0xfffffffffffff000, 4096): the end wraps: EINVAL");
+    rc = syscall(SYS_madvise, p, (size_t)-100, MADV_NORMAL);
+    ok_errno(rc, EINVAL, "madvise with a length that rounds to 0: EINVAL");
+    rc = syscall(SYS_msync, 0xfffffffffffff000UL, PAGE, MS_ASYNC);
+    ok_errno(rc, ENOMEM, "msync(0xfffffffffffff000, 4096, MS_ASYNC): the end wraps: ENOMEM");
+    rc = syscall(SYS_msync, p, (size_t)-1, MS_ASYNC);
+    ok(rc == 0, "msync with a length that rounds to 0 does nothing", "returned %ld errno %d", rc, errno);
+    rc = syscall(SYS_mmap, 0, (size_t)-100, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ok_errno(rc, ENOMEM, "mmap of a length that rounds past 2^64: ENOMEM");
+    rc = syscall(SYS_mmap, 0, 1UL << 62, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ok_errno(rc, ENOMEM, "mmap of 2^62 bytes: ENOMEM");
+    rc = syscall(SYS_mprotect, p, (size_t)-100, PROT_READ);
+    ok_errno(rc, ENOMEM, "mprotect with a length that rounds to 0: ENOMEM");
+    rc = syscall(SYS_munmap, p, (size_t)-1);
+    ok_errno(rc, EINVAL, "munmap(p, SIZE_MAX): EINVAL");
+    ok(p[0] == 0 && p[PAGE] == 0, "the mapping is intact after the bad calls", "changed");
+    munmap(p, 2 * PAGE);
+}
+
 static void test_sparse(void)
 {
     const size_t size = 1UL << 30, stride = 64 * MIB;
@@ -279,6 +313,7 @@ int main(void)
     test_mremap();
     test_madvise();
     test_efault();
+    test_overflowing_arguments();
     test_sparse();
     return ktest_done();
 }
