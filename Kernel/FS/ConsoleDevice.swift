@@ -47,6 +47,7 @@ final class ConsoleDevice: CharacterDevice {
             let n = try chunk.withMutableBytes { (bytes) throws(Errno) in try buffer.copyIn(bytes) }
             for byte in chunk[0..<n] { Console.write(byte) }
             written += n
+            Scheduler.condResched()
         }
         return written
     }

@@ -28,7 +28,7 @@ enum OOMKiller {
 
     /// A page fault in `task` found no memory. Linux: pagefault_out_of_memory() → out_of_memory()
     static func outOfMemory(faulting task: Task) -> Verdict {
-        if isDying(task) { return .killed }
+        if Signals.fatalPending(task) { return .killed }
         if victimIsDying {
             waitForVictim()
             return .retry
@@ -71,11 +71,6 @@ enum OOMKiller {
         return false
     }
 
-    /// A task already on its way out: a fault it takes must not kill anyone else.
-    private static func isDying(_ task: Task) -> Bool {
-        task.fatalSignal != nil || task.pendingSignals & Signals.bit(Signal.SIGKILL) != 0
-    }
-
     /// Pages a process would give back by dying: its resident pages and its page
     /// tables. Linux: oom_badness() (rss + swap entries + page-table pages)
     static func badness(_ mm: AddressSpace) -> Int {
@@ -88,7 +83,7 @@ enum OOMKiller {
         var chosen: Task? = nil
         var chosenPoints = 0
         for task in Task.all where task.pid == task.tgid && task.pid != 1 && !task.threads.isEmpty {
-            guard let mm = task.mm ?? task.threads.first?.mm, !isDying(task) else { continue }
+            guard let mm = task.mm ?? task.threads.first?.mm, !Signals.fatalPending(task) else { continue }
             let points = badness(mm)
             if points > chosenPoints {
                 chosen = task

@@ -16,6 +16,8 @@ enum VMStat {
     nonisolated(unsafe) static var cowReuses: UInt64 = 0
     /// Stack expansions. Keel: stack_grow
     nonisolated(unsafe) static var stackGrowths: UInt64 = 0
+    /// Faults on shared anonymous memory (Kernel/Memory/Shmem.swift). Keel: pgshmemfault
+    nonisolated(unsafe) static var shmemFaults: UInt64 = 0
     /// Processes the OOM killer killed. Linux: oom_kill
     nonisolated(unsafe) static var oomKills: UInt64 = 0
 }

@@ -49,6 +49,7 @@ enum ProcSystemFiles {
             ("cow_reuse", VMStat.cowReuses),
             ("pgzerofill", VMStat.zeroFillFaults),
             ("pgzeropage", VMStat.zeroPageMaps),
+            ("pgshmemfault", VMStat.shmemFaults),
             ("stack_grow", VMStat.stackGrowths),
         ]
         var text = ""

@@ -17,6 +17,9 @@ final class AddressSpace {
     /// CPUs that have this address space loaded in CR3, which a TLB flush must
     /// reach. Linux: mm_cpumask()
     var activeCPUs: CPUMask = []
+    /// The shared anonymous objects some VMA maps, one reference each
+    /// (Kernel/Memory/Shmem.swift). Linux: the vm_file references of shmem VMAs
+    var sharedObjects: [MappedFileID] = []
 
     /// A fresh address space with no user mappings. Linux: mm_alloc() + pgd_alloc()
     init?() {
@@ -28,7 +31,20 @@ final class AddressSpace {
 
     deinit {
         releaseUserPages(VirtAddr(0), VirtAddr(layout.taskSize))
+        for id in sharedObjects { SharedMemory.put(id) }
         PageAllocator.free(pageTable.root)
+    }
+
+    /// After VMAs went away: gives back the shared objects no VMA maps any more.
+    /// (A scan of the VMAs, only for an mm that holds any.) Linux: fput() in remove_vma()
+    func dropUnusedSharedObjects() {
+        guard !sharedObjects.isEmpty else { return }
+        var used: [MappedFileID] = []
+        for vma in vmas {
+            if case .file(let id, _) = vma.backing, sharedObjects.contains(id), !used.contains(id) { used.append(id) }
+        }
+        for id in sharedObjects where !used.contains(id) { SharedMemory.put(id) }
+        sharedObjects = used
     }
 
     /// True while this address space is loaded in CR3 on this CPU.

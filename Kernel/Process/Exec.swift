@@ -154,6 +154,8 @@ struct ExecStrings {
         var count = 0, bytes = 0
         if array.value != 0 {
             while let pointer = try Self.pointer(array, count) {
+                if Signals.fatalPending(Scheduler.current) { throw .EINTR }   // the caller dies anyway
+                Scheduler.condResched()
                 guard let length = try UserCopy.stringLength(at: pointer, maxLength: Self.maxStringLength - 1,
                                                              bounce: bounce) else { throw .E2BIG }
                 budget -= length + 1 + 8

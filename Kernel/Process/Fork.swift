@@ -88,6 +88,8 @@ extension AddressSpace {
     func duplicate() -> AddressSpace? {
         guard let child = AddressSpace() else { return nil }
         child.vmas = vmas                               // VMATree is a value: one array copy
+        child.sharedObjects = sharedObjects
+        for id in sharedObjects { SharedMemory.get(id) }
         for vma in vmas where vma.flags.contains(.dontCopy) {
             _ = try? child.vmas.unmapRange(vma.start, vma.end)
         }

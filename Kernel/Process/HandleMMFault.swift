@@ -41,8 +41,12 @@ extension AddressSpace {
             return mapPage(page, ZeroPage.frame, flags: Self.pteFlags(for: vma.flags, writable: false))
                 ? .resolved : .outOfMemory
         case .readFilePage(let pageOffset), .copyFilePage(let pageOffset), .writeSharedFilePage(let pageOffset):
-            VMStat.majorFaults += 1
             guard case .file(let file, _) = vma.backing else { return .segv(.accessError) }
+            if let object = SharedMemory.object(file) {
+                VMStat.shmemFaults += 1
+                return mapSharedPage(page, object, index: pageOffset, vma: vma, writable: access.kind == .write)
+            }
+            VMStat.majorFaults += 1
             return mapNewFrame(page, vma: vma, writable: access.kind == .write) { frame in
                 MappedFiles.read(file, page: pageOffset, into: frame)
             }
@@ -69,6 +73,14 @@ extension AddressSpace {
             return .outOfMemory
         }
         return .resolved
+    }
+
+    /// Maps the shared object's page itself (every sharer sees the same frame).
+    /// Linux: shmem_fault() + finish_fault()
+    private func mapSharedPage(_ page: VirtAddr, _ object: SharedMemoryObject, index: UInt64, vma: VMA,
+                               writable: Bool) -> FaultOutcome {
+        guard let frame = object.findOrCreate(index) else { return .outOfMemory }
+        return mapPage(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable)) ? .resolved : .outOfMemory
     }
 
     /// Linux: wp_page_copy()

@@ -84,6 +84,12 @@ enum Signals {
         }
     }
 
+    /// The task is being killed (SIGKILL pending, or a fault or OOM kill decided):
+    /// long kernel loops stop early. Linux: fatal_signal_pending()
+    static func fatalPending(_ task: Task) -> Bool {
+        task.fatalSignal != nil || task.pendingSignals & bit(Signal.SIGKILL) != 0
+    }
+
     /// A deliverable signal is pending: blocking system calls give up (EINTR).
     static func interrupted(_ task: Task) -> Bool {
         task.pendingSignals & ~task.blockedSignals != 0

@@ -281,6 +281,12 @@ enum Scheduler {
     }
 
     /// Switch if the tick or a wake-up asked for it. Linux: schedule() on return to user
+    /// Gives the CPU away if the scheduler asked for it: long loops in the kernel
+    /// call this, since the kernel is not preemptible. Linux: cond_resched()
+    static func condResched() {
+        if needResched[PerCPU.cpu] { schedule() }
+    }
+
     static func schedule() {
         let irq = lock.lock()
         let held = switchToNext()

@@ -71,12 +71,21 @@ enum MemorySyscalls {
             if flags & MAP_FIXED_NOREPLACE != 0 { throw .EEXIST }
             try unmap(mm, start, end)
         }
-        do { try mm.vmas.insert(VMA(start: start, end: end, flags: vmFlags, backing: backing)) } catch { throw .ENOMEM }
+        // Shared anonymous memory is an object of its own (Linux: shmem_zero_setup()),
+        // faulted in lazily by every process that shares it.
+        if type != MAP_PRIVATE && flags & MAP_ANONYMOUS != 0 {
+            let object = SharedMemory.create()
+            mm.sharedObjects.append(object)
+            backing = .file(object, pageOffset: 0)
+        }
+        do {
+            try mm.vmas.insert(VMA(start: start, end: end, flags: vmFlags, backing: backing))
+        } catch {
+            mm.dropUnusedSharedObjects()
+            throw .ENOMEM
+        }
         _ = mm.vmas.mergeAdjacent(at: start)
-        // Shared anonymous memory has no object behind it in Keel (Linux: shmem), so
-        // its pages are made at once: a fork then shares them even if untouched.
-        let sharedAnonymous = type != MAP_PRIVATE && flags & MAP_ANONYMOUS != 0
-        if flags & MAP_POPULATE != 0 || sharedAnonymous { populate(mm, start, end, write: prot & PROT_WRITE != 0) }
+        if flags & MAP_POPULATE != 0 { populate(mm, start, end, write: prot & PROT_WRITE != 0) }
         return Int(start.value)
     }
 
@@ -93,6 +102,7 @@ enum MemorySyscalls {
     static func unmap(_ mm: AddressSpace, _ start: VirtAddr, _ end: VirtAddr) throws(Errno) {
         do { _ = try mm.vmas.unmapRange(start, end) } catch { throw error.errno }
         mm.releaseUserPages(start, end)
+        mm.dropUnusedSharedObjects()
     }
 
     /// Linux: do_mprotect_pkey()
@@ -272,12 +282,18 @@ enum MemorySyscalls {
         return true
     }
 
-    /// MAP_POPULATE: fault every page in now. Linux: mm_populate()
+    /// MAP_POPULATE: fault every page in now, as far as it goes. It stops at the
+    /// first page that cannot be had (no memory, no access: mmap still succeeds, as
+    /// Linux's does) and at a fatal signal, and gives the CPU away when asked: a
+    /// huge request is never an unbounded loop in the kernel. Linux: mm_populate()
+    /// → populate_vma_page_range() with its fatal_signal_pending() and cond_resched()
     private static func populate(_ mm: AddressSpace, _ start: VirtAddr, _ end: VirtAddr, write: Bool) {
         var page = start
-        while page < end {
-            _ = mm.handleFault(at: page, access: FaultAccess(write ? .write : .read, fromUserMode: false))
+        while page < end && !Signals.fatalPending(Scheduler.current) {
+            guard case .resolved = mm.handleFault(at: page, access: FaultAccess(write ? .write : .read, fromUserMode: false))
+            else { return }
             page = page + pageSize
+            Scheduler.condResched()
         }
     }
 }

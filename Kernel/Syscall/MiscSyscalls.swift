@@ -103,6 +103,7 @@ enum MiscSyscalls {
             let n = min(chunk.count, user.remaining)
             arc4random_buf(chunk.baseAddress!, n)
             done += try user.copyOut(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+            Scheduler.condResched()
         }
         return done
     }
