@@ -52,6 +52,8 @@ final class AddressSpace {
 
     /// The PTE flags a user page gets in `vma`. Linux: vm_get_page_prot()
     static func pteFlags(for flags: VMFlags, writable: Bool) -> PTEFlags {
+        // PROT_NONE: the frame stays, but the MMU sees no page. Linux: PAGE_NONE
+        guard flags.isAccessible else { return [.protNone, .user] }
         var pte: PTEFlags = [.present, .user]
         if writable && flags.contains(.write) { pte.insert(.writable) }
         if !flags.contains(.exec) && CPUFeatures.nx { pte.insert(.noExecute) }

@@ -12,8 +12,11 @@
 #include "ktest.h"
 #include "procfs.h"
 
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -287,6 +290,52 @@ static void test_overflowing_arguments(void)
     munmap(p, 2 * PAGE);
 }
 
+static sigjmp_buf segv_jump;
+static void on_segv(int sig) { (void)sig; siglongjmp(segv_jump, 1); }
+
+/* Reads one byte; true if the read raised SIGSEGV instead. */
+static bool read_faults(const volatile unsigned char *p)
+{
+    struct sigaction sa = { .sa_handler = on_segv }, old;
+    sigaction(SIGSEGV, &sa, &old);
+    volatile bool faulted = true;     /* kept across siglongjmp */
+    if (sigsetjmp(segv_jump, 1) == 0) {
+        (void)*p;
+        faulted = false;
+    }
+    sigaction(SIGSEGV, &old, NULL);
+    return faulted;
+}
+
+/* A page written, then made PROT_NONE: nothing may read it any more, not the
+ * process, not a forked child, not the kernel on its behalf; the contents come
+ * back with PROT_READ. */
+static void test_prot_none_after_touch(void)
+{
+    unsigned char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!ok(p != MAP_FAILED, "map a page for PROT_NONE", "errno %d", errno))
+        return;
+    memset(p, 0x5a, PAGE);
+    ok(mprotect(p, PAGE, PROT_NONE) == 0, "mprotect(PROT_NONE) of a touched page", "errno %d", errno);
+    ok(read_faults(p), "reading a touched PROT_NONE page raises SIGSEGV", "the read succeeded");
+    int fds[2];
+    if (pipe(fds) == 0) {
+        ssize_t n = write(fds[1], p, 16);
+        ok_errno(n, EFAULT, "write() from a touched PROT_NONE page: EFAULT");
+        close(fds[0]);
+        close(fds[1]);
+    }
+    pid_t child = fork();
+    if (child == 0)
+        _exit(read_faults(p) ? 0 : 1);
+    int status = -1;
+    waitpid(child, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a forked child cannot read it either", "status %#x", status);
+    ok(mprotect(p, PAGE, PROT_READ) == 0, "mprotect(PROT_READ) again", "errno %d", errno);
+    ok(all_bytes(p, PAGE, 0x5a), "the contents are back", "page changed");
+    munmap(p, PAGE);
+}
+
 static void test_sparse(void)
 {
     const size_t size = 1UL << 30, stride = 64 * MIB;
@@ -314,6 +363,7 @@ int main(void)
     test_madvise();
     test_efault();
     test_overflowing_arguments();
+    test_prot_none_after_touch();
     test_sparse();
     return ktest_done();
 }

@@ -8,6 +8,7 @@
 /// Bits 9–11 and 52–58 are ignored by the MMU and left to software (Linux keeps
 /// _PAGE_SPECIAL, _PAGE_SOFT_DIRTY and friends there). Keel claims none of them yet;
 /// `PageTableEntry.flags` carries them through untouched so later features can.
+/// The one exception is bit 9, PROT_NONE, below.
 public struct PTEFlags: OptionSet, Hashable, Sendable {
     public let rawValue: UInt64
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -31,6 +32,13 @@ public struct PTEFlags: OptionSet, Hashable, Sendable {
     public static let huge = PTEFlags(rawValue: 1 << 7)
     /// Kept in the TLB across CR3 reloads: for kernel pages every process shares. Linux: _PAGE_GLOBAL
     public static let global = PTEFlags(rawValue: 1 << 8)
+    /// With `.present` clear: a PROT_NONE page. The frame stays in the entry, but
+    /// the MMU sees nothing, so every access faults, user and kernel alike (a user
+    /// copy then gets EFAULT). Page-table walks treat it as a leaf, so fork copies
+    /// it, munmap frees it and mprotect can make it present again. Linux keeps it in
+    /// bit 8 (global, meaningless when not present); Keel uses software bit 9, so no
+    /// kernel mapping's global bit can ever read as PROT_NONE. Linux: _PAGE_PROTNONE
+    public static let protNone = PTEFlags(rawValue: 1 << 9)
     /// Instruction fetches fault (requires EFER.NXE). Linux: _PAGE_NX
     public static let noExecute = PTEFlags(rawValue: 1 << 63)
 

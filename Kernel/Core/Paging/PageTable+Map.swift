@@ -4,7 +4,7 @@
 
 extension PageTable {
     /// Maps the `size` page at `virt` to the frame at `phys` with `flags` (`.present` is
-    /// implied, `.huge` follows from `size`). Linux: set_pte_at() after the *_alloc() walk
+    /// implied unless `flags` holds `.protNone`, `.huge` follows from `size`). Linux: set_pte_at() after the *_alloc() walk
     ///
     /// Intermediate entries get `.kernelTable`, or `.userTable` when the leaf is user (existing
     /// ones are widened), so they never restrict anything: the leaf decides. An empty table
@@ -55,7 +55,7 @@ extension PageTable {
             else { throw .alreadyMapped }
         }
         // Bit 7 means PAT in a PT entry, so `.huge` is set exactly when the size calls for it.
-        var leafFlags = flags.union(.present).subtracting(.huge)
+        var leafFlags = PageTableEntry.leafFlags(flags).subtracting(.huge)
         if size != .size4K { leafFlags.insert(.huge) }
         write(slot, PageTableEntry(frame: phys, flags: leafFlags))
     }

@@ -15,7 +15,7 @@ extension PageTable {
         guard let (slot, leaf) = findLeaf(virt) else { throw .notMapped }
         guard leaf.virt == virt else { throw .hugePageSplitUnsupported }
         let kept: PTEFlags = [.user, .accessed, .dirty, .huge]
-        let newFlags = flags.subtracting(kept).union(leaf.entry.flags.intersection(kept)).union(.present)
+        let newFlags = PageTableEntry.leafFlags(flags.subtracting(kept).union(leaf.entry.flags.intersection(kept)))
         write(slot, PageTableEntry(frame: leaf.entry.frame, flags: newFlags))
         return leaf
     }

@@ -30,12 +30,16 @@ public struct PageTableEntry: Hashable, Sendable {
     @inlinable public var flags: PTEFlags { PTEFlags(rawValue: raw & ~Self.frameMask) }
     /// True when the slot is free: no mapping and no software state. Linux: pte_none()
     @inlinable public var isNone: Bool { raw == 0 }
-    /// Linux: pte_present()
+    /// Present to the MMU. Linux: pte_present() without the PROTNONE case
     @inlinable public var isPresent: Bool { flags.contains(.present) }
+    /// A PROT_NONE page: a frame the MMU does not see. Linux: pte_protnone()
+    @inlinable public var isProtNone: Bool { !isPresent && flags.contains(.protNone) }
 
     /// The size of the page this entry maps when it sits at `level`, or nil when it is not a
-    /// present leaf. Linux: pte_present() / pmd_leaf() / pud_leaf()
+    /// leaf. A PT entry for a PROT_NONE page is a leaf too. Linux: pte_present() (which is
+    /// true for PROTNONE) / pmd_leaf() / pud_leaf()
     @inlinable public func pageSize(at level: PageTableLevel) -> PageSize? {
+        if level == .pt && isProtNone { return .size4K }
         guard isPresent, let size = level.leafSize else { return nil }
         return level == .pt || flags.contains(.huge) ? size : nil
     }
@@ -45,5 +49,10 @@ public struct PageTableEntry: Hashable, Sendable {
     @inlinable public func nextTable(at level: PageTableLevel) -> PhysAddr? {
         guard isPresent, level != .pt, pageSize(at: level) == nil else { return nil }
         return frame
+    }
+
+    /// `flags` as a leaf stores them: present, unless they ask for PROT_NONE.
+    @inlinable static func leafFlags(_ flags: PTEFlags) -> PTEFlags {
+        flags.contains(.protNone) ? flags.subtracting(.present) : flags.union(.present)
     }
 }
