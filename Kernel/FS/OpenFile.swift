@@ -13,9 +13,9 @@ enum FileOperations {
     case directory(any DirectoryOperations)
     /// A driver; no offset. Linux: the driver's file_operations
     case device(any CharacterDevice)
-    /// Text generated when the file was opened (/proc), read at the offset.
-    /// Linux: the seq_file buffer
-    case snapshot([UInt8])
+    /// Text printed anew by every read (/proc), read at the offset.
+    /// Linux: seq_read()
+    case generated(any GeneratedFile)
 }
 
 final class OpenFile {
@@ -35,6 +35,9 @@ final class OpenFile {
     }
 
     var inode: Inode { path.inode }
+    /// Most bytes one read of a generated (/proc) file returns: a short count the
+    /// reader loops over, as for Linux's seq_file, with no more kernel memory.
+    static let maxGeneratedRead = 64 * 1024
     /// Linux: FMODE_READ
     var readable: Bool { flags.allowsRead }
     /// Linux: FMODE_WRITE
@@ -56,7 +59,9 @@ final class OpenFile {
             operations = .regular(data)
         case .generated(let generator):
             guard !flags.allowsWrite else { throw .EACCES }
-            operations = .snapshot(Array(try generator.generate().utf8))
+            var nothing = TextWindow(start: 0, capacity: 0)
+            try generator.generate(into: &nothing)      // ESRCH now for a process already gone
+            operations = .generated(generator)
         case .directory(let directory):
             operations = .directory(directory)
         case .characterDevice(let number):
@@ -83,9 +88,14 @@ final class OpenFile {
         switch operations {
         case .regular(let data):
             return try readBytes(&buffer, at: position) { data.bytes(from: $0, count: $1) }
-        case .snapshot(let text):
-            return try text.withBytes { (bytes) throws(Errno) in
-                try readBytes(&buffer, at: position) { FileData.borrowed(bytes).bytes(from: $0, count: $1) }
+        case .generated(let generator):
+            // One read prints the text again and keeps at most this much of it.
+            let start = position ?? offset
+            guard start < Int64(Int.max / 2) else { return 0 }
+            var window = TextWindow(start: Int(start), capacity: min(buffer.remaining, Self.maxGeneratedRead))
+            try generator.generate(into: &window)
+            return try window.bytes.withBytes { (bytes) throws(Errno) in
+                try readBytes(&buffer, at: position) { _, _ in bytes }
             }
         case .directory:
             throw .EISDIR
@@ -103,14 +113,14 @@ final class OpenFile {
     }
 
     /// Moves the offset. A regular file can be seeked relative to its end; a
-    /// directory or /proc snapshot only from the start or the current offset.
+    /// directory or /proc file only from the start or the current offset.
     /// Linux: vfs_llseek() → generic_file_llseek() / dcache_dir_lseek() / seq_lseek() / no_llseek()
     func seek(_ offset: Int64, whence: Int) throws(Errno) -> Int64 {
         var size: Int64? = nil
         switch operations {
         case .device: throw .ESPIPE
         case .regular(let data): size = Int64(data.count)
-        case .directory, .snapshot: break
+        case .directory, .generated: break
         }
         self.offset = try FileOffset.seek(offset, whence: whence, current: self.offset, size: size)
         return self.offset

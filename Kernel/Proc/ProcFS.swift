@@ -14,18 +14,23 @@ enum ProcFS {
                                                 permissions: 0o555)
 
     /// A read-only file whose text `show` prints. Linux: proc_create_single()
-    static func fileInode(ino: UInt64, _ show: @escaping () throws(Errno) -> String) -> Inode {
+    static func fileInode(ino: UInt64, _ show: @escaping (inout TextWindow) throws(Errno) -> Void) -> Inode {
         Inode(ino: ino, superBlock: superBlock, kind: .generated(ProcFile(show)), permissions: 0o444)
+    }
+
+    /// A small file printed as one String.
+    static func text(_ show: @escaping () throws(Errno) -> String) -> (inout TextWindow) throws(Errno) -> Void {
+        { (window: inout TextWindow) throws(Errno) in window.write(try show()) }
     }
 }
 
-/// A /proc file's generator. Linux: single_open() with a show() callback
+/// A /proc file's printer. Linux: single_open() with a show() callback
 final class ProcFile: GeneratedFile {
-    private let show: () throws(Errno) -> String
+    private let show: (inout TextWindow) throws(Errno) -> Void
 
-    init(_ show: @escaping () throws(Errno) -> String) {
+    init(_ show: @escaping (inout TextWindow) throws(Errno) -> Void) {
         self.show = show
     }
 
-    func generate() throws(Errno) -> String { try show() }
+    func generate(into window: inout TextWindow) throws(Errno) { try show(&window) }
 }

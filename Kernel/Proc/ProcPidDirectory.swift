@@ -4,10 +4,10 @@
 
 final class ProcPidDirectory: DirectoryOperations {
     /// The files of every process directory, in listing order. Linux: tgid_base_stuff[]
-    nonisolated(unsafe) private static let files: [(name: String, show: (Task) throws(Errno) -> String)] = [
+    nonisolated(unsafe) private static let files: [(name: String, show: (Task, inout TextWindow) throws(Errno) -> Void)] = [
         ("maps", ProcPidFiles.maps),
-        ("stat", ProcPidFiles.stat),
-        ("status", ProcPidFiles.status),
+        ("stat", { task, window in window.write(ProcPidFiles.stat(task)) }),
+        ("status", { task, window in window.write(ProcPidFiles.status(task)) }),
     ]
 
     let pid: Int32
@@ -27,9 +27,9 @@ final class ProcPidDirectory: DirectoryOperations {
     func lookup(_ name: String) -> Inode? {
         guard let index = Self.files.firstIndex(where: { $0.name == name }) else { return nil }
         let pid = self.pid, show = Self.files[index].show
-        return ProcFS.fileInode(ino: Self.ino(pid: pid) + UInt64(index) + 1) { () throws(Errno) -> String in
+        return ProcFS.fileInode(ino: Self.ino(pid: pid) + UInt64(index) + 1) { (window: inout TextWindow) throws(Errno) in
             guard let task = Task.lookup(pid: pid) else { throw .ESRCH }
-            return try show(task)
+            try show(task, &window)
         }
     }
 

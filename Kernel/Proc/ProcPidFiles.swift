@@ -4,12 +4,10 @@
 
 enum ProcPidFiles {
     /// Linux: show_map() for each VMA; empty for a process without memory (a zombie)
-    static func maps(_ task: Task) -> String {
-        guard let mm = task.mm else { return "" }
-        var text = ""
+    static func maps(_ task: Task, into window: inout TextWindow) {
+        guard let mm = task.mm else { return }
         mm.vmas.writeProcMaps(context: MapsContext(startBrk: mm.startBrk, brk: mm.brk, startStack: mm.startStack),
-                              files: MappedFileNames(), to: &text)
-        return text
+                              files: MappedFileNames(), to: &window)
     }
 
     /// Linux: proc_pid_status()

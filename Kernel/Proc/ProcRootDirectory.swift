@@ -22,7 +22,7 @@ final class ProcRootDirectory: DirectoryOperations {
                          kind: .symlink(String(Scheduler.current.tgid)), permissions: 0o777)
         }
         if let index = Self.files.firstIndex(where: { $0.name == name }) {
-            return ProcFS.fileInode(ino: Self.firstFileIno + UInt64(index), Self.files[index].show)
+            return ProcFS.fileInode(ino: Self.firstFileIno + UInt64(index), ProcFS.text(Self.files[index].show))
         }
         guard let pid = Self.pid(named: name), Task.lookup(pid: pid) != nil else { return nil }
         return ProcPidDirectory.inode(pid: pid)

@@ -42,3 +42,21 @@ final class UserRangeTests: XCTestCase {
         XCTAssertEqual(rest.firstPage.count, 0x20)
     }
 }
+
+final class TextWindowTests: XCTestCase {
+    func testTheWindowKeepsOnlyItsBytesAndCountsTheRest() {
+        var window = TextWindow(start: 5, capacity: 6)
+        window.write("abc")            // 0..<3: before the window
+        window.write("defgh")          // 3..<8: "fgh" inside
+        window.write("ijklmnop")       // 8..<16: "ijk" inside, the rest after
+        window.write(StaticString("qr"))
+        XCTAssertEqual(String(decoding: window.bytes, as: UTF8.self), "fghijk")
+        XCTAssertEqual(window.written, 18)
+        var empty = TextWindow(start: 100, capacity: 10)
+        empty.write("short")
+        XCTAssertTrue(empty.bytes.isEmpty)
+        var whole = TextWindow(start: 0, capacity: 1 << 20)
+        whole.write("all of it")
+        XCTAssertEqual(String(decoding: whole.bytes, as: UTF8.self), "all of it")
+    }
+}

@@ -15,6 +15,37 @@ extension String: TextSink {
     public mutating func write(_ s: String) { self += s }
 }
 
+/// The part [start, start + capacity) of a text, kept as the text is written;
+/// the rest is only counted. A /proc file is printed again for every read(),
+/// and only the bytes that read asked for are kept, so no file, however long
+/// (the maps of a process with 65530 regions run to megabytes), ever needs its
+/// whole text in kernel memory. Linux: the seq_file buffer, refilled per read
+public struct TextWindow: TextSink {
+    public let start: Int
+    public let capacity: Int
+    /// The window's bytes, as far as the text reached into it.
+    public private(set) var bytes: [UInt8] = []
+    /// Bytes written so far, kept or not.
+    public private(set) var written = 0
+
+    public init(start: Int, capacity: Int) {
+        self.start = start
+        self.capacity = capacity
+    }
+
+    public mutating func write(_ s: String) { append(s.utf8) }
+    public mutating func write(_ s: StaticString) { s.withUTF8Buffer { append($0) } }
+
+    private mutating func append<C: Collection>(_ utf8: C) where C.Element == UInt8 {
+        let count = utf8.count
+        defer { written += count }
+        let end = start + capacity
+        guard written + count > start, written < end else { return }
+        let from = max(start - written, 0), to = min(end - written, count)
+        bytes.append(contentsOf: utf8.dropFirst(from).prefix(to - from))
+    }
+}
+
 /// printf-like formatting of integers, used by every Linux-format printer.
 public enum Fmt {
     /// Decimal, right-aligned in `width` columns (printf "%*d").

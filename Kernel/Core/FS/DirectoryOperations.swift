@@ -28,10 +28,11 @@ public protocol DirectoryOperations: AnyObject {
     func entries() -> [DirectoryEntry]
 }
 
-/// A file whose contents are produced when it is opened, such as /proc/meminfo:
-/// the opener gets a snapshot it can read at its own pace. Linux: a seq_file
-/// opened with single_open(), whose show() prints the whole text
+/// A file whose contents are printed when it is read, such as /proc/meminfo:
+/// each read prints the text as of now into a window over the bytes it asked
+/// for. Linux: a seq_file (single_open() with a show() callback)
 public protocol GeneratedFile: AnyObject {
-    /// The whole text as of now. An error fails the open (ESRCH: the process is gone).
-    func generate() throws(Errno) -> String
+    /// Prints the whole text into `window`, which keeps its part. An error fails
+    /// the open or the read (ESRCH: the process is gone).
+    func generate(into window: inout TextWindow) throws(Errno)
 }

@@ -1,6 +1,6 @@
 // lseek(2): where the file offset moves to. The arithmetic is the same for
 // every seekable file; what differs is whether the file has an end to seek
-// from (a regular file does; a directory or a /proc snapshot does not).
+// from (a regular file does; a directory or a /proc file does not).
 
 /// Linux: SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE
 public enum SeekWhence: Int, Sendable {

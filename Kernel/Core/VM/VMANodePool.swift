@@ -30,14 +30,21 @@ struct VMANode {
     }
 }
 
-/// The array of nodes with its free list (linked through `next`).
+/// The nodes with their free list (linked through `next`), in chunks of 64: no
+/// allocation is ever larger than one chunk (about 5 KiB), however many regions
+/// a process makes (up to max_map_count), and a fork's copy of the tree shares
+/// every chunk until one side writes to it (copy-on-write of each Swift array).
 struct VMANodePool {
-    private var nodes = [VMANode(VMA(start: VirtAddr(0), end: VirtAddr(0), flags: []))]
+    private static let chunkShift = 6
+    private static let chunkMask = Int32(1 << chunkShift - 1)
+    private var chunks: [[VMANode]] = [[VMANode(VMA(start: VirtAddr(0), end: VirtAddr(0), flags: []))]]
+    /// Nodes ever handed out, the sentinel included: the next fresh index.
+    private var used: Int32 = 1
     private var freeHead = vmaNil
 
     subscript(_ index: Int32) -> VMANode {
-        get { nodes[Int(index)] }
-        _modify { yield &nodes[Int(index)] }
+        get { chunks[Int(index >> Self.chunkShift)][Int(index & Self.chunkMask)] }
+        _modify { yield &chunks[Int(index >> Self.chunkShift)][Int(index & Self.chunkMask)] }
     }
 
     /// A fresh red node holding `vma`, unlinked. Linux: vm_area_alloc()
@@ -46,17 +53,23 @@ struct VMANodePool {
         node.isRed = true
         if freeHead != vmaNil {
             let index = freeHead
-            freeHead = nodes[Int(index)].next
-            nodes[Int(index)] = node
+            freeHead = self[index].next
+            self[index] = node
             return index
         }
-        nodes.append(node)
-        return Int32(nodes.count - 1)
+        if used & Self.chunkMask == 0 {
+            var chunk: [VMANode] = []
+            chunk.reserveCapacity(1 << Self.chunkShift)
+            chunks.append(chunk)
+        }
+        chunks[chunks.count - 1].append(node)
+        used += 1
+        return used - 1
     }
 
     /// Returns a node to the free list. Linux: vm_area_free()
     mutating func free(_ index: Int32) {
-        nodes[Int(index)].next = freeHead
+        self[index].next = freeHead
         freeHead = index
     }
 }

@@ -3,10 +3,11 @@
 
 extension VMATree {
     /// Adds a region that overlaps none already present: EINVAL unless it is
-    /// non-empty and page aligned, ENOMEM on overlap. Linux: insert_vm_struct()
+    /// non-empty and page aligned, ENOMEM on overlap or at max_map_count.
+    /// Linux: insert_vm_struct() (and mmap_region()'s map_count check)
     public mutating func insert(_ vma: VMA) throws(VMError) {
         guard vma.isWellFormed else { throw .invalidArgument }
-        guard findIntersection(vma.start, vma.end) == nil else { throw .noMemory }
+        guard findIntersection(vma.start, vma.end) == nil, count < Self.maxMapCount else { throw .noMemory }
         link(vma)
     }
 

@@ -6,8 +6,8 @@
 extension VMATree {
     /// Sets the access bits (a subset of `VMFlags.access`) of every page in [start, end),
     /// keeping each region's other flags. `end` is rounded up to a page. EINVAL for a
-    /// misaligned start or non-access bits, ENOMEM if part of the range is unmapped,
-    /// EACCES if a region's MAY bits forbid the new access. On error nothing changes
+    /// misaligned start or non-access bits, ENOMEM if part of the range is unmapped or
+    /// the splits would pass max_map_count, EACCES if a region's MAY bits forbid the new access. On error nothing changes
     /// (Linux may already have changed the regions before a hole). The caller then
     /// rewrites the PTEs in the range. Linux: do_mprotect_pkey() + mprotect_fixup()
     public mutating func protectRange(_ start: VirtAddr, _ end: VirtAddr,
@@ -28,6 +28,11 @@ extension VMATree {
             covered = pool[node].vma.end
             node = pool[node].next
         }
+
+        // Each split adds a region. Linux: split_vma()'s map_count check
+        var splits = pool[first].vma.start < start ? 1 : 0
+        if let last = findVMA(VirtAddr(end.value - 1)), last.end > end { splits += 1 }
+        guard count + splits <= Self.maxMapCount else { throw .noMemory }
 
         if pool[first].vma.start < start { first = split(first, at: start) }
         node = first

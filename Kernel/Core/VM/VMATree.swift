@@ -20,6 +20,10 @@ public struct VMATree {
     var cache = vmaNil
     /// Number of regions. Linux: mm->map_count
     public internal(set) var count = 0
+    /// Most regions one address space may have: past it, mmap, mprotect and munmap
+    /// calls that would add one fail with ENOMEM. Linux: sysctl_max_map_count
+    /// (DEFAULT_MAX_MAP_COUNT, /proc/sys/vm/max_map_count)
+    public static let maxMapCount = 65530
     /// Pages covered by all regions, what /proc reports as VmSize. Linux: mm->total_vm
     public internal(set) var totalVM: UInt64 = 0
 
