@@ -25,6 +25,7 @@ enum ProcessExit {
         let task = Scheduler.current
         let leader = task.groupLeader ?? task
         clearChildTID(task)
+        task.completeVforkDone()
         leader.threads.removeAll { $0 === task }
         if leader.threads.isEmpty {
             processEnded(leader, status: leader.groupExitStatus ?? status)
@@ -53,7 +54,7 @@ enum ProcessExit {
         let leader = task.groupLeader ?? task
         if leader.groupExitStatus == nil {
             leader.groupExitStatus = status
-            for thread in leader.threads where thread !== task { Signals.send(Signal.SIGKILL, to: thread) }
+            for thread in leader.threads where thread !== task { Signals.send(Signal.SIGKILL, to: thread, force: true) }
         }
     }
 
@@ -72,7 +73,9 @@ enum ProcessExit {
         leader.state = .zombie
         if let parent = leader.parent {
             Signals.send(Signal.SIGCHLD, to: parent)
-            Scheduler.wake(parent)
+            // Any thread of the parent may be in wait4. Linux: __wake_up_parent()
+            // on signal->wait_chldexit
+            for thread in parent.threads { Scheduler.wake(thread) }
         }
     }
 

@@ -35,9 +35,11 @@ enum Fork {
         // Linux: the consistency checks at the top of copy_process()
         if flags.contains(.thread) && !flags.contains(.sighand) { throw .EINVAL }
         if flags.contains(.sighand) && !flags.contains(.vm) { throw .EINVAL }
+        // Linux: copy_thread()'s check of the TLS like arch_prctl(ARCH_SET_FS)
+        if flags.contains(.settls) && tls >= KernelLayout.taskSize { throw .EPERM }
         let parent = Scheduler.current
         guard let parentMM = parent.mm else { throw .EINVAL }
-        guard let pid = Task.allocatePID() else { throw .EAGAIN }
+        guard Scheduler.canAdmit, let pid = Task.allocatePID() else { throw .EAGAIN }
         guard let kernelStack = KernelStacks.allocate() else { throw .ENOMEM }
         let mm: AddressSpace
         if flags.contains(.vm) {
@@ -76,10 +78,26 @@ enum Fork {
             adopter.children.append(child)
         }
         Task.register(child)
+        // Linux ignores a failed store here (put_user() in kernel_clone()): so does Keel.
         if flags.contains(.parentSettid) { try? UserCopy.write(pid, at: parentTID) }
         if flags.contains(.childSettid) { _ = withUnsafeBytes(of: pid) { mm.write($0, at: childTID) } }
         Scheduler.admit(child, like: Scheduler.entities[Int(parent.entity)])
+        if flags.contains(.vfork) {
+            // Linux: wait_for_vfork_done(), killable
+            child.vforkParent = parent
+            while child.vforkParent != nil && !Signals.fatalPending(parent) { Scheduler.sleep() }
+        }
         return pid
+    }
+}
+
+extension Task {
+    /// The vfork parent may run again: this task no longer uses its memory (it
+    /// exec'd or is exiting). Linux: mm_release() → complete_vfork_done()
+    func completeVforkDone() {
+        guard let parent = vforkParent else { return }
+        vforkParent = nil
+        Scheduler.wake(parent)
     }
 }
 

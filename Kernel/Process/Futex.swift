@@ -58,7 +58,14 @@ enum Futex {
     /// Linux: sys_futex()
     static func syscall(_ a: SyscallArgs) throws(Errno) -> Int {
         guard let mm = Scheduler.current.mm else { throw .EFAULT }
-        switch a.int(1) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) {
+        let operation = a.int(1) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+        guard operation == FUTEX_WAIT || operation == FUTEX_WAKE else { throw .ENOSYS }
+        // Linux: get_futex_key(): a misaligned word is EINVAL, one outside user space
+        // EFAULT, and a shared futex's page must exist (EFAULT).
+        guard a.u64(0) & 3 == 0 else { throw .EINVAL }
+        guard UserRange.isValid(a.address(0), count: 4) else { throw .EFAULT }
+        if a.int(1) & FUTEX_PRIVATE_FLAG == 0 { _ = try UserCopy.read(UInt32.self, at: a.address(0)) }
+        switch operation {
         case FUTEX_WAIT:
             var deadline: UInt64? = nil
             if a.u64(3) != 0 {

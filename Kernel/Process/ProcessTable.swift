@@ -19,6 +19,8 @@ extension Task {
     static func register(_ task: Task) { byPID[task.pid] = task }
     static func unregister(_ task: Task) { byPID[task.pid] = nil }
     static func lookup(pid: Int32) -> Task? { byPID[pid] }
+    /// Tasks with a pid, zombies included. Linux: nr_threads
+    static var count: Int { byPID.count }
     /// Every task, in pid order (for /proc).
     static var all: [Task] { byPID.values.sorted { $0.pid < $1.pid } }
     /// Linux: find_task_by_vpid(1)

@@ -57,11 +57,14 @@ enum Signals {
         }
     }
 
-    /// Marks `signal` pending on `task` and wakes it so it can act on it.
-    /// Linux: send_signal() + signal_wake_up()
-    static func send(_ signal: Int32, to task: Task) {
+    /// Marks `signal` pending on `task` and wakes it so it can act on it. Init
+    /// (every thread of pid 1) gets only the signals it has handlers for, unless
+    /// the kernel forces one (its own exit_group): no process can kill init.
+    /// Linux: send_signal() + signal_wake_up(); SIGNAL_UNKILLABLE in sig_task_ignored()
+    static func send(_ signal: Int32, to task: Task, force: Bool = false) {
         guard signal >= 1 && signal <= 64, task.state != .zombie else { return }
         let action = task.signals.actions[Int(signal)]
+        if task.tgid == 1 && action.handler == SignalAction.SIG_DFL && !force { return }
         let ignored = action.handler == SignalAction.SIG_IGN
             || (action.handler == SignalAction.SIG_DFL && (ignoredByDefault(signal) || stopsByDefault(signal)))
         if ignored && bit(signal) & unblockable == 0 { return }     // Linux: sig_ignored() drops it at once

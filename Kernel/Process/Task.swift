@@ -36,8 +36,11 @@ final class Task {
     var fsBase: UInt64 = 0
     /// This task's scheduling entity in the scheduler's pool.
     var entity: EntityIndex = SchedEntity.none
-    /// Linux: set_child_tid / clear_child_tid (set_tid_address)
+    /// Linux: set_child_tid / clear_child_tid (set_tid_address). A user pointer,
+    /// checked when it is used (UserPages refuses anything but user memory).
     var clearChildTID: VirtAddr = VirtAddr(0)
+    /// The parent waiting in vfork until this task execs or exits. Linux: vfork_done
+    var vforkParent: Task?
     /// The live threads of this task's process, kept by the group leader (the task
     /// whose pid is the tgid). Linux: signal->thread_head
     var threads: [Task] = []

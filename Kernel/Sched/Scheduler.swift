@@ -12,7 +12,16 @@
 // wake_up_process, select_task_rq, load_balance)
 
 enum Scheduler {
-    static let maxTasks = 4096
+    /// Most tasks (threads, zombies included) at once, from the memory size as
+    /// Linux computes it: one task per 8 kernel stacks' worth of RAM, at least 20,
+    /// at most pid_max. fork and clone give EAGAIN beyond it. Linux: max_threads
+    /// (/proc/sys/kernel/threads-max), set by set_max_threads()
+    nonisolated(unsafe) private(set) static var maxTasks = 0
+
+    static func threadsMax(managedPages: Int) -> Int {
+        let stackPages = KernelStack.size / Int(pageSize)
+        return min(max(managedPages / (8 * stackPages), 20), Int(Task.maxPID))
+    }
     /// Ticks between two periodic balancing passes (100 ms). Linux: the sched domain's balance interval
     static let balanceInterval = 10
 
@@ -33,6 +42,7 @@ enum Scheduler {
 
     /// The boot CPU's boot context becomes its idle task. Linux: sched_init(), init_idle()
     static func initialize(idle: Task) {
+        maxTasks = threadsMax(managedPages: PageAllocator.managedPages)
         entities = .allocate(capacity: maxTasks)
         tasks = [Task?](repeating: nil, count: maxTasks)
         freeEntities = (0..<EntityIndex(maxTasks)).reversed().map { $0 }
@@ -79,13 +89,22 @@ enum Scheduler {
     /// Linux: sched_fork() + wake_up_new_task()
     static func admit(_ task: Task, like template: SchedEntity) {
         let irq = lock.lock()
-        guard let index = freeEntities.popLast() else { Panic.now("scheduler: more than \(maxTasks) tasks") }
+        guard let index = freeEntities.popLast() else { Panic.now("scheduler: admitted past canAdmit") }
         entities[Int(index)] = template.forked(pid: task.pid, tgid: task.tgid)
         tasks[Int(index)] = task
         task.entity = index
         task.state = .runnable
         place(index)
         lock.unlock(irq)
+    }
+
+    /// A new task would be within threads-max and find a scheduling entity; fork
+    /// checks it first (EAGAIN) so that `admit` cannot fail. Linux: copy_process()'s
+    /// nr_threads >= max_threads check
+    static var canAdmit: Bool {
+        let irq = lock.lock()
+        defer { lock.unlock(irq) }
+        return !freeEntities.isEmpty && Task.count < maxTasks
     }
 
     /// The scheduling entity init starts from: WRR, weight 10, every CPU. Linux: init_task

@@ -2,9 +2,15 @@
 
 /// fork, vfork, clone, wait4, getppid. Linux: kernel/fork.c, kernel/exit.c
 enum ChildSyscalls {
-    /// fork() and vfork() (with fork's semantics: the parent does not wait).
+    /// Linux: fork()
     static func fork(_ frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
         Int(try Fork.clone([], frame: frame.pointee))
+    }
+
+    /// The child borrows the parent's memory, and the parent waits until the child
+    /// execs or exits. Linux: vfork() = clone(CLONE_VM | CLONE_VFORK | SIGCHLD)
+    static func vfork(_ frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
+        Int(try Fork.clone([.vm, .vfork], frame: frame.pointee))
     }
 
     /// clone(flags, stack, parent_tid, child_tid, tls): x86-64's argument order. Linux: sys_clone()
@@ -22,6 +28,7 @@ enum ChildSyscalls {
     static func wait4(_ a: SyscallArgs) throws(Errno) -> Int {
         let pid = Int32(truncatingIfNeeded: a.int(0)), options = a.int(2)
         guard options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) == 0 else { throw .EINVAL }
+        guard pid != Int32.min else { throw .ESRCH }        // Linux: -INT_MIN is not a process group
         let task = Scheduler.current.groupLeader ?? Scheduler.current
         while true {
             let candidates = task.children.filter { pid <= 0 || $0.pid == pid }

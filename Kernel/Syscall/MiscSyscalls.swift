@@ -121,7 +121,7 @@ enum MiscSyscalls {
         case 3: limit = (8 << 20, infinity)            // RLIMIT_STACK
         case 7: limit = (1024, 4096)                   // RLIMIT_NOFILE
         case 4: limit = (0, infinity)                  // RLIMIT_CORE
-        case 6: limit = (UInt64(Scheduler.maxTasks), UInt64(Scheduler.maxTasks))   // RLIMIT_NPROC
+        case 6: limit = (UInt64(Scheduler.maxTasks / 2), UInt64(Scheduler.maxTasks / 2))   // RLIMIT_NPROC: Linux's max_threads / 2
         default: limit = (infinity, infinity)
         }
         if oldAddress.value != 0 { try UserCopy.write(limit, at: oldAddress) }

@@ -59,6 +59,7 @@ enum ProcessSyscalls {
         task.mm?.activeCPUs.remove(.cpu(PerCPU.cpu))
         image.mm.activeCPUs.insert(.cpu(PerCPU.cpu))
         task.mm = image.mm
+        task.completeVforkDone()                        // off the parent's memory: it may run
         task.name = image.name
         task.fsBase = 0
         wrmsr(0xc000_0100, 0)
