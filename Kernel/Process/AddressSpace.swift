@@ -82,19 +82,25 @@ final class AddressSpace {
     func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr) {
         // A frame's mapping is dropped at once; only frames whose last mapping this
         // was wait for the TLB flush before they are freed, like the emptied tables.
-        var unused: [PhysAddr] = []
-        var tables = DeferredFrameFrees()
-        var removed = 0
-        pageTable.zap(start..<end, allocator: &tables) { leaf in
-            removed += 1
-            if removeMapping(leaf.entry.frame) { unused.append(leaf.entry.frame) }
+        // They wait in two fixed batches on this stack: a teardown allocates nothing,
+        // however large (it runs when memory is gone, for the OOM killer's victim).
+        withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: 2 * MMUGather.batchSize) { buffer in
+            var pages = MMUGather(mm: self, range: start..<end,
+                                  batch: UnsafeMutableBufferPointer(rebasing: buffer[0..<MMUGather.batchSize]))
+            var tables = MMUGather(mm: self, range: start..<end,
+                                   batch: UnsafeMutableBufferPointer(rebasing: buffer[MMUGather.batchSize...]))
+            var removed = 0
+            pageTable.zap(start..<end, allocator: &tables) { leaf in
+                removed += 1
+                if removeMapping(leaf.entry.frame) { pages.add(leaf.entry.frame) }
+            }
+            guard removed > 0 || pages.count > 0 || tables.count > 0 else { return }
+            // Every CPU must forget the translations (and cached table entries)
+            // before the frames and the emptied tables can be reused.
+            flush(start, end)
+            pages.freeFlushed()
+            tables.freeFlushed()
         }
-        guard removed > 0 || !tables.frames.isEmpty else { return }
-        // Every CPU must forget the translations (and cached table entries)
-        // before the frames and the emptied tables can be reused.
-        flush(start, end)
-        for frame in unused { PageAllocator.free(frame) }
-        for frame in tables.frames { PageAllocator.free(frame) }
     }
 
     /// One mapping fewer; the frame goes back to the buddy allocator with the last.
@@ -141,12 +147,42 @@ final class AddressSpace {
     }
 }
 
-/// Collects page-table pages that a teardown freed, to be given back only after
-/// the TLB flush. Linux: the mmu_gather of tlb_remove_table()
-struct DeferredFrameFrees: FrameAllocator {
-    var frames: [PhysAddr] = []
-    mutating func allocateFrame() -> PhysAddr? { PageAllocator.allocate() }
-    mutating func freeFrame(_ frame: PhysAddr) { frames.append(frame) }
+/// Frames a teardown unmapped (data pages, or emptied page tables as the zap's
+/// allocator), given back only after the TLB flush: when the batch is full it
+/// flushes the range and frees them, so any teardown needs only this fixed
+/// batch. Linux: struct mmu_gather, tlb_remove_page(), tlb_flush_mmu()
+struct MMUGather: FrameAllocator {
+    static let batchSize = 128
+    let mm: AddressSpace
+    let range: Range<VirtAddr>
+    let batch: UnsafeMutableBufferPointer<PhysAddr>
+    private(set) var count = 0
+
+    init(mm: AddressSpace, range: Range<VirtAddr>, batch: UnsafeMutableBufferPointer<PhysAddr>) {
+        self.mm = mm
+        self.range = range
+        self.batch = batch
+    }
+
+    /// A teardown never allocates.
+    mutating func allocateFrame() -> PhysAddr? { nil }
+    mutating func freeFrame(_ frame: PhysAddr) { add(frame) }
+
+    /// Linux: tlb_remove_page()
+    mutating func add(_ frame: PhysAddr) {
+        if count == batch.count {
+            mm.flush(range.lowerBound, range.upperBound)
+            freeFlushed()
+        }
+        batch[count] = frame
+        count += 1
+    }
+
+    /// Frees the batch; the caller has flushed the TLB since the frames were unmapped.
+    mutating func freeFlushed() {
+        for frame in batch[0..<count] { PageAllocator.free(frame) }
+        count = 0
+    }
 }
 
 /// One frame of zeros shared by every read of untouched anonymous memory.

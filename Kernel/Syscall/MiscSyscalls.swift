@@ -86,6 +86,12 @@ enum MiscSyscalls {
         throw .EINTR
     }
 
+    /// Linux: pause(): sleeps until a signal is delivered, then EINTR.
+    static func pause() throws(Errno) -> Int {
+        while !Signals.interrupted(Scheduler.current) { Scheduler.sleep() }
+        throw .EINTR
+    }
+
     static let GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4
 
     /// Linux: getrandom(); RDRAND (or the TSC) through arc4random_buf. The count is

@@ -86,6 +86,7 @@ enum SyscallTable {
         case 62: return try SignalSyscalls.kill(a)
         case 127: return try SignalSyscalls.rtSigpending(a)
         case 200, 234: return try SignalSyscalls.tkill(a)
+        case 34: return try MiscSyscalls.pause()
         case 35: return try MiscSyscalls.nanosleep(a)
         case 63: return try MiscSyscalls.uname(a)
         case 96: return try MiscSyscalls.gettimeofday(a)
