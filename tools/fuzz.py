@@ -101,8 +101,8 @@ def reproduce(opts, fuzz_args, kind):
         alone = failure(rc, out)
         print(f"reproducer: seed={opts.seed} worker={worker} call={index}: {text}")
         if alone:
-            print(f"fuzz.py: that call alone gives: {alone}")
-            print(tail(out, 12))
+            first = re.search(r"^KERNEL PANIC: .*$", out, re.M)
+            print(f"fuzz.py: that call alone gives: {first.group(0) if first else alone}")
         else:
             print(f"fuzz.py: that call alone does not fail; it needs the calls before it: "
                   f"make run SMP={opts.smp} CMDLINE='init=/bin/fuzz -- {' '.join(replay)}'")
@@ -121,15 +121,23 @@ def main():
     ap.add_argument("--kernel", default=os.path.join(ROOT, "build", "keel.elf"))
     ap.add_argument("--initramfs", default=os.path.join(ROOT, "build", "initramfs.cpio"))
     ap.add_argument("--replay-timeout", type=int, default=180)
+    ap.add_argument("--from-log", metavar="LOG", help="skip the campaign: reproduce the failure in the "
+                    "console log of an earlier one (its QEMU exit status taken as a timeout if it has no "
+                    "keel: line)")
     ap.add_argument("fuzz_args", nargs="*", help="options for the fuzzer, after --")
     opts = ap.parse_args()
     os.makedirs(LOGS, exist_ok=True)
 
-    campaign = [f"seed={opts.seed}", f"seconds={opts.seconds}"] + opts.fuzz_args
-    print(f"fuzz.py: campaign: SMP={opts.smp} MEM={opts.mem} fuzz {' '.join(campaign)}", flush=True)
-    began = time.time()
-    rc, out = boot(opts, campaign, opts.seconds + BOOT_MARGIN, "campaign.log")
-    print(f"fuzz.py: campaign took {time.time() - began:.0f}s; console in {LOGS}/campaign.log")
+    if opts.from_log:
+        with open(opts.from_log, "rb") as f:
+            out = f.read().decode("utf-8", "replace").replace("\r\n", "\n")
+        rc = PANIC_STATUS if "KERNEL PANIC" in out else TIMEOUT_STATUS if "timed out" in out else 0
+    else:
+        campaign = [f"seed={opts.seed}", f"seconds={opts.seconds}"] + opts.fuzz_args
+        print(f"fuzz.py: campaign: SMP={opts.smp} MEM={opts.mem} fuzz {' '.join(campaign)}", flush=True)
+        began = time.time()
+        rc, out = boot(opts, campaign, opts.seconds + BOOT_MARGIN, "campaign.log")
+        print(f"fuzz.py: campaign took {time.time() - began:.0f}s; console in {LOGS}/campaign.log")
     why = failure(rc, out)
     summary = re.search(r"^fuzz: summary: calls=(\d+) seconds=([\d.]+) calls_per_s=(\d+).*$", out, re.M)
     if summary:

@@ -459,10 +459,24 @@ int main(int argc, char **argv)
     for (int j = 0; j < nslots; j++, spawned++) spawn(j, next_worker++, live);
 
     int stopping = 0, alive = nslots;
+    double last_tick = start;
     while (alive > 0) {
         struct timespec tick = { 0, 20 * 1000 * 1000 };
         nanosleep(&tick, NULL);
         double t = now();
+        /* A 20 ms sleep that took seconds: the kernel kept init off every CPU
+         * (a long loop inside a system call?). Name the calls in flight. */
+        if (t - last_tick >= opt_watchdog) {
+            printf("fuzz: the supervisor did not run for %.1fs; calls in flight:\n", t - last_tick);
+            for (int j = 0; j < nslots; j++) {
+                if (!slots[j].pid) continue;
+                char call[256];
+                *put_call(call, slots[j].nr, slots[j].args) = 0;
+                printf("fuzz:   worker %llu pid %d call %llu: %s\n", (unsigned long long)slots[j].worker,
+                       slots[j].pid, (unsigned long long)slots[j].index, call);
+            }
+        }
+        last_tick = t;
 
         /* Reap: our workers and whatever they forked and left to init. */
         int status, pid;
@@ -487,6 +501,7 @@ int main(int argc, char **argv)
             if (slots[j].pid) total += slots[j].calls;
         if (!stopping && ((opt_calls && !replay && total >= opt_calls) || t - start >= opt_seconds)) {
             stopping = 1;
+            printf("fuzz: stopping after %.1fs and %llu calls\n", t - start, (unsigned long long)total);
             for (int j = 0; j < nslots; j++)
                 if (slots[j].pid) {
                     kill(slots[j].pid, SIGKILL);
