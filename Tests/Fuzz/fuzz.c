@@ -294,6 +294,16 @@ static uint64_t pick_argument(void)
 
 /* ---- the worker ---- */
 
+/* Sets the action of every signal but SIGKILL, SIGSTOP and SIGCHLD. A raw
+ * rt_sigaction, as musl refuses 32-34, which it keeps for itself. */
+static void set_all_signals(uint64_t handler)
+{
+    uint64_t action[4] = { handler, 0, 0, 0 };   /* handler, flags, restorer, mask */
+    for (int s = 1; s <= 64; s++)
+        if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
+            raw_syscall(13, s, (uint64_t)(uintptr_t)action, 0, 8, 0, 0);
+}
+
 /* fds 0-2 become a read-only file, so reads never wait for the keyboard and
  * random bytes never reach the console; 3 a file, 4 a directory, 5-6 a
  * non-blocking pipe; the console stays at CONSOLE_FD for verbose lines. Then
@@ -301,7 +311,7 @@ static uint64_t pick_argument(void)
  * first fuzzed call. */
 static void worker_setup(void)
 {
-    for (int s = 1; s < 65; s++) signal(s, SIG_DFL);   /* undo the supervisor's SIG_IGN */
+    set_all_signals((uint64_t)(uintptr_t)SIG_DFL);   /* undo the supervisor's SIG_IGN */
     if (dup2(1, CONSOLE_FD) < 0) _exit(100);
     for (int fd = 0; fd < 3; fd++) {
         close(fd);
@@ -434,10 +444,11 @@ int main(int argc, char **argv)
     parse_options(argc, argv);
     int replay = opt_replay >= 0;
     int nslots = replay ? 1 : opt_workers;
-    /* pid 1 must outlive whatever the workers send (Linux ignores signals to
-     * init that it has no handler for; SIGKILL and SIGSTOP cannot be ignored). */
-    for (int s = 1; s < 65; s++)
-        if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP && (s < 32 || s > 34)) signal(s, SIG_IGN);
+    /* pid 1 must outlive whatever the workers send, and the exit signals of
+     * the children they leave to it (clone's low byte). Linux ignores signals
+     * to init that it has no handler for; SIGKILL and SIGSTOP cannot be
+     * ignored, and Keel does not protect init from them yet. */
+    set_all_signals((uint64_t)(uintptr_t)SIG_IGN);
 
     slots = mmap(NULL, sizeof(struct slot) * MAX_WORKERS, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
