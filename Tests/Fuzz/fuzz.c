@@ -70,7 +70,7 @@ static int opt_workers = 4;
 static uint64_t opt_per_worker = 20000;
 static uint64_t opt_calls;               /* 0: no budget */
 static uint64_t opt_seconds = 60;
-static uint64_t opt_watchdog = 10;
+static uint64_t opt_watchdog = 5;
 static int64_t opt_replay = -1;          /* worker=W */
 static uint64_t opt_from;
 static int opt_verbose;
