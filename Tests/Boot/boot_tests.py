@@ -285,7 +285,7 @@ def smp2_boot_reaches_init(rc, out):
 
 @boot_test(cmdline="init=/bin/fuzz -- seed=1 calls=100000 seconds=150", smp=2, timeout=210)
 def fuzz_campaign_100k_calls_smp2(rc, out):
-    expect("KERNEL PANIC" not in out, "the kernel panicked (reproduce it: make fuzz SMP=2 SEED=1)")
+    expect("KERNEL PANIC" not in out, "the kernel panicked (a reproducer: make fuzz SMP=2 SEED=1 SECONDS=60)")
     expect("fuzz: UNKILLABLE" not in out, "a worker could not be killed")
     m = find(r"^fuzz: summary: calls=(\d+) seconds=[\d.]+ calls_per_s=\d+ .* unkillable=0 seed=1$", out,
              "no summary line: the campaign did not end (a hang, or init killed)")
