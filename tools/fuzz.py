@@ -15,7 +15,8 @@ On a failure it prints the console's last lines and a reproducer:
     alone in replay mode (`fuzz seed=S worker=W verbose`), which prints every call
     before making it, so the last call printed before the failure is the culprit.
     One more boot issues that call alone (`from=I calls=1`) to tell whether it needs
-    the calls before it.
+    the calls before it; if it does, bisection finds the shortest run of calls
+    F..I that still fails (except for hangs, each of which costs a whole timeout).
   reproducer: seed=S worker=W call=I: syscall(NR, a0, a1, a2, a3, a4, a5)
 
 FUZZ_OPTIONs go to the fuzzer and to its replays, e.g. skip=318,25 workers=8.
@@ -83,6 +84,23 @@ def last_call(out):
     return calls[-1] if calls else None
 
 
+def shortest_suffix(opts, replay, worker, index):
+    """The latest call F from which calls F..index still fail, by bisection:
+    calls 0..index fail and index alone does not. Not for hangs, which take a
+    whole timeout to show."""
+    good, bad = index, 0          # from=good does not fail, from=bad does
+    while good - bad > 1:
+        mid = (good + bad) // 2
+        rc, out = boot(opts, replay + [f"from={mid}", f"calls={index - mid + 1}"], opts.replay_timeout,
+                       f"replay-{worker}-from-{mid}.log")
+        if failure(rc, out):
+            bad = mid
+        else:
+            good = mid
+        print(f"fuzz.py: bisecting: calls {bad}..{index} fail, {good}..{index} do not", flush=True)
+    return bad
+
+
 def reproduce(opts, fuzz_args, kind):
     """Replays the workers that were running, one boot each, until one fails the same way."""
     for worker in opts.suspects:
@@ -103,9 +121,13 @@ def reproduce(opts, fuzz_args, kind):
         if alone:
             first = re.search(r"^KERNEL PANIC: .*$", out, re.M)
             print(f"fuzz.py: that call alone gives: {first.group(0) if first else alone}")
-        else:
+        elif why.startswith("hang"):
             print(f"fuzz.py: that call alone does not fail; it needs the calls before it: "
                   f"make run SMP={opts.smp} CMDLINE='init=/bin/fuzz -- {' '.join(replay)}'")
+        else:
+            first = shortest_suffix(opts, replay, worker, int(index))
+            print(f"fuzz.py: that call alone does not fail; calls {first}..{index} do: make run SMP={opts.smp} "
+                  f"CMDLINE='init=/bin/fuzz -- {' '.join(replay)} from={first} calls={int(index) - first + 1}'")
         return True
     print(f"fuzz.py: no worker reproduced the {kind} alone (an interaction between workers?); "
           f"seeds: seed={opts.seed} workers {opts.suspects}")
