@@ -3,6 +3,7 @@
 #   make test   host unit tests, then QEMU boot tests; ends with "N passed, N failed"
 #   make check  multiboot2 header present, no red-zone use in the kernel
 #   make gdb    QEMU halted with a gdb stub, gdb attached with symbols
+#   make fuzz   a system-call fuzzing campaign (SECONDS=, SEED=, SMP=, FUZZ_ARGS=)
 #   make iso    build/keel.iso;  make bench;  make clean
 
 SMP      ?= 1
@@ -10,6 +11,10 @@ MEM      ?= 256M
 CMDLINE  ?=
 TIMEOUT  ?= 120
 ROOTFS_EXTRA ?=
+# make fuzz: campaign length, master seed, extra fuzzer options (e.g. skip=318)
+SECONDS  ?= 600
+SEED     ?= 1
+FUZZ_ARGS ?=
 
 BUILD    := build
 SWIFTC   ?= swiftc
@@ -103,6 +108,12 @@ host-test:
 
 test: $(BUILD)/keel.elf initramfs
 	@tools/test-all.sh
+
+# Tests/Fuzz/fuzz.c as init for SECONDS; on a panic, hang or unkillable task it
+# prints a reproducer (tools/fuzz.py). Exit 0 only if the campaign ran clean.
+.PHONY: fuzz
+fuzz: $(BUILD)/keel.elf initramfs
+	@tools/fuzz.py --seconds $(SECONDS) --seed $(SEED) --smp $(SMP) --mem $(MEM) -- $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(BUILD) .build

@@ -6,6 +6,7 @@
 # root file system in build/userland/root:
 #     /sbin/init              init_tour (what `make run` shows)
 #     /bin/<name>             every other program, e.g. /bin/test_mmap
+#     /bin/fuzz               the system-call fuzzer, Tests/Fuzz/fuzz.c
 #     /etc/keel-test.txt      the file test_files reads (format below)
 #     /bin/not-elf            mode 0755 text, no "#!": test_exec's ENOEXEC case
 #     /etc/hostname
@@ -45,6 +46,17 @@ for c in "$src"/*.c; do
     fi
 done
 
+# The system-call fuzzer (Tests/Fuzz) goes in as /bin/fuzz but, unlike the
+# programs above, never runs on the host.
+fuzz_src=$repo/Tests/Fuzz/fuzz.c
+fuzz_exe=$repo/build/fuzz/fuzz
+if [ ! -e "$fuzz_exe" ] || [ "$fuzz_src" -nt "$fuzz_exe" ]; then
+    echo "  CC    fuzz/fuzz" >&2
+    mkdir -p "$(dirname "$fuzz_exe")"
+    musl-gcc -static -O2 -Wall -o "$fuzz_exe.tmp" "$fuzz_src"
+    mv "$fuzz_exe.tmp" "$fuzz_exe"
+fi
+
 rm -rf "$root"
 mkdir -p "$root/bin" "$root/sbin" "$root/etc"
 for name in "${programs[@]}"; do
@@ -54,6 +66,7 @@ for name in "${programs[@]}"; do
         cp "$bin/$name" "$root/bin/$name"
     fi
 done
+cp "$fuzz_exe" "$root/bin/fuzz"
 
 # /etc/keel-test.txt: 100 lines of 64 bytes; line i is "keel-test %03d " then
 # 49 copies of the letter 'a' + i % 26, then a newline (test_files.c rebuilds

@@ -281,6 +281,19 @@ def smp2_boot_reaches_init(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+# ---- the system-call fuzzer (Tests/Fuzz/fuzz.c; `make fuzz` runs the long campaign) ----
+
+@boot_test(cmdline="init=/bin/fuzz -- seed=1 calls=100000 seconds=150", smp=2, timeout=210)
+def fuzz_campaign_100k_calls_smp2(rc, out):
+    expect("KERNEL PANIC" not in out, "the kernel panicked (a reproducer: make fuzz SMP=2 SEED=1 SECONDS=60)")
+    expect("fuzz: UNKILLABLE" not in out, "a worker could not be killed")
+    m = find(r"^fuzz: summary: calls=(\d+) seconds=[\d.]+ calls_per_s=\d+ .* unkillable=0 seed=1$", out,
+             "no summary line: the campaign did not end (a hang, or init killed)")
+    expect(int(m.group(1)) >= 100000, f"only {m.group(1)} calls in the 150 s limit, expected 100000")
+    find(r"^keel: init exited with status 0$", out)
+    expect(rc == 0, f"status {rc}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0
