@@ -281,6 +281,38 @@ def smp2_boot_reaches_init(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+# ---- hostile programs (issue: no user program can crash, hang or take over the kernel) ----
+
+def check_survived(rc, out):
+    expect("KERNEL PANIC" not in out, "the kernel panicked")
+    m = find(r"^(\d+) passed, (\d+) failed$", out, "no summary line: the program did not finish")
+    expect(int(m.group(1)) > 0 and m.group(2) == "0", f"{m.group(0)}")
+    find(r"^keel: init exited with status 0$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+def check_oom(rc, out):
+    check_survived(rc, out)
+    kills = re.findall(r"^Out of memory: Killed process \d+ \(test_oom\) total-vm:\d+kB, anon-rss:\d+kB, "
+                       r"file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:\d+kB oom_score_adj:0$", out, re.M)
+    expect(len(kills) >= 6, f"{len(kills)} OOM kill lines, expected one per hog (6)")
+
+
+@boot_test(cmdline="init=/bin/test_oom", mem="128M", smp=1, timeout=150)
+def oom_killer_128M_one_cpu(rc, out):
+    check_oom(rc, out)
+
+
+@boot_test(cmdline="init=/bin/test_oom", mem="128M", smp=2, timeout=150)
+def oom_killer_128M_two_cpus(rc, out):
+    check_oom(rc, out)
+
+
+@boot_test(cmdline="init=/bin/test_hostile", smp=2, timeout=150)
+def hostile_program_two_cpus(rc, out):
+    check_survived(rc, out)
+
+
 # ---- the system-call fuzzer (Tests/Fuzz/fuzz.c; `make fuzz` runs the long campaign) ----
 
 @boot_test(cmdline="init=/bin/fuzz -- seed=1 calls=100000 seconds=150", smp=2, timeout=210)

@@ -54,3 +54,20 @@ final class VMALimitTests: XCTestCase {
         XCTAssertEqual(parent.findVMA(VirtAddr(0x1000_0000))?.flags.contains(.write), false)
     }
 }
+
+final class StackGrowthTests: XCTestCase {
+    /// A MAP_GROWSDOWN file mapping cannot grow below the file's first page (that
+    /// was a Swift overflow trap in the kernel, found by the fuzzer).
+    func testAFileMappingDoesNotGrowBeforeItsFirstPage() throws {
+        var tree = VMATree()
+        let start = VirtAddr(0x10_0000)
+        try tree.insert(VMA(start: start, end: start + 3 * pageSize, flags: [.read, .growsDown],
+                            backing: .file(MappedFileID(7), pageOffset: 1)))
+        try tree.expandDownwards(to: start - pageSize)                       // to page 0 of the file
+        XCTAssertEqual(tree.findVMA(start)?.backing, .file(MappedFileID(7), pageOffset: 0))
+        XCTAssertThrowsError(try tree.expandDownwards(to: start - 2 * pageSize)) {
+            XCTAssertEqual($0 as? VMError, .noMemory)
+        }
+        XCTAssertEqual(tree.findVMA(start)?.start, start - pageSize)
+    }
+}

@@ -63,13 +63,19 @@ extension VMATree {
 
     /// Moves the start of the growsdown region just above `newStart` down to it (the
     /// fault handler's `.growStack`); EINVAL unless `newStart` is page aligned and lies
-    /// in the gap below such a region. Limits are the classifier's job. Linux: expand_downwards()
+    /// in the gap below such a region; ENOMEM if the region maps a file and would start
+    /// before its first page. Other limits are the classifier's job. Linux: expand_downwards()
     public mutating func expandDownwards(to newStart: VirtAddr) throws(VMError) {
         // The first region ending above newStart: the one below it ends at or before newStart.
         let node = lowerBound(newStart)
         guard newStart.isPageAligned, node != vmaNil else { throw .invalidArgument }
         let stack = pool[node].vma
         guard stack.flags.contains(.growsDown), newStart < stack.start else { throw .invalidArgument }
+        // A file-backed region cannot grow below the file's first page.
+        // Linux: expand_downwards()'s `grow <= vma->vm_pgoff` check (else ENOMEM)
+        if case .file(_, let pageOffset) = stack.backing, (stack.start - newStart) >> pageShift > pageOffset {
+            throw .noMemory
+        }
         reshape(node, to: stack.slice(newStart, stack.end))
     }
 }
