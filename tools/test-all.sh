@@ -3,6 +3,7 @@
 #   layer 1  host XCTest of Kernel/Core (swift test)
 #   layer 2  Tests/Userland programs on the host Linux, then under Keel
 #   layer 3  QEMU boot tests (Tests/Boot/boot_tests.py)
+# plus make check's static checks of the kernel image, counted as one test.
 # Prints "N passed, N failed" over all layers; exits 0 only if nothing failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -22,8 +23,13 @@ else
     failed=$((failed + 1))
 fi
 
+echo "== static checks of the kernel image (make check)"
+if tools/check-kernel.sh build/keel.elf; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 for layer in tools/userland-tests.sh Tests/Boot/boot_tests.py; do
-    [ -x "$layer" ] || continue
+    if [ ! -x "$layer" ]; then
+        echo "not ok - $layer is not executable: that layer did not run"; failed=$((failed + 1)); continue
+    fi
     echo "== $layer"
     "$layer" 2>&1 | tee "$logdir/$(basename "$layer").log"
     line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$logdir/$(basename "$layer").log" | tail -n 1)
