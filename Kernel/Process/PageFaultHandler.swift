@@ -22,7 +22,7 @@ enum PageFaultHandler {
                 }                                // in a user copy: EFAULT below, then the task dies
             case .segv(let cause):
                 if fromUser {
-                    logSegfault(task, frame.pointee, address: address, error: error)
+                    if Signals.unhandled(Signal.SIGSEGV, by: task) { logSegfault(task, frame.pointee, address: address, error: error) }
                     Signals.force(Signal.SIGSEGV, info: SignalFrame.Info(code: cause.siCode, address: address), on: task)
                     return
                 }
@@ -36,7 +36,7 @@ enum PageFaultHandler {
             Panic.exception(.pageFault, frame: frame.pointee, cr2: address)
         }
         // A user access to the kernel half, or with reserved bits: no VMA could help.
-        logSegfault(task, frame.pointee, address: address, error: error)
+        if Signals.unhandled(Signal.SIGSEGV, by: task) { logSegfault(task, frame.pointee, address: address, error: error) }
         Signals.force(Signal.SIGSEGV, info: SignalFrame.Info(code: 1, address: address), on: task)
     }
 

@@ -72,14 +72,20 @@ enum Signals {
         if task.pendingSignals & ~task.blockedSignals != 0 { Scheduler.wake(task) }
     }
 
+    /// The task will die of `signal`: no handler catches it (default action, or
+    /// ignored or blocked, which a fault overrides). Linux: unhandled_signal(),
+    /// which decides whether show_signal_msg() logs a segfault
+    static func unhandled(_ signal: Int32, by task: Task) -> Bool {
+        let handler = task.signals.actions[Int(signal)].handler
+        return handler == SignalAction.SIG_DFL || handler == SignalAction.SIG_IGN || task.blockedSignals & bit(signal) != 0
+    }
+
     /// A signal caused by the task's own fault (SIGSEGV, SIGILL, ...). A handler that
     /// is installed and not blocked gets it; otherwise the process dies, even if it
     /// ignores or blocks the signal, since retrying the instruction would fault
     /// forever. Linux: force_sig_fault()
     static func force(_ signal: Int32, info: SignalFrame.Info, on task: Task) {
-        let action = task.signals.actions[Int(signal)]
-        let handled = action.handler != SignalAction.SIG_DFL && action.handler != SignalAction.SIG_IGN
-        if handled && task.blockedSignals & bit(signal) == 0 {
+        if !unhandled(signal, by: task) {
             task.pendingSignalInfo[Int(signal)] = info
             task.pendingSignals |= bit(signal)
         } else {
