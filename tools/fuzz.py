@@ -10,13 +10,14 @@ no unkillable worker, init not killed.
 
 On a failure it prints the console's last lines and a reproducer:
   - an unkillable worker: the fuzzer's own line names the call;
-  - a kernel panic, a hang (the QEMU timeout) or init's death: the worker seeds the
+  - a kernel panic, a hang (the console silent for --silence seconds: the fuzzer
+    prints a progress line every 10 s) or init's death: the worker seeds the
     fuzzer printed at start name the workers that were running; each is booted again
     alone in replay mode (`fuzz seed=S worker=W verbose`), which prints every call
     before making it, so the last call printed before the failure is the culprit.
     One more boot issues that call alone (`from=I calls=1`) to tell whether it needs
     the calls before it; if it does, bisection finds the shortest run of calls
-    F..I that still fails (except for hangs, each of which costs a whole timeout).
+    F..I that still fails (not for hangs: each costs --silence seconds).
   reproducer: seed=S worker=W call=I: syscall(NR, a0, a1, a2, a3, a4, a5)
 
 FUZZ_OPTIONs go to the fuzzer and to its replays, e.g. skip=318,25 workers=8.
@@ -25,6 +26,8 @@ Console logs are kept in build/fuzz/.
 import argparse
 import os
 import re
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -35,14 +38,44 @@ PANIC_STATUS, TIMEOUT_STATUS = 250, 124
 BOOT_MARGIN = 90            # boot, the last kills and power-off, on top of the campaign's time
 
 
+def stop(proc):
+    """Ends run-qemu.sh and, through its children (timeout passes SIGTERM on), QEMU."""
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True,
+                              text=True).stdout.split()
+    for pid in [int(c) for c in children] + [proc.pid]:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass                # it ended by itself meanwhile
+
+
 def boot(opts, fuzz_args, timeout, log_name):
-    """One QEMU boot with the fuzzer as init: (exit status, console text)."""
+    """One QEMU boot with the fuzzer as init: (exit status, console text). A
+    console silent for opts.silence seconds is a hang (the fuzzer prints a
+    progress line every 10 s, a verbose replay every call): QEMU is stopped
+    then, without waiting for the timeout, and the status is the timeout's."""
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", opts.kernel,
            "--initramfs", opts.initramfs, "--smp", str(opts.smp), "--mem", opts.mem,
            "--timeout", str(timeout), "--", "init=/bin/fuzz", "--"] + fuzz_args
     log = os.path.join(LOGS, log_name)
+    silent = False
     with open(log, "wb") as f:
-        rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT).returncode
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        last_output = time.time()
+        while True:
+            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+            if ready:
+                data = os.read(proc.stdout.fileno(), 65536)
+                if not data:
+                    break
+                f.write(data)
+                last_output = time.time()
+            elif not silent and time.time() - last_output > opts.silence:
+                f.write(f"fuzz.py: no console output for {opts.silence}s: QEMU stopped\n".encode())
+                silent = True
+                stop(proc)
+        rc = TIMEOUT_STATUS if silent else proc.wait()
+        proc.wait()
     with open(log, "rb") as f:
         out = f.read().decode("utf-8", "replace").replace("\r\n", "\n")
     return rc, out
@@ -55,7 +88,7 @@ def failure(rc, out):
     if re.search(r"^fuzz: UNKILLABLE ", out, re.M):
         return "unkillable worker"
     if rc == TIMEOUT_STATUS:
-        return "hang (no output until the QEMU timeout)"
+        return "hang (the console went silent or the QEMU timeout expired)"
     if rc != 0 or not re.search(r"^fuzz: summary: ", out, re.M):
         m = re.search(r"^keel: init exited with status (\d+)$", out, re.M)
         return f"init exited with status {m.group(1)}" if m else f"QEMU stopped with status {rc}"
@@ -142,10 +175,10 @@ def main():
     ap.add_argument("--mem", default="256M")
     ap.add_argument("--kernel", default=os.path.join(ROOT, "build", "keel.elf"))
     ap.add_argument("--initramfs", default=os.path.join(ROOT, "build", "initramfs.cpio"))
-    ap.add_argument("--replay-timeout", type=int, default=180)
+    ap.add_argument("--replay-timeout", type=int, default=300)
+    ap.add_argument("--silence", type=int, default=45, help="seconds without console output that make a hang")
     ap.add_argument("--from-log", metavar="LOG", help="skip the campaign: reproduce the failure in the "
-                    "console log of an earlier one (its QEMU exit status taken as a timeout if it has no "
-                    "keel: line)")
+                    "console log of an earlier one (build/fuzz/campaign.log)")
     ap.add_argument("fuzz_args", nargs="*", help="options for the fuzzer, after --")
     opts = ap.parse_args()
     os.makedirs(LOGS, exist_ok=True)
@@ -153,7 +186,7 @@ def main():
     if opts.from_log:
         with open(opts.from_log, "rb") as f:
             out = f.read().decode("utf-8", "replace").replace("\r\n", "\n")
-        rc = PANIC_STATUS if "KERNEL PANIC" in out else TIMEOUT_STATUS if "timed out" in out else 0
+        rc = PANIC_STATUS if "KERNEL PANIC" in out else TIMEOUT_STATUS if re.search(r"timed out|no console output", out) else 0
     else:
         campaign = [f"seed={opts.seed}", f"seconds={opts.seconds}"] + opts.fuzz_args
         print(f"fuzz.py: campaign: SMP={opts.smp} MEM={opts.mem} fuzz {' '.join(campaign)}", flush=True)

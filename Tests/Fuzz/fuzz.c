@@ -49,6 +49,7 @@
 #define MAX_WORKERS 32
 #define CONSOLE_FD 1000         /* the console, for verbose lines; workers' 0-2 are a file */
 #define KILL_GRACE_SECONDS 5    /* after SIGKILL, how long a worker may take to be reaped */
+#define PROGRESS_SECONDS 10     /* a progress line this often: tools/fuzz.py takes silence for a hang */
 
 /* Keel's address space (README "Memory layout"). */
 #define TASK_SIZE     0x7f0000000000UL   /* user space ends here */
@@ -470,7 +471,7 @@ int main(int argc, char **argv)
     for (int j = 0; j < nslots; j++, spawned++) spawn(j, next_worker++, live);
 
     int stopping = 0, alive = nslots;
-    double last_tick = start;
+    double last_tick = start, last_progress_line = start;
     while (alive > 0) {
         struct timespec tick = { 0, 20 * 1000 * 1000 };
         nanosleep(&tick, NULL);
@@ -510,6 +511,10 @@ int main(int argc, char **argv)
         uint64_t total = finished_calls;
         for (int j = 0; j < nslots; j++)
             if (slots[j].pid) total += slots[j].calls;
+        if (t - last_progress_line >= PROGRESS_SECONDS) {
+            printf("fuzz: progress: %.0fs calls=%llu\n", t - start, (unsigned long long)total);
+            last_progress_line = t;
+        }
         if (!stopping && ((opt_calls && !replay && total >= opt_calls) || t - start >= opt_seconds)) {
             stopping = 1;
             printf("fuzz: stopping after %.1fs and %llu calls\n", t - start, (unsigned long long)total);
