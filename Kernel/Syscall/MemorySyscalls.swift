@@ -231,15 +231,26 @@ enum MemorySyscalls {
         mm.pageTable.forEachLeaf(in: old..<(old + moved)) { leaves.append($0) }
         var frames = KernelFrameAllocator()
         for leaf in leaves {
-            _ = try? mm.pageTable.unmap(leaf.virt, freeEmptyTables: true, allocator: &frames)
-            mm.flush(leaf.virt)
+            // Tables stay (the release below frees emptied ones after its flush), so
+            // putting a page back where it was cannot need memory.
             let destination = target + (leaf.virt - old)
             do {
-                try mm.pageTable.map(destination, to: leaf.entry.frame, size: .size4K, flags: leaf.entry.flags, allocator: &frames)
+                try mm.pageTable.unmap(leaf.virt, freeEmptyTables: false, allocator: &frames)
+                do {
+                    try mm.pageTable.map(destination, to: leaf.entry.frame, size: .size4K, flags: leaf.entry.flags,
+                                         allocator: &frames)
+                } catch {
+                    // No memory for a table at the target: the page stays behind and
+                    // goes with the old range below (its contents lost, as with any OOM).
+                    try mm.pageTable.map(leaf.virt, to: leaf.entry.frame, size: .size4K, flags: leaf.entry.flags,
+                                         allocator: &frames)
+                }
             } catch {
-                mm.dropFrame(leaf.entry.frame)       // the page's contents are lost, as with any OOM
+                Panic.now("mremap: the page table lost a leaf it had just listed: \(error)")
             }
         }
+        // One flush (one shootdown on SMP) for every page moved.
+        if !leaves.isEmpty { mm.flush(old, old + moved) }
         do { _ = try mm.vmas.unmapRange(old, old + oldLength) } catch { throw error.errno }
         mm.releaseUserPages(old, old + oldLength)
         return target
