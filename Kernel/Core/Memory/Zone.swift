@@ -24,17 +24,15 @@ public struct Zone {
     /// Free blocks of `order`, the numbers /proc/buddyinfo shows. Linux: free_area[order].nr_free
     public func freeBlocks(order: Int) -> Int { freeArea[order].count }
 
-    /// Frames on the free lists. Linux: zone_page_state(zone, NR_FREE_PAGES)
-    public var freePages: Int {
-        var sum = 0
-        for order in 0...Zone.maxOrder { sum += freeArea[order].count << order }
-        return sum
-    }
+    /// Frames on the free lists, kept as blocks come and go: the watermark check
+    /// reads it on every allocation. Linux: zone_page_state(zone, NR_FREE_PAGES)
+    public var freePages: Int { freePageCount }
+    @usableFromInline var freePageCount = 0
 
     /// A request for 2^order frames may be served without eating into the
     /// reserve. Linux: zone_watermark_ok() against WMARK_MIN
     @inlinable public func watermarkOK(order: Int, flags: GFP) -> Bool {
-        flags.contains(.memalloc) || freePages &- (1 &<< order) >= watermarkMin
+        flags.contains(.memalloc) || freePageCount &- (1 &<< order) >= watermarkMin
     }
 
     /// Linux: populated_zone() (which counts present rather than managed frames)

@@ -10,6 +10,7 @@ extension Zone {
         var current = order
         while current <= Zone.maxOrder {
             if let pfn = freeArea[current].removeFirst(in: memMap) {
+                freePageCount &-= 1 &<< order
                 expand(pfn, low: order, high: current, memMap: memMap)
                 return pfn
             }
@@ -34,6 +35,7 @@ extension Zone {
     /// that the buddy is in the same zone; here that always holds because zone
     /// boundaries are multiples of the largest block. Linux: __free_one_page()
     @inlinable mutating func freeOneBlock(_ pfn: UInt64, order: Int, memMap: MemMap) {
+        freePageCount &+= 1 &<< order
         var pfn = pfn
         var order = order
         while order < Zone.maxOrder {

@@ -32,19 +32,73 @@ struct VMANode {
 
 /// The nodes with their free list (linked through `next`), in chunks of 64: no
 /// allocation is ever larger than one chunk (about 5 KiB), however many regions
-/// a process makes (up to max_map_count), and a fork's copy of the tree shares
-/// every chunk until one side writes to it (copy-on-write of each Swift array).
+/// a process makes (up to max_map_count). A value type with copy-on-write like
+/// Array's: a copy (fork's dup_mmap) shares the storage until one side writes,
+/// which then copies every chunk. Reads go straight to a chunk's memory, with no
+/// reference counting on the fault path.
 struct VMANodePool {
     private static let chunkShift = 6
-    private static let chunkMask = Int32(1 << chunkShift - 1)
-    private var chunks: [[VMANode]] = [[VMANode(VMA(start: VirtAddr(0), end: VirtAddr(0), flags: []))]]
-    /// Nodes ever handed out, the sentinel included: the next fresh index.
-    private var used: Int32 = 1
+    private static let chunkSize = 1 << chunkShift
+    private static let chunkMask = Int32(chunkSize - 1)
+
+    /// The chunks, owned by one pool at a time (`isKnownUniquelyReferenced`).
+    private final class Storage {
+        var chunks: [UnsafeMutablePointer<VMANode>] = []
+        /// Nodes ever handed out, the sentinel included: the next fresh index.
+        var used: Int32 = 0
+
+        init() {}
+
+        /// A deep copy, for the first write after a fork.
+        init(copying other: Storage) {
+            chunks.reserveCapacity(other.chunks.count)
+            for (i, chunk) in other.chunks.enumerated() {
+                let copy = UnsafeMutablePointer<VMANode>.allocate(capacity: VMANodePool.chunkSize)
+                let live = min(VMANodePool.chunkSize, Int(other.used) - i * VMANodePool.chunkSize)
+                copy.initialize(from: chunk, count: live)
+                chunks.append(copy)
+            }
+            used = other.used
+        }
+
+        deinit {
+            for (i, chunk) in chunks.enumerated() {
+                chunk.deinitialize(count: min(VMANodePool.chunkSize, Int(used) - i * VMANodePool.chunkSize))
+                chunk.deallocate()
+            }
+        }
+    }
+
+    private var storage = Storage()
     private var freeHead = vmaNil
 
+    init() {
+        append(VMANode(VMA(start: VirtAddr(0), end: VirtAddr(0), flags: [])))    // the sentinel, index 0
+    }
+
     subscript(_ index: Int32) -> VMANode {
-        get { chunks[Int(index >> Self.chunkShift)][Int(index & Self.chunkMask)] }
-        _modify { yield &chunks[Int(index >> Self.chunkShift)][Int(index & Self.chunkMask)] }
+        get { storage.chunks[Int(index >> Self.chunkShift)][Int(index & Self.chunkMask)] }
+        set {
+            makeUnique()
+            storage.chunks[Int(index >> Self.chunkShift)][Int(index & Self.chunkMask)] = newValue
+        }
+        _modify {
+            makeUnique()
+            yield &storage.chunks[Int(index >> Self.chunkShift)][Int(index & Self.chunkMask)]
+        }
+    }
+
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+    }
+
+    private mutating func append(_ node: VMANode) {
+        makeUnique()
+        if storage.used & Self.chunkMask == 0 {
+            storage.chunks.append(UnsafeMutablePointer<VMANode>.allocate(capacity: Self.chunkSize))
+        }
+        (storage.chunks[storage.chunks.count - 1] + Int(storage.used & Self.chunkMask)).initialize(to: node)
+        storage.used += 1
     }
 
     /// A fresh red node holding `vma`, unlinked. Linux: vm_area_alloc()
@@ -57,14 +111,8 @@ struct VMANodePool {
             self[index] = node
             return index
         }
-        if used & Self.chunkMask == 0 {
-            var chunk: [VMANode] = []
-            chunk.reserveCapacity(1 << Self.chunkShift)
-            chunks.append(chunk)
-        }
-        chunks[chunks.count - 1].append(node)
-        used += 1
-        return used - 1
+        append(node)
+        return storage.used - 1
     }
 
     /// Returns a node to the free list. Linux: vm_area_free()
