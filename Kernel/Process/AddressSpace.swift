@@ -82,25 +82,34 @@ final class AddressSpace {
     func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr) {
         // A frame's mapping is dropped at once; only frames whose last mapping this
         // was wait for the TLB flush before they are freed, like the emptied tables.
-        // They wait in two fixed batches on this stack: a teardown allocates nothing,
-        // however large (it runs when memory is gone, for the OOM killer's victim).
-        withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: 2 * MMUGather.batchSize) { buffer in
-            var pages = MMUGather(mm: self, range: start..<end,
-                                  batch: UnsafeMutableBufferPointer(rebasing: buffer[0..<MMUGather.batchSize]))
-            var tables = MMUGather(mm: self, range: start..<end,
-                                   batch: UnsafeMutableBufferPointer(rebasing: buffer[MMUGather.batchSize...]))
-            var removed = 0
-            pageTable.zap(start..<end, allocator: &tables) { leaf in
-                removed += 1
-                if removeMapping(leaf.entry.frame) { pages.add(leaf.entry.frame) }
-            }
-            guard removed > 0 || pages.count > 0 || tables.count > 0 else { return }
-            // Every CPU must forget the translations (and cached table entries)
-            // before the frames and the emptied tables can be reused.
-            flush(start, end)
-            pages.freeFlushed()
-            tables.freeFlushed()
+        // They wait in two fixed batches in one page (from the reserve if need be:
+        // this runs when memory is gone, for the OOM killer's victim), or in a small
+        // one on the stack if not even that page can be had.
+        if let page = PageAllocator.allocate(flags: .memalloc) {
+            zapGathering(start, end, UnsafeMutableBufferPointer(start: DirectMap.pointer(page, as: PhysAddr.self),
+                                                                count: Int(pageSize) / MemoryLayout<PhysAddr>.stride))
+            PageAllocator.free(page)
+        } else {
+            withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: 64) { zapGathering(start, end, $0) }
         }
+    }
+
+    /// The zap of releaseUserPages, with `buffer` split into the two batches.
+    private func zapGathering(_ start: VirtAddr, _ end: VirtAddr, _ buffer: UnsafeMutableBufferPointer<PhysAddr>) {
+        let half = buffer.count / 2
+        var pages = MMUGather(mm: self, range: start..<end, batch: UnsafeMutableBufferPointer(rebasing: buffer[..<half]))
+        var tables = MMUGather(mm: self, range: start..<end, batch: UnsafeMutableBufferPointer(rebasing: buffer[half...]))
+        var removed = 0
+        pageTable.zap(start..<end, allocator: &tables) { leaf in
+            removed += 1
+            if removeMapping(leaf.entry.frame) { pages.add(leaf.entry.frame) }
+        }
+        guard removed > 0 || pages.count > 0 || tables.count > 0 else { return }
+        // Every CPU must forget the translations (and cached table entries)
+        // before the frames and the emptied tables can be reused.
+        flush(start, end)
+        pages.freeFlushed()
+        tables.freeFlushed()
     }
 
     /// One mapping fewer; the frame goes back to the buddy allocator with the last.
@@ -152,7 +161,6 @@ final class AddressSpace {
 /// flushes the range and frees them, so any teardown needs only this fixed
 /// batch. Linux: struct mmu_gather, tlb_remove_page(), tlb_flush_mmu()
 struct MMUGather: FrameAllocator {
-    static let batchSize = 128
     let mm: AddressSpace
     let range: Range<VirtAddr>
     let batch: UnsafeMutableBufferPointer<PhysAddr>
