@@ -1,5 +1,5 @@
 #!/bin/bash
-# userland-tests.sh: layer 2 of `make test` (DESIGN.md section 10).
+# userland-tests.sh: layer 2 of `make test` (see tools/test-all.sh).
 #
 # Builds the initramfs (tools/build-initramfs.sh), then runs every test_*
 # program in its /bin, and the default /sbin/init tour, twice:

@@ -1,6 +1,6 @@
 // vmalloc: memory that is contiguous in the kernel's virtual address space but
 // built from scattered physical frames, mapped page by page in the vmalloc area
-// (DESIGN §3). Each area has an unmapped guard page just below it, and the next
+// (docs/ARCHITECTURE.md, "Memory layout"). Each area has an unmapped guard page just below it, and the next
 // area's guard lies just above it, so running off either end faults.
 // Linux: mm/vmalloc.c (vmalloc, vfree, struct vmap_area)
 

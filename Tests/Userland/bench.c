@@ -1,7 +1,7 @@
 /*
- * bench: micro-benchmarks of the process and memory paths (DESIGN.md section
- * 10). Installed as /bin/bench; not a test (tools/userland-tests.sh runs only
- * test_*), `make bench` boots it under Keel and, where available, Linux.
+ * bench: micro-benchmarks of the process and memory paths. Installed as
+ * /bin/bench; not a test (tools/userland-tests.sh runs only test_*), `make
+ * bench` boots it under Keel and, where available, Linux.
  *
  * Output, one line per benchmark, for a driver to parse (lines starting with
  * '#' are commentary, e.g. the operation count behind the line above):

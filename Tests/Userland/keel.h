@@ -1,6 +1,6 @@
 /*
  * keel.h: Keel's SDK header, the user-space side of Keel's extensions to the
- * Linux x86-64 system-call ABI (DESIGN.md sections 6 and 7).
+ * Linux x86-64 system-call ABI.
  *
  * Everything else a Keel program needs comes from the ordinary musl headers:
  * Keel uses Linux's numbers and semantics for every call they declare.

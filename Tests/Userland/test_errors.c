@@ -1,5 +1,5 @@
 /*
- * test_errors: the system-call conventions (DESIGN.md section 6).
+ * test_errors: the system-call conventions (docs/ARCHITECTURE.md, "A system call").
  *
  * The kernel returns -errno in rax (libc turns that into -1 and errno); an
  * unknown number is ENOSYS; bad descriptors, missing files, bad user pointers

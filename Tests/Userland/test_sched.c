@@ -1,7 +1,7 @@
 /*
  * test_sched: the scheduling system calls with Linux's errors (Linux:
  * kernel/sched/syscalls.c), and Keel's weighted round-robin class at work
- * (DESIGN.md section 7, the Lab 4 scheduler).
+ * (the Lab 4 scheduler).
  *
  * Everywhere:
  *   - priority ranges; EINVAL for an unknown policy, a priority outside the

@@ -15,7 +15,7 @@
  *   - SIGSEGV for every kind of bad access, SIGPIPE on a pipe with no reader,
  *     ESRCH/EINVAL from kill.
  * The last group, prefixed "[optional]", needs user handlers and
- * rt_sigreturn (DESIGN.md section 5 lists them after the required part).
+ * rt_sigreturn.
  */
 #define _GNU_SOURCE
 #include "ktime.h"

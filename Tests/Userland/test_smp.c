@@ -1,5 +1,5 @@
 /*
- * test_smp: Keel's WRR class on several CPUs (DESIGN.md section 7, Lab 4):
+ * test_smp: Keel's WRR class on several CPUs (Lab 4):
  * placement by total weight, balancing, the thread-group tie rule, and a
  * churn of processes and threads. Keel must show 4 CPUs (tools/userland-
  * tests.sh boots this test with --smp 4) or the test fails at once; on Linux,

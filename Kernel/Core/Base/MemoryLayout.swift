@@ -1,4 +1,4 @@
-// Keel's virtual memory layout (DESIGN §3). Everything the kernel owns sits in
+// Keel's virtual memory layout (docs/ARCHITECTURE.md, "Memory layout"). Everything the kernel owns sits in
 // PML4 slots 254 and 255, below 2^47, because Swift's x86-64 ABI keeps the top
 // pointer bits for itself: a kernel at 0xffffffff80000000 would break retain/release.
 

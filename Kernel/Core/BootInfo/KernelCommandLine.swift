@@ -1,4 +1,4 @@
-// The kernel command line (DESIGN §9), split the way Linux's parse_args() and
+// The kernel command line (docs/ARCHITECTURE.md, "Command line"), split the way Linux's parse_args() and
 // unknown_bootoption() split it (init/main.c): words the kernel understands are
 // consumed, the rest are handed to init as arguments or environment.
 

@@ -21,7 +21,7 @@
 //
 // In 64-bit mode the CPU aligns rsp to 16 before pushing its frame, and 22 words are a
 // multiple of 16 bytes, so after the pushes rsp is 16-byte aligned again and the stub can
-// `mov rdi, rsp; call` into Swift with the alignment the ABI wants (DESIGN §2).
+// `mov rdi, rsp; call` into Swift with the alignment the ABI wants (docs/ARCHITECTURE.md, "Build facts").
 
 /// Registers saved on interrupt entry, lowest address first. Linux: struct pt_regs
 @frozen public struct InterruptFrame: Equatable {

@@ -1,6 +1,6 @@
 // Why the kernel is stopping, decided once in the trap handler so the printer only has
 // to format. Swift turns overflow, out-of-bounds, force-unwrap of nil and failed
-// preconditions into a bare ud2 (DESIGN §2), so a #UD on a ud2 is a Swift trap, not a
+// preconditions into a bare ud2 (docs/ARCHITECTURE.md, "Build facts"), so a #UD on a ud2 is a Swift trap, not a
 // bad instruction; a fault on a stack guard page is a stack overflow, not a stray pointer.
 
 /// What brought the kernel down. Linux: the die() / panic() callers
