@@ -18,6 +18,19 @@ enum Console {
         s.withUTF8Buffer { for b in $0 { write(b) } }
     }
 
+    /// `0x` and the hex digits of `value`, without building a String: for
+    /// messages printed with interrupts off, which must not allocate.
+    static func write(hex value: UInt64) {
+        write("0x")
+        var shift = 60
+        while shift > 0 && (value >> UInt64(shift)) & 0xf == 0 { shift -= 4 }
+        while shift >= 0 {
+            let digit = UInt8((value >> UInt64(shift)) & 0xf)
+            write(digit < 10 ? 0x30 + digit : 0x57 + digit)
+            shift -= 4
+        }
+    }
+
     static func write(_ s: String) {
         var s = s
         s.withUTF8 { for b in $0 { write(b) } }

@@ -9,7 +9,7 @@ enum Panic {
 
     /// panic(): a kernel bug found by kernel code.
     static func now(_ message: String) -> Never {
-        report(.explicit(message: message, framePointer: read_rbp()))
+        report(.explicit(message: message, framePointer: CPU.framePointer))
     }
 
     /// A fatal exception (called from the trap handler with the saved registers).
@@ -19,14 +19,14 @@ enum Panic {
     }
 
     private static func report(_ reason: PanicReason) -> Never {
-        cpu_cli()
+        CPU.disableInterrupts()
         if inProgress {
             Console.write("KERNEL PANIC: fault while printing a panic report\n")
             PowerOff.now(.panic)
         }
         inProgress = true
         var sink = ConsoleSink()
-        PanicReport(reason: reason, cr3: read_cr3(), symbols: KernelSymbols.table, memory: KernelMemoryReader())
+        PanicReport(reason: reason, cr3: MMU.loadedRoot.value, symbols: KernelSymbols.table, memory: KernelMemoryReader())
             .write(to: &sink)
         PowerOff.now(.panic)
     }
@@ -35,9 +35,7 @@ enum Panic {
 /// The symbol table that the second link put between __ksymtab_start and __ksymtab_end.
 enum KernelSymbols {
     static var table: SymbolTable {
-        let start = symbol___ksymtab_start(), end = symbol___ksymtab_end()
-        return SymbolTable(blob: UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(start)),
-                                                        count: Int(end - start)))
+        SymbolTable(blob: KernelImage.symbolTable)
     }
 }
 
@@ -45,7 +43,7 @@ enum KernelSymbols {
 /// page allocator manages, plus mapped kernel stacks.
 struct KernelMemoryReader: StackMemory {
     func isReadableKernelAddress(_ address: UInt64) -> Bool {
-        if address >= KernelLayout.kernelBase && address + 8 <= symbol___kernel_end() { return true }
+        if address >= KernelLayout.kernelBase && address + 8 <= KernelImage.end { return true }
         if address >= KernelLayout.pageOffset && address + 8 <= KernelLayout.pageOffset + PhysicalMemoryMap.directMapEnd {
             return true
         }

@@ -8,10 +8,10 @@
 final class ConsoleDevice: CharacterDevice {
     nonisolated(unsafe) static let shared = ConsoleDevice()
 
-    /// Input typed but not yet read, shared by every reader. Linux: tty->disc_data
+    /// Input typed but not yet read, shared by every reader. Readers on several
+    /// CPUs take turns at the port and the line under the big kernel lock
+    /// (checked). Linux: tty->disc_data, tty->atomic_read_lock
     private var discipline = LineDiscipline()
-    /// Readers on several CPUs take turns at the port and the line. Linux: tty->atomic_read_lock
-    private let lock = SpinLock()
 
     /// Linux: TCGETS, TIOCGWINSZ (include/uapi/asm-generic/ioctls.h)
     static let TCGETS: UInt32 = 0x5401
@@ -23,11 +23,9 @@ final class ConsoleDevice: CharacterDevice {
         let wanted = buffer.remaining
         guard wanted > 0 else { return 0 }
         while true {
-            // Take the bytes under the lock, copy them to user memory after it.
-            let line = lock.withLock {
-                receivePending()
-                return discipline.read(upTo: wanted)
-            }
+            BigKernelLock.assertHeld("the console's line discipline")
+            receivePending()
+            let line = discipline.read(upTo: wanted)
             if let line {
                 return try line.withBytes { (bytes) throws(Errno) in try buffer.copyOut(bytes) }
             }

@@ -1,12 +1,12 @@
 // A task's place in the file-system tree: its current directory, from which
 // relative paths start. Threads created with CLONE_FS share one (and may run on
-// other CPUs, hence the lock); fork copies it.
+// other CPUs: the big kernel lock protects it, checked on every access); fork
+// copies it.
 // Linux: struct fs_struct (include/linux/fs_struct.h)
 
 final class FSContext {
+    /// Protected by the big kernel lock (Linux: fs->lock).
     private var current: Dentry
-    /// Linux: fs->lock
-    private let lock = SpinLock()
 
     init() {
         current = FS.root
@@ -14,8 +14,8 @@ final class FSContext {
 
     /// The current directory, as a dentry so that ".." and getcwd work. Linux: fs->pwd
     var pwd: Dentry {
-        get { lock.withLock { current } }
-        set { lock.withLock { current = newValue } }
+        get { BigKernelLock.assertHeld("a task's cwd"); return current }
+        set { BigKernelLock.assertHeld("a task's cwd"); current = newValue }
     }
 
     /// The current directory's inode.

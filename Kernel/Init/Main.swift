@@ -17,8 +17,7 @@ func kmain(_ magic: UInt32, _ infoPhys: UInt64) {
     // From here on the kernel runs on a vmalloc'ed stack with a guard page.
     guard let stack = KernelStacks.allocate() else { Panic.now("no memory for the kernel stack") }
     bootStack = stack
-    call_on_stack(stack.top, startKernelOnKernelStack)
-    Panic.now("start_kernel returned")
+    CPU.run(onStack: stack.top, startKernelOnKernelStack)
 }
 
 nonisolated(unsafe) private var bootStack: KernelStack? = nil
@@ -38,8 +37,12 @@ private func startKernelOnKernelStack() {
         Console.write("keel: boot complete\n")
         PowerOff.now(.normal)
     }
+    // Boot's last steps build shared kernel structures (the root file system,
+    // init's files): they hold the big kernel lock like every other writer.
+    BigKernelLock.lock()
     mountRoot()
     InitProcess.start()
+    BigKernelLock.unlock()
     LocalAPIC.startTimer()
     Scheduler.idleLoop()
 }

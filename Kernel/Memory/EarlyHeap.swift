@@ -7,18 +7,16 @@ enum EarlyHeap {
     nonisolated(unsafe) private static var next: UInt = 0
 
     static func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
-        let start = UInt(symbol_early_heap_start())
-        let end = UInt(symbol_early_heap_end())
-        if next == 0 { next = start }
+        let heap = KernelImage.earlyHeap
+        if next == 0 { next = heap.lowerBound }
         let aligned = (next + UInt(alignment) - 1) & ~(UInt(alignment) - 1)
-        guard aligned + UInt(size) <= end else { return nil }
+        guard aligned + UInt(size) <= heap.upperBound else { return nil }
         next = aligned + UInt(size)
         return UnsafeMutableRawPointer(bitPattern: aligned)
     }
 
     static func owns(_ p: UnsafeMutableRawPointer) -> Bool {
-        let a = UInt(bitPattern: p)
-        return a >= UInt(symbol_early_heap_start()) && a < UInt(symbol_early_heap_end())
+        KernelImage.earlyHeap.contains(UInt(bitPattern: p))
     }
 
 }

@@ -24,7 +24,7 @@ enum KernelPageTable {
         } catch {
             Panic.now("building kernel page tables: \(error)")
         }
-        write_cr3(table.root.value)
+        MMU.load(table.root)
         Log.info("Kernel page tables at 0x\(Fmt.hex(table.root.value)): direct map of \(PhysicalMemoryMap.directMapEnd >> 20) MiB")
     }
 
@@ -53,10 +53,10 @@ enum KernelPageTable {
         let base = KernelLayout.kernelBase
         let sections: [(start: UInt64, end: UInt64, writable: Bool, executable: Bool)] = [
             // .boot holds the boot GDT that GDTR still points at, through this alias.
-            (base + symbol___kernel_phys_start(), symbol___text_start(), true, false),
-            (symbol___text_start(), symbol___text_end(), false, true),
-            (symbol___rodata_start(), symbol___rodata_end(), false, false),
-            (symbol___data_start(), symbol___data_end(), true, false),
+            (KernelImage.start, KernelImage.text.lowerBound, true, false),
+            (KernelImage.text.lowerBound, KernelImage.text.upperBound, false, true),
+            (KernelImage.rodata.lowerBound, KernelImage.rodata.upperBound, false, false),
+            (KernelImage.data.lowerBound, KernelImage.data.upperBound, true, false),
         ]
         for s in sections {
             try table.mapRange(VirtAddr(s.start), to: PhysAddr(s.start - base), length: s.end - s.start,

@@ -13,7 +13,7 @@ struct KernelStack {
 
 enum KernelStacks {
     /// The 64 KiB stack the boot code runs on, in .bss (no guard page).
-    static var bootStack: Range<UInt64> { symbol_boot_stack_bottom()..<symbol_boot_stack_top() }
+    static var bootStack: Range<UInt64> { KernelImage.bootStack }
 
     static func allocate() -> KernelStack? {
         guard let p = Vmalloc.allocate(bytes: KernelStack.size, isStack: true) else { return nil }

@@ -35,7 +35,7 @@ enum MemorySetup {
         }
         // The first MiB: real-mode IVT, BIOS data, EBDA, VGA memory; Linux reserves it too.
         memblock.reserve(PhysRange(PhysAddr(0), PhysAddr(1 << 20)))
-        memblock.reserve(PhysRange(PhysAddr(symbol___kernel_phys_start()), PhysAddr(symbol___kernel_phys_end())))
+        memblock.reserve(KernelImage.physicalRange)
         let info = Boot.info!
         memblock.reserve(PhysRange(info.physicalAddress, info.physicalAddress + UInt64(info.block.count)))
         for module in info.modules { memblock.reserve(PhysRange(module.start, module.end)) }

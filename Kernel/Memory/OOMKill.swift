@@ -51,7 +51,7 @@ enum OOMKiller {
     /// when nothing else is runnable here). Linux: schedule_timeout_killable(1)
     /// in out_of_memory()
     private static func waitForVictim() {
-        Scheduler.sleep(until: Clock.monotonicNanoseconds + 1_000_000_000 / UInt64(LocalAPIC.hz))
+        Scheduler.sleep(until: Clock.monotonicNanoseconds + 1_000_000_000 / UInt64(HZ))
     }
 
     /// Called on the way out of every system call: the slab used the reserve, so
@@ -73,7 +73,7 @@ enum OOMKiller {
 
     /// Pages a process would give back by dying: its resident pages and its page
     /// tables. Linux: oom_badness() (rss + swap entries + page-table pages)
-    static func badness(_ mm: AddressSpace) -> Int {
+    static func badness(_ mm: MM) -> Int {
         mm.rssPages + mm.pageTable.tablePages(below: VirtAddr(KernelLayout.taskSize))
     }
 

@@ -25,8 +25,7 @@ func runtimeFree(_ p: UnsafeMutableRawPointer?) {
 func arc4random_buf(_ buf: UnsafeMutableRawPointer, _ n: Int) {
     var i = 0
     while i < n {
-        var r: UInt64 = 0
-        if !CPUFeatures.rdrand || rdrand64(&r) == 0 { r = rdtsc() &* 0x9e37_79b9_7f4a_7c15 }
+        let r = CPU.hardwareRandom() ?? CPU.timestamp() &* 0x9e37_79b9_7f4a_7c15
         for b in 0..<8 where i < n {
             buf.storeBytes(of: UInt8(truncatingIfNeeded: r >> (8 * UInt64(b))), toByteOffset: i, as: UInt8.self)
             i += 1

@@ -8,7 +8,7 @@
 // Linux: mm/shmem.c shmem_zero_setup(), shmem_fault(), shmem_get_folio()
 //
 // Lifetimes are counted per address space, not per VMA: an mm holds one
-// reference to each object some VMA of it maps (AddressSpace.sharedObjects),
+// reference to each object some VMA of it maps (MM.attach, MappedFiles.swift),
 // taken at mmap and at fork, dropped when its last such VMA is unmapped or the
 // mm is torn down. Each page the object holds keeps one mapping reference of
 // its own on the frame, so a frame outlives every PTE until the object dies.

@@ -1,6 +1,6 @@
 // The only way the kernel touches user memory. A user pointer becomes a
 // UserRange (Kernel/Core/Base/UserRange.swift) through the access_ok check, and
-// only a UserRange reaches copy_user, whose faults are either resolved (demand
+// only a UserRange reaches the copy instruction (Kernel/Arch UserAccess), whose faults are either resolved (demand
 // paging, copy-on-write) or turned into "bytes not copied" through the exception
 // table. The VirtAddr conveniences below all build the UserRange first.
 // Linux: copy_from_user(), copy_to_user(), strncpy_from_user(), get_user(),
@@ -11,17 +11,16 @@ enum UserCopy {
     /// fault (all of them, normally). Linux: raw_copy_from_user()
     static func copyInPartial(_ destination: UnsafeMutableRawPointer, from source: UserRange) -> Int {
         guard source.count > 0 else { return 0 }
-        let left = copy_user(destination, UnsafeRawPointer(bitPattern: UInt(source.start.value)), UInt64(source.count))
-        return source.count - Int(left)
+        return source.count - UserAccess.copy(destination, UnsafeRawPointer(bitPattern: UInt(source.start.value)),
+                                              count: source.count)
     }
 
     /// Copies kernel bytes to user memory; returns how many were copied before a
     /// fault. Linux: raw_copy_to_user()
     static func copyOutPartial(to destination: UserRange, from source: UnsafeRawPointer) -> Int {
         guard destination.count > 0 else { return 0 }
-        let left = copy_user(UnsafeMutableRawPointer(bitPattern: UInt(destination.start.value)), source,
-                             UInt64(destination.count))
-        return destination.count - Int(left)
+        return destination.count - UserAccess.copy(UnsafeMutableRawPointer(bitPattern: UInt(destination.start.value)), source,
+                                                   count: destination.count)
     }
 
     /// All of it or EFAULT. Linux: copy_from_user() != 0 → -EFAULT
@@ -123,11 +122,5 @@ enum UserCopy {
             cursor = piece.end
         }
         return nil
-    }
-
-    /// The exception table: where a fault at `rip` inside a user copy resumes.
-    /// Linux: search_exception_tables() + fixup_exception()
-    static func fixup(forFaultAt rip: UInt64) -> UInt64? {
-        rip == symbol_copy_user_insn() ? symbol_copy_user_fixup() : nil
     }
 }

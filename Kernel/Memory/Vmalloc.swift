@@ -36,13 +36,13 @@ enum Vmalloc {
         for i in 0..<pages {
             let va = VirtAddr(start + UInt64(i) * pageSize)
             guard let frame = PageAllocator.allocate(flags: .zero) else {
-                return abandon(node, start: start, mapped: i)
+                return abandon(node, start: start, mapped: i, freeFrames: true)
             }
             do {
                 try KernelPageTable.table.map(va, to: frame, size: .size4K, flags: flags, allocator: &frames)
             } catch {
                 PageAllocator.free(frame)
-                return abandon(node, start: start, mapped: i)
+                return abandon(node, start: start, mapped: i, freeFrames: true)
             }
         }
         link(node, VmArea(start: start, pages: pages, isStack: isStack, isIO: false, next: nil), after: previous)
@@ -52,7 +52,7 @@ enum Vmalloc {
     /// Maps device registers at `phys` uncached into the vmalloc area. Linux: ioremap()
     static func ioremap(_ phys: PhysAddr, bytes: Int) -> UnsafeMutableRawPointer? {
         let pages = (bytes + Int(pageSize) - 1) / Int(pageSize)
-        guard let (previous, start) = findGap(pages: pages), let node = newNode() else { return nil }
+        guard pages > 0, let (previous, start) = findGap(pages: pages), let node = newNode() else { return nil }
         var flags = KernelPageTable.kernelFlags(writable: true, executable: false)
         flags.formUnion([.cacheDisable, .writeThrough])
         var frames = KernelFrameAllocator()
@@ -62,7 +62,9 @@ enum Vmalloc {
                 try KernelPageTable.table.map(VirtAddr(start + offset), to: phys.alignedDown() + offset, size: .size4K,
                                               flags: flags, allocator: &frames)
             } catch {
-                return nil
+                // No memory for a page table: undo what is mapped (the device's
+                // pages are not ours to free) and give the node back.
+                return abandon(node, start: start, mapped: i, freeFrames: false)
             }
         }
         link(node, VmArea(start: start, pages: pages, isStack: false, isIO: true, next: nil), after: previous)
@@ -144,8 +146,10 @@ enum Vmalloc {
         do { try Slab.allocator!.free(areaCache!, UnsafeMutableRawPointer(node)) } catch { Slab.fail(error) }
     }
 
-    private static func abandon(_ node: UnsafeMutablePointer<VmArea>, start: UInt64, mapped: Int) -> UnsafeMutableRawPointer? {
-        unmapPages(start: start, count: mapped, freeFrames: true)
+    /// Undoes a half-built area: its first `mapped` pages and its list node.
+    private static func abandon(_ node: UnsafeMutablePointer<VmArea>, start: UInt64, mapped: Int,
+                                freeFrames: Bool) -> UnsafeMutableRawPointer? {
+        unmapPages(start: start, count: mapped, freeFrames: freeFrames)
         freeNode(node)
         return nil
     }
@@ -154,18 +158,17 @@ enum Vmalloc {
         var frames = KernelFrameAllocator()
         var unmapped: [PhysAddr] = []
         for i in 0..<count {
-            let va = start + UInt64(i) * pageSize
-            guard let leaf = try? KernelPageTable.table.unmap(VirtAddr(va), freeEmptyTables: true, allocator: &frames) else {
-                continue
+            let va = VirtAddr(start + UInt64(i) * pageSize)
+            do {
+                let leaf = try KernelPageTable.table.unmap(va, freeEmptyTables: true, allocator: &frames)
+                if freeFrames { unmapped.append(leaf.entry.frame) }
+            } catch {
+                Panic.now("vunmap: page \(Fmt.hex(va.value)) of a live area is not mapped: \(error)")
             }
-            invlpg(va)
-            if freeFrames { unmapped.append(leaf.entry.frame) }
         }
-        // Other CPUs may still cache these kernel translations (they are global):
-        // they must forget them before the frames are reused.
-        if SMP.onlineCount > 1 && count > 0 {
-            TLBShootdown.flushRange(VirtAddr(start), VirtAddr(start + UInt64(count) * pageSize), on: SMP.online)
-        }
+        // Every CPU may cache these kernel translations (they are global): all
+        // must forget them before the frames are reused.
+        if count > 0 { TLB.flushRange(VirtAddr(start), VirtAddr(start + UInt64(count) * pageSize), on: SMP.online) }
         for frame in unmapped { PageAllocator.free(frame) }
     }
 }

@@ -1,13 +1,15 @@
-// Loading a program: a new address space whose VMAs describe the ELF file's
-// PT_LOAD segments (filled from the file on first touch), an anonymous bss, a
-// grow-down stack holding argv, envp and the auxiliary vector, and the heap's
-// start after the bss. Linux: fs/exec.c do_execveat_common(), fs/binfmt_elf.c
-// load_elf_binary(), create_elf_tables()
+// execve, all of it: a new mm whose VMAs describe the ELF file's PT_LOAD
+// segments (filled from the file on first touch), an anonymous bss, a grow-down
+// stack holding argv, envp and the auxiliary vector, and the heap's start after
+// the bss; then the point of no return, where the task drops its old mm and
+// starts the new program. Until that point any failure leaves the caller as it
+// was. Linux: fs/exec.c do_execveat_common(), begin_new_exec(), exec_mmap();
+// fs/binfmt_elf.c load_elf_binary(), create_elf_tables()
 
 enum Exec {
     /// A loaded program, ready to run in its own address space.
     struct Image {
-        let mm: AddressSpace
+        let mm: MM
         let entry: VirtAddr
         let stackPointer: UInt64
         let name: String
@@ -18,6 +20,37 @@ enum Exec {
     /// The stack VMA's initial size; it grows down on demand up to RLIMIT_STACK.
     static let initialStackBytes: UInt64 = 128 << 10
 
+    /// Replaces the calling task's program. On success the task returns to user
+    /// mode at the new entry point (`frame` is rewritten); on failure nothing
+    /// changed. Linux: do_execveat_common()
+    static func execve(path: String, arguments: ExecStrings, environment: ExecStrings,
+                       frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) {
+        let task = Scheduler.current
+        let image = try load(path: path, relativeTo: task.fs.cwd, arguments: arguments, environment: environment)
+        // The point of no return. Linux: begin_new_exec() → exec_mmap()
+        MMU.load(image.mm.pageTable.root)             // before the old tables can be freed
+        if let old = task.mm {
+            old.activeCPUs.remove(.cpu(PerCPU.cpu))
+            old.put()
+        }
+        image.mm.activeCPUs.insert(.cpu(PerCPU.cpu))
+        task.mm = image.mm
+        task.completeVforkDone()                        // off the parent's memory: it may run
+        task.name = image.name
+        task.fsBase = 0
+        CPU.setFSBase(0)
+        task.files.closeOnExec()
+        task.signals = task.signals.copy()              // no longer shared with threads of the old image
+        task.signals.resetForExec()
+        frame.pointee = InterruptFrame.userEntry(rip: image.entry.value, rsp: image.stackPointer)
+        // The new program starts with clean x87/SSE state, as Linux's fpu__clear_user_states();
+        // vector 0 makes the return path load all of it (iretq path), not just XMM.
+        TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))
+        frame.pointee.vector = 0
+    }
+
+    /// The new program's mm, entry point and stack, with one user (the caller
+    /// installs it or puts it). Linux: bprm_execve() → load_elf_binary()
     static func load(path: String, relativeTo cwd: Inode?, arguments: ExecStrings, environment: ExecStrings) throws(Errno) -> Image {
         let inode = try FS.lookup(path, relativeTo: cwd)
         guard inode.isRegular else { throw .EACCES }
@@ -32,15 +65,21 @@ enum Exec {
             if case .failure(let error) = parsed { Log.notice("execve: \(path): \(error.description)") }
             throw .ENOEXEC
         }
-        guard let mm = AddressSpace() else { throw .ENOMEM }
-        try mapSegments(exe, file: MappedFiles.id(for: inode), into: mm)
-        let stackPointer = try buildStack(mm, exe: exe, path: path, arguments: arguments, environment: environment)
+        guard let mm = MM() else { throw .ENOMEM }
+        let stackPointer: UInt64
+        do {
+            try mapSegments(exe, file: mm.attach(MappedFiles.get(inode)), into: mm)
+            stackPointer = try buildStack(mm, exe: exe, path: path, arguments: arguments, environment: environment)
+        } catch {
+            mm.put()                                    // the half-built mm goes
+            throw error
+        }
         let name = path.split(separator: "/").last.map(String.init) ?? path
         return Image(mm: mm, entry: exe.entry, stackPointer: stackPointer, name: String(name.prefix(15)))
     }
 
     /// PT_LOAD segments as private file VMAs plus anonymous bss. Linux: elf_map(), set_brk()
-    private static func mapSegments(_ exe: ELFExecutable, file: MappedFileID, into mm: AddressSpace) throws(Errno) {
+    private static func mapSegments(_ exe: ELFExecutable, file: MappedFileID, into mm: MM) throws(Errno) {
         for segment in exe.segments {
             var flags: VMFlags = [.mayRead, .mayWrite, .mayExec]
             if segment.flags.contains(.read) { flags.insert(.read) }
@@ -73,24 +112,21 @@ enum Exec {
 
     /// A segment overlapping the previous one's last page replaces it there, as
     /// Linux's MAP_FIXED mapping of each segment does.
-    private static func insert(_ vma: VMA, into mm: AddressSpace) throws(Errno) {
-        if mm.vmas.findIntersection(vma.start, vma.end) != nil {
-            _ = try? mm.vmas.unmapRange(vma.start, vma.end)
-            mm.releaseUserPages(vma.start, vma.end)
-        }
+    private static func insert(_ vma: VMA, into mm: MM) throws(Errno) {
+        if mm.vmas.findIntersection(vma.start, vma.end) != nil { try mm.munmap(vma.start, vma.end) }
         do { try mm.vmas.insert(vma) } catch { throw .ENOMEM }
     }
 
     /// The stack VMA, sized for the arguments, and Linux's initial stack streamed
     /// into it from the calling program's memory. Linux: setup_arg_pages(),
     /// copy_strings(), create_elf_tables()
-    private static func buildStack(_ mm: AddressSpace, exe: ELFExecutable, path: String,
+    private static func buildStack(_ mm: MM, exe: ELFExecutable, path: String,
                                    arguments: ExecStrings, environment: ExecStrings) throws(Errno) -> UInt64 {
         let top = mm.layout.stackTop
         let auxv: [(AuxKey, UInt64)] = [
             (.minsigstksz, 2048),
-            (.hwcap, UInt64(cpuid(1, 0).edx)),
-            (.pagesz, pageSize), (.clktck, UInt64(LocalAPIC.hz)),
+            (.hwcap, CPUFeatures.hwcap),
+            (.pagesz, pageSize), (.clktck, UInt64(HZ)),
             (.phdr, exe.programHeaderAddress?.value ?? 0),
             (.phent, exe.programHeaderEntrySize), (.phnum, exe.programHeaderCount),
             (.base, 0), (.flags, 0), (.entry, exe.entry.value),
@@ -123,6 +159,20 @@ enum Exec {
         try stack.string(InitialStackLayout.platformString, at: layout.platform)
         mm.startStack = VirtAddr(layout.stackPointer)
         return layout.stackPointer
+    }
+}
+
+extension InterruptFrame {
+    /// The registers a new program starts with: everything zero but the entry
+    /// point, the stack, user segments and interrupts on. Linux: start_thread()
+    static func userEntry(rip: UInt64, rsp: UInt64) -> InterruptFrame {
+        var frame = InterruptFrame()
+        frame.rip = rip
+        frame.rsp = rsp
+        frame.cs = UInt64(GDT.userCode)
+        frame.ss = UInt64(GDT.userData)
+        frame.rflags = 0x202
+        return frame
     }
 }
 
@@ -217,10 +267,10 @@ struct ExecStrings {
 /// Writes into the new program's stack (an address space not loaded in CR3),
 /// with one page of kernel memory to bounce user strings through.
 struct StackWriter: ~Copyable {
-    let mm: AddressSpace
+    let mm: MM
     let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pageSize), alignment: 16)
 
-    init(mm: AddressSpace) { self.mm = mm }
+    init(mm: MM) { self.mm = mm }
     deinit { bounce.deallocate() }
 
     mutating func word(_ value: UInt64, at address: UInt64) throws(Errno) {

@@ -30,13 +30,19 @@ enum ProcessExit {
         if leader.threads.isEmpty {
             processEnded(leader, status: leader.groupExitStatus ?? status)
         }
-        // exit_mm(): off this address space first, then the last user frees it.
-        write_cr3(KernelPageTable.root.value)
-        task.mm?.activeCPUs.remove(.cpu(PerCPU.cpu))
-        task.mm = nil
+        // exit_mm(): off this mm's page table first, then the last user frees it.
+        MMU.load(KernelPageTable.root)
+        if let mm = task.mm {
+            mm.activeCPUs.remove(.cpu(PerCPU.cpu))
+            task.mm = nil
+            mm.put()
+        }
         if task !== leader {
+            // A thread is nobody's child: it releases itself (Linux: release_task()
+            // from exit_notify() for an autoreaping thread).
             Task.unregister(task)
             task.groupLeader = nil
+            task.put()
         }
         task.hasExited = true
     }
@@ -77,6 +83,35 @@ enum ProcessExit {
             // on signal->wait_chldexit
             for thread in parent.threads { Scheduler.wake(thread) }
         }
+    }
+
+    /// Waits for a child in `pid`'s set (wait4's encoding: > 0 one pid, else
+    /// any; Keel has no process groups) to become a zombie, and reaps it.
+    /// Returns nil for WNOHANG with no zombie yet. Linux: do_wait() → wait_task_zombie()
+    static func wait(for pid: Int32, noHang: Bool) throws(Errno) -> (pid: Int32, status: Int32)? {
+        let task = Scheduler.current.groupLeader ?? Scheduler.current
+        while true {
+            let candidates = task.children.filter { pid <= 0 || $0.pid == pid }
+            guard !candidates.isEmpty else { throw .ECHILD }
+            if let zombie = candidates.first(where: { $0.state == .zombie }) {
+                let result = (zombie.pid, zombie.exitStatus)
+                releaseTask(zombie, from: task)
+                return result
+            }
+            if noHang { return nil }
+            if Signals.interrupted(Scheduler.current) { throw .EINTR }
+            Scheduler.sleep()
+        }
+    }
+
+    /// Frees what is left of a reaped zombie: its pid, its place among its
+    /// parent's children, and the parent's reference. Linux: release_task()
+    private static func releaseTask(_ zombie: Task, from parent: Task) {
+        parent.children.removeAll { $0 === zombie }
+        zombie.parent = nil
+        zombie.threads.removeAll()
+        Task.unregister(zombie)
+        zombie.put()
     }
 
     /// CLONE_CHILD_CLEARTID: zero the tid word and wake one futex waiter, which is

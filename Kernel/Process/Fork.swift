@@ -2,9 +2,10 @@
 // process the copy of memory is lazy: both processes map the same frames,
 // private writable pages become read-only in both with each frame's map count
 // raised, and the first write to such a page takes a copy-on-write fault
-// (Kernel/Process/HandleMMFault.swift). A new thread (CLONE_VM | CLONE_THREAD)
-// shares the address space, files and signal handlers instead.
-// Linux: kernel/fork.c kernel_clone() → copy_process(), dup_mmap(), copy_page_range()
+// (Kernel/Memory/PageFault.swift). The copy itself is MM.duplicate()
+// (Kernel/Memory/MM.swift). A new thread (CLONE_VM | CLONE_THREAD) shares the
+// mm, files and signal handlers instead.
+// Linux: kernel/fork.c kernel_clone() → copy_process() → copy_mm()
 
 /// clone() flags. Linux: include/uapi/linux/sched.h
 struct CloneFlags: OptionSet {
@@ -41,8 +42,9 @@ enum Fork {
         guard let parentMM = parent.mm else { throw .EINVAL }
         guard Scheduler.canAdmit, let pid = Task.allocatePID() else { throw .EAGAIN }
         guard let kernelStack = KernelStacks.allocate() else { throw .ENOMEM }
-        let mm: AddressSpace
+        let mm: MM
         if flags.contains(.vm) {
+            parentMM.get()                              // Linux: mmget() in copy_mm()
             mm = parentMM
         } else {
             guard let copy = parentMM.duplicate() else {
@@ -78,8 +80,11 @@ enum Fork {
             adopter.children.append(child)
         }
         Task.register(child)
-        // Linux ignores a failed store here (put_user() in kernel_clone()): so does Keel.
-        if flags.contains(.parentSettid) { try? UserCopy.write(pid, at: parentTID) }
+        if flags.contains(.parentSettid) {
+            do { try UserCopy.write(pid, at: parentTID) } catch {
+                // Linux ignores a failed put_user() here (kernel_clone()): the child exists.
+            }
+        }
         if flags.contains(.childSettid) { _ = withUnsafeBytes(of: pid) { mm.write($0, at: childTID) } }
         Scheduler.admit(child, like: Scheduler.entities[Int(parent.entity)])
         if flags.contains(.vfork) {
@@ -98,51 +103,5 @@ extension Task {
         guard let parent = vforkParent else { return }
         vforkParent = nil
         Scheduler.wake(parent)
-    }
-}
-
-extension AddressSpace {
-    /// A copy-on-write copy of this address space. Linux: dup_mmap() + copy_page_range()
-    func duplicate() -> AddressSpace? {
-        guard let child = AddressSpace() else { return nil }
-        child.vmas = vmas                               // VMATree is a value: one array copy
-        child.sharedObjects = sharedObjects
-        for id in sharedObjects { SharedMemory.get(id) }
-        for vma in vmas where vma.flags.contains(.dontCopy) {
-            _ = try? child.vmas.unmapRange(vma.start, vma.end)
-        }
-        child.layout = layout
-        child.startCode = startCode; child.endCode = endCode
-        child.startData = startData; child.endData = endData
-        child.startBrk = startBrk; child.brk = brk; child.startStack = startStack
-
-        var frames = KernelFrameAllocator()
-        var copied = 0
-        var region: VMA? = nil                          // consecutive pages share a VMA
-        do {
-            try pageTable.copyLeaves(VirtAddr(0)..<VirtAddr(layout.taskSize), into: child.pageTable,
-                                     allocator: &frames) { leaf in
-                if region == nil || !region!.contains(leaf.virt) { region = vmas.findVMA(leaf.virt) }
-                guard let vma = region, vma.contains(leaf.virt), !vma.flags.contains(.dontCopy) else { return (nil, nil) }
-                var flags = leaf.entry.flags
-                flags.remove([.accessed, .dirty])
-                var parentEntry: PageTableEntry? = nil
-                if !vma.flags.contains(.shared) && flags.contains(.writable) {
-                    flags.remove(.writable)      // copy-on-write: read-only on both sides
-                    parentEntry = PageTableEntry(frame: leaf.entry.frame, flags: leaf.entry.flags.subtracting(.writable))
-                }
-                if leaf.entry.frame != ZeroPage.frame {
-                    PageAllocator.page(leaf.entry.frame).pointee.mapcount += 1
-                    copied += 1
-                }
-                return (PageTableEntry(frame: leaf.entry.frame, flags: flags), parentEntry)
-            }
-        } catch {
-            child.rssPages = copied
-            return nil
-        }
-        child.rssPages = copied
-        flush(VirtAddr(0), VirtAddr(layout.taskSize))  // the parent's writable TLB entries must go
-        return child
     }
 }

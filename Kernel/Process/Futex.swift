@@ -16,7 +16,7 @@ enum Futex {
     nonisolated(unsafe) private static var waiters: [Waiter] = []
 
     /// Linux: futex_wait(). Sleeps while *address == expected.
-    static func wait(mm: AddressSpace, address: VirtAddr, expected: UInt32, deadline: UInt64?) throws(Errno) {
+    static func wait(mm: MM, address: VirtAddr, expected: UInt32, deadline: UInt64?) throws(Errno) {
         guard address.value & 3 == 0 else { throw .EINVAL }
         let task = Scheduler.current
         let key = mm.pageTable.root.value
@@ -41,7 +41,7 @@ enum Futex {
     }
 
     /// Linux: futex_wake(). Returns how many waiters were woken.
-    static func wake(mm: AddressSpace, address: VirtAddr, count: Int) -> Int {
+    static func wake(mm: MM, address: VirtAddr, count: Int) -> Int {
         let key = mm.pageTable.root.value
         var woken = 0
         for i in waiters.indices where woken < count && !waiters[i].woken

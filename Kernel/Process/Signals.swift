@@ -104,6 +104,39 @@ enum Signals {
         task.pendingSignals & ~task.blockedSignals != 0
     }
 
+    /// A CPU exception raised by user code becomes a signal to its process; the
+    /// hardware decoding stays in Kernel/Arch (Traps.swift), the policy is here.
+    /// Linux: do_trap() / do_error_trap() → force_sig()
+    static func userException(_ exception: ExceptionVector, _ frame: InterruptFrame) {
+        let signal: Int32
+        switch exception {
+        case .divideError, .x87FloatingPoint, .simdFloatingPoint: signal = Signal.SIGFPE
+        case .invalidOpcode: signal = Signal.SIGILL
+        case .breakpoint, .debug: signal = Signal.SIGTRAP
+        case .alignmentCheck: signal = Signal.SIGBUS
+        default: signal = Signal.SIGSEGV
+        }
+        BigKernelLock.lock()
+        let task = Scheduler.current
+        Log.notice("traps: \(task.name)[\(task.pid)] \(exception.name) ip:\(Fmt.hex(frame.rip)) sp:\(Fmt.hex(frame.rsp)) error:\(Fmt.hex(frame.errorCode))")
+        force(signal, info: SignalFrame.Info(code: 0, address: frame.rip), on: task)
+        BigKernelLock.unlock()
+    }
+
+    /// The way back to user mode after an interrupt or exception: signals are
+    /// acted on under the big kernel lock, with interrupts on as user mode had
+    /// them (a handler frame, or an exit, allocates and frees memory), and off
+    /// again for the return path. (A system call does the same inside its own
+    /// hold of the lock.) Linux: irqentry_exit_to_user_mode() →
+    /// exit_to_user_mode_loop() with local_irq_enable_exit_to_user()
+    static func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+        CPU.enableInterrupts()
+        BigKernelLock.lock()
+        deliver(frame)
+        BigKernelLock.unlock()
+        CPU.disableInterrupts()
+    }
+
     /// On the way back to user mode: act on one pending, unblocked signal.
     /// Linux: exit_to_user_mode_loop() → arch_do_signal_or_restart()
     static func deliver(_ frame: UnsafeMutablePointer<InterruptFrame>) {

@@ -31,7 +31,7 @@ final class Task {
     /// (a fixed slot: switch_to writes it through a raw pointer). Linux: thread.sp
     let savedSP = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
     /// The user address space; nil for kernel threads. Linux: mm
-    var mm: AddressSpace?
+    var mm: MM?
     /// User TLS base (arch_prctl ARCH_SET_FS). Linux: thread.fsbase
     var fsBase: UInt64 = 0
     /// This task's scheduling entity in the scheduler's pool.
@@ -66,6 +66,12 @@ final class Task {
     /// siginfo details of pending fault signals (si_code, si_addr), by signal number.
     var pendingSignalInfo = [SignalFrame.Info?](repeating: nil, count: 65)
 
+    /// References that keep the kernel stack: one dropped by the scheduler once
+    /// the task has switched away for the last time, one by release_task (the
+    /// parent's wait, or the thread's own exit). Either may come first on SMP.
+    /// Protected by the big kernel lock. Linux: usage (refcount_t)
+    private var usage = 2
+
     init(pid: Int32, tgid: Int32, name: String, kernelStack: KernelStack) {
         self.pid = pid
         self.tgid = tgid
@@ -74,7 +80,16 @@ final class Task {
         savedSP.initialize(to: 0)
     }
 
-    deinit {
+    /// The stack goes with the last put(), never with the last Swift reference.
+    deinit { precondition(usage == 0, "task \(pid) freed with \(usage) reference(s) left: a missing put()") }
+
+    /// Drops one reference; the last frees the kernel stack and the saved-SP
+    /// slot. Linux: put_task_struct() → __put_task_struct()
+    func put() {
+        BigKernelLock.assertHeld("put_task_struct")
+        precondition(usage > 0, "put_task_struct() of task \(pid) already freed")
+        usage -= 1
+        guard usage == 0 else { return }
         savedSP.deallocate()
         KernelStacks.free(kernelStack)
     }

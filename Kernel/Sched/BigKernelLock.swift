@@ -9,8 +9,9 @@
 // queues, under the scheduler lock, and never allocates or frees memory.
 // Linux: lock_kernel() / unlock_kernel(), release_kernel_lock() in schedule()
 //
-// Lock order: the big kernel lock, then the scheduler lock, then SpinLocks
-// (see Kernel/Arch/x86_64/SpinLock.swift).
+// Lock order: the big kernel lock, then the scheduler lock, then a SpinLock
+// (see Kernel/Arch/x86_64/SpinLock.swift). Structures protected by this lock
+// say so and call `assertHeld` (the file table, the cwd, the console reader).
 
 import Synchronization
 
@@ -30,13 +31,22 @@ enum BigKernelLock {
         // Spin with interrupts on, even inside an interrupt handler: the holder may
         // be waiting for this CPU to acknowledge a TLB shootdown. (An interrupt
         // nested here finds kernel mode and takes none of the paths that need the lock.)
-        let interruptsWereOn = read_rflags() & (1 << 9) != 0
+        let interruptsWereOn = CPU.interruptsEnabled
         while !owner.compareExchange(expected: -1, desired: cpu, ordering: .acquiring).exchanged {
-            cpu_sti()
-            while owner.load(ordering: .relaxed) != -1 { cpu_pause() }
-            if !interruptsWereOn { cpu_cli() }
+            CPU.enableInterrupts()
+            while owner.load(ordering: .relaxed) != -1 { CPU.relax() }
+            if !interruptsWereOn { CPU.disableInterrupts() }
         }
         depth = 1
+    }
+
+    /// Stops the kernel when the caller does not hold the lock: what a structure
+    /// documented as "protected by the big kernel lock" calls on every access.
+    /// Linux: lockdep_assert_held()
+    static func assertHeld(_ what: StaticString) {
+        if owner.load(ordering: .relaxed) != PerCPU.cpu {
+            Panic.now("\(what) used without the big kernel lock")
+        }
     }
 
     /// Linux: unlock_kernel()

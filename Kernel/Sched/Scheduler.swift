@@ -36,8 +36,8 @@ enum Scheduler {
     nonisolated(unsafe) private static var ticks = 0
     /// Tasks that exited, kept until their kernel stack is no longer in use.
     nonisolated(unsafe) private static var exited: [Task] = []
-    /// Guards everything above. Lock order: the scheduler lock is taken after the
-    /// big kernel lock and before the page and slab allocators.
+    /// Guards everything above, and `sleepers`. Lock order: after the big kernel
+    /// lock, before CrossCall's slot (Kernel/Arch/x86_64/SpinLock.swift).
     static let lock = SchedulerLock()
 
     /// The boot CPU's boot context becomes its idle task. Linux: sched_init(), init_idle()
@@ -49,6 +49,7 @@ enum Scheduler {
         // Code without the big kernel lock (the tick, the switch) must not allocate:
         // these lists never grow past what is reserved here.
         exited.reserveCapacity(maxTasks)
+        sleepers.reserveCapacity(maxTasks)
         runQueues.reserveCapacity(SMP.maxCPUs)
         running.reserveCapacity(SMP.maxCPUs)
         idleTasks.reserveCapacity(SMP.maxCPUs)
@@ -320,7 +321,7 @@ enum Scheduler {
         // Only raw values cross switch_to: an exiting task never comes back to
         // release references held in this frame.
         guard let (previousSlot, nextSP, held) = prepareSwitch() else { return 0 }
-        switch_to(previousSlot, nextSP)
+        CPU.switchStacks(saveTo: previousSlot, next: nextSP)
         return held
     }
 
@@ -356,37 +357,34 @@ enum Scheduler {
             // (Linux keeps the old one, "lazy TLB", and pins it with mmgrab().)
             if let mm = next.mm {
                 mm.activeCPUs.insert(.cpu(cpu))
-                write_cr3(mm.pageTable.root.value)
+                MMU.load(mm.pageTable.root)
             } else {
-                write_cr3(KernelPageTable.root.value)
+                MMU.load(KernelPageTable.root)
             }
         }
-        wrmsr(0xc000_0100, next.fsBase)                 // MSR_FS_BASE: the user's TLS
+        CPU.setFSBase(next.fsBase)
         return (previous.savedSP, next.savedSP.pointee, BigKernelLock.releaseForSwitch())
     }
 
-    /// Frees tasks that exited and run nowhere any more (their kernel stacks are
-    /// free to go). Called with the big kernel lock held, since freeing memory
-    /// needs it. Linux: put_task_struct() from finish_task_switch()
+    /// Drops the scheduler's reference to tasks that exited and run nowhere any
+    /// more (their kernel stacks are free to go once release_task has run too).
+    /// Called with the big kernel lock held, since freeing memory needs it.
+    /// Linux: put_task_struct() from finish_task_switch()
     static func reapExited() {
         // A racy peek is enough to skip the common case: a task that exits now is
         // reaped by the next call.
         if exited.isEmpty { return }
-        var finished: [Task] = []
+        while let task = takeFinished() { task.put() }      // outside the scheduler lock: it frees memory
+    }
+
+    /// Removes one exited task that runs on no CPU from `exited` (one at a time:
+    /// nothing is allocated with interrupts off).
+    private static func takeFinished() -> Task? {
         let irq = lock.lock()
-        var i = 0
-        while i < exited.count {
-            let task = exited[i]
-            if running.contains(where: { $0 === task }) {
-                i += 1
-            } else {
-                finished.append(task)
-                exited.swapAt(i, exited.count - 1)
-                exited.removeLast()
-            }
-        }
-        lock.unlock(irq)
-        _ = finished        // the last references go here, outside the scheduler lock
+        defer { lock.unlock(irq) }
+        guard let i = exited.firstIndex(where: { task in !running.contains { $0 === task } }) else { return nil }
+        exited.swapAt(i, exited.count - 1)
+        return exited.removeLast()
     }
 
     /// A new task's first instructions, before it returns to user mode through
@@ -400,7 +398,7 @@ enum Scheduler {
     static func idleLoop() -> Never {
         let cpu = PerCPU.cpu
         while true {
-            cpu_idle()
+            CPU.idle()
             if needResched[cpu] { schedule() }
         }
     }

@@ -12,17 +12,17 @@ struct SchedulerLock: ~Copyable {
     private let locked = Atomic<Bool>(false)
 
     func lock() -> Bool {
-        let enabled = read_rflags() & (1 << 9) != 0
+        let enabled = CPU.interruptsEnabled
         while true {
-            cpu_cli()
+            CPU.disableInterrupts()
             if !locked.exchange(true, ordering: .acquiring) { return enabled }
-            if enabled { cpu_sti() }                   // answer IPIs while waiting
-            while locked.load(ordering: .relaxed) { cpu_pause() }
+            if enabled { CPU.enableInterrupts() }                   // answer IPIs while waiting
+            while locked.load(ordering: .relaxed) { CPU.relax() }
         }
     }
 
     func unlock(_ interruptsWereOn: Bool) {
         locked.store(false, ordering: .releasing)
-        if interruptsWereOn { cpu_sti() }
+        if interruptsWereOn { CPU.enableInterrupts() }
     }
 }

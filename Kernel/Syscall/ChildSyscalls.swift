@@ -24,35 +24,19 @@ enum ChildSyscalls {
     static let WNOHANG = 1, WUNTRACED = 2, WCONTINUED = 8
     static let __WNOTHREAD = 0x2000_0000, __WALL = 0x4000_0000, __WCLONE = Int(bitPattern: 0x8000_0000)
 
-    /// Linux: kernel_wait4() → do_wait()
+    /// wait4(pid, status, options, rusage). The child is reaped before the
+    /// results are stored, so a bad pointer gives EFAULT with the child gone, as
+    /// in Linux. Linux: kernel_wait4()
     static func wait4(_ a: SyscallArgs) throws(Errno) -> Int {
         let pid = Int32(truncatingIfNeeded: a.int(0)), options = a.int(2)
         guard options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) == 0 else { throw .EINVAL }
         guard pid != Int32.min else { throw .ESRCH }        // Linux: -INT_MIN is not a process group
-        let task = Scheduler.current.groupLeader ?? Scheduler.current
-        while true {
-            let candidates = task.children.filter { pid <= 0 || $0.pid == pid }
-            guard !candidates.isEmpty else { throw .ECHILD }
-            if let zombie = candidates.first(where: { $0.state == .zombie }) {
-                if a.u64(1) != 0 { try UserCopy.write(zombie.exitStatus, at: a.address(1)) }
-                if a.u64(3) != 0 {
-                    try UserCopy.copyOut(to: a.address(3), [UInt8](repeating: 0, count: 144))   // struct rusage
-                }
-                reap(zombie, from: task)
-                return Int(zombie.pid)
-            }
-            if options & WNOHANG != 0 { return 0 }
-            if Signals.interrupted(Scheduler.current) { throw .EINTR }
-            Scheduler.sleep()
+        guard let (child, status) = try ProcessExit.wait(for: pid, noHang: options & WNOHANG != 0) else { return 0 }
+        if a.u64(1) != 0 { try UserCopy.write(status, at: a.address(1)) }
+        if a.u64(3) != 0 {
+            try UserCopy.copyOut(to: a.address(3), [UInt8](repeating: 0, count: 144))   // struct rusage: all zero
         }
-    }
-
-    /// Frees what is left of a zombie. Linux: release_task()
-    static func reap(_ zombie: Task, from parent: Task) {
-        parent.children.removeAll { $0 === zombie }
-        zombie.parent = nil
-        zombie.threads.removeAll()
-        Task.unregister(zombie)
+        return Int(child)
     }
 
     /// Linux: getppid()

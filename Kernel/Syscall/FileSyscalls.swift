@@ -45,13 +45,4 @@ enum FileSyscalls {
         return try FS.lookup(path, from: start, followFinalSymlink: follow)
     }
 
-    /// The open file mmap maps: EACCES unless open for reading, ENODEV unless it
-    /// holds bytes (a directory, device or /proc file cannot be mapped yet).
-    /// Linux: the file checks of do_mmap() and f_op->mmap
-    static func mappableInode(fd: Int) throws(Errno) -> OpenFile {
-        let file = try file(fd)
-        guard file.readable else { throw .EACCES }
-        guard case .regular = file.operations else { throw .ENODEV }
-        return file
-    }
 }

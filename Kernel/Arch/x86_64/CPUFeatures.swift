@@ -13,9 +13,12 @@ enum CPUFeatures {
     nonisolated(unsafe) static var globalPages = false
     /// RDRAND. Linux: X86_FEATURE_RDRAND
     nonisolated(unsafe) static var rdrand = false
+    /// CPUID leaf 1's EDX, which user space receives as AT_HWCAP. Linux: ELF_HWCAP
+    nonisolated(unsafe) static var hwcap: UInt64 = 0
 
     static func detect() {
         let basic = cpuid(1, 0)
+        hwcap = UInt64(basic.edx)
         globalPages = basic.edx & (1 << 13) != 0
         rdrand = basic.ecx & (1 << 30) != 0
         if cpuid(0, 0).eax >= 7 {

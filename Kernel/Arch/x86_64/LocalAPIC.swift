@@ -5,11 +5,8 @@
 import _Volatile
 
 enum LocalAPIC {
-    static let msrAPICBase: UInt32 = 0x1b
     static let timerVector: UInt8 = 32
     static let spuriousVector: UInt8 = 255
-    /// Scheduler ticks per second. Linux: HZ
-    static let hz: UInt32 = 100
 
     private static let regID = 0x20, regEOI = 0xb0, regSpurious = 0xf0, regICRLow = 0x300, regICRHigh = 0x310
     private static let regLVTTimer = 0x320, regInitialCount = 0x380, regCurrentCount = 0x390, regDivide = 0x3e0
@@ -31,7 +28,7 @@ enum LocalAPIC {
     /// Maps the APIC registers (once) and enables this CPU's APIC.
     static func enable() {
         if base == nil {
-            let phys = PhysAddr(rdmsr(msrAPICBase) & 0xf_ffff_f000)
+            let phys = PhysAddr(rdmsr(MSR.apicBase) & 0xf_ffff_f000)
             guard let mapped = Vmalloc.ioremap(phys, bytes: Int(pageSize)) else { Panic.now("cannot map the local APIC") }
             base = mapped
         }
@@ -59,8 +56,8 @@ enum LocalAPIC {
         let elapsed = 0xffff_ffff - read(regCurrentCount)
         Clock.calibrate(tscTicksIn10ms: rdtsc() &- tscStart)
         write(regInitialCount, 0)
-        countsPerTick = elapsed * 100 / hz
-        Log.info("APIC timer: \(elapsed / 10_000) MHz bus/16 clock, \(countsPerTick) counts per \(1000 / hz) ms tick")
+        countsPerTick = elapsed * 100 / UInt32(HZ)
+        Log.info("APIC timer: \(elapsed / 10_000) MHz bus/16 clock, \(countsPerTick) counts per \(1000 / HZ) ms tick")
     }
 
     /// The periodic scheduler tick on this CPU.

@@ -12,16 +12,14 @@ enum PerCPU {
     static let cpuOffset: UInt64 = 0x18
     static let blockBytes = 64
 
-    static let msrGSBase: UInt32 = 0xc000_0101
-    static let msrKernelGSBase: UInt32 = 0xc000_0102
 
     /// Gives this CPU its block and points GS at it.
     static func install(cpu: Int) {
         guard let block = Slab.kmalloc(blockBytes, alignment: 64) else { Panic.now("no memory for per-CPU data") }
         _ = memset(block, 0, blockBytes)
         let base = UInt64(UInt(bitPattern: block))
-        wrmsr(msrGSBase, base)
-        wrmsr(msrKernelGSBase, 0)
+        wrmsr(MSR.gsBase, base)
+        wrmsr(MSR.kernelGSBase, 0)
         percpu_write(selfOffset, base)
         percpu_write(cpuOffset, UInt64(cpu))
     }

@@ -75,7 +75,7 @@ enum SMPSelfTest {
         }
         let va = VirtAddr(UInt64(UInt(bitPattern: page)))
         let oldFrame = KernelPageTable.table.translate(va)!.phys
-        let rounds: [(name: String, flush: TLBShootdown.Flush)] = [
+        let rounds: [(name: String, flush: TLB.Flush)] = [
             ("page", .pages(start: va, count: 1)), ("all", .all), ("address space", .addressSpace),
         ]
         DirectMap.pointer(oldFrame, as: UInt64.self).pointee = oldMark
@@ -90,7 +90,7 @@ enum SMPSelfTest {
                 let stale = (0..<SMP.maxCPUs).filter { SMP.online.contains(cpu: $0) && seen[$0] != expected }.count
                 Log.notice("smp selftest: page remapped; before the shootdown \(stale) of \(SMP.onlineCount) CPUs still read the old frame")
             }
-            TLBShootdown.flush(flush, on: SMP.online)
+            TLB.flush(flush, on: SMP.online)
             CrossCall.run(on: SMP.online, readProbe, argument: va.value)
             for cpu in 0..<SMP.maxCPUs where SMP.online.contains(cpu: cpu) && seen[cpu] != expected {
                 failures.append("shootdown (\(name)): CPU \(cpu) still reads frame 0x\(Fmt.hex(from.value))")
@@ -98,7 +98,7 @@ enum SMPSelfTest {
         }
         remap(va, to: oldFrame, global: true, &failures)
         Vmalloc.free(page)
-        TLBShootdown.flushRange(va, va + pageSize, on: SMP.online)
+        TLB.flushRange(va, va + pageSize, on: SMP.online)
         PageAllocator.free(newFrame)
         if failures.isEmpty {
             Log.notice("smp selftest: TLB shootdowns (page, all, address space) reached all \(SMP.onlineCount) CPUs")

@@ -11,12 +11,14 @@
 //
 // Lock order. A CPU holding several locks must have taken them in this order
 // and never the other way round, or two CPUs can each hold what the other waits
-// for (an ABBA deadlock):
-//   1. run-queue locks, in increasing CPU number (Linux: double_rq_lock())
-//   2. the page allocator (Linux: zone->lock)
-//   3. the slab allocator (Linux: kmem_cache_node->list_lock)
-//   4. CrossCall's request slot, innermost: a TLB shootdown may be sent with
-//      any of the above held, never the reverse.
+// for (an ABBA deadlock). These are all of Keel's locks:
+//   1. the big kernel lock (Kernel/Sched/BigKernelLock.swift): system calls,
+//      page faults, signal delivery; it protects the allocators, mm's, files
+//   2. the scheduler lock (Kernel/Sched/SchedulerLock.swift): run queues, the
+//      task table, sleep timers
+//   3. CrossCall's request slot, a SpinLock, innermost: a TLB shootdown may be
+//      sent with either of the above held, never the reverse.
+// (The SMP self-test's locks are taken alone.)
 // Interrupt handlers may take only locks whose holders never wait for an
 // acknowledgement from another CPU (a handler runs with interrupts off, so it
 // could not give one).

@@ -19,7 +19,6 @@ enum Trampoline {
         static let transitionCR3 = 0x00, cr4 = 0x04, cr0 = 0x08, efer = 0x0c
         static let kernelCR3 = 0x10, stackTop = 0x18, cpu = 0x20
     }
-    private static let msrEFER: UInt32 = 0xc000_0080
     /// EFER.LMA ("long mode active") is the CPU's own status bit. Linux: EFER_LMA
     private static let eferLongModeActive: UInt64 = 1 << 10
 
@@ -62,7 +61,7 @@ enum Trampoline {
         store(UInt32(table.root.value), at: Header.transitionCR3)
         store(UInt32(truncatingIfNeeded: read_cr4()), at: Header.cr4)
         store(UInt32(truncatingIfNeeded: read_cr0()), at: Header.cr0)
-        store(UInt32(truncatingIfNeeded: rdmsr(msrEFER) & ~eferLongModeActive), at: Header.efer)
+        store(UInt32(truncatingIfNeeded: rdmsr(MSR.efer) & ~eferLongModeActive), at: Header.efer)
         store(KernelPageTable.root.value, at: Header.kernelCR3)
         return true
     }

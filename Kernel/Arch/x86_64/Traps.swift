@@ -1,5 +1,9 @@
-// The Swift side of every interrupt and exception (Boot/isr.S calls here).
-// Linux: arch/x86/kernel/traps.c, arch/x86/mm/fault.c, arch/x86/kernel/apic/
+// The Swift side of every interrupt and exception (Boot/isr.S calls here): the
+// hardware decoding only. Which handler a vector goes to is decided here; what
+// happens next is not: page faults go to Kernel/Memory/PageFault.swift, a
+// user's exception to Signals.userException (Kernel/Process), and every return
+// to user mode through Signals.exitToUserMode. A kernel exception is a bug: panic.
+// Linux: arch/x86/kernel/traps.c, arch/x86/kernel/idt.c, arch/x86/kernel/apic/
 
 /// Called by isr_common with the saved registers (an InterruptFrame).
 @_cdecl("keel_interrupt")
@@ -10,7 +14,7 @@ func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
     case UInt64(LocalAPIC.timerVector):
         LocalAPIC.endOfInterrupt()
         Scheduler.tick(fromUserMode: frame.pointee.isUserMode)
-        if frame.pointee.isUserMode { deliverSignals(frame) }
+        if frame.pointee.isUserMode { Signals.exitToUserMode(frame) }
     case UInt64(CPUKick.vector):
         LocalAPIC.endOfInterrupt()                      // the run queue changed: look again
         if frame.pointee.isUserMode && Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
@@ -19,46 +23,33 @@ func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
     case UInt64(LocalAPIC.spuriousVector):
         return                                  // no EOI for spurious interrupts
     case UInt64(ExceptionVector.pageFault.rawValue):
-        BigKernelLock.lock()
-        PageFaultHandler.handle(frame, address: read_cr2())
-        BigKernelLock.unlock()
-        if frame.pointee.isUserMode { deliverSignals(frame) }
+        let address = read_cr2()          // before interrupts are on: a nested fault would change CR2
+        conditionallyEnableInterrupts(frame)
+        PageFaultHandler.handle(frame, address: address)
+        if frame.pointee.isUserMode { Signals.exitToUserMode(frame) }
+        CPU.disableInterrupts()
     default:
         guard let exception = ExceptionVector(vector: vector) else {
             LocalAPIC.endOfInterrupt()
-            Log.warning("keel: unexpected interrupt vector \(vector)")
+            // Interrupts are off: a fixed message, nothing allocated.
+            Console.write("keel: unexpected interrupt vector ")
+            Console.write(hex: vector)
+            Console.write("\n")
             return
         }
         guard frame.pointee.isUserMode else { Panic.exception(exception, frame: frame.pointee, cr2: read_cr2()) }
-        BigKernelLock.lock()
-        UserTraps.signal(for: exception, frame.pointee)
-        BigKernelLock.unlock()
-        deliverSignals(frame)
+        conditionallyEnableInterrupts(frame)
+        Signals.userException(exception, frame.pointee)
+        Signals.exitToUserMode(frame)
+        CPU.disableInterrupts()
     }
 }
 
-/// On the way back to user mode after an interrupt: act on pending signals,
-/// under the big kernel lock (a handler frame or an exit touches memory).
-private func deliverSignals(_ frame: UnsafeMutablePointer<InterruptFrame>) {
-    BigKernelLock.lock()
-    Signals.deliver(frame)
-    BigKernelLock.unlock()
-}
-
-/// A CPU exception raised by user code becomes a signal to that process.
-/// Linux: do_trap() / do_error_trap() → force_sig()
-enum UserTraps {
-    static func signal(for exception: ExceptionVector, _ frame: InterruptFrame) {
-        let signal: Int32
-        switch exception {
-        case .divideError, .x87FloatingPoint, .simdFloatingPoint: signal = Signal.SIGFPE
-        case .invalidOpcode: signal = Signal.SIGILL
-        case .breakpoint, .debug: signal = Signal.SIGTRAP
-        case .alignmentCheck: signal = Signal.SIGBUS
-        default: signal = Signal.SIGSEGV
-        }
-        let task = Scheduler.current
-        Log.notice("traps: \(task.name)[\(task.pid)] \(exception.name) ip:\(Fmt.hex(frame.rip)) sp:\(Fmt.hex(frame.rsp)) error:\(Fmt.hex(frame.errorCode))")
-        Signals.force(signal, info: SignalFrame.Info(code: 0, address: frame.rip), on: task)
-    }
+/// An exception handler may allocate, log and sleep like a system call, so it
+/// runs with interrupts on whenever the code it interrupted had them on (user
+/// code always does). The exception gate turned them off; they go off again
+/// before the return path (swapgs, iretq). Interrupt handlers proper (the
+/// timer, IPIs) keep them off and never allocate. Linux: cond_local_irq_enable()
+private func conditionallyEnableInterrupts(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+    if frame.pointee.rflags & (1 << 9) != 0 { CPU.enableInterrupts() }
 }

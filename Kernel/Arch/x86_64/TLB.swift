@@ -1,12 +1,23 @@
-// TLB shootdown: after changing or removing page-table entries, every CPU that
+// The MMU as the rest of Keel sees it: which page table this CPU uses (CR3),
+// and TLB flushes. After changing or removing page-table entries, every CPU that
 // may hold the old translations in its TLB must drop them before the frames are
 // reused, or it keeps reading and writing memory that now belongs to someone
-// else. The CPU that changed the tables flushes its own TLB and asks the others
-// with a cross-call IPI, then waits until all have done so.
-// Linux: arch/x86/mm/tlb.c flush_tlb_mm_range(), flush_tlb_kernel_range(),
-// native_flush_tlb_multi() and the per-CPU flush_tlb_func()
+// else. The CPU that changed the tables flushes its own TLB and, if other CPUs
+// may hold the translations, asks them with a cross-call IPI (a "shootdown")
+// and waits until all have done so.
+// Linux: arch/x86/mm/tlb.c switch_mm(), flush_tlb_mm_range(),
+// flush_tlb_kernel_range(), native_flush_tlb_multi() and flush_tlb_func()
 
-enum TLBShootdown {
+enum MMU {
+    /// Makes `root` (a PML4) this CPU's page table. Non-global TLB entries go
+    /// with the old one. Linux: load_cr3() in switch_mm_irqs_off()
+    static func load(_ root: PhysAddr) { write_cr3(root.value) }
+
+    /// The page table this CPU uses. Linux: read_cr3_pa()
+    static var loadedRoot: PhysAddr { PhysAddr(read_cr3() & ~0xfff) }
+}
+
+enum TLB {
     /// Past this many pages one full flush beats page-by-page invlpg.
     /// Linux: tlb_single_page_flush_ceiling
     static let singlePageFlushCeiling = 33
@@ -39,6 +50,12 @@ enum TLBShootdown {
     /// Runs `flush` on this CPU and on every online CPU in `cpus`, and returns once
     /// all have acknowledged.
     static func flush(_ flush: Flush, on cpus: CPUMask) {
+        // Only this CPU: no cross-call machinery (the common case of a
+        // single-threaded process's fault or munmap).
+        if cpus.subtracting(.cpu(PerCPU.cpu)).isEmpty {
+            flushLocal(flush)
+            return
+        }
         var request = flush
         withUnsafeMutablePointer(to: &request) { pointer in
             CrossCall.run(on: cpus.union(.cpu(PerCPU.cpu)), flushFromRequest,
@@ -67,5 +84,5 @@ enum TLBShootdown {
 
 /// The cross-call function: the argument is the address of the caller's Flush.
 private let flushFromRequest: CrossCall.Function = { address in
-    TLBShootdown.flushLocal(UnsafePointer<TLBShootdown.Flush>(bitPattern: UInt(address))!.pointee)
+    TLB.flushLocal(UnsafePointer<TLB.Flush>(bitPattern: UInt(address))!.pointee)
 }

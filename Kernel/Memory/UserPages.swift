@@ -6,7 +6,7 @@
 // unchecked address here would let a user pointer rewrite kernel data or text.
 // Linux: access_process_vm() / get_user_pages() on bprm->vma
 
-extension AddressSpace {
+extension MM {
     /// Copies `bytes` to `address` in this address space. False if the range is
     /// not user memory or a page could not be faulted in (no VMA, not writable,
     /// no memory).

@@ -1,10 +1,25 @@
-// A process's address space: its own PML4 (sharing the kernel's slots 254 and
-// 255), the VMAs in a red-black tree, and the classic mm_struct fields that
-// /proc and brk use. Threads share one. Linux: struct mm_struct
+// A process's memory: its own PML4 (sharing the kernel's upper-half slots),
+// the VMAs in a red-black tree, and the classic mm_struct fields /proc and brk
+// use. Threads share one mm. This file holds its life cycle and the page-level
+// primitives every other mm file uses:
+//
+//   MM()                 a fresh mm with no user mappings     Linux: mm_alloc()
+//   duplicate()          fork's copy-on-write copy            Linux: dup_mmap()
+//   get() / put()        one more / one fewer task uses it;   Linux: mmget(), mmput()
+//                        the last put tears it down           Linux: exit_mmap()
+//   mapPage()            one PTE and its frame reference      Linux: set_pte_at()
+//   releaseUserPages()   unmap a range, flush, free frames    Linux: zap_page_range()
+//   flush()              TLB flush on every CPU using the mm  Linux: flush_tlb_mm_range()
+//
+// Everything here runs under the big kernel lock (a system call, a page fault,
+// fork, exit or execve), which is what protects the fields below; `users` and
+// `activeCPUs` are also changed by the context switch, which holds it too.
+// Linux: struct mm_struct (include/linux/mm_types.h), kernel/fork.c, mm/memory.c
 
-final class AddressSpace {
+/// Linux: struct mm_struct
+final class MM {
     var pageTable: PageTable<DirectMap>
-    /// Linux: mm_rb + mmap list + vmacache
+    /// Linux: mm_mt (the maple tree; older kernels: mm_rb + mmap list)
     var vmas = VMATree()
     var layout = AddressSpaceLayout()
     /// Linux: start_code, end_code, start_data, end_data, start_brk, brk, start_stack
@@ -12,16 +27,19 @@ final class AddressSpace {
     var startData = VirtAddr(0), endData = VirtAddr(0)
     var startBrk = VirtAddr(0), brk = VirtAddr(0)
     var startStack = VirtAddr(0)
-    /// Pages with a PTE in this address space (the shared zero page excluded). Linux: rss
+    /// Pages with a PTE in this mm (the shared zero page excluded). Linux: rss_stat
     var rssPages = 0
-    /// CPUs that have this address space loaded in CR3, which a TLB flush must
-    /// reach. Linux: mm_cpumask()
+    /// CPUs that have this mm loaded in CR3, which a TLB flush must reach.
+    /// Linux: mm_cpumask()
     var activeCPUs: CPUMask = []
-    /// The shared anonymous objects some VMA maps, one reference each
-    /// (Kernel/Memory/Shmem.swift). Linux: the vm_file references of shmem VMAs
-    var sharedObjects: [MappedFileID] = []
+    /// Tasks using this mm: threads sharing it, a vfork child borrowing it.
+    /// The last put() tears it down. Linux: mm_users
+    private(set) var users = 1
+    /// The mapped objects (files, shared anonymous memory) some VMA maps, one
+    /// reference each (MappedFiles.swift). Linux: the vm_file references of the VMAs
+    private var mappedFiles: [MappedFileID] = []
 
-    /// A fresh address space with no user mappings. Linux: mm_alloc() + pgd_alloc()
+    /// A fresh mm with no user mappings and one user. Linux: mm_alloc() + pgd_alloc()
     init?() {
         var frames = KernelFrameAllocator()
         guard let table = PageTable(memory: DirectMap(), allocator: &frames) else { return nil }
@@ -29,26 +47,106 @@ final class AddressSpace {
         pageTable = table
     }
 
-    deinit {
+    /// The memory goes with the last put(), never with the last Swift reference:
+    /// a stale reference (a /proc reader, a futex key) must not decide when.
+    deinit { precondition(users == 0, "mm freed while \(users) task(s) still use it: a missing put()") }
+
+    /// Another task uses this mm (a thread, a vfork child). Linux: mmget()
+    func get() {
+        precondition(users > 0, "mmget() on an mm already torn down")
+        users += 1
+    }
+
+    /// A task stops using this mm (exit, execve, a failed fork or exec). The
+    /// caller no longer runs on its page table. Linux: mmput()
+    func put() {
+        precondition(users > 0, "mmput() on an mm already torn down")
+        users -= 1
+        if users == 0 { exitMmap() }
+    }
+
+    /// Every page, page table and object reference goes; the VMAs are forgotten.
+    /// Linux: exit_mmap() + mm_free_pgd()
+    private func exitMmap() {
+        precondition(activeCPUs.isEmpty, "exit_mmap() of an mm still loaded on a CPU")
         releaseUserPages(VirtAddr(0), VirtAddr(layout.taskSize))
-        for id in sharedObjects { SharedMemory.put(id) }
+        vmas = VMATree()
+        for id in mappedFiles { MappedFiles.put(id) }
+        mappedFiles = []
         PageAllocator.free(pageTable.root)
     }
 
-    /// After VMAs went away: gives back the shared objects no VMA maps any more.
-    /// (A scan of the VMAs, only for an mm that holds any.) Linux: fput() in remove_vma()
-    func dropUnusedSharedObjects() {
-        guard !sharedObjects.isEmpty else { return }
-        var used: [MappedFileID] = []
-        for vma in vmas {
-            if case .file(let id, _) = vma.backing, sharedObjects.contains(id), !used.contains(id) { used.append(id) }
+    /// A copy-on-write copy of this mm, with one user. Linux: dup_mmap() + copy_page_range()
+    func duplicate() -> MM? {
+        guard let child = MM() else { return nil }
+        child.vmas = vmas                               // VMATree is a value: one array copy
+        for vma in vmas where vma.flags.contains(.dontCopy) {
+            do {
+                _ = try child.vmas.unmapRange(vma.start, vma.end)
+            } catch {
+                // Removing a whole VMA never splits one, so it cannot need a node.
+                Panic.now("dup_mmap: removing a VM_DONTCOPY VMA failed: \(error)")
+            }
         }
-        for id in sharedObjects where !used.contains(id) { SharedMemory.put(id) }
-        sharedObjects = used
+        child.mappedFiles = mappedFiles
+        for id in mappedFiles { MappedFiles.get(id) }
+        child.layout = layout
+        child.startCode = startCode; child.endCode = endCode
+        child.startData = startData; child.endData = endData
+        child.startBrk = startBrk; child.brk = brk; child.startStack = startStack
+
+        var frames = KernelFrameAllocator()
+        var region: VMA? = nil                          // consecutive pages share a VMA
+        do {
+            try pageTable.copyLeaves(VirtAddr(0)..<VirtAddr(layout.taskSize), into: child.pageTable,
+                                     allocator: &frames) { leaf in
+                if region == nil || !region!.contains(leaf.virt) { region = vmas.findVMA(leaf.virt) }
+                guard let vma = region, vma.contains(leaf.virt), !vma.flags.contains(.dontCopy) else { return (nil, nil) }
+                var flags = leaf.entry.flags
+                flags.remove([.accessed, .dirty])
+                var parentEntry: PageTableEntry? = nil
+                if !vma.flags.contains(.shared) && flags.contains(.writable) {
+                    flags.remove(.writable)      // copy-on-write: read-only on both sides
+                    parentEntry = PageTableEntry(frame: leaf.entry.frame, flags: leaf.entry.flags.subtracting(.writable))
+                }
+                if leaf.entry.frame != ZeroPage.frame {
+                    PageAllocator.page(leaf.entry.frame).pointee.mapcount += 1
+                    child.rssPages += 1
+                }
+                return (PageTableEntry(frame: leaf.entry.frame, flags: flags), parentEntry)
+            }
+        } catch {
+            // Out of memory for a page table: the part copied so far goes again.
+            flush(VirtAddr(0), VirtAddr(layout.taskSize))
+            child.put()
+            return nil
+        }
+        flush(VirtAddr(0), VirtAddr(layout.taskSize))  // the parent's writable TLB entries must go
+        return child
     }
 
-    /// True while this address space is loaded in CR3 on this CPU.
-    var isActive: Bool { read_cr3() & ~0xfff == pageTable.root.value }
+    /// This mm holds a reference to `id` (just taken by the caller) for a VMA
+    /// about to map it; a second reference to an object it already holds is
+    /// dropped at once. Returns `id`.
+    func attach(_ id: MappedFileID) -> MappedFileID {
+        if mappedFiles.contains(id) { MappedFiles.put(id) } else { mappedFiles.append(id) }
+        return id
+    }
+
+    /// After VMAs went away: gives back the objects no VMA maps any more.
+    /// (A scan of the VMAs, only for an mm that holds any.) Linux: fput() in remove_vma()
+    func detachUnusedFiles() {
+        guard !mappedFiles.isEmpty else { return }
+        var used: [MappedFileID] = []
+        for vma in vmas {
+            if case .file(let id, _) = vma.backing, mappedFiles.contains(id), !used.contains(id) { used.append(id) }
+        }
+        for id in mappedFiles where !used.contains(id) { MappedFiles.put(id) }
+        mappedFiles = used
+    }
+
+    /// True while this mm is loaded in CR3 on this CPU.
+    var isActive: Bool { MMU.loadedRoot == pageTable.root }
 
     /// The PTE flags a user page gets in `vma`. Linux: vm_get_page_prot()
     static func pteFlags(for flags: VMFlags, writable: Bool) -> PTEFlags {
@@ -141,18 +239,12 @@ final class AddressSpace {
     func flush(_ address: VirtAddr) { flush(address, address + pageSize) }
 
     /// Removes stale translations of [start, end) on every CPU running this
-    /// address space: locally with invlpg, elsewhere by a TLB shootdown.
+    /// mm: this one if it has the mm loaded, the others by a shootdown.
     /// Linux: flush_tlb_mm_range()
     func flush(_ start: VirtAddr, _ end: VirtAddr) {
-        let me = PerCPU.cpu
-        if activeCPUs.subtracting(.cpu(me)).isEmpty {
-            guard isActive else { return }
-            var page = start
-            while page < end && page - start < 64 * pageSize { invlpg(page.value); page = page + pageSize }
-            if page < end { write_cr3(read_cr3()) }
-        } else {
-            TLBShootdown.flushRange(start, end, on: activeCPUs)
-        }
+        let others = activeCPUs.subtracting(.cpu(PerCPU.cpu))
+        guard isActive || !others.isEmpty else { return }
+        TLB.flushRange(start, end, on: others)
     }
 }
 
@@ -161,12 +253,12 @@ final class AddressSpace {
 /// flushes the range and frees them, so any teardown needs only this fixed
 /// batch. Linux: struct mmu_gather, tlb_remove_page(), tlb_flush_mmu()
 struct MMUGather: FrameAllocator {
-    let mm: AddressSpace
+    let mm: MM
     let range: Range<VirtAddr>
     let batch: UnsafeMutableBufferPointer<PhysAddr>
     private(set) var count = 0
 
-    init(mm: AddressSpace, range: Range<VirtAddr>, batch: UnsafeMutableBufferPointer<PhysAddr>) {
+    init(mm: MM, range: Range<VirtAddr>, batch: UnsafeMutableBufferPointer<PhysAddr>) {
         self.mm = mm
         self.range = range
         self.batch = batch

@@ -1,0 +1,57 @@
+// The objects behind file-backed VMAs. A VMA stores only an opaque
+// MappedFileID (Kernel/Core stays free of the VFS); this table turns it back
+// into what a fault reads: an inode, or a shared anonymous object (Shmem.swift,
+// whose IDs carry SharedMemory.idTag).
+//
+// References are counted per mm, not per VMA: an mm holds one reference to each
+// object some VMA of it maps (MM.attach), taken at mmap, execve and fork, and
+// dropped when its last such VMA is unmapped or the mm is torn down
+// (MM.detachUnusedFiles, exit_mmap). The last reference lets the inode go, so a
+// program that maps and unmaps many files keeps none of them.
+// Protected by the big kernel lock, like every mm.
+// Linux: vma->vm_file with get_file() / fput()
+
+enum MappedFiles {
+    /// A mapped inode and the number of mm's mapping it. Linux: the file's f_count
+    private struct Entry {
+        let inode: Inode
+        var users: Int
+    }
+    nonisolated(unsafe) private static var files: [UInt64: Entry] = [:]
+
+    /// A new reference to `inode` for a mapping of it. Linux: get_file() in mmap_region()
+    static func get(_ inode: Inode) -> MappedFileID {
+        files[inode.ino, default: Entry(inode: inode, users: 0)].users += 1
+        return MappedFileID(inode.ino)
+    }
+
+    /// Another reference to a mapped object (fork copies an mm's). Linux: get_file() in dup_mmap()
+    static func get(_ id: MappedFileID) {
+        if SharedMemory.object(id) != nil {
+            SharedMemory.get(id)
+        } else {
+            guard files[id.rawValue] != nil else { Panic.now("get of unmapped file \(id.rawValue)") }
+            files[id.rawValue]!.users += 1
+        }
+    }
+
+    /// Drops a reference; the last one forgets the inode (or frees the shared
+    /// object's pages). Linux: fput()
+    static func put(_ id: MappedFileID) {
+        if SharedMemory.object(id) != nil {
+            SharedMemory.put(id)
+            return
+        }
+        guard let entry = files[id.rawValue] else { Panic.now("put of unmapped file \(id.rawValue)") }
+        files[id.rawValue] = entry.users == 1 ? nil : Entry(inode: entry.inode, users: entry.users - 1)
+    }
+
+    static func inode(_ id: MappedFileID) -> Inode? { files[id.rawValue]?.inode }
+
+    /// Copies file page `page` into a zeroed frame; bytes past the end of the file stay zero.
+    /// Linux: filemap_fault() reading into the page cache
+    static func read(_ id: MappedFileID, page: UInt64, into frame: UnsafeMutableRawPointer) {
+        guard let inode = files[id.rawValue]?.inode else { Panic.now("fault on unmapped file \(id.rawValue)") }
+        _ = inode.read(into: UnsafeMutableRawBufferPointer(start: frame, count: Int(pageSize)), at: Int(page * pageSize))
+    }
+}

@@ -1,0 +1,188 @@
+// Creating and removing mappings: mmap, munmap, brk, madvise, msync. These
+// edit an mm's VMAs only; pages are mapped later, by faults (PageFault.swift),
+// except for MAP_POPULATE. The system calls in Kernel/Syscall/MemorySyscalls.swift
+// decode their registers and call the methods here, which check every argument
+// as Linux does, in Linux's order, with Linux's errno.
+//
+// Two rules keep hostile arguments harmless:
+//   - lengths are page-aligned the way C computes PAGE_ALIGN on a size_t, so a
+//     length within a page of 2^64 wraps to 0, which each call rejects;
+//   - a range is checked as `length <= TASK_SIZE - start` before any addition,
+//     so nothing overflows.
+//
+// The big kernel lock is held (the system-call entry takes it).
+// Linux: mm/mmap.c, mm/madvise.c, mm/msync.c, mm/gup.c (populate)
+
+/// mmap's and friends' constants. Linux: include/uapi/asm-generic/mman*.h
+enum Mman {
+    static let PROT_READ: UInt64 = 1, PROT_WRITE: UInt64 = 2, PROT_EXEC: UInt64 = 4
+    /// PROT_GROWSDOWN | PROT_GROWSUP: accepted by mprotect, and ignored.
+    static let PROT_GROWS: UInt64 = 0x0300_0000
+    static let MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03, MAP_TYPE = 0x0f
+    static let MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_POPULATE = 0x8000
+    static let MAP_FIXED_NOREPLACE = 0x100000
+    static let MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4
+    static let MADV_NORMAL = 0, MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_WILLNEED = 3, MADV_DONTNEED = 4
+    static let MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4
+
+    /// PAGE_ALIGN() of a size_t as C computes it: a length within a page of
+    /// 2^64 wraps to 0, which each call turns into Linux's errno for it.
+    static func pageAlign(_ length: UInt64) -> UInt64 {
+        (length &+ pageSize &- 1) & ~(pageSize - 1)
+    }
+
+    /// The end of [start, start + length) in user space, or nil if it runs past
+    /// TASK_SIZE (or wraps). Written as `length <= TASK_SIZE - start`, so nothing
+    /// overflows. Linux: the `len > TASK_SIZE - addr` tests
+    static func userEnd(_ start: VirtAddr, _ length: UInt64) -> VirtAddr? {
+        guard start.value <= KernelLayout.taskSize, length <= KernelLayout.taskSize - start.value else { return nil }
+        return start + length
+    }
+}
+
+extension MM {
+    /// A new mapping of `length` bytes, anonymous or of `file` from `offset`.
+    /// `file` is nil for MAP_ANONYMOUS (the caller looked the descriptor up:
+    /// EBADF comes first in Linux too). Linux: do_mmap()
+    func mmap(hint: VirtAddr, length requested: UInt64, prot: UInt64, flags: Int, file: OpenFile?,
+              offset: UInt64) throws(Errno) -> VirtAddr {
+        guard requested != 0 else { throw .EINVAL }
+        let length = Mman.pageAlign(requested)
+        guard length != 0, length <= KernelLayout.taskSize else { throw .ENOMEM }   // PAGE_ALIGN wrapped
+        guard (offset >> pageShift) &+ (length >> pageShift) >= offset >> pageShift else { throw .EOVERFLOW }
+        let type = flags & Mman.MAP_TYPE
+        guard type == Mman.MAP_SHARED || type == Mman.MAP_PRIVATE || type == Mman.MAP_SHARED_VALIDATE else {
+            throw .EINVAL
+        }
+        var vmFlags = VMFlags(rawValue: prot & 7).union([.mayRead, .mayWrite, .mayExec])
+        if type != Mman.MAP_PRIVATE { vmFlags.formUnion([.shared, .mayShare]) }
+        if flags & Mman.MAP_GROWSDOWN != 0 { vmFlags.insert(.growsDown) }
+        if let file {
+            guard file.readable else { throw .EACCES }
+            guard case .regular = file.operations else { throw .ENODEV }
+            if type != Mman.MAP_PRIVATE && !file.writable {
+                guard prot & Mman.PROT_WRITE == 0 else { throw .EACCES }
+                vmFlags.remove([.mayWrite, .shared])
+            }
+        }
+
+        let fixed = flags & (Mman.MAP_FIXED | Mman.MAP_FIXED_NOREPLACE) != 0
+        if fixed && !hint.isPageAligned { throw .EINVAL }
+        let start: VirtAddr
+        do {
+            start = try vmas.getUnmappedArea(length: length, hint: hint.value == 0 && !fixed ? nil : hint,
+                                             fixed: fixed, layout: layout)
+        } catch {
+            throw error.errno
+        }
+        let end = start + length
+        if fixed && vmas.findIntersection(start, end) != nil {
+            if flags & Mman.MAP_FIXED_NOREPLACE != 0 { throw .EEXIST }
+            try munmap(start, end)
+        }
+        // The object the VMA maps, with this mm's reference to it: the file, or for
+        // shared anonymous memory an object of its own (Linux: shmem_zero_setup()),
+        // faulted in lazily by every process that shares it.
+        var backing = VMABacking.anonymous
+        if let file {
+            backing = .file(attach(MappedFiles.get(file.inode)), pageOffset: offset >> pageShift)
+        } else if type != Mman.MAP_PRIVATE {
+            backing = .file(attach(SharedMemory.create()), pageOffset: 0)
+        }
+        do {
+            try vmas.insert(VMA(start: start, end: end, flags: vmFlags, backing: backing))
+        } catch {
+            detachUnusedFiles()
+            throw .ENOMEM
+        }
+        _ = vmas.mergeAdjacent(at: start)
+        if flags & Mman.MAP_POPULATE != 0 { populate(start, end, write: prot & Mman.PROT_WRITE != 0) }
+        return start
+    }
+
+    /// Removes every mapping in [start, end): the VMAs (split at the edges), their
+    /// pages and page tables, and the references to objects no VMA maps any more.
+    /// Linux: do_vmi_munmap()
+    func munmap(_ start: VirtAddr, _ end: VirtAddr) throws(Errno) {
+        do { _ = try vmas.unmapRange(start, end) } catch { throw error.errno }
+        releaseUserPages(start, end)
+        detachUnusedFiles()
+    }
+
+    /// munmap(2)'s checks on the length as given, then PAGE_ALIGN. Linux: __vm_munmap()
+    func munmap(_ start: VirtAddr, length: UInt64) throws(Errno) {
+        guard start.isPageAligned, Mman.userEnd(start, length) != nil, length != 0,
+              let end = Mman.userEnd(start, Mman.pageAlign(length)) else { throw .EINVAL }
+        try munmap(start, end)
+    }
+
+    /// Moves the program break. Returns the new break, or the old one if the
+    /// request is refused (brk(2) reports failure that way). Linux: sys_brk()
+    func brk(_ requested: VirtAddr) throws(Errno) -> VirtAddr {
+        guard requested >= startBrk, requested.value <= KernelLayout.taskSize else { return brk }
+        let oldEnd = brk.alignedUp(), newEnd = requested.alignedUp()
+        if newEnd < oldEnd {
+            try munmap(newEnd, oldEnd)
+        } else if newEnd > oldEnd {
+            // Linux: check_brk_limits() and the guard gap to the next mapping
+            if requested - startBrk > 1 << 40 { return brk }
+            if let next = vmas.findIntersection(oldEnd, newEnd + layout.stackGuardGap),
+               next.start < newEnd || next.flags.contains(.growsDown) {
+                return brk
+            }
+            do { try vmas.insert(VMA(start: oldEnd, end: newEnd, flags: .dataDefault)) } catch { return brk }
+            _ = vmas.mergeAdjacent(at: oldEnd)
+        }
+        brk = requested
+        return requested
+    }
+
+    /// MADV_DONTNEED drops the pages, so the next touch sees zeros (private
+    /// anonymous) or the file again; the other advice is accepted and ignored.
+    /// Linux: do_madvise()
+    func madvise(_ start: VirtAddr, length requested: UInt64, advice: Int) throws(Errno) {
+        guard (Mman.MADV_NORMAL...Mman.MADV_DONTNEED).contains(advice), start.isPageAligned else { throw .EINVAL }
+        let length = Mman.pageAlign(requested)
+        guard requested == 0 || length != 0 else { throw .EINVAL }            // rounded up to 0
+        guard length <= UInt64.max - start.value else { throw .EINVAL }        // end < start
+        guard length > 0 else { return }
+        guard let end = Mman.userEnd(start, length), covered(start, end) else { throw .ENOMEM }
+        if advice == Mman.MADV_DONTNEED { releaseUserPages(start, end) }
+    }
+
+    /// Keel has no page cache yet, so there is nothing to write back; msync
+    /// checks its arguments and the range. Linux: msync()
+    func msync(_ start: VirtAddr, length requested: UInt64, flags: Int) throws(Errno) {
+        guard flags & ~(Mman.MS_ASYNC | Mman.MS_INVALIDATE | Mman.MS_SYNC) == 0, start.isPageAligned,
+              flags & (Mman.MS_ASYNC | Mman.MS_SYNC) != (Mman.MS_ASYNC | Mman.MS_SYNC) else { throw .EINVAL }
+        let length = Mman.pageAlign(requested)
+        guard length <= UInt64.max - start.value else { throw .ENOMEM }        // end < start
+        guard length > 0 else { return }
+        guard let end = Mman.userEnd(start, length), covered(start, end) else { throw .ENOMEM }
+    }
+
+    /// Every page of [start, end) lies in some VMA.
+    private func covered(_ start: VirtAddr, _ end: VirtAddr) -> Bool {
+        var cursor = start
+        while cursor < end {
+            guard let vma = vmas.findVMA(cursor), vma.start <= cursor else { return false }
+            cursor = vma.end
+        }
+        return true
+    }
+
+    /// MAP_POPULATE: fault every page in now, as far as it goes. It stops at the
+    /// first page that cannot be had (no memory, no access: mmap still succeeds, as
+    /// Linux's does) and at a fatal signal, and gives the CPU away when asked: a
+    /// huge request is never an unbounded loop in the kernel. Linux: mm_populate()
+    /// → populate_vma_page_range() with its fatal_signal_pending() and cond_resched()
+    private func populate(_ start: VirtAddr, _ end: VirtAddr, write: Bool) {
+        var page = start
+        while page < end && !Signals.fatalPending(Scheduler.current) {
+            guard case .resolved = handleFault(at: page, access: FaultAccess(write ? .write : .read, fromUserMode: false))
+            else { return }
+            page = page + pageSize
+            Scheduler.condResched()
+        }
+    }
+}

@@ -1,0 +1,40 @@
+// Changing the protection of a range: the VMAs' flags first (split at the
+// edges, merged where they now match), then the PTEs already present. A page
+// stays read-only while it is shared copy-on-write or is the zero page, so the
+// next write still faults and copies. Big kernel lock held.
+// Linux: mm/mprotect.c do_mprotect_pkey(), change_protection()
+
+extension MM {
+    /// Linux: do_mprotect_pkey()
+    func mprotect(_ start: VirtAddr, length requested: UInt64, prot: UInt64) throws(Errno) {
+        guard start.isPageAligned else { throw .EINVAL }
+        guard requested != 0 else { return }
+        let length = Mman.pageAlign(requested)
+        guard length != 0, Mman.userEnd(start, length) != nil else { throw .ENOMEM }    // end <= start
+        guard let protection = VMFlags(protection: prot & ~Mman.PROT_GROWS) else { throw .EINVAL }
+        let end = start + length
+        do { try vmas.protectRange(start, end, protection: protection) } catch { throw error.errno }
+        changeProtection(start, end)
+    }
+
+    /// Rewrites the PTEs of [start, end) after a VMA flag change.
+    /// Linux: change_protection()
+    private func changeProtection(_ start: VirtAddr, _ end: VirtAddr) {
+        var leaves: [PageTableLeaf] = []
+        pageTable.forEachLeaf(in: start..<end) { leaves.append($0) }
+        for leaf in leaves {
+            guard let vma = vmas.findVMA(leaf.virt), vma.contains(leaf.virt) else { continue }
+            let frame = leaf.entry.frame
+            let exclusive = frame != ZeroPage.frame
+                && (vma.flags.contains(.shared) || PageAllocator.page(frame).pointee.mapcount == 1)
+            let writable = leaf.entry.flags.contains(.writable) || (exclusive && vma.flags.contains(.write))
+            do {
+                _ = try pageTable.protect(leaf.virt, flags: MM.pteFlags(for: vma.flags, writable: writable))
+            } catch {
+                Panic.now("change_protection: the leaf at \(Fmt.hex(leaf.virt.value)) just listed is gone: \(error)")
+            }
+        }
+        // One flush (one shootdown on SMP) for the whole range.
+        if !leaves.isEmpty { flush(start, end) }
+    }
+}

@@ -1,0 +1,102 @@
+// Resizing and moving a mapping. Shrinking unmaps the tail; growing extends the
+// VMA in place when the pages after it are free; otherwise (with
+// MREMAP_MAYMOVE) the VMA moves, and its page-table entries move with it, so
+// the pages themselves are never copied. Big kernel lock held.
+// Linux: mm/mremap.c mremap(), vma_to_resize(), move_vma(), move_page_tables()
+
+extension MM {
+    /// Linux: mremap(), in its order of checks: flags, alignment, lengths (a
+    /// zero new length is EINVAL, an old length that wraps to 0 is the "duplicate
+    /// a shared mapping" special case), then the VMA (EFAULT).
+    func mremap(_ old: VirtAddr, oldLength requestedOld: UInt64, newLength requestedNew: UInt64, flags: UInt64,
+                newAddress: VirtAddr) throws(Errno) -> VirtAddr {
+        let maymove = UInt64(Mman.MREMAP_MAYMOVE), fixed = UInt64(Mman.MREMAP_FIXED)
+        guard flags & ~(maymove | fixed | UInt64(Mman.MREMAP_DONTUNMAP)) == 0 else { throw .EINVAL }
+        guard flags & fixed == 0 || flags & maymove != 0 else { throw .EINVAL }
+        guard old.isPageAligned else { throw .EINVAL }
+        let oldLength = Mman.pageAlign(requestedOld), newLength = Mman.pageAlign(requestedNew)
+        guard newLength != 0 else { throw .EINVAL }
+        if flags & fixed != 0 {
+            let vma = try resizableVMA(old, oldLength)
+            return try move(vma, from: old, oldLength: oldLength, to: newAddress, newLength: newLength)
+        }
+        if newLength <= oldLength {
+            // Linux: do_vmi_munmap() of the tail, EINVAL for a range outside user space
+            guard let oldEnd = Mman.userEnd(old, oldLength) else { throw .EINVAL }
+            if newLength < oldLength { try munmap(old + newLength, oldEnd) }
+            return old
+        }
+        let vma = try resizableVMA(old, oldLength)
+        // Grow in place when the pages after the region are free and it ends the VMA.
+        if old + oldLength == vma.end, let end = Mman.userEnd(old, newLength), vmas.findIntersection(vma.end, end) == nil {
+            var grown = vma
+            grown.start = vma.end
+            grown.end = end
+            if case .file(let file, let pageOffset) = vma.backing {
+                grown.backing = .file(file, pageOffset: pageOffset + ((vma.end - vma.start) >> pageShift))
+            }
+            do { try vmas.insert(grown) } catch { throw .ENOMEM }
+            _ = vmas.mergeAdjacent(at: vma.end)
+            return old
+        }
+        guard flags & maymove != 0 else { throw .ENOMEM }
+        let target: VirtAddr
+        do { target = try vmas.getUnmappedArea(length: newLength, layout: layout) } catch { throw error.errno }
+        return try move(vma, from: old, oldLength: oldLength, to: target, newLength: newLength)
+    }
+
+    /// The VMA holding [old, old + oldLength): EFAULT if there is none or the range
+    /// runs past it; EINVAL for a zero old length of a private mapping (only a
+    /// shared one may be duplicated that way). Linux: vma_to_resize()
+    private func resizableVMA(_ old: VirtAddr, _ oldLength: UInt64) throws(Errno) -> VMA {
+        guard let vma = vmas.findVMA(old), vma.contains(old) else { throw .EFAULT }
+        if oldLength == 0 && !vma.flags.contains(.shared) { throw .EINVAL }
+        guard oldLength <= vma.end - old else { throw .EFAULT }
+        return vma
+    }
+
+    /// Moves [old, old+oldLength) to `target`, page table entries and all, then
+    /// extends it to newLength. Linux: move_vma() + move_page_tables()
+    private func move(_ vma: VMA, from old: VirtAddr, oldLength: UInt64,
+                      to target: VirtAddr, newLength: UInt64) throws(Errno) -> VirtAddr {
+        guard target.isPageAligned, Mman.userEnd(target, newLength) != nil else { throw .EINVAL }
+        // Linux: mremap_to() refuses a target overlapping the source
+        if old.value < target.value + newLength && target.value < old.value + oldLength { throw .EINVAL }
+        let moved = min(oldLength, newLength)
+        if vmas.findIntersection(target, target + newLength) != nil { try munmap(target, target + newLength) }
+        var piece = vma
+        piece.start = target
+        piece.end = target + newLength
+        if case .file(let file, let pageOffset) = vma.backing {
+            piece.backing = .file(file, pageOffset: pageOffset + ((old - vma.start) >> pageShift))
+        }
+        do { try vmas.insert(piece) } catch { throw .ENOMEM }
+        var leaves: [PageTableLeaf] = []
+        pageTable.forEachLeaf(in: old..<(old + moved)) { leaves.append($0) }
+        var frames = KernelFrameAllocator()
+        for leaf in leaves {
+            // Tables stay (the release below frees emptied ones after its flush), so
+            // putting a page back where it was cannot need memory.
+            let destination = target + (leaf.virt - old)
+            do {
+                _ = try pageTable.unmap(leaf.virt, freeEmptyTables: false, allocator: &frames)
+                do {
+                    try pageTable.map(destination, to: leaf.entry.frame, size: .size4K, flags: leaf.entry.flags,
+                                      allocator: &frames)
+                } catch {
+                    // No memory for a table at the target: the page stays behind and
+                    // goes with the old range below (its contents lost, as with any OOM).
+                    try pageTable.map(leaf.virt, to: leaf.entry.frame, size: .size4K, flags: leaf.entry.flags,
+                                      allocator: &frames)
+                }
+            } catch {
+                Panic.now("mremap: the page table lost a leaf it had just listed: \(error)")
+            }
+        }
+        // One flush (one shootdown on SMP) for every page moved.
+        if !leaves.isEmpty { flush(old, old + moved) }
+        do { _ = try vmas.unmapRange(old, old + oldLength) } catch { throw error.errno }
+        releaseUserPages(old, old + oldLength)
+        return target
+    }
+}
