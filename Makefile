@@ -102,6 +102,7 @@ gdb: $(BUILD)/keel.elf initramfs
 
 check: $(BUILD)/keel.elf
 	@tools/check-kernel.sh $(BUILD)/keel.elf
+	@tools/check-layers.sh
 
 host-test:
 	swift test --disable-swift-testing

@@ -3,7 +3,7 @@
 #   layer 1  host XCTest of Kernel/Core (swift test)
 #   layer 2  Tests/Userland programs on the host Linux, then under Keel
 #   layer 3  QEMU boot tests (Tests/Boot/boot_tests.py)
-# plus make check's static checks of the kernel image, counted as one test.
+# plus make check's static checks (the kernel image; the source layers), one test each.
 # Prints "N passed, N failed" over all layers; exits 0 only if nothing failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -23,8 +23,9 @@ else
     failed=$((failed + 1))
 fi
 
-echo "== static checks of the kernel image (make check)"
+echo "== static checks of the kernel image and the source layers (make check)"
 if tools/check-kernel.sh build/keel.elf; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+if tools/check-layers.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 for layer in tools/userland-tests.sh Tests/Boot/boot_tests.py; do
     if [ ! -x "$layer" ]; then

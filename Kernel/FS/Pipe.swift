@@ -133,7 +133,7 @@ final class PipeEnd: CharacterDevice {
 extension FileSyscalls {
     /// pipe(fds) and pipe2(fds, flags). Linux: do_pipe2()
     static func pipe2(_ a: SyscallArgs) throws(Errno) -> Int {
-        let flags = OpenFlags(rawValue: UInt32(truncatingIfNeeded: a.number == 22 ? 0 : a.int(1)))
+        let flags = OpenFlags(rawValue: UInt32(truncatingIfNeeded: a.number == Syscall.pipe.rawValue ? 0 : a.int(1)))
         guard flags.subtracting([.closeOnExec, .nonBlocking, .direct]).isEmpty else { throw .EINVAL }
         let pipe = Pipe()
         let name = FS.pipefsRoot.child("pipe:[\(pipe.inode.ino)]", pipe.inode)
@@ -145,16 +145,22 @@ extension FileSyscalls {
         let readFD = try files.install(readEnd, closeOnExec: cloexec)
         let writeFD: Int
         do { writeFD = try files.install(writeEnd, closeOnExec: cloexec) } catch {
-            try? files.close(readFD)
+            uninstall(readFD, from: files)
             throw error
         }
         do {
             try UserCopy.write((Int32(readFD), Int32(writeFD)), at: a.address(0))
         } catch {
-            try? files.close(readFD)
-            try? files.close(writeFD)
+            uninstall(readFD, from: files)
+            uninstall(writeFD, from: files)
             throw error
         }
         return 0
+    }
+
+    /// Takes back a descriptor this call installed a moment ago (under the big
+    /// kernel lock, so it is still there). Linux: put_unused_fd() + fput()
+    private static func uninstall(_ fd: Int, from files: FileTable) {
+        do { try files.close(fd) } catch { Panic.now("pipe2: descriptor \(fd) it just installed is gone") }
     }
 }

@@ -50,6 +50,29 @@ enum Slab {
         }
     }
 
+    /// Linux: kmem_cache_create(); nil when memory is exhausted.
+    static func createCache(_ name: StaticString, size: Int, align: Int = 8) -> KmemCacheRef? {
+        do {
+            return try allocator!.createCache(name, size: size, align: align)
+        } catch .outOfMemory {
+            return nil
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Linux: kmem_cache_alloc(); nil when memory is exhausted. Any other error
+    /// (a corrupted free list) is a kernel bug.
+    static func alloc(_ cache: KmemCacheRef) -> UnsafeMutableRawPointer? {
+        do {
+            return try allocator!.alloc(cache)
+        } catch .outOfMemory {
+            return nil
+        } catch {
+            fail(error)
+        }
+    }
+
     /// Linux: kfree(). A bad free is a kernel bug: the report names the cache.
     static func kfree(_ object: UnsafeMutableRawPointer?) {
         do {

@@ -53,6 +53,7 @@ final class MM {
 
     /// Another task uses this mm (a thread, a vfork child). Linux: mmget()
     func get() {
+        BigKernelLock.assertHeld("mmget")
         precondition(users > 0, "mmget() on an mm already torn down")
         users += 1
     }
@@ -60,6 +61,7 @@ final class MM {
     /// A task stops using this mm (exit, execve, a failed fork or exec). The
     /// caller no longer runs on its page table. Linux: mmput()
     func put() {
+        BigKernelLock.assertHeld("mmput")
         precondition(users > 0, "mmput() on an mm already torn down")
         users -= 1
         if users == 0 { exitMmap() }
@@ -78,6 +80,7 @@ final class MM {
 
     /// A copy-on-write copy of this mm, with one user. Linux: dup_mmap() + copy_page_range()
     func duplicate() -> MM? {
+        BigKernelLock.assertHeld("dup_mmap")
         guard let child = MM() else { return nil }
         child.vmas = vmas                               // VMATree is a value: one array copy
         for vma in vmas where vma.flags.contains(.dontCopy) {

@@ -26,7 +26,7 @@ enum MemorySelfTest {
         live.reserveCapacity(operations)
         var failures: [String] = []
         failures.reserveCapacity(16)
-        guard let cache = try? Slab.allocator!.createCache("selftest-192", size: 192) else {
+        guard let cache = Slab.createCache("selftest-192", size: 192) else {
             Panic.now("mm selftest: cannot create its cache")
         }
         Slab.allocator!.shrinkAll()
@@ -55,7 +55,7 @@ enum MemorySelfTest {
                 fill(p, size, pattern)
                 live.append(.object(p, size: size)); counts.objects += 1
             case 8:
-                guard let p = try? Slab.allocator!.alloc(cache) else { continue }
+                guard let p = Slab.alloc(cache) else { continue }
                 fill(p, 192, pattern)
                 live.append(.cacheObject(p)); counts.objects += 1
             default:

@@ -46,6 +46,7 @@ extension MM {
     /// EBADF comes first in Linux too). Linux: do_mmap()
     func mmap(hint: VirtAddr, length requested: UInt64, prot: UInt64, flags: Int, file: OpenFile?,
               offset: UInt64) throws(Errno) -> VirtAddr {
+        BigKernelLock.assertHeld("do_mmap")
         guard requested != 0 else { throw .EINVAL }
         let length = Mman.pageAlign(requested)
         guard length != 0, length <= KernelLayout.taskSize else { throw .ENOMEM }   // PAGE_ALIGN wrapped
@@ -104,6 +105,7 @@ extension MM {
     /// pages and page tables, and the references to objects no VMA maps any more.
     /// Linux: do_vmi_munmap()
     func munmap(_ start: VirtAddr, _ end: VirtAddr) throws(Errno) {
+        BigKernelLock.assertHeld("do_munmap")
         do { _ = try vmas.unmapRange(start, end) } catch { throw error.errno }
         releaseUserPages(start, end)
         detachUnusedFiles()
@@ -119,6 +121,7 @@ extension MM {
     /// Moves the program break. Returns the new break, or the old one if the
     /// request is refused (brk(2) reports failure that way). Linux: sys_brk()
     func brk(_ requested: VirtAddr) throws(Errno) -> VirtAddr {
+        BigKernelLock.assertHeld("brk")
         guard requested >= startBrk, requested.value <= KernelLayout.taskSize else { return brk }
         let oldEnd = brk.alignedUp(), newEnd = requested.alignedUp()
         if newEnd < oldEnd {

@@ -84,7 +84,10 @@ enum FaultOutcome {
 }
 
 extension MM {
+    /// Resolves a fault at `address` in this mm, or says why it cannot.
+    /// Linux: handle_mm_fault() → __handle_mm_fault() → handle_pte_fault()
     func handleFault(at address: VirtAddr, access: FaultAccess) -> FaultOutcome {
+        BigKernelLock.assertHeld("handle_mm_fault")
         VMStat.pageFaults += 1
         let page = address.alignedDown()
         var lookup = vmas.findVMAPrev(address)

@@ -135,10 +135,10 @@ enum Vmalloc {
 
     private static func newNode() -> UnsafeMutablePointer<VmArea>? {
         if areaCache == nil {
-            areaCache = try? Slab.allocator!.createCache("vmap_area", size: MemoryLayout<VmArea>.stride,
-                                                         align: MemoryLayout<VmArea>.alignment)
+            areaCache = Slab.createCache("vmap_area", size: MemoryLayout<VmArea>.stride,
+                                         align: MemoryLayout<VmArea>.alignment)
         }
-        guard let cache = areaCache, let raw = try? Slab.allocator!.alloc(cache) else { return nil }
+        guard let cache = areaCache, let raw = Slab.alloc(cache) else { return nil }
         return raw.bindMemory(to: VmArea.self, capacity: 1)
     }
 

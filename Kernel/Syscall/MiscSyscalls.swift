@@ -116,7 +116,7 @@ enum MiscSyscalls {
 
     /// Linux: prlimit64() / getrlimit(); Keel reports Linux's defaults and accepts changes it ignores.
     static func prlimit(_ a: SyscallArgs) throws(Errno) -> Int {
-        let isPrlimit = a.number == 302
+        let isPrlimit = a.number == Syscall.prlimit64.rawValue
         let resource = isPrlimit ? a.int(1) : a.int(0)
         let oldAddress = isPrlimit ? a.address(3) : a.address(1)
         if isPrlimit, a.int(0) != 0, Task.lookup(pid: Int32(a.int(0))) == nil { throw .ESRCH }

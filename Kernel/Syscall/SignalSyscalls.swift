@@ -73,7 +73,7 @@ enum SignalSyscalls {
 
     /// Linux: tkill() / tgkill(): to one thread.
     static func tkill(_ a: SyscallArgs) throws(Errno) -> Int {
-        let isTgkill = a.number == 234
+        let isTgkill = a.number == Syscall.tgkill.rawValue
         let tid = Int32(truncatingIfNeeded: isTgkill ? a.int(1) : a.int(0))
         let signal = Int32(isTgkill ? a.int(2) : a.int(1))
         guard tid > 0, signal >= 0 && signal <= 64 else { throw .EINVAL }

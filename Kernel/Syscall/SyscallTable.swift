@@ -23,97 +23,193 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
     BigKernelLock.unlock()
 }
 
+/// The system calls Keel implements, by Linux's x86-64 number and under
+/// Linux's name (the names are kept as Linux spells them, so a student can
+/// grep syscall_64.tbl and man 2 for them). Sorted by number, like the table.
+/// Linux: arch/x86/entry/syscalls/syscall_64.tbl
+enum Syscall: Int {
+    case read = 0
+    case write = 1
+    case open = 2
+    case close = 3
+    case stat = 4
+    case fstat = 5
+    case lstat = 6
+    case lseek = 8
+    case mmap = 9
+    case mprotect = 10
+    case munmap = 11
+    case brk = 12
+    case rt_sigaction = 13
+    case rt_sigprocmask = 14
+    case rt_sigreturn = 15
+    case ioctl = 16
+    case pread64 = 17
+    case pwrite64 = 18
+    case readv = 19
+    case writev = 20
+    case access = 21
+    case pipe = 22
+    case sched_yield = 24
+    case mremap = 25
+    case msync = 26
+    case madvise = 28
+    case dup = 32
+    case dup2 = 33
+    case pause = 34
+    case nanosleep = 35
+    case getpid = 39
+    case clone = 56
+    case fork = 57
+    case vfork = 58
+    case execve = 59
+    case exit = 60
+    case wait4 = 61
+    case kill = 62
+    case uname = 63
+    case fcntl = 72
+    case getcwd = 79
+    case chdir = 80
+    case fchdir = 81
+    case readlink = 89
+    case gettimeofday = 96
+    case getrlimit = 97
+    case getuid = 102
+    case getgid = 104
+    case geteuid = 107
+    case getegid = 108
+    case getppid = 110
+    case rt_sigpending = 127
+    case sched_setparam = 142
+    case sched_getparam = 143
+    case sched_setscheduler = 144
+    case sched_getscheduler = 145
+    case sched_get_priority_max = 146
+    case sched_get_priority_min = 147
+    case sched_rr_get_interval = 148
+    case prctl = 157
+    case arch_prctl = 158
+    case reboot = 169
+    case gettid = 186
+    case tkill = 200
+    case time = 201
+    case futex = 202
+    case sched_setaffinity = 203
+    case sched_getaffinity = 204
+    case getdents64 = 217
+    case set_tid_address = 218
+    case clock_gettime = 228
+    case exit_group = 231
+    case tgkill = 234
+    case openat = 257
+    case newfstatat = 262
+    case readlinkat = 267
+    case faccessat = 269
+    case set_robust_list = 273
+    case dup3 = 292
+    case pipe2 = 293
+    case prlimit64 = 302
+    case getrandom = 318
+    case faccessat2 = 439
+    // Keel's own, above Linux's range (Tests/Userland/keel.h)
+    case sched_setweight = 1001
+    case sched_getweight = 1002
+}
+
 enum SyscallTable {
+    /// Each call's entry point, grouped by subsystem (one Kernel/Syscall file
+    /// each), numbers ascending within a group. Linux: sys_call_table
     static func dispatch(_ a: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
-        switch a.number {
-        // files (Kernel/Syscall/FileSyscalls+*.swift)
-        case 0: return try FileSyscalls.read(a)
-        case 1: return try FileSyscalls.write(a)
-        case 2: return try FileSyscalls.open(a)
-        case 3: return try FileSyscalls.close(a)
-        case 4: return try FileSyscalls.stat(a)
-        case 5: return try FileSyscalls.fstat(a)
-        case 6: return try FileSyscalls.lstat(a)
-        case 8: return try FileSyscalls.lseek(a)
-        case 16: return try FileSyscalls.ioctl(a)
-        case 17: return try FileSyscalls.pread64(a)
-        case 18: return try FileSyscalls.pwrite64(a)
-        case 19: return try FileSyscalls.readv(a)
-        case 20: return try FileSyscalls.writev(a)
-        case 21: return try FileSyscalls.access(a)
-        case 22, 293: return try FileSyscalls.pipe2(a)
-        case 32: return try FileSyscalls.dup(a)
-        case 33: return try FileSyscalls.dup2(a)
-        case 72: return try FileSyscalls.fcntl(a)
-        case 79: return try FileSyscalls.getcwd(a)
-        case 80: return try FileSyscalls.chdir(a)
-        case 81: return try FileSyscalls.fchdir(a)
-        case 89: return try FileSyscalls.readlink(a)
-        case 217: return try FileSyscalls.getdents64(a)
-        case 257: return try FileSyscalls.openat(a)
-        case 262: return try FileSyscalls.newfstatat(a)
-        case 267: return try FileSyscalls.readlinkat(a)
-        case 269: return try FileSyscalls.faccessat(a)
-        case 292: return try FileSyscalls.dup3(a)
-        case 439: return try FileSyscalls.faccessat2(a)
-        // memory (Kernel/Syscall/MemorySyscalls.swift)
-        case 9: return try MemorySyscalls.mmap(a)
-        case 10: return try MemorySyscalls.mprotect(a)
-        case 11: return try MemorySyscalls.munmap(a)
-        case 12: return try MemorySyscalls.brk(a)
-        case 25: return try MemorySyscalls.mremap(a)
-        case 26: return try MemorySyscalls.msync(a)
-        case 28: return try MemorySyscalls.madvise(a)
-        // processes (Kernel/Syscall/ProcessSyscalls.swift)
-        case 24: return ProcessSyscalls.schedYield(a)
-        case 56: return try ChildSyscalls.clone(a, frame: frame)
-        case 57: return try ChildSyscalls.fork(frame)
-        case 58: return try ChildSyscalls.vfork(frame)
-        case 61: return try ChildSyscalls.wait4(a)
-        case 110: return ChildSyscalls.getppid()
-        case 39: return Int(Scheduler.current.tgid)
-        case 59: return try ProcessSyscalls.execve(a, frame: frame)
-        case 60: ProcessSyscalls.exit(a)
-        case 186: return Int(Scheduler.current.pid)
-        case 218: return ProcessSyscalls.setTIDAddress(a)
-        case 231: ProcessSyscalls.exitGroup(a)
-        case 158: return try ProcessSyscalls.archPrctl(a)
-        // identity, time, misc (Kernel/Syscall/MiscSyscalls.swift)
-        // signals (Kernel/Syscall/SignalSyscalls.swift)
-        case 13: return try SignalSyscalls.rtSigaction(a)
-        case 14: return try SignalSyscalls.rtSigprocmask(a)
-        case 15: return try SignalFrame.sigreturn(frame)
-        case 62: return try SignalSyscalls.kill(a)
-        case 127: return try SignalSyscalls.rtSigpending(a)
-        case 200, 234: return try SignalSyscalls.tkill(a)
-        case 34: return try MiscSyscalls.pause()
-        case 35: return try MiscSyscalls.nanosleep(a)
-        case 63: return try MiscSyscalls.uname(a)
-        case 96: return try MiscSyscalls.gettimeofday(a)
-        case 97, 302: return try MiscSyscalls.prlimit(a)
-        case 102, 104, 107, 108: return 0                // getuid, getgid, geteuid, getegid: root
-        case 157: return try MiscSyscalls.prctl(a)
-        case 169: return try MiscSyscalls.reboot(a)
-        case 201: return try MiscSyscalls.time(a)
-        case 228: return try MiscSyscalls.clockGettime(a)
-        case 202: return try Futex.syscall(a)
-        // scheduling (Kernel/Syscall/SchedSyscalls.swift)
-        case 142: return try SchedSyscalls.setParam(a)
-        case 143: return try SchedSyscalls.getParam(a)
-        case 144: return try SchedSyscalls.setScheduler(a)
-        case 145: return try SchedSyscalls.getScheduler(a)
-        case 146: return try SchedSyscalls.priorityBound(a, max: true)
-        case 147: return try SchedSyscalls.priorityBound(a, max: false)
-        case 148: return try SchedSyscalls.rrGetInterval(a)
-        case 203: return try SchedSyscalls.setAffinity(a)
-        case 204: return try SchedSyscalls.getAffinity(a)
-        case 1001: return try SchedSyscalls.setWeight(a)
-        case 1002: return try SchedSyscalls.getWeight(a)
-        case 273: return 0                               // set_robust_list: accepted; robust futexes are not walked
-        case 318: return try MiscSyscalls.getrandom(a)
-        default:
+        guard let call = Syscall(rawValue: a.number) else {
             UnknownSyscalls.report(a.number)
             throw .ENOSYS
+        }
+        switch call {
+        // files (FileSyscalls*.swift)
+        case .read: return try FileSyscalls.read(a)
+        case .write: return try FileSyscalls.write(a)
+        case .open: return try FileSyscalls.open(a)
+        case .close: return try FileSyscalls.close(a)
+        case .stat: return try FileSyscalls.stat(a)
+        case .fstat: return try FileSyscalls.fstat(a)
+        case .lstat: return try FileSyscalls.lstat(a)
+        case .lseek: return try FileSyscalls.lseek(a)
+        case .ioctl: return try FileSyscalls.ioctl(a)
+        case .pread64: return try FileSyscalls.pread64(a)
+        case .pwrite64: return try FileSyscalls.pwrite64(a)
+        case .readv: return try FileSyscalls.readv(a)
+        case .writev: return try FileSyscalls.writev(a)
+        case .access: return try FileSyscalls.access(a)
+        case .pipe, .pipe2: return try FileSyscalls.pipe2(a)
+        case .dup: return try FileSyscalls.dup(a)
+        case .dup2: return try FileSyscalls.dup2(a)
+        case .fcntl: return try FileSyscalls.fcntl(a)
+        case .getcwd: return try FileSyscalls.getcwd(a)
+        case .chdir: return try FileSyscalls.chdir(a)
+        case .fchdir: return try FileSyscalls.fchdir(a)
+        case .readlink: return try FileSyscalls.readlink(a)
+        case .getdents64: return try FileSyscalls.getdents64(a)
+        case .openat: return try FileSyscalls.openat(a)
+        case .newfstatat: return try FileSyscalls.newfstatat(a)
+        case .readlinkat: return try FileSyscalls.readlinkat(a)
+        case .faccessat: return try FileSyscalls.faccessat(a)
+        case .dup3: return try FileSyscalls.dup3(a)
+        case .faccessat2: return try FileSyscalls.faccessat2(a)
+        // memory (MemorySyscalls.swift → Kernel/Memory)
+        case .mmap: return try MemorySyscalls.mmap(a)
+        case .mprotect: return try MemorySyscalls.mprotect(a)
+        case .munmap: return try MemorySyscalls.munmap(a)
+        case .brk: return try MemorySyscalls.brk(a)
+        case .mremap: return try MemorySyscalls.mremap(a)
+        case .msync: return try MemorySyscalls.msync(a)
+        case .madvise: return try MemorySyscalls.madvise(a)
+        // processes and threads (ProcessSyscalls.swift, ChildSyscalls.swift → Kernel/Process)
+        case .getpid: return Int(Scheduler.current.tgid)
+        case .clone: return try ChildSyscalls.clone(a, frame: frame)
+        case .fork: return try ChildSyscalls.fork(frame)
+        case .vfork: return try ChildSyscalls.vfork(frame)
+        case .execve: return try ProcessSyscalls.execve(a, frame: frame)
+        case .exit: ProcessSyscalls.exit(a)
+        case .wait4: return try ChildSyscalls.wait4(a)
+        case .getppid: return ChildSyscalls.getppid()
+        case .arch_prctl: return try ProcessSyscalls.archPrctl(a)
+        case .gettid: return Int(Scheduler.current.pid)
+        case .futex: return try Futex.syscall(a)
+        case .set_tid_address: return ProcessSyscalls.setTIDAddress(a)
+        case .exit_group: ProcessSyscalls.exitGroup(a)
+        case .set_robust_list: return 0                 // accepted; robust futexes are not walked
+        // signals (SignalSyscalls.swift)
+        case .rt_sigaction: return try SignalSyscalls.rtSigaction(a)
+        case .rt_sigprocmask: return try SignalSyscalls.rtSigprocmask(a)
+        case .rt_sigreturn: return try SignalFrame.sigreturn(frame)
+        case .kill: return try SignalSyscalls.kill(a)
+        case .rt_sigpending: return try SignalSyscalls.rtSigpending(a)
+        case .tkill, .tgkill: return try SignalSyscalls.tkill(a)
+        // scheduling (SchedSyscalls.swift)
+        case .sched_yield: return ProcessSyscalls.schedYield(a)
+        case .sched_setparam: return try SchedSyscalls.setParam(a)
+        case .sched_getparam: return try SchedSyscalls.getParam(a)
+        case .sched_setscheduler: return try SchedSyscalls.setScheduler(a)
+        case .sched_getscheduler: return try SchedSyscalls.getScheduler(a)
+        case .sched_get_priority_max: return try SchedSyscalls.priorityBound(a, max: true)
+        case .sched_get_priority_min: return try SchedSyscalls.priorityBound(a, max: false)
+        case .sched_rr_get_interval: return try SchedSyscalls.rrGetInterval(a)
+        case .sched_setaffinity: return try SchedSyscalls.setAffinity(a)
+        case .sched_getaffinity: return try SchedSyscalls.getAffinity(a)
+        case .sched_setweight: return try SchedSyscalls.setWeight(a)
+        case .sched_getweight: return try SchedSyscalls.getWeight(a)
+        // time, identity and the rest (MiscSyscalls.swift)
+        case .pause: return try MiscSyscalls.pause()
+        case .nanosleep: return try MiscSyscalls.nanosleep(a)
+        case .uname: return try MiscSyscalls.uname(a)
+        case .gettimeofday: return try MiscSyscalls.gettimeofday(a)
+        case .getrlimit, .prlimit64: return try MiscSyscalls.prlimit(a)
+        case .getuid, .getgid, .geteuid, .getegid: return 0      // everyone is root
+        case .prctl: return try MiscSyscalls.prctl(a)
+        case .reboot: return try MiscSyscalls.reboot(a)
+        case .time: return try MiscSyscalls.time(a)
+        case .clock_gettime: return try MiscSyscalls.clockGettime(a)
+        case .getrandom: return try MiscSyscalls.getrandom(a)
         }
     }
 }

@@ -77,7 +77,11 @@ enum Trampoline {
     static func release() {
         guard let table = transition else { return }
         var frames = LowFrameAllocator()
-        _ = try? table.unmap(VirtAddr(base.value), freeEmptyTables: true, allocator: &frames)
+        do {
+            _ = try table.unmap(VirtAddr(base.value), freeEmptyTables: true, allocator: &frames)
+        } catch {
+            Panic.now("trampoline: its identity mapping is gone from the transition table: \(error)")
+        }
         PageAllocator.free(table.root)
         transition = nil
     }
