@@ -21,7 +21,7 @@ final class MM {
     var pageTable: PageTable<DirectMap>
     /// Linux: mm_mt (the maple tree; older kernels: mm_rb + mmap list)
     var vmas = VMATree()
-    var layout = AddressSpaceLayout()
+    var layout = MMLayout()
     /// Linux: start_code, end_code, start_data, end_data, start_brk, brk, start_stack
     var startCode = VirtAddr(0), endCode = VirtAddr(0)
     var startData = VirtAddr(0), endData = VirtAddr(0)

@@ -5,7 +5,7 @@ import XCTest
 @testable import KeelCore
 
 final class FaultTests: XCTestCase {
-    let layout = AddressSpaceLayout()
+    let layout = MMLayout()
     let addr = page(0x1234) + 0x10
 
     let privateAnon = vmaPages(0x1200, 0x1300, .dataDefault)

@@ -1,7 +1,16 @@
-// A four-level page-table tree reached through PhysicalMemory, so the same walker
-// programs the real tables through the direct map in the kernel and a byte buffer in
-// host tests. This layer never touches hardware: after changing a live entry the
-// caller flushes the TLB (Linux: flush_tlb_page()).
+// The four-level x86-64 page-table tree, and every operation on it, in one file:
+// translate and walk, map (one page or a range with the largest pages that fit),
+// unmap with freeing of emptied tables, change protection, and the whole-range
+// copy (fork) and zap (exit, munmap) that work table by table. The entry format,
+// flags, levels and sizes are PageTableEntry.swift.
+//
+// The tree is reached through PhysicalMemory, so the same code programs the
+// real tables through the direct map in the kernel and a byte buffer in host
+// tests. It never touches hardware: after changing a live entry the caller
+// flushes the TLB (Kernel/Memory/MM.swift `flush`).
+// Linux: mm/memory.c, mm/pgtable-generic.c, arch/x86/mm/pgtable.c
+
+// MARK: - the tree
 
 /// The page tables of one address space, identified by the physical address of its
 /// PML4 (what CR3 holds). Linux: mm->pgd plus the pgd/pud/pmd/pte walkers.
@@ -57,5 +66,409 @@ public struct PageTable<M: PhysicalMemory> {
     public func translate(_ virt: VirtAddr) -> (phys: PhysAddr, flags: PTEFlags, size: PageSize)? {
         guard let leaf = findLeaf(virt)?.leaf else { return nil }
         return (leaf.entry.frame + (virt - leaf.virt), leaf.entry.flags, leaf.size)
+    }
+}
+
+// MARK: - walking a range
+//
+// Visiting every mapped page of a range in address order: the walk under fork's
+// copy_page_range(), munmap's zap and /proc's page accounting.
+
+extension PageTable {
+    /// Calls `body` with every present leaf that overlaps `range`, in ascending address order.
+    /// A huge page that straddles a bound is visited whole (its `virt` may lie below `range`).
+    /// `body` may rewrite the entry it is given (via `protect`, say) but must not free tables;
+    /// a thrown error stops the walk. Linux: walk_page_range() with a pte_entry/pmd_entry callback
+    public func forEachLeaf<E: Error>(
+        in range: Range<VirtAddr>, _ body: (PageTableLeaf) throws(E) -> Void
+    ) throws(E) {
+        guard !range.isEmpty else { return }
+        try visit(root, at: .pml4, base: 0, first: range.lowerBound.value, last: range.upperBound.value - 1, body)
+    }
+
+    /// Visits the entries of `table` (a table at `level` whose first entry maps `base`) that
+    /// overlap [first, last].
+    private func visit<E: Error>(
+        _ table: PhysAddr, at level: PageTableLevel, base: UInt64, first: UInt64, last: UInt64,
+        _ body: (PageTableLeaf) throws(E) -> Void
+    ) throws(E) {
+        for index in 0..<PageTableLevel.entriesPerTable {
+            // PML4 slots 256–511 map the upper canonical half: sign-extend bit 47.
+            let offset = base + UInt64(index) << level.shift
+            let start = offset & (1 << 47) == 0 ? offset : offset | 0xffff_0000_0000_0000
+            if start > last { return }
+            guard start + (level.entrySpan - 1) >= first else { continue }
+            let entry = read(table + UInt64(index) * 8)
+            if let size = entry.pageSize(at: level) {
+                try body(PageTableLeaf(virt: VirtAddr(start), entry: entry, size: size))
+            } else if let next = entry.nextTable(at: level) {
+                try visit(next, at: level.child, base: start, first: first, last: last, body)
+            }
+        }
+    }
+}
+
+// MARK: - mapping
+//
+// Installing mappings: one page of any size, or a whole range with the largest pages
+// that fit (the kernel's direct map). Missing intermediate tables are allocated and
+// zeroed on the way down, as Linux's __pud_alloc()/__pmd_alloc()/__pte_alloc() do.
+
+extension PageTable {
+    /// Maps the `size` page at `virt` to the frame at `phys` with `flags` (`.present` is
+    /// implied unless `flags` holds `.protNone`, `.huge` follows from `size`). Linux: set_pte_at() after the *_alloc() walk
+    ///
+    /// Intermediate entries get `.kernelTable`, or `.userTable` when the leaf is user (existing
+    /// ones are widened), so they never restrict anything: the leaf decides. An empty table
+    /// left where a huge page should go (see `unmap(_:freeEmptyTables:allocator:)`) is freed
+    /// and replaced. `phys` must lie below 2^52 (a precondition, as for any frame address).
+    /// On `.outOfMemory` every table this call created is freed again.
+    public func map<A: FrameAllocator>(
+        _ virt: VirtAddr, to phys: PhysAddr, size: PageSize, flags: PTEFlags, allocator: inout A
+    ) throws(PageTableError) {
+        guard virt.isCanonical else { throw .nonCanonical }
+        guard virt.value % size.bytes == 0, phys.value % size.bytes == 0 else { throw .misaligned }
+        let tableFlags: PTEFlags = flags.contains(.user) ? .userTable : .kernelTable
+        var table = root
+        var level = PageTableLevel.pml4
+        var firstCreated: (slot: PhysAddr, level: PageTableLevel)?
+        while level != size.level {
+            let slot = entryAddress(in: table, at: level, for: virt)
+            var entry = read(slot)
+            if entry.isNone {
+                guard let frame = allocator.allocateFrame() else {
+                    if let created = firstCreated {
+                        _ = releaseTableIfEmpty(under: created.slot, tableLevel: created.level, allocator: &allocator)
+                    }
+                    throw .outOfMemory
+                }
+                memory.zeroFrame(frame)
+                entry = PageTableEntry(frame: frame, flags: tableFlags)
+                write(slot, entry)
+                if firstCreated == nil { firstCreated = (slot, level.child) }
+            } else if entry.nextTable(at: level) != nil {
+                if !entry.flags.isSuperset(of: tableFlags) {
+                    entry = PageTableEntry(frame: entry.frame, flags: entry.flags.union(tableFlags))
+                    write(slot, entry)
+                }
+            } else {
+                // A larger page covers `virt`. Nothing was created yet: below a new table
+                // every entry is none, so this branch is only reachable before the first.
+                throw .alreadyMapped
+            }
+            table = entry.frame
+            level = level.child
+        }
+        let slot = entryAddress(in: table, at: level, for: virt)
+        let old = read(slot)
+        if !old.isNone {
+            guard old.nextTable(at: level) != nil,
+                  releaseTableIfEmpty(under: slot, tableLevel: level.child, allocator: &allocator)
+            else { throw .alreadyMapped }
+        }
+        // Bit 7 means PAT in a PT entry, so `.huge` is set exactly when the size calls for it.
+        var leafFlags = PageTableEntry.leafFlags(flags).subtracting(.huge)
+        if size != .size4K { leafFlags.insert(.huge) }
+        write(slot, PageTableEntry(frame: phys, flags: leafFlags))
+    }
+
+    /// Maps `length` bytes at `virt` to the same length at `phys`, each step with the largest
+    /// page, up to `largestPage`, that both addresses are aligned to and the rest covers.
+    /// Pass `.size1G` only when the CPU has 1 GiB pages (CPUID pdpe1gb).
+    /// All or nothing: on error the pages mapped so far are unmapped again.
+    /// Linux: kernel_physical_mapping_init() → phys_pud_init() / phys_pmd_init() / phys_pte_init()
+    public func mapRange<A: FrameAllocator>(
+        _ virt: VirtAddr, to phys: PhysAddr, length: UInt64, flags: PTEFlags, largestPage: PageSize,
+        allocator: inout A
+    ) throws(PageTableError) {
+        guard virt.isPageAligned, phys.isPageAligned, length % pageSize == 0 else { throw .misaligned }
+        var done: UInt64 = 0
+        while done < length {
+            let v = virt + done, p = phys + done
+            var size = largestPage
+            while v.value % size.bytes != 0 || p.value % size.bytes != 0 || length - done < size.bytes,
+                  let smaller = size.smaller {
+                size = smaller
+            }
+            do {
+                try map(v, to: p, size: size, flags: flags, allocator: &allocator)
+            } catch {
+                // Undo in the same order; these leaves were mapped by this loop, so unmap cannot fail.
+                var undone: UInt64 = 0
+                while undone < done {
+                    undone += try! unmap(virt + undone, freeEmptyTables: true, allocator: &allocator).size.bytes
+                }
+                throw error
+            }
+            done += size.bytes
+        }
+    }
+}
+
+// MARK: - unmapping
+//
+// Removing mappings and giving back the page tables that no longer map anything.
+// Linux splits this into zap_pte_range() (clear the entries, while unmapping) and
+// free_pgtables() (free the emptied tables afterwards); here both follow one walk.
+
+extension PageTable {
+    /// Removes the leaf that maps the page starting at `virt` and returns it, so the caller
+    /// can drop its reference to the frame and flush the TLB. Linux: zap_pte_range()
+    ///
+    /// `virt` must be the start of the leaf: unmapping part of a huge page throws
+    /// `.hugePageSplitUnsupported`. With `freeEmptyTables`, every table on the path left
+    /// mapping nothing goes back to `allocator` (Linux: free_pgtables()), except the PDPTs
+    /// under the kernel's PML4 slots, which every process shares.
+    @discardableResult
+    public func unmap<A: FrameAllocator>(
+        _ virt: VirtAddr, freeEmptyTables: Bool, allocator: inout A
+    ) throws(PageTableError) -> PageTableLeaf {
+        guard virt.isCanonical else { throw .nonCanonical }
+        guard virt.isPageAligned else { throw .misaligned }
+        return try unmap(virt, in: root, at: .pml4, freeEmptyTables: freeEmptyTables, allocator: &allocator)
+    }
+
+    private func unmap<A: FrameAllocator>(
+        _ virt: VirtAddr, in table: PhysAddr, at level: PageTableLevel, freeEmptyTables: Bool, allocator: inout A
+    ) throws(PageTableError) -> PageTableLeaf {
+        let slot = entryAddress(in: table, at: level, for: virt)
+        let entry = read(slot)
+        if let size = entry.pageSize(at: level) {
+            guard virt.value % size.bytes == 0 else { throw .hugePageSplitUnsupported }
+            write(slot, .none)
+            return PageTableLeaf(virt: virt, entry: entry, size: size)
+        }
+        guard let next = entry.nextTable(at: level) else { throw .notMapped }
+        let leaf = try unmap(virt, in: next, at: level.child, freeEmptyTables: freeEmptyTables, allocator: &allocator)
+        let sharedKernelSlot = level == .pml4 && KernelLayout.kernelPML4Slots.contains(level.index(of: virt))
+        if freeEmptyTables && !sharedKernelSlot {
+            _ = releaseTableIfEmpty(under: slot, tableLevel: level.child, allocator: &allocator)
+        }
+        return leaf
+    }
+
+    /// If the table `slot` points to, and every table below it, maps nothing, clears `slot`
+    /// and frees them all; returns whether it did. `tableLevel` is the level of that table.
+    /// Linux: free_pte_range() / free_pmd_range() / free_pud_range()
+    private func releaseTableIfEmpty<A: FrameAllocator>(
+        under slot: PhysAddr, tableLevel: PageTableLevel, allocator: inout A
+    ) -> Bool {
+        let table = read(slot).frame
+        guard mapsNothing(table, at: tableLevel) else { return false }
+        write(slot, .none)
+        freeTables(table, at: tableLevel, allocator: &allocator)
+        return true
+    }
+
+    /// True when every entry of `table` is none or points to a table that maps nothing.
+    private func mapsNothing(_ table: PhysAddr, at level: PageTableLevel) -> Bool {
+        for index in 0..<PageTableLevel.entriesPerTable {
+            let entry = read(table + UInt64(index) * 8)
+            if entry.isNone { continue }
+            guard let next = entry.nextTable(at: level), mapsNothing(next, at: level.child) else { return false }
+        }
+        return true
+    }
+
+    /// Frees `table` and every table below it (the caller has checked they map nothing).
+    private func freeTables<A: FrameAllocator>(_ table: PhysAddr, at level: PageTableLevel, allocator: inout A) {
+        for index in 0..<PageTableLevel.entriesPerTable {
+            if let next = read(table + UInt64(index) * 8).nextTable(at: level) {
+                freeTables(next, at: level.child, allocator: &allocator)
+            }
+        }
+        allocator.freeFrame(table)
+    }
+}
+
+// MARK: - protection
+//
+// Changing the access rights of an existing mapping, as mprotect() and copy-on-write do.
+
+extension PageTable {
+    /// Gives the leaf that maps the page starting at `virt` the access rights in `flags`,
+    /// keeping its frame, its user/kernel ownership and the accessed/dirty bits the CPU
+    /// maintains; returns the leaf as it was, so the caller can tell whether the TLB
+    /// needs a flush. Linux: change_pte_range() → pte_modify()
+    ///
+    /// Ownership stays fixed because intermediate entries were built for it (see `map`).
+    /// `virt` must be the start of the leaf: part of a huge page throws `.hugePageSplitUnsupported`.
+    @discardableResult
+    public func protect(_ virt: VirtAddr, flags: PTEFlags) throws(PageTableError) -> PageTableLeaf {
+        guard virt.isCanonical else { throw .nonCanonical }
+        guard virt.isPageAligned else { throw .misaligned }
+        guard let (slot, leaf) = findLeaf(virt) else { throw .notMapped }
+        guard leaf.virt == virt else { throw .hugePageSplitUnsupported }
+        let kept: PTEFlags = [.user, .accessed, .dirty, .huge]
+        let newFlags = PageTableEntry.leafFlags(flags.subtracting(kept).union(leaf.entry.flags.intersection(kept)))
+        write(slot, PageTableEntry(frame: leaf.entry.frame, flags: newFlags))
+        return leaf
+    }
+}
+
+// MARK: - copy and zap of whole ranges
+//
+// Whole-range operations that work table by table instead of page by page, for
+// the two places that touch every page of an address space: fork copies the
+// parent's tree (Linux: copy_page_range() → copy_pmd_range() → copy_pte_range())
+// and exit or munmap tears entries down and frees the tables left empty
+// (Linux: zap_page_range() + free_pgtables()). A page-by-page map or unmap
+// would walk four levels per page and re-check a table for emptiness after
+// every removal.
+
+extension PageTable {
+    /// What fork does with one leaf: the entry the child gets (nil: none) and,
+    /// if it changes, the parent's new entry (copy-on-write makes both read-only).
+    public typealias LeafCopy = (child: PageTableEntry?, parent: PageTableEntry?)
+
+    /// Copies the user leaves of `range` into `child`, creating the child's tables
+    /// as needed (with the parent's intermediate flags). `decide` sees each present
+    /// leaf once. On `.outOfMemory` the child holds a partial copy, which its owner
+    /// tears down. Only the user half (below the kernel slots) may be copied.
+    public func copyLeaves<A: FrameAllocator>(
+        _ range: Range<VirtAddr>, into child: PageTable, allocator: inout A,
+        _ decide: (PageTableLeaf) -> LeafCopy
+    ) throws(PageTableError) {
+        guard !range.isEmpty else { return }
+        precondition(range.upperBound.value <= KernelLayout.taskSize, "copyLeaves is for user space")
+        try copyTable(root, into: child.root, child: child, at: .pml4, base: 0,
+                      first: range.lowerBound.value, last: range.upperBound.value - 1, &allocator, decide)
+    }
+
+    private func copyTable<A: FrameAllocator>(
+        _ table: PhysAddr, into childTable: PhysAddr, child: PageTable, at level: PageTableLevel, base: UInt64,
+        first: UInt64, last: UInt64, _ allocator: inout A, _ decide: (PageTableLeaf) -> LeafCopy
+    ) throws(PageTableError) {
+        for index in 0..<PageTableLevel.entriesPerTable {
+            let start = base + UInt64(index) << level.shift
+            if start > last { return }
+            guard start + (level.entrySpan - 1) >= first else { continue }
+            let slot = table + UInt64(index) * 8, childSlot = childTable + UInt64(index) * 8
+            let entry = read(slot)
+            if let size = entry.pageSize(at: level) {
+                let (childEntry, parentEntry) = decide(PageTableLeaf(virt: VirtAddr(start), entry: entry, size: size))
+                if let childEntry { child.write(childSlot, childEntry) }
+                if let parentEntry { write(slot, parentEntry) }
+            } else if let next = entry.nextTable(at: level) {
+                var childNext = child.read(childSlot).nextTable(at: level)
+                if childNext == nil {
+                    guard let frame = allocator.allocateFrame() else { throw .outOfMemory }
+                    memory.zeroFrame(frame)
+                    child.write(childSlot, PageTableEntry(frame: frame, flags: entry.flags))
+                    childNext = frame
+                }
+                try copyTable(next, into: childNext!, child: child, at: level.child, base: start,
+                              first: first, last: last, &allocator, decide)
+            }
+        }
+    }
+
+    /// Clears every present leaf of the user range `range`, handing each old leaf to
+    /// `body` (to drop its frame), then frees the tables that became empty. Tables
+    /// only partly inside the range stay if something else still uses them.
+    public func zap<A: FrameAllocator>(_ range: Range<VirtAddr>, allocator: inout A,
+                                       _ body: (PageTableLeaf) -> Void) {
+        guard !range.isEmpty else { return }
+        precondition(range.upperBound.value <= KernelLayout.taskSize, "zap is for user space")
+        _ = zapTable(root, at: .pml4, base: 0, first: range.lowerBound.value,
+                     last: range.upperBound.value - 1, &allocator, body)
+    }
+
+    /// Returns true when `table` is empty afterwards.
+    private func zapTable<A: FrameAllocator>(
+        _ table: PhysAddr, at level: PageTableLevel, base: UInt64, first: UInt64, last: UInt64,
+        _ allocator: inout A, _ body: (PageTableLeaf) -> Void
+    ) -> Bool {
+        for index in 0..<PageTableLevel.entriesPerTable {
+            let start = base + UInt64(index) << level.shift
+            if start > last { break }
+            guard start + (level.entrySpan - 1) >= first else { continue }
+            let slot = table + UInt64(index) * 8
+            let entry = read(slot)
+            if let size = entry.pageSize(at: level) {
+                // A huge leaf is removed only when the range covers all of it.
+                guard start >= first && start + (size.bytes - 1) <= last else { continue }
+                write(slot, .none)
+                body(PageTableLeaf(virt: VirtAddr(start), entry: entry, size: size))
+            } else if let next = entry.nextTable(at: level) {
+                if zapTable(next, at: level.child, base: start, first: first, last: last, &allocator, body) {
+                    write(slot, .none)
+                    allocator.freeFrame(next)
+                }
+            }
+        }
+        guard level != .pml4 else { return false }
+        for index in 0..<PageTableLevel.entriesPerTable where !read(table + UInt64(index) * 8).isNone { return false }
+        return true
+    }
+}
+
+// MARK: - counting table pages
+//
+// Counting the page-table pages below an address: the "pgtables" part of the
+// OOM killer's badness, since a process can pin memory in page tables alone
+// (one byte read every 2 MiB maps only the shared zero page but costs a PT).
+
+extension PageTable {
+    /// Table pages (PDPTs, PDs and PTs) reachable from the PML4 slots that map
+    /// [0, end); the PML4 itself not counted. Linux: mm_pgtables_bytes() / PAGE_SIZE
+    public func tablePages(below end: VirtAddr) -> Int {
+        var count = 0
+        let slots = Int(min(end.value >> PageTableLevel.pml4.shift, UInt64(PageTableLevel.entriesPerTable / 2)))
+        for index in 0..<slots {
+            if let next = read(root + UInt64(index) * 8).nextTable(at: .pml4) {
+                count += tablesInSubtree(next, at: .pdpt)
+            }
+        }
+        return count
+    }
+
+    /// `table` (at `level`) and every table below it.
+    private func tablesInSubtree(_ table: PhysAddr, at level: PageTableLevel) -> Int {
+        guard level != .pt else { return 1 }
+        var count = 1
+        for index in 0..<PageTableLevel.entriesPerTable {
+            if let next = read(table + UInt64(index) * 8).nextTable(at: level) {
+                count += tablesInSubtree(next, at: level.child)
+            }
+        }
+        return count
+    }
+}
+
+// MARK: - the kernel half
+//
+// Every process's PML4 shares the kernel's upper tables: PML4 slots 254 (direct map)
+// and 255 (kernel image, vmalloc) point to the same PDPTs everywhere, so a kernel
+// mapping made once is visible in every address space without touching each PML4.
+
+extension KernelLayout {
+    /// The PML4 slots that hold the kernel half (254 and 255). Linux: KERNEL_PGD_BOUNDARY…PTRS_PER_PGD
+    public static var kernelPML4Slots: ClosedRange<Int> {
+        PageTableLevel.pml4.index(of: VirtAddr(pageOffset))...PageTableLevel.pml4.index(of: VirtAddr(vmallocEnd))
+    }
+}
+
+extension PageTable {
+    /// Gives each empty kernel slot its own zeroed PDPT, once, at boot: a slot still empty
+    /// when processes copy it would never show them later kernel mappings.
+    /// Linux: preallocate_vmalloc_pages()
+    public func populateKernelSlots<A: FrameAllocator>(allocator: inout A) throws(PageTableError) {
+        for index in KernelLayout.kernelPML4Slots {
+            let slot = root + UInt64(index) * 8
+            guard read(slot).isNone else { continue }
+            guard let frame = allocator.allocateFrame() else { throw .outOfMemory }
+            memory.zeroFrame(frame)
+            write(slot, PageTableEntry(frame: frame, flags: .kernelTable))
+        }
+    }
+
+    /// Makes this PML4 share the kernel half of `kernel` by copying its kernel slots.
+    /// Linux: pgd_ctor() → clone_pgd_range()
+    public func copyKernelEntries(from kernel: PageTable) {
+        for index in KernelLayout.kernelPML4Slots {
+            let offset = UInt64(index) * 8
+            write(root + offset, kernel.read(kernel.root + offset))
+        }
     }
 }

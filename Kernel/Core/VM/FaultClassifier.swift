@@ -10,7 +10,7 @@ extension FaultAction {
     /// address (which may start above it) and the region below that.
     /// Linux: do_user_addr_fault() → handle_mm_fault() → handle_pte_fault()
     public static func classify(address: VirtAddr, access: FaultAccess, vma: VMA?, prev: VMA?,
-                                pte: PTEState, layout: AddressSpaceLayout) -> FaultAction {
+                                pte: PTEState, layout: MMLayout) -> FaultAction {
         // The kernel never runs user code (SMEP); Linux oopses here.
         if access.kind == .execute && !access.fromUserMode { return .segv(.accessError) }
         guard let vma else { return .segv(.noVMA) }
@@ -36,7 +36,7 @@ extension FaultAction {
     /// be near the stack pointer; that rule is gone.) Linux: expand_downwards() +
     /// acct_stack_growth()
     static func stackGrowth(to address: VirtAddr, stack: VMA, prev: VMA?,
-                            layout: AddressSpaceLayout) -> VirtAddr? {
+                            layout: MMLayout) -> VirtAddr? {
         let newStart = address.alignedDown()
         guard stack.flags.contains(.growsDown),
               newStart.value >= layout.mmapMinAddr,

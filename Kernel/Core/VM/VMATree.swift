@@ -1,7 +1,22 @@
-// An address space's memory regions, kept three ways at once as Linux 2.6–6.0 did:
-// a red-black tree keyed by start address for O(log n) lookup, a list in address
-// order for O(1) neighbours (merging, gap search, iteration), and a one-entry cache
-// of the last lookup, because consecutive faults usually land in the same region.
+// The VMA tree: an mm's memory regions (vm_area_struct), in one file with the
+// operations mmap, munmap, mprotect, brk and the fault handler use. The
+// balancing itself (rotations and recolouring) is in VMATreeRedBlack.swift.
+//
+// The regions are kept three ways at once, as Linux 2.6-6.0 did:
+//   - a red-black tree keyed by start address, for O(log n) find_vma;
+//   - a list in address order, for O(1) neighbours (merging, gap search,
+//     iteration);
+//   - a one-entry cache of the last lookup, because consecutive faults usually
+//     land in the same region.
+// Nodes live in a pool (VMANodePool.swift) and are named by index, so the tree
+// is a value: assigning it copies every region, which is what fork's dup_mmap
+// needs. Regions never overlap; every method keeps the tree balanced, the list
+// in step with it and `count`/`totalVM` exact (VMATree+Invariants.swift checks
+// all of it in the host tests).
+// Linux: mm/mmap.c (find_vma, insert_vm_struct, __split_vma, vma_merge,
+// do_vmi_munmap, get_unmapped_area), mm/mprotect.c
+
+// MARK: - the tree
 
 /// The VMAs of one address space. Linux: mm->mm_rb, mm->mmap, the vmacache
 ///
@@ -49,7 +64,7 @@ extension VMATree {
     }
 
     /// `lowerBound` through the last-hit cache.
-    mutating func cachedLowerBound(_ addr: VirtAddr) -> Int32 {
+    private mutating func cachedLowerBound(_ addr: VirtAddr) -> Int32 {
         if cache != vmaNil && pool[cache].vma.contains(addr) { return cache }
         let node = lowerBound(addr)
         if node != vmaNil { cache = node }
@@ -76,5 +91,362 @@ extension VMATree {
         let node = lowerBound(start)
         guard node != vmaNil, pool[node].vma.start < end else { return nil }
         return pool[node].vma
+    }
+}
+
+// MARK: - iteration
+//
+// Walking the regions in address order follows the list, not the tree: O(1) per
+// step and no stack. This is how /proc maps, fork and exit visit every VMA.
+
+extension VMATree: Sequence {
+    /// Yields the regions from lowest to highest. Linux: for (vma = mm->mmap; vma; vma = vma->vm_next)
+    public struct Iterator: IteratorProtocol {
+        let pool: VMANodePool
+        var node: Int32
+
+        public mutating func next() -> VMA? {
+            guard node != vmaNil else { return nil }
+            let vma = pool[node].vma
+            node = pool[node].next
+            return vma
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(pool: pool, node: head) }
+
+    public var underestimatedCount: Int { count }
+}
+
+// MARK: - adding and removing regions
+//
+// Adding and removing whole regions: the tree, the address-order list, the
+// cache and the counters change together here and nowhere else.
+
+extension VMATree {
+    /// Adds a region that overlaps none already present: EINVAL unless it is
+    /// non-empty and page aligned, ENOMEM on overlap or at max_map_count.
+    /// Linux: insert_vm_struct() (and mmap_region()'s map_count check)
+    public mutating func insert(_ vma: VMA) throws(VMError) {
+        guard vma.isWellFormed else { throw .invalidArgument }
+        guard findIntersection(vma.start, vma.end) == nil, count < Self.maxMapCount else { throw .noMemory }
+        link(vma)
+    }
+
+    /// Removes and returns the region containing `addr`. Linux: detach + remove_vma()
+    public mutating func remove(containing addr: VirtAddr) -> VMA? {
+        let node = lowerBound(addr)
+        guard node != vmaNil, pool[node].vma.contains(addr) else { return nil }
+        return unlink(node)
+    }
+
+    /// Links a region the caller knows does not overlap; returns its node. Linux: vma_link()
+    @discardableResult
+    mutating func link(_ vma: VMA) -> Int32 {
+        let node = pool.allocate(vma)
+        var parent = vmaNil
+        var prev = vmaNil
+        var side = VMATreeSide.left
+        var cursor = root
+        while cursor != vmaNil {
+            parent = cursor
+            if vma.start < pool[cursor].vma.start {
+                side = .left
+                cursor = pool[cursor].left
+            } else {
+                // Every step right passes a lower region; the last one is the predecessor.
+                prev = cursor
+                side = .right
+                cursor = pool[cursor].right
+            }
+        }
+        pool[node].parent = parent
+        if parent == vmaNil { root = node } else { setChild(parent, side, node) }
+
+        // Linux: __vma_link_list()
+        let next = prev == vmaNil ? head : pool[prev].next
+        pool[node].prev = prev
+        pool[node].next = next
+        if prev == vmaNil { head = node } else { pool[prev].next = node }
+        if next == vmaNil { tail = node } else { pool[next].prev = node }
+
+        insertFixup(node)
+        count += 1
+        totalVM += vma.pageCount
+        return node
+    }
+
+    /// Removes a node from tree, list and cache and frees it. Linux: __vma_unlink() + vm_area_free()
+    @discardableResult
+    private mutating func unlink(_ node: Int32) -> VMA {
+        let vma = pool[node].vma
+        erase(node)  // before the list unlink: erase uses `next` as the successor
+        let prev = pool[node].prev
+        let next = pool[node].next
+        if prev == vmaNil { head = next } else { pool[prev].next = next }
+        if next == vmaNil { tail = prev } else { pool[next].prev = prev }
+        // The freed slot still holds the old range: a cache hit on it would resurrect it.
+        if cache == node { cache = vmaNil }  // Linux: vmacache_invalidate()
+        pool.free(node)
+        count -= 1
+        totalVM -= vma.pageCount
+        return vma
+    }
+
+    /// Changes a node's range in place. The caller keeps it between its neighbours,
+    /// so the order (and therefore the tree shape) is unchanged.
+    private mutating func reshape(_ node: Int32, to vma: VMA) {
+        totalVM = totalVM - pool[node].vma.pageCount + vma.pageCount
+        pool[node].vma = vma
+    }
+}
+
+// MARK: - split and merge
+//
+// Splitting one region in two and merging compatible neighbours back into one:
+// the building blocks of munmap, mprotect and brk. A region's node keeps its lower
+// part, so its tree key never changes and the tree only sees plain links/unlinks.
+
+extension VMA {
+    /// `next` can be absorbed into this region: adjacent, same flags, and the same
+    /// anonymous memory or the same file at the following offset.
+    /// Linux: is_mergeable_vma() + can_vma_merge_after()
+    public func canMerge(followedBy next: VMA) -> Bool {
+        guard end == next.start, flags == next.flags else { return false }
+        switch (backing, next.backing) {
+        case (.anonymous, .anonymous):
+            return true
+        case let (.file(file, offset), .file(nextFile, nextOffset)):
+            return file == nextFile && offset + pageCount == nextOffset
+        default:
+            return false
+        }
+    }
+}
+
+extension VMATree {
+    /// Cuts the region around `addr` into [start, addr) and [addr, end); EINVAL
+    /// unless `addr` is page aligned and strictly inside a region. Linux: __split_vma()
+    public mutating func splitVMA(at addr: VirtAddr) throws(VMError) {
+        let node = lowerBound(addr)
+        guard addr.isPageAligned, node != vmaNil, pool[node].vma.start < addr else {
+            throw .invalidArgument
+        }
+        split(node, at: addr)
+    }
+
+    /// Keeps [start, addr) in `node`, links [addr, end) and returns the new node.
+    @discardableResult
+    mutating func split(_ node: Int32, at addr: VirtAddr) -> Int32 {
+        let whole = pool[node].vma
+        reshape(node, to: whole.slice(whole.start, addr))
+        return link(whole.slice(addr, whole.end))
+    }
+
+    /// Merges the region containing `addr` with whichever neighbours are compatible and
+    /// returns the result; nil if no region contains `addr`. Linux: vma_merge()
+    @discardableResult
+    public mutating func mergeAdjacent(at addr: VirtAddr) -> VMA? {
+        var node = lowerBound(addr)
+        guard node != vmaNil, pool[node].vma.contains(addr) else { return nil }
+        mergeWithNext(node)
+        let prev = pool[node].prev
+        if prev != vmaNil && mergeWithNext(prev) { node = prev }
+        return pool[node].vma
+    }
+
+    /// Absorbs the following region into `node` if they are compatible.
+    @discardableResult
+    private mutating func mergeWithNext(_ node: Int32) -> Bool {
+        let next = pool[node].next
+        guard next != vmaNil, pool[node].vma.canMerge(followedBy: pool[next].vma) else { return false }
+        var merged = pool[node].vma
+        merged.end = unlink(next).end
+        reshape(node, to: merged)
+        return true
+    }
+
+    /// Moves the start of the growsdown region just above `newStart` down to it (the
+    /// fault handler's `.growStack`); EINVAL unless `newStart` is page aligned and lies
+    /// in the gap below such a region; ENOMEM if the region maps a file and would start
+    /// before its first page. Other limits are the classifier's job. Linux: expand_downwards()
+    public mutating func expandDownwards(to newStart: VirtAddr) throws(VMError) {
+        // The first region ending above newStart: the one below it ends at or before newStart.
+        let node = lowerBound(newStart)
+        guard newStart.isPageAligned, node != vmaNil else { throw .invalidArgument }
+        let stack = pool[node].vma
+        guard stack.flags.contains(.growsDown), newStart < stack.start else { throw .invalidArgument }
+        // A file-backed region cannot grow below the file's first page.
+        // Linux: expand_downwards()'s `grow <= vma->vm_pgoff` check (else ENOMEM)
+        if case .file(_, let pageOffset) = stack.backing, (stack.start - newStart) >> pageShift > pageOffset {
+            throw .noMemory
+        }
+        reshape(node, to: stack.slice(newStart, stack.end))
+    }
+}
+
+// MARK: - munmap
+//
+// munmap on any page range: regions straddling either end are split so that only
+// the pages inside the range go. The caller gets the removed pieces back because
+// the tree knows nothing of page tables or frames: it must zap those PTEs, drop
+// the pages and flush the TLB (Linux: unmap_region()).
+
+extension VMATree {
+    /// Removes every mapping in [start, end) and returns the removed pieces in address
+    /// order (empty if nothing was mapped there). `start` must be page aligned; `end` is
+    /// rounded up to a page as munmap rounds its length. EINVAL for a misaligned start
+    /// or an empty range, ENOMEM if a hole in one region would pass max_map_count.
+    /// Linux: do_munmap() → do_vmi_align_munmap()
+    public mutating func unmapRange(_ start: VirtAddr, _ end: VirtAddr) throws(VMError) -> [VMA] {
+        let end = end.alignedUp()
+        guard start.isPageAligned, start < end else { throw .invalidArgument }
+        var node = lowerBound(start)
+        guard node != vmaNil, pool[node].vma.start < end else { return [] }
+        // A hole punched in one region leaves one region more. Linux: the map_count
+        // check in do_vmi_align_munmap()
+        if pool[node].vma.start < start && pool[node].vma.end > end && count >= Self.maxMapCount { throw .noMemory }
+        if pool[node].vma.start < start { node = split(node, at: start) }
+        var removed: [VMA] = []
+        while node != vmaNil && pool[node].vma.start < end {
+            if pool[node].vma.end > end { split(node, at: end) }
+            let next = pool[node].next
+            removed.append(unlink(node))
+            node = next
+        }
+        return removed
+    }
+}
+
+// MARK: - mprotect
+//
+// mprotect: give every page in a range new access bits. Regions straddling the
+// range ends are split, the pieces inside get the new flags, and pieces that now
+// match a neighbour are merged again, so mprotect there and back leaves the
+// regions as they were.
+
+extension VMATree {
+    /// Sets the access bits (a subset of `VMFlags.access`) of every page in [start, end),
+    /// keeping each region's other flags. `end` is rounded up to a page. EINVAL for a
+    /// misaligned start or non-access bits, ENOMEM if part of the range is unmapped or
+    /// the splits would pass max_map_count, EACCES if a region's MAY bits forbid the new access. On error nothing changes
+    /// (Linux may already have changed the regions before a hole). The caller then
+    /// rewrites the PTEs in the range. Linux: do_mprotect_pkey() + mprotect_fixup()
+    public mutating func protectRange(_ start: VirtAddr, _ end: VirtAddr,
+                                      protection: VMFlags) throws(VMError) {
+        let end = end.alignedUp()
+        guard start.isPageAligned, protection.isSubset(of: .access) else { throw .invalidArgument }
+        guard start <= end else { throw .noMemory }
+        guard start < end else { return }
+
+        var first = lowerBound(start)
+        var covered = start
+        var node = first
+        while covered < end {
+            guard node != vmaNil, pool[node].vma.start <= covered else { throw .noMemory }
+            guard pool[node].vma.flags.withAccess(protection).accessIsPermitted else {
+                throw .accessDenied
+            }
+            covered = pool[node].vma.end
+            node = pool[node].next
+        }
+
+        // Each split adds a region. Linux: split_vma()'s map_count check
+        var splits = pool[first].vma.start < start ? 1 : 0
+        if let last = findVMA(VirtAddr(end.value - 1)), last.end > end { splits += 1 }
+        guard count + splits <= Self.maxMapCount else { throw .noMemory }
+
+        if pool[first].vma.start < start { first = split(first, at: start) }
+        node = first
+        while node != vmaNil && pool[node].vma.start < end {
+            if pool[node].vma.end > end { split(node, at: end) }
+            pool[node].vma.flags = pool[node].vma.flags.withAccess(protection)
+            node = pool[node].next
+        }
+
+        // Merge from the region below the range up to the one just above it.
+        node = pool[first].prev == vmaNil ? first : pool[first].prev
+        while node != vmaNil && pool[node].vma.start < end {
+            if !mergeWithNext(node) { node = pool[node].next }
+        }
+    }
+}
+
+// MARK: - get_unmapped_area
+//
+// Choosing where mmap places a new mapping. Keel uses Linux's x86-64 default
+// layout: mappings grow down from mmap_base, just under the stack's reserved
+// space, so the heap (growing up from brk) and the mmap area meet in the middle.
+// The gap search walks the address-ordered list downward; Linux avoids that walk
+// with per-node "largest gap below" values (rb_subtree_gap), which a teaching
+// kernel with a handful of regions does not need.
+
+extension VMATree {
+    /// A free range of `length` bytes (rounded up to pages) for mmap. With `fixed`,
+    /// `hint` is returned as is (the caller unmaps whatever is there). Otherwise `hint`
+    /// is used if that range is free and aligned, else the highest free gap below
+    /// `layout.mmapBase` and above `layout.mmapMinAddr` is taken, keeping the guard
+    /// gap below a stack. `alignment` is a power of two, at least a page.
+    /// EINVAL: empty length, bad alignment, misaligned fixed address; EPERM: fixed
+    /// below mmap_min_addr; ENOMEM: no room. Linux: get_unmapped_area() →
+    /// arch_get_unmapped_area_topdown() (without its bottom-up fallback)
+    public func getUnmappedArea(length: UInt64, hint: VirtAddr? = nil, fixed: Bool = false,
+                                alignment: UInt64 = pageSize,
+                                layout: MMLayout) throws(VMError) -> VirtAddr {
+        guard length > 0, alignment >= pageSize, alignment & (alignment - 1) == 0 else {
+            throw .invalidArgument
+        }
+        let length = VirtAddr(length).alignedUp().value
+        guard length != 0, length <= layout.taskSize - layout.mmapMinAddr else { throw .noMemory }
+
+        if fixed {
+            guard let addr = hint, addr.isPageAligned else { throw .invalidArgument }
+            guard addr.value <= layout.taskSize - length else { throw .noMemory }
+            guard addr.value >= layout.mmapMinAddr else { throw .notPermitted }
+            return addr
+        }
+        if let hint {
+            let addr = hint.alignedUp()
+            if addr.value & (alignment - 1) == 0, isFree(addr, length: length, layout: layout) {
+                return addr
+            }
+        }
+        guard let addr = highestGap(length: length, alignment: alignment, layout: layout) else {
+            throw .noMemory
+        }
+        return addr
+    }
+
+    /// [addr, addr + length) lies in user space and clear of every region and stack guard gap.
+    private func isFree(_ addr: VirtAddr, length: UInt64, layout: MMLayout) -> Bool {
+        guard addr.value >= layout.mmapMinAddr, addr.value <= layout.taskSize - length else {
+            return false
+        }
+        // Regions below `next` end at or below addr already: only `next` can be in the way.
+        let next = lowerBound(addr)
+        return next == vmaNil || addr + length <= pool[next].vma.startGap(guardGap: layout.stackGuardGap)
+    }
+
+    /// The top-down search. Linux: unmapped_area_topdown()
+    private func highestGap(length: UInt64, alignment: UInt64, layout: MMLayout) -> VirtAddr? {
+        let high = layout.mmapBase.value
+        let low = layout.mmapMinAddr
+        // `above` is the region bounding the gap from above (nil: none), `below` from below.
+        var above = lowerBound(layout.mmapBase)
+        var below = above == vmaNil ? tail : pool[above].prev
+        while true {
+            var gapEnd = high
+            if above != vmaNil {
+                gapEnd = Swift.min(gapEnd, pool[above].vma.startGap(guardGap: layout.stackGuardGap).value)
+            }
+            let gapStart = Swift.max(low, below == vmaNil ? 0 : pool[below].vma.end.value)
+            if gapEnd >= gapStart && gapEnd - gapStart >= length {
+                let addr = (gapEnd - length) & ~(alignment - 1)
+                if addr >= gapStart { return VirtAddr(addr) }
+            }
+            guard below != vmaNil, pool[below].vma.end.value > low else { return nil }
+            above = below
+            below = pool[below].prev
+        }
     }
 }

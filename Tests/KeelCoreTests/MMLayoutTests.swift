@@ -1,31 +1,31 @@
-// AddressSpaceLayout (Linux mmap_base) and VMATree.getUnmappedArea (Linux
+// MMLayout (Linux mmap_base) and VMATree.getUnmappedArea (Linux
 // arch_get_unmapped_area_topdown): top-down placement, hints, MAP_FIXED, the
 // stack guard gap, alignment and ENOMEM, plus a brute-force cross-check.
 import XCTest
 @testable import KeelCore
 
-final class AddressSpaceLayoutTests: XCTestCase {
+final class MMLayoutTests: XCTestCase {
     let mib: UInt64 = 1 << 20
 
     func testMmapBaseFollowsLinuxFormula() {
-        let standard = AddressSpaceLayout()
+        let standard = MMLayout()
         // 8 MiB stack + 1 MiB guard is below the 128 MiB minimum gap.
         XCTAssertEqual(standard.mmapBase, VirtAddr(KernelLayout.taskSize - 128 * mib))
         XCTAssertEqual(standard.stackTop, VirtAddr(KernelLayout.taskSize))
         XCTAssertEqual(standard.mmapMinAddr, pageSize)
 
-        let bigStack = AddressSpaceLayout(stackLimit: 1024 * mib)
+        let bigStack = MMLayout(stackLimit: 1024 * mib)
         XCTAssertEqual(bigStack.mmapBase, VirtAddr(KernelLayout.taskSize - 1025 * mib))
 
         // RLIM_INFINITY: the padding would overflow and is skipped; the gap is capped at 5/6.
-        let unlimited = AddressSpaceLayout(stackLimit: UInt64.max)
+        let unlimited = MMLayout(stackLimit: UInt64.max)
         let cap = KernelLayout.taskSize / 6 * 5
         XCTAssertEqual(unlimited.mmapBase, VirtAddr(KernelLayout.taskSize - cap).alignedUp())
         XCTAssertTrue(unlimited.mmapBase.isPageAligned)
     }
 
     func testTopDownPlacement() throws {
-        let layout = AddressSpaceLayout()
+        let layout = MMLayout()
         var tree = VMATree()
         let first = try tree.getUnmappedArea(length: 3 * pageSize, layout: layout)
         XCTAssertEqual(first, VirtAddr(layout.mmapBase.value - 3 * pageSize), "just below mmap_base")
@@ -35,7 +35,7 @@ final class AddressSpaceLayoutTests: XCTestCase {
     }
 
     func testHintHonouredWhenFreeOtherwiseTopDown() throws {
-        let layout = AddressSpaceLayout()
+        let layout = MMLayout()
         let tree = makeTree([vmaPages(0x1000, 0x1010)])
         XCTAssertEqual(try tree.getUnmappedArea(length: pageSize, hint: page(0x2000), layout: layout), page(0x2000))
         XCTAssertEqual(try tree.getUnmappedArea(length: pageSize, hint: page(0x2000) + 5, layout: layout),
@@ -51,7 +51,7 @@ final class AddressSpaceLayoutTests: XCTestCase {
     }
 
     func testFixed() throws {
-        let layout = AddressSpaceLayout()
+        let layout = MMLayout()
         let tree = makeTree([vmaPages(0x1000, 0x1010)])
         XCTAssertEqual(try tree.getUnmappedArea(length: pageSize, hint: page(0x1004), fixed: true, layout: layout),
                        page(0x1004), "MAP_FIXED returns the address even over a mapping")
@@ -71,7 +71,7 @@ final class AddressSpaceLayoutTests: XCTestCase {
     }
 
     func testArgumentErrorsAndENOMEM() {
-        let layout = AddressSpaceLayout()
+        let layout = MMLayout()
         let tree = VMATree()
         XCTAssertThrowsError(try tree.getUnmappedArea(length: 0, layout: layout)) {
             XCTAssertEqual($0 as? VMError, .invalidArgument)
@@ -88,7 +88,7 @@ final class AddressSpaceLayoutTests: XCTestCase {
     }
 
     func testFullSpaceGivesENOMEMAndGapsAreFound() throws {
-        var layout = AddressSpaceLayout(taskSize: 64 * pageSize)
+        var layout = MMLayout(taskSize: 64 * pageSize)
         layout.mmapBase = page(48)
         var tree = makeTree([vmaPages(1, 10), vmaPages(12, 40), vmaPages(41, 48)])
         XCTAssertEqual(try tree.getUnmappedArea(length: 2 * pageSize, layout: layout), page(10), "the only 2-page gap")
@@ -106,7 +106,7 @@ final class AddressSpaceLayoutTests: XCTestCase {
     }
 
     func testAlignment() throws {
-        let layout = AddressSpaceLayout()
+        let layout = MMLayout()
         let twoMiB: UInt64 = 2 * mib
         var tree = VMATree()
         let top = VirtAddr(layout.mmapBase.value - pageSize)
@@ -118,7 +118,7 @@ final class AddressSpaceLayoutTests: XCTestCase {
     }
 
     func testStackGuardGapIsKept() throws {
-        var layout = AddressSpaceLayout()
+        var layout = MMLayout()
         layout.mmapBase = layout.stackTop
         let stackStart = VirtAddr(layout.stackTop.value - 32 * pageSize)
         var tree = VMATree()
@@ -136,7 +136,7 @@ final class AddressSpaceLayoutTests: XCTestCase {
     func testRandomPlacementMatchesBruteForce() throws {
         var rng = SplitMix64(seed: 0x5eed_0003)
         let pages: UInt64 = 512
-        var layout = AddressSpaceLayout(taskSize: pages * pageSize, stackGuardGap: 4 * pageSize)
+        var layout = MMLayout(taskSize: pages * pageSize, stackGuardGap: 4 * pageSize)
         layout.mmapBase = page(480)
         for round in 0..<300 {
             var tree = VMATree()

@@ -5,7 +5,7 @@
 
 /// Placement limits of one user address space. Linux: mm->mmap_base, TASK_SIZE,
 /// mmap_min_addr, stack_guard_gap, RLIMIT_STACK
-public struct AddressSpaceLayout: Equatable, Sendable {
+public struct MMLayout: Equatable, Sendable {
     /// First address above user space. Linux: TASK_SIZE
     public var taskSize: UInt64
     /// Lowest address a mapping may use; page 0 stays unmapped so NULL faults. Linux: mmap_min_addr
