@@ -5,7 +5,7 @@
  * The caller has checked that the user range lies below TASK_SIZE (access_ok).
  * A page fault on the rep movsb is first given to the page-fault handler like
  * any user fault (demand paging, copy-on-write); only if the address is really
- * bad does the handler consult the exception table (Kernel/Memory/UserCopy.swift),
+ * bad does the handler consult the exception table (Kernel/Arch/x86_64/UserAccess.swift),
  * which sends it to copy_user_fixup with rcx = bytes left: the system call then
  * returns EFAULT instead of the kernel panicking.
  *

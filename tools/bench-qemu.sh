@@ -1,8 +1,8 @@
 #!/bin/bash
 # make bench, QEMU part: Tests/Userland/bench.c as init under Keel and under
 # Debian's Linux kernel, same QEMU flags (TCG, q35, -cpu max, 1 CPU, 256 MiB),
-# then a table of ns per operation and Keel/Linux ratios with the goals of the
-# process issue. Without a Linux kernel image (apt-get install linux-image-amd64)
+# then a table of ns per operation and Keel/Linux ratios with the performance
+# goals. Without a Linux kernel image (apt-get install linux-image-amd64)
 # the Linux column is skipped, and the script says so.
 set -u
 cd "$(dirname "$0")/.."

@@ -106,9 +106,11 @@ extension MM {
     /// Linux: do_vmi_munmap()
     func munmap(_ start: VirtAddr, _ end: VirtAddr) throws(Errno) {
         BigKernelLock.assertHeld("do_munmap")
-        do { _ = try vmas.unmapRange(start, end) } catch { throw error.errno }
+        let removed: [VMA]
+        do { removed = try vmas.unmapRange(start, end) } catch { throw error.errno }
         releaseUserPages(start, end)
-        detachUnusedFiles()
+        // Only a removed file mapping can leave an object no VMA maps.
+        if removed.contains(where: { if case .file = $0.backing { true } else { false } }) { detachUnusedFiles() }
     }
 
     /// munmap(2)'s checks on the length as given, then PAGE_ALIGN. Linux: __vm_munmap()

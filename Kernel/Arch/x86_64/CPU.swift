@@ -2,7 +2,7 @@
 // Kernel/Arch calls the instruction shims of include/shims.h; everything else
 // calls these (and MMU/TLB in TLB.swift, FPU in TaskStack.swift), so a reader
 // of the scheduler or the memory manager sees "set the FS base", not an MSR
-// number. `make check` enforces it (tools/check-arch-seam.sh).
+// number. `make check` enforces it (tools/check-layers.sh).
 // Linux: arch/x86/include/asm/{irqflags.h,processor.h,msr.h,special_insns.h}
 
 /// The model-specific registers Keel uses. Linux: arch/x86/include/asm/msr-index.h
@@ -35,14 +35,6 @@ enum CPU {
     /// Enables interrupts and halts until the next one, atomically (sti's
     /// one-instruction shadow), so no wake-up is lost. Linux: native_safe_halt()
     static func idle() { cpu_idle() }
-
-    /// Halts this CPU for good, interrupts off. Linux: stop_this_cpu()
-    static func halt() -> Never {
-        while true {
-            cpu_cli()
-            cpu_hlt()
-        }
-    }
 
     /// RFLAGS.IF. Linux: !arch_irqs_disabled()
     static var interruptsEnabled: Bool { read_rflags() & (1 << 9) != 0 }

@@ -1,6 +1,6 @@
 // A range of user memory that passed the access_ok check. The kernel may only
 // copy to or from user memory through one of these (Kernel/Memory/UserCopy.swift,
-// Kernel/Process/UserPages.swift), and the only way to make one is the checked
+// Kernel/Memory/UserPages.swift), and the only way to make one is the checked
 // initializer below: so "forgot to check a user pointer" cannot compile.
 //
 // The check is the whole of Linux's access_ok(): the range lies below TASK_SIZE
