@@ -12,9 +12,12 @@
 //   flush()              TLB flush on every CPU using the mm  Linux: flush_tlb_mm_range()
 //
 // Everything here runs under the big kernel lock (a system call, a page fault,
-// fork, exit or execve), which is what protects the fields below; `users` and
-// `activeCPUs` are also changed by the context switch, which holds it too.
+// fork, exit or execve), which is what protects the fields below, except
+// `activeCPUs`: the context switch changes it holding only the scheduler lock,
+// so it is one atomic word.
 // Linux: struct mm_struct (include/linux/mm_types.h), kernel/fork.c, mm/memory.c
+
+import Synchronization
 
 /// Linux: struct mm_struct
 final class MM {
@@ -29,9 +32,21 @@ final class MM {
     var startStack = VirtAddr(0)
     /// Pages with a PTE in this mm (the shared zero page excluded). Linux: rss_stat
     var rssPages = 0
-    /// CPUs that have this mm loaded in CR3, which a TLB flush must reach.
-    /// Linux: mm_cpumask()
-    var activeCPUs: CPUMask = []
+    /// CPUs that have this mm loaded in CR3, which a TLB flush must reach. Set and
+    /// cleared atomically (by the context switch on other CPUs too).
+    /// Linux: mm_cpumask(), cpumask_set_cpu() / cpumask_clear_cpu()
+    private let activeCPUWord = Atomic<UInt64>(0)
+    var activeCPUs: CPUMask { CPUMask(rawValue: activeCPUWord.load(ordering: .acquiring)) }
+
+    /// This CPU now runs on this mm's page table (or is about to).
+    func activate(on cpu: Int) {
+        activeCPUWord.bitwiseOr(CPUMask.cpu(cpu).rawValue, ordering: .acquiringAndReleasing)
+    }
+
+    /// This CPU no longer runs on this mm's page table.
+    func deactivate(on cpu: Int) {
+        activeCPUWord.bitwiseAnd(~CPUMask.cpu(cpu).rawValue, ordering: .acquiringAndReleasing)
+    }
     /// Tasks using this mm: threads sharing it, a vfork child borrowing it.
     /// The last put() tears it down. Linux: mm_users
     private(set) var users = 1
@@ -99,6 +114,7 @@ final class MM {
         child.startBrk = startBrk; child.brk = brk; child.startStack = startStack
 
         var frames = KernelFrameAllocator()
+        var copied = 0                                  // a local: a class property costs an access check per page
         var region: VMA? = nil                          // consecutive pages share a VMA
         do {
             try pageTable.copyLeaves(VirtAddr(0)..<VirtAddr(layout.taskSize), into: child.pageTable,
@@ -114,16 +130,18 @@ final class MM {
                 }
                 if leaf.entry.frame != ZeroPage.frame {
                     PageAllocator.page(leaf.entry.frame).pointee.mapcount += 1
-                    child.rssPages += 1
+                    copied += 1
                 }
                 return (PageTableEntry(frame: leaf.entry.frame, flags: flags), parentEntry)
             }
         } catch {
             // Out of memory for a page table: the part copied so far goes again.
+            child.rssPages = copied
             flush(VirtAddr(0), VirtAddr(layout.taskSize))
             child.put()
             return nil
         }
+        child.rssPages = copied
         flush(VirtAddr(0), VirtAddr(layout.taskSize))  // the parent's writable TLB entries must go
         return child
     }
@@ -178,7 +196,8 @@ final class MM {
     }
 
     /// Unmaps every user page in [start, end), dropping each frame's mapping and
-    /// freeing it with the last one, and frees emptied page tables.
+    /// freeing it with the last one, and frees the page tables no mapping needs
+    /// any more (`tableSpan`).
     /// Linux: zap_page_range() + free_pgtables()
     func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr) {
         // A frame's mapping is dropped at once; only frames whose last mapping this
@@ -201,7 +220,7 @@ final class MM {
         var pages = MMUGather(mm: self, range: start..<end, batch: UnsafeMutableBufferPointer(rebasing: buffer[..<half]))
         var tables = MMUGather(mm: self, range: start..<end, batch: UnsafeMutableBufferPointer(rebasing: buffer[half...]))
         var removed = 0
-        pageTable.zap(start..<end, allocator: &tables) { leaf in
+        pageTable.zap(start..<end, freeingTablesIn: tableSpan(start, end), allocator: &tables) { leaf in
             removed += 1
             if removeMapping(leaf.entry.frame) { pages.add(leaf.entry.frame) }
         }
@@ -211,6 +230,22 @@ final class MM {
         flush(start, end)
         pages.freeFlushed()
         tables.freeFlushed()
+    }
+
+    /// Where page tables may go after [start, end) is zapped: from the end of the
+    /// mapping below it to the start of the one above it (the range's own edge
+    /// where a VMA reaches across it). No VMA has pages there, so a table that
+    /// lies entirely inside is garbage. Linux: free_pgtables()'s floor and ceiling
+    private func tableSpan(_ start: VirtAddr, _ end: VirtAddr) -> Range<VirtAddr> {
+        let (atStart, below) = vmas.findVMAPrev(start)
+        let floor = atStart.map { $0.start < start } == true ? start : below?.end ?? VirtAddr(0)
+        let ceiling: VirtAddr
+        if let above = vmas.findVMA(end) {
+            ceiling = above.start < end ? end : above.start
+        } else {
+            ceiling = VirtAddr(layout.taskSize)
+        }
+        return floor..<ceiling
     }
 
     /// One mapping fewer; the frame goes back to the buddy allocator with the last.

@@ -30,10 +30,10 @@ enum Exec {
         // The point of no return. Linux: begin_new_exec() → exec_mmap()
         MMU.load(image.mm.pageTable.root)             // before the old tables can be freed
         if let old = task.mm {
-            old.activeCPUs.remove(.cpu(PerCPU.cpu))
+            old.deactivate(on: PerCPU.cpu)
             old.put()
         }
-        image.mm.activeCPUs.insert(.cpu(PerCPU.cpu))
+        image.mm.activate(on: PerCPU.cpu)
         task.mm = image.mm
         task.completeVforkDone()                        // off the parent's memory: it may run
         task.name = image.name

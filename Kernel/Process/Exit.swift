@@ -33,7 +33,7 @@ enum ProcessExit {
         // exit_mm(): off this mm's page table first, then the last user frees it.
         MMU.load(KernelPageTable.root)
         if let mm = task.mm {
-            mm.activeCPUs.remove(.cpu(PerCPU.cpu))
+            mm.deactivate(on: PerCPU.cpu)
             task.mm = nil
             mm.put()
         }

@@ -351,12 +351,12 @@ enum Scheduler {
         running[cpu] = next
         PerCPU.setKernelStack(next.kernelStack.top)
         if next.mm !== previous.mm {
-            previous.mm?.activeCPUs.remove(.cpu(cpu))
+            previous.mm?.deactivate(on: cpu)
             // A kernel thread (idle) runs on the kernel's own tables, so no CPU
             // keeps an address space loaded that another CPU might free.
             // (Linux keeps the old one, "lazy TLB", and pins it with mmgrab().)
             if let mm = next.mm {
-                mm.activeCPUs.insert(.cpu(cpu))
+                mm.activate(on: cpu)
                 MMU.load(mm.pageTable.root)
             } else {
                 MMU.load(KernelPageTable.root)

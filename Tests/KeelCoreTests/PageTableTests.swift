@@ -596,4 +596,35 @@ final class PageTableBulkTests: XCTestCase {
         XCTAssertEqual(zapped, 601)
         XCTAssertEqual(frames.allocatedCount, baseline, "every table page is back")
     }
+
+    func testZapFreesOnlyTablesInsideTheTableSpan() throws {
+        let ram = SimulatedRAM(frames: 64)
+        var frames = SimulatedFrameAllocator(ram: ram)
+        let table = try XCTUnwrap(PageTable(memory: ram, allocator: &frames))
+        let baseline = frames.allocatedCount
+        for i in 0..<3 {                // three pages in one page table (PT at 0x40_0000)
+            try table.map(VirtAddr(0x40_0000 + UInt64(i) << 12), to: PhysAddr(0x10_0000), size: .size4K,
+                          flags: [.present, .user], allocator: &frames)
+        }
+        let withTables = frames.allocatedCount
+        XCTAssertEqual(withTables - baseline, 3, "a PDPT, a PD and a PT")
+        var zapped: [VirtAddr] = []
+        // The middle page, with neighbours on both sides: no table may go.
+        table.zap(VirtAddr(0x40_1000)..<VirtAddr(0x40_2000), allocator: &frames) { zapped.append($0.virt) }
+        XCTAssertEqual(zapped, [VirtAddr(0x40_1000)])
+        XCTAssertEqual(frames.allocatedCount, withTables)
+        XCTAssertNotNil(table.translate(VirtAddr(0x40_0000)))
+        XCTAssertNotNil(table.translate(VirtAddr(0x40_2000)))
+        // The first page, with the span reaching from 0 to the third page: the PT
+        // still reaches past the span (the third page), so it stays.
+        table.zap(VirtAddr(0x40_0000)..<VirtAddr(0x40_1000), freeingTablesIn: VirtAddr(0)..<VirtAddr(0x40_2000),
+                  allocator: &frames) { zapped.append($0.virt) }
+        XCTAssertEqual(frames.allocatedCount, withTables)
+        // The last page, the span all of user space: every table goes.
+        table.zap(VirtAddr(0x40_2000)..<VirtAddr(0x40_3000), freeingTablesIn: VirtAddr(0)..<VirtAddr(KernelLayout.taskSize),
+                  allocator: &frames) { zapped.append($0.virt) }
+        XCTAssertEqual(zapped, [VirtAddr(0x40_1000), VirtAddr(0x40_0000), VirtAddr(0x40_2000)])
+        XCTAssertEqual(frames.allocatedCount, baseline, "PT, PD and PDPT are back")
+        XCTAssertNil(table.translate(VirtAddr(0x40_2000)))
+    }
 }

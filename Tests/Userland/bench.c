@@ -14,12 +14,17 @@
  * so a run takes about 2 x TARGET_NS per benchmark whatever the speed: about
  * 3 s on a host, longer under QEMU TCG only where one operation alone is
  * slower than the target (fork with 32 MiB).
+ *
+ * Arguments: `bench --exit` returns at once (the program fork_execve_wait
+ * execs); `bench --boot` prints the boot marker and returns, so that a kernel
+ * booted with it as init powers off (tools/bench.py times both).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -209,6 +214,88 @@ static long long run_yield(long n)
     return now_ns() - t0;
 }
 
+/* Two processes on one CPU yielding to each other: every yield is a context
+ * switch between address spaces. n switches (n/2 yields in each process). */
+static long long run_yield_pingpong(long n)
+{
+    int go[2];
+    if (pipe(go) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        if (read(go[0], &c, 1) != 1)
+            _exit(1);
+        for (long i = 0; i < n / 2; i++)
+            sched_yield();
+        _exit(0);
+    }
+    if (pid < 0)
+        return -1;
+    long long t0 = now_ns();
+    if (write(go[1], "x", 1) != 1)
+        return -1;
+    for (long i = 0; i < n / 2; i++)
+        sched_yield();
+    int status;
+    if (waitpid(pid, &status, 0) != pid || status != 0)
+        return -1;
+    long long ns = now_ns() - t0;
+    close(go[0]);
+    close(go[1]);
+    return ns;
+}
+
+/* One byte to a child through a pipe and one byte back: n round trips. */
+static long long run_pipe_roundtrip(long n)
+{
+    int down[2], up[2];
+    if (pipe(down) != 0 || pipe(up) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        for (long i = 0; i < n; i++)
+            if (read(down[0], &c, 1) != 1 || write(up[1], &c, 1) != 1)
+                _exit(1);
+        _exit(0);
+    }
+    if (pid < 0)
+        return -1;
+    long long t0 = now_ns();
+    char c = 'x';
+    for (long i = 0; i < n; i++)
+        if (write(down[1], &c, 1) != 1 || read(up[0], &c, 1) != 1)
+            return -1;
+    long long ns = now_ns() - t0;
+    int status;
+    if (waitpid(pid, &status, 0) != pid || status != 0)
+        return -1;
+    close(down[0]); close(down[1]); close(up[0]); close(up[1]);
+    return ns;
+}
+
+/* fork, execve of this (static) program with --exit, wait: n rounds. */
+static const char *self_path = "/bin/bench";
+
+static long long run_fork_execve(long n)
+{
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char *argv[] = { (char *)self_path, "--exit", NULL };
+            char *envp[] = { NULL };
+            execve(self_path, argv, envp);
+            _exit(127);
+        }
+        int status;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || status != 0)
+            return -1;
+    }
+    return now_ns() - t0;
+}
+
 static const struct bench benches[] = {
     { "getpid", "calls", run_getpid },
     { "fork_exit_wait", "forks", run_fork },
@@ -218,13 +305,36 @@ static const struct bench benches[] = {
     { "brk_grow_4k_touch", "steps", run_brk },
     { "mmap_munmap_4k", "pairs", run_mmap_munmap },
     { "sched_yield", "calls", run_yield },
+    { "yield_pingpong", "switches", run_yield_pingpong },
+    { "pipe_roundtrip", "round trips", run_pipe_roundtrip },
+    { "fork_execve_wait", "rounds", run_fork_execve },
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--exit") == 0)
+        return 0;
+    /* The first thing init prints: tools/bench.py times QEMU start to here. */
     printf("# bench: name, nanoseconds per operation (CLOCK_MONOTONIC)\n");
     fflush(stdout);
-    for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++)
-        report(&benches[i]);
+    if (argc > 1 && strcmp(argv[1], "--boot") == 0)
+        return 0;
+    if (access(self_path, X_OK) != 0 && argv[0][0] == '/')
+        self_path = argv[0];
+    /* `bench [--repeat N] NAME...` runs only the named benchmarks, N times
+     * (long enough to profile one with a sampling debugger). */
+    int repeat = 1, first = 1;
+    if (argc > 2 && strcmp(argv[1], "--repeat") == 0) {
+        repeat = atoi(argv[2]);
+        first = 3;
+    }
+    for (int r = 0; r < repeat; r++)
+        for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) {
+            int wanted = argc <= first;
+            for (int a = first; a < argc; a++)
+                wanted |= strcmp(argv[a], benches[i].name) == 0;
+            if (wanted)
+                report(&benches[i]);
+        }
     return 0;
 }

@@ -364,25 +364,40 @@ extension PageTable {
     }
 
     /// Clears every present leaf of the user range `range`, handing each old leaf to
-    /// `body` (to drop its frame), then frees the tables that became empty. Tables
-    /// only partly inside the range stay if something else still uses them.
-    public func zap<A: FrameAllocator>(_ range: Range<VirtAddr>, allocator: inout A,
-                                       _ body: (PageTableLeaf) -> Void) {
+    /// `body` (to drop its frame), and frees every table that lies entirely inside
+    /// `tables` (which contains `range`): the caller passes the span between the
+    /// neighbouring mappings, where no leaf may stay, so a table there is garbage
+    /// once `range` is cleared. Tables reaching outside it stay; nothing is scanned
+    /// for emptiness. The walk visits only the entries that overlap `range`.
+    /// Linux: unmap_page_range() + free_pgtables(floor, ceiling)
+    public func zap<A: FrameAllocator>(_ range: Range<VirtAddr>, freeingTablesIn tables: Range<VirtAddr>,
+                                       allocator: inout A, _ body: (PageTableLeaf) -> Void) {
         guard !range.isEmpty else { return }
-        precondition(range.upperBound.value <= KernelLayout.taskSize, "zap is for user space")
-        _ = zapTable(root, at: .pml4, base: 0, first: range.lowerBound.value,
-                     last: range.upperBound.value - 1, &allocator, body)
+        precondition(tables.upperBound.value <= KernelLayout.taskSize, "zap is for user space")
+        precondition(tables.lowerBound <= range.lowerBound && range.upperBound <= tables.upperBound,
+                     "the table span must contain the zapped range")
+        zapTable(root, at: .pml4, base: 0, first: range.lowerBound.value, last: range.upperBound.value - 1,
+                 tablesFirst: tables.lowerBound.value, tablesLast: tables.upperBound.value - 1, &allocator, body)
     }
 
-    /// Returns true when `table` is empty afterwards.
+    /// `zap` freeing only the tables entirely inside `range` itself.
+    public func zap<A: FrameAllocator>(_ range: Range<VirtAddr>, allocator: inout A,
+                                       _ body: (PageTableLeaf) -> Void) {
+        zap(range, freeingTablesIn: range, allocator: &allocator, body)
+    }
+
     private func zapTable<A: FrameAllocator>(
         _ table: PhysAddr, at level: PageTableLevel, base: UInt64, first: UInt64, last: UInt64,
-        _ allocator: inout A, _ body: (PageTableLeaf) -> Void
-    ) -> Bool {
-        for index in 0..<PageTableLevel.entriesPerTable {
+        tablesFirst: UInt64, tablesLast: UInt64, _ allocator: inout A, _ body: (PageTableLeaf) -> Void
+    ) {
+        // Only the slots that overlap [first, last] (first <= last, and both lie in
+        // this table's span).
+        let low = first > base ? Int((first - base) >> level.shift) : 0
+        let high = min(PageTableLevel.entriesPerTable - 1, Int((last - base) >> level.shift))
+        guard low <= high else { return }
+        for index in low...high {
             let start = base + UInt64(index) << level.shift
-            if start > last { break }
-            guard start + (level.entrySpan - 1) >= first else { continue }
+            let end = start + (level.entrySpan - 1)
             let slot = table + UInt64(index) * 8
             let entry = read(slot)
             if let size = entry.pageSize(at: level) {
@@ -391,15 +406,18 @@ extension PageTable {
                 write(slot, .none)
                 body(PageTableLeaf(virt: VirtAddr(start), entry: entry, size: size))
             } else if let next = entry.nextTable(at: level) {
-                if zapTable(next, at: level.child, base: start, first: first, last: last, &allocator, body) {
+                if start >= tablesFirst && end <= tablesLast {
+                    // Entirely inside the table span: clear all of it and free it.
+                    zapTable(next, at: level.child, base: start, first: start, last: end,
+                             tablesFirst: tablesFirst, tablesLast: tablesLast, &allocator, body)
                     write(slot, .none)
                     allocator.freeFrame(next)
+                } else {
+                    zapTable(next, at: level.child, base: start, first: max(first, start), last: min(last, end),
+                             tablesFirst: tablesFirst, tablesLast: tablesLast, &allocator, body)
                 }
             }
         }
-        guard level != .pml4 else { return false }
-        for index in 0..<PageTableLevel.entriesPerTable where !read(table + UInt64(index) * 8).isNone { return false }
-        return true
     }
 }
 

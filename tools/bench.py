@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""make bench, QEMU part: Tests/Userland/bench.c as init under Keel and under
+Debian's Linux kernel, booted the same way several times each, and a table of
+medians, spreads and Keel/Linux ratios against the performance goals.
+
+    tools/bench.py [--boots N] [--readme]
+
+Fairness. Both kernels run on the same QEMU (TCG) machine: q35, one CPU,
+256 MiB, and the CPU model below. `-cpu max` alone advertises ERMS and FSRM
+("fast string" instructions), which makes Linux zero and copy pages and
+buffers with `rep stosb`/`rep movsb`; under TCG every iteration of a `rep`
+instruction is a separate trip through the translated code, so that path is
+several times slower than Linux's unrolled loops, which it picks without
+ERMS. Turning the two flags off gives Linux the path it would take on such a
+CPU; Keel's own code does not look at them. Only the boot differs, as it must:
+Linux boots with QEMU's -kernel, Keel (multiboot2) through a GRUB ISO, so
+Keel's boot time includes GRUB's.
+
+Each kernel boots N times with bench as init (every benchmark row) and N
+times with `bench --boot`, which prints its first line and exits: the time
+from QEMU's start to that line is "boot to init", to QEMU's exit "boot to
+power-off". Rows print the median and the spread (min-max) over the boots.
+"""
+import argparse
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "build", "bench")
+CPU = "max,-erms,-fsrm"
+MACHINE = ["-machine", "q35", "-cpu", CPU, "-smp", "1", "-m", "256M",
+           "-display", "none", "-no-reboot", "-monitor", "none", "-serial", "stdio"]
+MARKER = b"# bench:"
+
+# Keel/Linux goals (ratios); the boot goal is absolute, in seconds.
+GOALS = {
+    "getpid": 0.8, "fork_exit_wait": 1.0, "fork_exit_wait_32m": 0.5,
+    "anon_fault_per_page": 0.5, "cow_fault_per_page": 0.5, "brk_grow_4k_touch": 1.0,
+    "mmap_munmap_4k": 1.0, "yield_pingpong": 1.0, "pipe_roundtrip": 1.0, "fork_execve_wait": 0.7,
+}
+BOOT_GOAL_S = 0.5
+
+
+def boot(cmd, timeout=900):
+    """Runs one QEMU; returns (seconds to the init marker, seconds to exit, bench rows)."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    t_init, rows, log = None, {}, []
+    for line in proc.stdout:
+        log.append(line)
+        if t_init is None and MARKER in line:
+            t_init = time.monotonic() - t0
+        parts = line.replace(b"\r", b"").split()
+        if len(parts) >= 3 and parts[0] == b"bench":
+            rows[parts[1].decode()] = float(parts[2])
+        if time.monotonic() - t0 > timeout:
+            proc.kill()
+            break
+    proc.wait()
+    t_end = time.monotonic() - t0
+    with open(os.path.join(OUT, "last-%s.log" % os.path.basename(cmd[-1]).split()[0][:20]), "wb") as f:
+        f.writelines(log)
+    return t_init, t_end, rows
+
+
+def linux_kernel():
+    images = sorted(glob.glob("/boot/vmlinuz-*"))
+    if not images and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("== installing Debian's linux-image-amd64 for the Linux column", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "linux-image-amd64"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        images = sorted(glob.glob("/boot/vmlinuz-*"))
+    return images[-1] if images else None
+
+
+def keel_commands():
+    cmds = {}
+    for mode, cmdline in (("bench", "init=/bin/bench quiet"), ("boot", "init=/bin/bench quiet -- --boot")):
+        iso = os.path.join(OUT, "keel-%s.iso" % mode)
+        subprocess.run([os.path.join(ROOT, "tools", "make-iso.sh"), os.path.join(ROOT, "build", "keel.elf"),
+                        iso, cmdline, os.path.join(ROOT, "build", "initramfs.cpio")], check=True)
+        cmds[mode] = ["qemu-system-x86_64"] + MACHINE + ["-cdrom", iso, "-boot", "d",
+                                                         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    return cmds
+
+
+def linux_commands(vmlinuz):
+    console = os.path.join(OUT, "console.cpio")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "console-cpio.py"), console], check=True)
+    initrd = os.path.join(OUT, "initramfs-linux.cpio")
+    with open(initrd, "wb") as out:
+        for part in (os.path.join(ROOT, "build", "initramfs.cpio"), console):
+            with open(part, "rb") as f:
+                out.write(f.read())
+    base = "console=ttyS0 rdinit=/bin/bench quiet panic=-1"
+    return {mode: ["qemu-system-x86_64"] + MACHINE + ["-kernel", vmlinuz, "-initrd", initrd,
+                                                      "-append", base + extra]
+            for mode, extra in (("bench", ""), ("boot", " -- --boot"))}
+
+
+def measure(name, cmds, boots):
+    print("== %s, %d boots each: %s" % (name, boots, " ".join(cmds["bench"])), flush=True)
+    rows, to_init, to_off = {}, [], []
+    for i in range(boots):
+        _, _, got = boot(cmds["bench"])
+        for k, v in got.items():
+            rows.setdefault(k, []).append(v)
+        t_init, t_end, _ = boot(cmds["boot"])
+        if t_init is not None:
+            to_init.append(t_init * 1e9)
+        to_off.append(t_end * 1e9)
+        print("   boot %d: %d rows, init after %.2f s, off after %.2f s" %
+              (i + 1, len(got), t_init or float("nan"), t_end), flush=True)
+    rows["boot_to_init"] = to_init
+    rows["boot_to_poweroff"] = to_off
+    return rows
+
+
+def fmt(values):
+    if not values:
+        return "-", "-"
+    med = statistics.median(values)
+    unit, div = ("ms", 1e6) if med >= 1e6 else ("us", 1e3) if med >= 1e4 else ("ns", 1)
+    return "%.1f %s" % (med / div, unit), "%.1f-%.1f" % (min(values) / div, max(values) / div)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--boots", type=int, default=3)
+    parser.add_argument("--readme", action="store_true", help="rewrite the table in README.md")
+    args = parser.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    version = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    keel = measure("Keel", keel_commands(), args.boots)
+    vmlinuz = linux_kernel()
+    linux = measure("Linux " + os.path.basename(vmlinuz), linux_commands(vmlinuz), args.boots) if vmlinuz else {}
+    if not vmlinuz:
+        print("== Linux: no kernel image (apt-get install linux-image-amd64); Linux column skipped")
+
+    lines = ["%s, -cpu %s, 1 CPU, 256 MiB, TCG; median of %d boots per kernel [min-max]" % (version, CPU, args.boots),
+             "",
+             "| benchmark | Keel | spread | Linux | spread | Keel/Linux | goal |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for name in list(keel.keys()):
+        k, l = keel.get(name, []), linux.get(name, [])
+        kmed, kspread = fmt(k)
+        lmed, lspread = fmt(l)
+        ratio = statistics.median(k) / statistics.median(l) if k and l else None
+        goal = ""
+        if name in GOALS and ratio is not None:
+            goal = "<= %.1fx: %s" % (GOALS[name], "met" if ratio <= GOALS[name] else "not met")
+        if name == "boot_to_init" and k:
+            goal = "<= %.1f s: %s" % (BOOT_GOAL_S, "met" if statistics.median(k) <= BOOT_GOAL_S * 1e9 else "not met")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (name, kmed, kspread, lmed, lspread,
+                                                               "%.2f" % ratio if ratio else "-", goal))
+    tiny, big = keel.get("fork_exit_wait"), keel.get("fork_exit_wait_32m")
+    if tiny and big:
+        r = statistics.median(big) / statistics.median(tiny)
+        lines.append("")
+        lines.append("Keel's fork with 32 MiB / its tiny fork: %.2fx (goal <= 2x: %s)" % (r, "met" if r <= 2 else "not met"))
+    table = "\n".join(lines)
+    print()
+    print(table)
+    with open(os.path.join(OUT, "table.md"), "w") as f:
+        f.write(table + "\n")
+    if args.readme:
+        readme = os.path.join(ROOT, "README.md")
+        text = open(readme).read()
+        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            _, tail = rest.split(end, 1)
+            open(readme, "w").write(head + start + "\n" + table + "\n" + end + tail)
+            print("README.md: table updated")
+
+
+if __name__ == "__main__":
+    main()
