@@ -10,7 +10,7 @@ set -e
 cd "$(dirname "$0")/.."
 shims=Kernel/Arch/x86_64/include/shims.h
 fail=0
-names=$( { grep -oE '^(static inline [a-z_0-9 ]+[ *]|void |uint64_t )\*?[a-z_0-9]+\(' $shims \
+names=$( { grep -oE '^(KEEL_INLINE [a-z_0-9 ]+[ *]|void |uint64_t )\*?[a-z_0-9]+\(' $shims \
              | sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/'
            grep -oE 'KEEL_SYMBOL\([a-z_0-9]+\)' $shims | sed -E 's/KEEL_SYMBOL\((.*)\)/symbol_\1/'
          } | grep -v -E '^mem(cpy|set|move|cmp)$' | sort -u)

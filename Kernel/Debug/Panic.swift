@@ -7,7 +7,9 @@ enum Panic {
     /// must not recurse forever.
     nonisolated(unsafe) private static var inProgress = false
 
-    /// panic(): a kernel bug found by kernel code.
+    /// panic(): a kernel bug found by kernel code. Never inlined: the call trace
+    /// starts from this function's own frame, so its first entry is the caller.
+    @inline(never)
     static func now(_ message: String) -> Never {
         report(.explicit(message: message, framePointer: CPU.framePointer))
     }

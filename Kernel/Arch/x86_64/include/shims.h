@@ -2,12 +2,16 @@
  * The only C Keel has: one-line inline-assembly shims for instructions Swift
  * cannot express (port I/O, control registers, MSRs, descriptor tables, TLB).
  * Swift imports this header as a bridging header; every function is
- * static inline, so each shim compiles to the single instruction it names.
+ * static inline and always inlined (KEEL_INLINE), so each shim compiles to the
+ * single instruction it names: -Osize would otherwise emit many of them out of
+ * line, a call and return around one instruction.
  */
 #ifndef KEEL_SHIMS_H
 #define KEEL_SHIMS_H
 #include <stddef.h>
 #include <stdint.h>
+
+#define KEEL_INLINE static inline __attribute__((always_inline))
 
 /* ---- Kernel/Arch/x86_64/string.c ---- */
 void *memcpy(void *dst, const void *src, size_t n);
@@ -16,66 +20,66 @@ void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
 /* ---- port I/O ---- */
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
-static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
-static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+KEEL_INLINE void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+KEEL_INLINE void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
+KEEL_INLINE void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
+KEEL_INLINE uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 /* ---- control registers ---- */
-static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" :: "r"(v) : "memory"); }
-static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" :: "r"(v) : "memory"); }
-static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" :: "r"(v) : "memory"); }
+KEEL_INLINE uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+KEEL_INLINE uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+KEEL_INLINE uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+KEEL_INLINE uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+KEEL_INLINE void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" :: "r"(v) : "memory"); }
+KEEL_INLINE void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" :: "r"(v) : "memory"); }
+KEEL_INLINE void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" :: "r"(v) : "memory"); }
 
 /* ---- model-specific registers, CPUID, time stamp, random ---- */
-static inline uint64_t rdmsr(uint32_t msr) {
+KEEL_INLINE uint64_t rdmsr(uint32_t msr) {
     uint32_t lo, hi; __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr)); return ((uint64_t)hi << 32) | lo;
 }
-static inline void wrmsr(uint32_t msr, uint64_t v) {
+KEEL_INLINE void wrmsr(uint32_t msr, uint64_t v) {
     __asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 struct cpuid_regs { uint32_t eax, ebx, ecx, edx; };
-static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf) {
+KEEL_INLINE struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf) {
     struct cpuid_regs r;
     __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
     return r;
 }
-static inline uint64_t rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
+KEEL_INLINE uint64_t rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 /* Returns 1 and stores a hardware random number, or 0 if the DRNG was not ready. */
-static inline int rdrand64(uint64_t *out) { unsigned char ok; __asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok)); return ok; }
+KEEL_INLINE int rdrand64(uint64_t *out) { unsigned char ok; __asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok)); return ok; }
 
 /* ---- descriptor tables ---- */
 struct __attribute__((packed)) descriptor_pointer { uint16_t limit; uint64_t base; };
-static inline void lidt(const struct descriptor_pointer *p) { __asm__ volatile("lidt %0" :: "m"(*p)); }
-static inline void lgdt(const struct descriptor_pointer *p) { __asm__ volatile("lgdt %0" :: "m"(*p)); }
-static inline void ltr(uint16_t selector) { __asm__ volatile("ltr %0" :: "r"(selector)); }
+KEEL_INLINE void lidt(const struct descriptor_pointer *p) { __asm__ volatile("lidt %0" :: "m"(*p)); }
+KEEL_INLINE void lgdt(const struct descriptor_pointer *p) { __asm__ volatile("lgdt %0" :: "m"(*p)); }
+KEEL_INLINE void ltr(uint16_t selector) { __asm__ volatile("ltr %0" :: "r"(selector)); }
 
 /* ---- TLB, interrupts, halting ---- */
-static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
-static inline void cpu_cli(void) { __asm__ volatile("cli" ::: "memory"); }
-static inline void cpu_sti(void) { __asm__ volatile("sti" ::: "memory"); }
-static inline void cpu_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
+KEEL_INLINE void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
+KEEL_INLINE void cpu_cli(void) { __asm__ volatile("cli" ::: "memory"); }
+KEEL_INLINE void cpu_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+KEEL_INLINE void cpu_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 /* Enable interrupts and halt until the next one, with no gap between (sti shadow). */
-static inline void cpu_idle(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
-static inline void cpu_pause(void) { __asm__ volatile("pause"); }
-static inline uint64_t read_rflags(void) { uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
+KEEL_INLINE void cpu_idle(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
+KEEL_INLINE void cpu_pause(void) { __asm__ volatile("pause"); }
+KEEL_INLINE uint64_t read_rflags(void) { uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
 /* Supervisor-mode access prevention: open and close the window for user copies. */
-static inline void cpu_stac(void) { __asm__ volatile("stac" ::: "memory"); }
-static inline void cpu_clac(void) { __asm__ volatile("clac" ::: "memory"); }
+KEEL_INLINE void cpu_stac(void) { __asm__ volatile("stac" ::: "memory"); }
+KEEL_INLINE void cpu_clac(void) { __asm__ volatile("clac" ::: "memory"); }
 
 /* ---- x87/SSE state ---- */
-static inline void cpu_fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
-static inline void cpu_fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+KEEL_INLINE void cpu_fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
+KEEL_INLINE void cpu_fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
 /* The kernel's MXCSR (Boot/syscall.S kernel_mxcsr), after loading a user's FPU state. */
 extern const unsigned int kernel_mxcsr;
-static inline void cpu_load_kernel_mxcsr(void) { __asm__ volatile("ldmxcsr %0" :: "m"(kernel_mxcsr)); }
+KEEL_INLINE void cpu_load_kernel_mxcsr(void) { __asm__ volatile("ldmxcsr %0" :: "m"(kernel_mxcsr)); }
 
 /* ---- the running frame, for call traces ---- */
-static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
-static inline uint64_t read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
+KEEL_INLINE uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
+KEEL_INLINE uint64_t read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
 
 /* ---- Boot/stack.S ---- */
 void call_on_stack(uint64_t top, void (*fn)(void));
@@ -84,25 +88,25 @@ void call_on_stack(uint64_t top, void (*fn)(void));
 void switch_to(uint64_t *prev_sp, uint64_t next_sp);
 
 /* ---- per-CPU data through GS (Kernel/Arch/x86_64/PerCPU.swift) ---- */
-static inline uint64_t percpu_read(uint64_t offset) {
+KEEL_INLINE uint64_t percpu_read(uint64_t offset) {
     uint64_t v; __asm__ volatile("mov %%gs:(%1), %0" : "=r"(v) : "r"(offset)); return v;
 }
-static inline void percpu_write(uint64_t offset, uint64_t v) {
+KEEL_INLINE void percpu_write(uint64_t offset, uint64_t v) {
     __asm__ volatile("mov %0, %%gs:(%1)" :: "r"(v), "r"(offset) : "memory");
 }
-static inline void cpu_swapgs(void) { __asm__ volatile("swapgs" ::: "memory"); }
+KEEL_INLINE void cpu_swapgs(void) { __asm__ volatile("swapgs" ::: "memory"); }
 
 /* ---- Boot/usercopy.S ---- */
 uint64_t copy_user(void *dst, const void *src, uint64_t n);
 extern uint8_t smap_enabled;
-static inline void set_smap_enabled(uint8_t on) { smap_enabled = on; }
+KEEL_INLINE void set_smap_enabled(uint8_t on) { smap_enabled = on; }
 
 /* ---- symbols from linker.ld and Boot/ ----
  * Swift cannot import C arrays of unknown size, so each symbol gets an
  * accessor returning its address. */
 #define KEEL_SYMBOL(name) \
     extern char name[]; \
-    static inline uint64_t symbol_##name(void) { return (uint64_t)name; }
+    KEEL_INLINE uint64_t symbol_##name(void) { return (uint64_t)name; }
 KEEL_SYMBOL(__kernel_phys_start)
 KEEL_SYMBOL(__kernel_phys_end)
 KEEL_SYMBOL(__text_start)
