@@ -4,7 +4,8 @@
 #   make check  multiboot2 header present, no red-zone use in the kernel
 #   make gdb    QEMU halted with a gdb stub, gdb attached with symbols
 #   make fuzz   a system-call fuzzing campaign (SECONDS=, SEED=, SMP=, FUZZ_ARGS=)
-#   make iso    build/keel.iso;  make bench;  make clean
+#   make bench  host allocator benches, then Keel against Linux in the same QEMU (BOOTS=)
+#   make iso    build/keel.iso;  make clean
 
 SMP      ?= 1
 MEM      ?= 256M
@@ -15,6 +16,8 @@ ROOTFS_EXTRA ?=
 SECONDS  ?= 600
 SEED     ?= 1
 FUZZ_ARGS ?=
+# make bench: boots per kernel (the table shows medians and the spread)
+BOOTS    ?= 3
 
 BUILD    := build
 SWIFTC   ?= swiftc
@@ -122,4 +125,4 @@ clean:
 bench: $(BUILD)/keel.elf initramfs
 	swift build -c release --product KeelBench
 	.build/release/KeelBench
-	@tools/bench-qemu.sh
+	@tools/bench.py --boots $(BOOTS) --readme

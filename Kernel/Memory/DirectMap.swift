@@ -11,6 +11,6 @@ struct DirectMap: PhysicalMemory {
     func read64(_ address: PhysAddr) -> UInt64 { Self.pointer(address, as: UInt64.self).pointee }
     func write64(_ address: PhysAddr, _ value: UInt64) { Self.pointer(address, as: UInt64.self).pointee = value }
     func zeroFrame(_ frame: PhysAddr) {
-        _ = memset(UnsafeMutableRawPointer(Self.pointer(frame, as: UInt8.self)), 0, Int(pageSize))
+        PageBytes.clear(UnsafeMutableRawPointer(Self.pointer(frame, as: UInt8.self)))
     }
 }

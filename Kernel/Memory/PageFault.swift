@@ -166,7 +166,7 @@ extension MM {
     /// Linux: wp_page_copy()
     private func copyOnWrite(_ page: VirtAddr, vma: VMA) -> FaultOutcome {
         guard let (old, _, _) = pageTable.translate(page), let frame = PageAllocator.allocate() else { return .outOfMemory }
-        _ = memcpy(DirectMap.pointer(frame, as: UInt8.self), DirectMap.pointer(old.alignedDown(), as: UInt8.self), Int(pageSize))
+        PageBytes.copy(to: DirectMap.pointer(frame, as: UInt8.self), from: DirectMap.pointer(old.alignedDown(), as: UInt8.self))
         var frames = KernelFrameAllocator()
         do {
             _ = try pageTable.unmap(page, freeEmptyTables: false, allocator: &frames)

@@ -1,7 +1,10 @@
 /*
  * The C library functions the Swift compiler and runtime call (memcpy for
- * struct copies and arrays, memset for zeroing, ...); the kernel zeroes and
- * copies pages with them too (DirectMap.zeroFrame, copy-on-write).
+ * struct copies and arrays, memset for zeroing, ...), and clear_page and
+ * copy_page, which the kernel calls for whole frames (Kernel/Arch/x86_64/
+ * PageBytes.swift). Swift code must not zero or copy pages with memset or
+ * memcpy: LLVM expands a call of constant size inline, as `rep stosb` /
+ * `rep movsb`, and never reaches these functions.
  *
  * Loops of 8-byte moves, 64 bytes per iteration, rather than `rep movsb` /
  * `rep stosb`: those are fast on hardware with ERMS, but QEMU's TCG runs every
@@ -62,6 +65,20 @@ void *memmove(void *dst, const void *src, size_t n) {
     while (n--)
         *--d = *--s;
     return dst;
+}
+
+/* One 4 KiB page of zeros, 64 bytes per iteration. Linux: clear_page_orig */
+void clear_page(void *page) {
+    word_t *p = page;
+    for (int i = 0; i < 4096 / 8; i += 8) {
+        p[i] = 0; p[i + 1] = 0; p[i + 2] = 0; p[i + 3] = 0;
+        p[i + 4] = 0; p[i + 5] = 0; p[i + 6] = 0; p[i + 7] = 0;
+    }
+}
+
+/* One 4 KiB page, 64 bytes per iteration. Linux: copy_page_regs */
+void copy_page(void *dst, const void *src) {
+    memcpy(dst, src, 4096);
 }
 
 int memcmp(const void *a, const void *b, size_t n) {

@@ -18,6 +18,8 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+void clear_page(void *page);
+void copy_page(void *dst, const void *src);
 
 /* ---- port I/O ---- */
 KEEL_INLINE void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
