@@ -1,7 +1,7 @@
 // The one instruction sequence that touches user memory (Boot/usercopy.S:
-// `rep movsb` between stac and clac) and its exception-table entry: a fault
-// there that the page-fault handler cannot resolve resumes at the fixup, which
-// returns the number of bytes not copied. Kernel/Memory/UserCopy.swift builds
+// `rep movsq` then `rep movsb` between stac and clac) and its exception-table
+// entries: a fault there that the page-fault handler cannot resolve resumes at
+// a fixup, which finishes bytewise or returns the number of bytes not copied. Kernel/Memory/UserCopy.swift builds
 // every user copy on these two. Linux: arch/x86/lib/copy_user_64.S, the
 // _ASM_EXTABLE entries and fixup_exception()
 
@@ -17,6 +17,10 @@ enum UserAccess {
     /// The exception table: where a fault at `rip` inside a user copy resumes.
     /// Linux: search_exception_tables() + fixup_exception()
     static func fixup(forFaultAt rip: UInt64) -> UInt64? {
-        rip == symbol_copy_user_insn() ? symbol_copy_user_fixup() : nil
+        switch rip {
+        case symbol_copy_user_words(): symbol_copy_user_words_fixup()    // retry the rest bytewise
+        case symbol_copy_user_insn(): symbol_copy_user_fixup()           // bytes left in rcx
+        default: nil
+        }
     }
 }
