@@ -48,10 +48,17 @@ enum MappedFiles {
 
     static func inode(_ id: MappedFileID) -> Inode? { files[id.rawValue]?.inode }
 
-    /// Copies file page `page` into a zeroed frame; bytes past the end of the file stay zero.
+    /// Fills `frame` with file page `page`, zeros past the end of the file (the
+    /// frame is not zeroed first: the copy writes most of it anyway).
     /// Linux: filemap_fault() reading into the page cache
     static func read(_ id: MappedFileID, page: UInt64, into frame: UnsafeMutableRawPointer) {
         guard let inode = files[id.rawValue]?.inode else { Panic.now("fault on unmapped file \(id.rawValue)") }
-        _ = inode.read(into: UnsafeMutableRawBufferPointer(start: frame, count: Int(pageSize)), at: Int(page * pageSize))
+        let count = Int(pageSize)
+        // A page offset from mmap can be as large as 2^52: far past any file,
+        // and its byte offset may not fit an Int.
+        let (offset, overflow) = page.multipliedReportingOverflow(by: pageSize)
+        let read = overflow || offset > UInt64(Int.max) ? 0
+            : max(0, inode.read(into: UnsafeMutableRawBufferPointer(start: frame, count: count), at: Int(offset)))
+        if read < count { _ = memset(frame + read, 0, count - read) }
     }
 }

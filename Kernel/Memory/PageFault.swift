@@ -111,7 +111,7 @@ extension MM {
             return .segv(.noVMA)        // grown once already and still not covered
         case .zeroFillAnonymous:
             VMStat.zeroFillFaults += 1
-            return mapNewFrame(page, vma: vma, writable: true) { _ in }
+            return mapNewFrame(page, vma: vma, writable: true) { PageBytes.clear($0) }
         case .mapZeroPage:
             VMStat.zeroPageMaps += 1
             return mapPage(page, ZeroPage.frame, flags: Self.pteFlags(for: vma.flags, writable: false))
@@ -143,10 +143,10 @@ extension MM {
         }
     }
 
-    /// A fresh frame, filled by `fill` (which sees it zeroed), mapped at `page`.
+    /// A fresh frame, every byte of it written by `fill`, mapped at `page`.
     private func mapNewFrame(_ page: VirtAddr, vma: VMA, writable: Bool,
                              _ fill: (UnsafeMutableRawPointer) -> Void) -> FaultOutcome {
-        guard let frame = PageAllocator.allocate(flags: .zero) else { return .outOfMemory }
+        guard let frame = PageAllocator.allocate() else { return .outOfMemory }
         fill(UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)))
         guard mapPage(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable)) else {
             PageAllocator.free(frame)
