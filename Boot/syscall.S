@@ -44,9 +44,10 @@ syscall_entry:
     sti
     call    keel_syscall
     cli
-    /* A handler that rewrote the whole frame (rt_sigreturn, signal delivery)
-     * sets the vector slot to 0: return with iretq, which restores every
-     * register including rcx and r11. */
+    /* A handler that rewrote the whole frame (execve, rt_sigreturn, signal
+     * delivery) sets the vector slot to 257 (InterruptFrame.rewrittenVector):
+     * return with iretq, which restores every register including rcx and r11,
+     * and with the whole FPU image. */
     cmpq    $256, 0x78(%rbx)
     jne     isr_exit
     ldmxcsr 24(%rsp)

@@ -44,9 +44,9 @@ enum Exec {
         task.signals.resetForExec()
         frame.pointee = InterruptFrame.userEntry(rip: image.entry.value, rsp: image.stackPointer)
         // The new program starts with clean x87/SSE state, as Linux's fpu__clear_user_states();
-        // vector 0 makes the return path load all of it (iretq path), not just XMM.
+        // The rewritten-frame vector makes the return path load all of it, not just XMM.
         TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))
-        frame.pointee.vector = 0
+        frame.pointee.vector = InterruptFrame.rewrittenVector
     }
 
     /// The new program's mm, entry point and stack, with one user (the caller

@@ -73,7 +73,7 @@ enum SignalFrame {
         frame.pointee.rdx = base + UInt64(ucontextOffset)
         frame.pointee.rax = 0
         frame.pointee.rflags &= ~UInt64(0x0000_0500)                    // clear DF and TF
-        frame.pointee.vector = 0                                        // return with iretq: all registers matter
+        frame.pointee.vector = InterruptFrame.rewrittenVector           // return with iretq: all registers matter
         return true
     }
 
@@ -97,7 +97,7 @@ enum SignalFrame {
         regs.rflags = (regs.rflags & ~userFlags) | (get(sc + 136) & userFlags) | 0x200
         regs.cs = UInt64(GDT.userCode)
         regs.ss = UInt64(GDT.userData)
-        regs.vector = 0                                                 // iretq: restore rcx and r11 too
+        regs.vector = InterruptFrame.rewrittenVector                    // iretq: restore rcx and r11 too
         guard regs.rip < KernelLayout.taskSize, regs.rsp < KernelLayout.taskSize else { throw .EFAULT }
         let fpstate = get(sc + 184)
         if fpstate != 0 {

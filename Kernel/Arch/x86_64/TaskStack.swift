@@ -2,7 +2,7 @@
 // "returns" to user mode. Layout, from the top of the stack down:
 //
 //   InterruptFrame (176 bytes)   the user registers it starts with (isr_exit pops them)
-//   SSE save area (512 bytes)    a clean FPU/SSE state (isr_exit's fxrstor)
+//   SSE save area (512 bytes)    a clean FPU/SSE state (loaded at the first switch; isr_exit restores its XMM and MXCSR)
 //   switch_to frame (7 words)    r15 r14 r13 r12, rbx = &InterruptFrame, rbp = 0, return = ret_from_fork
 //
 // Linux: copy_thread() and ret_from_fork
