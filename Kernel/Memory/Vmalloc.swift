@@ -155,13 +155,15 @@ enum Vmalloc {
     }
 
     private static func unmapPages(start: UInt64, count: Int, freeFrames: Bool) {
-        var frames = KernelFrameAllocator()
-        var unmapped: [PhysAddr] = []
+        // Emptied page tables wait with the data frames: a CPU's paging-structure
+        // cache may still hold them until the flush below. Linux: the kernel
+        // side of mmu_gather (tlb_remove_table)
+        var later = DeferredFrees()
         for i in 0..<count {
             let va = VirtAddr(start + UInt64(i) * pageSize)
             do {
-                let leaf = try KernelPageTable.table.unmap(va, freeEmptyTables: true, allocator: &frames)
-                if freeFrames { unmapped.append(leaf.entry.frame) }
+                let leaf = try KernelPageTable.table.unmap(va, freeEmptyTables: true, allocator: &later)
+                if freeFrames { later.frames.append(leaf.entry.frame) }
             } catch {
                 Panic.now("vunmap: page \(Fmt.hex(va.value)) of a live area is not mapped: \(error)")
             }
@@ -169,6 +171,14 @@ enum Vmalloc {
         // Every CPU may cache these kernel translations (they are global): all
         // must forget them before the frames are reused.
         if count > 0 { TLB.flushRange(VirtAddr(start), VirtAddr(start + UInt64(count) * pageSize), on: SMP.online) }
-        for frame in unmapped { PageAllocator.free(frame) }
+        for frame in later.frames { PageAllocator.free(frame) }
     }
+}
+
+/// Frames an unmap gives back, freed by the caller after its TLB flush.
+private struct DeferredFrees: FrameAllocator {
+    var frames: [PhysAddr] = []
+    /// An unmap never allocates.
+    mutating func allocateFrame() -> PhysAddr? { nil }
+    mutating func freeFrame(_ frame: PhysAddr) { frames.append(frame) }
 }
