@@ -37,6 +37,12 @@ final class MM {
     /// Linux: mm_cpumask(), cpumask_set_cpu() / cpumask_clear_cpu()
     private let activeCPUWord = Atomic<UInt64>(0)
     var activeCPUs: CPUMask { CPUMask(rawValue: activeCPUWord.load(ordering: .acquiring)) }
+    /// Tasks using this mm: threads sharing it, a vfork child borrowing it.
+    /// The last put() tears it down. Linux: mm_users
+    private(set) var users = 1
+    /// The mapped objects (files, shared anonymous memory) some VMA maps, one
+    /// reference each (MappedFiles.swift). Linux: the vm_file references of the VMAs
+    private var mappedFiles: [MappedFileID] = []
 
     /// This CPU now runs on this mm's page table (or is about to).
     func activate(on cpu: Int) {
@@ -47,12 +53,6 @@ final class MM {
     func deactivate(on cpu: Int) {
         activeCPUWord.bitwiseAnd(~CPUMask.cpu(cpu).rawValue, ordering: .acquiringAndReleasing)
     }
-    /// Tasks using this mm: threads sharing it, a vfork child borrowing it.
-    /// The last put() tears it down. Linux: mm_users
-    private(set) var users = 1
-    /// The mapped objects (files, shared anonymous memory) some VMA maps, one
-    /// reference each (MappedFiles.swift). Linux: the vm_file references of the VMAs
-    private var mappedFiles: [MappedFileID] = []
 
     /// A fresh mm with no user mappings and one user. Linux: mm_alloc() + pgd_alloc()
     init?() {
