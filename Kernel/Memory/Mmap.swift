@@ -8,7 +8,7 @@
 //   - lengths are page-aligned the way C computes PAGE_ALIGN on a size_t, so a
 //     length within a page of 2^64 wraps to 0, which each call rejects;
 //   - a range is checked as `length <= TASK_SIZE - start` before any addition,
-//     so nothing overflows.
+//     so nothing overflows (UserRange.end, the access_ok test).
 //
 // The big kernel lock is held (the system-call entry takes it).
 // Linux: mm/mmap.c, mm/madvise.c, mm/msync.c, mm/gup.c (populate)
@@ -29,14 +29,6 @@ enum Mman {
     /// 2^64 wraps to 0, which each call turns into Linux's errno for it.
     static func pageAlign(_ length: UInt64) -> UInt64 {
         (length &+ pageSize &- 1) & ~(pageSize - 1)
-    }
-
-    /// The end of [start, start + length) in user space, or nil if it runs past
-    /// TASK_SIZE (or wraps). Written as `length <= TASK_SIZE - start`, so nothing
-    /// overflows. Linux: the `len > TASK_SIZE - addr` tests
-    static func userEnd(_ start: VirtAddr, _ length: UInt64) -> VirtAddr? {
-        guard start.value <= KernelLayout.taskSize, length <= KernelLayout.taskSize - start.value else { return nil }
-        return start + length
     }
 }
 
@@ -115,8 +107,8 @@ extension MM {
 
     /// munmap(2)'s checks on the length as given, then PAGE_ALIGN. Linux: __vm_munmap()
     func munmap(_ start: VirtAddr, length: UInt64) throws(Errno) {
-        guard start.isPageAligned, Mman.userEnd(start, length) != nil, length != 0,
-              let end = Mman.userEnd(start, Mman.pageAlign(length)) else { throw .EINVAL }
+        guard start.isPageAligned, UserRange.end(of: start, length: length) != nil, length != 0,
+              let end = UserRange.end(of: start, length: Mman.pageAlign(length)) else { throw .EINVAL }
         try munmap(start, end)
     }
 
@@ -151,7 +143,7 @@ extension MM {
         guard requested == 0 || length != 0 else { throw .EINVAL }            // rounded up to 0
         guard length <= UInt64.max - start.value else { throw .EINVAL }        // end < start
         guard length > 0 else { return }
-        guard let end = Mman.userEnd(start, length), covered(start, end) else { throw .ENOMEM }
+        guard let end = UserRange.end(of: start, length: length), covered(start, end) else { throw .ENOMEM }
         if advice == Mman.MADV_DONTNEED { releaseUserPages(start, end) }
     }
 
@@ -163,7 +155,7 @@ extension MM {
         let length = Mman.pageAlign(requested)
         guard length <= UInt64.max - start.value else { throw .ENOMEM }        // end < start
         guard length > 0 else { return }
-        guard let end = Mman.userEnd(start, length), covered(start, end) else { throw .ENOMEM }
+        guard let end = UserRange.end(of: start, length: length), covered(start, end) else { throw .ENOMEM }
     }
 
     /// Every page of [start, end) lies in some VMA.

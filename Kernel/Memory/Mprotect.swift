@@ -11,7 +11,7 @@ extension MM {
         guard start.isPageAligned else { throw .EINVAL }
         guard requested != 0 else { return }
         let length = Mman.pageAlign(requested)
-        guard length != 0, Mman.userEnd(start, length) != nil else { throw .ENOMEM }    // end <= start
+        guard length != 0, UserRange.end(of: start, length: length) != nil else { throw .ENOMEM }    // end <= start
         guard let protection = VMFlags(protection: prot & ~Mman.PROT_GROWS) else { throw .EINVAL }
         let end = start + length
         do { try vmas.protectRange(start, end, protection: protection) } catch { throw error.errno }

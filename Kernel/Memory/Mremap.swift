@@ -23,13 +23,13 @@ extension MM {
         }
         if newLength <= oldLength {
             // Linux: do_vmi_munmap() of the tail, EINVAL for a range outside user space
-            guard let oldEnd = Mman.userEnd(old, oldLength) else { throw .EINVAL }
+            guard let oldEnd = UserRange.end(of: old, length: oldLength) else { throw .EINVAL }
             if newLength < oldLength { try munmap(old + newLength, oldEnd) }
             return old
         }
         let vma = try resizableVMA(old, oldLength)
         // Grow in place when the pages after the region are free and it ends the VMA.
-        if old + oldLength == vma.end, let end = Mman.userEnd(old, newLength), vmas.findIntersection(vma.end, end) == nil {
+        if old + oldLength == vma.end, let end = UserRange.end(of: old, length: newLength), vmas.findIntersection(vma.end, end) == nil {
             var grown = vma
             grown.start = vma.end
             grown.end = end
@@ -60,7 +60,7 @@ extension MM {
     /// extends it to newLength. Linux: move_vma() + move_page_tables()
     private func move(_ vma: VMA, from old: VirtAddr, oldLength: UInt64,
                       to target: VirtAddr, newLength: UInt64) throws(Errno) -> VirtAddr {
-        guard target.isPageAligned, Mman.userEnd(target, newLength) != nil else { throw .EINVAL }
+        guard target.isPageAligned, UserRange.end(of: target, length: newLength) != nil else { throw .EINVAL }
         // Linux: mremap_to() refuses a target overlapping the source
         if old.value < target.value + newLength && target.value < old.value + oldLength { throw .EINVAL }
         let moved = min(oldLength, newLength)

@@ -33,6 +33,15 @@ final class UserRangeTests: XCTestCase {
         }
     }
 
+    func testSizeTLengthsGetTheSameCheck() {
+        XCTAssertEqual(UserRange.end(of: VirtAddr(0x1000), length: 0x2000), VirtAddr(0x3000))
+        XCTAssertEqual(UserRange.end(of: VirtAddr(KernelLayout.taskSize - 0x1000), length: 0x1000),
+                       VirtAddr(KernelLayout.taskSize))
+        XCTAssertNil(UserRange.end(of: VirtAddr(KernelLayout.taskSize - 0x1000), length: 0x1001))
+        XCTAssertNil(UserRange.end(of: VirtAddr(0x1000), length: UInt64.max))        // would wrap
+        XCTAssertNil(UserRange.end(of: VirtAddr(UInt64.max), length: 0))             // start past TASK_SIZE
+    }
+
     func testSlicesAndFirstPage() throws {
         let range = try UserRange(VirtAddr(0x1ff0), count: 0x30)
         XCTAssertEqual(range.end.value, 0x2020)

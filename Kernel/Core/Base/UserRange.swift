@@ -25,7 +25,16 @@ public struct UserRange: Sendable {
     /// The access_ok() predicate, written so no operation can overflow:
     /// `count <= TASK_SIZE - start` instead of `start + count <= TASK_SIZE`.
     @inlinable public static func isValid(_ start: VirtAddr, count: Int) -> Bool {
-        count >= 0 && start.value <= KernelLayout.taskSize && UInt64(count) <= KernelLayout.taskSize &- start.value
+        count >= 0 && end(of: start, length: UInt64(count)) != nil
+    }
+
+    /// The end of [start, start + length) if the range lies wholly in user space,
+    /// else nil: the same check for the memory calls, whose lengths are size_t
+    /// (mmap, munmap, mprotect, mremap, madvise, msync). Linux: the
+    /// `len > TASK_SIZE - addr` tests
+    @inlinable public static func end(of start: VirtAddr, length: UInt64) -> VirtAddr? {
+        guard start.value <= KernelLayout.taskSize, length <= KernelLayout.taskSize &- start.value else { return nil }
+        return VirtAddr(start.value &+ length)
     }
 
     /// One past the last byte; at most TASK_SIZE.
