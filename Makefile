@@ -1,5 +1,5 @@
 # Keel: every user-facing command (README "Commands").
-#   make run    build and boot in QEMU (SMP=, MEM=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=)
+#   make run    build and boot in QEMU (SMP=, MEM=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=, LOADER=)
 #   make test   host unit tests, then QEMU boot tests; ends with "N passed, N failed"
 #   make check  multiboot2 header present, no red-zone use in the kernel
 #   make gdb    QEMU halted with a gdb stub, gdb attached with symbols
@@ -11,6 +11,8 @@ SMP      ?= 1
 MEM      ?= 256M
 CMDLINE  ?=
 TIMEOUT  ?= 120
+# qemu: QEMU's own Multiboot v1 loader (-kernel); grub: GRUB from an ISO (Multiboot2)
+LOADER   ?= qemu
 ROOTFS_EXTRA ?=
 # make fuzz: campaign length, master seed, extra fuzzer options (e.g. skip=318)
 SECONDS  ?= 600
@@ -32,9 +34,9 @@ SHIMS_HEADER  := Kernel/Arch/x86_64/include/shims.h
 
 SWIFT_FLAGS := -target x86_64-unknown-none-elf -enable-experimental-feature Embedded -wmo \
   -swift-version 6 -parse-as-library -Osize -Xfrontend -disable-stack-protector \
-  -Xcc -mno-red-zone -Xcc -ffreestanding -Xfrontend -function-sections -g \
+  -Xcc -mno-red-zone -Xcc -ffreestanding -Xcc -mno-sse -Xcc -mno-sse2 -Xcc -mno-mmx -Xcc -mno-avx -Xfrontend -function-sections -g \
   -module-name Keel -import-bridging-header $(SHIMS_HEADER)
-C_FLAGS := -target x86_64-unknown-none-elf -fPIE -mno-red-zone -fno-stack-protector -ffreestanding \
+C_FLAGS := -target x86_64-unknown-none-elf -fPIE -mno-red-zone -mgeneral-regs-only -fno-stack-protector -ffreestanding \
   -fno-omit-frame-pointer -O2 -g -Wall -Werror -nostdinc -isystem $(shell $(CLANG) -print-resource-dir)/include
 ASM_FLAGS := -target x86_64-unknown-none-elf -g
 LD_FLAGS  := -T linker.ld -nostdlib -static --gc-sections -z max-page-size=4096
@@ -98,7 +100,7 @@ iso: $(BUILD)/keel.elf initramfs
 
 run: $(BUILD)/keel.elf initramfs
 	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio \
-	    --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) -- $(CMDLINE)
+	    --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) --loader $(LOADER) -- $(CMDLINE)
 
 gdb: $(BUILD)/keel.elf initramfs
 	@tools/gdb.sh $(BUILD)/keel.elf "$(CMDLINE)" $(MEM) $(SMP) $(BUILD)/initramfs.cpio

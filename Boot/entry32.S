@@ -22,8 +22,8 @@ _start:
     cli
     cld
     mov     $boot_stack32_top, %esp
-    mov     %eax, mb2_magic
-    mov     %ebx, mb2_info
+    mov     %eax, multiboot_magic
+    mov     %ebx, multiboot_info
 
     /* Is this a 64-bit CPU? CPUID 0x80000001 EDX bit 29 (LM). */
     mov     $0x80000000, %eax
@@ -75,7 +75,7 @@ _start:
     mov     $early_pml4, %eax
     mov     %eax, %cr3
 
-    /* CR4: PAE, OSFXSR and OSXMMEXCPT (Swift uses SSE registers even without floats). */
+    /* CR4: PAE, OSFXSR and OSXMMEXCPT, for user programs (the kernel itself uses no SSE). */
     mov     %cr4, %eax
     or      $((1 << 5) | (1 << 9) | (1 << 10)), %eax
     mov     %eax, %cr4
@@ -125,9 +125,9 @@ long_mode_low:
 
     .section .boot.data, "aw"
     .balign 8
-    .globl mb2_magic, mb2_info
-mb2_magic:      .long 0
-mb2_info:       .long 0
+    .globl multiboot_magic, multiboot_info
+multiboot_magic:      .long 0
+multiboot_info:       .long 0
 cpuid_ext_edx:  .long 0
 no_long_mode_msg: .asciz "Keel: this CPU has no 64-bit long mode; Keel needs x86-64."
 
@@ -170,9 +170,9 @@ kernel_entry64:
     xor     %eax, %eax
     rep stosb
 
-    movabs  $(mb2_magic + KERNEL_BASE), %rax
+    movabs  $(multiboot_magic + KERNEL_BASE), %rax
     mov     (%rax), %edi                    /* kmain(magic, info physical address) */
-    movabs  $(mb2_info + KERNEL_BASE), %rax
+    movabs  $(multiboot_info + KERNEL_BASE), %rax
     mov     (%rax), %esi
     push    $0                              /* a zero return address ends call traces */
     push    $0

@@ -39,21 +39,3 @@
     pop     %rbx
     pop     %rax
 .endm
-
-/*
- * The user's XMM registers, at their places in an FXSAVE image (XMM0 at byte
- * 160) in the 512-byte area below the frame. A system call saves only these:
- * the kernel's Swift code uses XMM registers but never x87 or MXCSR, which stay
- * live in the CPU (the scheduler saves them on a context switch).
- */
-.macro SAVE_XMM_REGISTERS base
-    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-    movaps  %xmm\n, 160+16*\n(\base)
-    .endr
-.endm
-
-.macro RESTORE_XMM_REGISTERS base
-    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-    movaps  160+16*\n(\base), %xmm\n
-    .endr
-.endm

@@ -3,11 +3,11 @@
  *
  * Every vector gets a tiny stub that makes the stack look the same whether or
  * not the CPU pushed an error code, pushes the vector number, then jumps to
- * isr_common, which saves every general-purpose register, XMM0-15 and MXCSR
- * (like the system-call entry: the kernel executes no x87 instruction, so the
- * x87 state stays live; TaskStack.completeUserFPUState fills it in when a
- * whole image is needed) and calls the Swift dispatcher
- * keel_interrupt(InterruptFrame *).
+ * isr_common, which saves every general-purpose register and calls the Swift
+ * dispatcher keel_interrupt(InterruptFrame *). No FPU or SSE register is
+ * saved: the kernel is compiled without them (-mno-sse, -mgeneral-regs-only),
+ * so the user's stay live in the CPU until a context switch saves them
+ * (Linux: the same rule, kernel_fpu_begin() aside).
  *
  * InterruptFrame, lowest address first (Kernel/Core/Debug/InterruptFrame.swift):
  *   r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax
@@ -79,7 +79,7 @@ ISR_NOERR 31
     .set vec, vec+1
 .endr
 
-    .noaltmacro                     /* frame.h's XMM macros use plain \n arguments */
+    .noaltmacro
     .balign 16
 isr_common:
     testb   $3, 0x18(%rsp)          /* cs, above vector and error code */
@@ -90,22 +90,13 @@ isr_common:
     mov     %rsp, %rdi              /* argument: the InterruptFrame */
     mov     %rsp, %rbx              /* rbx is callee-saved: our way back */
     and     $-16, %rsp              /* Swift uses movaps on stack slots */
-    sub     $512, %rsp              /* an FXSAVE-shaped area: XMM at 160, MXCSR at 24 */
-    SAVE_XMM_REGISTERS %rsp         /* fxsave64 would copy all 512 bytes, x87 included, on every interrupt */
-    stmxcsr 24(%rsp)
-    ldmxcsr kernel_mxcsr(%rip)      /* the kernel's own MXCSR; isr_exit restores the saved one */
+    sub     $512, %rsp              /* the FPU save area (see syscall.S): nothing to save here */
     call    keel_interrupt
     .globl isr_exit
 /* A new task's first return to user mode also starts here (ret_from_fork):
- * rbx = its InterruptFrame, rsp = its SSE save area. */
+ * rbx = its InterruptFrame, rsp = its FPU save area. */
 isr_exit:
-    cmpq    $257, 0x78(%rbx)        /* a rewritten frame (InterruptFrame.rewrittenVector)? */
-    jne     4f
-    fxrstor64 (%rsp)                /* then a whole new FPU image: execve, signals */
-    jmp     5f
-4:  ldmxcsr 24(%rsp)
-    RESTORE_XMM_REGISTERS %rsp
-5:  mov     %rbx, %rsp
+    mov     %rbx, %rsp
     POP_GENERAL_REGISTERS
     add     $16, %rsp               /* vector and error code */
     testb   $3, 8(%rsp)             /* returning to user mode? */

@@ -35,7 +35,7 @@ switch_to:
 /*
  * ret_from_fork: where a new task's first switch_to returns. It lets the
  * scheduler finish the switch (keel_schedule_tail), then leaves for user mode
- * through isr_exit, with rbx = its InterruptFrame and rsp = its SSE area.
+ * through isr_exit, with rbx = its InterruptFrame and rsp = its FPU save area.
  * Linux: ret_from_fork_asm
  */
     .section .text.ret_from_fork, "ax"

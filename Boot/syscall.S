@@ -37,21 +37,17 @@ syscall_entry:
     mov     %rsp, %rbx
     xor     %ebp, %ebp              /* call traces stop at the user boundary */
     and     $-16, %rsp
-    sub     $512, %rsp
-    SAVE_XMM_REGISTERS %rsp         /* Swift code uses xmm registers; x87 stays live */
-    stmxcsr 24(%rsp)                /* the user's MXCSR, at its FXSAVE place */
-    ldmxcsr kernel_mxcsr(%rip)      /* the kernel's own (a user's unmasked exceptions must not fire in ring 0) */
+    sub     $512, %rsp              /* the task's FPU save area (TaskStack.sseArea), filled only
+                                       by a context switch: the kernel never touches the FPU or
+                                       SSE registers, so the user's stay live in the CPU */
     sti
     call    keel_syscall
     cli
     /* A handler that rewrote the whole frame (execve, rt_sigreturn, signal
      * delivery) sets the vector slot to 257 (InterruptFrame.rewrittenVector):
-     * return with iretq, which restores every register including rcx and r11,
-     * and with the whole FPU image. */
+     * return with iretq, which restores every register including rcx and r11. */
     cmpq    $256, 0x78(%rbx)
     jne     isr_exit
-    ldmxcsr 24(%rsp)
-    RESTORE_XMM_REGISTERS %rsp
     mov     %rbx, %rsp
     POP_GENERAL_REGISTERS
     add     $16, %rsp               /* vector, number */
@@ -64,11 +60,3 @@ syscall_entry:
     swapgs
     sysretq
     .size syscall_entry, . - syscall_entry
-
-/* The MXCSR every kernel entry loads: all SIMD exceptions masked, round to
- * nearest, no flush-to-zero (the reset value). Linux: MXCSR_DEFAULT */
-    .section .rodata.kernel_mxcsr, "a"
-    .balign 4
-    .globl kernel_mxcsr
-kernel_mxcsr:
-    .long 0x1f80

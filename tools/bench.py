@@ -12,15 +12,17 @@ buffers with `rep stosb`/`rep movsb`; under TCG every iteration of a `rep`
 instruction is a separate trip through the translated code, so that path is
 several times slower than Linux's unrolled loops, which it picks without
 ERMS. Turning the two flags off gives Linux the path it would take on such a
-CPU; Keel's own code does not look at them. Only the boot differs, as it must:
-Linux boots with QEMU's -kernel, Keel (multiboot2) through a GRUB ISO, so
-Keel's boot time includes GRUB's.
+CPU; Keel's own code does not look at them. Both boot the same way too:
+QEMU's -kernel loader (Linux's bzImage protocol; Keel's Multiboot v1 header in
+the ELF32 wrapper from tools/mkelf32.py), with the initramfs as -initrd and
+the command line as -append. A Keel-only row times the GRUB ISO path.
 
 Each kernel boots N times with bench as init (every benchmark row) and N
 times with `bench --boot`, which prints its first line and exits: the time
 from QEMU's start to that line is "boot to init", to QEMU's exit "boot to
-power-off". For Keel, "kernel banner to init" leaves out the firmware and
-GRUB: it starts at the kernel's first console line. Rows print the median and
+power-off". For Keel, "kernel banner to init" leaves out the firmware: it
+starts at the kernel's first console line; "boot to init via GRUB" boots the
+GRUB ISO (`make run LOADER=grub`) instead. Rows print the median and
 the spread (min-max) over the boots.
 """
 import argparse
@@ -48,7 +50,7 @@ GOALS = {
 BOOT_GOAL_S = 0.5
 
 
-def boot(cmd, timeout=900):
+def boot(cmd, log_name, timeout=900):
     """Runs one QEMU; returns (seconds to the kernel's first console line, to the
     init marker, to exit; bench rows)."""
     t0 = time.monotonic()
@@ -68,7 +70,7 @@ def boot(cmd, timeout=900):
             break
     proc.wait()
     t_end = time.monotonic() - t0
-    with open(os.path.join(OUT, "last-%s.log" % os.path.basename(cmd[-1]).split()[0][:20]), "wb") as f:
+    with open(os.path.join(OUT, "last-%s.log" % log_name), "wb") as f:
         f.writelines(log)
     return t_first, t_init, t_end, rows
 
@@ -85,13 +87,19 @@ def linux_kernel():
 
 
 def keel_commands():
-    cmds = {}
-    for mode, cmdline in (("bench", "init=/bin/bench quiet"), ("boot", "init=/bin/bench quiet -- --boot")):
-        iso = os.path.join(OUT, "keel-%s.iso" % mode)
-        subprocess.run([os.path.join(ROOT, "tools", "make-iso.sh"), os.path.join(ROOT, "build", "keel.elf"),
-                        iso, cmdline, os.path.join(ROOT, "build", "initramfs.cpio")], check=True)
-        cmds[mode] = ["qemu-system-x86_64"] + MACHINE + ["-cdrom", iso, "-boot", "d",
-                                                         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    kernel = os.path.join(OUT, "keel32.elf")
+    initramfs = os.path.join(ROOT, "build", "initramfs.cpio")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "mkelf32.py"),
+                    os.path.join(ROOT, "build", "keel.elf"), kernel], check=True)
+    exit_device = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    cmds = {mode: ["qemu-system-x86_64"] + MACHINE + ["-kernel", kernel, "-initrd", initramfs,
+                                                      "-append", cmdline] + exit_device
+            for mode, cmdline in (("bench", "init=/bin/bench quiet"),
+                                  ("boot", "init=/bin/bench quiet -- --boot"))}
+    iso = os.path.join(OUT, "keel-boot.iso")
+    subprocess.run([os.path.join(ROOT, "tools", "make-iso.sh"), os.path.join(ROOT, "build", "keel.elf"),
+                    iso, "init=/bin/bench quiet -- --boot", initramfs], check=True)
+    cmds["boot_grub"] = ["qemu-system-x86_64"] + MACHINE + ["-cdrom", iso, "-boot", "d"] + exit_device
     return cmds
 
 
@@ -111,12 +119,15 @@ def linux_commands(vmlinuz):
 
 def measure(name, cmds, boots, banner=False):
     print("== %s, %d boots each: %s" % (name, boots, " ".join(cmds["bench"])), flush=True)
-    rows, to_init, to_off, kernel_to_init = {}, [], [], []
+    if "boot_grub" in cmds:
+        print("   and via GRUB: %s" % " ".join(cmds["boot_grub"]), flush=True)
+    tag = name.split()[0].lower()
+    rows, to_init, to_off, kernel_to_init, to_init_grub = {}, [], [], [], []
     for i in range(boots):
-        _, _, _, got = boot(cmds["bench"])
+        _, _, _, got = boot(cmds["bench"], tag + "-bench")
         for k, v in got.items():
             rows.setdefault(k, []).append(v)
-        t_first, t_init, t_end, _ = boot(cmds["boot"])
+        t_first, t_init, t_end, _ = boot(cmds["boot"], tag + "-boot")
         if t_init is not None:
             to_init.append(t_init * 1e9)
             # Keel's first console line is its banner, printed at kernel entry.
@@ -126,9 +137,15 @@ def measure(name, cmds, boots, banner=False):
         to_off.append(t_end * 1e9)
         print("   boot %d: %d rows, init after %.2f s, off after %.2f s" %
               (i + 1, len(got), t_init or float("nan"), t_end), flush=True)
+        if "boot_grub" in cmds:
+            _, t_init, _, _ = boot(cmds["boot_grub"], tag + "-boot-grub")
+            if t_init is not None:
+                to_init_grub.append(t_init * 1e9)
     rows["boot_to_init"] = to_init
     if banner:
         rows["kernel_banner_to_init"] = kernel_to_init
+    if to_init_grub:
+        rows["boot_to_init_via_grub"] = to_init_grub
     rows["boot_to_poweroff"] = to_off
     return rows
 

@@ -1,7 +1,12 @@
 #!/bin/bash
-# run-qemu.sh --kernel ELF [--smp N] [--mem SIZE] [--timeout S] [--initramfs CPIO] [--gdb] -- CMDLINE...
+# run-qemu.sh --kernel ELF [--smp N] [--mem SIZE] [--timeout S] [--initramfs CPIO]
+#             [--loader qemu|grub] [--gdb] -- CMDLINE...
 #
-# Boots Keel under QEMU (TCG) with the serial console on stdio and returns:
+# Boots Keel under QEMU (TCG) with the serial console on stdio. The loader is
+# QEMU's own (-kernel with the ELF32 wrapper from tools/mkelf32.py, Multiboot v1:
+# the way Linux is booted without a boot loader, and half a second faster) or
+# GRUB from a rescue ISO (Multiboot2, as on a real machine); the default is
+# $KEEL_LOADER, else qemu. Returns:
 #   init's exit status N   the kernel printed "keel: init exited with status N" (or
 #                          "keel: boot complete" / "reboot: Power down": 0) and powered off
 #   250                    kernel panic
@@ -9,7 +14,7 @@
 #   124                    timeout
 # Works with stdin not a terminal; the serial output is also kept in $KEEL_LOG if set.
 set -u
-kernel=""; smp=1; mem=256M; timeout_s=120; initramfs=""; gdb=0
+kernel=""; smp=1; mem=256M; timeout_s=120; initramfs=""; gdb=0; loader=${KEEL_LOADER:-qemu}
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) kernel=$2; shift 2 ;;
@@ -17,6 +22,7 @@ while [ $# -gt 0 ]; do
         --mem) mem=$2; shift 2 ;;
         --timeout) timeout_s=$2; shift 2 ;;
         --initramfs) initramfs=$2; shift 2 ;;
+        --loader) loader=$2; shift 2 ;;
         --gdb) gdb=1; shift ;;
         --) shift; break ;;
         *) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
@@ -25,13 +31,20 @@ done
 cmdline="$*"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-iso="$work/keel.iso"
-"$(dirname "$0")/make-iso.sh" "$kernel" "$iso" "$cmdline" "$initramfs" || exit 2
+case $loader in
+    qemu)
+        python3 "$(dirname "$0")/mkelf32.py" "$kernel" "$work/keel32.elf" || exit 2
+        boot=(-kernel "$work/keel32.elf" -append "$cmdline")
+        [ -n "$initramfs" ] && boot+=(-initrd "$initramfs") ;;
+    grub)
+        "$(dirname "$0")/make-iso.sh" "$kernel" "$work/keel.iso" "$cmdline" "$initramfs" || exit 2
+        boot=(-cdrom "$work/keel.iso" -boot d) ;;
+    *) echo "run-qemu.sh: --loader is qemu or grub, not $loader" >&2; exit 2 ;;
+esac
 log=${KEEL_LOG:-$work/serial.log}
 
-qemu=(qemu-system-x86_64 -machine q35 -cpu max -smp "$smp" -m "$mem"
-      -cdrom "$iso" -boot d -display none -no-reboot
-      -serial stdio -monitor none
+qemu=(qemu-system-x86_64 -machine q35 -cpu max -smp "$smp" -m "$mem" "${boot[@]}"
+      -display none -no-reboot -serial stdio -monitor none
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 if [ "$gdb" = 1 ]; then
     exec "${qemu[@]}" -s -S

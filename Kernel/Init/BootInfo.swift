@@ -1,5 +1,6 @@
-// Reading what GRUB left us: the multiboot2 information block, seen through the
-// direct map, parsed by Kernel/Core/BootInfo.
+// Reading what the boot loader left us: the multiboot2 information block (from
+// GRUB, or rewritten from QEMU's Multiboot v1 by Multiboot1Boot), seen through
+// the direct map, parsed by Kernel/Core/BootInfo.
 
 enum Boot {
     /// The parsed boot information and kernel command line, set once by kmain.
@@ -7,10 +8,12 @@ enum Boot {
     nonisolated(unsafe) static var commandLine = KernelCommandLine()
 
     static func parse(magic: UInt32, infoPhys: UInt64) {
-        guard magic == MultibootInfo.bootLoaderMagic else {
-            Panic.now("not started by a multiboot2 boot loader (magic 0x\(Fmt.hex(magic)))")
+        let phys: PhysAddr
+        switch magic {
+        case MultibootInfo.bootLoaderMagic: phys = PhysAddr(infoPhys)
+        case Multiboot1.bootLoaderMagic: phys = Multiboot1Boot.translate(infoPhys: infoPhys)
+        default: Panic.now("not started by a multiboot boot loader (magic 0x\(Fmt.hex(magic)))")
         }
-        let phys = PhysAddr(infoPhys)
         let base = UnsafeRawPointer(bitPattern: UInt(phys.directMapped.value))!
         let totalSize = Int(base.loadUnaligned(as: UInt32.self))
         do {

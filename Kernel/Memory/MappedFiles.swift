@@ -17,11 +17,11 @@ enum MappedFiles {
         let inode: Inode
         var users: Int
     }
-    nonisolated(unsafe) private static var files: [UInt64: Entry] = [:]
+    nonisolated(unsafe) private static var files = HashMap<UInt64, Entry>()
 
     /// A new reference to `inode` for a mapping of it. Linux: get_file() in mmap_region()
     static func get(_ inode: Inode) -> MappedFileID {
-        files[inode.ino, default: Entry(inode: inode, users: 0)].users += 1
+        files[inode.ino] = Entry(inode: inode, users: (files[inode.ino]?.users ?? 0) + 1)
         return MappedFileID(inode.ino)
     }
 
@@ -30,8 +30,8 @@ enum MappedFiles {
         if SharedMemory.object(id) != nil {
             SharedMemory.get(id)
         } else {
-            guard files[id.rawValue] != nil else { Panic.now("get of unmapped file \(id.rawValue)") }
-            files[id.rawValue]!.users += 1
+            guard let entry = files[id.rawValue] else { Panic.now("get of unmapped file \(id.rawValue)") }
+            files[id.rawValue] = Entry(inode: entry.inode, users: entry.users + 1)
         }
     }
 

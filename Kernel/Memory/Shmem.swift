@@ -22,7 +22,7 @@ final class SharedMemoryObject {
     /// Frames by page index, 512 to a chunk (one page of entries), PhysAddr(0)
     /// for a page never touched: a sparse 2^44-byte mapping costs nothing until used.
     /// Linux: the inode's xarray (i_pages)
-    private var chunks: [UInt64: UnsafeMutablePointer<PhysAddr>] = [:]
+    private var chunks = HashMap<UInt64, UnsafeMutablePointer<PhysAddr>>()
     private static let chunkEntries = 512
 
     fileprivate init(id: MappedFileID) { self.id = id }
@@ -50,7 +50,7 @@ final class SharedMemoryObject {
     /// Drops the object's reference on every page; a page no PTE maps any more
     /// goes back to the buddy allocator. Linux: shmem_evict_inode() → shmem_truncate_range()
     fileprivate func releasePages() {
-        for (_, chunk) in chunks {
+        for chunk in chunks.values {
             for slot in 0..<Self.chunkEntries where chunk[slot].value != 0 {
                 let page = PageAllocator.page(chunk[slot])
                 page.pointee.mapcount -= 1
@@ -63,7 +63,7 @@ final class SharedMemoryObject {
 }
 
 enum SharedMemory {
-    nonisolated(unsafe) private static var objects: [UInt64: SharedMemoryObject] = [:]
+    nonisolated(unsafe) private static var objects = HashMap<UInt64, SharedMemoryObject>()
     nonisolated(unsafe) private static var lastID: UInt64 = 0
     /// Object IDs have this bit set; inode numbers (MappedFiles) never do.
     static let idTag: UInt64 = 1 << 63

@@ -43,9 +43,9 @@ enum Exec {
         task.signals = task.signals.copy()              // no longer shared with threads of the old image
         task.signals.resetForExec()
         frame.pointee = InterruptFrame.userEntry(rip: image.entry.value, rsp: image.stackPointer)
-        // The new program starts with clean x87/SSE state, as Linux's fpu__clear_user_states();
-        // The rewritten-frame vector makes the return path load all of it, not just XMM.
+        // The new program starts with clean x87/SSE state. Linux: fpu__clear_user_states()
         TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))
+        TaskStack.loadUserFPUState(task)
         frame.pointee.vector = InterruptFrame.rewrittenVector
     }
 

@@ -2,7 +2,7 @@
 // alloc_pid()
 
 extension Task {
-    nonisolated(unsafe) private static var byPID: [Int32: Task] = [:]
+    nonisolated(unsafe) private static var byPID = HashMap<Int32, Task>()
     nonisolated(unsafe) private static var lastPID: Int32 = 0
     /// Linux: PID_MAX_DEFAULT
     static let maxPID: Int32 = 32768

@@ -62,6 +62,10 @@ enum SignalFrame {
         } catch {
             return false
         }
+        // The handler starts with a clean FPU state; rt_sigreturn brings the saved
+        // one back. Linux: fpu__clear_user_states() in handle_signal()
+        TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))
+        TaskStack.loadUserFPUState(task)
         var blocked = task.blockedSignals | action.mask
         if action.flags & SignalAction.SA_NODEFER == 0 { blocked |= Signals.bit(signal) }
         task.blockedSignals = blocked & ~Signals.unblockable
@@ -103,7 +107,11 @@ enum SignalFrame {
         if fpstate != 0 {
             let sse = UnsafeMutableRawPointer(bitPattern: UInt(TaskStack.sseArea(of: task)))!
             try UserCopy.copyIn(sse, from: VirtAddr(fpstate), count: 512)
-            sse.storeBytes(of: sse.load(fromByteOffset: 24, as: UInt32.self) & 0xffff, toByteOffset: 24, as: UInt32.self)
+            // fxrstor faults on an MXCSR bit the CPU does not have: keep only the
+            // ones it reports. Linux: mxcsr_feature_mask in __fpu_restore_sig()
+            let mxcsr = sse.load(fromByteOffset: 24, as: UInt32.self) & TaskStack.mxcsrFeatureMask
+            sse.storeBytes(of: mxcsr, toByteOffset: 24, as: UInt32.self)
+            TaskStack.loadUserFPUState(task)
         }
         task.blockedSignals = get(sigmaskOffset) & ~Signals.unblockable
         frame.pointee = regs

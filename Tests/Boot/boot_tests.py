@@ -21,10 +21,10 @@ PANIC_STATUS = 250
 TESTS = []
 
 
-def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None):
+def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu"):
     def register(fn):
         TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
-                                                 initramfs=initramfs), fn))
+                                                 initramfs=initramfs, loader=loader), fn))
         return fn
     return register
 
@@ -44,10 +44,11 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout, initramfs):
+def boot(cmdline, mem, smp, timeout, initramfs, loader):
     archive = initramfs or INITRAMFS
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
-           "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--"] + cmdline.split()
+           "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader,
+           "--"] + cmdline.split()
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout + 30)
     return p.returncode, p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
@@ -274,8 +275,21 @@ def smp_selftest(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
-@boot_test(smp=2)
+@boot_test(smp=2, cmdline="loglevel=7")
 def smp2_boot_reaches_init(rc, out):
+    # QEMU's own loader (Multiboot v1): the RSDP came from the BIOS-area scan.
+    find(r"^Boot loader: qemu$", out, "not started by QEMU's loader")
+    cpus_online(out, 2)
+    find(r"^keel: init exited with status 0$", out, "init did not run to completion")
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(smp=2, cmdline="loglevel=7 one two", loader="grub", timeout=90)
+def grub_multiboot2_boot_with_two_cpus(rc, out):
+    # The Multiboot2 path a real machine takes: GRUB's tags, its RSDP copy, its module.
+    find(r"^Boot loader: GRUB ", out, "not started by GRUB")
+    find(r"^Kernel command line: loglevel=7 one two$", out)
+    find(r"^initramfs: \d+ files, \d+ directories, \d+ bytes$", out)
     cpus_online(out, 2)
     find(r"^keel: init exited with status 0$", out, "init did not run to completion")
     expect(rc == 0, f"status {rc}")

@@ -13,7 +13,8 @@
  *   - futex and gettimeofday on bad pointers: EFAULT; waitpid(INT_MIN): ESRCH;
  *   - wait4 from a thread that is not the group leader is woken by a child's exit;
  *   - vfork: the child runs in the parent's memory while the parent waits;
- *   - the user's MXCSR is the user's: the kernel's own floating point leaves it alone;
+ *   - the user's MXCSR is the user's: the kernel's own floating point leaves it alone,
+ *     and two processes switching on one CPU keep their own x87, MXCSR and XMM state;
  *   - execve with 2.7 MB of arguments: E2BIG, the caller carries on;
  *   - on Keel only (it would harm the host): kill(1, ...) from another process
  *     leaves init (this program) running, and a fork bomb ends in EAGAIN/ENOMEM
@@ -225,6 +226,46 @@ static void test_mxcsr(void)
     ok(got == want, "MXCSR (all exceptions unmasked) survives 50 forks and a sleep untouched", "MXCSR %#x", got);
 }
 
+/* Sets this process's FPU state to `seed`'s, then checks it `rounds` times
+ * around a pipe ping-pong with a process holding another: every switch between
+ * them must save and load x87, MXCSR and XMM. Returns the first bad round, or 0. */
+static int fpu_ping_pong(int in, int out, unsigned seed, int rounds, bool starts)
+{
+    unsigned mxcsr = seed & 1 ? 0x9fc0 : 0x3f80, got;
+    unsigned short fcw = seed & 1 ? 0x007f : 0x0e7f, got_fcw;
+    unsigned long long x = 0x0101010101010101ULL * seed, got_x;
+    __asm__ volatile("ldmxcsr %0\n\tfldcw %1\n\tmovq %2, %%xmm7" ::"m"(mxcsr), "m"(fcw), "r"(x) : "xmm7");
+    char c = 'x';
+    for (int i = 1; i <= rounds; i++) {
+        if ((starts && write(out, &c, 1) != 1) || read(in, &c, 1) != 1 || (!starts && write(out, &c, 1) != 1))
+            return -i;
+        __asm__ volatile("stmxcsr %0\n\tfnstcw %1\n\tmovq %%xmm7, %2" : "=m"(got), "=m"(got_fcw), "=r"(got_x));
+        if (got != mxcsr || got_fcw != fcw || got_x != x)
+            return i;
+    }
+    unsigned normal = 0x1f80;
+    unsigned short normal_fcw = 0x037f;
+    __asm__ volatile("ldmxcsr %0\n\tfldcw %1" ::"m"(normal), "m"(normal_fcw));
+    return 0;
+}
+
+static void test_fpu_between_processes(void)
+{
+    int to_child[2], to_parent[2];
+    if (pipe(to_child) != 0 || pipe(to_parent) != 0)
+        return;
+    pid_t child = fork();
+    if (child == 0)
+        _exit(fpu_ping_pong(to_child[0], to_parent[1], 0x5a, 300, false) == 0 ? 0 : 1);
+    int bad = fpu_ping_pong(to_parent[0], to_child[1], 0xa5, 300, true);
+    int status = -1;
+    waitpid(child, &status, 0);
+    ok(bad == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "two processes ping-ponging 300 times each keep their own x87 control word, MXCSR and XMM7",
+       "parent's first bad round %d, child status %#x", bad, status);
+    close(to_child[0]); close(to_child[1]); close(to_parent[0]); close(to_parent[1]);
+}
+
 static void test_huge_argv(const char *self)
 {
     /* Linux's limit is a quarter of the stack limit: pin it to 8 MiB's 2 MiB. */
@@ -315,6 +356,7 @@ int main(int argc, char **argv)
     test_wait_from_thread();
     test_vfork();
     test_mxcsr();
+    test_fpu_between_processes();
     test_huge_argv(argv[0]);
     test_init_is_unkillable();
     test_fork_bomb();

@@ -617,6 +617,43 @@ static int handler_restores_registers(void)
 
 /* A SIGSEGV handler that makes the page writable and returns: the faulting
  * write runs again and succeeds. */
+/* The FPU state a handler starts with and the one the interrupted code gets
+ * back: Linux gives every handler a clean state (MXCSR 0x1f80, x87 control
+ * word 0x37f) and rt_sigreturn restores the saved one. */
+static volatile unsigned handler_mxcsr;
+static volatile unsigned short handler_fcw;
+
+static void record_fpu(int sig)
+{
+    (void)sig;
+    unsigned m;
+    unsigned short c;
+    __asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(m), "=m"(c));
+    handler_mxcsr = m;
+    handler_fcw = c;
+    unsigned scribble = 0x0000;                 /* the handler's own changes must not leak out */
+    unsigned short rough = 0x0c7f;
+    __asm__ volatile("ldmxcsr %0\n\tfldcw %1" ::"m"(scribble), "m"(rough));
+}
+
+static int handler_gets_clean_fpu(void)
+{
+    struct sigaction sa = { .sa_handler = record_fpu };
+    sigaction(SIGUSR1, &sa, NULL);
+    unsigned mine = 0x7f80, got;                /* round toward zero, all masked */
+    unsigned short fcw = 0x027f, got_fcw;       /* 53-bit precision */
+    __asm__ volatile("ldmxcsr %0\n\tfldcw %1" ::"m"(mine), "m"(fcw));
+    raise(SIGUSR1);
+    __asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(got), "=m"(got_fcw));
+    if (handler_mxcsr != 0x1f80)
+        return 3;
+    if (handler_fcw != 0x037f)
+        return 4;
+    if (got != mine || got_fcw != fcw)
+        return 5;
+    return 0;
+}
+
 static volatile unsigned char *fix_page;
 static volatile void *fault_addr;
 static volatile int fault_code;
@@ -683,6 +720,10 @@ static void test_handlers(void)
     ok(exited_with(o, 0), "[optional] rt_sigreturn restores rdx, rsi, rdi, r8-r10, xmm0, xmm1",
        "child: %s (1 rdx, 2 rsi, 3 rdi, 4 r8, 5 r9, 6 r10, 7 xmm0, 8 xmm1, 21: handler not run)",
        o.text);
+    o = in_child(handler_gets_clean_fpu);
+    ok(exited_with(o, 0), "[optional] a handler starts with a clean FPU state; rt_sigreturn restores the caller's",
+       "child: %s (3: handler's MXCSR not 0x1f80, 4: handler's x87 control word not 0x37f, "
+       "5: the caller's MXCSR or control word not restored)", o.text);
     o = in_child(handler_fixes_fault);
     ok(exited_with(o, 0), "[optional] a SIGSEGV handler fixes the page and the write is retried",
        "child: %s (3: write lost, 4: si_addr, 5: si_code not SEGV_ACCERR)", o.text);

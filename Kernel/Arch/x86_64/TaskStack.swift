@@ -2,7 +2,7 @@
 // "returns" to user mode. Layout, from the top of the stack down:
 //
 //   InterruptFrame (176 bytes)   the user registers it starts with (isr_exit pops them)
-//   SSE save area (512 bytes)    a clean FPU/SSE state (loaded at the first switch; isr_exit restores its XMM and MXCSR)
+//   FPU save area (512 bytes)    an FXSAVE image: the user FPU/SSE state while the task is switched out
 //   switch_to frame (7 words)    r15 r14 r13 r12, rbx = &InterruptFrame, rbp = 0, return = ret_from_fork
 //
 // Linux: copy_thread() and ret_from_fork
@@ -29,37 +29,38 @@ enum TaskStack {
         return sse - 7 * 8
     }
 
-    /// Where the entry code saved (or isr_exit restores) the task's user SSE state:
-    /// just below its InterruptFrame, 16-byte aligned.
+    /// Where a switched-out task's user FPU state is kept: the 512 bytes the entry
+    /// code reserves just below its InterruptFrame, 16-byte aligned.
     static func sseArea(of task: Task) -> UInt64 {
         ((task.kernelStack.top - UInt64(InterruptFrame.byteSize)) & ~15) - 512
     }
 
-    /// Makes a task's saved user FPU area a full FXSAVE image. A system call saved
-    /// only the XMM registers and MXCSR there (Boot/syscall.S); the x87 registers,
-    /// which the kernel never changes, are still the user's in the CPU, so a live
-    /// fxsave supplies them (bytes 0..<160 of the image but MXCSR and its mask at
-    /// 24..<32: the live MXCSR is the kernel's). Call it while the task's
-    /// state is the live one: before switching away from it, before a fork copies
-    /// it, before a signal frame saves it. Linux: save_fpregs_to_fpstate()
+    /// Saves the CPU's FPU/SSE registers, which are the running task's user
+    /// state (the kernel never touches them: it is compiled without SSE or x87),
+    /// into the task's save area. Call it on the running task: before switching
+    /// away from it, before a fork copies it, before a signal frame saves it.
+    /// Linux: save_fpregs_to_fpstate()
     static func completeUserFPUState(_ task: Task) {
         guard task.mm != nil else { return }          // kernel threads have no user state
-        let area = UnsafeMutableRawPointer(bitPattern: UInt(sseArea(of: task)))!
-        // On the stack: this runs in the context switch, which must not allocate.
-        withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { scratch in
-            cpu_fxsave(scratch.baseAddress!)
-            _ = memcpy(area, scratch.baseAddress!, 24)
-            _ = memcpy(area + 32, scratch.baseAddress! + 32, 160 - 32)
-        }
+        cpu_fxsave(UnsafeMutableRawPointer(bitPattern: UInt(sseArea(of: task)))!)
     }
 
-    /// Loads a task's saved user FPU state into the CPU (x87 and XMM), as it is
-    /// switched in; MXCSR stays the kernel's until the way back to user mode
-    /// restores the saved one. Linux: restore_fpregs_from_fpstate()
+    /// Loads a task's saved user FPU state into the CPU: as it is switched in, and
+    /// after execve, a signal delivery or rt_sigreturn rewrote the save area of the
+    /// running task. Linux: restore_fpregs_from_fpstate()
     static func loadUserFPUState(_ task: Task) {
         guard task.mm != nil else { return }
         cpu_fxrstor(UnsafeRawPointer(bitPattern: UInt(sseArea(of: task)))!)
-        cpu_load_kernel_mxcsr()
+    }
+
+    /// The MXCSR bits this CPU implements (from an FXSAVE image's MXCSR_MASK; a
+    /// zero there means the default 0xffbf, Intel SDM 11.6.6). Linux: mxcsr_feature_mask
+    static var mxcsrFeatureMask: UInt32 {
+        withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { scratch in
+            cpu_fxsave(scratch.baseAddress!)
+            let mask = scratch.baseAddress!.load(fromByteOffset: 28, as: UInt32.self)
+            return mask == 0 ? 0xffbf : mask
+        }
     }
 
     /// The state a fresh process's FPU and SSE units start in (Linux: fpstate_init):

@@ -1,7 +1,8 @@
 // The Root System Description Pointer: the firmware's signpost to every other
 // ACPI table. ACPI 1.0 defines 20 bytes pointing at the RSDT (32-bit table
 // addresses); ACPI 2.0 extends it to 36 bytes with the XSDT (64-bit addresses).
-// The boot loader hands Keel a copy (MultibootRSDP), so no BIOS-area scan is needed.
+// GRUB hands Keel a copy (MultibootRSDP); under QEMU's own Multiboot (v1) loader,
+// which does not, Keel scans the BIOS area for it as Linux does (`scan`).
 
 /// A validated RSDP. Linux: struct acpi_table_rsdp, acpi_tb_validate_rsdp()
 public struct RSDP: Equatable, Sendable {
@@ -18,6 +19,22 @@ public struct RSDP: Equatable, Sendable {
     public let xsdtAddress: PhysAddr?
     /// The structure's size: 20 for ACPI 1.0, the length field for 2.0+.
     public let length: Int
+
+    /// The offset in `area` (a BIOS memory region: the first KiB of the EBDA,
+    /// or 0xE0000-0xFFFFF) of the first 16-byte-aligned "RSD PTR " whose ACPI 1.0
+    /// checksum holds. Allocates nothing: it runs before the heap exists.
+    /// Linux: acpi_tb_scan_memory_for_rsdp()
+    public static func scan(_ area: UnsafeRawBufferPointer) -> Int? {
+        var offset = 0
+        while offset + v1Length <= area.count {
+            let candidate = UnsafeRawBufferPointer(rebasing: area[offset..<offset + v1Length])
+            if candidate.starts(with: "RSD PTR ".utf8) && LittleEndianBytes.checksum(candidate) == 0 {
+                return offset
+            }
+            offset += 16
+        }
+        return nil
+    }
 
     public init(bytes: UnsafeRawBufferPointer) throws(ACPIError) {
         guard bytes.count >= Self.v1Length else { throw .truncatedRSDP(length: bytes.count, needed: Self.v1Length) }

@@ -25,6 +25,11 @@ public enum MultibootError: Error, Equatable {
     case memoryMapEntryTooSmall(offset: Int, entrySize: UInt32)
     /// The memory-map entries do not fill the tag in whole entries.
     case memoryMapSizeMismatch(offset: Int, size: UInt32, entrySize: UInt32)
+    /// A Multiboot (v1) field points at memory that cannot be read (`field` is
+    /// its offset in the v1 structure), or names an absurd count or length.
+    case version1Unreadable(field: Int)
+    /// The v1 information does not fit the buffer it is rewritten into.
+    case version1TooLarge(capacity: Int)
 }
 
 extension MultibootError {
@@ -41,6 +46,8 @@ extension MultibootError {
         case .badModuleRange(let offset, let start, let end): "module at offset \(offset) ends (0x\(Fmt.hex(end))) before it starts (0x\(Fmt.hex(start)))"
         case .memoryMapEntryTooSmall(let offset, let entrySize): "memory map at offset \(offset): entry_size \(entrySize) < 24"
         case .memoryMapSizeMismatch(let offset, let size, let entrySize): "memory map at offset \(offset): \(size) bytes is not whole entries of \(entrySize)"
+        case .version1Unreadable(let field): "multiboot v1 field at offset \(field) points at unreadable memory"
+        case .version1TooLarge(let capacity): "multiboot v1 information does not fit \(capacity) bytes"
         }
     }
 }

@@ -31,10 +31,10 @@
     public var rcx: UInt64 = 0, rbx: UInt64 = 0, rax: UInt64 = 0
     /// Vector number pushed by the stub (256 for a system call). Linux keeps it in orig_ax for IRQs
     public var vector: UInt64 = 0
-    /// The vector a handler stores after rewriting the whole frame and the FPU
-    /// image under it (execve, signal delivery, rt_sigreturn): the return path
-    /// then uses iretq, which restores every register, and fxrstor, which loads
-    /// the whole FPU state (Boot/isr.S isr_exit, Boot/syscall.S).
+    /// The vector a handler stores after rewriting the whole frame (execve,
+    /// signal delivery, rt_sigreturn): the system-call return path then uses
+    /// iretq, which restores every register, instead of sysret, which loses rcx
+    /// and r11 (Boot/syscall.S).
     public static let rewrittenVector: UInt64 = 257
     /// CPU error code, or the 0 the stub pushed in its place.
     public var errorCode: UInt64 = 0

@@ -26,7 +26,7 @@ public struct InitramfsUnpacker {
     public private(set) var stats = InitramfsStats()
     /// Regular files with several links, by (c_devmajor, c_devminor, c_ino). Linux: the
     /// head[] hash of find_link()
-    private var hardLinks: [HardLinkKey: Inode] = [:]
+    private var hardLinks = HashMap<HardLinkKey, Inode>()
 
     private struct HardLinkKey: Hashable {
         var devMajor: UInt32, devMinor: UInt32, ino: UInt32

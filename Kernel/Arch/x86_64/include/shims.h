@@ -75,9 +75,6 @@ KEEL_INLINE void cpu_clac(void) { __asm__ volatile("clac" ::: "memory"); }
 /* ---- x87/SSE state ---- */
 KEEL_INLINE void cpu_fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
 KEEL_INLINE void cpu_fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
-/* The kernel's MXCSR (Boot/syscall.S kernel_mxcsr), after loading a user's FPU state. */
-extern const unsigned int kernel_mxcsr;
-KEEL_INLINE void cpu_load_kernel_mxcsr(void) { __asm__ volatile("ldmxcsr %0" :: "m"(kernel_mxcsr)); }
 
 /* ---- the running frame, for call traces ---- */
 KEEL_INLINE uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
@@ -121,6 +118,7 @@ KEEL_SYMBOL(__kernel_end)
 KEEL_SYMBOL(__ksymtab_start)
 KEEL_SYMBOL(__ksymtab_end)
 KEEL_SYMBOL(boot_stack_bottom)
+KEEL_SYMBOL(multiboot1_block)
 KEEL_SYMBOL(boot_stack_top)
 KEEL_SYMBOL(isr_stub_table)
 KEEL_SYMBOL(early_heap_start)
