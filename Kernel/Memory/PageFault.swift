@@ -163,22 +163,23 @@ extension MM {
         return mapPage(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable)) ? .resolved : .outOfMemory
     }
 
-    /// Linux: wp_page_copy()
+    /// Copies the page into a fresh frame and swaps it into the same PTE (one
+    /// walk: the table is there). The old frame loses a mapping and is freed
+    /// with its last. Linux: wp_page_copy()
     private func copyOnWrite(_ page: VirtAddr, vma: VMA) -> FaultOutcome {
         guard let (old, _, _) = pageTable.translate(page), let frame = PageAllocator.allocate() else { return .outOfMemory }
-        PageBytes.copy(to: DirectMap.pointer(frame, as: UInt8.self), from: DirectMap.pointer(old.alignedDown(), as: UInt8.self))
-        var frames = KernelFrameAllocator()
+        let oldFrame = old.alignedDown()
+        PageBytes.copy(to: DirectMap.pointer(frame, as: UInt8.self), from: DirectMap.pointer(oldFrame, as: UInt8.self))
         do {
-            _ = try pageTable.unmap(page, freeEmptyTables: false, allocator: &frames)
+            try pageTable.replaceFrame(page, with: frame, flags: Self.pteFlags(for: vma.flags, writable: true)) {
+                flush(page)
+            }
         } catch {
             Panic.now("wp_page_copy: the PTE at \(Fmt.hex(page.value)) vanished: \(error)")
         }
-        flush(page)
-        dropFrame(old.alignedDown())
-        guard mapPage(page, frame, flags: Self.pteFlags(for: vma.flags, writable: true)) else {
-            PageAllocator.free(frame)
-            return .outOfMemory
-        }
+        PageAllocator.page(frame).pointee.mapcount += 1
+        rssPages += 1
+        dropFrame(oldFrame)
         return .resolved
     }
 }

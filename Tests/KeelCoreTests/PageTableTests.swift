@@ -319,6 +319,28 @@ final class PageTableTests: XCTestCase {
         XCTAssertEqual(thrown { try f.tables.protect(VirtAddr(1 << 47), flags: []) }, .nonCanonical)
     }
 
+    func testReplaceFrameClearsFlushesThenMapsTheCopy() throws {
+        var f = Fixture()
+        try f.map(0x9000, 0x3000, .size4K, [.user])                     // read-only, as after fork
+        let slot = try XCTUnwrap(f.tables.findLeaf(VirtAddr(0x9000))).slot
+        f.ram.write64(slot, f.ram.read64(slot) | PTEFlags([.accessed]).rawValue)
+        var seenDuringFlush: UInt64 = 1
+        let old = try f.tables.replaceFrame(VirtAddr(0x9000), with: PhysAddr(0x7000), flags: [.writable, .noExecute]) {
+            seenDuringFlush = f.ram.read64(slot)
+        }
+        XCTAssertEqual(seenDuringFlush, 0, "the entry is clear while stale TLB entries are flushed")
+        XCTAssertEqual(old.entry.frame, PhysAddr(0x3000))
+        let now = try XCTUnwrap(f.tables.translate(VirtAddr(0x9000)))
+        XCTAssertEqual(now.phys, PhysAddr(0x7000))
+        XCTAssertEqual(now.flags, [.present, .user, .writable, .noExecute], "user kept, accessed bit not carried to the copy")
+
+        try f.map(0x20_0000, 0x40_0000, .size2M, [.user])
+        XCTAssertEqual(thrown { try f.tables.replaceFrame(VirtAddr(0x20_0000), with: PhysAddr(0x7000), flags: []) {} },
+                       .hugePageSplitUnsupported)
+        XCTAssertEqual(thrown { try f.tables.replaceFrame(VirtAddr(0x8000), with: PhysAddr(0x7000), flags: []) {} }, .notMapped)
+        XCTAssertEqual(thrown { try f.tables.replaceFrame(VirtAddr(0x9000), with: PhysAddr(0x7008), flags: []) {} }, .misaligned)
+    }
+
     func testPartOfHugePageIsATypedError() throws {
         var f = Fixture()
         try f.map(0x4000_0000, 0, .size1G)

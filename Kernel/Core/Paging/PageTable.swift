@@ -306,6 +306,28 @@ extension PageTable {
     }
 }
 
+extension PageTable {
+    /// Points the 4 KiB leaf at `virt` at another frame, with `flags` (ownership
+    /// kept as in `protect`), in one walk: the entry is cleared, `flushStale` runs
+    /// (so no CPU can still write through the old translation), and the new entry
+    /// is written. Returns the leaf as it was. Copy-on-write uses it once the copy
+    /// is made. Linux: ptep_clear_flush() + set_pte_at() in wp_page_copy()
+    @discardableResult
+    public func replaceFrame(_ virt: VirtAddr, with frame: PhysAddr, flags: PTEFlags,
+                             flushStale: () -> Void) throws(PageTableError) -> PageTableLeaf {
+        guard virt.isCanonical else { throw .nonCanonical }
+        guard virt.isPageAligned, frame.isPageAligned else { throw .misaligned }
+        guard let (slot, leaf) = findLeaf(virt) else { throw .notMapped }
+        guard leaf.size == .size4K else { throw .hugePageSplitUnsupported }
+        let kept: PTEFlags = [.user]
+        let newFlags = PageTableEntry.leafFlags(flags.subtracting(kept).union(leaf.entry.flags.intersection(kept)))
+        write(slot, PageTableEntry(raw: 0))
+        flushStale()
+        write(slot, PageTableEntry(frame: frame, flags: newFlags))
+        return leaf
+    }
+}
+
 // MARK: - copy and zap of whole ranges
 //
 // Whole-range operations that work table by table instead of page by page, for
