@@ -127,4 +127,4 @@ clean:
 bench: $(BUILD)/keel.elf initramfs
 	swift build -c release --product KeelBench
 	.build/release/KeelBench
-	@tools/bench.py --boots $(BOOTS) --readme
+	@python3 tools/bench.py --boots $(BOOTS) --readme

@@ -89,7 +89,7 @@ isr_common:
     cld
     mov     %rsp, %rdi              /* argument: the InterruptFrame */
     mov     %rsp, %rbx              /* rbx is callee-saved: our way back */
-    and     $-16, %rsp              /* Swift uses movaps on stack slots */
+    and     $-16, %rsp              /* the ABI: 16-byte aligned at a call */
     sub     $512, %rsp              /* the FPU save area (see syscall.S): nothing to save here */
     call    keel_interrupt
     .globl isr_exit

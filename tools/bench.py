@@ -17,7 +17,8 @@ QEMU's -kernel loader (Linux's bzImage protocol; Keel's Multiboot v1 header in
 the ELF32 wrapper from tools/mkelf32.py), with the initramfs as -initrd and
 the command line as -append. A Keel-only row times the GRUB ISO path.
 
-Each kernel boots N times with bench as init (every benchmark row) and N
+The kernels take turns, round after round (a slow spell of the host hits both
+columns). Each kernel boots N times with bench as init (every benchmark row) and N
 times with `bench --boot`, which prints its first line and exits: the time
 from QEMU's start to that line is "boot to init", to QEMU's exit "boot to
 power-off". For Keel, "kernel banner to init" leaves out the firmware: it
@@ -117,37 +118,55 @@ def linux_commands(vmlinuz):
             for mode, extra in (("bench", ""), ("boot", " -- --boot"))}
 
 
-def measure(name, cmds, boots, banner=False):
-    print("== %s, %d boots each: %s" % (name, boots, " ".join(cmds["bench"])), flush=True)
-    if "boot_grub" in cmds:
-        print("   and via GRUB: %s" % " ".join(cmds["boot_grub"]), flush=True)
-    tag = name.split()[0].lower()
-    rows, to_init, to_off, kernel_to_init, to_init_grub = {}, [], [], [], []
-    for i in range(boots):
-        _, _, _, got = boot(cmds["bench"], tag + "-bench")
+class Kernel:
+    """One kernel's command lines and the figures its boots produced."""
+
+    def __init__(self, name, cmds, banner=False):
+        self.name, self.cmds, self.banner = name, cmds, banner
+        self.tag = name.split()[0].lower()
+        self.rows = {}
+        self.to_init, self.to_off, self.kernel_to_init, self.to_init_grub = [], [], [], []
+
+    def run_once(self, i):
+        _, _, _, got = boot(self.cmds["bench"], self.tag + "-bench")
         for k, v in got.items():
-            rows.setdefault(k, []).append(v)
-        t_first, t_init, t_end, _ = boot(cmds["boot"], tag + "-boot")
+            self.rows.setdefault(k, []).append(v)
+        t_first, t_init, t_end, _ = boot(self.cmds["boot"], self.tag + "-boot")
         if t_init is not None:
-            to_init.append(t_init * 1e9)
+            self.to_init.append(t_init * 1e9)
             # Keel's first console line is its banner, printed at kernel entry.
             # (Linux booted quiet prints no such line.)
-            if banner and t_first is not None and t_first < t_init:
-                kernel_to_init.append((t_init - t_first) * 1e9)
-        to_off.append(t_end * 1e9)
-        print("   boot %d: %d rows, init after %.2f s, off after %.2f s" %
-              (i + 1, len(got), t_init or float("nan"), t_end), flush=True)
-        if "boot_grub" in cmds:
-            _, t_init, _, _ = boot(cmds["boot_grub"], tag + "-boot-grub")
+            if self.banner and t_first is not None and t_first < t_init:
+                self.kernel_to_init.append((t_init - t_first) * 1e9)
+        self.to_off.append(t_end * 1e9)
+        print("   %s boot %d: %d rows, init after %.2f s, off after %.2f s" %
+              (self.tag, i + 1, len(got), t_init or float("nan"), t_end), flush=True)
+        if "boot_grub" in self.cmds:
+            _, t_init, _, _ = boot(self.cmds["boot_grub"], self.tag + "-boot-grub")
             if t_init is not None:
-                to_init_grub.append(t_init * 1e9)
-    rows["boot_to_init"] = to_init
-    if banner:
-        rows["kernel_banner_to_init"] = kernel_to_init
-    if to_init_grub:
-        rows["boot_to_init_via_grub"] = to_init_grub
-    rows["boot_to_poweroff"] = to_off
-    return rows
+                self.to_init_grub.append(t_init * 1e9)
+
+    def table_rows(self):
+        rows = dict(self.rows)
+        rows["boot_to_init"] = self.to_init
+        if self.banner:
+            rows["kernel_banner_to_init"] = self.kernel_to_init
+        if self.to_init_grub:
+            rows["boot_to_init_via_grub"] = self.to_init_grub
+        rows["boot_to_poweroff"] = self.to_off
+        return rows
+
+
+def measure(kernels, boots):
+    """Boots the kernels in turn, round after round, so that a slow spell of the
+    host lands on both columns instead of on one."""
+    for k in kernels:
+        print("== %s, %d boots: %s" % (k.name, boots, " ".join(k.cmds["bench"])), flush=True)
+        if "boot_grub" in k.cmds:
+            print("   and via GRUB: %s" % " ".join(k.cmds["boot_grub"]), flush=True)
+    for i in range(boots):
+        for k in kernels:
+            k.run_once(i)
 
 
 def fmt(values):
@@ -165,11 +184,17 @@ def main():
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     version = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    keel = measure("Keel", keel_commands(), args.boots, banner=True)
+    keel = Kernel("Keel", keel_commands(), banner=True)
+    kernels = [keel]
     vmlinuz = linux_kernel()
-    linux = measure("Linux " + os.path.basename(vmlinuz), linux_commands(vmlinuz), args.boots) if vmlinuz else {}
-    if not vmlinuz:
+    if vmlinuz:
+        linux = Kernel("Linux " + os.path.basename(vmlinuz), linux_commands(vmlinuz))
+        kernels.append(linux)
+    else:
         print("== Linux: no kernel image (apt-get install linux-image-amd64); Linux column skipped")
+    measure(kernels, args.boots)
+    keel = keel.table_rows()
+    linux = linux.table_rows() if vmlinuz else {}
 
     lines = ["%s, -cpu %s, 1 CPU, 256 MiB, TCG; median of %d boots per kernel [min-max]" % (version, CPU, args.boots),
              "",

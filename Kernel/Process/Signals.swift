@@ -139,6 +139,13 @@ enum Signals {
 
     /// On the way back to user mode: act on one pending, unblocked signal.
     /// Linux: exit_to_user_mode_loop() → arch_do_signal_or_restart()
+    /// Whether `task` may have a signal to act on, read without the lock (a
+    /// word-sized racy peek: a caller that sees false skips `deliver`).
+    /// Linux: the TIF_SIGPENDING test in exit_to_user_mode_loop()
+    static func mayBePending(_ task: Task) -> Bool {
+        task.fatalSignal != nil || task.pendingSignals & ~task.blockedSignals != 0
+    }
+
     static func deliver(_ frame: UnsafeMutablePointer<InterruptFrame>) {
         // The decision is made in a helper that returns, so this frame holds no
         // reference to the task when the process is killed.

@@ -8,19 +8,58 @@
 func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
     let frame = framePointer.assumingMemoryBound(to: InterruptFrame.self)
     let args = SyscallArgs(frame: frame.pointee)
+    let call = Syscall(rawValue: args.number)
+    if let call, call.takesNoLock {
+        let result: Int64
+        do {
+            result = Int64(try SyscallTable.dispatch(call, args, frame: frame))
+        } catch {
+            result = error.syscallReturn
+        }
+        frame.pointee.rax = UInt64(bitPattern: result)
+        // The way out needs the lock only when there is work on it. The peek
+        // is racy: a signal sent this instant is acted on at the next entry or
+        // timer tick. Linux: the exit_to_user_mode_loop() work flags
+        guard Scheduler.needResched[PerCPU.cpu] || Signals.mayBePending(Scheduler.current)
+              || OOMKiller.reserveInUse else { return }
+        BigKernelLock.lock()
+        finishSyscall(frame)
+        return
+    }
     BigKernelLock.lock()
     Scheduler.reapExited()
     let result: Int64
     do {
-        result = Int64(try SyscallTable.dispatch(args, frame: frame))
+        result = Int64(try SyscallTable.dispatch(call, args, frame: frame))
     } catch {
         result = error.syscallReturn
     }
     frame.pointee.rax = UInt64(bitPattern: result)
+    finishSyscall(frame)
+}
+
+/// The work on the way back to user mode (OOM kill, reschedule, signals), then
+/// the big kernel lock goes. Linux: syscall_exit_to_user_mode()
+private func finishSyscall(_ frame: UnsafeMutablePointer<InterruptFrame>) {
     OOMKiller.checkReserve()
     if Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
     Signals.deliver(frame)
     BigKernelLock.unlock()
+}
+
+extension Syscall {
+    /// Calls that read only the caller's own task, constants or the clock, and
+    /// copy to user memory without allocating: they run without the big kernel
+    /// lock (a fault in their copy takes it in the fault handler). Everything
+    /// else still needs it.
+    var takesNoLock: Bool {
+        switch self {
+        case .getpid, .gettid, .getuid, .getgid, .geteuid, .getegid, .clock_gettime, .gettimeofday, .time:
+            true
+        default:
+            false
+        }
+    }
 }
 
 /// The system calls Keel implements, by Linux's x86-64 number and under
@@ -119,8 +158,8 @@ enum Syscall: Int {
 enum SyscallTable {
     /// Each call's entry point, grouped by subsystem (one Kernel/Syscall file
     /// each), numbers ascending within a group. Linux: sys_call_table
-    static func dispatch(_ a: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
-        guard let call = Syscall(rawValue: a.number) else {
+    static func dispatch(_ call: Syscall?, _ a: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
+        guard let call else {
             UnknownSyscalls.report(a.number)
             throw .ENOSYS
         }
