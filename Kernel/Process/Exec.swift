@@ -55,11 +55,19 @@ enum Exec {
         let inode = try FS.lookup(path, relativeTo: cwd)
         guard inode.isRegular else { throw .EACCES }
         guard inode.mode & 0o111 != 0 else { throw .EACCES }
-        var file = [UInt8](repeating: 0, count: inode.size)
-        let read = file.withUnsafeMutableBytes { inode.read(into: $0, at: 0) }
-        guard read == inode.size else { throw .EIO }
-        let parsed = file.withUnsafeBytes { bytes -> Result<ELFExecutable, ELFError> in
-            do throws(ELFError) { return .success(try ELFExecutable(parsing: bytes)) } catch { return .failure(error) }
+        // Only the headers are read: the file header, then through the program
+        // headers. The segments are read page by page when they fault.
+        let size = inode.size
+        let fileHeader = readPrefix(of: inode, count: min(size, ELF.fileHeaderSize))
+        let headers = fileHeader.withUnsafeBytes { bytes in
+            readPrefix(of: inode, count: min(size, ELFExecutable.headerBytes(in: bytes)))
+        }
+        let parsed = headers.withUnsafeBytes { bytes -> Result<ELFExecutable, ELFError> in
+            do throws(ELFError) {
+                return .success(try ELFExecutable(parsing: bytes, fileLength: size))
+            } catch {
+                return .failure(error)
+            }
         }
         guard case .success(let exe) = parsed else {
             if case .failure(let error) = parsed { Log.notice("execve: \(path): \(error.description)") }
@@ -79,6 +87,13 @@ enum Exec {
     }
 
     /// PT_LOAD segments as private file VMAs plus anonymous bss. Linux: elf_map(), set_brk()
+    /// The first `count` bytes of a regular file (no zero fill first: the read writes them all).
+    private static func readPrefix(of inode: Inode, count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = inode.read(into: UnsafeMutableRawBufferPointer(buffer), at: 0)
+        }
+    }
+
     private static func mapSegments(_ exe: ELFExecutable, file: MappedFileID, into mm: MM) throws(Errno) {
         for segment in exe.segments {
             var flags: VMFlags = [.mayRead, .mayWrite, .mayExec]

@@ -233,6 +233,35 @@ final class ELFTests: XCTestCase {
         }
     }
 
+    /// What execve does: read the file header, then through the program headers,
+    /// and parse that prefix knowing the file's length. Same layout as the whole file.
+    func testHeadersAlonePlaceTheSameSegments() throws {
+        for good in [ELFImageBuilder.staticExecutable().bytes, ELFImageBuilder.staticExecutable(type: ELF.typeDyn).bytes] {
+            let needed = good.withUnsafeBytes { ELFExecutable.headerBytes(in: UnsafeRawBufferPointer(rebasing: $0[0..<64])) }
+            XCTAssertEqual(needed, 64 + 5 * 56, "e_phoff 64, five program headers")
+            let whole = try good.withUnsafeBytes { try ELFExecutable(parsing: $0) }
+            let prefix = try good.withUnsafeBytes {
+                try ELFExecutable(parsing: UnsafeRawBufferPointer(rebasing: $0[0..<needed]), fileLength: good.count)
+            }
+            XCTAssertEqual(prefix.segments, whole.segments)
+            XCTAssertEqual(prefix.entry, whole.entry)
+            XCTAssertEqual(prefix.programHeaderAddress, whole.programHeaderAddress)
+            XCTAssertEqual(prefix.brkStart, whole.brkStart)
+            // One byte short of the table is a truncated image, not a trap.
+            XCTAssertThrowsError(try good.withUnsafeBytes {
+                try ELFExecutable(parsing: UnsafeRawBufferPointer(rebasing: $0[0..<needed - 1]), fileLength: good.count)
+            })
+            // A segment past the real end of the file is refused even though the prefix is short.
+            XCTAssertThrowsError(try good.withUnsafeBytes {
+                try ELFExecutable(parsing: UnsafeRawBufferPointer(rebasing: $0[0..<needed]), fileLength: 0x1000)
+            })
+        }
+        var wild = ELFImageBuilder.staticExecutable().bytes
+        for i in 32..<40 { wild[i] = 0xff }                          // e_phoff near 2^64
+        XCTAssertEqual(wild.withUnsafeBytes { ELFExecutable.headerBytes(in: $0) }, 64)
+        XCTAssertEqual([UInt8](repeating: 0, count: 10).withUnsafeBytes { ELFExecutable.headerBytes(in: $0) }, 64)
+    }
+
     /// Seeded random corruption of the headers: the parser must either refuse or
     /// return a layout that keeps every documented promise.
     func testRandomCorruptionNeverBreaksInvariants() {

@@ -37,9 +37,25 @@ public struct ELFExecutable {
     /// since x86-64 does not imply exec for a missing header. Linux: EXSTACK_ENABLE_X
     public var executableStack: Bool { stackFlags?.contains(.execute) ?? false }
 
-    /// Validates `image`, the whole file, and lays it out. The result refers to
-    /// the file only by offsets, so it outlives `image`.
-    public init(parsing image: UnsafeRawBufferPointer) throws(ELFError) {
+    /// How many bytes from the start of the file `init(parsing:fileLength:)`
+    /// needs: through the end of the program-header table, as `fileHeader` (the
+    /// file's first bytes) gives it, and at least the file header itself. A
+    /// nonsensical table position gives the header size: the parse then reports
+    /// the precise error. Linux: the BINPRM_BUF_SIZE read, then elf_read() of the phdrs
+    public static func headerBytes(in fileHeader: UnsafeRawBufferPointer) -> Int {
+        guard fileHeader.count >= ELF.fileHeaderSize else { return ELF.fileHeaderSize }
+        let header = LittleEndianBytes(bytes: fileHeader)
+        let tableSize = UInt64(header.u16(56)) * UInt64(ELF.programHeaderSize)
+        let (end, overflow) = header.u64(32).addingReportingOverflow(tableSize)
+        guard !overflow, end <= UInt64(Int32.max) else { return ELF.fileHeaderSize }
+        return max(ELF.fileHeaderSize, Int(end))
+    }
+
+    /// Validates `image`, the first bytes of a file of `fileLength` bytes (the
+    /// whole file when nil; at least `headerBytes` of it otherwise), and lays it
+    /// out. The result refers to the file only by offsets, so it outlives `image`.
+    public init(parsing image: UnsafeRawBufferPointer, fileLength: Int? = nil) throws(ELFError) {
+        let fileLength = fileLength ?? image.count
         let file = LittleEndianBytes(bytes: image)
         let header = try ELFHeader(file)
         let bias = try Self.loadBias(file, header)
@@ -53,7 +69,7 @@ public struct ELFExecutable {
             switch ph.type {
             case ELF.ptLoad:
                 guard let segment = try LoadSegment(validating: ph, index: index, bias: bias,
-                                                    fileLength: image.count) else { continue }
+                                                    fileLength: fileLength) else { continue }
                 if let previous = segments.last, segment.start < previous.end {
                     throw .overlappingSegments(index)
                 }
