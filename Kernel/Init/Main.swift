@@ -31,6 +31,7 @@ private func startKernelOnKernelStack() {
     SyscallMSR.enable()
     ZeroPage.allocate()
     Scheduler.initialize(idle: Task(pid: 0, tgid: 0, name: "swapper/0", kernelStack: bootStack!))
+    Lockdep.initialize(enabled: Boot.commandLine.lockdep)
     SMP.startSecondaryCPUs(max: SMP.maxCPUs)
     if let hook = Boot.commandLine.testHook {
         TestHooks.run(hook)

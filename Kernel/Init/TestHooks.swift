@@ -12,8 +12,27 @@ enum TestHooks {
         case "slab-double-free": slabDoubleFree()
         case "mm": MemorySelfTest.run()
         case "smp": SMPSelfTest.run()
+        case "lockdep": lockdepSelfTest()
         default: Log.warning("keel: unknown test hook '\(name)' ignored")
         }
+    }
+
+    /// Two locks taken in one order, then in the other: harmless on one CPU in
+    /// sequence, a deadlock the day two CPUs do it at once. The validator must
+    /// report it the first time the second order happens. Linux: the AA/ABBA
+    /// cases of lib/locking-selftest.c
+    @inline(never)
+    static func lockdepSelfTest() {
+        guard Lockdep.enabled else {
+            Log.error("lockdep self-test: the validator is off (lockdep=0)")
+            return
+        }
+        let a = SpinLock(LockClass("lockdep_test_a")), b = SpinLock(LockClass("lockdep_test_b"))
+        Console.write("lockdep self-test: a then b\n")
+        a.lock(); b.lock(); b.unlock(); a.unlock()
+        Console.write("lockdep self-test: b then a\n")
+        b.lock(); a.lock(); a.unlock(); b.unlock()
+        Console.write("lockdep self-test: done, validator \(Lockdep.enabled ? "still on: no report" : "reported and off")\n")
     }
 
     /// A kernel write to an address nothing maps: a not-present #PF, CR2 = 0x7e00dead0000.

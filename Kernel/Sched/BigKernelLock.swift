@@ -16,6 +16,8 @@
 import Synchronization
 
 enum BigKernelLock {
+    /// Linux: the kernel_flag lock's class
+    static let lockClass = LockClass("big_kernel_lock")
     /// The CPU holding the lock, or -1.
     private static let owner = Atomic<Int>(-1)
     /// How many times the owner has taken it (touched only by the owner).
@@ -28,6 +30,7 @@ enum BigKernelLock {
             depth += 1
             return
         }
+        Lockdep.acquire(lockClass, interruptsOn: true)      // held with interrupts on
         // Spin with interrupts on, even inside an interrupt handler: the holder may
         // be waiting for this CPU to acknowledge a TLB shootdown. (An interrupt
         // nested here finds kernel mode and takes none of the paths that need the lock.)
@@ -52,7 +55,10 @@ enum BigKernelLock {
     /// Linux: unlock_kernel()
     static func unlock() {
         depth -= 1
-        if depth == 0 { owner.store(-1, ordering: .releasing) }
+        if depth == 0 {
+            Lockdep.release(lockClass)
+            owner.store(-1, ordering: .releasing)
+        }
     }
 
     /// Lets go completely before a context switch; returns the depth to take back.
@@ -60,6 +66,7 @@ enum BigKernelLock {
         guard owner.load(ordering: .relaxed) == PerCPU.cpu else { return 0 }
         let held = depth
         depth = 0
+        Lockdep.release(lockClass)
         owner.store(-1, ordering: .releasing)
         return held
     }

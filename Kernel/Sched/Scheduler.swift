@@ -282,7 +282,9 @@ enum Scheduler {
     // MARK: the tick and the switch
 
     /// The timer tick on this CPU. Linux: scheduler_tick() + trigger_load_balance()
-    static func tick(fromUserMode: Bool) {
+    /// Returns whether to switch now (the tick interrupted user code that used up
+    /// its slice): the caller does, after leaving interrupt context.
+    static func tick(fromUserMode: Bool) -> Bool {
         let irq = lock.lock()
         let cpu = PerCPU.cpu
         expireTimers()
@@ -297,7 +299,7 @@ enum Scheduler {
         }
         let switchNow = fromUserMode && needResched[cpu]
         lock.unlock(irq)
-        if switchNow { schedule() }
+        return switchNow
     }
 
     /// Switch if the tick or a wake-up asked for it. Linux: schedule() on return to user

@@ -4,14 +4,18 @@
 // value lives on the caller's stack, so it survives a context switch made with
 // the lock held: the next task releases the lock on its own path, or in
 // schedule_tail for a new task. Linux: rq->lock with raw_spin_lock_irqsave(),
-// held across context_switch() and released in finish_task_switch()
+// held across context_switch() and released in finish_task_switch(). The
+// validator keeps held locks per CPU, so the hand-over needs no annotation.
 
 import Synchronization
 
 struct SchedulerLock: ~Copyable {
     private let locked = Atomic<Bool>(false)
+    /// Linux: the rq->__lock class
+    static let lockClass = LockClass("scheduler_lock")
 
     func lock() -> Bool {
+        Lockdep.acquire(Self.lockClass, interruptsOn: false)
         let enabled = CPU.interruptsEnabled
         while true {
             CPU.disableInterrupts()
@@ -22,6 +26,7 @@ struct SchedulerLock: ~Copyable {
     }
 
     func unlock(_ interruptsWereOn: Bool) {
+        Lockdep.release(Self.lockClass)
         locked.store(false, ordering: .releasing)
         if interruptsWereOn { CPU.enableInterrupts() }
     }

@@ -54,6 +54,10 @@ def boot(cmdline, mem, smp, timeout, initramfs, loader):
     return p.returncode, p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
+LOCKDEP_REPORT = re.compile(r"^(WARNING: (possible circular locking|possible recursive locking|"
+                            r"inconsistent lock state|bad unlock balance)|BUG: MAX_LOCK)", re.M)
+
+
 def e820_usable_bytes(out):
     total = 0
     for m in re.finditer(r"^BIOS-e820: \[mem 0x([0-9a-f]{16})-0x([0-9a-f]{16})\] usable$", out, re.M):
@@ -295,6 +299,30 @@ def grub_multiboot2_boot_with_two_cpus(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+@boot_test(cmdline="test=lockdep loglevel=7")
+def lockdep_reports_abba(rc, out):
+    # Two locks taken a-then-b, then b-then-a: the second order is reported at
+    # once, in Linux's words, with both acquisition sites and a call trace.
+    find(r"^lockdep: lock dependency validator on", out)
+    find(r"^lockdep self-test: b then a$", out)
+    m = find(r"^WARNING: possible circular locking dependency detected$", out, "no circular-dependency report")
+    report = out[m.start():]
+    find(r"^ \(lockdep_test_a\), at: static TestHooks\.lockdepSelfTest\(\)\+0x", report, "the lock being taken")
+    find(r"^but task is already holding lock:\n \(lockdep_test_b\), at: static TestHooks\.lockdepSelfTest", report)
+    find(r"^ \*\*\* DEADLOCK \*\*\*$", report)
+    find(r"^ \[<[0-9a-f]{16}>\] SpinLock\.lock\(\)", report, "no symbolized call trace")
+    expect(len(LOCKDEP_REPORT.findall(out)) == 1, "more than one report")
+    find(r"^lockdep self-test: done, validator reported and off$", out)
+    find(r"^keel: boot complete$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="test=lockdep lockdep=0")
+def lockdep_off_says_so(rc, out):
+    find(r"^lockdep self-test: the validator is off \(lockdep=0\)$", out)
+    expect("possible circular locking" not in out, "a report with the validator off")
+
+
 # ---- hostile programs (issue: no user program can crash, hang or take over the kernel) ----
 
 def check_survived(rc, out):
@@ -362,6 +390,11 @@ def main():
             try:
                 rc, out = fut.result()
                 try:
+                    # The lock validator is on in every boot and must stay silent,
+                    # except where a test provokes it.
+                    if name != "lockdep_reports_abba":
+                        m = LOCKDEP_REPORT.search(out)
+                        expect(m is None, f"the lock validator reported: {m and m.group(0)}")
                     check(rc, out)
                     print(f"ok - {name}")
                     passed += 1

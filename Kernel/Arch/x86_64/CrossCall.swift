@@ -21,7 +21,7 @@ enum CrossCall {
     typealias Function = @convention(c) (UInt64) -> Void
 
     /// The one request slot (innermost in the lock order, see SpinLock.swift).
-    private static let slot = SpinLock()
+    private static let slot = SpinLock(LockClass("crosscall_slot"))
     nonisolated(unsafe) private static var function: Function? = nil
     nonisolated(unsafe) private static var argument: UInt64 = 0
     /// CPUs that have not yet finished the current request. Linux: the CSD_FLAG_LOCK bits

@@ -10,7 +10,7 @@ import Synchronization
 enum SMPSelfTest {
     private static let increments = 10_000
 
-    private static let counterLock = SpinLock()
+    private static let counterLock = SpinLock(LockClass("smp_selftest_counter"))
     nonisolated(unsafe) private static var counter = 0
     private static let arrived = Atomic<Int>(0)
     /// Per CPU: increments done, and the last word `readProbe` read.
@@ -37,7 +37,7 @@ enum SMPSelfTest {
 
     /// Linux's irqsave contract: off while held, restored on unlock, nested too.
     private static func checkInterruptFlag(_ failures: inout [String]) {
-        let outer = SpinLock(), inner = SpinLock()
+        let outer = SpinLock(LockClass("smp_selftest_outer")), inner = SpinLock(LockClass("smp_selftest_inner"))
         let wereEnabled = interruptsEnabled
         cpu_sti()
         outer.lock()

@@ -22,6 +22,8 @@
 // Interrupt handlers may take only locks whose holders never wait for an
 // acknowledgement from another CPU (a handler runs with interrupts off, so it
 // could not give one).
+// The lock validator (Kernel/Locking/Lockdep.swift) checks the order and the
+// interrupt rule on every acquisition: each lock names its class.
 
 import Synchronization
 
@@ -31,9 +33,14 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
     private let locked = Atomic<Bool>(false)
     /// The holder's interrupt flag from before `lock`; only the holder touches it.
     private var interruptsWereEnabled = false
+    /// Its kind, for the lock validator (Kernel/Locking/Lockdep.swift).
+    let lockClass: LockClass
+
+    init(_ lockClass: LockClass) { self.lockClass = lockClass }
 
     /// Spins until this CPU owns the lock; interrupts are off when it returns.
     func lock() {
+        Lockdep.acquire(lockClass, interruptsOn: false)     // before spinning: a deadlock is reported, not hung
         let enabled = interruptsEnabled
         while true {
             cpu_cli()
@@ -54,11 +61,13 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
             return false
         }
         interruptsWereEnabled = enabled
+        Lockdep.acquire(lockClass, interruptsOn: false)
         return true
     }
 
     /// Releases the lock and restores the interrupt flag `lock` found.
     func unlock() {
+        Lockdep.release(lockClass)
         let enabled = interruptsWereEnabled
         locked.store(false, ordering: .releasing)
         if enabled { cpu_sti() }

@@ -13,13 +13,13 @@ func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
     switch vector {
     case UInt64(LocalAPIC.timerVector):
         LocalAPIC.endOfInterrupt()
-        Scheduler.tick(fromUserMode: frame.pointee.isUserMode)
+        if Lockdep.inInterrupt({ Scheduler.tick(fromUserMode: frame.pointee.isUserMode) }) { Scheduler.schedule() }
         if frame.pointee.isUserMode { Signals.exitToUserMode(frame) }
     case UInt64(CPUKick.vector):
         LocalAPIC.endOfInterrupt()                      // the run queue changed: look again
         if frame.pointee.isUserMode && Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
     case UInt64(CrossCall.vector):
-        CrossCall.handleInterrupt()
+        Lockdep.inInterrupt { CrossCall.handleInterrupt() }
     case UInt64(LocalAPIC.spuriousVector):
         return                                  // no EOI for spurious interrupts
     case UInt64(ExceptionVector.pageFault.rawValue):

@@ -22,6 +22,9 @@ public struct KernelCommandLine {
     public var testHook: String?
     /// Extra slab consistency checks (`slab.debug`). Linux: slub_debug
     public var slabDebug = false
+    /// The lock validator (`lockdep=0` turns it off, as `make bench` does).
+    /// Linux: CONFIG_PROVE_LOCKING, a build option there
+    public var lockdep = true
     /// init's argv after argv[0] (which the kernel sets to `initPath`). Linux: argv_init
     public var initArguments: [String] = []
     /// init's environment, starting from Linux's defaults. Linux: envp_init
@@ -70,6 +73,12 @@ public struct KernelCommandLine {
             else { warnings.append(.badLogLevel(value)) }
         case "test":
             if value.isEmpty { warnings.append(.emptyValue(name: name)) } else { testHook = value }
+        case "lockdep":
+            switch value {
+            case "0", "off": lockdep = false
+            case "1", "on": lockdep = true
+            default: warnings.append(.badValue(name: name, value))
+            }
         default:
             passToInit(word, name: name, isVariable: true)
         }
@@ -97,6 +106,8 @@ public enum CommandLineWarning: Equatable {
     case badLogLevel(String)
     /// `init=` or `test=` with nothing after the '='.
     case emptyValue(name: String)
+    /// A known parameter with a value it does not take (`lockdep=maybe`).
+    case badValue(name: String, String)
     /// A dotted name other than `slab.debug`; Linux would take it for a module parameter.
     case unknownModuleParameter(String)
 
@@ -105,6 +116,7 @@ public enum CommandLineWarning: Equatable {
         switch self {
         case .badLogLevel(let value): "loglevel: ignoring bad value '" + value + "' (want 0..8)"
         case .emptyValue(let name): name + "=: ignoring empty value"
+        case .badValue(let name, let value): name + ": ignoring bad value '" + value + "'"
         case .unknownModuleParameter(let word): "ignoring unknown parameter '" + word + "'"
         }
     }
