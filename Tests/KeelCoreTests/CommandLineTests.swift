@@ -123,4 +123,16 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(all.sorted(by: >).first, .debug)
         XCTAssertTrue(LogLevel.emerg < .debug)
     }
+
+    func testLockdepSwitch() {
+        XCTAssertTrue(KernelCommandLine(parsing: "").lockdep, "on by default")
+        XCTAssertFalse(KernelCommandLine(parsing: "lockdep=0").lockdep)
+        XCTAssertFalse(KernelCommandLine(parsing: "lockdep=off").lockdep)
+        XCTAssertTrue(KernelCommandLine(parsing: "lockdep=0 lockdep=1").lockdep, "the last word wins")
+        let bad = KernelCommandLine(parsing: "lockdep=maybe")
+        XCTAssertTrue(bad.lockdep)
+        XCTAssertEqual(bad.warnings, [.badValue(name: "lockdep", "maybe")])
+        XCTAssertEqual(bad.warnings.first?.message, "lockdep: ignoring bad value 'maybe'")
+        XCTAssertFalse(bad.initEnvironment.contains("lockdep=maybe"), "a kernel parameter never reaches init")
+    }
 }
