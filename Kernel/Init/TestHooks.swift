@@ -13,6 +13,7 @@ enum TestHooks {
         case "mm": MemorySelfTest.run()
         case "smp": SMPSelfTest.run()
         case "lockdep": lockdepSelfTest()
+        case "might-sleep": mightSleepSelfTest()
         default: Log.warning("keel: unknown test hook '\(name)' ignored")
         }
     }
@@ -33,6 +34,20 @@ enum TestHooks {
         Console.write("lockdep self-test: b then a\n")
         b.lock(); a.lock(); a.unlock(); b.unlock()
         Console.write("lockdep self-test: done, validator \(Lockdep.enabled ? "still on: no report" : "reported and off")\n")
+    }
+
+    /// A spinlock held where the code says it may sleep: the check every sleep
+    /// makes must report it (the test stops short of sleeping for real, which
+    /// would hang the CPU). Linux: might_sleep() under spin_lock()
+    @inline(never)
+    static func mightSleepSelfTest() {
+        let lock = SpinLock(LockClass("might_sleep_test"))
+        Lockdep.mightSleep()                  // nothing held: silent
+        Console.write("might_sleep self-test: sleeping with a spinlock held\n")
+        lock.lock()
+        Lockdep.mightSleep()
+        lock.unlock()
+        Console.write("might_sleep self-test: done\n")
     }
 
     /// A kernel write to an address nothing maps: a not-present #PF, CR2 = 0x7e00dead0000.

@@ -164,6 +164,38 @@ enum Lockdep {
         depth![cpu] = count
     }
 
+    /// The caller is about to sleep (give up the CPU until woken): no spinning
+    /// lock may be held but the big kernel lock, which the switch lets go, and
+    /// no interrupt handler may sleep. Otherwise the report Linux prints for
+    /// it. Linux: might_sleep() → __might_sleep()
+    @inline(__always)
+    static func mightSleep() {
+        if enabled { checkMaySleep() }
+    }
+
+    @inline(never)
+    private static func checkMaySleep() {
+        let wasOn = CPU.interruptsEnabled
+        CPU.disableInterrupts()
+        defer { if wasOn { CPU.enableInterrupts() } }
+        let cpu = PerCPU.cpu
+        let mine = held! + cpu * maxDepth
+        let bkl = BigKernelLock.lockClass.index
+        var spinning = 0
+        for i in 0..<depth![cpu] where mine[i].classIndex != bkl { spinning += 1 }
+        let inIRQ = interruptNesting![cpu] > 0
+        guard spinning > 0 || inIRQ else { return }
+        let task = Scheduler.current
+        let caller = UnsafePointer<UInt64>(bitPattern: UInt(CPU.framePointer))![1]   // into mightSleep()'s caller
+        var lines = ["in_atomic(): \(spinning > 0 ? 1 : 0), irqs_disabled(): \(wasOn ? 0 : 1), in hardirq: \(inIRQ ? 1 : 0), pid: \(task.pid), name: \(task.name)",
+                     "called from: \(symbol(caller))",
+                     "locks held by \(task.name)/\(task.pid) on CPU \(cpu):"]
+        for i in 0..<depth![cpu] {
+            lines.append(" #\(i): (\(name(LockClassID(mine[i].classIndex)))), at: \(symbol(mine[i].acquiredAt))")
+        }
+        report(title: "BUG: sleeping function called from invalid context", lines)
+    }
+
     // MARK: - the graph's own lock and class numbers
 
     private static func lockGraph() {

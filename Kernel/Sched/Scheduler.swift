@@ -137,6 +137,7 @@ enum Scheduler {
     /// Puts the current task to sleep until `wake`. The caller re-checks its
     /// condition afterwards. Linux: set_current_state(TASK_INTERRUPTIBLE); schedule()
     static func sleep() {
+        Lockdep.mightSleep()
         let irq = lock.lock()
         markSleeping()
         let held = switchToNext()
@@ -147,6 +148,7 @@ enum Scheduler {
     /// Sleeps until CLOCK_MONOTONIC reaches `deadline` (ns) or a wake-up. The timer
     /// is armed under the scheduler lock, so the tick cannot fire in between.
     static func sleep(until deadline: UInt64) {
+        Lockdep.mightSleep()
         let irq = lock.lock()
         markSleeping()
         sleepers.append((deadline, current))

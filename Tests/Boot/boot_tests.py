@@ -55,7 +55,8 @@ def boot(cmdline, mem, smp, timeout, initramfs, loader):
 
 
 LOCKDEP_REPORT = re.compile(r"^(WARNING: (possible circular locking|possible recursive locking|"
-                            r"inconsistent lock state|bad unlock balance)|BUG: MAX_LOCK)", re.M)
+                            r"inconsistent lock state|bad unlock balance)|BUG: MAX_LOCK|"
+                            r"BUG: sleeping function called from invalid context)", re.M)
 
 
 def e820_usable_bytes(out):
@@ -317,6 +318,22 @@ def lockdep_reports_abba(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+@boot_test(cmdline="test=might-sleep")
+def might_sleep_reports_a_held_spinlock(rc, out):
+    # The check every sleep makes: silent with nothing held, a report naming the
+    # held lock and where it was taken when a spinlock is held.
+    m = find(r"^BUG: sleeping function called from invalid context$", out, "no might_sleep report")
+    before = out[:m.start()]
+    expect("might_sleep self-test: sleeping with a spinlock held" in before, "reported before the lock was taken")
+    report = out[m.start():]
+    find(r"^in_atomic\(\): 1, irqs_disabled\(\): 1, in hardirq: 0, pid: 0, name: swapper/0$", report)
+    find(r"^called from: static TestHooks\.mightSleepSelfTest\(\)\+0x", report)
+    find(r"^ #0: \(might_sleep_test\), at: static TestHooks\.mightSleepSelfTest\(\)\+0x", report)
+    expect(len(LOCKDEP_REPORT.findall(out)) == 1, "more than one report")
+    find(r"^keel: boot complete$", out)
+    expect(rc == 0, f"status {rc}")
+
+
 @boot_test(cmdline="test=lockdep lockdep=0")
 def lockdep_off_says_so(rc, out):
     find(r"^lockdep self-test: the validator is off \(lockdep=0\)$", out)
@@ -392,7 +409,7 @@ def main():
                 try:
                     # The lock validator is on in every boot and must stay silent,
                     # except where a test provokes it.
-                    if name != "lockdep_reports_abba":
+                    if name not in ("lockdep_reports_abba", "might_sleep_reports_a_held_spinlock"):
                         m = LOCKDEP_REPORT.search(out)
                         expect(m is None, f"the lock validator reported: {m and m.group(0)}")
                     check(rc, out)
