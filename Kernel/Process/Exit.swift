@@ -119,7 +119,7 @@ enum ProcessExit {
     private static func clearChildTID(_ task: Task) {
         guard task.clearChildTID.value != 0, let mm = task.mm else { return }
         _ = withUnsafeBytes(of: UInt32(0)) { mm.write($0, at: task.clearChildTID) }
-        _ = Futex.wake(mm: mm, address: task.clearChildTID, count: 1)
+        _ = Futex.wake(key: Futex.key(mm: mm, address: task.clearChildTID, isPrivate: false), count: 1)
     }
 
     /// Orphans are adopted by init. Linux: forget_original_parent()

@@ -3,35 +3,64 @@
 // (FUTEX_WAIT) or to wake sleepers (FUTEX_WAKE). pthread_join and musl's locks
 // are built on it. Linux: kernel/futex/
 
+/// Which futex a word is: what two waits must agree on to meet. Linux: union futex_key
+enum FutexKey: Hashable {
+    /// A word only one address space can see (FUTEX_PRIVATE_FLAG, or a private
+    /// mapping): the mm and the address. Linux: the key's private.{mm, address}
+    case privateWord(mm: UInt64, address: UInt64)
+    /// A word in a shared mapping: the shared object and the byte offset in it,
+    /// the same in every process that maps it, at whatever address.
+    /// Linux: shared.{i_seq, pgoff, offset}
+    case sharedWord(object: UInt64, offset: UInt64)
+}
+
 enum Futex {
     static let FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256
 
-    /// A waiter: which word of which address space. Linux: struct futex_q with its futex_key
+    /// A waiter: which futex, which task. Linux: struct futex_q
     private struct Waiter {
-        let space: UInt64
-        let address: UInt64
+        let key: FutexKey
         let task: Task
         var woken = false
     }
-    nonisolated(unsafe) private static var waiters: [Waiter] = []
+
+    /// Waiters hashed by key into buckets, so a wake looks at one short list.
+    /// Protected by the big kernel lock (each bucket gets its own lock when that
+    /// goes). Linux: futex_queues[] of struct futex_hash_bucket, futex_hash()
+    private static let bucketCount = 256
+    nonisolated(unsafe) private static var buckets = [[Waiter]](repeating: [], count: bucketCount)
+
+    private static func bucket(_ key: FutexKey) -> Int { key.hashValue & (bucketCount - 1) }
+
+    /// The key of the word at `address`: private when the caller says so or the
+    /// mapping is private, else the shared object and offset. The word must be
+    /// mapped (the caller has read it). Linux: get_futex_key()
+    static func key(mm: MM, address: VirtAddr, isPrivate: Bool) -> FutexKey {
+        // The mm is named by its PML4 frame: unique while the mm lives, and a
+        // waiter's task keeps its mm alive.
+        let own = FutexKey.privateWord(mm: mm.pageTable.root.value, address: address.value)
+        guard !isPrivate, let vma = mm.vmas.findVMA(address), vma.contains(address), vma.flags.contains(.shared),
+              case .file(let object, _) = vma.backing, let page = vma.filePage(at: address) else { return own }
+        return .sharedWord(object: object.rawValue, offset: page << pageShift | address.value & (pageSize - 1))
+    }
 
     /// Linux: futex_wait(). Sleeps while *address == expected.
-    static func wait(mm: MM, address: VirtAddr, expected: UInt32, deadline: UInt64?) throws(Errno) {
+    static func wait(key: FutexKey, address: VirtAddr, expected: UInt32, deadline: UInt64?) throws(Errno) {
         guard address.value & 3 == 0 else { throw .EINVAL }
         let task = Scheduler.current
-        let key = mm.pageTable.root.value
+        let b = bucket(key)
         // Reading the word and queueing happen under the big kernel lock, which
         // every waker holds too, so no wake-up can fall in between.
         guard try UserCopy.read(UInt32.self, at: address) == expected else { throw .EAGAIN }
-        waiters.append(Waiter(space: key, address: address.value, task: task))
+        buckets[b].append(Waiter(key: key, task: task))
         while true {
-            if let i = waiters.firstIndex(where: { $0.task === task }) {
-                if waiters[i].woken { waiters.remove(at: i); return }
+            if let i = buckets[b].firstIndex(where: { $0.task === task }) {
+                if buckets[b][i].woken { buckets[b].remove(at: i); return }
             } else {
                 return
             }
-            if Signals.interrupted(task) { remove(task); throw .EINTR }
-            if let deadline, Clock.monotonicNanoseconds >= deadline { remove(task); throw .ETIMEDOUT }
+            if Signals.interrupted(task) { remove(task, from: b); throw .EINTR }
+            if let deadline, Clock.monotonicNanoseconds >= deadline { remove(task, from: b); throw .ETIMEDOUT }
             if let deadline {
                 Scheduler.sleep(until: deadline)
             } else {
@@ -41,19 +70,18 @@ enum Futex {
     }
 
     /// Linux: futex_wake(). Returns how many waiters were woken.
-    static func wake(mm: MM, address: VirtAddr, count: Int) -> Int {
-        let key = mm.pageTable.root.value
+    static func wake(key: FutexKey, count: Int) -> Int {
+        let b = bucket(key)
         var woken = 0
-        for i in waiters.indices where woken < count && !waiters[i].woken
-            && waiters[i].space == key && waiters[i].address == address.value {
-            waiters[i].woken = true
-            Scheduler.wake(waiters[i].task)
+        for i in buckets[b].indices where woken < count && !buckets[b][i].woken && buckets[b][i].key == key {
+            buckets[b][i].woken = true
+            Scheduler.wake(buckets[b][i].task)
             woken += 1
         }
         return woken
     }
 
-    private static func remove(_ task: Task) { waiters.removeAll { $0.task === task } }
+    private static func remove(_ task: Task, from b: Int) { buckets[b].removeAll { $0.task === task } }
 
     /// Linux: sys_futex()
     static func syscall(_ a: SyscallArgs) throws(Errno) -> Int {
@@ -64,7 +92,9 @@ enum Futex {
         // EFAULT, and a shared futex's page must exist (EFAULT).
         guard a.u64(0) & 3 == 0 else { throw .EINVAL }
         guard UserRange.isValid(a.address(0), count: 4) else { throw .EFAULT }
-        if a.int(1) & FUTEX_PRIVATE_FLAG == 0 { _ = try UserCopy.read(UInt32.self, at: a.address(0)) }
+        let isPrivate = a.int(1) & FUTEX_PRIVATE_FLAG != 0
+        if !isPrivate { _ = try UserCopy.read(UInt32.self, at: a.address(0)) }
+        let key = key(mm: mm, address: a.address(0), isPrivate: isPrivate)
         switch operation {
         case FUTEX_WAIT:
             var deadline: UInt64? = nil
@@ -73,10 +103,10 @@ enum Futex {
                 guard seconds >= 0, nanoseconds >= 0, nanoseconds < 1_000_000_000 else { throw .EINVAL }
                 deadline = Clock.monotonicNanoseconds &+ UInt64(seconds) &* 1_000_000_000 &+ UInt64(nanoseconds)
             }
-            try wait(mm: mm, address: a.address(0), expected: UInt32(truncatingIfNeeded: a.u64(2)), deadline: deadline)
+            try wait(key: key, address: a.address(0), expected: UInt32(truncatingIfNeeded: a.u64(2)), deadline: deadline)
             return 0
         case FUTEX_WAKE:
-            return wake(mm: mm, address: a.address(0), count: max(0, a.int(2)))
+            return wake(key: key, count: max(0, a.int(2)))
         default:
             throw .ENOSYS
         }

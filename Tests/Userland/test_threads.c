@@ -19,7 +19,11 @@
  *   - clone's flag rules (EINVAL: CLONE_THREAD without CLONE_SIGHAND,
  *     CLONE_SIGHAND without CLONE_VM) and futex's results: EAGAIN when the
  *     word differs, ETIMEDOUT, EINVAL for a misaligned word, and FUTEX_WAKE
- *     returning how many it woke.
+ *     returning how many it woke;
+ *   - shared futexes: a word in MAP_SHARED memory is one futex in every process
+ *     that maps it (a child's FUTEX_WAIT is woken by the parent's FUTEX_WAKE),
+ *     while FUTEX_PRIVATE_FLAG, or a word in a private mapping, names the word
+ *     of one address space only.
  * Children never print; processes that should die are waited for with a
  * deadline, so a kernel that loses track of a thread fails instead of hanging.
  */
@@ -575,6 +579,54 @@ static void test_futex(void)
     ok(failed == 0, "each woken FUTEX_WAIT returns 0", "%d returned an error", failed);
 }
 
+/* A child process waits on word[0] (FUTEX_WAIT, shared); the parent tries a
+ * FUTEX_WAKE with `parent_op`. Returns what the parent's wake returned; the
+ * child is then woken (or not) and reaped, its status in *child_status. */
+static long wake_child_waiter(volatile int *word, int parent_op, int *child_status)
+{
+    word[0] = 0;
+    word[1] = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        __atomic_store_n(&word[1], 1, __ATOMIC_SEQ_CST);
+        struct timespec t = { 2, 0 };
+        long r = futex(word, FUTEX_WAIT, 0, &t);
+        _exit(r == 0 ? 0 : errno == ETIMEDOUT ? 3 : 4);
+    }
+    for (int i = 0; i < 300 && !__atomic_load_n(&word[1], __ATOMIC_SEQ_CST); i++)
+        sleep_ms(10);
+    sleep_ms(200); /* from "arrived" into FUTEX_WAIT */
+    long woke = futex(word, parent_op, 1, NULL);
+    *child_status = -1;
+    waitpid(pid, child_status, 0);
+    return woke;
+}
+
+static void test_shared_futex(void)
+{
+    volatile int *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    volatile int *private_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED || private_map == MAP_FAILED) {
+        ok(0, "mmap for the shared futex tests", "errno %d", errno);
+        return;
+    }
+    int status;
+    long woke = wake_child_waiter(shared, FUTEX_WAKE, &status);
+    ok(woke == 1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "a word in MAP_SHARED memory: the parent's FUTEX_WAKE wakes the child's FUTEX_WAIT",
+       "wake returned %ld, child status %#x (exit 3: not woken)", woke, status);
+    woke = wake_child_waiter(shared, FUTEX_WAKE_PRIVATE, &status);
+    ok(woke == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 3,
+       "FUTEX_WAKE_PRIVATE names the parent's own word: the child waiting on the shared one sleeps on",
+       "wake returned %ld, child status %#x", woke, status);
+    woke = wake_child_waiter(private_map, FUTEX_WAKE, &status);
+    ok(woke == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 3,
+       "a word in MAP_PRIVATE memory is each process's own: the parent's wake finds no waiter",
+       "wake returned %ld, child status %#x", woke, status);
+    munmap((void *)shared, 4096);
+    munmap((void *)private_map, 4096);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], MAIN_EXITS_FIRST) == 0)
@@ -591,5 +643,6 @@ int main(int argc, char **argv)
     test_exit_group(true);
     test_clone_errors();
     test_futex();
+    test_shared_futex();
     return ktest_done();
 }
