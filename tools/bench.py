@@ -19,6 +19,14 @@ the command line as -append. A Keel-only row times the GRUB ISO path. Keel boots
 validator is a debugging aid that Debian's Linux is built without
 (CONFIG_PROVE_LOCKING off), so neither kernel pays for one.
 
+Scaling. Each round also boots each kernel once with 2 CPUs and
+Tests/Userland/scale.c as init: every row (getpid, mmap+munmap, page faults in
+processes and in the threads of one process, fork+exit+wait) runs 1 s with
+1 worker and 1 s with 2; the table gives operations per second and the factor
+2 workers / 1, and the goal min(1.6, 0.9 x Linux's factor). Under TCG each
+vCPU is a host thread, and this host has 2 cores, so Linux's own factor says
+how much TCG allows.
+
 The kernels take turns, round after round (a slow spell of the host hits both
 columns). Each kernel boots N times with bench as init (every benchmark row) and N
 times with `bench --boot`, which prints its first line and exits: the time
@@ -68,6 +76,8 @@ def boot(cmd, log_name, timeout=900):
         parts = line.replace(b"\r", b"").split()
         if len(parts) >= 3 and parts[0] == b"bench":
             rows[parts[1].decode()] = float(parts[2])
+        if len(parts) >= 4 and parts[0] == b"scale":
+            rows[(parts[1].decode(), int(parts[2]))] = float(parts[3])
         if time.monotonic() - t0 > timeout:
             proc.kill()
             break
@@ -89,6 +99,12 @@ def linux_kernel():
     return images[-1] if images else None
 
 
+def with_cpus(cmd, n):
+    """The same QEMU line with n CPUs."""
+    i = cmd.index("-smp")
+    return cmd[:i + 1] + [str(n)] + cmd[i + 2:]
+
+
 def keel_commands():
     kernel = os.path.join(OUT, "keel32.elf")
     initramfs = os.path.join(ROOT, "build", "initramfs.cpio")
@@ -103,6 +119,9 @@ def keel_commands():
     subprocess.run([os.path.join(ROOT, "tools", "make-iso.sh"), os.path.join(ROOT, "build", "keel.elf"),
                     iso, "init=/bin/bench quiet lockdep=0 -- --boot", initramfs], check=True)
     cmds["boot_grub"] = ["qemu-system-x86_64"] + MACHINE + ["-cdrom", iso, "-boot", "d"] + exit_device
+    cmds["scale"] = with_cpus(["qemu-system-x86_64"] + MACHINE + ["-kernel", kernel, "-initrd", initramfs,
+                                                               "-append", "init=/bin/scale quiet lockdep=0"]
+                              + exit_device, 2)
     return cmds
 
 
@@ -115,9 +134,12 @@ def linux_commands(vmlinuz):
             with open(part, "rb") as f:
                 out.write(f.read())
     base = "console=ttyS0 rdinit=/bin/bench quiet panic=-1"
-    return {mode: ["qemu-system-x86_64"] + MACHINE + ["-kernel", vmlinuz, "-initrd", initrd,
+    cmds = {mode: ["qemu-system-x86_64"] + MACHINE + ["-kernel", vmlinuz, "-initrd", initrd,
                                                       "-append", base + extra]
             for mode, extra in (("bench", ""), ("boot", " -- --boot"))}
+    cmds["scale"] = with_cpus(["qemu-system-x86_64"] + MACHINE + ["-kernel", vmlinuz, "-initrd", initrd, "-append",
+                                                               "console=ttyS0 rdinit=/bin/scale quiet panic=-1"], 2)
+    return cmds
 
 
 class Kernel:
@@ -128,6 +150,7 @@ class Kernel:
         self.tag = name.split()[0].lower()
         self.rows = {}
         self.to_init, self.to_off, self.kernel_to_init, self.to_init_grub = [], [], [], []
+        self.scale = {}
 
     def run_once(self, i):
         _, _, _, got = boot(self.cmds["bench"], self.tag + "-bench")
@@ -147,6 +170,9 @@ class Kernel:
             _, t_init, _, _ = boot(self.cmds["boot_grub"], self.tag + "-boot-grub")
             if t_init is not None:
                 self.to_init_grub.append(t_init * 1e9)
+        _, _, _, got = boot(self.cmds["scale"], self.tag + "-scale")
+        for key, v in got.items():
+            self.scale.setdefault(key, []).append(v)
 
     def table_rows(self):
         rows = dict(self.rows)
@@ -164,6 +190,7 @@ def measure(kernels, boots):
     host lands on both columns instead of on one."""
     for k in kernels:
         print("== %s, %d boots: %s" % (k.name, boots, " ".join(k.cmds["bench"])), flush=True)
+        print("   and with 2 CPUs for scaling: %s" % " ".join(k.cmds["scale"]), flush=True)
         if "boot_grub" in k.cmds:
             print("   and via GRUB: %s" % " ".join(k.cmds["boot_grub"]), flush=True)
     for i in range(boots):
@@ -177,6 +204,36 @@ def fmt(values):
     med = statistics.median(values)
     unit, div = ("ms", 1e6) if med >= 1e6 else ("us", 1e3) if med >= 1e4 else ("ns", 1)
     return "%.1f %s" % (med / div, unit), "%.1f-%.1f" % (min(values) / div, max(values) / div)
+
+
+def scaling_table(keel, linux, boots):
+    """Tests/Userland/scale.c with 1 and 2 workers at SMP=2: operations per second
+    and the factor (2 workers / 1, the median over the boots of each boot's factor)."""
+    def cell(scale, row):
+        one, two = scale.get((row, 1), []), scale.get((row, 2), [])
+        if not one or not two:
+            return "-", "-", None
+        factors = [b / a for a, b in zip(one, two) if a > 0]
+        factor = statistics.median(factors) if factors else None
+        return ("%.0f" % statistics.median(one), "%.0f" % statistics.median(two), factor)
+    rows = []
+    for key in list(keel.keys()) + list(linux.keys()):
+        if key[0] not in rows:
+            rows.append(key[0])
+    lines = ["", "Scaling with CPUs (Tests/Userland/scale.c, `-smp 2`): operations per second with 1 and 2 "
+             "workers for 1 s, and 2 workers / 1 (median of %d boots per kernel)" % boots, "",
+             "| row | Keel 1 | Keel 2 | Keel scaling | Linux 1 | Linux 2 | Linux scaling | goal |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for row in rows:
+        k1, k2, kf = cell(keel, row)
+        l1, l2, lf = cell(linux, row)
+        goal = ""
+        if kf is not None and lf is not None:
+            target = min(1.6, 0.9 * lf)
+            goal = ">= %.2f: %s" % (target, "met" if kf >= target else "not met")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            row, k1, k2, "%.2fx" % kf if kf else "-", l1, l2, "%.2fx" % lf if lf else "-", goal))
+    return lines
 
 
 def main():
@@ -195,6 +252,8 @@ def main():
     else:
         print("== Linux: no kernel image (apt-get install linux-image-amd64); Linux column skipped")
     measure(kernels, args.boots)
+    keel_scale = keel.scale
+    linux_scale = linux.scale if vmlinuz else {}
     keel = keel.table_rows()
     linux = linux.table_rows() if vmlinuz else {}
 
@@ -219,6 +278,7 @@ def main():
         r = statistics.median(big) / statistics.median(tiny)
         lines.append("")
         lines.append("Keel's fork with 32 MiB / its tiny fork: %.2fx (goal <= 2x: %s)" % (r, "met" if r <= 2 else "not met"))
+    lines += scaling_table(keel_scale, linux_scale, args.boots)
     table = "\n".join(lines)
     print()
     print(table)
