@@ -49,12 +49,16 @@ private func finishSyscall(_ frame: UnsafeMutablePointer<InterruptFrame>) {
 
 extension Syscall {
     /// Calls that read only the caller's own task, constants or the clock, and
-    /// copy to user memory without allocating: they run without the big kernel
-    /// lock (a fault in their copy takes it in the fault handler). Everything
-    /// else still needs it.
+    /// copy to user memory without allocating, and sched_yield, which touches
+    /// only the run queues under their own lock: they run without the big
+    /// kernel lock (a fault in their copy takes it in the fault handler).
+    /// Everything else still needs it; a call that sleeps until a condition
+    /// (nanosleep, futex, wait4) needs it so that no wake-up falls between its
+    /// check and its sleep.
     var takesNoLock: Bool {
         switch self {
-        case .getpid, .gettid, .getuid, .getgid, .geteuid, .getegid, .clock_gettime, .gettimeofday, .time:
+        case .getpid, .gettid, .getuid, .getgid, .geteuid, .getegid, .clock_gettime, .gettimeofday, .time,
+             .sched_yield:
             true
         default:
             false
