@@ -50,6 +50,10 @@ enum Lockdep {
     /// maxDepth slots per CPU, and how many of each CPU's are in use.
     nonisolated(unsafe) private static var held: UnsafeMutablePointer<Held>? = nil
     nonisolated(unsafe) private static var depth: UnsafeMutablePointer<Int>? = nil
+    /// Where each edge a -> b of the graph was first recorded (the site that took
+    /// b while holding a), at [a * maxClasses + b], for the report's chain.
+    /// Linux: lock_list.trace
+    nonisolated(unsafe) private static var edgeSites: UnsafeMutablePointer<UInt64>? = nil
     /// Hardware-interrupt nesting per CPU (Linux: hardirq_count()).
     nonisolated(unsafe) private static var interruptNesting: UnsafeMutablePointer<Int>? = nil
     private static let graphLock = Atomic<Bool>(false)
@@ -66,6 +70,9 @@ enum Lockdep {
         held = slots
         depth = UnsafeMutablePointer<Int>.allocate(capacity: SMP.maxCPUs)
         depth!.initialize(repeating: 0, count: SMP.maxCPUs)
+        let edges = LockDependencyGraph.maxClasses * LockDependencyGraph.maxClasses
+        edgeSites = UnsafeMutablePointer<UInt64>.allocate(capacity: edges)
+        edgeSites!.initialize(repeating: 0, count: edges)
         interruptNesting = UnsafeMutablePointer<Int>.allocate(capacity: SMP.maxCPUs)
         interruptNesting!.initialize(repeating: 0, count: SMP.maxCPUs)
         enabled = true
@@ -129,8 +136,18 @@ enum Lockdep {
             }
             lockGraph()
             defer { unlockGraph() }
-            return graph.acquire(LockClassID(index), holding: UnsafeBufferPointer(rebasing: context[0..<n]),
-                                 inInterrupt: inIRQ, interruptsOn: interruptsOn)
+            let holding = UnsafeBufferPointer(rebasing: context[0..<n])
+            var newEdges: UInt64 = 0
+            for h in holding where !graph.dependsOn(h, LockClassID(index)) { newEdges |= 1 << UInt64(h.index) }
+            let problem = graph.acquire(LockClassID(index), holding: holding, inInterrupt: inIRQ, interruptsOn: interruptsOn)
+            if problem == nil {
+                while newEdges != 0 {
+                    let h = newEdges.trailingZeroBitCount
+                    newEdges &= newEdges - 1
+                    edgeSites![h * LockDependencyGraph.maxClasses + index] = callerAddress
+                }
+            }
+            return problem
         }
         if let problem {
             reportProblem(problem, taking: lockClass, at: callerAddress, heldOn: cpu)
@@ -244,8 +261,14 @@ enum Lockdep {
             lines.append("which lock already depends on the new lock.")
             lines.append("")
             lines.append("the existing dependency chain (in reverse order) is:")
-            for (n, id) in chain.reversed().enumerated() {
-                lines.append("-> #\(chain.count - 1 - n) (\(name(id)))")
+            // chain[0] is the lock being taken, chain.last the one held; each
+            // link b was once taken while a was held, at the recorded site.
+            for k in stride(from: chain.count - 1, through: 1, by: -1) {
+                let a = chain[k - 1], b = chain[k]
+                lines.append("")
+                lines.append("-> #\(k - 1) (\(name(b))):")
+                lines.append("       taken while holding (\(name(a))) at: "
+                             + symbol(edgeSites![a.index * LockDependencyGraph.maxClasses + b.index]))
             }
             lines.append("")
             lines.append(" Possible unsafe locking scenario:")

@@ -310,6 +310,8 @@ def lockdep_reports_abba(rc, out):
     report = out[m.start():]
     find(r"^ \(lockdep_test_a\), at: static TestHooks\.lockdepSelfTest\(\)\+0x", report, "the lock being taken")
     find(r"^but task is already holding lock:\n \(lockdep_test_b\), at: static TestHooks\.lockdepSelfTest", report)
+    find(r"^-> #0 \(lockdep_test_b\):\n       taken while holding \(lockdep_test_a\) at: "
+         r"static TestHooks\.lockdepSelfTest\(\)\+0x", report, "the chain does not say where a -> b was recorded")
     find(r"^ \*\*\* DEADLOCK \*\*\*$", report)
     find(r"^ \[<[0-9a-f]{16}>\] SpinLock\.lock\(\)", report, "no symbolized call trace")
     expect(len(LOCKDEP_REPORT.findall(out)) == 1, "more than one report")
