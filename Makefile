@@ -5,6 +5,7 @@
 #   make gdb    QEMU halted with a gdb stub, gdb attached with symbols
 #   make fuzz   a system-call fuzzing campaign (SECONDS=, SEED=, SMP=, FUZZ_ARGS=)
 #   make bench  host allocator benches, then Keel against Linux in the same QEMU (BOOTS=)
+#   make stress Tests/Userland/test_smp_stress.c on 4 CPUs for STRESS_SECONDS (default 60)
 #   make iso    build/keel.iso;  make clean
 
 SMP      ?= 1
@@ -20,6 +21,8 @@ SEED     ?= 1
 FUZZ_ARGS ?=
 # make bench: boots per kernel (the table shows medians and the spread)
 BOOTS    ?= 3
+# make stress: how long the 4-CPU stress round runs
+STRESS_SECONDS ?= 60
 
 BUILD    := build
 SWIFTC   ?= swiftc
@@ -117,6 +120,15 @@ test: $(BUILD)/keel.elf initramfs
 
 # Tests/Fuzz/fuzz.c as init for SECONDS; on a panic, hang or unkillable task it
 # prints a reproducer (tools/fuzz.py). Exit 0 only if the campaign ran clean.
+# Every kind of kernel path at once on 4 CPUs (mm threads, fork+exec, futexes,
+# pipes) for STRESS_SECONDS; fails on a failed check, a hang or a lock-validator
+# report. make test runs the same program for 6 s.
+.PHONY: stress
+stress: $(BUILD)/keel.elf initramfs
+	@KEEL_LOG=$(BUILD)/stress.log tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio \
+	    --smp 4 --timeout $$(( $(STRESS_SECONDS) * 3 + 120 )) -- init=/bin/test_smp_stress -- $(STRESS_SECONDS)
+	@! grep -a -E '^(WARNING: (possible|inconsistent|bad unlock)|BUG: )' $(BUILD)/stress.log
+
 .PHONY: fuzz
 fuzz: $(BUILD)/keel.elf initramfs
 	@tools/fuzz.py --seconds $(SECONDS) --seed $(SEED) --smp $(SMP) --mem $(MEM) -- $(FUZZ_ARGS)

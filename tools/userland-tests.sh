@@ -48,13 +48,14 @@ env_of() {
 # The Keel run's CPU count (run-qemu.sh --smp) and time limit in seconds.
 smp_of() {
     case $1 in
-        test_smp) echo 4 ;;
+        test_smp|test_smp_stress) echo 4 ;;
         *) echo 1 ;;
     esac
 }
 timeout_of() {
     case $1 in
         test_smp) echo 120 ;;   # a 20 s churn on 4 virtual CPUs sharing the host's cores
+        test_smp_stress) echo 120 ;;   # two rounds, 7 s, on 4 virtual CPUs
         *) echo 60 ;;
     esac
 }
