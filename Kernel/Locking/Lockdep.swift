@@ -108,11 +108,11 @@ enum Lockdep {
     @inline(never)
     private static func check(_ lockClass: LockClass, interruptsOn: Bool) {
         let callerAddress = lockCallerAddress()
-        let wasOn = CPU.interruptsEnabled
-        CPU.disableInterrupts()
-        defer { if wasOn { CPU.enableInterrupts() } }
-        let cpu = PerCPU.cpu
-        let mine = held! + cpu * maxDepth
+        onThisCPU { cpu, mine, _ in record(lockClass, interruptsOn: interruptsOn, at: callerAddress, cpu: cpu, mine) }
+    }
+
+    private static func record(_ lockClass: LockClass, interruptsOn: Bool, at callerAddress: UInt64, cpu: Int,
+                               _ mine: UnsafeMutablePointer<Held>) {
         let count = depth![cpu]
         let inIRQ = interruptNesting![cpu] > 0
         var index = lockClass.index
@@ -162,11 +162,10 @@ enum Lockdep {
     }
 
     private static func forget(_ lockClass: LockClass) {
-        let wasOn = CPU.interruptsEnabled
-        CPU.disableInterrupts()
-        defer { if wasOn { CPU.enableInterrupts() } }
-        let cpu = PerCPU.cpu
-        let mine = held! + cpu * maxDepth
+        onThisCPU { cpu, mine, _ in drop(lockClass, cpu: cpu, mine) }
+    }
+
+    private static func drop(_ lockClass: LockClass, cpu: Int, _ mine: UnsafeMutablePointer<Held>) {
         var count = depth![cpu]
         // Usually the innermost; locks may be released out of order.
         let index = lockClass.index
@@ -192,25 +191,36 @@ enum Lockdep {
 
     @inline(never)
     private static func checkMaySleep() {
-        let wasOn = CPU.interruptsEnabled
-        CPU.disableInterrupts()
-        defer { if wasOn { CPU.enableInterrupts() } }
-        let cpu = PerCPU.cpu
-        let mine = held! + cpu * maxDepth
+        let caller = UnsafePointer<UInt64>(bitPattern: UInt(CPU.framePointer))![1]   // into mightSleep()'s caller
+        onThisCPU { cpu, mine, interruptsWereOn in reportIfAtomic(caller: caller, cpu: cpu, mine, interruptsWereOn) }
+    }
+
+    private static func reportIfAtomic(caller: UInt64, cpu: Int, _ mine: UnsafeMutablePointer<Held>,
+                                       _ interruptsWereOn: Bool) {
         let bkl = BigKernelLock.lockClass.index
         var spinning = 0
         for i in 0..<depth![cpu] where mine[i].classIndex != bkl { spinning += 1 }
         let inIRQ = interruptNesting![cpu] > 0
         guard spinning > 0 || inIRQ else { return }
         let task = Scheduler.current
-        let caller = UnsafePointer<UInt64>(bitPattern: UInt(CPU.framePointer))![1]   // into mightSleep()'s caller
-        var lines = ["in_atomic(): \(spinning > 0 ? 1 : 0), irqs_disabled(): \(wasOn ? 0 : 1), in hardirq: \(inIRQ ? 1 : 0), pid: \(task.pid), name: \(task.name)",
+        var lines = ["in_atomic(): \(spinning > 0 ? 1 : 0), irqs_disabled(): \(interruptsWereOn ? 0 : 1), in hardirq: \(inIRQ ? 1 : 0), pid: \(task.pid), name: \(task.name)",
                      "called from: \(symbol(caller))",
                      "locks held by \(task.name)/\(task.pid) on CPU \(cpu):"]
         for i in 0..<depth![cpu] {
             lines.append(" #\(i): (\(name(LockClassID(mine[i].classIndex)))), at: \(symbol(mine[i].acquiredAt))")
         }
         report(title: "BUG: sleeping function called from invalid context", lines)
+    }
+
+    /// Runs `body` with this CPU's held-lock list and interrupts off: the list is
+    /// touched only by its own CPU, so keeping interrupt handlers out is all the
+    /// protection it needs. `body` also learns whether interrupts were on.
+    private static func onThisCPU(_ body: (_ cpu: Int, _ held: UnsafeMutablePointer<Held>, _ interruptsWereOn: Bool) -> Void) {
+        let wasOn = CPU.interruptsEnabled
+        CPU.disableInterrupts()
+        defer { if wasOn { CPU.enableInterrupts() } }
+        let cpu = PerCPU.cpu
+        body(cpu, held! + cpu * maxDepth, wasOn)
     }
 
     // MARK: - the graph's own lock and class numbers

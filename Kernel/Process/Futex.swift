@@ -8,10 +8,12 @@ enum FutexKey: Hashable {
     /// A word only one address space can see (FUTEX_PRIVATE_FLAG, or a private
     /// mapping): the mm and the address. Linux: the key's private.{mm, address}
     case privateWord(mm: UInt64, address: UInt64)
-    /// A word in a shared mapping: the shared object and the byte offset in it,
-    /// the same in every process that maps it, at whatever address.
+    /// A word in a shared mapping: the shared object, the page in it and the
+    /// byte in the page, the same in every process that maps it, at whatever
+    /// address. (Page and byte stay apart: a page index from mmap's offset can be
+    /// near 2^52, and one number of bytes would overflow.)
     /// Linux: shared.{i_seq, pgoff, offset}
-    case sharedWord(object: UInt64, offset: UInt64)
+    case sharedWord(object: UInt64, page: UInt64, byte: UInt64)
 }
 
 enum Futex {
@@ -41,7 +43,7 @@ enum Futex {
         let own = FutexKey.privateWord(mm: mm.pageTable.root.value, address: address.value)
         guard !isPrivate, let vma = mm.vmas.findVMA(address), vma.contains(address), vma.flags.contains(.shared),
               case .file(let object, _) = vma.backing, let page = vma.filePage(at: address) else { return own }
-        return .sharedWord(object: object.rawValue, offset: page << pageShift | address.value & (pageSize - 1))
+        return .sharedWord(object: object.rawValue, page: page, byte: address.value & (pageSize - 1))
     }
 
     /// Linux: futex_wait(). Sleeps while *address == expected.

@@ -10,13 +10,7 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
     let args = SyscallArgs(frame: frame.pointee)
     let call = Syscall(rawValue: args.number)
     if let call, call.takesNoLock {
-        let result: Int64
-        do {
-            result = Int64(try SyscallTable.dispatch(call, args, frame: frame))
-        } catch {
-            result = error.syscallReturn
-        }
-        frame.pointee.rax = UInt64(bitPattern: result)
+        SyscallTable.run(call, args, frame: frame)
         // The way out needs the lock only when there is work on it. The peek
         // is racy: a signal sent this instant is acted on at the next entry or
         // timer tick. Linux: the exit_to_user_mode_loop() work flags
@@ -28,13 +22,7 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
     }
     BigKernelLock.lock()
     Scheduler.reapExited()
-    let result: Int64
-    do {
-        result = Int64(try SyscallTable.dispatch(call, args, frame: frame))
-    } catch {
-        result = error.syscallReturn
-    }
-    frame.pointee.rax = UInt64(bitPattern: result)
+    SyscallTable.run(call, args, frame: frame)
     finishSyscall(frame)
 }
 
@@ -160,6 +148,17 @@ enum Syscall: Int {
 }
 
 enum SyscallTable {
+    /// Runs the call and leaves its result, or -errno, in the frame's rax.
+    static func run(_ call: Syscall?, _ args: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) {
+        let result: Int64
+        do {
+            result = Int64(try dispatch(call, args, frame: frame))
+        } catch {
+            result = error.syscallReturn
+        }
+        frame.pointee.rax = UInt64(bitPattern: result)
+    }
+
     /// Each call's entry point, grouped by subsystem (one Kernel/Syscall file
     /// each), numbers ascending within a group. Linux: sys_call_table
     static func dispatch(_ call: Syscall?, _ a: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {

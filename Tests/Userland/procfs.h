@@ -146,4 +146,13 @@ static inline long long proc_counter(const char *text, const char *key)
     return -1;
 }
 
+/* MemFree from /proc/meminfo in KiB, or -1. */
+static inline long long mem_free_kib(void)
+{
+    static char text[8192];
+    if (read_whole("/proc/meminfo", text, sizeof text) < 0)
+        return -1;
+    return proc_counter(text, "MemFree:");
+}
+
 #endif

@@ -527,14 +527,6 @@ static struct churn_stats churn(long ms, uint64_t seed)
     return st;
 }
 
-static long long mem_free_kib(void)
-{
-    static char text[8192];
-    if (read_whole("/proc/meminfo", text, sizeof text) < 0)
-        return -1;
-    return proc_counter(text, "MemFree:");
-}
-
 static void test_churn(long seconds)
 {
     uint64_t seed = 0x4b65656c534d50ULL; /* "KeelSMP" */

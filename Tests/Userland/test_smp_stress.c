@@ -211,14 +211,6 @@ static int round_of(double seconds)
     return failed;
 }
 
-static long long mem_free_kib(void)
-{
-    static char text[8192];
-    if (read_whole("/proc/meminfo", text, sizeof text) < 0)
-        return -1;
-    return proc_counter(text, "MemFree:");
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--exit") == 0)

@@ -37,15 +37,6 @@
 #define MAX_ALIVE 8
 #define CYCLES 10000
 
-/* MemFree in KiB, or -1. */
-static long long mem_free_kib(void)
-{
-    static char text[8192];
-    if (read_whole("/proc/meminfo", text, sizeof text) < 0)
-        return -1;
-    return proc_counter(text, "MemFree:");
-}
-
 static unsigned char *region; /* 1 MiB, shared copy-on-write with every child */
 
 static unsigned char pattern(size_t i, unsigned seed)

@@ -113,7 +113,4 @@ public struct HashMap<Key: Hashable, Value> {
 
     /// Every value, in table order.
     public var values: [Value] { slots.compactMap { $0?.value } }
-
-    /// Every (key, value) pair, in table order.
-    public var entries: [(key: Key, value: Value)] { slots.compactMap { $0.map { ($0.key, $0.value) } } }
 }
