@@ -51,6 +51,9 @@ extension MM {
         if type != Mman.MAP_PRIVATE { vmFlags.formUnion([.shared, .mayShare]) }
         if flags & Mman.MAP_GROWSDOWN != 0 { vmFlags.insert(.growsDown) }
         if let file {
+            // The file's last byte must be addressable as an off_t.
+            // Linux: file_mmap_ok() with MAX_LFS_FILESIZE
+            guard offset <= UInt64(Int64.max) - length else { throw .EOVERFLOW }
             guard file.readable else { throw .EACCES }
             guard case .regular = file.operations else { throw .ENODEV }
             if type != Mman.MAP_PRIVATE && !file.writable {

@@ -13,6 +13,8 @@
  *   - futex and gettimeofday on bad pointers: EFAULT; waitpid(INT_MIN): ESRCH;
  *   - wait4 from a thread that is not the group leader is woken by a child's exit;
  *   - vfork: the child runs in the parent's memory while the parent waits;
+ *   - mmap of a file at offset 2^64 - 4096: EOVERFLOW; a futex in a file
+ *     mapping at offset 2^50: 0 or EFAULT;
  *   - the user's MXCSR is the user's: the kernel's own floating point leaves it alone,
  *     and two processes switching on one CPU keep their own x87, MXCSR and XMM state;
  *   - execve with 2.7 MB of arguments: E2BIG, the caller carries on;
@@ -29,6 +31,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -209,6 +212,36 @@ static void test_vfork(void)
     ok(waitpid(child, &status, 0) == child && WIFEXITED(status), "the vfork child is reaped", "status %#x", status);
 }
 
+/* A futex in a file mapping at a far offset (2^50), and mmap at 2^64 - 4096,
+ * past any off_t: EOVERFLOW, as Linux's file_mmap_ok() says (Keel used to map it). */
+static void test_futex_far_offset(const char *self)
+{
+    int fd = open(self, O_RDONLY);
+    unsigned long offsets[] = { 1UL << 50, ~0UL << 12 };
+    for (int i = 0; i < 2; i++) {
+        long r = fd < 0 ? -1 : syscall(SYS_mmap, NULL, 4096, PROT_READ, MAP_SHARED, fd, offsets[i]);
+        if (i == 1) {
+            ok(r == -1 && errno == EOVERFLOW, "mmap of a file at offset 2^64 - 4096 fails EOVERFLOW",
+               "returned %#lx, errno %d", (unsigned long)r, errno);
+            if (r != -1)
+                munmap((void *)r, 4096);
+            continue;
+        }
+        if (r == -1) {
+            ok(0, "map a file at offset 2^50", "errno %d", errno);
+            continue;
+        }
+        errno = 0;
+        long woke = syscall(SYS_futex, (void *)r, 1 /* FUTEX_WAKE, shared */, 1, NULL, NULL, 0);
+        ok(woke == 0 || (woke == -1 && errno == EFAULT),
+           "FUTEX_WAKE on a shared file mapping at a far offset: 0 or EFAULT, and the caller lives on",
+           "offset %#lx: returned %ld, errno %d", offsets[i], woke, errno);
+        munmap((void *)r, 4096);
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
 static void test_mxcsr(void)
 {
     unsigned want = 0x0000, got;        /* every SIMD exception unmasked */
@@ -355,6 +388,7 @@ int main(int argc, char **argv)
     test_bad_pointers();
     test_wait_from_thread();
     test_vfork();
+    test_futex_far_offset(argv[0]);
     test_mxcsr();
     test_fpu_between_processes();
     test_huge_argv(argv[0]);
