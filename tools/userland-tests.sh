@@ -48,7 +48,9 @@ env_of() {
 # The Keel run's CPU count (run-qemu.sh --smp) and time limit in seconds.
 smp_of() {
     case $1 in
-        test_smp|test_smp_stress) echo 4 ;;
+        # test_threads on 4: musl's condition variable lost waiters there while
+        # Keel lacked FUTEX_REQUEUE, and one CPU never showed it.
+        test_smp|test_smp_stress|test_threads) echo 4 ;;
         *) echo 1 ;;
     esac
 }

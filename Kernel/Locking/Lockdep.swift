@@ -6,12 +6,14 @@
 // turns itself off (Linux: debug_locks_off()): one report is what a student
 // needs, and a second would come from the same bug.
 //
-// Held locks are kept per CPU: every lock Keel has today is held only by the
-// CPU that took it (spinning locks, and the big kernel lock, which is let go
-// before a context switch). The scheduler lock is handed from the task that
-// switches away to the one that runs next, on the same CPU, so it stays on
-// that CPU's list. A sleeping lock, held across a switch, would need a list per
-// task, as Linux keeps in task_struct.held_locks.
+// Held locks are kept per CPU: a spinning lock is held only by the CPU that
+// took it, and the big kernel lock is let go before a context switch. The
+// scheduler lock is handed from the task that switches away to the one that
+// runs next, on the same CPU, so it stays on that CPU's list. A sleeping lock
+// (a mutex, a semaphore) is held across a switch and may be let go on another
+// CPU, so it belongs to its task: the switch moves the outgoing task's sleeping
+// locks off the CPU's list into the task, and the incoming task's back
+// (`switchTasks`). Linux keeps every held lock per task (task_struct.held_locks).
 //
 // What protects the validator's own state: a raw spinning flag with interrupts
 // off (Linux: lockdep's graph_lock, an arch_spinlock_t), never itself validated;
@@ -25,9 +27,14 @@ import Synchronization
 /// Linux: struct lock_class_key
 final class LockClass: @unchecked Sendable {   // its index is set once, under the graph lock
     let name: StaticString
+    /// A lock whose holder may sleep (a mutex or semaphore), not a spinning one.
+    let sleeping: Bool
     fileprivate var index = -1
 
-    init(_ name: StaticString) { self.name = name }
+    init(_ name: StaticString, sleeping: Bool = false) {
+        self.name = name
+        self.sleeping = sleeping
+    }
 }
 
 enum Lockdep {
@@ -36,11 +43,24 @@ enum Lockdep {
 
     /// A held lock. Plain values only: this is written on every acquisition,
     /// where no reference may be counted and nothing allocated.
-    private struct Held {
-        var classIndex: Int
+    struct Held {
+        fileprivate var classIndex: Int
         /// Where it was taken: the return address into the caller of lock().
-        var acquiredAt: UInt64
-        var inInterrupt: Bool
+        fileprivate var acquiredAt: UInt64
+        fileprivate var inInterrupt: Bool
+        fileprivate var sleeping: Bool
+        static let none = Held(classIndex: -1, acquiredAt: 0, inInterrupt: false, sleeping: false)
+    }
+
+    /// Sleeping locks one task may hold while it is switched out.
+    static let maxSleepingDepth = 4
+
+    /// The sleeping locks a task holds while it does not run (its slots, kept in
+    /// the task). Linux: task_struct.held_locks / lockdep_depth
+    struct TaskLocks {
+        fileprivate var slots = InlineArray<4, Held>(repeating: .none)
+        fileprivate var count = 0
+        init() {}
     }
 
     /// Set once the heap exists and the command line allows it; cleared by the first report.
@@ -66,7 +86,7 @@ enum Lockdep {
         }
         classes = [LockClass?](repeating: nil, count: LockDependencyGraph.maxClasses)
         let slots = UnsafeMutablePointer<Held>.allocate(capacity: SMP.maxCPUs * maxDepth)
-        slots.initialize(repeating: Held(classIndex: -1, acquiredAt: 0, inInterrupt: false), count: SMP.maxCPUs * maxDepth)
+        slots.initialize(repeating: .none, count: SMP.maxCPUs * maxDepth)
         held = slots
         depth = UnsafeMutablePointer<Int>.allocate(capacity: SMP.maxCPUs)
         depth!.initialize(repeating: 0, count: SMP.maxCPUs)
@@ -97,6 +117,21 @@ enum Lockdep {
     @inline(__always)
     static func acquire(_ lockClass: @autoclosure () -> LockClass, interruptsOn: Bool) {
         if enabled { check(lockClass(), interruptsOn: interruptsOn) }
+    }
+
+    /// The big kernel lock, taken back after a sleep: held again, but no new
+    /// dependency. The sleep let it go, so any sleeping lock the task kept is
+    /// not "held before" it in any sense that could deadlock (Linux's BKL was
+    /// never validated at all: reacquire_kernel_lock()).
+    static func reacquireAfterSleep(_ lockClass: LockClass) {
+        guard enabled else { return }
+        let callerAddress = lockCallerAddress()
+        onThisCPU { cpu, mine, _ in
+            let count = depth![cpu]
+            guard count < maxDepth, lockClass.index >= 0 else { return }
+            mine[count] = Held(classIndex: lockClass.index, acquiredAt: callerAddress, inInterrupt: false, sleeping: false)
+            depth![cpu] = count + 1
+        }
     }
 
     /// Reports letting go of a lock of `lockClass`. Linux: lock_release()
@@ -157,7 +192,7 @@ enum Lockdep {
             report(title: "BUG: MAX_LOCK_DEPTH too low!", [])
             return
         }
-        mine[count] = Held(classIndex: index, acquiredAt: callerAddress, inInterrupt: inIRQ)
+        mine[count] = Held(classIndex: index, acquiredAt: callerAddress, inInterrupt: inIRQ, sleeping: lockClass.sleeping)
         depth![cpu] = count + 1
     }
 
@@ -199,7 +234,7 @@ enum Lockdep {
                                        _ interruptsWereOn: Bool) {
         let bkl = BigKernelLock.lockClass.index
         var spinning = 0
-        for i in 0..<depth![cpu] where mine[i].classIndex != bkl { spinning += 1 }
+        for i in 0..<depth![cpu] where mine[i].classIndex != bkl && !mine[i].sleeping { spinning += 1 }
         let inIRQ = interruptNesting![cpu] > 0
         guard spinning > 0 || inIRQ else { return }
         let task = Scheduler.current
@@ -210,6 +245,35 @@ enum Lockdep {
             lines.append(" #\(i): (\(name(LockClassID(mine[i].classIndex)))), at: \(symbol(mine[i].acquiredAt))")
         }
         report(title: "BUG: sleeping function called from invalid context", lines)
+    }
+
+    /// The context switch from `previous` to `next` on this CPU (scheduler lock
+    /// held, interrupts off): `previous`'s sleeping locks leave the CPU's list
+    /// with it, `next`'s come back. Linux needs no such step: its lists are per task.
+    static func switchTasks(saving previous: inout TaskLocks, restoring next: inout TaskLocks) {
+        guard enabled, let depth else { return }
+        let cpu = PerCPU.cpu
+        let mine = held! + cpu * maxDepth
+        var kept = 0
+        for i in 0..<depth[cpu] {
+            if mine[i].sleeping {
+                guard previous.count < maxSleepingDepth else {
+                    report(title: "BUG: MAX_LOCK_DEPTH too low!", ["more than \(maxSleepingDepth) sleeping locks held across a sleep"])
+                    return
+                }
+                previous.slots[previous.count] = mine[i]
+                previous.count += 1
+            } else {
+                mine[kept] = mine[i]
+                kept += 1
+            }
+        }
+        for i in 0..<next.count where kept < maxDepth {
+            mine[kept] = next.slots[i]
+            kept += 1
+        }
+        next.count = 0
+        depth[cpu] = kept
     }
 
     /// Runs `body` with this CPU's held-lock list and interrupts off: the list is

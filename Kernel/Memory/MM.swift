@@ -14,13 +14,21 @@
 // Everything here runs under the big kernel lock (a system call, a page fault,
 // fork, exit or execve), which is what protects the fields below, except
 // `activeCPUs`: the context switch changes it holding only the scheduler lock,
-// so it is one atomic word.
+// so it is one atomic word. On top of it, `mmapLock` orders the VMAs and the page
+// table: faults read them under it, the calls that change them write (the step
+// that lets faults leave the big kernel lock).
 // Linux: struct mm_struct (include/linux/mm_types.h), kernel/fork.c, mm/memory.c
 
 import Synchronization
 
 /// Linux: struct mm_struct
 final class MM {
+    /// Orders every change to the VMAs and to the layout of the page table:
+    /// page faults hold it for reading, mmap, munmap, mprotect, mremap, brk and
+    /// fork's copy for writing. A sleeping lock, since its holder may fault on
+    /// user memory or wait for memory. Linux: mmap_lock (mmap_sem before 5.8)
+    let mmapLock = RWSemaphore(MM.mmapLockClass)
+    static let mmapLockClass = LockClass("&mm->mmap_lock", sleeping: true)
     var pageTable: PageTable<DirectMap>
     /// Linux: mm_mt (the maple tree; older kernels: mm_rb + mmap list)
     var vmas = VMATree()
@@ -96,6 +104,7 @@ final class MM {
     /// A copy-on-write copy of this mm, with one user. Linux: dup_mmap() + copy_page_range()
     func duplicate() -> MM? {
         BigKernelLock.assertHeld("dup_mmap")
+        precondition(mmapLock.isWriteLocked, "dup_mmap() without the parent's mmap_lock held for writing")
         guard let child = MM() else { return nil }
         child.vmas = vmas                               // VMATree is a value: one array copy
         for vma in vmas where vma.flags.contains(.dontCopy) {

@@ -39,6 +39,7 @@ extension MM {
     func mmap(hint: VirtAddr, length requested: UInt64, prot: UInt64, flags: Int, file: OpenFile?,
               offset: UInt64) throws(Errno) -> VirtAddr {
         BigKernelLock.assertHeld("do_mmap")
+        precondition(mmapLock.isWriteLocked, "do_mmap without mmap_lock held for writing")
         guard requested != 0 else { throw .EINVAL }
         let length = Mman.pageAlign(requested)
         guard length != 0, length <= KernelLayout.taskSize else { throw .ENOMEM }   // PAGE_ALIGN wrapped
@@ -119,6 +120,7 @@ extension MM {
     /// request is refused (brk(2) reports failure that way). Linux: sys_brk()
     func brk(_ requested: VirtAddr) throws(Errno) -> VirtAddr {
         BigKernelLock.assertHeld("brk")
+        precondition(mmapLock.isWriteLocked, "brk without mmap_lock held for writing")
         guard requested >= startBrk, requested.value <= KernelLayout.taskSize else { return brk }
         let oldEnd = brk.alignedUp(), newEnd = requested.alignedUp()
         if newEnd < oldEnd {

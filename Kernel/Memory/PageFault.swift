@@ -32,7 +32,10 @@ enum PageFaultHandler {
         let task = Scheduler.current
         if address < KernelLayout.taskSize, let mm = task.mm, !error.contains(.reservedBit) {
             let kind: FaultAccess.Kind = error.contains(.instructionFetch) ? .execute : error.contains(.write) ? .write : .read
-            switch mm.handleFault(at: VirtAddr(address), access: FaultAccess(kind, fromUserMode: fromUser)) {
+            let outcome = mm.mmapLock.withRead {     // Linux: lock_mm_and_find_vma()
+                mm.handleFault(at: VirtAddr(address), access: FaultAccess(kind, fromUserMode: fromUser))
+            }
+            switch outcome {
             case .resolved:
                 return
             case .outOfMemory:
@@ -66,7 +69,7 @@ enum PageFaultHandler {
     private static func logSegfault(_ task: Task, _ frame: InterruptFrame, address: UInt64, error: PageFaultErrorCode) {
         var line = "\(task.name)[\(task.pid)]: segfault at \(Fmt.hex(address)) ip \(Fmt.hex(frame.rip, digits: 16))"
         line += " sp \(Fmt.hex(frame.rsp, digits: 16)) error \(Fmt.hex(error.rawValue))"
-        if let mm = task.mm, let vma = mm.vmas.findVMA(VirtAddr(frame.rip)), vma.contains(VirtAddr(frame.rip)),
+        if let mm = task.mm, let vma = mm.mmapLock.withRead({ mm.vmas.findVMA(VirtAddr(frame.rip)) }), vma.contains(VirtAddr(frame.rip)),
            case .file(let file, _) = vma.backing, let inode = MappedFiles.inode(file) {
             line += " in \(FS.path(of: inode).split(separator: "/").last.map(String.init) ?? "?")"
             line += "[\(Fmt.hex(vma.start.value))+\(Fmt.hex(vma.end - vma.start))]"
@@ -88,6 +91,7 @@ extension MM {
     /// Linux: handle_mm_fault() → __handle_mm_fault() → handle_pte_fault()
     func handleFault(at address: VirtAddr, access: FaultAccess) -> FaultOutcome {
         BigKernelLock.assertHeld("handle_mm_fault")
+        precondition(mmapLock.isLocked, "handle_mm_fault() without mmap_lock")
         VMStat.pageFaults += 1
         let page = address.alignedDown()
         var lookup = vmas.findVMAPrev(address)

@@ -29,6 +29,8 @@ extension MM {
     /// in each page, after making that page present and writable.
     private func forEachPage(of range: UserRange,
                              _ body: (UnsafeMutableRawPointer, Int, Int) -> Void) -> Bool {
+        mmapLock.lockRead()                 // Linux: mmap_read_lock() around get_user_pages()
+        defer { mmapLock.unlockRead() }
         var done = 0
         while done < range.count {
             let piece = range.slice(from: done, count: range.count - done).firstPage

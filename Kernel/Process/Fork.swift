@@ -47,7 +47,7 @@ enum Fork {
             parentMM.get()                              // Linux: mmget() in copy_mm()
             mm = parentMM
         } else {
-            guard let copy = parentMM.duplicate() else {
+            guard let copy = parentMM.mmapLock.withWrite({ parentMM.duplicate() }) else {
                 KernelStacks.free(kernelStack)
                 throw .ENOMEM
             }

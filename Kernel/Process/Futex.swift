@@ -1,7 +1,9 @@
 // Fast user-space mutexes: user space spins and atomically updates a 32-bit word;
 // only when it must wait does it ask the kernel to sleep until the word changes
-// (FUTEX_WAIT) or to wake sleepers (FUTEX_WAKE). pthread_join and musl's locks
-// are built on it. Linux: kernel/futex/
+// (FUTEX_WAIT) or to wake sleepers (FUTEX_WAKE), or to move sleepers from one
+// word to another without waking them (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE: musl's
+// condition variables hand a signalled waiter over to the mutex's word this
+// way). pthread_join and musl's locks are built on it. Linux: kernel/futex/
 
 /// Which futex a word is: what two waits must agree on to meet. Linux: union futex_key
 enum FutexKey: Hashable {
@@ -17,11 +19,14 @@ enum FutexKey: Hashable {
 }
 
 enum Futex {
-    static let FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256
+    static let FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4
+    static let FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256
 
-    /// A waiter: which futex, which task. Linux: struct futex_q
+    /// A waiter: which futex, which task. A requeue changes the key and moves the
+    /// waiter to the new key's bucket; the task's `futexBucket` follows it.
+    /// Linux: struct futex_q (requeue_futex() changes its key and lock_ptr)
     private struct Waiter {
-        let key: FutexKey
+        var key: FutexKey
         let task: Task
         var woken = false
     }
@@ -41,7 +46,8 @@ enum Futex {
         // The mm is named by its PML4 frame: unique while the mm lives, and a
         // waiter's task keeps its mm alive.
         let own = FutexKey.privateWord(mm: mm.pageTable.root.value, address: address.value)
-        guard !isPrivate, let vma = mm.vmas.findVMA(address), vma.contains(address), vma.flags.contains(.shared),
+        guard !isPrivate, let vma = mm.mmapLock.withRead({ mm.vmas.findVMA(address) }), vma.contains(address),
+              vma.flags.contains(.shared),
               case .file(let object, _) = vma.backing, let page = vma.filePage(at: address) else { return own }
         return .sharedWord(object: object.rawValue, page: page, byte: address.value & (pageSize - 1))
     }
@@ -50,12 +56,14 @@ enum Futex {
     static func wait(key: FutexKey, address: VirtAddr, expected: UInt32, deadline: UInt64?) throws(Errno) {
         guard address.value & 3 == 0 else { throw .EINVAL }
         let task = Scheduler.current
-        let b = bucket(key)
         // Reading the word and queueing happen under the big kernel lock, which
         // every waker holds too, so no wake-up can fall in between.
         guard try UserCopy.read(UInt32.self, at: address) == expected else { throw .EAGAIN }
-        buckets[b].append(Waiter(key: key, task: task))
+        task.futexBucket = bucket(key)
+        buckets[task.futexBucket].append(Waiter(key: key, task: task))
+        defer { task.futexBucket = -1 }
         while true {
+            let b = task.futexBucket                // a requeue may have moved the waiter
             if let i = buckets[b].firstIndex(where: { $0.task === task }) {
                 if buckets[b][i].woken { buckets[b].remove(at: i); return }
             } else {
@@ -83,13 +91,39 @@ enum Futex {
         return woken
     }
 
+    /// Wakes up to `count` waiters of `key` and moves up to `requeueCount` of the
+    /// others to `target`, in queue order. Returns both numbers added, as Linux does.
+    /// Linux: futex_requeue() without PI
+    static func requeue(key: FutexKey, count: Int, to target: FutexKey, requeueCount: Int) -> Int {
+        var woken = wake(key: key, count: count)
+        guard key != target else { return woken }
+        let from = bucket(key), to = bucket(target)
+        var moved = 0, i = 0
+        while i < buckets[from].count && moved < requeueCount {
+            var waiter = buckets[from][i]
+            guard waiter.key == key && !waiter.woken else { i += 1; continue }
+            waiter.key = target
+            waiter.task.futexBucket = to
+            if from == to {
+                buckets[from][i] = waiter
+                i += 1
+            } else {
+                buckets[from].remove(at: i)
+                buckets[to].append(waiter)
+            }
+            moved += 1
+        }
+        woken += moved
+        return woken
+    }
+
     private static func remove(_ task: Task, from b: Int) { buckets[b].removeAll { $0.task === task } }
 
     /// Linux: sys_futex()
     static func syscall(_ a: SyscallArgs) throws(Errno) -> Int {
         guard let mm = Scheduler.current.mm else { throw .EFAULT }
         let operation = a.int(1) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
-        guard operation == FUTEX_WAIT || operation == FUTEX_WAKE else { throw .ENOSYS }
+        guard [FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE].contains(operation) else { throw .ENOSYS }
         // Linux: get_futex_key(): a misaligned word is EINVAL, one outside user space
         // EFAULT, and a shared futex's page must exist (EFAULT).
         guard a.u64(0) & 3 == 0 else { throw .EINVAL }
@@ -109,6 +143,22 @@ enum Futex {
             return 0
         case FUTEX_WAKE:
             return wake(key: key, count: max(0, a.int(2)))
+        case FUTEX_REQUEUE, FUTEX_CMP_REQUEUE:
+            // futex(uaddr, op, nr_wake, nr_requeue (in the timeout slot), uaddr2, val3).
+            // Linux: negative counts are EINVAL; uaddr2 gets uaddr's checks.
+            let wakeCount = a.int(2), requeueCount = a.int(3)
+            guard wakeCount >= 0, requeueCount >= 0 else { throw .EINVAL }
+            guard a.u64(4) & 3 == 0 else { throw .EINVAL }
+            guard UserRange.isValid(a.address(4), count: 4) else { throw .EFAULT }
+            if !isPrivate { _ = try UserCopy.read(UInt32.self, at: a.address(4)) }
+            if operation == FUTEX_CMP_REQUEUE {
+                // The check and the requeue happen under the big kernel lock, which
+                // every waiter holds while it compares and queues.
+                guard try UserCopy.read(UInt32.self, at: a.address(0)) == UInt32(truncatingIfNeeded: a.u64(5))
+                else { throw .EAGAIN }
+            }
+            let target = Self.key(mm: mm, address: a.address(4), isPrivate: isPrivate)
+            return requeue(key: key, count: wakeCount, to: target, requeueCount: requeueCount)
         default:
             throw .ENOSYS
         }

@@ -63,6 +63,12 @@ final class Task {
     /// A signal that must kill the process on its way back to user mode (a fault
     /// nobody handles, or an out-of-memory kill). Linux: force_sig() resetting the action
     var fatalSignal: Int32?
+    /// The sleeping locks this task holds while switched out, for the lock
+    /// validator. Touched only by the context switch. Linux: held_locks
+    var heldSleepingLocks = Lockdep.TaskLocks()
+    /// The futex hash bucket this task waits in, -1 when it waits on none; a
+    /// requeue moves it (Kernel/Process/Futex.swift). Protected by the big kernel lock.
+    var futexBucket = -1
     /// siginfo details of pending fault signals (si_code, si_addr), by signal number.
     var pendingSignalInfo = [SignalFrame.Info?](repeating: nil, count: 65)
 

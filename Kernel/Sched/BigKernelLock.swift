@@ -31,6 +31,11 @@ enum BigKernelLock {
             return
         }
         Lockdep.acquire(lockClass, interruptsOn: true)      // held with interrupts on
+        spin(cpu)
+        depth = 1
+    }
+
+    private static func spin(_ cpu: Int) {
         // Spin with interrupts on, even inside an interrupt handler: the holder may
         // be waiting for this CPU to acknowledge a TLB shootdown. (An interrupt
         // nested here finds kernel mode and takes none of the paths that need the lock.)
@@ -40,7 +45,6 @@ enum BigKernelLock {
             while owner.load(ordering: .relaxed) != -1 { CPU.relax() }
             if !interruptsWereOn { CPU.disableInterrupts() }
         }
-        depth = 1
     }
 
     /// Stops the kernel when the caller does not hold the lock: what a structure
@@ -74,7 +78,8 @@ enum BigKernelLock {
     /// Takes the lock back after the task runs again, as deep as it was.
     static func reacquire(_ held: Int) {
         guard held > 0 else { return }
-        lock()
+        Lockdep.reacquireAfterSleep(lockClass)
+        spin(PerCPU.cpu)
         depth = held
     }
 

@@ -137,12 +137,45 @@ enum Scheduler {
     /// Puts the current task to sleep until `wake`. The caller re-checks its
     /// condition afterwards. Linux: set_current_state(TASK_INTERRUPTIBLE); schedule()
     static func sleep() {
+        prepareToSleep()
+        sleepPrepared()
+    }
+
+    /// The first half of a sleep that cannot miss its wake-up: from here on a
+    /// `wake` makes the task runnable again, even before it has switched away.
+    /// The caller then looks at its condition one last time (under the lock its
+    /// waker takes) and calls `sleepPrepared`, or `cancelSleep` if the condition
+    /// already holds. A waker that comes between that last look and the switch
+    /// finds the task sleeping and sets it runnable, and `sleepPrepared` returns
+    /// at once. Linux: set_current_state(TASK_INTERRUPTIBLE), before the check
+    static func prepareToSleep() {
+        let irq = lock.lock()
+        let task = current
+        if task.state == .runnable { task.state = .sleeping }
+        lock.unlock(irq)
+    }
+
+    /// The second half: switches away unless a wake-up came since `prepareToSleep`.
+    /// Linux: schedule() with current->state != TASK_RUNNING
+    static func sleepPrepared() {
         Lockdep.mightSleep()
         let irq = lock.lock()
-        markSleeping()
-        let held = switchToNext()
+        var held = 0
+        if current.state == .sleeping {
+            dequeueSleeper()
+            held = switchToNext()
+        }
         lock.unlock(irq)
         BigKernelLock.reacquire(held)
+    }
+
+    /// The condition held after `prepareToSleep`: stay runnable.
+    /// Linux: __set_current_state(TASK_RUNNING) in finish_wait()
+    static func cancelSleep() {
+        let irq = lock.lock()
+        let task = current
+        if task.state == .sleeping { task.state = .runnable }
+        lock.unlock(irq)
     }
 
     /// Sleeps until CLOCK_MONOTONIC reaches `deadline` (ns) or a wake-up. The timer
@@ -150,9 +183,14 @@ enum Scheduler {
     static func sleep(until deadline: UInt64) {
         Lockdep.mightSleep()
         let irq = lock.lock()
-        markSleeping()
-        sleepers.append((deadline, current))
-        let held = switchToNext()
+        let task = current
+        var held = 0
+        if task.state == .runnable {
+            task.state = .sleeping
+            sleepers.append((deadline, task))
+            dequeueSleeper()
+            held = switchToNext()
+        }
         lock.unlock(irq)
         BigKernelLock.reacquire(held)
     }
@@ -161,11 +199,9 @@ enum Scheduler {
     /// tick resolution, in an unsorted list of reserved capacity)
     nonisolated(unsafe) private static var sleepers: [(deadline: UInt64, task: Task)] = []
 
-    /// Lock held.
-    private static func markSleeping() {
+    /// The current task, marked sleeping, leaves its run queue. Lock held.
+    private static func dequeueSleeper() {
         let task = current
-        guard task.state == .runnable else { return }
-        task.state = .sleeping
         let e = entities[Int(task.entity)]
         if e.onRunQueue { runQueues[e.cpu].dequeue(task.entity, in: &entities) }
     }
@@ -194,11 +230,14 @@ enum Scheduler {
         lock.unlock(irq)
     }
 
+    /// A task that prepared to sleep but has not switched away yet is still on
+    /// its run queue: it only becomes runnable again, and its `sleepPrepared`
+    /// returns without switching. One that has left the queue is placed anew.
     private static func wakeLocked(_ task: Task) {
         guard task.state == .sleeping && task.entity != SchedEntity.none else { return }
         task.state = .runnable
         sleepers.removeAll { $0.task === task }
-        place(task.entity)
+        if !entities[Int(task.entity)].onRunQueue { place(task.entity) }
     }
 
     /// sched_yield(): to the back of the queue. Linux: do_sched_yield()
@@ -353,6 +392,7 @@ enum Scheduler {
         TaskStack.completeUserFPUState(previous)
         TaskStack.loadUserFPUState(next)
         running[cpu] = next
+        Lockdep.switchTasks(saving: &previous.heldSleepingLocks, restoring: &next.heldSleepingLocks)
         PerCPU.setKernelStack(next.kernelStack.top)
         if next.mm !== previous.mm {
             previous.mm?.deactivate(on: cpu)

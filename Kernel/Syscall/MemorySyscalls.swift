@@ -1,6 +1,8 @@
 // The memory-management system calls: registers in, one MM method called
 // (Kernel/Memory/Mmap.swift, Mprotect.swift, Mremap.swift), result out. All
-// checking of lengths, flags and ranges happens there, in Linux's order.
+// checking of lengths, flags and ranges happens there, in Linux's order. Each
+// call holds the mm's mmap_lock around its work: for writing where VMAs or
+// pages change, for reading where they are only looked at.
 // Linux: the SYSCALL_DEFINEs of mm/mmap.c, mm/mprotect.c, mm/mremap.c,
 // mm/madvise.c, mm/msync.c and arch/x86/kernel/sys_x86_64.c
 
@@ -17,43 +19,54 @@ enum MemorySyscalls {
         let offset = a.u64(5)
         guard offset & (pageSize - 1) == 0 else { throw .EINVAL }
         let file = a.int(3) & Mman.MAP_ANONYMOUS == 0 ? try FileSyscalls.file(a.int(4)) : nil   // Linux: fget()
-        let start = try mm.mmap(hint: a.address(0), length: a.u64(1), prot: a.u64(2), flags: a.int(3), file: file,
-                                offset: offset)
+        let mm = try mm
+        let start = try mm.mmapLock.withWrite { () throws(Errno) in
+            try mm.mmap(hint: a.address(0), length: a.u64(1), prot: a.u64(2), flags: a.int(3), file: file, offset: offset)
+        }
         return Int(start.value)
     }
 
     /// munmap(addr, length)
     static func munmap(_ a: SyscallArgs) throws(Errno) -> Int {
-        try mm.munmap(a.address(0), length: a.u64(1))
+        let mm = try mm
+        try mm.mmapLock.withWrite { () throws(Errno) in try mm.munmap(a.address(0), length: a.u64(1)) }
         return 0
     }
 
     /// mprotect(addr, length, prot)
     static func mprotect(_ a: SyscallArgs) throws(Errno) -> Int {
-        try mm.mprotect(a.address(0), length: a.u64(1), prot: a.u64(2))
+        let mm = try mm
+        try mm.mmapLock.withWrite { () throws(Errno) in try mm.mprotect(a.address(0), length: a.u64(1), prot: a.u64(2)) }
         return 0
     }
 
     /// brk(addr): the new break, or the old one if refused.
     static func brk(_ a: SyscallArgs) throws(Errno) -> Int {
-        Int(try mm.brk(a.address(0)).value)
+        let mm = try mm
+        return Int(try mm.mmapLock.withWrite { () throws(Errno) in try mm.brk(a.address(0)) }.value)
     }
 
     /// mremap(old, old_length, new_length, flags, new_address)
     static func mremap(_ a: SyscallArgs) throws(Errno) -> Int {
-        Int(try mm.mremap(a.address(0), oldLength: a.u64(1), newLength: a.u64(2), flags: a.u64(3),
-                          newAddress: a.address(4)).value)
+        let mm = try mm
+        return Int(try mm.mmapLock.withWrite { () throws(Errno) in
+            try mm.mremap(a.address(0), oldLength: a.u64(1), newLength: a.u64(2), flags: a.u64(3), newAddress: a.address(4))
+        }.value)
     }
 
     /// madvise(addr, length, advice)
     static func madvise(_ a: SyscallArgs) throws(Errno) -> Int {
-        try mm.madvise(a.address(0), length: a.u64(1), advice: a.int(2))
+        let mm = try mm
+        // For writing, as the other calls that remove pages (Linux takes it for
+        // reading and relies on the page-table lock, which Keel's faults do not take yet).
+        try mm.mmapLock.withWrite { () throws(Errno) in try mm.madvise(a.address(0), length: a.u64(1), advice: a.int(2)) }
         return 0
     }
 
     /// msync(addr, length, flags)
     static func msync(_ a: SyscallArgs) throws(Errno) -> Int {
-        try mm.msync(a.address(0), length: a.u64(1), flags: a.int(2))
+        let mm = try mm
+        try mm.mmapLock.withRead { () throws(Errno) in try mm.msync(a.address(0), length: a.u64(1), flags: a.int(2)) }
         return 0
     }
 }

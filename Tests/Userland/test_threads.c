@@ -6,7 +6,8 @@
  *
  *   - pthread_create/join with return values; globals and heap are shared;
  *     a mutex keeps a counter exact and a condition variable runs a bounded
- *     queue (both sleep in FUTEX_WAIT when contended, musl has no other way);
+ *     queue (both sleep in FUTEX_WAIT when contended, musl has no other way;
+ *     its condition variable also needs FUTEX_REQUEUE, tested on its own);
  *   - __thread variables: each thread starts from the initial image and keeps
  *     its own copy (CLONE_SETTLS gives each its own %fs base);
  *   - gettid differs from getpid in a thread, equals it in the main thread;
@@ -46,6 +47,8 @@
 /* Linux's <linux/futex.h>, which musl does not ship. */
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
+#define FUTEX_REQUEUE 3
+#define FUTEX_CMP_REQUEUE 4
 #define FUTEX_PRIVATE_FLAG 128
 #define FUTEX_WAIT_PRIVATE (FUTEX_WAIT | FUTEX_PRIVATE_FLAG)
 #define FUTEX_WAKE_PRIVATE (FUTEX_WAKE | FUTEX_PRIVATE_FLAG)
@@ -579,6 +582,63 @@ static void test_futex(void)
     ok(failed == 0, "each woken FUTEX_WAIT returns 0", "%d returned an error", failed);
 }
 
+/* FUTEX_REQUEUE and FUTEX_CMP_REQUEUE move sleepers from one word to another
+ * without waking them (musl's condition variables hand a signalled waiter to the
+ * mutex's word this way: without it, a waiter sleeps on forever). */
+static volatile int requeue_from, requeue_to, requeue_arrived, requeue_woken;
+
+static void *requeue_waiter(void *unused)
+{
+    (void)unused;
+    __atomic_fetch_add(&requeue_arrived, 1, __ATOMIC_SEQ_CST);
+    long r = futex(&requeue_from, FUTEX_WAIT_PRIVATE, 0, NULL);
+    __atomic_fetch_add(&requeue_woken, 1, __ATOMIC_SEQ_CST);
+    return (void *)r;
+}
+
+static long requeue_op(int op, int nr_wake, long nr_requeue, volatile int *to, int val3)
+{
+    return syscall(SYS_futex, &requeue_from, op | FUTEX_PRIVATE_FLAG, nr_wake, (void *)nr_requeue, to, val3);
+}
+
+static void test_futex_requeue(void)
+{
+    ok_errno(requeue_op(FUTEX_CMP_REQUEUE, 0, 1, &requeue_to, 7), EAGAIN,
+             "FUTEX_CMP_REQUEUE when the word is not val3 fails EAGAIN");
+    ok_errno(requeue_op(FUTEX_CMP_REQUEUE, -1, 1, &requeue_to, 0), EINVAL,
+             "FUTEX_CMP_REQUEUE with a negative wake count fails EINVAL");
+    ok_errno(requeue_op(FUTEX_REQUEUE, 0, -1, &requeue_to, 0), EINVAL,
+             "FUTEX_REQUEUE with a negative requeue count fails EINVAL");
+    ok_errno(requeue_op(FUTEX_REQUEUE, 0, 1, (volatile int *)((char *)&requeue_to + 2), 0), EINVAL,
+             "FUTEX_REQUEUE to a misaligned word fails EINVAL");
+
+    pthread_t w[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&w[i], NULL, requeue_waiter, NULL);
+    for (int i = 0; i < 300 && requeue_arrived < 3; i++)
+        sleep_ms(10);
+    sleep_ms(200); /* from "arrived" into FUTEX_WAIT */
+    long moved = requeue_op(FUTEX_CMP_REQUEUE, 1, 1, &requeue_to, 0);
+    sleep_ms(200);
+    ok(moved == 2 && requeue_woken == 1, "FUTEX_CMP_REQUEUE(wake 1, requeue 1) of 3 waiters wakes 1 and returns 2",
+       "returned %ld, %d woke", moved, requeue_woken);
+    long old = requeue_op(FUTEX_REQUEUE, 0, INT_MAX, &requeue_to, 0);
+    ok(old == 1 && requeue_woken == 1, "FUTEX_REQUEUE moves the last waiter on without waking it",
+       "returned %ld, %d woke", old, requeue_woken);
+    ok(futex(&requeue_from, FUTEX_WAKE_PRIVATE, INT_MAX, NULL) == 0,
+       "after the requeues FUTEX_WAKE on the first word finds nobody", "errno %d", errno);
+    long second = futex(&requeue_to, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+    int failed = 0;
+    for (int i = 0; i < 3; i++) {
+        void *ret;
+        pthread_join(w[i], &ret);
+        failed += ret != NULL;
+    }
+    ok(second == 2 && requeue_woken == 3, "FUTEX_WAKE on the second word wakes the 2 requeued waiters",
+       "returned %ld, %d woke", second, requeue_woken);
+    ok(failed == 0, "each requeued FUTEX_WAIT returns 0", "%d returned an error", failed);
+}
+
 /* A child process waits on word[0] (FUTEX_WAIT, shared); the parent tries a
  * FUTEX_WAKE with `parent_op`. Returns what the parent's wake returned; the
  * child is then woken (or not) and reaped, its status in *child_status. */
@@ -643,6 +703,7 @@ int main(int argc, char **argv)
     test_exit_group(true);
     test_clone_errors();
     test_futex();
+    test_futex_requeue();
     test_shared_futex();
     return ktest_done();
 }

@@ -13,11 +13,13 @@
 // and never the other way round, or two CPUs can each hold what the other waits
 // for (an ABBA deadlock). These are all of Keel's locks:
 //   1. the big kernel lock (Kernel/Sched/BigKernelLock.swift): system calls,
-//      page faults, signal delivery; it protects the allocators, mm's, files
-//   2. the scheduler lock (Kernel/Sched/SchedulerLock.swift): run queues, the
+//      page faults, signal delivery; it protects the allocators, tasks, files
+//   2. an mm's mmap_lock, a sleeping reader/writer semaphore (Kernel/Memory/MM.swift)
+//   3. a sleeping lock's wait lock, a SpinLock (Kernel/Locking/SleepingLocks.swift)
+//   4. the scheduler lock (Kernel/Sched/SchedulerLock.swift): run queues, the
 //      task table, sleep timers
-//   3. CrossCall's request slot, a SpinLock, innermost: a TLB shootdown may be
-//      sent with either of the above held, never the reverse.
+//   5. CrossCall's request slot, a SpinLock, innermost: a TLB shootdown may be
+//      sent with any of the above held, never the reverse.
 // (The SMP self-test's locks are taken alone.)
 // Interrupt handlers may take only locks whose holders never wait for an
 // acknowledgement from another CPU (a handler runs with interrupts off, so it

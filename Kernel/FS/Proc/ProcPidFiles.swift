@@ -6,8 +6,10 @@ enum ProcPidFiles {
     /// Linux: show_map() for each VMA; empty for a process without memory (a zombie)
     static func maps(_ task: Task, into window: inout TextWindow) {
         guard let mm = task.mm else { return }
-        mm.vmas.writeProcMaps(context: MapsContext(startBrk: mm.startBrk, brk: mm.brk, startStack: mm.startStack),
-                              files: MappedFileNames(), to: &window)
+        mm.mmapLock.withRead {
+            mm.vmas.writeProcMaps(context: MapsContext(startBrk: mm.startBrk, brk: mm.brk, startStack: mm.startStack),
+                                  files: MappedFileNames(), to: &window)
+        }
     }
 
     /// Linux: proc_pid_status()
@@ -36,9 +38,11 @@ enum ProcPidFiles {
         case .sleeping: state = .sleeping
         case .zombie: state = .zombie
         }
-        let memory = task.mm.map {
-            ProcTaskMemory(totalPages: $0.vmas.totalVM, residentPages: UInt64($0.rssPages),
-                           startBrk: $0.startBrk, startStack: $0.startStack)
+        let memory = task.mm.map { mm in
+            mm.mmapLock.withRead {
+                ProcTaskMemory(totalPages: mm.vmas.totalVM, residentPages: UInt64(mm.rssPages),
+                               startBrk: mm.startBrk, startStack: mm.startStack)
+            }
         }
         return ProcTaskInfo(name: task.name, state: state, pid: task.pid, tgid: task.tgid,
                             parentPid: task.parent?.tgid ?? 0, threads: max((task.groupLeader ?? task).threads.count, 1),
