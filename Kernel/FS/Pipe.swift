@@ -3,6 +3,11 @@
 // closes (then it reads end-of-file); a writer with no room sleeps until a reader
 // makes some; writing with no reader left raises SIGPIPE and fails with EPIPE.
 // Writes of at most PIPE_BUF bytes are never interleaved with other writes.
+//
+// A read or write holds the pipe's `mutex`, a sleeping lock, for its whole
+// work, copies to and from user memory included (such a copy may fault and
+// sleep); it lets go only to wait, using the scheduler's two-step sleep so that
+// a wake-up between letting go and switching away is kept.
 // Linux: fs/pipe.c (struct pipe_inode_info, pipe_read, pipe_write, do_pipe2)
 
 final class Pipe {
@@ -17,6 +22,11 @@ final class Pipe {
     /// Open read and write ends (OpenFile objects; dup and fork share them).
     var readers = 0, writers = 0
     private var waiting: [Task] = []
+    /// Held by a reader or writer over the ring, `count` and `waiting`. (The end
+    /// counts change when an end is opened or dropped, under the big kernel lock.)
+    /// Linux: pipe->mutex
+    let mutex = SleepLock(Pipe.mutexClass)
+    private static let mutexClass = LockClass("&pipe->mutex", sleeping: true)
 
     /// The pipe's inode, for fstat (S_IFIFO) and /proc. Linux: the pipefs inode
     let inode = FS.pipefs.makeInode(.pipe, permissions: 0o600)
@@ -49,10 +59,14 @@ final class Pipe {
         return done
     }
 
-    /// Sleeps the current task until the pipe changes. Linux: pipe_wait_readable/writable()
+    /// Lets go of `mutex` and sleeps the current task until the pipe changes,
+    /// then takes `mutex` back. Linux: pipe_wait_readable/writable()
     func waitForChange() {
         waiting.append(Scheduler.current)
-        Scheduler.sleep()
+        Scheduler.prepareToSleep()          // before letting go: a wake from here on counts
+        mutex.unlock()
+        Scheduler.sleepPrepared()
+        mutex.lock()
     }
 
     /// Wakes every task sleeping on this pipe. Linux: wake_up_interruptible_all()
@@ -82,6 +96,8 @@ final class PipeEnd: CharacterDevice {
 
     func read(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
         guard buffer.remaining > 0 else { return 0 }
+        pipe.mutex.lock()
+        defer { pipe.mutex.unlock() }
         while pipe.count == 0 {
             if pipe.writers == 0 { return 0 }                          // end of file
             if file.flags.contains(.nonBlocking) { throw .EAGAIN }
@@ -96,6 +112,8 @@ final class PipeEnd: CharacterDevice {
     func write(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
         let total = buffer.remaining
         var written = 0
+        pipe.mutex.lock()
+        defer { pipe.mutex.unlock() }
         while buffer.remaining > 0 {
             if pipe.readers == 0 {
                 Signals.send(Signal.SIGPIPE, to: Scheduler.current)
@@ -125,7 +143,8 @@ final class PipeEnd: CharacterDevice {
     func ioctl(_ command: UInt32, argument: VirtAddr, file: OpenFile) throws(Errno) -> Int {
         // FIONREAD: bytes waiting to be read. Linux: pipe_ioctl()
         guard command == 0x541b else { throw .ENOTTY }
-        try UserCopy.write(Int32(pipe.count), at: argument)
+        let count = pipe.mutex.withLock { pipe.count }
+        try UserCopy.write(Int32(count), at: argument)
         return 0
     }
 }
