@@ -68,13 +68,6 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs; `state`
         waitLock.unlock()
     }
 
-    /// The writer becomes a reader without letting go. Linux: downgrade_write()
-    func downgradeWrite() {
-        waitLock.lock()
-        state.downgrade(wake: Self.wake)
-        waitLock.unlock()
-    }
-
     func withRead<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lockRead()
         defer { unlockRead() }
@@ -147,8 +140,6 @@ final class SleepLock: @unchecked Sendable {     // its semaphore guards itself
     func lock() { semaphore.lockWrite() }
     /// Linux: mutex_unlock()
     func unlock() { semaphore.unlockWrite() }
-    /// Linux: mutex_is_locked()
-    var isLocked: Bool { semaphore.isWriteLocked }
 
     func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock()

@@ -87,23 +87,6 @@ final class SleepingLockStateTests: XCTestCase {
         for i in 0..<4 { XCTAssertTrue(w[i].pointee.granted) }
     }
 
-    func testDowngradeLetsQueuedReadersIn() {
-        let w = Waiters([.reader, .writer])
-        var s = SleepingLockState()
-        XCTAssertTrue(s.tryWrite())
-        s.enqueue(w[0])
-        s.enqueue(w[1])
-        var woken: [Int] = []
-        s.downgrade { woken.append(w.index($0)) }
-        XCTAssertEqual(woken, [0])
-        XCTAssertEqual(s.readers, 2)
-        XCTAssertFalse(s.writerHolds)
-        s.releaseRead { woken.append(w.index($0)) }
-        s.releaseRead { woken.append(w.index($0)) }
-        XCTAssertEqual(woken, [0, 1])
-        XCTAssertTrue(s.writerHolds)
-    }
-
     /// Writers only (a mutex): strictly first come, first served.
     func testMutexIsFIFO() {
         let w = Waiters([.writer, .writer, .writer])

@@ -96,15 +96,6 @@ public struct SleepingLockState {
         handOver(wake)
     }
 
-    /// The writer keeps reading rights and lets the readers queued at the head in.
-    /// Linux: downgrade_write()
-    public mutating func downgrade(wake: (UnsafeMutablePointer<LockWaiter>) -> Void) {
-        precondition(writerHolds, "downgrade_write() of a semaphore not held for writing")
-        writerHolds = false
-        readers = 1
-        grantLeadingReaders(wake)
-    }
-
     /// The lock is free: to the first writer, or to every reader at the head.
     private mutating func handOver(_ wake: (UnsafeMutablePointer<LockWaiter>) -> Void) {
         guard let first = head else { return }
@@ -114,16 +105,12 @@ public struct SleepingLockState {
             first.pointee.granted = true
             wake(first)
         } else {
-            grantLeadingReaders(wake)
-        }
-    }
-
-    private mutating func grantLeadingReaders(_ wake: (UnsafeMutablePointer<LockWaiter>) -> Void) {
-        while let first = head, first.pointee.kind == .reader {
-            pop()
-            readers += 1
-            first.pointee.granted = true
-            wake(first)
+            while let next = head, next.pointee.kind == .reader {
+                pop()
+                readers += 1
+                next.pointee.granted = true
+                wake(next)
+            }
         }
     }
 
