@@ -9,19 +9,26 @@
 //   - the lock validator orders them with every other lock, per class.
 //
 // Who gets the lock, and when, is decided by Kernel/Core/Locking's
-// SleepingLockState (host-tested): FIFO waiters, the lock handed over by the
-// unlock to the first writer or the readers at the head of the queue. Here that
-// state lives under a spinlock (Linux: sem->wait_lock), and waiters sleep with
+// RWSemaphoreWord and SleepingLockState (host-tested): one atomic word of
+// holders, which an uncontended lock or unlock changes with one compare-and-swap;
+// FIFO waiters, the lock handed over by the unlock to the first writer or the
+// readers at the head of the queue. Here the queue lives under a spinlock
+// (Linux: sem->wait_lock), and waiters sleep with
 // the scheduler's two-step sleep (prepare, look, switch), so a hand-over that
 // comes between the look and the switch is not lost.
 // Linux: kernel/locking/rwsem.c, kernel/locking/mutex.c
 
+import Synchronization
+
 /// A reader/writer semaphore: many readers or one writer, sleeping while they
 /// wait. Protects an mm's VMAs (its `mmapLock`). Linux: struct rw_semaphore
-final class RWSemaphore: @unchecked Sendable {   // shared between CPUs; `state` under `waitLock`
-    /// Guards `state`. Linux: sem->wait_lock
+final class RWSemaphore: @unchecked Sendable {   // shared between CPUs: `word` is atomic, `queue` under `waitLock`
+    /// The holders (Kernel/Core's RWSemaphoreWord): one compare-and-swap takes or
+    /// drops an uncontended lock. Linux: sem->count
+    private let word = Atomic<Int>(0)
+    /// Guards `queue`, and the word while its waiters bit is set. Linux: sem->wait_lock
     private let waitLock = SpinLock(RWSemaphore.waitLockClass)
-    private var state = SleepingLockState()
+    private var queue = SleepingLockState()
     let lockClass: LockClass
 
     private static let waitLockClass = LockClass("rwsem_wait_lock")
@@ -36,36 +43,26 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs; `state`
     func lockRead() {
         Lockdep.mightSleep()
         Lockdep.acquire(lockClass, interruptsOn: true)
-        waitLock.lock()
-        let got = state.tryRead()
-        waitLock.unlock()
-        if !got { wait(.reader) }
+        if !update(RWSemaphoreWord.fastRead) { wait(.reader) }
     }
 
     /// Linux: up_read()
     func unlockRead() {
         Lockdep.release(lockClass)
-        waitLock.lock()
-        state.releaseRead(wake: Self.wake)
-        waitLock.unlock()
+        if !update(RWSemaphoreWord.fastReleaseRead) { wakeNext(after: .reader) }
     }
 
     /// Linux: down_write()
     func lockWrite() {
         Lockdep.mightSleep()
         Lockdep.acquire(lockClass, interruptsOn: true)
-        waitLock.lock()
-        let got = state.tryWrite()
-        waitLock.unlock()
-        if !got { wait(.writer) }
+        if !update(RWSemaphoreWord.fastWrite) { wait(.writer) }
     }
 
     /// Linux: up_write()
     func unlockWrite() {
         Lockdep.release(lockClass)
-        waitLock.lock()
-        state.releaseWrite(wake: Self.wake)
-        waitLock.unlock()
+        if !update(RWSemaphoreWord.fastReleaseWrite) { wakeNext(after: .writer) }
     }
 
     func withRead<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
@@ -82,17 +79,22 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs; `state`
 
     /// For assertions: someone (not necessarily the caller) holds it for writing.
     /// Linux: rwsem_is_locked() in mmap_assert_write_locked()
-    var isWriteLocked: Bool {
-        waitLock.lock()
-        defer { waitLock.unlock() }
-        return state.writerHolds
-    }
+    var isWriteLocked: Bool { word.load(ordering: .relaxed) & RWSemaphoreWord.writer != 0 }
 
     /// For assertions: someone holds it, reading or writing. Linux: mmap_assert_locked()
-    var isLocked: Bool {
-        waitLock.lock()
-        defer { waitLock.unlock() }
-        return !state.isFree
+    var isLocked: Bool { !RWSemaphoreWord.isFree(word.load(ordering: .relaxed)) }
+
+    /// The fast path: applies `step` with one compare-and-swap (again if another
+    /// CPU changed the word meanwhile); false when `step` says the slow path.
+    @inline(__always)
+    private func update(_ step: (Int) -> Int?) -> Bool {
+        var old = word.load(ordering: .relaxed)
+        while let new = step(old) {
+            let (exchanged, seen) = word.compareExchange(expected: old, desired: new, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            old = seen
+        }
+        return false
     }
 
     /// Queues the current task and sleeps until an unlock hands it the lock.
@@ -104,12 +106,21 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs; `state`
         var waiter = LockWaiter(kind: kind, owner: UnsafeRawPointer(Unmanaged.passUnretained(task).toOpaque()))
         withUnsafeMutablePointer(to: &waiter) { node in
             waitLock.lock()
-            // Again under the lock: the holder may have let go since the first try.
-            if kind == .reader ? state.tryRead() : state.tryWrite() {
-                waitLock.unlock()
-                return
+            // Until the waiters bit is in the word, fast paths may still change it.
+            var old = word.load(ordering: .relaxed)
+            while true {
+                let desired = queue.takeWithoutWaiting(kind, word: old) ?? old | RWSemaphoreWord.waiters
+                let (exchanged, seen) = word.compareExchange(expected: old, desired: desired, ordering: .acquiringAndReleasing)
+                if exchanged {
+                    if desired & RWSemaphoreWord.waiters == 0 {   // the holder let go meanwhile: taken
+                        waitLock.unlock()
+                        return
+                    }
+                    break
+                }
+                old = seen
             }
-            state.enqueue(node)
+            queue.enqueue(node)
             waitLock.unlock()
             while true {
                 Scheduler.prepareToSleep()
@@ -121,6 +132,15 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs; `state`
             }
             Scheduler.cancelSleep()
         }
+    }
+
+    /// An unlock that found the waiters bit: hand the lock on. Linux: rwsem_wake()
+    private func wakeNext(after kind: LockWaiter.Kind) {
+        waitLock.lock()
+        // With the waiters bit set no fast path changes the word: load, then store.
+        let old = word.load(ordering: .acquiring)
+        word.store(queue.release(kind, word: old, wake: Self.wake), ordering: .releasing)
+        waitLock.unlock()
     }
 
     /// Called under `waitLock` for each waiter given the lock.

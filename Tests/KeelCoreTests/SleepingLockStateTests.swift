@@ -20,122 +20,143 @@ final class SleepingLockStateTests: XCTestCase {
         func index(_ p: UnsafeMutablePointer<LockWaiter>) -> Int { p - nodes }
     }
 
-    func testReadersShareAndAWriterExcludes() {
-        var s = SleepingLockState()
-        XCTAssertTrue(s.tryRead())
-        XCTAssertTrue(s.tryRead())
-        XCTAssertEqual(s.readers, 2)
-        XCTAssertFalse(s.tryWrite())
-        var woken: [UnsafeMutablePointer<LockWaiter>] = []
-        s.releaseRead { woken.append($0) }
-        s.releaseRead { woken.append($0) }
-        XCTAssertTrue(woken.isEmpty)
-        XCTAssertTrue(s.isFree)
-        XCTAssertTrue(s.tryWrite())
-        XCTAssertFalse(s.tryRead())
-        XCTAssertFalse(s.tryWrite())
-        s.releaseWrite { woken.append($0) }
-        XCTAssertTrue(s.isFree)
+    /// The kernel's paths over a plain word: the fast path when it applies,
+    /// else the slow path (run under the spinlock in the kernel).
+    private struct Semaphore {
+        var word = 0
+        var queue = SleepingLockState()
+
+        /// True if taken at once, false if the waiter was queued.
+        mutating func lock(_ kind: LockWaiter.Kind, _ node: UnsafeMutablePointer<LockWaiter>) -> Bool {
+            let fast = kind == .reader ? RWSemaphoreWord.fastRead(word) : RWSemaphoreWord.fastWrite(word)
+            if let fast { word = fast; return true }
+            if let taken = queue.takeWithoutWaiting(kind, word: word) { word = taken; return true }
+            word |= RWSemaphoreWord.waiters
+            queue.enqueue(node)
+            return false
+        }
+
+        mutating func unlock(_ kind: LockWaiter.Kind, wake: (UnsafeMutablePointer<LockWaiter>) -> Void) {
+            let fast = kind == .reader ? RWSemaphoreWord.fastReleaseRead(word) : RWSemaphoreWord.fastReleaseWrite(word)
+            if let fast { word = fast; return }
+            word = queue.release(kind, word: word, wake: wake)
+        }
+
+        var readers: Int { RWSemaphoreWord.readers(word) }
+        var writerHolds: Bool { word & RWSemaphoreWord.writer != 0 }
+    }
+
+    func testWordFastPaths() {
+        XCTAssertEqual(RWSemaphoreWord.fastRead(0), 4)
+        XCTAssertEqual(RWSemaphoreWord.fastRead(8), 12)
+        XCTAssertNil(RWSemaphoreWord.fastRead(RWSemaphoreWord.writer))
+        XCTAssertNil(RWSemaphoreWord.fastRead(4 | RWSemaphoreWord.waiters), "a newcomer reader must not pass waiters")
+        XCTAssertEqual(RWSemaphoreWord.fastWrite(0), RWSemaphoreWord.writer)
+        XCTAssertNil(RWSemaphoreWord.fastWrite(4))
+        XCTAssertNil(RWSemaphoreWord.fastWrite(RWSemaphoreWord.waiters))
+        XCTAssertEqual(RWSemaphoreWord.fastReleaseRead(8), 4)
+        XCTAssertNil(RWSemaphoreWord.fastReleaseRead(8 | RWSemaphoreWord.waiters), "waiters: the slow path hands over")
+        XCTAssertEqual(RWSemaphoreWord.fastReleaseWrite(RWSemaphoreWord.writer), 0)
+        XCTAssertNil(RWSemaphoreWord.fastReleaseWrite(RWSemaphoreWord.writer | RWSemaphoreWord.waiters))
     }
 
     /// A writer queued behind readers gets the lock from the last reader, and
     /// readers arriving meanwhile queue behind it (no writer starvation).
     func testLastReaderHandsToQueuedWriter() {
-        let w = Waiters([.writer, .reader])
-        var s = SleepingLockState()
-        XCTAssertTrue(s.tryRead())
-        XCTAssertTrue(s.tryRead())
-        XCTAssertFalse(s.tryWrite())
-        s.enqueue(w[0])
-        XCTAssertFalse(s.tryRead(), "a newcomer reader must not pass a queued writer")
-        s.enqueue(w[1])
+        let w = Waiters([.reader, .reader, .writer, .reader])
+        var s = Semaphore()
         var woken: [Int] = []
-        s.releaseRead { woken.append(w.index($0)) }
+        let wake = { (p: UnsafeMutablePointer<LockWaiter>) in woken.append(w.index(p)) }
+        XCTAssertTrue(s.lock(.reader, w[0]))
+        XCTAssertTrue(s.lock(.reader, w[1]))
+        XCTAssertFalse(s.lock(.writer, w[2]))
+        XCTAssertFalse(s.lock(.reader, w[3]), "a newcomer reader must not pass a queued writer")
+        s.unlock(.reader, wake: wake)
         XCTAssertEqual(woken, [])
-        s.releaseRead { woken.append(w.index($0)) }
-        XCTAssertEqual(woken, [0])
-        XCTAssertTrue(w[0].pointee.granted)
-        XCTAssertFalse(w[1].pointee.granted)
+        s.unlock(.reader, wake: wake)
+        XCTAssertEqual(woken, [2])
+        XCTAssertTrue(w[2].pointee.granted)
+        XCTAssertFalse(w[3].pointee.granted)
         XCTAssertTrue(s.writerHolds)
-        XCTAssertEqual(s.waiting, 1)
-        s.releaseWrite { woken.append(w.index($0)) }
-        XCTAssertEqual(woken, [0, 1])
+        XCTAssertEqual(s.queue.waiting, 1)
+        s.unlock(.writer, wake: wake)
+        XCTAssertEqual(woken, [2, 3])
         XCTAssertEqual(s.readers, 1)
-        XCTAssertEqual(s.waiting, 0)
+        XCTAssertEqual(s.word & RWSemaphoreWord.waiters, 0, "empty queue: the waiters bit goes")
+        s.unlock(.reader, wake: wake)
+        XCTAssertEqual(s.word, 0)
     }
 
     /// A writer's unlock lets in the run of readers at the head, up to the next
     /// writer, which waits for all of them.
     func testWriterUnlockGrantsLeadingReadersInOrder() {
-        let w = Waiters([.reader, .reader, .writer, .reader])
-        var s = SleepingLockState()
-        XCTAssertTrue(s.tryWrite())
-        for i in 0..<4 { s.enqueue(w[i]) }
+        let w = Waiters([.writer, .reader, .reader, .writer, .reader])
+        var s = Semaphore()
         var woken: [Int] = []
-        s.releaseWrite { woken.append(w.index($0)) }
-        XCTAssertEqual(woken, [0, 1])
+        let wake = { (p: UnsafeMutablePointer<LockWaiter>) in woken.append(w.index(p)) }
+        XCTAssertTrue(s.lock(.writer, w[0]))
+        for i in 1..<5 { XCTAssertFalse(s.lock(w[i].pointee.kind, w[i])) }
+        s.unlock(.writer, wake: wake)
+        XCTAssertEqual(woken, [1, 2])
         XCTAssertEqual(s.readers, 2)
-        s.releaseRead { woken.append(w.index($0)) }
-        XCTAssertEqual(woken, [0, 1])
-        s.releaseRead { woken.append(w.index($0)) }
-        XCTAssertEqual(woken, [0, 1, 2])
+        s.unlock(.reader, wake: wake)
+        XCTAssertEqual(woken, [1, 2])
+        s.unlock(.reader, wake: wake)
+        XCTAssertEqual(woken, [1, 2, 3])
         XCTAssertTrue(s.writerHolds)
-        s.releaseWrite { woken.append(w.index($0)) }
-        XCTAssertEqual(woken, [0, 1, 2, 3])
-        XCTAssertEqual(s.readers, 1)
-        XCTAssertFalse(s.writerHolds)
-        for i in 0..<4 { XCTAssertTrue(w[i].pointee.granted) }
+        s.unlock(.writer, wake: wake)
+        XCTAssertEqual(woken, [1, 2, 3, 4])
+        XCTAssertEqual(s.word, RWSemaphoreWord.reader)
     }
 
     /// Writers only (a mutex): strictly first come, first served.
     func testMutexIsFIFO() {
-        let w = Waiters([.writer, .writer, .writer])
-        var s = SleepingLockState()
-        XCTAssertTrue(s.tryWrite())
-        for i in 0..<3 { s.enqueue(w[i]) }
+        let w = Waiters([.writer, .writer, .writer, .writer])
+        var s = Semaphore()
         var woken: [Int] = []
-        for _ in 0..<4 { s.releaseWrite { woken.append(w.index($0)) } }
-        XCTAssertEqual(woken, [0, 1, 2])
-        XCTAssertTrue(s.isFree)
-        XCTAssertEqual(s.waiting, 0)
-        XCTAssertTrue(s.tryWrite(), "empty queue: the lock is free for a newcomer")
+        XCTAssertTrue(s.lock(.writer, w[0]))
+        for i in 1..<4 { XCTAssertFalse(s.lock(.writer, w[i])) }
+        for _ in 0..<4 { s.unlock(.writer) { woken.append(w.index($0)) } }
+        XCTAssertEqual(woken, [1, 2, 3])
+        XCTAssertEqual(s.word, 0)
+        XCTAssertEqual(s.queue.waiting, 0)
+        XCTAssertTrue(s.lock(.writer, w[0]), "empty queue: the lock is free for a newcomer")
     }
 
     /// A random mix against a model: the holders never break the rules, every
-    /// waiter is granted exactly once, in arrival order within its kind.
+    /// waiter is granted exactly once, in arrival order, and a free lock never
+    /// keeps waiters.
     func testRandomScheduleAgainstModel() {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<200 {
             let n = 40
             let kinds: [LockWaiter.Kind] = (0..<n).map { _ in Bool.random(using: &rng) ? .reader : .writer }
             let w = Waiters(kinds)
-            var s = SleepingLockState()
-            var holders: [Int] = []            // waiter indices owning the lock now
+            var s = Semaphore()
+            var holders: [Int] = []
             var grantOrder: [Int] = []
             var queued: [Int] = []
             var next = 0
             while next < n || !holders.isEmpty {
                 if next < n && (holders.isEmpty || Bool.random(using: &rng)) {
                     let i = next; next += 1
-                    let got = kinds[i] == .reader ? s.tryRead() : s.tryWrite()
-                    if got { holders.append(i); grantOrder.append(i) } else { s.enqueue(w[i]); queued.append(i) }
+                    if s.lock(kinds[i], w[i]) { holders.append(i); grantOrder.append(i) } else { queued.append(i) }
                 } else {
-                    let k = Int.random(in: 0..<holders.count, using: &rng)
-                    let i = holders.remove(at: k)
-                    let wake: (UnsafeMutablePointer<LockWaiter>) -> Void = { p in
+                    let i = holders.remove(at: Int.random(in: 0..<holders.count, using: &rng))
+                    s.unlock(kinds[i]) { p in
                         let j = w.index(p)
                         holders.append(j); grantOrder.append(j)
                         XCTAssertEqual(queued.first, j, "hand-over out of FIFO order")
                         queued.removeFirst()
                     }
-                    if kinds[i] == .reader { s.releaseRead(wake: wake) } else { s.releaseWrite(wake: wake) }
                 }
                 let writers = holders.filter { kinds[$0] == .writer }.count
                 let readers = holders.count - writers
                 XCTAssertTrue(writers == 0 || (writers == 1 && readers == 0), "readers \(readers) with writers \(writers)")
                 XCTAssertEqual(s.readers, readers)
                 XCTAssertEqual(s.writerHolds, writers == 1)
-                XCTAssertEqual(s.waiting, queued.count)
+                XCTAssertEqual(s.queue.waiting, queued.count)
+                XCTAssertEqual(s.word & RWSemaphoreWord.waiters != 0, !queued.isEmpty, "waiters bit")
                 if holders.isEmpty { XCTAssertTrue(queued.isEmpty, "free lock with waiters left behind") }
             }
             XCTAssertEqual(grantOrder.sorted(), Array(0..<n))

@@ -2,10 +2,14 @@
 // mutex.c), without the scheduler around them: who holds the lock, who waits,
 // and whom an unlock hands it to.
 //
-// A reader/writer semaphore lets many readers in at once, or one writer. A task
-// that cannot have it now joins a FIFO of waiters and sleeps; the kernel side
-// (Kernel/Locking/SleepingLocks.swift) keeps this state under a spinlock (Linux:
-// sem->wait_lock) and puts tasks to sleep and wakes them.
+// A reader/writer semaphore lets many readers in at once, or one writer. Its
+// holders are one word, `RWSemaphoreWord`, which the kernel keeps atomic: an
+// uncontended lock or unlock is one compare-and-swap on it, with no spinlock
+// (Linux: sem->count and its fast paths, rwsem_read_trylock()). A task that
+// cannot have the lock takes the slow path under the lock's spinlock (Linux:
+// sem->wait_lock): it sets the word's `waiters` bit, joins a FIFO of waiters
+// (`SleepingLockState`) and sleeps. While that bit is set every lock and unlock
+// takes the slow path, so the word changes only under the spinlock.
 //
 // The lock is handed over, never grabbed: an unlock that leaves it free gives it
 // at once to the first waiter (a writer), or to the run of readers at the head of
@@ -21,6 +25,28 @@
 // The queue is intrusive: a waiter's node lives on the waiting task's stack, so
 // joining the queue allocates nothing under the spinlock (Linux: struct
 // rwsem_waiter on the stack, linked into sem->wait_list).
+
+/// The holders of a reader/writer semaphore as one word: bit 0 a writer holds
+/// it, bit 1 waiters are queued, the rest the number of readers holding it.
+/// Linux: sem->count (RWSEM_WRITER_LOCKED, RWSEM_FLAG_WAITERS, RWSEM_READER_BIAS)
+public enum RWSemaphoreWord {
+    public static let writer = 1
+    public static let waiters = 2
+    public static let reader = 4
+
+    public static func readers(_ word: Int) -> Int { word / reader }
+    public static func isFree(_ word: Int) -> Bool { word & ~waiters == 0 }
+
+    /// The word after taking the lock for reading without waiting, or nil if
+    /// that needs the slow path (a writer holds it, or others wait).
+    public static func fastRead(_ word: Int) -> Int? { word & (writer | waiters) == 0 ? word + reader : nil }
+    /// The same for writing: only a free lock with nobody waiting.
+    public static func fastWrite(_ word: Int) -> Int? { word == 0 ? writer : nil }
+    /// The word after a reader lets go, or nil if waiters need the slow path.
+    public static func fastReleaseRead(_ word: Int) -> Int? { word & waiters == 0 ? word - reader : nil }
+    /// The same for the writer.
+    public static func fastReleaseWrite(_ word: Int) -> Int? { word == writer ? 0 : nil }
+}
 
 /// One task waiting for a sleeping lock. It stays at one address (the waiter's
 /// stack) while queued. Linux: struct rwsem_waiter
@@ -40,39 +66,26 @@ public struct LockWaiter {
     }
 }
 
-/// Linux: struct rw_semaphore's count, owner and wait_list
+/// The slow path: the queue of waiters, and what the word becomes. Every method
+/// runs under the lock's spinlock; `word` is the holders word read under it.
+/// Linux: sem->wait_list with rwsem_down_read_slowpath(), rwsem_wake()
 public struct SleepingLockState {
-    /// Readers holding the lock now.
-    public private(set) var readers = 0
-    /// A writer holds it.
-    public private(set) var writerHolds = false
     private var head: UnsafeMutablePointer<LockWaiter>? = nil
     private var tail: UnsafeMutablePointer<LockWaiter>? = nil
-    /// Waiters queued. Linux: the RWSEM_FLAG_WAITERS bit, here a count for /proc and tests
+    /// Waiters queued.
     public private(set) var waiting = 0
 
     public init() {}
 
-    public var isFree: Bool { readers == 0 && !writerHolds }
-
-    /// Takes the lock for reading if that needs no wait: no writer holds it and
-    /// nobody is queued ahead. Linux: rwsem_read_trylock()
-    public mutating func tryRead() -> Bool {
-        guard !writerHolds && head == nil else { return false }
-        readers += 1
-        return true
+    /// The word after taking the lock at once, for a task that found no fast path
+    /// a moment ago: only if nobody is queued and the holder let go meanwhile.
+    public func takeWithoutWaiting(_ kind: LockWaiter.Kind, word: Int) -> Int? {
+        guard head == nil else { return nil }
+        return kind == .reader ? RWSemaphoreWord.fastRead(word) : RWSemaphoreWord.fastWrite(word)
     }
 
-    /// Takes the lock for writing if it is free and nobody is queued ahead.
-    /// Linux: rwsem_write_trylock()
-    public mutating func tryWrite() -> Bool {
-        guard isFree && head == nil else { return false }
-        writerHolds = true
-        return true
-    }
-
-    /// Queues a waiter that `tryRead`/`tryWrite` turned away. It owns the lock
-    /// once its `granted` is set by an unlock.
+    /// Queues a waiter; the caller has set the word's waiters bit. It owns the
+    /// lock once an unlock sets its `granted`.
     public mutating func enqueue(_ waiter: UnsafeMutablePointer<LockWaiter>) {
         waiter.pointee.next = nil
         waiter.pointee.granted = false
@@ -81,37 +94,38 @@ public struct SleepingLockState {
         waiting += 1
     }
 
-    /// A reader lets go. `wake` is called for each waiter the lock passes to.
-    /// Linux: up_read() → rwsem_wake()
-    public mutating func releaseRead(wake: (UnsafeMutablePointer<LockWaiter>) -> Void) {
-        precondition(readers > 0 && !writerHolds, "up_read() of a semaphore not held for reading")
-        readers -= 1
-        if readers == 0 { handOver(wake) }
-    }
-
-    /// The writer lets go. Linux: up_write() → rwsem_wake()
-    public mutating func releaseWrite(wake: (UnsafeMutablePointer<LockWaiter>) -> Void) {
-        precondition(writerHolds, "up_write() of a semaphore not held for writing")
-        writerHolds = false
-        handOver(wake)
-    }
-
-    /// The lock is free: to the first writer, or to every reader at the head.
-    private mutating func handOver(_ wake: (UnsafeMutablePointer<LockWaiter>) -> Void) {
-        guard let first = head else { return }
+    /// A holder of `kind` lets go while waiters are queued (the word has the
+    /// waiters bit, so no fast path can change it): the new word, after handing
+    /// the lock on if it is now free. `wake` is called for each waiter
+    /// the lock passes to. Linux: up_read()/up_write() → rwsem_wake()
+    public mutating func release(_ kind: LockWaiter.Kind, word: Int,
+                                 wake: (UnsafeMutablePointer<LockWaiter>) -> Void) -> Int {
+        var word = word
+        if kind == .reader {
+            precondition(RWSemaphoreWord.readers(word) > 0 && word & RWSemaphoreWord.writer == 0,
+                         "up_read() of a semaphore not held for reading")
+            word -= RWSemaphoreWord.reader
+        } else {
+            precondition(word & RWSemaphoreWord.writer != 0, "up_write() of a semaphore not held for writing")
+            word &= ~RWSemaphoreWord.writer
+        }
+        guard RWSemaphoreWord.isFree(word), let first = head else {
+            return head == nil ? word & ~RWSemaphoreWord.waiters : word
+        }
         if first.pointee.kind == .writer {
             pop()
-            writerHolds = true
+            word |= RWSemaphoreWord.writer
             first.pointee.granted = true
             wake(first)
         } else {
             while let next = head, next.pointee.kind == .reader {
                 pop()
-                readers += 1
+                word += RWSemaphoreWord.reader
                 next.pointee.granted = true
                 wake(next)
             }
         }
+        return head == nil ? word & ~RWSemaphoreWord.waiters : word
     }
 
     private mutating func pop() {
