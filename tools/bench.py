@@ -39,6 +39,7 @@ the spread (min-max) over the boots.
 import argparse
 import glob
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -59,6 +60,8 @@ GOALS = {
     "mmap_munmap_4k": 1.0, "yield_pingpong": 1.0, "pipe_roundtrip": 1.0, "fork_execve_wait": 0.7,
 }
 BOOT_GOAL_S = 0.5
+BENCH_ROW = re.compile(rb"^bench\s+(\S+)\s+([0-9.]+)$")
+SCALE_ROW = re.compile(rb"^scale\s+(\S+)\s+(\d+)\s+([0-9.]+)$")
 
 
 def boot(cmd, log_name, timeout=900):
@@ -73,11 +76,15 @@ def boot(cmd, log_name, timeout=900):
         log.append(line)
         if t_init is None and MARKER in line:
             t_init = time.monotonic() - t0
-        parts = line.replace(b"\r", b"").split()
-        if len(parts) >= 3 and parts[0] == b"bench":
-            rows[parts[1].decode()] = float(parts[2])
-        if len(parts) >= 4 and parts[0] == b"scale":
-            rows[(parts[1].decode(), int(parts[2]))] = float(parts[3])
+        # Whole lines only: a kernel message can land in the middle of a row on
+        # the shared serial line, and such a row is dropped, not misread.
+        text = line.replace(b"\r", b"").strip()
+        m = BENCH_ROW.match(text)
+        if m:
+            rows[m.group(1).decode()] = float(m.group(2))
+        m = SCALE_ROW.match(text)
+        if m:
+            rows[(m.group(1).decode(), int(m.group(2)))] = float(m.group(3))
         if time.monotonic() - t0 > timeout:
             proc.kill()
             break
