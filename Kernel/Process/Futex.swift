@@ -92,11 +92,11 @@ enum Futex {
     }
 
     /// Wakes up to `count` waiters of `key` and moves up to `requeueCount` of the
-    /// others to `target`, in queue order. Returns both numbers added, as Linux does.
+    /// others to `target`, in queue order. Returns both numbers added, as Linux
+    /// does (a requeue onto the same word counts too, and changes nothing).
     /// Linux: futex_requeue() without PI
     static func requeue(key: FutexKey, count: Int, to target: FutexKey, requeueCount: Int) -> Int {
         var woken = wake(key: key, count: count)
-        guard key != target else { return woken }
         let from = bucket(key), to = bucket(target)
         var moved = 0, i = 0
         while i < buckets[from].count && moved < requeueCount {

@@ -622,6 +622,9 @@ static void test_futex_requeue(void)
     sleep_ms(200);
     ok(moved == 2 && requeue_woken == 1, "FUTEX_CMP_REQUEUE(wake 1, requeue 1) of 3 waiters wakes 1 and returns 2",
        "returned %ld, %d woke", moved, requeue_woken);
+    long same = requeue_op(FUTEX_REQUEUE, 0, INT_MAX, &requeue_from, 0);
+    ok(same == 1 && requeue_woken == 1, "FUTEX_REQUEUE onto the same word counts the waiter and wakes nobody",
+       "returned %ld, %d woke", same, requeue_woken);
     long old = requeue_op(FUTEX_REQUEUE, 0, INT_MAX, &requeue_to, 0);
     ok(old == 1 && requeue_woken == 1, "FUTEX_REQUEUE moves the last waiter on without waking it",
        "returned %ld, %d woke", old, requeue_woken);
