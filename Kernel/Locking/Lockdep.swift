@@ -52,10 +52,7 @@ enum Lockdep {
         static let none = Held(classIndex: -1, acquiredAt: 0, inInterrupt: false, sleeping: false)
     }
 
-    /// Sleeping locks one task may hold while it is switched out.
-    static let maxSleepingDepth = 4
-
-    /// The sleeping locks a task holds while it does not run (its slots, kept in
+    /// The sleeping locks a task holds while it does not run (at most 4, kept in
     /// the task). Linux: task_struct.held_locks / lockdep_depth
     struct TaskLocks {
         fileprivate var slots = InlineArray<4, Held>(repeating: .none)
@@ -257,8 +254,8 @@ enum Lockdep {
         var kept = 0
         for i in 0..<depth[cpu] {
             if mine[i].sleeping {
-                guard previous.count < maxSleepingDepth else {
-                    report(title: "BUG: MAX_LOCK_DEPTH too low!", ["more than \(maxSleepingDepth) sleeping locks held across a sleep"])
+                guard previous.count < previous.slots.count else {
+                    report(title: "BUG: MAX_LOCK_DEPTH too low!", ["more than \(previous.slots.count) sleeping locks held across a sleep"])
                     return
                 }
                 previous.slots[previous.count] = mine[i]

@@ -40,29 +40,27 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs: `word` 
     }
 
     /// Linux: down_read()
-    func lockRead() {
-        Lockdep.mightSleep()
-        Lockdep.acquire(lockClass, interruptsOn: true)
-        if !update(RWSemaphoreWord.fastRead) { wait(.reader) }
-    }
-
+    func lockRead() { lock(.reader) }
     /// Linux: up_read()
-    func unlockRead() {
-        Lockdep.release(lockClass)
-        if !update(RWSemaphoreWord.fastReleaseRead) { wakeNext(after: .reader) }
-    }
-
+    func unlockRead() { unlock(.reader) }
     /// Linux: down_write()
-    func lockWrite() {
+    func lockWrite() { lock(.writer) }
+    /// Linux: up_write()
+    func unlockWrite() { unlock(.writer) }
+
+    @inline(__always)
+    private func lock(_ kind: LockWaiter.Kind) {
         Lockdep.mightSleep()
         Lockdep.acquire(lockClass, interruptsOn: true)
-        if !update(RWSemaphoreWord.fastWrite) { wait(.writer) }
+        if !update(kind == .reader ? RWSemaphoreWord.fastRead : RWSemaphoreWord.fastWrite) { wait(kind) }
     }
 
-    /// Linux: up_write()
-    func unlockWrite() {
+    @inline(__always)
+    private func unlock(_ kind: LockWaiter.Kind) {
         Lockdep.release(lockClass)
-        if !update(RWSemaphoreWord.fastReleaseWrite) { wakeNext(after: .writer) }
+        if !update(kind == .reader ? RWSemaphoreWord.fastReleaseRead : RWSemaphoreWord.fastReleaseWrite) {
+            wakeNext(after: kind)
+        }
     }
 
     func withRead<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {

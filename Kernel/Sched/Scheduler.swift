@@ -136,10 +136,7 @@ enum Scheduler {
 
     /// Puts the current task to sleep until `wake`. The caller re-checks its
     /// condition afterwards. Linux: set_current_state(TASK_INTERRUPTIBLE); schedule()
-    static func sleep() {
-        prepareToSleep()
-        sleepPrepared()
-    }
+    static func sleep() { sleep(deadline: nil) }
 
     /// The first half of a sleep that cannot miss its wake-up: from here on a
     /// `wake` makes the task runnable again, even before it has switched away.
@@ -180,14 +177,18 @@ enum Scheduler {
 
     /// Sleeps until CLOCK_MONOTONIC reaches `deadline` (ns) or a wake-up. The timer
     /// is armed under the scheduler lock, so the tick cannot fire in between.
-    static func sleep(until deadline: UInt64) {
+    static func sleep(until deadline: UInt64) { sleep(deadline: deadline) }
+
+    /// Both steps of a sleep under one hold of the lock: the caller's condition
+    /// is protected by a lock every waker holds (the big kernel lock).
+    private static func sleep(deadline: UInt64?) {
         Lockdep.mightSleep()
         let irq = lock.lock()
         let task = current
         var held = 0
         if task.state == .runnable {
             task.state = .sleeping
-            sleepers.append((deadline, task))
+            if let deadline { sleepers.append((deadline, task)) }
             dequeueSleeper()
             held = switchToNext()
         }

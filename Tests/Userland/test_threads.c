@@ -531,17 +531,44 @@ static void test_clone_errors(void)
 
 /* ---- futex ------------------------------------------------------------------------- */
 
-static volatile int futex_word;
-static volatile int arrived, woken;
+/* Three threads each FUTEX_WAIT on `word` (while it is 0), counting arrivals and wake-ups. */
+struct waiters {
+    volatile int *word;
+    volatile int arrived, woken;
+    pthread_t thread[3];
+};
 
-static void *futex_waiter(void *unused)
+static void *futex_waiter(void *arg)
 {
-    (void)unused;
-    __atomic_fetch_add(&arrived, 1, __ATOMIC_SEQ_CST);
-    long r = futex(&futex_word, FUTEX_WAIT_PRIVATE, 0, NULL);
-    __atomic_fetch_add(&woken, 1, __ATOMIC_SEQ_CST);
+    struct waiters *w = arg;
+    __atomic_fetch_add(&w->arrived, 1, __ATOMIC_SEQ_CST);
+    long r = futex(w->word, FUTEX_WAIT_PRIVATE, 0, NULL);
+    __atomic_fetch_add(&w->woken, 1, __ATOMIC_SEQ_CST);
     return (void *)r;
 }
+
+static void start_waiters(struct waiters *w)
+{
+    for (int i = 0; i < 3; i++)
+        pthread_create(&w->thread[i], NULL, futex_waiter, w);
+    for (int i = 0; i < 300 && w->arrived < 3; i++)
+        sleep_ms(10);
+    sleep_ms(200); /* from "arrived" into FUTEX_WAIT */
+}
+
+/* Joins the three; returns how many FUTEX_WAITs returned an error. */
+static int join_waiters(struct waiters *w)
+{
+    int failed = 0;
+    for (int i = 0; i < 3; i++) {
+        void *ret;
+        pthread_join(w->thread[i], &ret);
+        failed += ret != NULL;
+    }
+    return failed;
+}
+
+static volatile int futex_word;
 
 static void test_futex(void)
 {
@@ -561,40 +588,23 @@ static void test_futex(void)
     ok(futex(&word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL) == 0, "FUTEX_WAKE with no waiters wakes 0", "errno %d",
        errno);
 
-    pthread_t w[3];
-    for (int i = 0; i < 3; i++)
-        pthread_create(&w[i], NULL, futex_waiter, NULL);
-    for (int i = 0; i < 300 && arrived < 3; i++)
-        sleep_ms(10);
-    sleep_ms(200); /* from "arrived" into FUTEX_WAIT */
+    static struct waiters w = { .word = &futex_word };
+    start_waiters(&w);
     long one = futex(&futex_word, FUTEX_WAKE_PRIVATE, 1, NULL);
     sleep_ms(200);
-    ok(one == 1 && woken == 1, "FUTEX_WAKE(1) with 3 waiters wakes exactly 1", "returned %ld, %d woke", one, woken);
+    ok(one == 1 && w.woken == 1, "FUTEX_WAKE(1) with 3 waiters wakes exactly 1", "returned %ld, %d woke", one,
+       w.woken);
     long rest = futex(&futex_word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-    int failed = 0;
-    for (int i = 0; i < 3; i++) {
-        void *ret;
-        pthread_join(w[i], &ret);
-        failed += ret != NULL;
-    }
-    ok(rest == 2 && woken == 3, "FUTEX_WAKE(INT_MAX) wakes the other 2 and returns 2", "returned %ld, %d woke",
-       rest, woken);
+    int failed = join_waiters(&w);
+    ok(rest == 2 && w.woken == 3, "FUTEX_WAKE(INT_MAX) wakes the other 2 and returns 2", "returned %ld, %d woke",
+       rest, w.woken);
     ok(failed == 0, "each woken FUTEX_WAIT returns 0", "%d returned an error", failed);
 }
 
 /* FUTEX_REQUEUE and FUTEX_CMP_REQUEUE move sleepers from one word to another
  * without waking them (musl's condition variables hand a signalled waiter to the
  * mutex's word this way: without it, a waiter sleeps on forever). */
-static volatile int requeue_from, requeue_to, requeue_arrived, requeue_woken;
-
-static void *requeue_waiter(void *unused)
-{
-    (void)unused;
-    __atomic_fetch_add(&requeue_arrived, 1, __ATOMIC_SEQ_CST);
-    long r = futex(&requeue_from, FUTEX_WAIT_PRIVATE, 0, NULL);
-    __atomic_fetch_add(&requeue_woken, 1, __ATOMIC_SEQ_CST);
-    return (void *)r;
-}
+static volatile int requeue_from, requeue_to;
 
 static long requeue_op(int op, int nr_wake, long nr_requeue, volatile int *to, int val3)
 {
@@ -612,33 +622,24 @@ static void test_futex_requeue(void)
     ok_errno(requeue_op(FUTEX_REQUEUE, 0, 1, (volatile int *)((char *)&requeue_to + 2), 0), EINVAL,
              "FUTEX_REQUEUE to a misaligned word fails EINVAL");
 
-    pthread_t w[3];
-    for (int i = 0; i < 3; i++)
-        pthread_create(&w[i], NULL, requeue_waiter, NULL);
-    for (int i = 0; i < 300 && requeue_arrived < 3; i++)
-        sleep_ms(10);
-    sleep_ms(200); /* from "arrived" into FUTEX_WAIT */
+    static struct waiters w = { .word = &requeue_from };
+    start_waiters(&w);
     long moved = requeue_op(FUTEX_CMP_REQUEUE, 1, 1, &requeue_to, 0);
     sleep_ms(200);
-    ok(moved == 2 && requeue_woken == 1, "FUTEX_CMP_REQUEUE(wake 1, requeue 1) of 3 waiters wakes 1 and returns 2",
-       "returned %ld, %d woke", moved, requeue_woken);
+    ok(moved == 2 && w.woken == 1, "FUTEX_CMP_REQUEUE(wake 1, requeue 1) of 3 waiters wakes 1 and returns 2",
+       "returned %ld, %d woke", moved, w.woken);
     long same = requeue_op(FUTEX_REQUEUE, 0, INT_MAX, &requeue_from, 0);
-    ok(same == 1 && requeue_woken == 1, "FUTEX_REQUEUE onto the same word counts the waiter and wakes nobody",
-       "returned %ld, %d woke", same, requeue_woken);
+    ok(same == 1 && w.woken == 1, "FUTEX_REQUEUE onto the same word counts the waiter and wakes nobody",
+       "returned %ld, %d woke", same, w.woken);
     long old = requeue_op(FUTEX_REQUEUE, 0, INT_MAX, &requeue_to, 0);
-    ok(old == 1 && requeue_woken == 1, "FUTEX_REQUEUE moves the last waiter on without waking it",
-       "returned %ld, %d woke", old, requeue_woken);
+    ok(old == 1 && w.woken == 1, "FUTEX_REQUEUE moves the last waiter on without waking it",
+       "returned %ld, %d woke", old, w.woken);
     ok(futex(&requeue_from, FUTEX_WAKE_PRIVATE, INT_MAX, NULL) == 0,
        "after the requeues FUTEX_WAKE on the first word finds nobody", "errno %d", errno);
     long second = futex(&requeue_to, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-    int failed = 0;
-    for (int i = 0; i < 3; i++) {
-        void *ret;
-        pthread_join(w[i], &ret);
-        failed += ret != NULL;
-    }
-    ok(second == 2 && requeue_woken == 3, "FUTEX_WAKE on the second word wakes the 2 requeued waiters",
-       "returned %ld, %d woke", second, requeue_woken);
+    int failed = join_waiters(&w);
+    ok(second == 2 && w.woken == 3, "FUTEX_WAKE on the second word wakes the 2 requeued waiters",
+       "returned %ld, %d woke", second, w.woken);
     ok(failed == 0, "each requeued FUTEX_WAIT returns 0", "%d returned an error", failed);
 }
 
