@@ -2,10 +2,16 @@
 // the decoded reason, registers, and a call trace named from the in-kernel
 // symbol table (Kernel/Core/Debug formats it). Linux: panic(), die()
 
+import Synchronization
+
 enum Panic {
-    /// Set while a report is being printed: a fault inside the report itself
-    /// must not recurse forever.
-    nonisolated(unsafe) private static var inProgress = false
+    /// The CPU printing a report, or -1. A fault inside the report itself must
+    /// not recurse forever, and a second CPU panicking meanwhile only says so
+    /// and stops, so that the first report is printed whole.
+    private static let reportingCPU = Atomic<Int>(-1)
+    /// A report is being printed: its Strings come from the early heap, since
+    /// the CPU may have stopped holding the slab lock (RuntimeHooks.swift).
+    static var inProgress: Bool { reportingCPU.load(ordering: .relaxed) >= 0 }
 
     /// panic(): a kernel bug found by kernel code. Never inlined: the call trace
     /// starts from this function's own frame, so its first entry is the caller.
@@ -22,11 +28,16 @@ enum Panic {
 
     private static func report(_ reason: PanicReason) -> Never {
         CPU.disableInterrupts()
-        if inProgress {
-            Console.write("KERNEL PANIC: fault while printing a panic report\n")
-            PowerOff.now(.panic)
+        let (won, reporter) = reportingCPU.compareExchange(expected: -1, desired: PerCPU.cpuOrBoot,
+                                                            ordering: .acquiringAndReleasing)
+        if !won {
+            if reporter == PerCPU.cpuOrBoot {
+                Console.write("KERNEL PANIC: fault while printing a panic report\n")
+                PowerOff.now(.panic)
+            }
+            Console.write("KERNEL PANIC: a second CPU panicked during the report; it stops here\n")
+            PowerOff.haltThisCPU()
         }
-        inProgress = true
         var sink = ConsoleSink()
         PanicReport(reason: reason, cr3: MMU.loadedRoot.value, symbols: KernelSymbols.table, memory: KernelMemoryReader())
             .write(to: &sink)

@@ -24,12 +24,15 @@ nonisolated(unsafe) private var bootStack: KernelStack? = nil
 
 /// The rest of start_kernel, on a guarded kernel stack that becomes CPU 0's idle task.
 private func startKernelOnKernelStack() {
+    guard PerCPU.prepare(cpu: 0) else { Panic.now("no memory for per-CPU data") }
     PerCPU.install(cpu: 0)
+    PageAllocator.enablePerCPULists()          // they are found through PerCPU.cpu
     LegacyPIC.disable()
     LocalAPIC.enable()
     LocalAPIC.calibrate()
     SyscallMSR.enable()
     ZeroPage.allocate()
+    VMStat.initialize()
     Scheduler.initialize(idle: Task(pid: 0, tgid: 0, name: "swapper/0", kernelStack: bootStack!))
     Lockdep.initialize(enabled: Boot.commandLine.lockdep)
     SMP.startSecondaryCPUs(max: SMP.maxCPUs)

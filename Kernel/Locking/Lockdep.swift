@@ -74,6 +74,11 @@ enum Lockdep {
     /// Hardware-interrupt nesting per CPU (Linux: hardirq_count()).
     nonisolated(unsafe) private static var interruptNesting: UnsafeMutablePointer<Int>? = nil
     private static let graphLock = Atomic<Bool>(false)
+    /// Per CPU: the validator is running on it. Locks it takes itself (the
+    /// console's, for a report) are not validated, and what it allocates (a
+    /// report's text, a cycle's chain) comes from the early heap, since the
+    /// lock that set it off may be the slab's own. Linux: current->lockdep_recursion
+    nonisolated(unsafe) private static var inside: UnsafeMutablePointer<Bool>? = nil
 
     /// Linux: lockdep_init()
     static func initialize(enabled on: Bool) {
@@ -81,7 +86,11 @@ enum Lockdep {
             Log.info("lockdep: off (lockdep=0)")
             return
         }
+        graph = LockDependencyGraph()       // made now: made on first use it would allocate inside a check
         classes = [LockClass?](repeating: nil, count: LockDependencyGraph.maxClasses)
+        let recursion = UnsafeMutablePointer<Bool>.allocate(capacity: SMP.maxCPUs)
+        recursion.initialize(repeating: false, count: SMP.maxCPUs)
+        inside = recursion
         let slots = UnsafeMutablePointer<Held>.allocate(capacity: SMP.maxCPUs * maxDepth)
         slots.initialize(repeating: .none, count: SMP.maxCPUs * maxDepth)
         held = slots
@@ -281,7 +290,18 @@ enum Lockdep {
         CPU.disableInterrupts()
         defer { if wasOn { CPU.enableInterrupts() } }
         let cpu = PerCPU.cpu
+        guard !inside![cpu] else { return }
+        inside![cpu] = true
         body(cpu, held! + cpu * maxDepth, wasOn)
+        inside![cpu] = false
+    }
+
+    /// Whether an allocation now must come from the early heap: this CPU is
+    /// inside the validator. Linux: lockdep_recursion (its reports use static buffers)
+    @inline(__always)
+    static var allocatesEarly: Bool {
+        guard let inside else { return false }
+        return inside[PerCPU.cpu]
     }
 
     // MARK: - the graph's own lock and class numbers

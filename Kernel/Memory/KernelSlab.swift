@@ -1,6 +1,10 @@
 // The kernel's slab allocator: Kernel/Core/Slab over page blocks from the buddy
 // allocator, seen through the direct map. Once it is up, every Swift object,
-// array and string the kernel creates comes from kmalloc.
+// array and string the kernel creates comes from kmalloc, on every CPU at once.
+// The Core allocator is not thread-safe by itself: one lock, `Slab.lock`, covers
+// every call into it (Linux has a lock per cache node, kmem_cache_node->list_lock,
+// and lock-free per-CPU slabs; Keel's one CPU slab per cache sits under the same
+// lock). Nothing may allocate while holding it: the lock is not recursive.
 // Linux: mm/slub.c, kmem_cache_init(), kmalloc(), kfree()
 
 /// Page blocks for the slab layer. A stateless handle: the slab allocator keeps a
@@ -27,10 +31,19 @@ struct BuddySlabBackend: SlabPageBackend {
 }
 
 enum Slab {
+    /// Set once at boot; every call into it holds `lock`.
     nonisolated(unsafe) static var allocator: SlabAllocator<BuddySlabBackend>? = nil
+    /// Every slab cache's lists and CPU slab. Taken before the page allocator's
+    /// locks; never held in an interrupt handler, so interrupts stay on.
+    /// Linux: kmem_cache_node->list_lock (one for all caches here)
+    static let lock = SpinLock(LockClass("slab_lock"), disablesInterrupts: false)
 
     /// Linux: kmem_cache_init()
     static func initialize(debug: Bool) {
+        // The lock is made here, from the early heap: made on first use by
+        // kmalloc it would be allocated by the kmalloc that needs it.
+        lock.lock()
+        defer { lock.unlock() }
         do {
             allocator = try SlabAllocator(backend: BuddySlabBackend(), flags: debug ? .debug : [])
         } catch {
@@ -41,6 +54,8 @@ enum Slab {
 
     /// Linux: kmalloc(); nil when memory is exhausted.
     static func kmalloc(_ size: Int, alignment: Int = 8) -> UnsafeMutableRawPointer? {
+        lock.lock()
+        defer { lock.unlock() }
         do {
             return try allocator!.kmalloc(size: size, alignment: alignment)
         } catch .outOfMemory {
@@ -52,6 +67,8 @@ enum Slab {
 
     /// Linux: kmem_cache_create(); nil when memory is exhausted.
     static func createCache(_ name: StaticString, size: Int, align: Int = 8) -> KmemCacheRef? {
+        lock.lock()
+        defer { lock.unlock() }
         do {
             return try allocator!.createCache(name, size: size, align: align)
         } catch .outOfMemory {
@@ -64,6 +81,8 @@ enum Slab {
     /// Linux: kmem_cache_alloc(); nil when memory is exhausted. Any other error
     /// (a corrupted free list) is a kernel bug.
     static func alloc(_ cache: KmemCacheRef) -> UnsafeMutableRawPointer? {
+        lock.lock()
+        defer { lock.unlock() }
         do {
             return try allocator!.alloc(cache)
         } catch .outOfMemory {
@@ -75,6 +94,8 @@ enum Slab {
 
     /// Linux: kfree(). A bad free is a kernel bug: the report names the cache.
     static func kfree(_ object: UnsafeMutableRawPointer?) {
+        lock.lock()
+        defer { lock.unlock() }
         do {
             try allocator!.kfree(object)
         } catch {
@@ -82,7 +103,28 @@ enum Slab {
         }
     }
 
+    /// /proc/slabinfo: the rows are counted under the lock, printed after it
+    /// (printing allocates). Linux: slab_show() under slab_mutex
+    static func printSlabinfo<Sink: TextSink>(to sink: inout Sink) {
+        var capacity = 32
+        while true {
+            let rows = UnsafeMutableBufferPointer<SlabinfoRow>.allocate(capacity: capacity)
+            defer { rows.deallocate() }
+            lock.lock()
+            let total = allocator!.slabinfoRows(into: rows)
+            lock.unlock()
+            if total <= capacity {
+                SlabAllocator<BuddySlabBackend>.writeSlabinfo(UnsafeBufferPointer(rebasing: rows[0..<total]), to: &sink)
+                return
+            }
+            capacity = total + 8            // caches were created meanwhile: count again
+        }
+    }
+
+    /// A corrupted cache is a kernel bug. Called with `lock` held, which goes
+    /// first: the report allocates its text.
     static func fail(_ error: SlabError) -> Never {
+        lock.unlock()
         var message = ""
         error.report(to: &message)
         while message.hasSuffix("\n") { message.removeLast() }

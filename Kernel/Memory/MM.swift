@@ -138,7 +138,7 @@ final class MM {
                     parentEntry = PageTableEntry(frame: leaf.entry.frame, flags: leaf.entry.flags.subtracting(.writable))
                 }
                 if leaf.entry.frame != ZeroPage.frame {
-                    PageAllocator.page(leaf.entry.frame).pointee.mapcount += 1
+                    MapCount.add(leaf.entry.frame)
                     copied += 1
                 }
                 return (PageTableEntry(frame: leaf.entry.frame, flags: flags), parentEntry)
@@ -198,7 +198,7 @@ final class MM {
             return false
         }
         if frame != ZeroPage.frame {
-            PageAllocator.page(frame).pointee.mapcount += 1
+            MapCount.add(frame)
             rssPages += 1
         }
         return true
@@ -268,9 +268,7 @@ final class MM {
     private func removeMapping(_ frame: PhysAddr) -> Bool {
         guard frame != ZeroPage.frame else { return false }
         rssPages -= 1
-        let page = PageAllocator.page(frame)
-        page.pointee.mapcount -= 1
-        return page.pointee.mapcount == 0
+        return MapCount.remove(frame)
     }
 
     /// What is mapped at a page, for the fault classifier.
@@ -278,7 +276,7 @@ final class MM {
         guard let (frame, flags, _) = pageTable.translate(address) else { return .notPresent }
         let kind: MappedFrame = frame.alignedDown() == ZeroPage.frame
             ? .zeroPage
-            : .anonymous(mapCount: Int(PageAllocator.page(frame).pointee.mapcount))
+            : .anonymous(mapCount: Int(MapCount.count(frame)))
         return .present(writable: flags.contains(.writable), frame: kind)
     }
 

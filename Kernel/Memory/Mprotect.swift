@@ -28,7 +28,7 @@ extension MM {
             guard let vma = vmas.findVMA(leaf.virt), vma.contains(leaf.virt) else { continue }
             let frame = leaf.entry.frame
             let exclusive = frame != ZeroPage.frame
-                && (vma.flags.contains(.shared) || PageAllocator.page(frame).pointee.mapcount == 1)
+                && (vma.flags.contains(.shared) || MapCount.count(frame) == 1)
             let writable = leaf.entry.flags.contains(.writable) || (exclusive && vma.flags.contains(.write))
             do {
                 _ = try pageTable.protect(leaf.virt, flags: MM.pteFlags(for: vma.flags, writable: writable))

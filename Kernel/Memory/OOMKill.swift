@@ -101,7 +101,7 @@ enum OOMKiller {
         Console.write("Out of memory: Killed process \(leader.pid) (\(leader.name)) total-vm:\(Int(mm.vmas.totalVM) * kB)kB, "
                       + "anon-rss:\(mm.rssPages * kB)kB, file-rss:0kB, shmem-rss:0kB, UID:0 "
                       + "pgtables:\(mm.pageTable.tablePages(below: VirtAddr(KernelLayout.taskSize)) * kB)kB oom_score_adj:0\n")
-        VMStat.oomKills += 1
+        VMStat.count(.oomKills)
         victimPID = leader.pid
         for thread in leader.threads {
             Signals.send(Signal.SIGKILL, to: thread)

@@ -1,6 +1,9 @@
 // The kernel's page allocator: the Core buddy allocator over the real mem_map,
 // zeroing through the direct map. Every physical frame after boot comes from
-// here. Linux: alloc_pages() / __free_pages() in mm/page_alloc.c
+// here. The free lists belong to `zoneLock`: every allocation and free holds it
+// (system calls and faults on every CPU allocate; interrupt handlers never do,
+// so it leaves interrupts on). Linux: alloc_pages() / __free_pages() in
+// mm/page_alloc.c, zone->lock
 
 enum PageAllocator {
     /// The allocator lives at a fixed address and is always used in place: a
@@ -18,29 +21,105 @@ enum PageAllocator {
         memMap = allocator.memMap
     }
 
+    /// The free lists and counters of every zone. Keel has one node and
+    /// takes the zones' locks as one. Linux: zone->lock
+    static let zoneLock = SpinLock(LockClass("&zone->lock"), disablesInterrupts: false)
+
+    /// The allocator itself: boot code (one CPU, before any user task) and
+    /// readers of its counters. Everything else goes through allocate and free.
     static var buddy: UnsafeMutablePointer<BuddyAllocator<DirectMap>> { storage.unsafelyUnwrapped }
 
-    /// 2^order contiguous frames, or nil when the zones are exhausted. Linux: alloc_pages()
+    /// Each CPU's list of free single frames; nil until `enablePerCPULists`.
+    nonisolated(unsafe) private static var perCPU: UnsafeMutablePointer<PerCPUPages>? = nil
+
+    /// Gives every CPU its list of free single frames (after the slab is up).
+    /// Linux: setup_per_cpu_pageset()
+    static func enablePerCPULists() {
+        let lists = UnsafeMutablePointer<PerCPUPages>.allocate(capacity: SMP.maxCPUs)
+        for cpu in 0..<SMP.maxCPUs { (lists + cpu).initialize(to: PerCPUPages()) }
+        perCPU = lists
+    }
+
+    /// 2^order contiguous frames, or nil when the zones are exhausted. A
+    /// single frame of the normal zones comes from this CPU's list when it can.
+    /// Linux: alloc_pages() → rmqueue() (rmqueue_pcplist() for order 0)
     static func allocate(order: Int = 0, flags: GFP = .kernel) -> PhysAddr? {
-        buddy.pointee.allocate(order: order, flags: flags)
+        var block: PhysAddr? = nil
+        if order == 0 && flags.subtracting(.zero) == .kernel, let lists = perCPU {
+            block = lists[PerCPU.cpu].take()
+        } else {
+            block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
+        }
+        if block == nil && perCPU != nil {
+            // Frames may sit on other CPUs' lists: give them all back and try once more.
+            drainPerCPULists()
+            block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
+        }
+        guard let block else { return nil }
+        // Zeroing a block needs no lock: nobody else can see it yet.
+        if flags.contains(.zero) {
+            for i in 0..<(1 << order) { DirectMap().zeroFrame(block + UInt64(i) * pageSize) }
+        }
+        return block
+    }
+
+    /// Linux: rmqueue_buddy()
+    fileprivate static func allocateFromZones(order: Int, flags: GFP) -> PhysAddr? {
+        zoneLock.lock()
+        let block = buddy.pointee.allocate(order: order, flags: flags)
+        zoneLock.unlock()
+        return block
     }
 
     /// Returns a block. A double free or wrong order is a kernel bug: panic,
-    /// naming the frame and order. Linux: __free_pages() with CONFIG_DEBUG_VM
+    /// naming the frame and order. A single frame goes to this CPU's list.
+    /// Linux: __free_pages() (free_unref_page() for order 0) with CONFIG_DEBUG_VM
     /// (Never inlined: a bad free's call trace should show this frame.)
     @inline(never)
     static func free(_ block: PhysAddr, order: Int = 0) {
+        if order == 0, let lists = perCPU, isAllocatedSingleFrame(block) {
+            lists[PerCPU.cpu].give(block)
+            return
+        }
+        freeToZones(block, order: order)
+    }
+
+    /// Linux: __free_one_page() under zone->lock
+    fileprivate static func freeToZones(_ block: PhysAddr, order: Int) {
+        zoneLock.lock()
         do {
             try buddy.pointee.free(block, order: order)
         } catch {
             Panic.now("page allocator: " + error.message)
         }
+        zoneLock.unlock()
+    }
+
+    /// True for the first frame of an allocated order-0 block. Anything else
+    /// (a double free, a wrong order) goes to the buddy allocator's checks.
+    private static func isAllocatedSingleFrame(_ frame: PhysAddr) -> Bool {
+        guard frame.isPageAligned, memMap.unsafelyUnwrapped.contains(pfn: frame.pfn) else { return false }
+        let descriptor = page(frame).pointee
+        return descriptor.flags.contains(.head) && descriptor.private == 0
+    }
+
+    /// Every CPU's list goes back to the zones. Linux: drain_all_pages()
+    static func drainPerCPULists() {
+        guard let lists = perCPU else { return }
+        for cpu in 0..<SMP.maxCPUs { lists[cpu].drain() }
     }
 
     /// The descriptor of a frame. Linux: pfn_to_page()
     static func page(_ frame: PhysAddr) -> UnsafeMutablePointer<Page> { memMap.unsafelyUnwrapped.page(at: frame) }
 
-    static var freePages: Int { buddy.pointee.freePages }
+    /// Free frames: the zones' and the per-CPU lists' (Linux leaves the lists
+    /// out of MemFree; Keel counts them, so memory given back shows at once).
+    /// A snapshot, read without the locks.
+    static var freePages: Int {
+        var sum = buddy.pointee.freePages
+        if let lists = perCPU { for cpu in 0..<SMP.maxCPUs { sum += lists[cpu].count } }
+        return sum
+    }
     static var managedPages: Int { buddy.pointee.managedPages }
 }
 
@@ -48,4 +127,78 @@ enum PageAllocator {
 struct KernelFrameAllocator: FrameAllocator {
     mutating func allocateFrame() -> PhysAddr? { PageAllocator.allocate() }
     mutating func freeFrame(_ frame: PhysAddr) { PageAllocator.free(frame) }
+}
+
+/// One CPU's free single frames: most order-0 allocations and frees stop here
+/// and never touch the zone lock. Filled and emptied `batch` frames at a time
+/// under it; never longer than `high`. Its own lock is taken by its CPU, and by
+/// another only to drain it when memory runs out, so it is almost never
+/// contended. Linux: struct per_cpu_pages (pcp->lock, pcp->count, high, batch)
+struct PerCPUPages {
+    static let high = 32
+    static let batch = 8
+    /// Protects `frames` and `count`. Taken before the zone lock. Linux: pcp->lock
+    private let lock = SpinLock(PerCPUPages.lockClass, disablesInterrupts: false)
+    private static let lockClass = LockClass("&pcp->lock")
+    private var frames = InlineArray<32, PhysAddr>(repeating: PhysAddr(0))     // `high` of them
+    private(set) var count = 0
+
+    /// A frame from the list, refilled from the zones when empty; nil when they
+    /// have none above the watermark either. Linux: rmqueue_pcplist()
+    mutating func take() -> PhysAddr? {
+        lock.lock()
+        defer { lock.unlock() }
+        if count == 0 {
+            PageAllocator.zoneLock.lock()
+            while count < Self.batch, let frame = PageAllocator.buddy.pointee.allocate(order: 0) {
+                frames[count] = frame
+                count += 1
+            }
+            PageAllocator.zoneLock.unlock()
+            guard count > 0 else { return nil }
+        }
+        count -= 1
+        let frame = frames[count]
+        let descriptor = PageAllocator.page(frame)
+        descriptor.pointee.flags = .head                        // allocated again, as prep_new_page() leaves it
+        descriptor.pointee.refcount = 1
+        return frame
+    }
+
+    /// Keeps a freed single frame; a full list first gives a batch back.
+    /// Linux: free_unref_page() → free_pcppages_bulk()
+    mutating func give(_ frame: PhysAddr) {
+        lock.lock()
+        defer { lock.unlock() }
+        if count == Self.high { giveBack(Self.batch) }
+        let descriptor = PageAllocator.page(frame)
+        descriptor.pointee = Page(flags: .perCPUList)          // a second free is caught as double
+        frames[count] = frame
+        count += 1
+    }
+
+    /// Everything goes back to the zones. Linux: drain_pages_zone()
+    mutating func drain() {
+        lock.lock()
+        giveBack(count)
+        lock.unlock()
+    }
+
+    /// The `n` most recently freed frames back to the zones (the caller holds `lock`).
+    private mutating func giveBack(_ n: Int) {
+        PageAllocator.zoneLock.lock()
+        for _ in 0..<n {
+            count -= 1
+            let frame = frames[count]
+            let descriptor = PageAllocator.page(frame)
+            descriptor.pointee.flags = .head                      // as the buddy allocator handed it out
+            descriptor.pointee.private = 0
+            do {
+                try PageAllocator.buddy.pointee.free(frame, order: 0)
+            } catch {
+                Panic.now("page allocator: " + error.message)
+            }
+        }
+        PageAllocator.zoneLock.unlock()
+    }
 }

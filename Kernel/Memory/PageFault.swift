@@ -92,14 +92,14 @@ extension MM {
     func handleFault(at address: VirtAddr, access: FaultAccess) -> FaultOutcome {
         BigKernelLock.assertHeld("handle_mm_fault")
         precondition(mmapLock.isLocked, "handle_mm_fault() without mmap_lock")
-        VMStat.pageFaults += 1
+        VMStat.count(.pageFaults)
         let page = address.alignedDown()
         var lookup = vmas.findVMAPrev(address)
         var action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
                                           pte: pteState(at: page), layout: layout)
         if case .growStack(let newStart) = action {
             do { try vmas.expandDownwards(to: newStart) } catch { return .segv(.noVMA) }
-            VMStat.stackGrowths += 1
+            VMStat.count(.stackGrowths)
             lookup = vmas.findVMAPrev(address)
             action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
                                           pte: pteState(at: page), layout: layout)
@@ -114,27 +114,27 @@ extension MM {
         case .growStack:
             return .segv(.noVMA)        // grown once already and still not covered
         case .zeroFillAnonymous:
-            VMStat.zeroFillFaults += 1
+            VMStat.count(.zeroFillFaults)
             return mapNewFrame(page, vma: vma, writable: true) { PageBytes.clear($0) }
         case .mapZeroPage:
-            VMStat.zeroPageMaps += 1
+            VMStat.count(.zeroPageMaps)
             return mapPage(page, ZeroPage.frame, flags: Self.pteFlags(for: vma.flags, writable: false))
                 ? .resolved : .outOfMemory
         case .readFilePage(let pageOffset), .copyFilePage(let pageOffset), .writeSharedFilePage(let pageOffset):
             guard case .file(let file, _) = vma.backing else { return .segv(.accessError) }
             if let object = SharedMemory.object(file) {
-                VMStat.shmemFaults += 1
+                VMStat.count(.shmemFaults)
                 return mapSharedPage(page, object, index: pageOffset, vma: vma, writable: access.kind == .write)
             }
-            VMStat.majorFaults += 1
+            VMStat.count(.majorFaults)
             return mapNewFrame(page, vma: vma, writable: access.kind == .write) { frame in
                 MappedFiles.read(file, page: pageOffset, into: frame)
             }
         case .copyOnWrite:
-            VMStat.cowFaults += 1
+            VMStat.count(.cowFaults)
             return copyOnWrite(page, vma: vma)
         case .reuseOnWrite:
-            VMStat.cowReuses += 1
+            VMStat.count(.cowReuses)
             // The classifier saw this PTE present, and nothing else edits the
             // table under the big kernel lock: a failure is Keel's bug.
             do {
@@ -181,7 +181,7 @@ extension MM {
         } catch {
             Panic.now("wp_page_copy: the PTE at \(Fmt.hex(page.value)) vanished: \(error)")
         }
-        PageAllocator.page(frame).pointee.mapcount += 1
+        MapCount.add(frame)
         rssPages += 1
         dropFrame(oldFrame)
         return .resolved

@@ -1,12 +1,14 @@
 // The allocation entry points of the Embedded Swift runtime (class instances,
 // arrays, strings). Kernel/Memory/runtime_hooks.c gives them their C names
 // (posix_memalign, free), which Swift code may not define itself. Before the
-// slab allocator exists they are served by the early heap.
+// slab allocator exists they are served by the early heap, and again while a
+// panic report is printed or the lock validator runs (the CPU may hold the slab
+// lock: that is what the validator may be reporting on).
 
 @_cdecl("keel_runtime_alloc")
 func runtimeAllocate(_ size: Int, _ alignment: Int) -> UnsafeMutableRawPointer? {
     let alignment = max(alignment, 16)
-    if Slab.allocator != nil {
+    if Slab.allocator != nil && !Panic.inProgress && !Lockdep.allocatesEarly {
         if let p = Slab.kmalloc(size, alignment: alignment) { return p }
     } else if let p = EarlyHeap.allocate(size: size, alignment: alignment) {
         return p

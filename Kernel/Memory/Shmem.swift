@@ -41,7 +41,7 @@ final class SharedMemoryObject {
         let chunk = chunks[key]!
         if chunk[slot].value == 0 {
             guard let frame = PageAllocator.allocate(flags: .zero) else { return nil }
-            PageAllocator.page(frame).pointee.mapcount = 1      // the object's own reference
+            MapCount.initialize(frame, to: 1)      // the object's own reference
             chunk[slot] = frame
         }
         return chunk[slot]
@@ -52,9 +52,7 @@ final class SharedMemoryObject {
     fileprivate func releasePages() {
         for chunk in chunks.values {
             for slot in 0..<Self.chunkEntries where chunk[slot].value != 0 {
-                let page = PageAllocator.page(chunk[slot])
-                page.pointee.mapcount -= 1
-                if page.pointee.mapcount == 0 { PageAllocator.free(chunk[slot]) }
+                if MapCount.remove(chunk[slot]) { PageAllocator.free(chunk[slot]) }
             }
             chunk.deallocate()
         }

@@ -1,23 +1,53 @@
 // Event counters of the memory subsystem, shown in /proc/vmstat under Linux's
-// names. Linux: enum vm_event_item, count_vm_event()
+// names. Each CPU counts in its own row, touched only by that CPU (the kernel
+// is not preemptible and no interrupt handler counts), so counting is a plain
+// add with no lock and no shared cache line; /proc/vmstat sums the rows, a
+// snapshot that may miss an event in flight. Linux: enum vm_event_item,
+// count_vm_event() on the per-CPU vm_event_states, all_vm_events()
+
+enum VMEvent: Int, CaseIterable {
+    /// Every page fault handled. Linux: pgfault
+    case pageFaults
+    /// Faults that had to read a file (here: copy from the initramfs). Linux: pgmajfault
+    case majorFaults
+    /// Anonymous pages zero-filled on first write. Keel: pgzerofill
+    case zeroFillFaults
+    /// Reads mapped to the shared zero page. Keel: pgzeropage
+    case zeroPageMaps
+    /// Copy-on-write faults that copied a page. Linux: cow_fault
+    case cowFaults
+    /// Copy-on-write faults that reused the page (its only mapping). Keel: cow_reuse
+    case cowReuses
+    /// Stack expansions. Keel: stack_grow
+    case stackGrowths
+    /// Faults on shared anonymous memory (Kernel/Memory/Shmem.swift). Keel: pgshmemfault
+    case shmemFaults
+    /// Processes the OOM killer killed. Linux: oom_kill
+    case oomKills
+}
 
 enum VMStat {
-    /// Every page fault handled. Linux: pgfault
-    nonisolated(unsafe) static var pageFaults: UInt64 = 0
-    /// Faults that had to read a file (here: copy from the initramfs). Linux: pgmajfault
-    nonisolated(unsafe) static var majorFaults: UInt64 = 0
-    /// Anonymous pages zero-filled on first write. Keel: pgzerofill
-    nonisolated(unsafe) static var zeroFillFaults: UInt64 = 0
-    /// Reads mapped to the shared zero page. Keel: pgzeropage
-    nonisolated(unsafe) static var zeroPageMaps: UInt64 = 0
-    /// Copy-on-write faults that copied a page. Linux: cow_fault
-    nonisolated(unsafe) static var cowFaults: UInt64 = 0
-    /// Copy-on-write faults that reused the page (its only mapping). Keel: cow_reuse
-    nonisolated(unsafe) static var cowReuses: UInt64 = 0
-    /// Stack expansions. Keel: stack_grow
-    nonisolated(unsafe) static var stackGrowths: UInt64 = 0
-    /// Faults on shared anonymous memory (Kernel/Memory/Shmem.swift). Keel: pgshmemfault
-    nonisolated(unsafe) static var shmemFaults: UInt64 = 0
-    /// Processes the OOM killer killed. Linux: oom_kill
-    nonisolated(unsafe) static var oomKills: UInt64 = 0
+    /// SMP.maxCPUs rows of one counter per event; set once at boot.
+    nonisolated(unsafe) private static var rows: UnsafeMutablePointer<UInt64>? = nil
+
+    /// Linux: vm_events_init (the per-CPU area is static there)
+    static func initialize() {
+        let count = SMP.maxCPUs * VMEvent.allCases.count
+        let counters = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
+        counters.initialize(repeating: 0, count: count)
+        rows = counters
+    }
+
+    /// One more `event` on this CPU. Linux: count_vm_event()
+    @inline(__always)
+    static func count(_ event: VMEvent) {
+        rows.unsafelyUnwrapped[PerCPU.cpu * VMEvent.allCases.count + event.rawValue] &+= 1
+    }
+
+    /// The sum over every CPU. Linux: all_vm_events()
+    static func total(_ event: VMEvent) -> UInt64 {
+        var sum: UInt64 = 0
+        for cpu in 0..<SMP.maxCPUs { sum &+= rows.unsafelyUnwrapped[cpu * VMEvent.allCases.count + event.rawValue] }
+        return sum
+    }
 }

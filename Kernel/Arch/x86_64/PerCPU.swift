@@ -13,11 +13,22 @@ enum PerCPU {
     static let blockBytes = 64
 
 
-    /// Gives this CPU its block and points GS at it.
-    static func install(cpu: Int) {
-        guard let block = Slab.kmalloc(blockBytes, alignment: 64) else { Panic.now("no memory for per-CPU data") }
+    /// Each CPU's block, allocated by the boot CPU: an AP must not allocate
+    /// before its GS points at its block (the allocator's locks read it).
+    nonisolated(unsafe) private static var blocks = [UInt64](repeating: 0, count: SMP.maxCPUs)
+
+    /// Allocates CPU `cpu`'s block (on the boot CPU, for itself or for an AP
+    /// about to start); false without memory. Linux: setup_per_cpu_areas()
+    static func prepare(cpu: Int) -> Bool {
+        guard let block = Slab.kmalloc(blockBytes, alignment: 64) else { return false }
         _ = memset(block, 0, blockBytes)
-        let base = UInt64(UInt(bitPattern: block))
+        blocks[cpu] = UInt64(UInt(bitPattern: block))
+        return true
+    }
+
+    /// Points GS at this CPU's block, which `prepare` made.
+    static func install(cpu: Int) {
+        let base = blocks[cpu]
         wrmsr(MSR.gsBase, base)
         wrmsr(MSR.kernelGSBase, 0)
         percpu_write(selfOffset, base)
@@ -25,6 +36,10 @@ enum PerCPU {
     }
 
     static var cpu: Int { Int(percpu_read(cpuOffset)) }
+
+    /// This CPU's number, or 0 before `install` (for the panic path, which may
+    /// run that early: reading through a zero GS base would fault).
+    static var cpuOrBoot: Int { rdmsr(MSR.gsBase) == 0 ? 0 : cpu }
 
     /// Where the next entry from user mode lands: both for `syscall` (this block)
     /// and for interrupts and exceptions (TSS.rsp0).

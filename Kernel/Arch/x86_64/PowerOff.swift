@@ -9,6 +9,12 @@ enum PowerOff {
         case panic = 1       // runner exits with 250
     }
 
+    /// This CPU stops for good (interrupts off); the others go on. Linux: the
+    /// loop at the end of panic() on the CPUs that lost the race
+    static func haltThisCPU() -> Never {
+        while true { cpu_cli(); cpu_hlt() }
+    }
+
     static func now(_ reason: Reason) -> Never {
         outl(0xf4, reason.rawValue)       // isa-debug-exit: QEMU quits here
         outw(0x604, 0x2000)               // QEMU's ACPI PM1a control: S5 (soft-off)

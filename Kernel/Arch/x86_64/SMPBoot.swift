@@ -57,8 +57,8 @@ enum SMP {
 
     /// Wakes one AP as CPU `cpu` and waits until it is online. Linux: do_boot_cpu()
     private static func boot(cpu: Int, apicID: UInt32) -> Bool {
-        guard let stack = KernelStacks.allocate() else {
-            Log.error("smpboot: no memory for CPU\(cpu)'s stack")
+        guard let stack = KernelStacks.allocate(), PerCPU.prepare(cpu: cpu) else {
+            Log.error("smpboot: no memory for CPU\(cpu)'s stack or per-CPU data")
             return false
         }
         idleTasks[cpu] = Task(pid: 0, tgid: 0, name: "swapper/\(cpu)", kernelStack: stack)

@@ -29,23 +29,37 @@
 
 import Synchronization
 
-/// A lock that spins until free and keeps interrupts off while held.
-/// Linux: raw_spinlock_t, raw_spin_lock_irqsave() / raw_spin_unlock_irqrestore()
+/// A lock that spins until free. By default it keeps interrupts off while held
+/// (Linux: raw_spin_lock_irqsave()), which a lock an interrupt handler also
+/// takes needs. A lock made with `disablesInterrupts: false` leaves them as they
+/// are (Linux: spin_lock()): for locks that only system calls and faults take,
+/// so that a CPU holding or waiting for one still acknowledges TLB shootdowns
+/// (Kernel/Arch/x86_64/TLB.swift sends them only with interrupts on). The kernel
+/// is not preemptible, so its holder keeps the CPU until it unlocks; it must
+/// not sleep (the lock validator checks).
+/// Linux: raw_spinlock_t, spinlock_t
 final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its purpose
     private let locked = Atomic<Bool>(false)
     /// The holder's interrupt flag from before `lock`; only the holder touches it.
     private var interruptsWereEnabled = false
     /// Its kind, for the lock validator (Kernel/Locking/Lockdep.swift).
     let lockClass: LockClass
+    /// Interrupts go off while it is held (an interrupt handler may take it).
+    let disablesInterrupts: Bool
 
-    init(_ lockClass: LockClass) { self.lockClass = lockClass }
+    init(_ lockClass: LockClass, disablesInterrupts: Bool = true) {
+        self.lockClass = lockClass
+        self.disablesInterrupts = disablesInterrupts
+    }
 
-    /// Spins until this CPU owns the lock; interrupts are off when it returns.
+    /// Spins until this CPU owns the lock; interrupts are off when it returns
+    /// if the lock disables them.
     func lock() {
-        Lockdep.acquire(lockClass, interruptsOn: false)     // before spinning: a deadlock is reported, not hung
         let enabled = interruptsEnabled
+        // Before spinning: a deadlock is reported, not hung.
+        Lockdep.acquire(lockClass, interruptsOn: enabled && !disablesInterrupts)
         while true {
-            cpu_cli()
+            if disablesInterrupts { cpu_cli() }
             if !locked.exchange(true, ordering: .acquiring) { break }
             if enabled { cpu_sti() }
             // Read-only spinning keeps the cache line shared until the holder lets go.
@@ -57,13 +71,13 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
     /// Takes the lock if it is free. Linux: raw_spin_trylock_irqsave()
     func tryLock() -> Bool {
         let enabled = interruptsEnabled
-        cpu_cli()
+        if disablesInterrupts { cpu_cli() }
         guard !locked.exchange(true, ordering: .acquiring) else {
             if enabled { cpu_sti() }
             return false
         }
         interruptsWereEnabled = enabled
-        Lockdep.acquire(lockClass, interruptsOn: false)
+        Lockdep.acquire(lockClass, interruptsOn: enabled && !disablesInterrupts)
         return true
     }
 
@@ -72,7 +86,7 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
         Lockdep.release(lockClass)
         let enabled = interruptsWereEnabled
         locked.store(false, ordering: .releasing)
-        if enabled { cpu_sti() }
+        if enabled && disablesInterrupts { cpu_sti() }
     }
 
     /// Runs `body` with the lock held.

@@ -292,6 +292,7 @@ extension BuddyAllocator {
     /// Classifies a free of a frame that does not start an allocated block of `order`.
     @usableFromInline func badFree(_ pfn: UInt64, order: Int) -> BuddyError {
         let page = memMap.uncheckedPage(pfn).pointee
+        if page.flags.contains(.perCPUList) { return .doubleFree(pfn: pfn, order: order) }
         if page.flags.contains(.head) {
             return .wrongOrder(pfn: pfn, expected: Int(page.private), given: order)
         }

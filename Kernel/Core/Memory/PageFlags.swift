@@ -23,6 +23,9 @@ public struct PageFlags: OptionSet, Sendable {
     @inlinable public static var dirty: PageFlags { PageFlags(rawValue: 1 << 4) }
     /// On an LRU list through `lruNext`/`lruPrev`. Linux: PG_lru
     @inlinable public static var lru: PageFlags { PageFlags(rawValue: 1 << 5) }
+    /// Free, on a CPU's list of single frames (Kernel/Memory/PageAllocator.swift);
+    /// the buddy allocator counts it as allocated. Linux: the pcp lists (page->pcp_list)
+    @inlinable public static var perCPUList: PageFlags { PageFlags(rawValue: 1 << 7) }
     /// Anonymous memory that would go to swap, not to a file. Linux: PG_swapbacked
     @inlinable public static var swapBacked: PageFlags { PageFlags(rawValue: 1 << 6) }
 }

@@ -33,7 +33,7 @@ enum ProcSystemFiles {
     /// Linux: slab_show()
     static func slabinfo() -> String {
         var text = ""
-        Slab.allocator!.printSlabinfo(to: &text)
+        Slab.printSlabinfo(to: &text)
         return text
     }
 
@@ -42,15 +42,15 @@ enum ProcSystemFiles {
     static func vmstat() -> String {
         let counters: [(String, UInt64)] = [
             ("nr_free_pages", UInt64(PageAllocator.freePages)),
-            ("pgfault", VMStat.pageFaults),
-            ("pgmajfault", VMStat.majorFaults),
-            ("oom_kill", VMStat.oomKills),
-            ("cow_fault", VMStat.cowFaults),
-            ("cow_reuse", VMStat.cowReuses),
-            ("pgzerofill", VMStat.zeroFillFaults),
-            ("pgzeropage", VMStat.zeroPageMaps),
-            ("pgshmemfault", VMStat.shmemFaults),
-            ("stack_grow", VMStat.stackGrowths),
+            ("pgfault", VMStat.total(.pageFaults)),
+            ("pgmajfault", VMStat.total(.majorFaults)),
+            ("oom_kill", VMStat.total(.oomKills)),
+            ("cow_fault", VMStat.total(.cowFaults)),
+            ("cow_reuse", VMStat.total(.cowReuses)),
+            ("pgzerofill", VMStat.total(.zeroFillFaults)),
+            ("pgzeropage", VMStat.total(.zeroPageMaps)),
+            ("pgshmemfault", VMStat.total(.shmemFaults)),
+            ("stack_grow", VMStat.total(.stackGrowths)),
         ]
         var text = ""
         for (name, value) in counters { text += name + " " + String(value) + "\n" }

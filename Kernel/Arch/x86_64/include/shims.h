@@ -53,6 +53,11 @@ KEEL_INLINE uint64_t rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "
 /* Returns 1 and stores a hardware random number, or 0 if the DRNG was not ready. */
 KEEL_INLINE int rdrand64(uint64_t *out) { unsigned char ok; __asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok)); return ok; }
 
+/* ---- atomic arithmetic on a 32-bit word inside a shared structure (mem_map) ---- */
+KEEL_INLINE int32_t atomic_add_return_i32(int32_t *p, int32_t v) { return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
+KEEL_INLINE int32_t atomic_read_i32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+KEEL_INLINE void atomic_set_i32(int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
 /* ---- descriptor tables ---- */
 struct __attribute__((packed)) descriptor_pointer { uint16_t limit; uint64_t base; };
 KEEL_INLINE void lidt(const struct descriptor_pointer *p) { __asm__ volatile("lidt %0" :: "m"(*p)); }

@@ -1,0 +1,29 @@
+// How many page-table entries map a frame (the mapcount in its page
+// descriptor). Several mms change it at once without sharing a lock: a forked
+// child breaking copy-on-write drops a mapping its parent shares, while the
+// parent faults under its own mm's locks. So every change is one atomic
+// add, and the mapping that brings the count to zero is the one whose owner
+// frees the frame. Linux: page->_mapcount, page_add_anon_rmap(),
+// page_remove_rmap(), page_mapcount()
+
+enum MapCount {
+    /// Runs `body` on the word in `frame`'s descriptor (mem_map is never moved).
+    @inline(__always)
+    private static func withField<R>(_ frame: PhysAddr, _ body: (UnsafeMutablePointer<Int32>) -> R) -> R {
+        withUnsafeMutablePointer(to: &PageAllocator.page(frame).pointee.mapcount, body)
+    }
+
+    /// One more mapping of `frame`. Linux: page_add_anon_rmap(), page_dup_rmap()
+    static func add(_ frame: PhysAddr) { _ = withField(frame) { AtomicField.add($0, 1) } }
+
+    /// One mapping fewer; true when it was the last (the caller frees the frame).
+    /// Linux: page_remove_rmap() + put_page_testzero()
+    static func remove(_ frame: PhysAddr) -> Bool { withField(frame) { AtomicField.add($0, -1) } == 0 }
+
+    /// Sets the count of a frame nobody else can see yet (a fresh shmem page).
+    static func initialize(_ frame: PhysAddr, to count: Int32) { withField(frame) { AtomicField.store($0, count) } }
+
+    /// The mappings now: a snapshot, which only the mm's own locks keep from
+    /// rising (see MM.handleFault's reuse rule). Linux: page_mapcount()
+    static func count(_ frame: PhysAddr) -> Int32 { withField(frame) { AtomicField.load($0) } }
+}
