@@ -8,10 +8,13 @@
 final class ConsoleDevice: CharacterDevice {
     nonisolated(unsafe) static let shared = ConsoleDevice()
 
-    /// Input typed but not yet read, shared by every reader. Readers on several
-    /// CPUs take turns at the port and the line under the big kernel lock
-    /// (checked). Linux: tty->disc_data, tty->atomic_read_lock
+    /// Input typed but not yet read, shared by every reader. Protected by
+    /// `readLock`. Linux: tty->disc_data
     private var discipline = LineDiscipline()
+    /// Readers on several CPUs take turns at the port and the line discipline;
+    /// a sleeping lock, held while the line is copied out (which may fault).
+    /// Writers never take it. Linux: tty->atomic_read_lock
+    private let readLock = SleepLock(LockClass("&tty->atomic_read_lock", sleeping: true))
 
     /// Linux: TCGETS, TIOCGWINSZ (include/uapi/asm-generic/ioctls.h)
     static let TCGETS: UInt32 = 0x5401
@@ -23,12 +26,13 @@ final class ConsoleDevice: CharacterDevice {
         let wanted = buffer.remaining
         guard wanted > 0 else { return 0 }
         while true {
-            BigKernelLock.assertHeld("the console's line discipline")
+            readLock.lock()
             receivePending()
-            let line = discipline.read(upTo: wanted)
-            if let line {
+            if let line = discipline.read(upTo: wanted) {
+                defer { readLock.unlock() }
                 return try line.withBytes { (bytes) throws(Errno) in try buffer.copyOut(bytes) }
             }
+            readLock.unlock()
             if file.flags.contains(.nonBlocking) { throw .EAGAIN }
             if Signals.interrupted(Scheduler.current) { throw .EINTR }
             Scheduler.yield()

@@ -1,12 +1,14 @@
 // A task's place in the file-system tree: its current directory, from which
 // relative paths start. Threads created with CLONE_FS share one (and may run on
-// other CPUs: the big kernel lock protects it, checked on every access); fork
-// copies it.
+// other CPUs: its lock protects it); fork copies it.
 // Linux: struct fs_struct (include/linux/fs_struct.h)
 
 final class FSContext {
-    /// Protected by the big kernel lock (Linux: fs->lock).
+    /// Protected by `lock`.
     private var current: Dentry
+    /// Linux: fs->lock
+    private let lock = SpinLock(FSContext.lockClass, disablesInterrupts: false)
+    private static let lockClass = LockClass("&fs->lock")
 
     init() {
         current = FS.root
@@ -14,8 +16,16 @@ final class FSContext {
 
     /// The current directory, as a dentry so that ".." and getcwd work. Linux: fs->pwd
     var pwd: Dentry {
-        get { BigKernelLock.assertHeld("a task's cwd"); return current }
-        set { BigKernelLock.assertHeld("a task's cwd"); current = newValue }
+        get { lock.withLock { current } }
+        set {
+            // The old directory's last reference goes after the lock (it frees memory).
+            let old = lock.withLock { () -> Dentry in
+                let old = current
+                current = newValue
+                return old
+            }
+            _ = consume old
+        }
     }
 
     /// The current directory's inode.

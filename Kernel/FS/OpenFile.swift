@@ -22,10 +22,19 @@ final class OpenFile {
     /// The name it was opened by: for fchdir, getdents64's ".." and openat. Linux: f_path
     let path: Dentry
     /// Access mode and status flags (O_APPEND, O_NONBLOCK, ...), as F_GETFL shows
-    /// them. Linux: f_flags
+    /// them. One word that fcntl(F_SETFL) replaces whole and readers peek at
+    /// without a lock, as Linux reads f_flags. Linux: f_flags
     var flags: OpenFlags
-    /// Where the next read or write starts. Linux: f_pos
+    /// Where the next read or write starts: shared by every descriptor and
+    /// process this open file was dup'ed or forked into. Protected by
+    /// `positionLock`. Linux: f_pos
     var offset: Int64 = 0
+    /// Held across a read, seek or getdents that uses `offset`, user copies
+    /// included (so two readers sharing the file never read the same bytes).
+    /// Devices and pipes have no offset and never take it: a read waiting for
+    /// input must not hold up a writer. Linux: f_pos_lock (fdget_pos(), FMODE_ATOMIC_POS)
+    let positionLock = SleepLock(OpenFile.positionLockClass)
+    static let positionLockClass = LockClass("&f->f_pos_lock", sleeping: true)
     let operations: FileOperations
 
     private init(path: Dentry, flags: OpenFlags, operations: FileOperations) {
@@ -87,20 +96,28 @@ final class OpenFile {
         guard readable else { throw .EBADF }
         switch operations {
         case .regular(let data):
-            return try readBytes(&buffer, at: position) { data.bytes(from: $0, count: $1) }
-        case .generated(let generator):
-            // One read prints the text again and keeps at most this much of it.
-            let start = position ?? offset
-            guard start < Int64(Int.max / 2) else { return 0 }
-            var window = TextWindow(start: Int(start), capacity: min(buffer.remaining, Self.maxGeneratedRead))
-            try generator.generate(into: &window)
-            return try window.bytes.withBytes { (bytes) throws(Errno) in
-                try readBytes(&buffer, at: position) { _, _ in bytes }
+            return try positionLock.withLock { () throws(Errno) in
+                try readBytes(&buffer, at: position) { data.bytes(from: $0, count: $1) }
             }
+        case .generated(let generator):
+            return try positionLock.withLock { () throws(Errno) in try readGenerated(generator, &buffer, at: position) }
         case .directory:
             throw .EISDIR
         case .device(let driver):
             return try driver.read(&buffer, file: self)
+        }
+    }
+
+    /// One read of a /proc file (positionLock held).
+    private func readGenerated(_ generator: any GeneratedFile, _ buffer: inout UserIOVector,
+                               at position: Int64?) throws(Errno) -> Int {
+        // One read prints the text again and keeps at most this much of it.
+        let start = position ?? offset
+        guard start < Int64(Int.max / 2) else { return 0 }
+        var window = TextWindow(start: Int(start), capacity: min(buffer.remaining, Self.maxGeneratedRead))
+        try generator.generate(into: &window)
+        return try window.bytes.withBytes { (bytes) throws(Errno) in
+            try readBytes(&buffer, at: position) { _, _ in bytes }
         }
     }
 
@@ -122,8 +139,10 @@ final class OpenFile {
         case .regular(let data): size = Int64(data.count)
         case .directory, .generated: break
         }
-        self.offset = try FileOffset.seek(offset, whence: whence, current: self.offset, size: size)
-        return self.offset
+        return try positionLock.withLock { () throws(Errno) -> Int64 in
+            self.offset = try FileOffset.seek(offset, whence: whence, current: self.offset, size: size)
+            return self.offset
+        }
     }
 
     /// Fills `writer` with directory entries from the offset on and advances it.
@@ -131,6 +150,8 @@ final class OpenFile {
     /// Linux: iterate_dir() with filldir64()
     func readDirectory(into writer: inout DirentWriter) throws(Errno) -> Bool {
         guard case .directory(let directory) = operations else { throw .ENOTDIR }
+        positionLock.lock()
+        defer { positionLock.unlock() }
         let parent = path.parent ?? path
         var listing: [DirectoryEntry] = [
             DirectoryEntry(name: ".", ino: inode.ino, type: .directory),

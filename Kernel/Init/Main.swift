@@ -41,12 +41,9 @@ private func startKernelOnKernelStack() {
         Console.write("keel: boot complete\n")
         PowerOff.now(.normal)
     }
-    // Boot's last steps build shared kernel structures (the root file system,
-    // init's files): they hold the big kernel lock like every other writer.
-    BigKernelLock.lock()
+    // The other CPUs are up but idle: nothing else touches the tree yet.
     mountRoot()
     InitProcess.start()
-    BigKernelLock.unlock()
     LocalAPIC.startTimer()
     Scheduler.idleLoop()
 }

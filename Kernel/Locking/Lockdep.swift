@@ -7,8 +7,7 @@
 // needs, and a second would come from the same bug.
 //
 // Held locks are kept per CPU: a spinning lock is held only by the CPU that
-// took it, and the big kernel lock is let go before a context switch. The
-// scheduler lock is handed from the task that switches away to the one that
+// took it, and never across a context switch. The scheduler lock is handed from the task that switches away to the one that
 // runs next, on the same CPU, so it stays on that CPU's list. A sleeping lock
 // (a mutex, a semaphore) is held across a switch and may be let go on another
 // CPU, so it belongs to its task: the switch moves the outgoing task's sleeping
@@ -125,21 +124,6 @@ enum Lockdep {
         if enabled { check(lockClass(), interruptsOn: interruptsOn) }
     }
 
-    /// The big kernel lock, taken back after a sleep: held again, but no new
-    /// dependency. The sleep let it go, so any sleeping lock the task kept is
-    /// not "held before" it in any sense that could deadlock (Linux's BKL was
-    /// never validated at all: reacquire_kernel_lock()).
-    static func reacquireAfterSleep(_ lockClass: LockClass) {
-        guard enabled else { return }
-        let callerAddress = lockCallerAddress()
-        onThisCPU { cpu, mine, _ in
-            let count = depth![cpu]
-            guard count < maxDepth, lockClass.index >= 0 else { return }
-            mine[count] = Held(classIndex: lockClass.index, acquiredAt: callerAddress, inInterrupt: false, sleeping: false)
-            depth![cpu] = count + 1
-        }
-    }
-
     /// Reports letting go of a lock of `lockClass`. Linux: lock_release()
     @inline(__always)
     static func release(_ lockClass: @autoclosure () -> LockClass) {
@@ -222,8 +206,7 @@ enum Lockdep {
     }
 
     /// The caller is about to sleep (give up the CPU until woken): no spinning
-    /// lock may be held but the big kernel lock, which the switch lets go, and
-    /// no interrupt handler may sleep. Otherwise the report Linux prints for
+    /// lock may be held (sleeping locks may), and no interrupt handler may sleep. Otherwise the report Linux prints for
     /// it. Linux: might_sleep() → __might_sleep()
     @inline(__always)
     static func mightSleep() {
@@ -238,9 +221,8 @@ enum Lockdep {
 
     private static func reportIfAtomic(caller: UInt64, cpu: Int, _ mine: UnsafeMutablePointer<Held>,
                                        _ interruptsWereOn: Bool) {
-        let bkl = BigKernelLock.lockClass.index
         var spinning = 0
-        for i in 0..<depth![cpu] where mine[i].classIndex != bkl && !mine[i].sleeping { spinning += 1 }
+        for i in 0..<depth![cpu] where !mine[i].sleeping { spinning += 1 }
         let inIRQ = interruptNesting![cpu] > 0
         guard spinning > 0 || inIRQ else { return }
         let task = Scheduler.current

@@ -92,6 +92,26 @@ enum Slab {
         }
     }
 
+    /// Linux: kmem_cache_free(). A bad free is a kernel bug: the report names the cache.
+    static func free(_ cache: KmemCacheRef, _ object: UnsafeMutableRawPointer) {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            try allocator!.free(cache, object)
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Pages the slab caches hold, for /proc/meminfo's Slab line.
+    static var totalPages: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        var pages = 0
+        allocator!.forEachCache { pages += $0.info.totalSlabs * $0.info.pagesPerSlab }
+        return pages
+    }
+
     /// Linux: kfree(). A bad free is a kernel bug: the report names the cache.
     static func kfree(_ object: UnsafeMutableRawPointer?) {
         lock.lock()

@@ -11,12 +11,14 @@
 //   releaseUserPages()   unmap a range, flush, free frames    Linux: zap_page_range()
 //   flush()              TLB flush on every CPU using the mm  Linux: flush_tlb_mm_range()
 //
-// Everything here runs under the big kernel lock (a system call, a page fault,
-// fork, exit or execve), which is what protects the fields below, except
-// `activeCPUs`: the context switch changes it holding only the scheduler lock,
-// so it is one atomic word. On top of it, `mmapLock` orders the VMAs and the page
-// table: faults read them under it, the calls that change them write (the step
-// that lets faults leave the big kernel lock).
+// Locking, as Linux's mm_struct: `mmapLock` (a sleeping reader/writer lock)
+// protects the VMAs, the layout fields and which page tables exist: page faults
+// hold it for reading, mmap, munmap, mprotect, mremap, brk, madvise and fork's
+// copy for writing. Faults of several threads may run at once under the read
+// side, so a PTE is looked at and changed only under `pageTableLock` (or with
+// mmapLock held for writing, which keeps every fault out). `users` and
+// `activeCPUs` are atomic words: tasks on any CPU take and drop the mm, and the
+// context switch marks the CPUs it runs on.
 // Linux: struct mm_struct (include/linux/mm_types.h), kernel/fork.c, mm/memory.c
 
 import Synchronization
@@ -29,6 +31,14 @@ final class MM {
     /// user memory or wait for memory. Linux: mmap_lock (mmap_sem before 5.8)
     let mmapLock = RWSemaphore(MM.mmapLockClass)
     static let mmapLockClass = LockClass("&mm->mmap_lock", sleeping: true)
+    /// Every PTE of this mm and `rssPages`: a fault holds it to look at a PTE
+    /// and to fill or change it (after the slow part: see PageFault.swift).
+    /// Taken inside mmapLock and before the page allocator's locks; a TLB
+    /// shootdown may be sent while it is held (it leaves interrupts on).
+    /// Linux: mm->page_table_lock (Linux also splits it per page-table page)
+    let pageTableLock = SpinLock(MM.pageTableLockClass, disablesInterrupts: false)
+    static let pageTableLockClass = LockClass("&mm->page_table_lock")
+    /// Changed under mmapLock (written) and pageTableLock (entries); its root never changes.
     var pageTable: PageTable<DirectMap>
     /// Linux: mm_mt (the maple tree; older kernels: mm_rb + mmap list)
     var vmas = VMATree()
@@ -38,7 +48,9 @@ final class MM {
     var startData = VirtAddr(0), endData = VirtAddr(0)
     var startBrk = VirtAddr(0), brk = VirtAddr(0)
     var startStack = VirtAddr(0)
-    /// Pages with a PTE in this mm (the shared zero page excluded). Linux: rss_stat
+    /// Pages with a PTE in this mm (the shared zero page excluded). Changed
+    /// under pageTableLock or with mmapLock held for writing; read racily by
+    /// /proc. Linux: rss_stat
     var rssPages = 0
     /// CPUs that have this mm loaded in CR3, which a TLB flush must reach. Set and
     /// cleared atomically (by the context switch on other CPUs too).
@@ -46,8 +58,9 @@ final class MM {
     private let activeCPUWord = Atomic<UInt64>(0)
     var activeCPUs: CPUMask { CPUMask(rawValue: activeCPUWord.load(ordering: .acquiring)) }
     /// Tasks using this mm: threads sharing it, a vfork child borrowing it.
-    /// The last put() tears it down. Linux: mm_users
-    private(set) var users = 1
+    /// The last put() tears it down. Linux: mm_users (an atomic_t)
+    private let userCount = Atomic<Int>(1)
+    var users: Int { userCount.load(ordering: .relaxed) }
     /// The mapped objects (files, shared anonymous memory) some VMA maps, one
     /// reference each (MappedFiles.swift). Linux: the vm_file references of the VMAs
     private var mappedFiles: [MappedFileID] = []
@@ -76,24 +89,39 @@ final class MM {
 
     /// Another task uses this mm (a thread, a vfork child). Linux: mmget()
     func get() {
-        BigKernelLock.assertHeld("mmget")
-        precondition(users > 0, "mmget() on an mm already torn down")
-        users += 1
+        let before = userCount.add(1, ordering: .relaxed).oldValue
+        precondition(before > 0, "mmget() on an mm already torn down")
+    }
+
+    /// A reference unless the mm is already being torn down (a reader in another
+    /// task: /proc, the OOM killer). Linux: mmget_not_zero()
+    func tryGet() -> Bool {
+        var count = userCount.load(ordering: .relaxed)
+        while count > 0 {
+            let (done, now) = userCount.compareExchange(expected: count, desired: count + 1, ordering: .acquiring)
+            if done { return true }
+            count = now
+        }
+        return false
     }
 
     /// A task stops using this mm (exit, execve, a failed fork or exec). The
     /// caller no longer runs on its page table. Linux: mmput()
     func put() {
-        BigKernelLock.assertHeld("mmput")
-        precondition(users > 0, "mmput() on an mm already torn down")
-        users -= 1
-        if users == 0 { exitMmap() }
+        let left = userCount.subtract(1, ordering: .acquiringAndReleasing).newValue
+        precondition(left >= 0, "mmput() on an mm already torn down")
+        if left == 0 { exitMmap() }
     }
 
     /// Every page, page table and object reference goes; the VMAs are forgotten.
     /// Linux: exit_mmap() + mm_free_pgd()
     private func exitMmap() {
         precondition(activeCPUs.isEmpty, "exit_mmap() of an mm still loaded on a CPU")
+        // A /proc reader may still hold a reference and read the VMAs under
+        // the read side; it finds `users` at 0 and the tree empty. Linux: the
+        // mmap_write_lock() in exit_mmap()
+        mmapLock.lockWrite()
+        defer { mmapLock.unlockWrite() }
         releaseUserPages(VirtAddr(0), VirtAddr(layout.taskSize))
         vmas = VMATree()
         for id in mappedFiles { MappedFiles.put(id) }
@@ -103,7 +131,6 @@ final class MM {
 
     /// A copy-on-write copy of this mm, with one user. Linux: dup_mmap() + copy_page_range()
     func duplicate() -> MM? {
-        BigKernelLock.assertHeld("dup_mmap")
         precondition(mmapLock.isWriteLocked, "dup_mmap() without the parent's mmap_lock held for writing")
         guard let child = MM() else { return nil }
         child.vmas = vmas                               // VMATree is a value: one array copy

@@ -8,7 +8,9 @@
 // dropped when its last such VMA is unmapped or the mm is torn down
 // (MM.detachUnusedFiles, exit_mmap). The last reference lets the inode go, so a
 // program that maps and unmaps many files keeps none of them.
-// Protected by the big kernel lock, like every mm.
+// Both tables (this one and SharedMemory's) and their counts are protected by
+// `MappedFiles.lock`; what a fault then reads (the inode, the object's pages)
+// is used after letting go of it.
 // Linux: vma->vm_file with get_file() / fput()
 
 enum MappedFiles {
@@ -17,42 +19,50 @@ enum MappedFiles {
         let inode: Inode
         var users: Int
     }
+    /// Protected by `lock`.
     nonisolated(unsafe) private static var files = HashMap<UInt64, Entry>()
+    /// This table, SharedMemory's, and every reference count in them. Taken
+    /// inside mmap_lock; allocates (the tables grow) under it.
+    /// Linux: each struct file's f_count is atomic; Keel's tables need a lock
+    static let lock = SpinLock(LockClass("mapped_files_lock"), disablesInterrupts: false)
 
     /// A new reference to `inode` for a mapping of it. Linux: get_file() in mmap_region()
     static func get(_ inode: Inode) -> MappedFileID {
-        files[inode.ino] = Entry(inode: inode, users: (files[inode.ino]?.users ?? 0) + 1)
+        lock.withLock {
+            files[inode.ino] = Entry(inode: inode, users: (files[inode.ino]?.users ?? 0) + 1)
+        }
         return MappedFileID(inode.ino)
     }
 
     /// Another reference to a mapped object (fork copies an mm's). Linux: get_file() in dup_mmap()
     static func get(_ id: MappedFileID) {
-        if SharedMemory.object(id) != nil {
-            SharedMemory.get(id)
-        } else {
+        lock.withLock {
+            if SharedMemory.getLocked(id) { return }
             guard let entry = files[id.rawValue] else { Panic.now("get of unmapped file \(id.rawValue)") }
             files[id.rawValue] = Entry(inode: entry.inode, users: entry.users + 1)
         }
     }
 
     /// Drops a reference; the last one forgets the inode (or frees the shared
-    /// object's pages). Linux: fput()
+    /// object's pages, after letting go of the lock). Linux: fput()
     static func put(_ id: MappedFileID) {
-        if SharedMemory.object(id) != nil {
-            SharedMemory.put(id)
-            return
+        lock.lock()
+        let shared = SharedMemory.putLocked(id)
+        if !shared.isShared {
+            guard let entry = files[id.rawValue] else { Panic.now("put of unmapped file \(id.rawValue)") }
+            files[id.rawValue] = entry.users == 1 ? nil : Entry(inode: entry.inode, users: entry.users - 1)
         }
-        guard let entry = files[id.rawValue] else { Panic.now("put of unmapped file \(id.rawValue)") }
-        files[id.rawValue] = entry.users == 1 ? nil : Entry(inode: entry.inode, users: entry.users - 1)
+        lock.unlock()
+        shared.last?.releasePages()
     }
 
-    static func inode(_ id: MappedFileID) -> Inode? { files[id.rawValue]?.inode }
+    static func inode(_ id: MappedFileID) -> Inode? { lock.withLock { files[id.rawValue]?.inode } }
 
     /// Fills `frame` with file page `page`, zeros past the end of the file (the
     /// frame is not zeroed first: the copy writes most of it anyway).
     /// Linux: filemap_fault() reading into the page cache
     static func read(_ id: MappedFileID, page: UInt64, into frame: UnsafeMutableRawPointer) {
-        guard let inode = files[id.rawValue]?.inode else { Panic.now("fault on unmapped file \(id.rawValue)") }
+        guard let inode = inode(id) else { Panic.now("fault on unmapped file \(id.rawValue)") }
         let count = Int(pageSize)
         // A page offset from mmap can be as large as 2^52: far past any file,
         // and its byte offset may not fit an Int.

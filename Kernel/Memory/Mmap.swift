@@ -10,7 +10,7 @@
 //   - a range is checked as `length <= TASK_SIZE - start` before any addition,
 //     so nothing overflows (UserRange.end, the access_ok test).
 //
-// The big kernel lock is held (the system-call entry takes it).
+// The caller holds the mm's mmap_lock for writing (MemorySyscalls.swift takes it).
 // Linux: mm/mmap.c, mm/madvise.c, mm/msync.c, mm/gup.c (populate)
 
 /// mmap's and friends' constants. Linux: include/uapi/asm-generic/mman*.h
@@ -38,7 +38,6 @@ extension MM {
     /// EBADF comes first in Linux too). Linux: do_mmap()
     func mmap(hint: VirtAddr, length requested: UInt64, prot: UInt64, flags: Int, file: OpenFile?,
               offset: UInt64) throws(Errno) -> VirtAddr {
-        BigKernelLock.assertHeld("do_mmap")
         precondition(mmapLock.isWriteLocked, "do_mmap without mmap_lock held for writing")
         guard requested != 0 else { throw .EINVAL }
         let length = Mman.pageAlign(requested)
@@ -101,7 +100,7 @@ extension MM {
     /// pages and page tables, and the references to objects no VMA maps any more.
     /// Linux: do_vmi_munmap()
     func munmap(_ start: VirtAddr, _ end: VirtAddr) throws(Errno) {
-        BigKernelLock.assertHeld("do_munmap")
+        precondition(mmapLock.isWriteLocked, "do_munmap without mmap_lock held for writing")
         let removed: [VMA]
         do { removed = try vmas.unmapRange(start, end) } catch { throw error.errno }
         releaseUserPages(start, end)
@@ -119,7 +118,6 @@ extension MM {
     /// Moves the program break. Returns the new break, or the old one if the
     /// request is refused (brk(2) reports failure that way). Linux: sys_brk()
     func brk(_ requested: VirtAddr) throws(Errno) -> VirtAddr {
-        BigKernelLock.assertHeld("brk")
         precondition(mmapLock.isWriteLocked, "brk without mmap_lock held for writing")
         guard requested >= startBrk, requested.value <= KernelLayout.taskSize else { return brk }
         let oldEnd = brk.alignedUp(), newEnd = requested.alignedUp()

@@ -7,7 +7,6 @@
 extension MM {
     /// Linux: do_mprotect_pkey()
     func mprotect(_ start: VirtAddr, length requested: UInt64, prot: UInt64) throws(Errno) {
-        BigKernelLock.assertHeld("mprotect")
         precondition(mmapLock.isWriteLocked, "mprotect without mmap_lock held for writing")
         guard start.isPageAligned else { throw .EINVAL }
         guard requested != 0 else { return }

@@ -10,7 +10,6 @@ extension MM {
     /// a shared mapping" special case), then the VMA (EFAULT).
     func mremap(_ old: VirtAddr, oldLength requestedOld: UInt64, newLength requestedNew: UInt64, flags: UInt64,
                 newAddress: VirtAddr) throws(Errno) -> VirtAddr {
-        BigKernelLock.assertHeld("mremap")
         precondition(mmapLock.isWriteLocked, "mremap without mmap_lock held for writing")
         let maymove = UInt64(Mman.MREMAP_MAYMOVE), fixed = UInt64(Mman.MREMAP_FIXED)
         guard flags & ~(maymove | fixed | UInt64(Mman.MREMAP_DONTUNMAP)) == 0 else { throw .EINVAL }

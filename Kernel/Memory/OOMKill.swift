@@ -46,12 +46,12 @@ enum OOMKiller {
         return .retry
     }
 
-    /// Sleeps one tick: the victim needs a CPU and the big kernel lock to exit,
-    /// and a fault inside a system call holds the lock (yield would not let it go
-    /// when nothing else is runnable here). Linux: schedule_timeout_killable(1)
+    /// Sleeps one tick: the victim needs a CPU to exit (yield would not give it
+    /// one when nothing else is runnable here). Linux: schedule_timeout_killable(1)
     /// in out_of_memory()
     private static func waitForVictim() {
-        Scheduler.sleep(until: Clock.monotonicNanoseconds + 1_000_000_000 / UInt64(HZ))
+        let deadline = Clock.monotonicNanoseconds + 1_000_000_000 / UInt64(HZ)
+        while !Scheduler.sleep(until: deadline, unless: { Clock.monotonicNanoseconds >= deadline }) {}
     }
 
     /// Called on the way out of every system call: the slab used the reserve, so

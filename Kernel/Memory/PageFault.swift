@@ -13,16 +13,22 @@
 //                             (wp_page_reuse)
 //
 // The decision is a pure truth table tested on the host (FaultAction.classify);
-// this file only acts on it. It runs under the big kernel lock, taken here.
-// Linux: arch/x86/mm/fault.c, mm/memory.c
+// this file only acts on it. Locking, as in Linux: the fault holds the mm's
+// mmap_lock for reading (so the VMAs stay put while threads of the mm fault at
+// once), and the page-table lock only to look at a PTE and to change it. The
+// slow part (allocating, zeroing or copying a frame, reading a file) runs
+// between the two, so two threads may race to fill the same PTE: each
+// re-checks under the lock that the PTE is still what the decision saw, and
+// the loser gives its frame back and returns (the instruction runs again and
+// finds the winner's page). Growing the stack changes a VMA: that fault asks
+// for the mmap_lock for writing and runs again.
+// Linux: arch/x86/mm/fault.c, mm/memory.c (pte_offset_map_lock(), pte_same())
 
 enum PageFaultHandler {
     /// The #PF handler, called by Kernel/Arch with the faulting address (CR2).
     /// Linux: exc_page_fault()
     static func handle(_ frame: UnsafeMutablePointer<InterruptFrame>, address: UInt64) {
-        BigKernelLock.lock()
         resolve(frame, address: address)
-        BigKernelLock.unlock()
     }
 
     /// Linux: do_user_addr_fault(), and do_kern_addr_fault() for the rest
@@ -30,13 +36,20 @@ enum PageFaultHandler {
         let error = PageFaultErrorCode(rawValue: frame.pointee.errorCode)
         let fromUser = frame.pointee.isUserMode
         let task = Scheduler.current
-        if address < KernelLayout.taskSize, let mm = task.mm, !error.contains(.reservedBit) {
+        // A user copy under a spinlock may not sleep for mmap_lock: it fails
+        // (the fixup below) and its caller retries. Linux: faulthandler_disabled()
+        let mayResolve = fromUser || task.pagefaultsDisabled == 0
+        if address < KernelLayout.taskSize, mayResolve, let mm = task.mm, !error.contains(.reservedBit) {
             let kind: FaultAccess.Kind = error.contains(.instructionFetch) ? .execute : error.contains(.write) ? .write : .read
-            let outcome = mm.mmapLock.withRead {     // Linux: lock_mm_and_find_vma()
-                mm.handleFault(at: VirtAddr(address), access: FaultAccess(kind, fromUserMode: fromUser))
+            let access = FaultAccess(kind, fromUserMode: fromUser)
+            var outcome = mm.mmapLock.withRead {     // Linux: lock_mm_and_find_vma()
+                mm.handleFault(at: VirtAddr(address), access: access)
+            }
+            if case .needsWriteLock = outcome {
+                outcome = mm.mmapLock.withWrite { mm.handleFault(at: VirtAddr(address), access: access) }
             }
             switch outcome {
-            case .resolved:
+            case .resolved, .needsWriteLock:         // (the second time it cannot ask again)
                 return
             case .outOfMemory:
                 switch OOMKiller.outOfMemory(faulting: task) {
@@ -84,25 +97,30 @@ enum FaultOutcome {
     case segv(SegvCause)
     /// No frame could be had. Linux: VM_FAULT_OOM
     case outOfMemory
+    /// The stack must grow, which changes a VMA: run the fault again holding
+    /// mmap_lock for writing. Linux: lock_mm_and_find_vma() → expand_stack()
+    case needsWriteLock
 }
 
 extension MM {
     /// Resolves a fault at `address` in this mm, or says why it cannot.
     /// Linux: handle_mm_fault() → __handle_mm_fault() → handle_pte_fault()
     func handleFault(at address: VirtAddr, access: FaultAccess) -> FaultOutcome {
-        BigKernelLock.assertHeld("handle_mm_fault")
         precondition(mmapLock.isLocked, "handle_mm_fault() without mmap_lock")
         VMStat.count(.pageFaults)
         let page = address.alignedDown()
         var lookup = vmas.findVMAPrev(address)
+        var seen = pageTableLock.withLock { pteState(at: page) }
         var action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
-                                          pte: pteState(at: page), layout: layout)
+                                          pte: seen, layout: layout)
         if case .growStack(let newStart) = action {
+            guard mmapLock.isWriteLocked else { return .needsWriteLock }
             do { try vmas.expandDownwards(to: newStart) } catch { return .segv(.noVMA) }
             VMStat.count(.stackGrowths)
             lookup = vmas.findVMAPrev(address)
+            seen = pageTableLock.withLock { pteState(at: page) }
             action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
-                                          pte: pteState(at: page), layout: layout)
+                                          pte: seen, layout: layout)
         }
         guard let vma = lookup.vma else { return .segv(.noVMA) }
         switch action {
@@ -118,13 +136,13 @@ extension MM {
             return mapNewFrame(page, vma: vma, writable: true) { PageBytes.clear($0) }
         case .mapZeroPage:
             VMStat.count(.zeroPageMaps)
-            return mapPage(page, ZeroPage.frame, flags: Self.pteFlags(for: vma.flags, writable: false))
-                ? .resolved : .outOfMemory
+            return mapIfEmpty(page, ZeroPage.frame, flags: Self.pteFlags(for: vma.flags, writable: false))
         case .readFilePage(let pageOffset), .copyFilePage(let pageOffset), .writeSharedFilePage(let pageOffset):
             guard case .file(let file, _) = vma.backing else { return .segv(.accessError) }
             if let object = SharedMemory.object(file) {
                 VMStat.count(.shmemFaults)
-                return mapSharedPage(page, object, index: pageOffset, vma: vma, writable: access.kind == .write)
+                guard let frame = object.findOrCreate(pageOffset) else { return .outOfMemory }
+                return mapIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: access.kind == .write))
             }
             VMStat.count(.majorFaults)
             return mapNewFrame(page, vma: vma, writable: access.kind == .write) { frame in
@@ -135,55 +153,91 @@ extension MM {
             return copyOnWrite(page, vma: vma)
         case .reuseOnWrite:
             VMStat.count(.cowReuses)
-            // The classifier saw this PTE present, and nothing else edits the
-            // table under the big kernel lock: a failure is Keel's bug.
-            do {
-                _ = try pageTable.protect(page, flags: Self.pteFlags(for: vma.flags, writable: true))
-            } catch {
-                Panic.now("wp_page_reuse: the PTE at \(Fmt.hex(page.value)) vanished: \(error)")
-            }
-            flush(page)
-            return .resolved
+            return reuseOnWrite(page, vma: vma)
         }
     }
 
-    /// A fresh frame, every byte of it written by `fill`, mapped at `page`.
+    /// A fresh frame, every byte of it written by `fill` (no lock held), mapped
+    /// at `page` unless another thread's fault mapped one there meanwhile.
+    /// Linux: do_anonymous_page(), do_read_fault(), do_cow_fault()
     private func mapNewFrame(_ page: VirtAddr, vma: VMA, writable: Bool,
                              _ fill: (UnsafeMutableRawPointer) -> Void) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
         fill(UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)))
-        guard mapPage(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable)) else {
-            PageAllocator.free(frame)
-            return .outOfMemory
+        let installed = installIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable))
+        if installed != .installed { PageAllocator.free(frame) }
+        return installed == .noMemory ? .outOfMemory : .resolved
+    }
+
+    /// Maps a frame that lives on without this PTE (the zero page, a shared
+    /// object's page) if the PTE is still empty.
+    private func mapIfEmpty(_ page: VirtAddr, _ frame: PhysAddr, flags: PTEFlags) -> FaultOutcome {
+        installIfEmpty(page, frame, flags: flags) == .noMemory ? .outOfMemory : .resolved
+    }
+
+    /// What became of a frame offered for an empty PTE.
+    private enum Install { case installed, lostRace, noMemory }
+
+    /// Under the page-table lock: maps `frame` at `page` if nothing is mapped
+    /// there. Linux: finish_fault() / set_pte_range() after the pte_none() recheck
+    private func installIfEmpty(_ page: VirtAddr, _ frame: PhysAddr, flags: PTEFlags) -> Install {
+        pageTableLock.lock()
+        defer { pageTableLock.unlock() }
+        guard pageTable.translate(page) == nil else { return .lostRace }
+        return mapPage(page, frame, flags: flags) ? .installed : .noMemory
+    }
+
+    /// The frame mapped at `page` and whether it is writable, for the pte_same()
+    /// re-check (the caller holds the page-table lock).
+    private func presentEntry(_ page: VirtAddr) -> (frame: PhysAddr, writable: Bool)? {
+        guard let (address, flags, _) = pageTable.translate(page), !flags.contains(.protNone) else { return nil }
+        return (address.alignedDown(), flags.contains(.writable))
+    }
+
+    /// Makes an exclusive page writable in place, if the PTE is still the
+    /// read-only one the decision saw. Linux: wp_page_reuse()
+    private func reuseOnWrite(_ page: VirtAddr, vma: VMA) -> FaultOutcome {
+        pageTableLock.lock()
+        defer { pageTableLock.unlock() }
+        guard let entry = presentEntry(page), !entry.writable else { return .resolved }   // another thread did it
+        do {
+            _ = try pageTable.protect(page, flags: Self.pteFlags(for: vma.flags, writable: true))
+        } catch {
+            Panic.now("wp_page_reuse: the PTE at \(Fmt.hex(page.value)) vanished under the page-table lock: \(error)")
         }
+        flush(page)
         return .resolved
     }
 
-    /// Maps the shared object's page itself (every sharer sees the same frame).
-    /// Linux: shmem_fault() + finish_fault()
-    private func mapSharedPage(_ page: VirtAddr, _ object: SharedMemoryObject, index: UInt64, vma: VMA,
-                               writable: Bool) -> FaultOutcome {
-        guard let frame = object.findOrCreate(index) else { return .outOfMemory }
-        return mapPage(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable)) ? .resolved : .outOfMemory
-    }
-
-    /// Copies the page into a fresh frame and swaps it into the same PTE (one
-    /// walk: the table is there). The old frame loses a mapping and is freed
-    /// with its last. Linux: wp_page_copy()
+    /// Copies the page into a fresh frame and swaps it into the same PTE, if
+    /// the PTE still maps the frame copied from (another thread of the mm may
+    /// have broken the same sharing meanwhile: then the copy goes back). The
+    /// old frame loses a mapping and is freed with its last.
+    /// Linux: wp_page_copy() with its pte_same() re-check
     private func copyOnWrite(_ page: VirtAddr, vma: VMA) -> FaultOutcome {
-        guard let (old, _, _) = pageTable.translate(page), let frame = PageAllocator.allocate() else { return .outOfMemory }
-        let oldFrame = old.alignedDown()
-        PageBytes.copy(to: DirectMap.pointer(frame, as: UInt8.self), from: DirectMap.pointer(oldFrame, as: UInt8.self))
+        guard let seen = pageTableLock.withLock({ presentEntry(page) }), !seen.writable else { return .resolved }
+        guard let frame = PageAllocator.allocate() else { return .outOfMemory }
+        // The old frame may be freed while it is copied (its other mapper broke
+        // the sharing too, and this mm's PTE changed first): then the re-check
+        // fails and the copy is dropped unread.
+        PageBytes.copy(to: DirectMap.pointer(frame, as: UInt8.self), from: DirectMap.pointer(seen.frame, as: UInt8.self))
+        pageTableLock.lock()
+        guard let now = presentEntry(page), now.frame == seen.frame, !now.writable else {
+            pageTableLock.unlock()
+            PageAllocator.free(frame)
+            return .resolved
+        }
         do {
             try pageTable.replaceFrame(page, with: frame, flags: Self.pteFlags(for: vma.flags, writable: true)) {
                 flush(page)
             }
         } catch {
-            Panic.now("wp_page_copy: the PTE at \(Fmt.hex(page.value)) vanished: \(error)")
+            Panic.now("wp_page_copy: the PTE at \(Fmt.hex(page.value)) vanished under the page-table lock: \(error)")
         }
         MapCount.add(frame)
         rssPages += 1
-        dropFrame(oldFrame)
+        dropFrame(seen.frame)
+        pageTableLock.unlock()
         return .resolved
     }
 }

@@ -12,13 +12,19 @@
 // taken at mmap and at fork, dropped when its last such VMA is unmapped or the
 // mm is torn down. Each page the object holds keeps one mapping reference of
 // its own on the frame, so a frame outlives every PTE until the object dies.
-// All of it runs under the big kernel lock.
+// The table of objects and their `users` are protected by MappedFiles.lock;
+// each object's pages by its own `lock`.
 
 /// One shared anonymous object. Linux: the shmem inode behind the mapping
 final class SharedMemoryObject {
     let id: MappedFileID
-    /// Address spaces holding it. Linux: the struct file's f_count via vm_file
+    /// Address spaces holding it. Protected by MappedFiles.lock.
+    /// Linux: the struct file's f_count via vm_file
     fileprivate(set) var users = 1
+    /// `chunks` and the frames in them: faults of several mms fill pages at once.
+    /// Linux: the xarray's xa_lock
+    private let lock = SpinLock(SharedMemoryObject.lockClass, disablesInterrupts: false)
+    private static let lockClass = LockClass("&shmem->lock")
     /// Frames by page index, 512 to a chunk (one page of entries), PhysAddr(0)
     /// for a page never touched: a sparse 2^44-byte mapping costs nothing until used.
     /// Linux: the inode's xarray (i_pages)
@@ -32,6 +38,8 @@ final class SharedMemoryObject {
     /// The frame for page `index`, made (zeroed) on first use; nil without memory.
     /// Linux: shmem_get_folio(SGP_CACHE)
     func findOrCreate(_ index: UInt64) -> PhysAddr? {
+        lock.lock()
+        defer { lock.unlock() }
         let key = index / UInt64(Self.chunkEntries), slot = Int(index % UInt64(Self.chunkEntries))
         if chunks[key] == nil {
             let chunk = UnsafeMutablePointer<PhysAddr>.allocate(capacity: Self.chunkEntries)
@@ -48,8 +56,9 @@ final class SharedMemoryObject {
     }
 
     /// Drops the object's reference on every page; a page no PTE maps any more
-    /// goes back to the buddy allocator. Linux: shmem_evict_inode() → shmem_truncate_range()
-    fileprivate func releasePages() {
+    /// goes back to the buddy allocator. Called once no mm holds the object
+    /// (so no fault can reach it). Linux: shmem_evict_inode() → shmem_truncate_range()
+    func releasePages() {
         for chunk in chunks.values {
             for slot in 0..<Self.chunkEntries where chunk[slot].value != 0 {
                 if MapCount.remove(chunk[slot]) { PageAllocator.free(chunk[slot]) }
@@ -68,28 +77,36 @@ enum SharedMemory {
 
     /// A new object with one user, for the mmap that creates it. Linux: shmem_zero_setup()
     static func create() -> MappedFileID {
-        lastID += 1
-        let id = MappedFileID(idTag | lastID)
-        objects[id.rawValue] = SharedMemoryObject(id: id)
-        return id
+        MappedFiles.lock.withLock {
+            lastID += 1
+            let id = MappedFileID(idTag | lastID)
+            objects[id.rawValue] = SharedMemoryObject(id: id)
+            return id
+        }
     }
 
+    /// The object `id` names, or nil for an inode's ID.
     static func object(_ id: MappedFileID) -> SharedMemoryObject? {
-        id.rawValue & idTag == 0 ? nil : objects[id.rawValue]
+        id.rawValue & idTag == 0 ? nil : MappedFiles.lock.withLock { objects[id.rawValue] }
     }
 
-    /// Another address space maps the object (fork). Linux: get_file() in dup_mmap()
-    static func get(_ id: MappedFileID) {
-        guard let object = object(id) else { return }
+    /// Another address space maps the object (fork); false if `id` names no
+    /// object. The caller holds MappedFiles.lock. Linux: get_file() in dup_mmap()
+    static func getLocked(_ id: MappedFileID) -> Bool {
+        guard id.rawValue & idTag != 0, let object = objects[id.rawValue] else { return false }
         object.users += 1
+        return true
     }
 
-    /// An address space stops mapping it; the last one frees its pages. Linux: fput()
-    static func put(_ id: MappedFileID) {
-        guard let object = object(id) else { return }
+    /// An address space stops mapping it (the caller holds MappedFiles.lock).
+    /// Returns whether `id` names an object, and the object if that was its
+    /// last user: the caller frees its pages after letting go of the lock.
+    /// Linux: fput()
+    static func putLocked(_ id: MappedFileID) -> (isShared: Bool, last: SharedMemoryObject?) {
+        guard id.rawValue & idTag != 0, let object = objects[id.rawValue] else { return (false, nil) }
         object.users -= 1
-        guard object.users == 0 else { return }
-        object.releasePages()
+        guard object.users == 0 else { return (true, nil) }
         objects[id.rawValue] = nil
+        return (true, object)
     }
 }

@@ -73,6 +73,17 @@ enum UserCopy {
         return box.pointee
     }
 
+    /// `read` with page faults disabled, for a caller holding a spinlock: a page
+    /// that is not there gives EFAULT at once instead of a sleep for mmap_lock,
+    /// and the caller lets go, faults it in with `read`, and tries again.
+    /// Linux: __get_user() under pagefault_disable() (get_futex_value_locked())
+    static func readWithoutFaults<T: BitwiseCopyable>(_ type: T.Type, at address: VirtAddr) throws(Errno) -> T {
+        let task = Scheduler.current
+        task.pagefaultsDisabled += 1
+        defer { task.pagefaultsDisabled -= 1 }
+        return try read(type, at: address)
+    }
+
     /// Linux: put_user()
     static func write<T: BitwiseCopyable>(_ value: T, at address: VirtAddr) throws(Errno) {
         let range = try UserRange(address, count: MemoryLayout<T>.size)

@@ -2,7 +2,10 @@
 // built from scattered physical frames, mapped page by page in the vmalloc area
 // (docs/ARCHITECTURE.md, "Memory layout"). Each area has an unmapped guard page just below it, and the next
 // area's guard lies just above it, so running off either end faults.
-// Linux: mm/vmalloc.c (vmalloc, vfree, struct vmap_area)
+// `Vmalloc.lock` protects the list of areas and the kernel page table's
+// vmalloc part; it is held across a whole allocation or free (frames, page
+// tables, the TLB shootdown of a free: it leaves interrupts on for that).
+// Linux: mm/vmalloc.c (vmalloc, vfree, struct vmap_area, vmap_area_lock)
 
 /// One vmalloc allocation, kept in an address-sorted list whose nodes come from
 /// the "vmap_area" slab cache. Linux: struct vmap_area (in an rbtree there)
@@ -22,13 +25,18 @@ struct VmArea {
 }
 
 enum Vmalloc {
+    /// Protected by `lock` (and read without it only by a panic report).
     nonisolated(unsafe) private static var areas: UnsafeMutablePointer<VmArea>? = nil
     nonisolated(unsafe) private static var areaCache: KmemCacheRef? = nil
     /// Pages mapped by live areas (the vmalloc line of /proc/meminfo).
     nonisolated(unsafe) private(set) static var mappedPages = 0
+    /// Linux: vmap_area_lock
+    static let lock = SpinLock(LockClass("vmap_area_lock"), disablesInterrupts: false)
 
     /// Maps `bytes` (rounded up to pages) of fresh, zeroed frames. Linux: vmalloc()
     static func allocate(bytes: Int, isStack: Bool = false) -> UnsafeMutableRawPointer? {
+        lock.lock()
+        defer { lock.unlock() }
         let pages = (bytes + Int(pageSize) - 1) / Int(pageSize)
         guard pages > 0, let (previous, start) = findGap(pages: pages), let node = newNode() else { return nil }
         let flags = KernelPageTable.kernelFlags(writable: true, executable: false)
@@ -51,6 +59,8 @@ enum Vmalloc {
 
     /// Maps device registers at `phys` uncached into the vmalloc area. Linux: ioremap()
     static func ioremap(_ phys: PhysAddr, bytes: Int) -> UnsafeMutableRawPointer? {
+        lock.lock()
+        defer { lock.unlock() }
         let pages = (bytes + Int(pageSize) - 1) / Int(pageSize)
         guard pages > 0, let (previous, start) = findGap(pages: pages), let node = newNode() else { return nil }
         var flags = KernelPageTable.kernelFlags(writable: true, executable: false)
@@ -85,6 +95,8 @@ enum Vmalloc {
 
     /// Unmaps an area and frees its frames. Linux: vfree()
     static func free(_ pointer: UnsafeMutableRawPointer) {
+        lock.lock()
+        defer { lock.unlock() }
         let start = UInt64(UInt(bitPattern: pointer))
         var previous: UnsafeMutablePointer<VmArea>? = nil
         var node = areas
@@ -98,6 +110,9 @@ enum Vmalloc {
         mappedPages -= area.pointee.pages
         freeNode(area)
     }
+
+    // The two questions a panic report asks (where the stacks are): answered
+    // without the lock, which the panicking CPU may hold.
 
     static func isStackAddress(_ address: UInt64) -> Bool {
         find { $0.isStack && address >= $0.start && address < $0.end }
@@ -143,7 +158,7 @@ enum Vmalloc {
     }
 
     private static func freeNode(_ node: UnsafeMutablePointer<VmArea>) {
-        do { try Slab.allocator!.free(areaCache!, UnsafeMutableRawPointer(node)) } catch { Slab.fail(error) }
+        Slab.free(areaCache!, UnsafeMutableRawPointer(node))
     }
 
     /// Undoes a half-built area: its first `mapped` pages and its list node.

@@ -29,19 +29,26 @@ enum Exec {
         let image = try load(path: path, relativeTo: task.fs.cwd, arguments: arguments, environment: environment)
         // The point of no return. Linux: begin_new_exec() → exec_mmap()
         MMU.load(image.mm.pageTable.root)             // before the old tables can be freed
-        if let old = task.mm {
+        image.mm.activate(on: PerCPU.cpu)
+        // The task runs on the new mm before the old one is put: tearing it down
+        // may sleep (its mmap_lock), and a switch must not bring it back.
+        let signals = task.signals.copy()               // no longer shared with threads of the old image
+        signals.resetForExec()
+        let old = task.allocLock.withLock { () -> MM? in
+            let old = task.mm
+            task.mm = image.mm
+            task.name = image.name
+            task.signals = signals
+            return old
+        }
+        if let old {
             old.deactivate(on: PerCPU.cpu)
             old.put()
         }
-        image.mm.activate(on: PerCPU.cpu)
-        task.mm = image.mm
         task.completeVforkDone()                        // off the parent's memory: it may run
-        task.name = image.name
         task.fsBase = 0
         CPU.setFSBase(0)
         task.files.closeOnExec()
-        task.signals = task.signals.copy()              // no longer shared with threads of the old image
-        task.signals.resetForExec()
         frame.pointee = InterruptFrame.userEntry(rip: image.entry.value, rsp: image.stackPointer)
         // The new program starts with clean x87/SSE state. Linux: fpu__clear_user_states()
         TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))

@@ -1,6 +1,8 @@
 // The end of a task: its address space and files are released, its children
 // go to init, and it stays a zombie holding its exit status until the parent
-// waits. When init itself exits, Keel powers off.
+// waits. When init itself exits, Keel powers off. The family links change under
+// Task.tasklistLock; a waiting parent sleeps with the two-step sleep, so an
+// exit on another CPU between its look and its sleep still wakes it.
 // Linux: kernel/exit.c do_exit(), exit_notify(), forget_original_parent()
 
 /// A wait status as wait4 reports it. Linux: the exit_code encoding
@@ -26,25 +28,30 @@ enum ProcessExit {
         let leader = task.groupLeader ?? task
         clearChildTID(task)
         task.completeVforkDone()
-        leader.threads.removeAll { $0 === task }
-        if leader.threads.isEmpty {
-            processEnded(leader, status: leader.groupExitStatus ?? status)
+        let (lastThread, groupStatus) = Task.tasklistLock.withLock { () -> (Bool, Int32?) in
+            leader.threads.removeAll { $0 === task }
+            return (leader.threads.isEmpty, leader.groupExitStatus)
+        }
+        if lastThread {
+            processEnded(leader, status: groupStatus ?? status)
         }
         // exit_mm(): off this mm's page table first, then the last user frees it.
         MMU.load(KernelPageTable.root)
-        if let mm = task.mm {
+        if let mm = task.replaceMM(with: nil) {
             mm.deactivate(on: PerCPU.cpu)
-            task.mm = nil
             mm.put()
         }
-        if task !== leader {
+        Task.tasklistLock.lock()
+        task.hasExited = true
+        let selfReaping = task !== leader
+        if selfReaping {
             // A thread is nobody's child: it releases itself (Linux: release_task()
             // from exit_notify() for an autoreaping thread).
-            Task.unregister(task)
+            Task.unregisterLocked(task)
             task.groupLeader = nil
-            task.put()
         }
-        task.hasExited = true
+        Task.tasklistLock.unlock()
+        if selfReaping { task.put() }
     }
 
     /// exit_group(), a fatal signal or fault: every thread of the process ends.
@@ -57,11 +64,13 @@ enum ProcessExit {
     @inline(never)
     private static func startGroupExit(status: Int32) {
         let task = Scheduler.current
+        Task.tasklistLock.lock()
         let leader = task.groupLeader ?? task
         if leader.groupExitStatus == nil {
             leader.groupExitStatus = status
             for thread in leader.threads where thread !== task { Signals.send(Signal.SIGKILL, to: thread, force: true) }
         }
+        Task.tasklistLock.unlock()
     }
 
     /// Kills the current process for a signal whose default action is to terminate.
@@ -72,9 +81,10 @@ enum ProcessExit {
     /// The last thread is gone: the process becomes a zombie for its parent to reap,
     /// or, for init, the machine powers off. Linux: exit_notify()
     private static func processEnded(_ leader: Task, status: Int32) {
-        leader.exitStatus = status
         if leader.pid == 1 { initExited(status) }
         leader.files = FileTable()          // exit_files()
+        Task.tasklistLock.lock()
+        leader.exitStatus = status
         reparentChildren(of: leader)
         leader.state = .zombie
         if let parent = leader.parent {
@@ -83,35 +93,63 @@ enum ProcessExit {
             // on signal->wait_chldexit
             for thread in parent.threads { Scheduler.wake(thread) }
         }
+        Task.tasklistLock.unlock()
     }
 
     /// Waits for a child in `pid`'s set (wait4's encoding: > 0 one pid, else
     /// any; Keel has no process groups) to become a zombie, and reaps it.
     /// Returns nil for WNOHANG with no zombie yet. Linux: do_wait() → wait_task_zombie()
     static func wait(for pid: Int32, noHang: Bool) throws(Errno) -> (pid: Int32, status: Int32)? {
-        let task = Scheduler.current.groupLeader ?? Scheduler.current
+        let me = Scheduler.current
+        var outcome: WaitOutcome = .sleep
         while true {
-            let candidates = task.children.filter { pid <= 0 || $0.pid == pid }
-            guard !candidates.isEmpty else { throw .ECHILD }
-            if let zombie = candidates.first(where: { $0.state == .zombie }) {
-                let result = (zombie.pid, zombie.exitStatus)
-                releaseTask(zombie, from: task)
-                return result
+            // The look happens after the task is marked sleeping: an exit that
+            // comes after it wakes the task, which then looks again.
+            Scheduler.sleep(unless: {
+                outcome = reapZombie(of: me.groupLeader ?? me, pid: pid)
+                if case .sleep = outcome { return noHang || Signals.interrupted(me) }
+                return true
+            })
+            switch outcome {
+            case .noChild: throw .ECHILD
+            case .reaped(let zombie, let status):
+                let reaped = zombie.pid
+                zombie.put()                // the parent's reference, outside the lock (it frees the stack)
+                return (reaped, status)
+            case .sleep:
+                if noHang { return nil }
+                if Signals.interrupted(me) { throw .EINTR }
             }
-            if noHang { return nil }
-            if Signals.interrupted(Scheduler.current) { throw .EINTR }
-            Scheduler.sleep()
         }
     }
 
-    /// Frees what is left of a reaped zombie: its pid, its place among its
-    /// parent's children, and the parent's reference. Linux: release_task()
+    /// What one look at a parent's children found.
+    private enum WaitOutcome {
+        case noChild
+        case reaped(Task, status: Int32)
+        case sleep
+    }
+
+    /// Under tasklistLock: reaps the first zombie child in `pid`'s set. Linux: wait_consider_task()
+    private static func reapZombie(of parent: Task, pid: Int32) -> WaitOutcome {
+        Task.tasklistLock.lock()
+        defer { Task.tasklistLock.unlock() }
+        let candidates = parent.children.filter { pid <= 0 || $0.pid == pid }
+        guard !candidates.isEmpty else { return .noChild }
+        guard let zombie = candidates.first(where: { $0.state == .zombie }) else { return .sleep }
+        let status = zombie.exitStatus
+        releaseTask(zombie, from: parent)
+        return .reaped(zombie, status: status)
+    }
+
+    /// Unlinks what is left of a reaped zombie: its pid and its place among its
+    /// parent's children (tasklistLock held; the caller drops the parent's
+    /// reference after it). Linux: release_task()
     private static func releaseTask(_ zombie: Task, from parent: Task) {
         parent.children.removeAll { $0 === zombie }
         zombie.parent = nil
         zombie.threads.removeAll()
-        Task.unregister(zombie)
-        zombie.put()
+        Task.unregisterLocked(zombie)
     }
 
     /// CLONE_CHILD_CLEARTID: zero the tid word and wake one futex waiter, which is
@@ -122,9 +160,9 @@ enum ProcessExit {
         _ = Futex.wake(key: Futex.key(mm: mm, address: task.clearChildTID, isPrivate: false), count: 1)
     }
 
-    /// Orphans are adopted by init. Linux: forget_original_parent()
+    /// Orphans are adopted by init (tasklistLock held). Linux: forget_original_parent()
     private static func reparentChildren(of task: Task) {
-        guard let initTask = Task.initProcess, initTask !== task else { return }
+        guard let initTask = Task.initProcessLocked, initTask !== task else { return }
         for child in task.children {
             child.parent = initTask
             initTask.children.append(child)

@@ -7,6 +7,8 @@
 // mm, files and signal handlers instead.
 // Linux: kernel/fork.c kernel_clone() → copy_process() → copy_mm()
 
+import Synchronization
+
 /// clone() flags. Linux: include/uapi/linux/sched.h
 struct CloneFlags: OptionSet {
     let rawValue: UInt64
@@ -40,8 +42,16 @@ enum Fork {
         if flags.contains(.settls) && tls >= KernelLayout.taskSize { throw .EPERM }
         let parent = Scheduler.current
         guard let parentMM = parent.mm else { throw .EINVAL }
-        guard Scheduler.canAdmit, let pid = Task.allocatePID() else { throw .EAGAIN }
-        guard let kernelStack = KernelStacks.allocate() else { throw .ENOMEM }
+        guard Scheduler.reserveEntity() else { throw .EAGAIN }
+        guard let pid = Task.allocatePID() else {
+            Scheduler.cancelReservation()
+            throw .EAGAIN
+        }
+        guard let kernelStack = KernelStacks.allocate() else {
+            Task.releasePID(pid)
+            Scheduler.cancelReservation()
+            throw .ENOMEM
+        }
         let mm: MM
         if flags.contains(.vm) {
             parentMM.get()                              // Linux: mmget() in copy_mm()
@@ -49,6 +59,8 @@ enum Fork {
         } else {
             guard let copy = parentMM.mmapLock.withWrite({ parentMM.duplicate() }) else {
                 KernelStacks.free(kernelStack)
+                Task.releasePID(pid)
+                Scheduler.cancelReservation()
                 throw .ENOMEM
             }
             mm = copy
@@ -62,12 +74,15 @@ enum Fork {
         child.blockedSignals = parent.blockedSignals
         child.fsBase = flags.contains(.settls) ? tls : parent.fsBase
         if flags.contains(.childCleartid) { child.clearChildTID = childTID }
+        if flags.contains(.vfork) { child.vforkParent = parent }       // before the child can run
 
         var childFrame = frame
         childFrame.rax = 0                              // clone returns 0 in the child
         if stack != 0 { childFrame.rsp = stack }
         child.savedSP.pointee = TaskStack.prepareReturnToUser(child, frame: childFrame, sseFrom: parent)
 
+        // Linux: the tasklist_lock section of copy_process()
+        Task.tasklistLock.lock()
         let leader = parent.groupLeader ?? parent
         if isThread {
             child.groupLeader = leader
@@ -79,7 +94,8 @@ enum Fork {
             child.parent = adopter
             adopter.children.append(child)
         }
-        Task.register(child)
+        Task.registerLocked(child)
+        Task.tasklistLock.unlock()
         if flags.contains(.parentSettid) {
             do { try UserCopy.write(pid, at: parentTID) } catch {
                 // Linux ignores a failed put_user() here (kernel_clone()): the child exists.
@@ -89,8 +105,7 @@ enum Fork {
         Scheduler.admit(child, like: Scheduler.entities[Int(parent.entity)])
         if flags.contains(.vfork) {
             // Linux: wait_for_vfork_done(), killable
-            child.vforkParent = parent
-            while child.vforkParent != nil && !Signals.fatalPending(parent) { Scheduler.sleep() }
+            while !Scheduler.sleep(unless: { child.vforkDone.load(ordering: .acquiring) || Signals.fatalPending(parent) }) {}
         }
         return pid
     }
@@ -102,6 +117,7 @@ extension Task {
     func completeVforkDone() {
         guard let parent = vforkParent else { return }
         vforkParent = nil
+        vforkDone.store(true, ordering: .releasing)
         Scheduler.wake(parent)
     }
 }

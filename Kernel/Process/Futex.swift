@@ -31,13 +31,43 @@ enum Futex {
         var woken = false
     }
 
-    /// Waiters hashed by key into buckets, so a wake looks at one short list.
-    /// Protected by the big kernel lock (each bucket gets its own lock when that
-    /// goes). Linux: futex_queues[] of struct futex_hash_bucket, futex_hash()
+    /// One hash chain: its waiters, in queue order, under its own lock.
+    /// Linux: struct futex_hash_bucket
+    private struct Bucket {
+        /// Protects `waiters` and the `futexBucket` of every task in them. A
+        /// requeue holds two: the lower-numbered first, the other as the
+        /// nested class. Taken before the scheduler lock. Linux: hb->lock
+        let lock: SpinLock
+        var waiters: [Waiter] = []
+    }
+    private static let bucketLockClass = LockClass("&hb->lock")
+    private static let nestedBucketLockClass = LockClass("&hb->lock/1")
+
+    /// Waiters hashed by key into buckets, so a wake looks at one short list and
+    /// futexes in different buckets never share a lock. Set up once at boot
+    /// (plain memory: CPUs change different buckets at once).
+    /// Linux: futex_queues[] of struct futex_hash_bucket, futex_hash()
     private static let bucketCount = 256
-    nonisolated(unsafe) private static var buckets = [[Waiter]](repeating: [], count: bucketCount)
+    nonisolated(unsafe) private static let buckets: UnsafeMutablePointer<Bucket> = {
+        let table = UnsafeMutablePointer<Bucket>.allocate(capacity: bucketCount)
+        for i in 0..<bucketCount {
+            (table + i).initialize(to: Bucket(lock: SpinLock(bucketLockClass, disablesInterrupts: false)))
+        }
+        return table
+    }()
 
     private static func bucket(_ key: FutexKey) -> Int { key.hashValue & (bucketCount - 1) }
+
+    /// Locks the bucket the current task waits in, which a requeue may change
+    /// until its lock is held. Linux: futex_q_lock() / the lock_ptr re-check
+    private static func lockOwnBucket(_ task: Task) -> Int {
+        while true {
+            let b = task.futexBucket
+            buckets[b].lock.lock()
+            if task.futexBucket == b { return b }
+            buckets[b].lock.unlock()
+        }
+    }
 
     /// The key of the word at `address`: private when the caller says so or the
     /// mapping is private, else the shared object and offset. The word must be
@@ -52,64 +82,122 @@ enum Futex {
         return .sharedWord(object: object.rawValue, page: page, byte: address.value & (pageSize - 1))
     }
 
-    /// Linux: futex_wait(). Sleeps while *address == expected.
+    /// Linux: futex_wait(). Sleeps while *address == expected. The word is
+    /// read under the bucket lock, which every waker takes too, so a wake-up
+    /// cannot fall between the read and the queueing.
     static func wait(key: FutexKey, address: VirtAddr, expected: UInt32, deadline: UInt64?) throws(Errno) {
         guard address.value & 3 == 0 else { throw .EINVAL }
         let task = Scheduler.current
-        // Reading the word and queueing happen under the big kernel lock, which
-        // every waker holds too, so no wake-up can fall in between.
-        guard try UserCopy.read(UInt32.self, at: address) == expected else { throw .EAGAIN }
-        task.futexBucket = bucket(key)
-        buckets[task.futexBucket].append(Waiter(key: key, task: task))
-        defer { task.futexBucket = -1 }
+        let b = bucket(key)
         while true {
-            let b = task.futexBucket                // a requeue may have moved the waiter
-            if let i = buckets[b].firstIndex(where: { $0.task === task }) {
-                if buckets[b][i].woken { buckets[b].remove(at: i); return }
-            } else {
-                return
+            buckets[b].lock.lock()
+            let word: UInt32
+            do {
+                word = try UserCopy.readWithoutFaults(UInt32.self, at: address)
+            } catch {
+                // Not present: fault it in without the lock (a real EFAULT ends
+                // here), then look again. Linux: futex_wait_setup()'s retry
+                buckets[b].lock.unlock()
+                _ = try UserCopy.read(UInt32.self, at: address)
+                continue
             }
-            if Signals.interrupted(task) { remove(task, from: b); throw .EINTR }
-            if let deadline, Clock.monotonicNanoseconds >= deadline { remove(task, from: b); throw .ETIMEDOUT }
-            if let deadline {
-                Scheduler.sleep(until: deadline)
-            } else {
-                Scheduler.sleep()
+            guard word == expected else {
+                buckets[b].lock.unlock()
+                throw .EAGAIN
             }
+            break
+        }
+        task.futexBucket = b
+        buckets[b].waiters.append(Waiter(key: key, task: task))
+        // Marked sleeping before the lock goes: a wake from here on counts.
+        Scheduler.prepareToSleep(until: deadline)
+        buckets[b].lock.unlock()
+        while true {
+            Scheduler.sleepPrepared()
+            let at = lockOwnBucket(task)            // a requeue may have moved the waiter
+            defer { buckets[at].lock.unlock() }
+            guard let i = buckets[at].waiters.firstIndex(where: { $0.task === task }) else {
+                Panic.now("futex: a waiter left its bucket without being woken")
+            }
+            var outcome: Errno? = nil
+            if buckets[at].waiters[i].woken {
+                outcome = nil
+            } else if Signals.interrupted(task) {
+                outcome = .EINTR
+            } else if let deadline, Clock.monotonicNanoseconds >= deadline {
+                outcome = .ETIMEDOUT
+            } else {
+                Scheduler.prepareToSleep(until: deadline)   // (spurious wake-up: again, under the lock)
+                continue
+            }
+            buckets[at].waiters.remove(at: i)
+            task.futexBucket = -1
+            if let outcome { throw outcome }
+            return
         }
     }
 
     /// Linux: futex_wake(). Returns how many waiters were woken.
     static func wake(key: FutexKey, count: Int) -> Int {
         let b = bucket(key)
+        buckets[b].lock.lock()
+        defer { buckets[b].lock.unlock() }
+        return wakeLocked(key: key, count: count, in: b)
+    }
+
+    private static func wakeLocked(key: FutexKey, count: Int, in b: Int) -> Int {
         var woken = 0
-        for i in buckets[b].indices where woken < count && !buckets[b][i].woken && buckets[b][i].key == key {
-            buckets[b][i].woken = true
-            Scheduler.wake(buckets[b][i].task)
+        for i in buckets[b].waiters.indices where woken < count && !buckets[b].waiters[i].woken
+            && buckets[b].waiters[i].key == key {
+            buckets[b].waiters[i].woken = true
+            Scheduler.wake(buckets[b].waiters[i].task)
             woken += 1
         }
         return woken
     }
 
     /// Wakes up to `count` waiters of `key` and moves up to `requeueCount` of the
-    /// others to `target`, in queue order. Returns both numbers added, as Linux
-    /// does (a requeue onto the same word counts too, and changes nothing).
-    /// Linux: futex_requeue() without PI
-    static func requeue(key: FutexKey, count: Int, to target: FutexKey, requeueCount: Int) -> Int {
-        var woken = wake(key: key, count: count)
+    /// others to `target`, in queue order, after checking that the word at
+    /// `address` still holds `expected` if given (FUTEX_CMP_REQUEUE), all under
+    /// both buckets' locks. Returns both numbers added, as Linux does (a
+    /// requeue onto the same word counts too, and changes nothing).
+    /// Linux: futex_requeue() without PI, double_lock_hb()
+    static func requeue(key: FutexKey, count: Int, to target: FutexKey, requeueCount: Int,
+                        address: VirtAddr, expected: UInt32?) throws(Errno) -> Int {
         let from = bucket(key), to = bucket(target)
+        let (low, high) = (min(from, to), max(from, to))
+        while true {
+            buckets[low].lock.lock()
+            if high != low { buckets[high].lock.lock(as: nestedBucketLockClass) }
+            guard let expected else { break }
+            let word: UInt32
+            do {
+                word = try UserCopy.readWithoutFaults(UInt32.self, at: address)
+            } catch {
+                unlockPair(low, high)
+                _ = try UserCopy.read(UInt32.self, at: address)      // fault it in, then again
+                continue
+            }
+            guard word == expected else {
+                unlockPair(low, high)
+                throw .EAGAIN
+            }
+            break
+        }
+        defer { unlockPair(low, high) }
+        var woken = wakeLocked(key: key, count: count, in: from)
         var moved = 0, i = 0
-        while i < buckets[from].count && moved < requeueCount {
-            var waiter = buckets[from][i]
+        while i < buckets[from].waiters.count && moved < requeueCount {
+            var waiter = buckets[from].waiters[i]
             guard waiter.key == key && !waiter.woken else { i += 1; continue }
             waiter.key = target
             waiter.task.futexBucket = to
             if from == to {
-                buckets[from][i] = waiter
+                buckets[from].waiters[i] = waiter
                 i += 1
             } else {
-                buckets[from].remove(at: i)
-                buckets[to].append(waiter)
+                buckets[from].waiters.remove(at: i)
+                buckets[to].waiters.append(waiter)
             }
             moved += 1
         }
@@ -117,7 +205,10 @@ enum Futex {
         return woken
     }
 
-    private static func remove(_ task: Task, from b: Int) { buckets[b].removeAll { $0.task === task } }
+    private static func unlockPair(_ low: Int, _ high: Int) {
+        if high != low { buckets[high].lock.unlock(as: nestedBucketLockClass) }
+        buckets[low].lock.unlock()
+    }
 
     /// Linux: sys_futex()
     static func syscall(_ a: SyscallArgs) throws(Errno) -> Int {
@@ -151,14 +242,12 @@ enum Futex {
             guard a.u64(4) & 3 == 0 else { throw .EINVAL }
             guard UserRange.isValid(a.address(4), count: 4) else { throw .EFAULT }
             if !isPrivate { _ = try UserCopy.read(UInt32.self, at: a.address(4)) }
-            if operation == FUTEX_CMP_REQUEUE {
-                // The check and the requeue happen under the big kernel lock, which
-                // every waiter holds while it compares and queues.
-                guard try UserCopy.read(UInt32.self, at: a.address(0)) == UInt32(truncatingIfNeeded: a.u64(5))
-                else { throw .EAGAIN }
-            }
+            // FUTEX_CMP_REQUEUE's check happens under the buckets' locks, which
+            // every waiter holds while it compares and queues.
+            let expected = operation == FUTEX_CMP_REQUEUE ? UInt32(truncatingIfNeeded: a.u64(5)) : nil
             let target = Self.key(mm: mm, address: a.address(4), isPrivate: isPrivate)
-            return requeue(key: key, count: wakeCount, to: target, requeueCount: requeueCount)
+            return try requeue(key: key, count: wakeCount, to: target, requeueCount: requeueCount,
+                               address: a.address(0), expected: expected)
         default:
             throw .ENOSYS
         }

@@ -14,13 +14,15 @@ enum InitProcess {
             // Linux panics the same way, after trying its fallbacks.
             Panic.now("No working init found: cannot execute \(path): \(error.name). Try passing init= option to kernel.")
         }
-        guard let pid = Task.allocatePID(), let stack = KernelStacks.allocate() else { Panic.now("no memory for init") }
+        guard Scheduler.reserveEntity(), let pid = Task.allocatePID(), let stack = KernelStacks.allocate() else {
+            Panic.now("no memory for init")
+        }
         let task = Task(pid: pid, tgid: pid, name: image.name, kernelStack: stack)
         task.mm = image.mm
         task.files = FileTable.console()
         task.threads = [task]
         task.savedSP.pointee = TaskStack.prepareReturnToUser(task, frame: .userEntry(rip: image.entry.value, rsp: image.stackPointer))
-        Task.register(task)
+        Task.tasklistLock.withLock { Task.registerLocked(task) }
         Scheduler.admit(task, like: Scheduler.defaultEntity)
         Log.info("Run \(path) as init process")
     }

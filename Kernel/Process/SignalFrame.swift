@@ -25,8 +25,11 @@ enum SignalFrame {
     /// Linux: setup_rt_frame() → x64_setup_rt_frame()
     static func setUp(_ signal: Int32, action: SignalAction, frame: UnsafeMutablePointer<InterruptFrame>, task: Task) -> Bool {
         let regs = frame.pointee
-        let info = task.pendingSignalInfo[Int(signal)] ?? Info()
-        task.pendingSignalInfo[Int(signal)] = nil
+        let (info, oldMask) = task.signals.lock.withLock { () -> (Info, UInt64) in
+            let info = task.pendingSignalInfo[Int(signal)] ?? Info()
+            task.pendingSignalInfo[Int(signal)] = nil
+            return (info, task.blockedSignals)
+        }
         let fpstate = (regs.rsp &- 128 &- 512) & ~63                   // below the red zone
         let base = ((fpstate &- UInt64(frameBytes) &+ 8) & ~15) &- 8   // rsp + 8 is 16-aligned, as after a call
         guard base > pageSize, base < KernelLayout.taskSize else { return false }
@@ -45,10 +48,10 @@ enum SignalFrame {
         put(regs.cs | regs.ss << 48, sc + 144)                          // cs, gs, fs, ss (16 bits each)
         put(regs.errorCode, sc + 152)
         put(regs.vector, sc + 160)
-        put(task.blockedSignals, sc + 168)                              // oldmask
+        put(oldMask, sc + 168)                                          // oldmask
         put(info.address, sc + 176)                                     // cr2
         put(fpstate, sc + 184)
-        put(task.blockedSignals, sigmaskOffset)
+        put(oldMask, sigmaskOffset)
         let si = siginfoOffset
         put(UInt64(UInt32(signal)), si)                                 // si_signo, si_errno = 0
         put(UInt64(UInt32(bitPattern: info.code)), si + 8)              // si_code
@@ -66,9 +69,9 @@ enum SignalFrame {
         // one back. Linux: fpu__clear_user_states() in handle_signal()
         TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))
         TaskStack.loadUserFPUState(task)
-        var blocked = task.blockedSignals | action.mask
+        var blocked = oldMask | action.mask
         if action.flags & SignalAction.SA_NODEFER == 0 { blocked |= Signals.bit(signal) }
-        task.blockedSignals = blocked & ~Signals.unblockable
+        task.signals.lock.withLock { task.blockedSignals = blocked & ~Signals.unblockable }
 
         frame.pointee.rip = action.handler
         frame.pointee.rsp = base
@@ -113,7 +116,8 @@ enum SignalFrame {
             sse.storeBytes(of: mxcsr, toByteOffset: 24, as: UInt32.self)
             TaskStack.loadUserFPUState(task)
         }
-        task.blockedSignals = get(sigmaskOffset) & ~Signals.unblockable
+        let restored = get(sigmaskOffset) & ~Signals.unblockable
+        task.signals.lock.withLock { task.blockedSignals = restored }
         frame.pointee = regs
         return Int(Int64(bitPattern: regs.rax))
     }

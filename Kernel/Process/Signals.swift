@@ -17,18 +17,26 @@ struct SignalAction {
     var mask: UInt64 = 0
 }
 
-/// The dispositions of all 64 signals, shared by the threads of a process.
+/// The dispositions of all 64 signals, shared by the threads of a process,
+/// and the lock of the whole signal state of those threads.
 /// Linux: struct sighand_struct
 final class SignalHandlers {
+    /// Protected by `lock`.
     var actions = [SignalAction](repeating: SignalAction(), count: 65)
+    /// These actions, and the pending and blocked sets and siginfo of every
+    /// task using them. Taken inside tasklist_lock, before the scheduler lock.
+    /// Linux: sighand->siglock
+    let lock = SpinLock(SignalHandlers.lockClass, disablesInterrupts: false)
+    static let lockClass = LockClass("&sighand->siglock")
 
     func copy() -> SignalHandlers {
         let c = SignalHandlers()
-        c.actions = actions
+        c.actions = lock.withLock { actions }
         return c
     }
 
-    /// execve keeps ignored signals and resets caught ones. Linux: flush_signal_handlers()
+    /// execve keeps ignored signals and resets caught ones (on a copy nobody
+    /// else uses yet). Linux: flush_signal_handlers()
     func resetForExec() {
         for i in actions.indices where actions[i].handler != SignalAction.SIG_IGN {
             actions[i] = SignalAction()
@@ -61,13 +69,18 @@ enum Signals {
     /// (every thread of pid 1) gets only the signals it has handlers for, unless
     /// the kernel forces one (its own exit_group): no process can kill init.
     /// Linux: send_signal() + signal_wake_up(); SIGNAL_UNKILLABLE in sig_task_ignored()
-    static func send(_ signal: Int32, to task: Task, force: Bool = false) {
+    /// `info` (who sent it, how) is kept for a handler's siginfo.
+    static func send(_ signal: Int32, to task: Task, force: Bool = false, info: SignalFrame.Info? = nil) {
         guard signal >= 1 && signal <= 64, task.state != .zombie else { return }
-        let action = task.signals.actions[Int(signal)]
+        let sighand = task.sighand
+        sighand.lock.lock()
+        defer { sighand.lock.unlock() }
+        let action = sighand.actions[Int(signal)]
         if task.tgid == 1 && action.handler == SignalAction.SIG_DFL && !force { return }
         let ignored = action.handler == SignalAction.SIG_IGN
             || (action.handler == SignalAction.SIG_DFL && (ignoredByDefault(signal) || stopsByDefault(signal)))
         if ignored && bit(signal) & unblockable == 0 { return }     // Linux: sig_ignored() drops it at once
+        if let info { task.pendingSignalInfo[Int(signal)] = info }
         task.pendingSignals |= bit(signal)
         if task.pendingSignals & ~task.blockedSignals != 0 { Scheduler.wake(task) }
     }
@@ -76,6 +89,10 @@ enum Signals {
     /// ignored or blocked, which a fault overrides). Linux: unhandled_signal(),
     /// which decides whether show_signal_msg() logs a segfault
     static func unhandled(_ signal: Int32, by task: Task) -> Bool {
+        task.signals.lock.withLock { unhandledLocked(signal, by: task) }
+    }
+
+    private static func unhandledLocked(_ signal: Int32, by task: Task) -> Bool {
         let handler = task.signals.actions[Int(signal)].handler
         return handler == SignalAction.SIG_DFL || handler == SignalAction.SIG_IGN || task.blockedSignals & bit(signal) != 0
     }
@@ -85,7 +102,9 @@ enum Signals {
     /// ignores or blocks the signal, since retrying the instruction would fault
     /// forever. Linux: force_sig_fault()
     static func force(_ signal: Int32, info: SignalFrame.Info, on task: Task) {
-        if !unhandled(signal, by: task) {
+        task.signals.lock.lock()
+        defer { task.signals.lock.unlock() }
+        if !unhandledLocked(signal, by: task) {
             task.pendingSignalInfo[Int(signal)] = info
             task.pendingSignals |= bit(signal)
         } else {
@@ -116,24 +135,21 @@ enum Signals {
         case .alignmentCheck: signal = Signal.SIGBUS
         default: signal = Signal.SIGSEGV
         }
-        BigKernelLock.lock()
         let task = Scheduler.current
         Log.notice("traps: \(task.name)[\(task.pid)] \(exception.name) ip:\(Fmt.hex(frame.rip)) sp:\(Fmt.hex(frame.rsp)) error:\(Fmt.hex(frame.errorCode))")
         force(signal, info: SignalFrame.Info(code: 0, address: frame.rip), on: task)
-        BigKernelLock.unlock()
     }
 
     /// The way back to user mode after an interrupt or exception: signals are
-    /// acted on under the big kernel lock, with interrupts on as user mode had
-    /// them (a handler frame, or an exit, allocates and frees memory), and off
-    /// again for the return path. (A system call does the same inside its own
-    /// hold of the lock.) Linux: irqentry_exit_to_user_mode() →
-    /// exit_to_user_mode_loop() with local_irq_enable_exit_to_user()
+    /// acted on with interrupts on as user mode had them (a handler frame, or
+    /// an exit, allocates and frees memory), and off again for the return path.
+    /// (A system call does the same on its own way out.) Linux:
+    /// irqentry_exit_to_user_mode() → exit_to_user_mode_loop() with
+    /// local_irq_enable_exit_to_user()
     static func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+        guard mayBePending(Scheduler.current) else { return }
         CPU.enableInterrupts()
-        BigKernelLock.lock()
         deliver(frame)
-        BigKernelLock.unlock()
         CPU.disableInterrupts()
     }
 
@@ -158,11 +174,19 @@ enum Signals {
         let task = Scheduler.current
         if let fatal = task.fatalSignal { return fatal }
         while true {
-            let deliverable = task.pendingSignals & ~task.blockedSignals
-            guard deliverable != 0 else { return nil }
-            let signal = Int32(deliverable.trailingZeroBitCount + 1)
-            task.pendingSignals &= ~bit(signal)
-            let action = task.signals.actions[Int(signal)]
+            let (signal, action) = task.signals.lock.withLock { () -> (Int32, SignalAction) in
+                let deliverable = task.pendingSignals & ~task.blockedSignals
+                guard deliverable != 0 else { return (0, SignalAction()) }
+                let signal = Int32(deliverable.trailingZeroBitCount + 1)
+                task.pendingSignals &= ~bit(signal)
+                let action = task.signals.actions[Int(signal)]
+                // Linux: SA_RESETHAND resets the action as the signal is taken
+                if action.flags & SignalAction.SA_RESETHAND != 0 && action.handler > SignalAction.SIG_IGN {
+                    task.signals.actions[Int(signal)] = SignalAction()
+                }
+                return (signal, action)
+            }
+            guard signal != 0 else { return nil }
             switch action.handler {
             case SignalAction.SIG_IGN:
                 continue
@@ -173,7 +197,6 @@ enum Signals {
                 if !SignalFrame.setUp(signal, action: action, frame: frame, task: task) {
                     return Signal.SIGSEGV     // Linux: force_sigsegv()
                 }
-                if action.flags & SignalAction.SA_RESETHAND != 0 { task.signals.actions[Int(signal)] = SignalAction() }
                 return nil
             }
         }

@@ -1,6 +1,20 @@
 // A task: one thread of execution with its own kernel stack and saved
 // registers; a process is a thread group of tasks sharing an address space.
+//
+// Who may touch what (each field says it too):
+//   - the task itself, running, owns its registers, `fsBase`, `clearChildTID`,
+//     `vforkParent` and its own reads of `mm`, `files`, `fs`;
+//   - `Task.tasklistLock` (ProcessTable.swift) protects the family: `parent`,
+//     `children`, `threads`, `groupLeader`, `groupExitStatus`, `exitStatus`,
+//     `hasExited`, and the pid table;
+//   - `signals.lock` (the thread group's siglock) protects the pending and
+//     blocked sets and `pendingSignalInfo` (Signals.swift);
+//   - `allocLock` lets another task read `mm` and `name` while the task itself
+//     may replace them (execve, exit);
+//   - the scheduler lock protects `state` and `entity`.
 // Linux: struct task_struct (include/linux/sched.h)
+
+import Synchronization
 
 /// Linux: TASK_RUNNING, TASK_INTERRUPTIBLE, EXIT_ZOMBIE, EXIT_DEAD
 enum TaskState: Equatable {
@@ -17,20 +31,30 @@ final class Task {
     let pid: Int32
     /// Thread group id: the pid of the group's first task, what getpid() returns. Linux: tgid
     var tgid: Int32
-    /// The executable's name, for logs and /proc. Linux: comm
+    /// The executable's name, for logs and /proc. Written by the task itself
+    /// under `allocLock`; other tasks read it through `commName`. Linux: comm
     var name: String
+    /// Protected by the scheduler lock (a zombie's by tasklistLock).
     var state: TaskState = .runnable
-    /// Linux: real_parent (cleared when reaped, to break the reference cycle)
+    /// Linux: real_parent (cleared when reaped, to break the reference cycle).
+    /// Protected by tasklistLock.
     var parent: Task?
+    /// Protected by tasklistLock.
     var children: [Task] = []
-    /// Linux: exit_code, in wait4's status encoding
+    /// Linux: exit_code, in wait4's status encoding. Protected by tasklistLock.
     var exitStatus: Int32 = 0
+    /// Lets other tasks read `mm` and `name`, which the task itself replaces
+    /// (execve) or drops (exit) under it. Linux: task_lock() (alloc_lock)
+    let allocLock = SpinLock(Task.allocLockClass, disablesInterrupts: false)
+    static let allocLockClass = LockClass("&p->alloc_lock")
 
     let kernelStack: KernelStack
     /// Where switch_to saves the stack pointer while the task is not running
     /// (a fixed slot: switch_to writes it through a raw pointer). Linux: thread.sp
     let savedSP = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-    /// The user address space; nil for kernel threads. Linux: mm
+    /// The user address space; nil for kernel threads. The task reads its own
+    /// freely and changes it under `allocLock`; others use `mmReference()`.
+    /// Linux: mm
     var mm: MM?
     /// User TLS base (arch_prctl ARCH_SET_FS). Linux: thread.fsbase
     var fsBase: UInt64 = 0
@@ -39,44 +63,65 @@ final class Task {
     /// Linux: set_child_tid / clear_child_tid (set_tid_address). A user pointer,
     /// checked when it is used (UserPages refuses anything but user memory).
     var clearChildTID: VirtAddr = VirtAddr(0)
-    /// The parent waiting in vfork until this task execs or exits. Linux: vfork_done
+    /// The parent waiting in vfork until this task execs or exits (set before
+    /// the task first runs; then only the task itself touches it). Linux: vfork_done
     var vforkParent: Task?
+    /// Set when this task no longer uses its vfork parent's memory; the parent
+    /// sleeps until it is. Linux: the vfork_done completion
+    let vforkDone = Atomic<Bool>(false)
     /// The live threads of this task's process, kept by the group leader (the task
-    /// whose pid is the tgid). Linux: signal->thread_head
+    /// whose pid is the tgid). Protected by tasklistLock. Linux: signal->thread_head
     var threads: [Task] = []
-    /// The first thread of the process. Linux: group_leader
+    /// The first thread of the process. Protected by tasklistLock. Linux: group_leader
     var groupLeader: Task?
-    /// Set by exit_group or a fatal signal: the status every thread exits with. Linux: signal->group_exit_code
+    /// Set by exit_group or a fatal signal: the status every thread exits with.
+    /// Protected by tasklistLock. Linux: signal->group_exit_code
     var groupExitStatus: Int32?
     /// This thread has run its last instruction (a leader may outlive it as the
-    /// process's zombie). Linux: PF_EXITING
+    /// process's zombie). Protected by tasklistLock. Linux: PF_EXITING
     var hasExited = false
     /// Open files. Linux: files
     var files = FileTable()
     /// Current directory. Linux: fs
     var fs = FSContext()
-    /// Signal dispositions, shared by threads. Linux: sighand
+    /// Signal dispositions and siglock, shared by threads. The task replaces
+    /// it (execve) under `allocLock`; other tasks read it through `sighand`.
+    /// Linux: sighand
     var signals = SignalHandlers()
-    /// Linux: pending.signal, blocked (bit n-1 for signal n)
+    /// Linux: pending.signal, blocked (bit n-1 for signal n). Changed under
+    /// `signals.lock`; a racy peek (one aligned word) is allowed.
     var pendingSignals: UInt64 = 0
     var blockedSignals: UInt64 = 0
     /// A signal that must kill the process on its way back to user mode (a fault
-    /// nobody handles, or an out-of-memory kill). Linux: force_sig() resetting the action
-    var fatalSignal: Int32?
+    /// nobody handles, or an out-of-memory kill): one atomic word, 0 for none,
+    /// since other CPUs set it (the OOM killer) while the task peeks at it.
+    /// Linux: force_sig() resetting the action, SIGNAL_GROUP_EXIT
+    private let fatalSignalWord = Atomic<Int32>(0)
+    var fatalSignal: Int32? {
+        get { let signal = fatalSignalWord.load(ordering: .acquiring); return signal == 0 ? nil : signal }
+        set { fatalSignalWord.store(newValue ?? 0, ordering: .releasing) }
+    }
     /// The sleeping locks this task holds while switched out, for the lock
     /// validator. Touched only by the context switch. Linux: held_locks
     var heldSleepingLocks = Lockdep.TaskLocks()
     /// The futex hash bucket this task waits in, -1 when it waits on none; a
-    /// requeue moves it (Kernel/Process/Futex.swift). Protected by the big kernel lock.
+    /// requeue moves it (Kernel/Process/Futex.swift). Changed only with that
+    /// bucket's lock held (both buckets', for a requeue).
     var futexBucket = -1
-    /// siginfo details of pending fault signals (si_code, si_addr), by signal number.
+    /// Above 0, a fault on a user address in kernel mode is not resolved: the
+    /// user copy fails at once (EFAULT) and the caller, holding a spinlock,
+    /// retries after letting go. Only the task itself touches it.
+    /// Linux: current->pagefault_disabled, pagefault_disable()
+    var pagefaultsDisabled = 0
+    /// siginfo details of pending fault signals (si_code, si_addr), by signal
+    /// number. Protected by `signals.lock`.
     var pendingSignalInfo = [SignalFrame.Info?](repeating: nil, count: 65)
 
     /// References that keep the kernel stack: one dropped by the scheduler once
     /// the task has switched away for the last time, one by release_task (the
-    /// parent's wait, or the thread's own exit). Either may come first on SMP.
-    /// Protected by the big kernel lock. Linux: usage (refcount_t)
-    private var usage = 2
+    /// parent's wait, or the thread's own exit). Either may come first on SMP,
+    /// on different CPUs: an atomic count. Linux: usage (refcount_t)
+    private let usage = Atomic<Int>(2)
 
     init(pid: Int32, tgid: Int32, name: String, kernelStack: KernelStack) {
         self.pid = pid
@@ -87,17 +132,44 @@ final class Task {
     }
 
     /// The stack goes with the last put(), never with the last Swift reference.
-    deinit { precondition(usage == 0, "task \(pid) freed with \(usage) reference(s) left: a missing put()") }
+    deinit {
+        let left = usage.load(ordering: .relaxed)
+        precondition(left == 0, "task \(pid) freed with \(left) reference(s) left: a missing put()")
+    }
 
     /// Drops one reference; the last frees the kernel stack and the saved-SP
     /// slot. Linux: put_task_struct() → __put_task_struct()
     func put() {
-        BigKernelLock.assertHeld("put_task_struct")
-        precondition(usage > 0, "put_task_struct() of task \(pid) already freed")
-        usage -= 1
-        guard usage == 0 else { return }
+        let left = usage.subtract(1, ordering: .acquiringAndReleasing).newValue
+        precondition(left >= 0, "put_task_struct() of task \(pid) already freed")
+        guard left == 0 else { return }
         savedSP.deallocate()
         KernelStacks.free(kernelStack)
+    }
+
+    /// The signal handlers, read from another task (a sender). Linux: lock_task_sighand()
+    var sighand: SignalHandlers { allocLock.withLock { signals } }
+
+    /// The name, read from another task. Linux: get_task_comm()
+    var commName: String { allocLock.withLock { name } }
+
+    /// Another task's mm with a reference taken (the caller puts it), or nil
+    /// if it has none or it is being torn down. Linux: get_task_mm() → mmget_not_zero()
+    func mmReference() -> MM? {
+        allocLock.withLock { () -> MM? in
+            guard let mm, mm.tryGet() else { return nil }
+            return mm
+        }
+    }
+
+    /// Replaces the task's own mm (execve, exit) so that readers in other tasks
+    /// see the old one or the new one. Returns the old one for the caller to put.
+    func replaceMM(with newMM: MM?) -> MM? {
+        allocLock.withLock {
+            let old = mm
+            mm = newMM
+            return old
+        }
     }
 
     /// The user registers saved at the top of the kernel stack on every entry

@@ -36,8 +36,8 @@ enum Scheduler {
     nonisolated(unsafe) private static var ticks = 0
     /// Tasks that exited, kept until their kernel stack is no longer in use.
     nonisolated(unsafe) private static var exited: [Task] = []
-    /// Guards everything above, and `sleepers`. Lock order: after the big kernel
-    /// lock, before CrossCall's slot (Kernel/Arch/x86_64/SpinLock.swift).
+    /// Guards everything above, and `sleepers`. Lock order: after every lock of
+    /// a system call or fault, before CrossCall's slot (Kernel/Arch/x86_64/SpinLock.swift).
     static let lock = SchedulerLock()
 
     /// The boot CPU's boot context becomes its idle task. Linux: sched_init(), init_idle()
@@ -46,7 +46,7 @@ enum Scheduler {
         entities = .allocate(capacity: maxTasks)
         tasks = [Task?](repeating: nil, count: maxTasks)
         freeEntities = (0..<EntityIndex(maxTasks)).reversed().map { $0 }
-        // Code without the big kernel lock (the tick, the switch) must not allocate:
+        // Code under the scheduler lock (the tick, the switch) must not allocate:
         // these lists never grow past what is reserved here.
         exited.reserveCapacity(maxTasks)
         sleepers.reserveCapacity(maxTasks)
@@ -90,7 +90,10 @@ enum Scheduler {
     /// Linux: sched_fork() + wake_up_new_task()
     static func admit(_ task: Task, like template: SchedEntity) {
         let irq = lock.lock()
-        guard let index = freeEntities.popLast() else { Panic.now("scheduler: admitted past canAdmit") }
+        guard reservedEntities > 0, let index = freeEntities.popLast() else {
+            Panic.now("scheduler: admitted without reserveEntity()")
+        }
+        reservedEntities -= 1
         entities[Int(index)] = template.forked(pid: task.pid, tgid: task.tgid)
         tasks[Int(index)] = task
         task.entity = index
@@ -99,13 +102,27 @@ enum Scheduler {
         lock.unlock(irq)
     }
 
-    /// A new task would be within threads-max and find a scheduling entity; fork
-    /// checks it first (EAGAIN) so that `admit` cannot fail. Linux: copy_process()'s
-    /// nr_threads >= max_threads check
-    static var canAdmit: Bool {
+    /// Entities promised to forks in progress (protected by `lock`).
+    nonisolated(unsafe) private static var reservedEntities = 0
+
+    /// Sets a scheduling entity aside for a task about to be created, if one
+    /// is free and the task would be within threads-max; fork calls it first
+    /// (EAGAIN otherwise), so that `admit` cannot fail even with forks on
+    /// several CPUs at once. `cancelReservation` undoes it for a fork that fails.
+    /// Linux: copy_process()'s nr_threads >= max_threads check
+    static func reserveEntity() -> Bool {
+        let tasks = Task.count      // before the scheduler lock (lock order); threads-max is a soft limit, as in Linux
         let irq = lock.lock()
         defer { lock.unlock(irq) }
-        return !freeEntities.isEmpty && Task.count < maxTasks
+        guard freeEntities.count > reservedEntities && tasks + reservedEntities < maxTasks else { return false }
+        reservedEntities += 1
+        return true
+    }
+
+    static func cancelReservation() {
+        let irq = lock.lock()
+        reservedEntities -= 1
+        lock.unlock(irq)
     }
 
     /// The scheduling entity init starts from: WRR, weight 10, every CPU. Linux: init_task
@@ -134,10 +151,6 @@ enum Scheduler {
         lock.unlock(irq)
     }
 
-    /// Puts the current task to sleep until `wake`. The caller re-checks its
-    /// condition afterwards. Linux: set_current_state(TASK_INTERRUPTIBLE); schedule()
-    static func sleep() { sleep(deadline: nil) }
-
     /// The first half of a sleep that cannot miss its wake-up: from here on a
     /// `wake` makes the task runnable again, even before it has switched away.
     /// The caller then looks at its condition one last time (under the lock its
@@ -145,10 +158,16 @@ enum Scheduler {
     /// already holds. A waker that comes between that last look and the switch
     /// finds the task sleeping and sets it runnable, and `sleepPrepared` returns
     /// at once. Linux: set_current_state(TASK_INTERRUPTIBLE), before the check
-    static func prepareToSleep() {
+    ///
+    /// With a `deadline` (CLOCK_MONOTONIC, ns), the tick wakes the task then if
+    /// nothing else did: the timer is armed here, under the scheduler lock.
+    static func prepareToSleep(until deadline: UInt64? = nil) {
         let irq = lock.lock()
         let task = current
-        if task.state == .runnable { task.state = .sleeping }
+        if task.state == .runnable {
+            task.state = .sleeping
+            if let deadline { sleepers.append((deadline, task)) }
+        }
         lock.unlock(irq)
     }
 
@@ -157,13 +176,11 @@ enum Scheduler {
     static func sleepPrepared() {
         Lockdep.mightSleep()
         let irq = lock.lock()
-        var held = 0
         if current.state == .sleeping {
             dequeueSleeper()
-            held = switchToNext()
+            switchToNext()
         }
         lock.unlock(irq)
-        BigKernelLock.reacquire(held)
     }
 
     /// The condition held after `prepareToSleep`: stay runnable.
@@ -171,29 +188,28 @@ enum Scheduler {
     static func cancelSleep() {
         let irq = lock.lock()
         let task = current
-        if task.state == .sleeping { task.state = .runnable }
+        if task.state == .sleeping {
+            task.state = .runnable
+            sleepers.removeAll { $0.task === task }
+        }
         lock.unlock(irq)
     }
 
-    /// Sleeps until CLOCK_MONOTONIC reaches `deadline` (ns) or a wake-up. The timer
-    /// is armed under the scheduler lock, so the tick cannot fire in between.
-    static func sleep(until deadline: UInt64) { sleep(deadline: deadline) }
-
-    /// Both steps of a sleep under one hold of the lock: the caller's condition
-    /// is protected by a lock every waker holds (the big kernel lock).
-    private static func sleep(deadline: UInt64?) {
-        Lockdep.mightSleep()
-        let irq = lock.lock()
-        let task = current
-        var held = 0
-        if task.state == .runnable {
-            task.state = .sleeping
-            if let deadline { sleepers.append((deadline, task)) }
-            dequeueSleeper()
-            held = switchToNext()
+    /// One round of "sleep until `done` holds, a wake-up, or `deadline`": the
+    /// two steps around one look at the condition. `done` is read after the
+    /// task is marked sleeping, and every waker changes what it reads before it
+    /// wakes the task, so no wake-up is lost. Returns whether `done` held
+    /// (the caller loops, and checks signals and the clock in `done` too).
+    /// Linux: one pass of wait_event_interruptible_timeout()'s loop
+    @discardableResult
+    static func sleep(until deadline: UInt64? = nil, unless done: () -> Bool) -> Bool {
+        prepareToSleep(until: deadline)
+        if done() {
+            cancelSleep()
+            return true
         }
-        lock.unlock(irq)
-        BigKernelLock.reacquire(held)
+        sleepPrepared()
+        return false
     }
 
     /// Tasks waiting for a time, checked by every tick. Linux: hrtimers (here at
@@ -246,9 +262,8 @@ enum Scheduler {
         let irq = lock.lock()
         let cpu = PerCPU.cpu
         if current.entity != SchedEntity.none { runQueues[cpu].yield(in: &entities) }
-        let held = switchToNext()
+        switchToNext()
         lock.unlock(irq)
-        BigKernelLock.reacquire(held)
     }
 
     /// The current task stops for good (exit): switch away and never come back.
@@ -260,7 +275,7 @@ enum Scheduler {
     static func exitCurrent() -> Never {
         retireCurrent()
         _ = lock.lock()
-        _ = switchToNext()
+        switchToNext()
         Panic.now("a task that exited was scheduled again")
     }
 
@@ -353,25 +368,21 @@ enum Scheduler {
 
     static func schedule() {
         let irq = lock.lock()
-        let held = switchToNext()
+        switchToNext()
         lock.unlock(irq)
-        BigKernelLock.reacquire(held)
     }
 
     /// Picks the next task on this CPU and switches to it. Lock held.
-    /// Returns the big-kernel-lock depth the task held, for the caller to take
-    /// back once the scheduler lock is released (lock order).
-    private static func switchToNext() -> Int {
+    private static func switchToNext() {
         // Only raw values cross switch_to: an exiting task never comes back to
         // release references held in this frame.
-        guard let (previousSlot, nextSP, held) = prepareSwitch() else { return 0 }
+        guard let (previousSlot, nextSP) = prepareSwitch() else { return }
         CPU.switchStacks(saveTo: previousSlot, next: nextSP)
-        return held
     }
 
     /// Decides the next task and installs it as current; nil if it is the same one.
     @inline(never)
-    private static func prepareSwitch() -> (UnsafeMutablePointer<UInt64>, UInt64, Int)? {
+    private static func prepareSwitch() -> (UnsafeMutablePointer<UInt64>, UInt64)? {
         let cpu = PerCPU.cpu
         needResched[cpu] = false
         let previous = current
@@ -408,12 +419,12 @@ enum Scheduler {
             }
         }
         CPU.setFSBase(next.fsBase)
-        return (previous.savedSP, next.savedSP.pointee, BigKernelLock.releaseForSwitch())
+        return (previous.savedSP, next.savedSP.pointee)
     }
 
     /// Drops the scheduler's reference to tasks that exited and run nowhere any
     /// more (their kernel stacks are free to go once release_task has run too).
-    /// Called with the big kernel lock held, since freeing memory needs it.
+    /// Called on system-call entry, where memory may be freed.
     /// Linux: put_task_struct() from finish_task_switch()
     static func reapExited() {
         // A racy peek is enough to skip the common case: a task that exits now is

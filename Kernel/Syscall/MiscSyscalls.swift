@@ -56,11 +56,12 @@ enum MiscSyscalls {
         case PR_SET_NAME:
             let bytes = try UserCopy.copyIn(from: a.address(1), count: 16)
             let name = bytes.prefix { $0 != 0 }
-            task.name = String(decoding: name.prefix(15), as: UTF8.self)
+            let comm = String(decoding: name.prefix(15), as: UTF8.self)
+            task.allocLock.withLock { task.name = comm }        // /proc may be reading it
             return 0
         case PR_GET_NAME:
             var bytes = [UInt8](repeating: 0, count: 16)
-            for (i, byte) in task.name.utf8.prefix(15).enumerated() { bytes[i] = byte }
+            for (i, byte) in task.name.utf8.prefix(15).enumerated() { bytes[i] = byte }   // its own: no lock
             try UserCopy.copyOut(to: a.address(1), bytes)
             return 0
         default:
@@ -78,9 +79,10 @@ enum MiscSyscalls {
         guard seconds >= 0, nanoseconds >= 0, nanoseconds < 1_000_000_000 else { throw .EINVAL }
         let duration = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         let deadline = duration.overflow ? UInt64.max : Clock.monotonicNanoseconds &+ duration.partialValue &+ UInt64(nanoseconds)
-        while Clock.monotonicNanoseconds < deadline && !Signals.interrupted(Scheduler.current) {
-            Scheduler.sleep(until: deadline)
-        }
+        let task = Scheduler.current
+        while !Scheduler.sleep(until: deadline, unless: {
+            Clock.monotonicNanoseconds >= deadline || Signals.interrupted(task)
+        }) {}
         if Clock.monotonicNanoseconds >= deadline { return 0 }
         if a.u64(1) != 0 { try writeTimespec(deadline &- min(deadline, Clock.monotonicNanoseconds), at: a.address(1)) }
         throw .EINTR
@@ -88,7 +90,8 @@ enum MiscSyscalls {
 
     /// Linux: pause(): sleeps until a signal is delivered, then EINTR.
     static func pause() throws(Errno) -> Int {
-        while !Signals.interrupted(Scheduler.current) { Scheduler.sleep() }
+        let task = Scheduler.current
+        while !Scheduler.sleep(unless: { Signals.interrupted(task) }) {}
         throw .EINTR
     }
 

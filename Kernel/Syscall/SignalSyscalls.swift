@@ -7,14 +7,21 @@ enum SignalSyscalls {
         let signal = a.int(0)
         guard signal >= 1 && signal <= 64, a.size(3) == 8 else { throw .EINVAL }
         let task = Scheduler.current
-        let old = task.signals.actions[signal]
+        var new: SignalAction? = nil
         if a.u64(1) != 0 {
             guard signal != Int(Signal.SIGKILL) && signal != Int(Signal.SIGSTOP) else { throw .EINVAL }
             let (handler, flags, restorer, mask) = try UserCopy.read((UInt64, UInt64, UInt64, UInt64).self, at: a.address(1))
-            task.signals.actions[signal] = SignalAction(handler: handler, flags: flags, restorer: restorer,
-                                                        mask: mask & ~Signals.unblockable)
-            // Setting SIG_IGN discards what is pending. Linux: do_sigaction()
-            if handler == SignalAction.SIG_IGN { task.pendingSignals &= ~Signals.bit(Int32(signal)) }
+            new = SignalAction(handler: handler, flags: flags, restorer: restorer, mask: mask & ~Signals.unblockable)
+        }
+        // The swap under siglock; the user copies outside it. Linux: do_sigaction()
+        let old = task.signals.lock.withLock { () -> SignalAction in
+            let old = task.signals.actions[signal]
+            if let new {
+                task.signals.actions[signal] = new
+                // Setting SIG_IGN discards what is pending.
+                if new.handler == SignalAction.SIG_IGN { task.pendingSignals &= ~Signals.bit(Int32(signal)) }
+            }
+            return old
         }
         if a.u64(2) != 0 {
             try UserCopy.write((old.handler, old.flags, old.restorer, old.mask), at: a.address(2))
@@ -28,16 +35,19 @@ enum SignalSyscalls {
     static func rtSigprocmask(_ a: SyscallArgs) throws(Errno) -> Int {
         guard a.size(3) == 8 else { throw .EINVAL }
         let task = Scheduler.current
-        let old = task.blockedSignals
+        var old = task.blockedSignals
         if a.u64(1) != 0 {
             let set = try UserCopy.read(UInt64.self, at: a.address(1))
+            guard [SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK].contains(a.int(0)) else { throw .EINVAL }
+            task.signals.lock.lock()
+            old = task.blockedSignals
             switch a.int(0) {
             case SIG_BLOCK: task.blockedSignals |= set
             case SIG_UNBLOCK: task.blockedSignals &= ~set
-            case SIG_SETMASK: task.blockedSignals = set
-            default: throw .EINVAL
+            default: task.blockedSignals = set
             }
             task.blockedSignals &= ~Signals.unblockable
+            task.signals.lock.unlock()
         }
         if a.u64(2) != 0 { try UserCopy.write(old, at: a.address(2)) }
         return 0
@@ -47,7 +57,8 @@ enum SignalSyscalls {
     static func rtSigpending(_ a: SyscallArgs) throws(Errno) -> Int {
         guard a.size(1) <= 8 else { throw .EINVAL }
         let task = Scheduler.current
-        try UserCopy.write(task.pendingSignals & task.blockedSignals, at: a.address(0))
+        let pending = task.signals.lock.withLock { task.pendingSignals & task.blockedSignals }
+        try UserCopy.write(pending, at: a.address(0))
         return 0
     }
 
@@ -81,14 +92,12 @@ enum SignalSyscalls {
             throw .ESRCH
         }
         if signal != 0 {
-            target.pendingSignalInfo[Int(signal)] = SignalFrame.Info(code: -6, senderPID: Scheduler.current.tgid) // SI_TKILL
-            Signals.send(signal, to: target)
+            Signals.send(signal, to: target, info: SignalFrame.Info(code: -6, senderPID: Scheduler.current.tgid)) // SI_TKILL
         }
         return 0
     }
 
     private static func send(_ signal: Int32, to task: Task, from sender: Task) {
-        task.pendingSignalInfo[Int(signal)] = SignalFrame.Info(code: 0, senderPID: sender.tgid)  // SI_USER
-        Signals.send(signal, to: task)
+        Signals.send(signal, to: task, info: SignalFrame.Info(code: 0, senderPID: sender.tgid))  // SI_USER
     }
 }

@@ -8,50 +8,19 @@
 func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
     let frame = framePointer.assumingMemoryBound(to: InterruptFrame.self)
     let args = SyscallArgs(frame: frame.pointee)
-    let call = Syscall(rawValue: args.number)
-    if let call, call.takesNoLock {
-        SyscallTable.run(call, args, frame: frame)
-        // The way out needs the lock only when there is work on it. The peek
-        // is racy: a signal sent this instant is acted on at the next entry or
-        // timer tick. Linux: the exit_to_user_mode_loop() work flags
-        guard Scheduler.needResched[PerCPU.cpu] || Signals.mayBePending(Scheduler.current)
-              || OOMKiller.reserveInUse else { return }
-        BigKernelLock.lock()
-        finishSyscall(frame)
-        return
-    }
-    BigKernelLock.lock()
     Scheduler.reapExited()
-    SyscallTable.run(call, args, frame: frame)
-    finishSyscall(frame)
+    SyscallTable.run(Syscall(rawValue: args.number), args, frame: frame)
+    exitToUserMode(frame)
 }
 
-/// The work on the way back to user mode (OOM kill, reschedule, signals), then
-/// the big kernel lock goes. Linux: syscall_exit_to_user_mode()
-private func finishSyscall(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+/// The work on the way back to user mode (OOM kill, reschedule, signals). The
+/// peeks are racy: a signal sent this instant is acted on at the next entry or
+/// timer tick. Linux: syscall_exit_to_user_mode() → exit_to_user_mode_loop()
+/// and its work flags
+private func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>) {
     OOMKiller.checkReserve()
-    if Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
-    Signals.deliver(frame)
-    BigKernelLock.unlock()
-}
-
-extension Syscall {
-    /// Calls that read only the caller's own task, constants or the clock, and
-    /// copy to user memory without allocating, and sched_yield, which touches
-    /// only the run queues under their own lock: they run without the big
-    /// kernel lock (a fault in their copy takes it in the fault handler).
-    /// Everything else still needs it; a call that sleeps until a condition
-    /// (nanosleep, futex, wait4) needs it so that no wake-up falls between its
-    /// check and its sleep.
-    var takesNoLock: Bool {
-        switch self {
-        case .getpid, .gettid, .getuid, .getgid, .geteuid, .getegid, .clock_gettime, .gettimeofday, .time,
-             .sched_yield:
-            true
-        default:
-            false
-        }
-    }
+    Scheduler.condResched()
+    if Signals.mayBePending(Scheduler.current) { Signals.deliver(frame) }
 }
 
 /// The system calls Keel implements, by Linux's x86-64 number and under

@@ -61,7 +61,7 @@ final class FSFileDescriptorTableTests: XCTestCase {
         t.setCloseOnExec(40, true)
         XCTAssertFalse(t.isCloseOnExec(40), "closed descriptors have no flag")
         _ = try t.install(Handle(8), closeOnExec: true)
-        XCTAssertEqual(t.removeCloseOnExec(), 2)
+        XCTAssertEqual(t.removeCloseOnExec().count, 2)
         XCTAssertEqual(t.openDescriptors, [a])
         t.remove(a)
         XCTAssertEqual(try t.install(Handle(9), closeOnExec: false), 0)

@@ -54,10 +54,16 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
 
     /// Spins until this CPU owns the lock; interrupts are off when it returns
     /// if the lock disables them.
-    func lock() {
+    func lock() { lock(as: lockClass) }
+
+    /// Takes a second lock of a class this CPU already holds one of, in an
+    /// order the caller guarantees (lowest address first, say): the validator
+    /// sees it as `subclass`. Unlock with `unlock(as:)` and the same subclass.
+    /// Linux: spin_lock_nested(lock, SINGLE_DEPTH_NESTING)
+    func lock(as subclass: LockClass) {
         let enabled = interruptsEnabled
         // Before spinning: a deadlock is reported, not hung.
-        Lockdep.acquire(lockClass, interruptsOn: enabled && !disablesInterrupts)
+        Lockdep.acquire(subclass, interruptsOn: enabled && !disablesInterrupts)
         while true {
             if disablesInterrupts { cpu_cli() }
             if !locked.exchange(true, ordering: .acquiring) { break }
@@ -82,8 +88,10 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
     }
 
     /// Releases the lock and restores the interrupt flag `lock` found.
-    func unlock() {
-        Lockdep.release(lockClass)
+    func unlock() { unlock(as: lockClass) }
+
+    func unlock(as subclass: LockClass) {
+        Lockdep.release(subclass)
         let enabled = interruptsWereEnabled
         locked.store(false, ordering: .releasing)
         if enabled && disablesInterrupts { cpu_sti() }

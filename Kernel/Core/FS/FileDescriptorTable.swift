@@ -65,12 +65,12 @@ public struct FileDescriptorTable<Entry: AnyObject> {
         return old
     }
 
-    /// Frees every close-on-exec descriptor; returns how many. Linux: do_close_on_exec()
+    /// Frees every close-on-exec descriptor; returns their entries (the caller
+    /// closes them, perhaps after letting go of a lock). Linux: do_close_on_exec()
     @discardableResult
-    public mutating func removeCloseOnExec() -> Int {
+    public mutating func removeCloseOnExec() -> [Entry] {
         let doomed = slots.indices.filter { slots[$0] != nil && closeOnExecBits[$0] }
-        for fd in doomed { remove(fd) }
-        return doomed.count
+        return doomed.compactMap { remove($0) }
     }
 
     /// The open descriptors, lowest first.

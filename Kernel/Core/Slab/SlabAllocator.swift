@@ -5,8 +5,8 @@
 // Kmalloc.swift; red zones, poisoning and the error reports are SlabDebug.swift.
 //
 // Concurrency: the allocator is not thread-safe by itself. In the kernel every
-// call is made under the big kernel lock (Kernel/Memory/KernelSlab.swift), so
-// one CPU slab per cache serves every CPU.
+// call is made under one slab lock (Kernel/Memory/KernelSlab.swift), so one
+// CPU slab per cache serves every CPU.
 // Linux: mm/slab_common.c, mm/slub.c
 
 // MARK: - the allocator

@@ -5,8 +5,8 @@
 //
 // A note on "per CPU": Linux gives every CPU its own current slab so that CPUs
 // never contend. Keel's cache has ONE such slot (`cpu`), shared by every CPU:
-// the big kernel lock serialises all slab calls, so one is enough. Splitting it
-// per CPU is the SMP locking work's, together with a lock per cache.
+// the kernel serialises all slab calls under one slab lock, so one is enough.
+// Splitting it per CPU (and the lock per cache) is left for later.
 // Linux: mm/slub.c (struct kmem_cache, struct kmem_cache_cpu, struct slab)
 
 // MARK: - the cache
@@ -379,7 +379,7 @@ enum SlabListKind {
 // CPU keeps that index, and the common free-then-alloc pair skips the second check.
 // (Linux trusts the free pointer; CONFIG_SLAB_FREELIST_HARDENED only scrambles it.)
 //
-// A cache holds ONE KmemCacheCPU, shared by every CPU under the big kernel lock (see
+// A cache holds ONE KmemCacheCPU, shared by every CPU under the slab lock (see
 // the top of this file). Per-CPU slots would be an array indexed by the CPU number
 // (Linux: the __percpu cpu_slab, updated with this_cpu_cmpxchg).
 

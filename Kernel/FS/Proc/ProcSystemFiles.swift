@@ -5,8 +5,7 @@
 enum ProcSystemFiles {
     /// Linux: meminfo_proc_show()
     static func meminfo() -> String {
-        var slabPages = 0
-        Slab.allocator!.forEachCache { slabPages += $0.info.totalSlabs * $0.info.pagesPerSlab }
+        let slabPages = Slab.totalPages
         let info = MemInfo(totalPages: UInt64(PageAllocator.managedPages), freePages: UInt64(PageAllocator.freePages),
                            slabPages: UInt64(slabPages), vmallocPages: UInt64(Vmalloc.mappedPages),
                            vmallocTotalBytes: KernelLayout.vmallocEnd - KernelLayout.vmallocStart)
