@@ -8,8 +8,7 @@ enum Log {
 
     static func printk(_ level: LogLevel, _ message: String) {
         guard level.rawValue < consoleLevel else { return }
-        Console.write(message)
-        Console.write("\n")
+        Console.write(message + "\n")      // one write: the line stays whole
     }
 
     /// Linux: pr_err()

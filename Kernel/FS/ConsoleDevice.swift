@@ -47,7 +47,7 @@ final class ConsoleDevice: CharacterDevice {
         // ends a long write, as n_tty_write()'s signal_pending() check does.
         while buffer.remaining > 0 && !(written > 0 && Signals.interrupted(Scheduler.current)) {
             let n = try chunk.withMutableBytes { (bytes) throws(Errno) in try buffer.copyIn(bytes) }
-            for byte in chunk[0..<n] { Console.write(byte) }
+            chunk.withUnsafeBytes { Console.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             written += n
             Scheduler.condResched()
         }
@@ -80,6 +80,6 @@ final class ConsoleDevice: CharacterDevice {
     private func receivePending() {
         var echo: [UInt8] = []
         while let byte = Serial.read() { discipline.receive(byte, echo: &echo) }
-        for byte in echo { Console.write(byte) }
+        echo.withUnsafeBytes { Console.write($0) }
     }
 }

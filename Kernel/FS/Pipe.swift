@@ -20,11 +20,11 @@ final class Pipe {
     private var head = 0
     private(set) var count = 0
     /// Open read and write ends (OpenFile objects; dup and fork share them).
+    /// Protected by `mutex`.
     var readers = 0, writers = 0
     private var waiting: [Task] = []
-    /// Held by a reader or writer over the ring, `count` and `waiting`. (The end
-    /// counts change when an end is opened or dropped, under the big kernel lock.)
-    /// Linux: pipe->mutex
+    /// Held by a reader or writer over the ring, `count`, `waiting` and the end
+    /// counts (an end's last close takes it too). Linux: pipe->mutex
     let mutex = SleepLock(Pipe.mutexClass)
     private static let mutexClass = LockClass("&pipe->mutex", sleeping: true)
 
@@ -86,12 +86,18 @@ final class PipeEnd: CharacterDevice {
     init(_ pipe: Pipe, writeEnd: Bool) {
         self.pipe = pipe
         isWriteEnd = writeEnd
-        if writeEnd { pipe.writers += 1 } else { pipe.readers += 1 }
+        pipe.mutex.withLock {
+            if writeEnd { pipe.writers += 1 } else { pipe.readers += 1 }
+        }
     }
 
+    /// The last OpenFile of this end is gone (FileTable lets it go outside its
+    /// spinlock, since this sleeps for the mutex). Linux: pipe_release()
     deinit {
-        if isWriteEnd { pipe.writers -= 1 } else { pipe.readers -= 1 }
-        pipe.wakeAll()
+        pipe.mutex.withLock {
+            if isWriteEnd { pipe.writers -= 1 } else { pipe.readers -= 1 }
+            pipe.wakeAll()
+        }
     }
 
     func read(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
@@ -154,6 +160,9 @@ extension FileSyscalls {
     static func pipe2(_ a: SyscallArgs) throws(Errno) -> Int {
         let flags = OpenFlags(rawValue: UInt32(truncatingIfNeeded: a.number == Syscall.pipe.rawValue ? 0 : a.int(1)))
         guard flags.subtracting([.closeOnExec, .nonBlocking, .direct]).isEmpty else { throw .EINVAL }
+        // A bad array is EFAULT before any descriptor exists. Linux: do_pipe2()
+        // copies out before fd_install() for the same reason.
+        try UserCopy.write((Int32(-1), Int32(-1)), at: a.address(0))
         let pipe = Pipe()
         let name = FS.pipefsRoot.child("pipe:[\(pipe.inode.ino)]", pipe.inode)
         let status = flags.intersection([.nonBlocking, .direct])
@@ -177,9 +186,12 @@ extension FileSyscalls {
         return 0
     }
 
-    /// Takes back a descriptor this call installed a moment ago (under the big
-    /// kernel lock, so it is still there). Linux: put_unused_fd() + fput()
+    /// Takes back a descriptor this call installed a moment ago. Another thread
+    /// sharing the table may have closed it meanwhile (EBADF here): then it is
+    /// gone already, which is all this wants. Linux: put_unused_fd() + fput()
     private static func uninstall(_ fd: Int, from files: FileTable) {
-        do { try files.close(fd) } catch { Panic.now("pipe2: descriptor \(fd) it just installed is gone") }
+        do { try files.close(fd) } catch {
+            // Closed by another thread: nothing left to undo.
+        }
     }
 }

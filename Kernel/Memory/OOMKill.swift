@@ -7,16 +7,29 @@
 // structure on the way can still allocate.
 // Linux: mm/oom_kill.c out_of_memory(), select_bad_process(), oom_badness(),
 // oom_kill_process(); pagefault_out_of_memory()
+//
+// Faults on several CPUs may run out at once: `oomLock` lets one of them choose
+// and kill while the others wait for it, then find the victim already dying.
+
+import Synchronization
 
 enum OOMKiller {
     /// The thread-group leader last killed, until its memory is gone: no second
-    /// process dies while the first is still giving memory back.
-    /// Linux: tsk_is_oom_victim() / oom_victims
+    /// process dies while the first is still giving memory back. Protected by
+    /// `oomLock`. Linux: tsk_is_oom_victim() / oom_victims
     nonisolated(unsafe) private static var victimPID: Int32? = nil
+    /// One chooser at a time. A sleeping lock: choosing reads every mm under its
+    /// mmap_lock. Linux: oom_lock (a mutex)
+    private static let oomLock = SleepLock(LockClass("oom_lock", sleeping: true))
     /// Set when the slab layer had to take a page from the reserve: memory is
-    /// exhausted even if no page fault has noticed yet. Linux: the reserve's use
-    /// by __GFP_MEMALLOC requests, which wakes reclaim
-    nonisolated(unsafe) static var reserveInUse = false
+    /// exhausted even if no page fault has noticed yet. Set under the slab lock,
+    /// read on every system call's way out: an atomic flag. Linux: the
+    /// reserve's use by __GFP_MEMALLOC requests, which wakes reclaim
+    private static let reserveFlag = Atomic<Bool>(false)
+    static var reserveInUse: Bool {
+        get { reserveFlag.load(ordering: .relaxed) }
+        set { reserveFlag.store(newValue, ordering: .relaxed) }
+    }
 
     /// What a task whose allocation failed does next.
     enum Verdict {
@@ -29,21 +42,21 @@ enum OOMKiller {
     /// A page fault in `task` found no memory. Linux: pagefault_out_of_memory() → out_of_memory()
     static func outOfMemory(faulting task: Task) -> Verdict {
         if Signals.fatalPending(task) { return .killed }
-        if victimIsDying {
-            waitForVictim()
-            return .retry
+        let verdict = oomLock.withLock { () -> Verdict in
+            if victimIsDying { return .retry }
+            let leader = Task.tasklistLock.withLock { task.groupLeader ?? task }
+            guard let victim = selectVictim() ?? (task.pid == 1 ? nil : leader) else {
+                // Only init is left to kill: Linux panics ("no killable processes"); Keel
+                // kills init and powers off, which `make run` reports as status 137.
+                Console.write("Out of memory and no killable processes: killing init\n")
+                task.fatalSignal = Signal.SIGKILL
+                return .killed
+            }
+            kill(victim)
+            return victim === leader ? .killed : .retry
         }
-        guard let victim = selectVictim() ?? (task.pid == 1 ? nil : task.groupLeader ?? task) else {
-            // Only init is left to kill: Linux panics ("no killable processes"); Keel
-            // kills init and powers off, which `make run` reports as status 137.
-            Console.write("Out of memory and no killable processes: killing init\n")
-            task.fatalSignal = Signal.SIGKILL
-            return .killed
-        }
-        kill(victim)
-        if victim === (task.groupLeader ?? task) { return .killed }
-        waitForVictim()
-        return .retry
+        if verdict == .retry { waitForVictim() }
+        return verdict
     }
 
     /// Sleeps one tick: the victim needs a CPU to exit (yield would not give it
@@ -57,16 +70,18 @@ enum OOMKiller {
     /// Called on the way out of every system call: the slab used the reserve, so
     /// kill before the reserve runs out too.
     static func checkReserve() {
-        guard reserveInUse else { return }
-        reserveInUse = false
-        guard !victimIsDying, let victim = selectVictim() else { return }
-        kill(victim)
+        guard reserveFlag.exchange(false, ordering: .relaxed) else { return }
+        oomLock.withLock {
+            guard !victimIsDying, let victim = selectVictim() else { return }
+            kill(victim)
+        }
     }
 
-    /// True while the last victim still has threads (and so memory) left.
+    /// True while the last victim still has threads (and so memory) left (oomLock held).
     private static var victimIsDying: Bool {
         guard let pid = victimPID else { return false }
-        if let leader = Task.lookup(pid: pid), !leader.threads.isEmpty { return true }
+        let alive = Task.tasklistLock.withLock { Task.lookupLocked(pid: pid).map { !$0.threads.isEmpty } ?? false }
+        if alive { return true }
         victimPID = nil
         return false
     }
@@ -82,9 +97,10 @@ enum OOMKiller {
     private static func selectVictim() -> Task? {
         var chosen: Task? = nil
         var chosenPoints = 0
-        for task in Task.all where task.pid == task.tgid && task.pid != 1 && !task.threads.isEmpty {
-            guard let mm = task.mm ?? task.threads.first?.mm, !Signals.fatalPending(task) else { continue }
-            let points = badness(mm)
+        for task in Task.all where task.pid == task.tgid && task.pid != 1 && !Signals.fatalPending(task) {
+            guard let mm = processMM(task) else { continue }
+            let points = mm.mmapLock.withRead { badness(mm) }
+            mm.put()
             if points > chosenPoints {
                 chosen = task
                 chosenPoints = points
@@ -93,19 +109,32 @@ enum OOMKiller {
         return chosen
     }
 
+    /// A reference to the mm of a live process `leader` leads (its own, or
+    /// its first thread's once the leader thread has exited), or nil.
+    private static func processMM(_ leader: Task) -> MM? {
+        let first = Task.tasklistLock.withLock { leader.threads.first }
+        return leader.mmReference() ?? first?.mmReference()
+    }
+
     /// SIGKILL to every thread of the victim, and Linux's report line.
     /// Linux: oom_kill_process() → __oom_kill_process()
     private static func kill(_ leader: Task) {
-        guard let mm = leader.mm ?? leader.threads.first?.mm else { return }
+        guard let mm = processMM(leader) else { return }
         let kB = Int(pageSize / 1024)
-        Console.write("Out of memory: Killed process \(leader.pid) (\(leader.name)) total-vm:\(Int(mm.vmas.totalVM) * kB)kB, "
+        let (totalVM, tables) = mm.mmapLock.withRead {
+            (Int(mm.vmas.totalVM), mm.pageTable.tablePages(below: VirtAddr(KernelLayout.taskSize)))
+        }
+        Console.write("Out of memory: Killed process \(leader.pid) (\(leader.commName)) total-vm:\(totalVM * kB)kB, "
                       + "anon-rss:\(mm.rssPages * kB)kB, file-rss:0kB, shmem-rss:0kB, UID:0 "
-                      + "pgtables:\(mm.pageTable.tablePages(below: VirtAddr(KernelLayout.taskSize)) * kB)kB oom_score_adj:0\n")
+                      + "pgtables:\(tables * kB)kB oom_score_adj:0\n")
+        mm.put()
         VMStat.count(.oomKills)
         victimPID = leader.pid
+        Task.tasklistLock.lock()
         for thread in leader.threads {
-            Signals.send(Signal.SIGKILL, to: thread)
             thread.fatalSignal = Signal.SIGKILL
+            Signals.send(Signal.SIGKILL, to: thread)
         }
+        Task.tasklistLock.unlock()
     }
 }

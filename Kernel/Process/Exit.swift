@@ -28,18 +28,20 @@ enum ProcessExit {
         let leader = task.groupLeader ?? task
         clearChildTID(task)
         task.completeVforkDone()
+        // exit_mm() first, as Linux does: by the time the parent can see a
+        // zombie, the memory of its last thread is back. Off this mm's page
+        // table first, then the last user frees it.
+        MMU.load(KernelPageTable.root)
+        if let mm = task.replaceMM(with: nil) {
+            mm.deactivate(on: PerCPU.cpu)
+            mm.put()
+        }
         let (lastThread, groupStatus) = Task.tasklistLock.withLock { () -> (Bool, Int32?) in
             leader.threads.removeAll { $0 === task }
             return (leader.threads.isEmpty, leader.groupExitStatus)
         }
         if lastThread {
             processEnded(leader, status: groupStatus ?? status)
-        }
-        // exit_mm(): off this mm's page table first, then the last user frees it.
-        MMU.load(KernelPageTable.root)
-        if let mm = task.replaceMM(with: nil) {
-            mm.deactivate(on: PerCPU.cpu)
-            mm.put()
         }
         Task.tasklistLock.lock()
         task.hasExited = true

@@ -48,6 +48,8 @@ extension Task {
 
     /// Linux: find_task_by_vpid()
     static func lookup(pid: Int32) -> Task? { tasklistLock.withLock { byPID[pid] } }
+    /// The same, tasklistLock held.
+    static func lookupLocked(pid: Int32) -> Task? { byPID[pid] }
     /// Tasks with a pid, zombies included. Linux: nr_threads
     static var count: Int { tasklistLock.withLock { byPID.count } }
     /// Every task, in pid order (for /proc and the OOM killer): a snapshot.

@@ -40,5 +40,8 @@ enum ChildSyscalls {
     }
 
     /// Linux: getppid()
-    static func getppid() -> Int { Int(Scheduler.current.parent?.tgid ?? 0) }
+    static func getppid() -> Int {
+        let task = Scheduler.current
+        return Int(Task.tasklistLock.withLock { task.parent?.tgid ?? 0 })     // reparenting may change it
+    }
 }

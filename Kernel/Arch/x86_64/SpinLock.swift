@@ -54,16 +54,21 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
 
     /// Spins until this CPU owns the lock; interrupts are off when it returns
     /// if the lock disables them.
-    func lock() { lock(as: lockClass) }
+    func lock() { acquire(lockClass) }
 
     /// Takes a second lock of a class this CPU already holds one of, in an
     /// order the caller guarantees (lowest address first, say): the validator
     /// sees it as `subclass`. Unlock with `unlock(as:)` and the same subclass.
     /// Linux: spin_lock_nested(lock, SINGLE_DEPTH_NESTING)
-    func lock(as subclass: LockClass) {
+    func lock(as subclass: LockClass) { acquire(subclass) }
+
+    /// The body of both: inlined, so that the validator's report names the
+    /// lock function the caller called, and the caller as the site.
+    @inline(__always)
+    private func acquire(_ validatedAs: LockClass) {
         let enabled = interruptsEnabled
         // Before spinning: a deadlock is reported, not hung.
-        Lockdep.acquire(subclass, interruptsOn: enabled && !disablesInterrupts)
+        Lockdep.acquire(validatedAs, interruptsOn: enabled && !disablesInterrupts)
         while true {
             if disablesInterrupts { cpu_cli() }
             if !locked.exchange(true, ordering: .acquiring) { break }

@@ -5,11 +5,12 @@
 enum ProcPidFiles {
     /// Linux: show_map() for each VMA; empty for a process without memory (a zombie)
     static func maps(_ task: Task, into window: inout TextWindow) {
-        guard let mm = task.mm else { return }
+        guard let mm = task.mmReference() else { return }
         mm.mmapLock.withRead {
             mm.vmas.writeProcMaps(context: MapsContext(startBrk: mm.startBrk, brk: mm.brk, startStack: mm.startStack),
                                   files: MappedFileNames(), to: &window)
         }
+        mm.put()
     }
 
     /// Linux: proc_pid_status()
@@ -38,15 +39,19 @@ enum ProcPidFiles {
         case .sleeping: state = .sleeping
         case .zombie: state = .zombie
         }
-        let memory = task.mm.map { mm in
-            mm.mmapLock.withRead {
+        var memory: ProcTaskMemory? = nil
+        if let mm = task.mmReference() {
+            memory = mm.mmapLock.withRead {
                 ProcTaskMemory(totalPages: mm.vmas.totalVM, residentPages: UInt64(mm.rssPages),
                                startBrk: mm.startBrk, startStack: mm.startStack)
             }
+            mm.put()
         }
-        return ProcTaskInfo(name: task.name, state: state, pid: task.pid, tgid: task.tgid,
-                            parentPid: task.parent?.tgid ?? 0, threads: max((task.groupLeader ?? task).threads.count, 1),
-                            memory: memory, exitCode: task.exitStatus)
+        let (parentPid, threads, exitCode) = Task.tasklistLock.withLock {
+            (task.parent?.tgid ?? 0, max((task.groupLeader ?? task).threads.count, 1), task.exitStatus)
+        }
+        return ProcTaskInfo(name: task.commName, state: state, pid: task.pid, tgid: task.tgid,
+                            parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode)
     }
 }
 
