@@ -232,18 +232,24 @@ enum SyscallTable {
 enum UnknownSyscalls {
     /// Numbers below this are remembered one by one: Linux's table and Keel's own.
     private static let remembered = 1024
+    /// Protected by `lock` (programs on several CPUs may try the same call).
     nonisolated(unsafe) private static var seen = [UInt64](repeating: 0, count: remembered / 64)
     nonisolated(unsafe) private static var seenOutOfRange = false
+    private static let lock = SpinLock(LockClass("unknown_syscalls_lock"), disablesInterrupts: false)
 
     static func report(_ number: Int) {
-        if number >= 0 && number < remembered {
-            let bit: UInt64 = 1 << UInt64(number % 64)
-            guard seen[number / 64] & bit == 0 else { return }
-            seen[number / 64] |= bit
-        } else {
-            guard !seenOutOfRange else { return }
-            seenOutOfRange = true
+        let first = lock.withLock { () -> Bool in
+            if number >= 0 && number < remembered {
+                let bit: UInt64 = 1 << UInt64(number % 64)
+                guard seen[number / 64] & bit == 0 else { return false }
+                seen[number / 64] |= bit
+            } else {
+                guard !seenOutOfRange else { return false }
+                seenOutOfRange = true
+            }
+            return true
         }
+        guard first else { return }
         Log.notice("keel: \(Scheduler.current.name)[\(Scheduler.current.pid)]: unknown system call \(number), returning -ENOSYS")
     }
 }

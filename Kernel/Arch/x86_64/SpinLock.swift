@@ -1,25 +1,30 @@
 // Spinlocks: mutual exclusion between CPUs for data touched by several of them
-// and by interrupt handlers. Linux: raw_spinlock_t with raw_spin_lock_irqsave()
+// and by interrupt handlers. Linux: spinlock_t / raw_spinlock_t
 // (include/linux/spinlock.h), test-and-test-and-set as in the old x86
 // __raw_spin_lock_flags().
 //
-// Taking the lock also disables interrupts on this CPU, because an interrupt
-// handler that wants a lock its own CPU already holds would spin forever. While
-// it waits, a CPU keeps the interrupt flag it had before, so a CPU spinning here
-// still answers IPIs: another CPU holding this lock may be waiting for a TLB
-// shootdown acknowledgement from it.
+// A lock an interrupt handler also takes must disable interrupts while held
+// (the default here), or a handler wanting a lock its own CPU holds would spin
+// forever. Locks only system calls and faults take leave interrupts on. While
+// it waits, a CPU keeps the interrupt flag it had before, so a CPU spinning
+// here still answers IPIs: another CPU holding this lock may be waiting for a
+// TLB shootdown acknowledgement from it.
 //
-// Lock order. A CPU holding several locks must have taken them in this order
+// Lock order. A CPU holding several locks must have taken them in one order
 // and never the other way round, or two CPUs can each hold what the other waits
-// for (an ABBA deadlock). These are all of Keel's locks:
-//   1. the big kernel lock (Kernel/Sched/BigKernelLock.swift): system calls,
-//      page faults, signal delivery; it protects the allocators, tasks, files
-//   2. an mm's mmap_lock, a sleeping reader/writer semaphore (Kernel/Memory/MM.swift)
-//   3. a sleeping lock's wait lock, a SpinLock (Kernel/Locking/SleepingLocks.swift)
-//   4. the scheduler lock (Kernel/Sched/SchedulerLock.swift): run queues, the
-//      task table, sleep timers
-//   5. CrossCall's request slot, a SpinLock, innermost: a TLB shootdown may be
-//      sent with any of the above held, never the reverse.
+// for (an ABBA deadlock). docs/ARCHITECTURE.md section 5 lists every lock, what
+// it protects and where it is; in short:
+//   1. sleeping locks: a file's f_pos_lock, a pipe's mutex, the console reader's
+//      lock, oom_lock, then an mm's mmap_lock (Kernel/Locking/SleepingLocks.swift)
+//   2. spinning locks that leave interrupts on: tasklist_lock, then siglock;
+//      futex buckets; file tables; fs contexts; a task's alloc_lock; the
+//      mapped-files table, then a shmem object's lock; vmap_area_lock; an mm's
+//      page_table_lock; then the allocators: slab_lock, a CPU's pcp->lock,
+//      zone->lock (anything may allocate, so they come last)
+//   3. spinning locks that turn interrupts off: a sleeping lock's wait lock, the
+//      console's port lock, the scheduler lock (Kernel/Sched/SchedulerLock.swift),
+//      CrossCall's request slot, innermost: a TLB shootdown may be sent with any
+//      lock of groups 1 and 2 held, never with one of group 3.
 // (The SMP self-test's locks are taken alone.)
 // Interrupt handlers may take only locks whose holders never wait for an
 // acknowledgement from another CPU (a handler runs with interrupts off, so it

@@ -56,6 +56,12 @@ enum TLB {
             flushLocal(flush)
             return
         }
+        // The sender waits for every target's acknowledgement, and a target
+        // spinning for a lock this CPU holds answers only if it spins with
+        // interrupts on. So the locks held around a shootdown (page_table_lock,
+        // vmap_area_lock, mmap_lock) are ones that leave interrupts on, and no
+        // lock that turns them off is ever held by a thread that waits for one
+        // of those. Linux: the irqs_disabled() warning in smp_call_function_many()
         var request = flush
         withUnsafeMutablePointer(to: &request) { pointer in
             CrossCall.run(on: cpus.union(.cpu(PerCPU.cpu)), flushFromRequest,
