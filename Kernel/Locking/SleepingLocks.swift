@@ -52,7 +52,27 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs: `word` 
     private func lock(_ kind: LockWaiter.Kind) {
         Lockdep.mightSleep()
         Lockdep.acquire(lockClass, interruptsOn: true)
-        if !update(kind == .reader ? RWSemaphoreWord.fastRead : RWSemaphoreWord.fastWrite) { wait(kind) }
+        let step = kind == .reader ? RWSemaphoreWord.fastRead : RWSemaphoreWord.fastWrite
+        if !update(step) && !spin(step) { wait(kind) }
+    }
+
+    /// Busy-polls this many times before queueing. Critical sections under a
+    /// sleeping lock are mostly short (a fault, a munmap), and a sleep and a
+    /// wake-up (an IPI, two context switches) cost more than waiting them out.
+    static let spinLimit = 8192
+
+    /// Optimistic spinning: retries the fast path while nobody is queued (a
+    /// queue means waiters first, in order). Linux: rwsem_optimistic_spin(),
+    /// which spins as long as the owner runs; Keel does not track the owner,
+    /// so the spin is bounded.
+    private func spin(_ step: (Int) -> Int?) -> Bool {
+        for _ in 0..<Self.spinLimit {
+            CPU.relax()
+            let old = word.load(ordering: .relaxed)
+            if old & RWSemaphoreWord.waiters != 0 { return false }
+            if step(old) != nil && update(step) { return true }
+        }
+        return false
     }
 
     @inline(__always)

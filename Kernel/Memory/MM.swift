@@ -31,8 +31,9 @@ final class MM {
     /// user memory or wait for memory. Linux: mmap_lock (mmap_sem before 5.8)
     let mmapLock = RWSemaphore(MM.mmapLockClass)
     static let mmapLockClass = LockClass("&mm->mmap_lock", sleeping: true)
-    /// Every PTE of this mm and `rssPages`: a fault holds it to look at a PTE
-    /// and to fill or change it (after the slow part: see PageFault.swift).
+    /// Every PTE of this mm and `rssPages`: a fault holds it to fill or change
+    /// a PTE, re-checking what it saw locklessly before the slow part (see
+    /// PageFault.swift).
     /// Taken inside mmapLock and before the page allocator's locks; a TLB
     /// shootdown may be sent while it is held (it leaves interrupts on).
     /// Linux: mm->page_table_lock (Linux also splits it per page-table page)
@@ -215,20 +216,19 @@ final class MM {
         return pte
     }
 
-    /// Maps one user page, taking a mapping reference on the frame. Linux: set_pte_at()
-    /// + page_add_*_rmap()
-    func mapPage(_ address: VirtAddr, _ frame: PhysAddr, flags: PTEFlags) -> Bool {
+    /// Maps one user page, taking a mapping reference on the frame: `.alreadyMapped`
+    /// if something is (the caller holds pageTableLock, so that is another
+    /// thread's fault that won), `.outOfMemory` without a page table.
+    /// Linux: set_pte_at() + page_add_*_rmap()
+    /// A `fresh` frame (just allocated: no other CPU can see it) gets its count
+    /// with a plain store instead of an atomic add.
+    func mapPage(_ address: VirtAddr, _ frame: PhysAddr, flags: PTEFlags, fresh: Bool = false) throws(PageTableError) {
         var frames = KernelFrameAllocator()
-        do {
-            try pageTable.map(address, to: frame, size: .size4K, flags: flags, allocator: &frames)
-        } catch {
-            return false
-        }
+        try pageTable.map(address, to: frame, size: .size4K, flags: flags, allocator: &frames)
         if frame != ZeroPage.frame {
-            MapCount.add(frame)
+            if fresh { MapCount.initialize(frame, to: 1) } else { MapCount.add(frame) }
             rssPages += 1
         }
-        return true
     }
 
     /// Unmaps every user page in [start, end), dropping each frame's mapping and
@@ -298,13 +298,17 @@ final class MM {
         return MapCount.remove(frame)
     }
 
-    /// What is mapped at a page, for the fault classifier.
-    func pteState(at address: VirtAddr) -> PTEState {
-        guard let (frame, flags, _) = pageTable.translate(address) else { return .notPresent }
+    /// What is mapped at a page, for the fault classifier, and the entry itself
+    /// (nil: nothing present) for the re-check after the slow part. The caller
+    /// holds mmapLock (so no table goes away); without pageTableLock the answer
+    /// may be stale by the time it is used, which the re-check catches.
+    func pteState(at address: VirtAddr) -> (state: PTEState, entry: PageTableEntry?) {
+        guard let (frame, flags, _) = pageTable.translate(address) else { return (.notPresent, nil) }
         let kind: MappedFrame = frame.alignedDown() == ZeroPage.frame
             ? .zeroPage
             : .anonymous(mapCount: Int(MapCount.count(frame)))
-        return .present(writable: flags.contains(.writable), frame: kind)
+        return (.present(writable: flags.contains(.writable), frame: kind),
+                PageTableEntry(frame: frame.alignedDown(), flags: flags))
     }
 
     /// Linux: flush_tlb_page()

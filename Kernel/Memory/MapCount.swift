@@ -20,7 +20,8 @@ enum MapCount {
     /// Linux: page_remove_rmap() + put_page_testzero()
     static func remove(_ frame: PhysAddr) -> Bool { withField(frame) { AtomicField.add($0, -1) } == 0 }
 
-    /// Sets the count of a frame nobody else can see yet (a fresh shmem page).
+    /// Sets the count of a frame nobody else can see yet (a fresh page about to
+    /// be mapped once, a fresh shmem page): a plain store, no locked add.
     static func initialize(_ frame: PhysAddr, to count: Int32) { withField(frame) { AtomicField.store($0, count) } }
 
     /// The mappings now: a snapshot, which only the mm's own locks keep from

@@ -70,7 +70,8 @@ enum OOMKiller {
     /// Called on the way out of every system call: the slab used the reserve, so
     /// kill before the reserve runs out too.
     static func checkReserve() {
-        guard reserveFlag.exchange(false, ordering: .relaxed) else { return }
+        // A plain load first: this runs on every system call's way out.
+        guard reserveFlag.load(ordering: .relaxed), reserveFlag.exchange(false, ordering: .relaxed) else { return }
         oomLock.withLock {
             guard !victimIsDying, let victim = selectVictim() else { return }
             kill(victim)

@@ -110,17 +110,20 @@ extension MM {
         VMStat.count(.pageFaults)
         let page = address.alignedDown()
         var lookup = vmas.findVMAPrev(address)
-        var seen = pageTableLock.withLock { pteState(at: page) }
+        // A lockless look at the PTE, as Linux's ptep_get_lockless(): the
+        // tables cannot go while mmap_lock is held, an entry is one aligned
+        // word, and every action re-checks it under pageTableLock.
+        var seen = pteState(at: page)
         var action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
-                                          pte: seen, layout: layout)
+                                          pte: seen.state, layout: layout)
         if case .growStack(let newStart) = action {
             guard mmapLock.isWriteLocked else { return .needsWriteLock }
             do { try vmas.expandDownwards(to: newStart) } catch { return .segv(.noVMA) }
             VMStat.count(.stackGrowths)
             lookup = vmas.findVMAPrev(address)
-            seen = pageTableLock.withLock { pteState(at: page) }
+            seen = pteState(at: page)
             action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
-                                          pte: seen, layout: layout)
+                                          pte: seen.state, layout: layout)
         }
         guard let vma = lookup.vma else { return .segv(.noVMA) }
         switch action {
@@ -150,10 +153,12 @@ extension MM {
             }
         case .copyOnWrite:
             VMStat.count(.cowFaults)
-            return copyOnWrite(page, vma: vma)
+            guard let entry = seen.entry else { return .resolved }      // (classified present: never nil)
+            return copyOnWrite(page, vma: vma, seen: entry)
         case .reuseOnWrite:
             VMStat.count(.cowReuses)
-            return reuseOnWrite(page, vma: vma)
+            guard let entry = seen.entry else { return .resolved }
+            return reuseOnWrite(page, vma: vma, seen: entry)
         }
     }
 
@@ -164,7 +169,7 @@ extension MM {
                              _ fill: (UnsafeMutableRawPointer) -> Void) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
         fill(UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)))
-        let installed = installIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable))
+        let installed = installIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable), fresh: true)
         if installed != .installed { PageAllocator.free(frame) }
         return installed == .noMemory ? .outOfMemory : .resolved
     }
@@ -180,26 +185,26 @@ extension MM {
 
     /// Under the page-table lock: maps `frame` at `page` if nothing is mapped
     /// there. Linux: finish_fault() / set_pte_range() after the pte_none() recheck
-    private func installIfEmpty(_ page: VirtAddr, _ frame: PhysAddr, flags: PTEFlags) -> Install {
+    private func installIfEmpty(_ page: VirtAddr, _ frame: PhysAddr, flags: PTEFlags, fresh: Bool = false) -> Install {
         pageTableLock.lock()
         defer { pageTableLock.unlock() }
-        guard pageTable.translate(page) == nil else { return .lostRace }
-        return mapPage(page, frame, flags: flags) ? .installed : .noMemory
-    }
-
-    /// The frame mapped at `page` and whether it is writable, for the pte_same()
-    /// re-check (the caller holds the page-table lock).
-    private func presentEntry(_ page: VirtAddr) -> (frame: PhysAddr, writable: Bool)? {
-        guard let (address, flags, _) = pageTable.translate(page), !flags.contains(.protNone) else { return nil }
-        return (address.alignedDown(), flags.contains(.writable))
+        do {
+            try mapPage(page, frame, flags: flags, fresh: fresh)
+            return .installed
+        } catch .alreadyMapped {
+            return .lostRace
+        } catch {
+            return .noMemory
+        }
     }
 
     /// Makes an exclusive page writable in place, if the PTE is still the
     /// read-only one the decision saw. Linux: wp_page_reuse()
-    private func reuseOnWrite(_ page: VirtAddr, vma: VMA) -> FaultOutcome {
+    private func reuseOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
         pageTableLock.lock()
         defer { pageTableLock.unlock() }
-        guard let entry = presentEntry(page), !entry.writable else { return .resolved }   // another thread did it
+        guard let (address, flags, _) = pageTable.translate(page), address.alignedDown() == seen.frame,
+              !flags.contains(.writable) else { return .resolved }   // another thread did it, or more
         do {
             _ = try pageTable.protect(page, flags: Self.pteFlags(for: vma.flags, writable: true))
         } catch {
@@ -214,27 +219,24 @@ extension MM {
     /// have broken the same sharing meanwhile: then the copy goes back). The
     /// old frame loses a mapping and is freed with its last.
     /// Linux: wp_page_copy() with its pte_same() re-check
-    private func copyOnWrite(_ page: VirtAddr, vma: VMA) -> FaultOutcome {
-        guard let seen = pageTableLock.withLock({ presentEntry(page) }), !seen.writable else { return .resolved }
+    private func copyOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
         // The old frame may be freed while it is copied (its other mapper broke
         // the sharing too, and this mm's PTE changed first): then the re-check
         // fails and the copy is dropped unread.
         PageBytes.copy(to: DirectMap.pointer(frame, as: UInt8.self), from: DirectMap.pointer(seen.frame, as: UInt8.self))
         pageTableLock.lock()
-        guard let now = presentEntry(page), now.frame == seen.frame, !now.writable else {
+        do {
+            try pageTable.replaceFrame(page, expecting: seen, with: frame,
+                                       flags: Self.pteFlags(for: vma.flags, writable: true)) { flush(page) }
+        } catch .changed {
             pageTableLock.unlock()
             PageAllocator.free(frame)
-            return .resolved
-        }
-        do {
-            try pageTable.replaceFrame(page, with: frame, flags: Self.pteFlags(for: vma.flags, writable: true)) {
-                flush(page)
-            }
+            return .resolved            // another thread of this mm got there first
         } catch {
-            Panic.now("wp_page_copy: the PTE at \(Fmt.hex(page.value)) vanished under the page-table lock: \(error)")
+            Panic.now("wp_page_copy: the PTE at \(Fmt.hex(page.value)) is not a 4 KiB page: \(error)")
         }
-        MapCount.add(frame)
+        MapCount.initialize(frame, to: 1)       // the fresh copy: nobody else sees it yet
         rssPages += 1
         dropFrame(seen.frame)
         pageTableLock.unlock()

@@ -341,6 +341,34 @@ final class PageTableTests: XCTestCase {
         XCTAssertEqual(thrown { try f.tables.replaceFrame(VirtAddr(0x9000), with: PhysAddr(0x7008), flags: []) {} }, .misaligned)
     }
 
+    /// Copy-on-write copies without the page-table lock, then replaces the entry
+    /// only if it still maps what was copied (Linux: pte_same()).
+    func testReplaceFrameExpectingTheEntryItSaw() throws {
+        var f = Fixture()
+        try f.map(0x9000, 0x3000, .size4K, [.user])
+        let seen = try XCTUnwrap(f.tables.findLeaf(VirtAddr(0x9000))).leaf.entry
+        var flushed = 0
+        // Another CPU broke the sharing first: the entry maps its copy, writable.
+        try f.tables.replaceFrame(VirtAddr(0x9000), with: PhysAddr(0x5000), flags: [.writable]) { flushed += 1 }
+        XCTAssertEqual(thrown { try f.tables.replaceFrame(VirtAddr(0x9000), expecting: seen, with: PhysAddr(0x7000),
+                                                          flags: [.writable]) { flushed += 1 } }, .changed)
+        XCTAssertEqual(flushed, 1, "a refused replacement neither clears nor flushes")
+        XCTAssertEqual(f.tables.translate(VirtAddr(0x9000))?.phys, PhysAddr(0x5000), "the winner's copy stays")
+        // Same frame but made writable meanwhile (a reuse): refused too.
+        try f.tables.protect(VirtAddr(0x9000), flags: [.user])
+        try f.tables.replaceFrame(VirtAddr(0x9000), with: PhysAddr(0x3000), flags: [.writable]) {}
+        XCTAssertEqual(thrown { try f.tables.replaceFrame(VirtAddr(0x9000), expecting: seen, with: PhysAddr(0x7000),
+                                                          flags: [.writable]) {} }, .changed)
+        // Unmapped meanwhile: changed, not "not mapped" (the caller saw an entry).
+        XCTAssertEqual(thrown { try f.tables.replaceFrame(VirtAddr(0xa000), expecting: seen, with: PhysAddr(0x7000),
+                                                          flags: [.writable]) {} }, .changed)
+        // Still what it saw: replaced.
+        try f.tables.protect(VirtAddr(0x9000), flags: [.user])
+        let now = try XCTUnwrap(f.tables.findLeaf(VirtAddr(0x9000))).leaf.entry
+        try f.tables.replaceFrame(VirtAddr(0x9000), expecting: now, with: PhysAddr(0x7000), flags: [.writable]) {}
+        XCTAssertEqual(f.tables.translate(VirtAddr(0x9000))?.phys, PhysAddr(0x7000))
+    }
+
     func testPartOfHugePageIsATypedError() throws {
         var f = Fixture()
         try f.map(0x4000_0000, 0, .size1G)

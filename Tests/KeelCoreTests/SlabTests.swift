@@ -546,6 +546,31 @@ final class SlabTests: XCTestCase {
 
     // MARK: slabinfo
 
+    /// The kernel counts rows into a buffer under its slab lock, without
+    /// allocating, and prints them after: the same text, and a buffer too
+    /// small for every cache says how many there are instead of dropping some.
+    func testSlabinfoRowsMatchThePrinter() throws {
+        let slab = try makeSlab()
+        _ = try slab.createCache("rows_test", size: 48)
+        _ = try slab.kmalloc(200)
+        var caches = 0
+        slab.forEachCache { _ in caches += 1 }
+
+        let rows = UnsafeMutableBufferPointer<SlabinfoRow>.allocate(capacity: caches)
+        defer { rows.deallocate() }
+        XCTAssertEqual(slab.slabinfoRows(into: rows), caches)
+        var fromRows = ""
+        Slab.writeSlabinfo(UnsafeBufferPointer(rows), to: &fromRows)
+        var printed = ""
+        slab.printSlabinfo(to: &printed)
+        XCTAssertEqual(fromRows, printed)
+
+        let small = UnsafeMutableBufferPointer<SlabinfoRow>.allocate(capacity: 2)
+        defer { small.deallocate() }
+        XCTAssertEqual(slab.slabinfoRows(into: small), caches, "the total, not the 2 that fit")
+        XCTAssertEqual("\(small[0].name)", "\(rows[0].name)")
+    }
+
     func testSlabinfoMatchesCounters() throws {
         let slab = try makeSlab()
         let named = try slab.createCache("a_rather_long_cache_name", size: 100)

@@ -311,14 +311,21 @@ extension PageTable {
     /// kept as in `protect`), in one walk: the entry is cleared, `flushStale` runs
     /// (so no CPU can still write through the old translation), and the new entry
     /// is written. Returns the leaf as it was. Copy-on-write uses it once the copy
-    /// is made. Linux: ptep_clear_flush() + set_pte_at() in wp_page_copy()
+    /// is made. With `expecting`, the leaf must still map that frame with that
+    /// writability, or nothing changes (`.changed`): the copy was made from an
+    /// entry another CPU has replaced since.
+    /// Linux: ptep_clear_flush() + set_pte_at() in wp_page_copy(), after pte_same()
     @discardableResult
-    public func replaceFrame(_ virt: VirtAddr, with frame: PhysAddr, flags: PTEFlags,
-                             flushStale: () -> Void) throws(PageTableError) -> PageTableLeaf {
+    public func replaceFrame(_ virt: VirtAddr, expecting seen: PageTableEntry? = nil, with frame: PhysAddr,
+                             flags: PTEFlags, flushStale: () -> Void) throws(PageTableError) -> PageTableLeaf {
         guard virt.isCanonical else { throw .nonCanonical }
         guard virt.isPageAligned, frame.isPageAligned else { throw .misaligned }
-        guard let (slot, leaf) = findLeaf(virt) else { throw .notMapped }
+        guard let (slot, leaf) = findLeaf(virt) else { throw seen == nil ? .notMapped : .changed }
         guard leaf.size == .size4K else { throw .hugePageSplitUnsupported }
+        if let seen, leaf.entry.frame != seen.frame
+            || leaf.entry.flags.contains(.writable) != seen.flags.contains(.writable) {
+            throw .changed
+        }
         let kept: PTEFlags = [.user]
         let newFlags = PageTableEntry.leafFlags(flags.subtracting(kept).union(leaf.entry.flags.intersection(kept)))
         write(slot, PageTableEntry(raw: 0))

@@ -237,6 +237,9 @@ public enum PageTableError: Error, Equatable, Sendable {
     case alreadyMapped
     /// Nothing present is mapped at that address.
     case notMapped
+    /// The entry no longer maps what the caller saw (another CPU changed it
+    /// meanwhile). Linux: !pte_same()
+    case changed
     /// The frame allocator ran dry while building intermediate tables.
     case outOfMemory
     /// The operation covers only part of a 2 MiB or 1 GiB page; Keel does not split huge
