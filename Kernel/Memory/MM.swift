@@ -130,10 +130,17 @@ final class MM {
         PageAllocator.free(pageTable.root)
     }
 
+    /// Why `duplicate` failed, with the half-built copy (if any) for the caller
+    /// to put once the parent's mmap_lock is released: tearing it down takes the
+    /// copy's own mmap_lock, a second lock of the same class.
+    struct DuplicateFailure: Error {
+        let partial: MM?
+    }
+
     /// A copy-on-write copy of this mm, with one user. Linux: dup_mmap() + copy_page_range()
-    func duplicate() -> MM? {
+    func duplicate() throws(DuplicateFailure) -> MM {
         precondition(mmapLock.isWriteLocked, "dup_mmap() without the parent's mmap_lock held for writing")
-        guard let child = MM() else { return nil }
+        guard let child = MM() else { throw DuplicateFailure(partial: nil) }
         child.vmas = vmas                               // VMATree is a value: one array copy
         for vma in vmas where vma.flags.contains(.dontCopy) {
             do {
@@ -172,11 +179,11 @@ final class MM {
                 return (PageTableEntry(frame: leaf.entry.frame, flags: flags), parentEntry)
             }
         } catch {
-            // Out of memory for a page table: the part copied so far goes again.
+            // Out of memory for a page table: the part copied so far goes again
+            // (the caller puts the copy).
             child.rssPages = copied
             flush(VirtAddr(0), VirtAddr(layout.taskSize))
-            child.put()
-            return nil
+            throw DuplicateFailure(partial: child)
         }
         child.rssPages = copied
         flush(VirtAddr(0), VirtAddr(layout.taskSize))  // the parent's writable TLB entries must go

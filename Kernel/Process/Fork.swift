@@ -57,13 +57,15 @@ enum Fork {
             parentMM.get()                              // Linux: mmget() in copy_mm()
             mm = parentMM
         } else {
-            guard let copy = parentMM.mmapLock.withWrite({ parentMM.duplicate() }) else {
+            do {
+                mm = try parentMM.mmapLock.withWrite { () throws(MM.DuplicateFailure) in try parentMM.duplicate() }
+            } catch {
+                error.partial?.put()                    // after the parent's mmap_lock: it takes the copy's
                 KernelStacks.free(kernelStack)
                 Task.releasePID(pid)
                 Scheduler.cancelReservation()
                 throw .ENOMEM
             }
-            mm = copy
         }
         let isThread = flags.contains(.thread)
         let child = Task(pid: pid, tgid: isThread ? parent.tgid : pid, name: parent.name, kernelStack: kernelStack)
