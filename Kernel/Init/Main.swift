@@ -26,6 +26,7 @@ nonisolated(unsafe) private var bootStack: KernelStack? = nil
 private func startKernelOnKernelStack() {
     guard PerCPU.prepare(cpu: 0) else { Panic.now("no memory for per-CPU data") }
     PerCPU.install(cpu: 0)
+    Slab.cpuNumbersReady = true                  // allocations now use this CPU's slot
     PageAllocator.enablePerCPULists()          // they are found through PerCPU.cpu
     LegacyPIC.disable()
     LocalAPIC.enable()

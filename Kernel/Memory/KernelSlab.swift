@@ -1,14 +1,15 @@
 // The kernel's slab allocator: Kernel/Core/Slab over page blocks from the buddy
 // allocator, seen through the direct map. Once it is up, every Swift object,
 // array and string the kernel creates comes from kmalloc, on every CPU at once.
-// The Core allocator is not thread-safe by itself: one lock, `Slab.lock`, covers
-// every call into it (Linux has a lock per cache node, kmem_cache_node->list_lock,
-// and lock-free per-CPU slabs; Keel's one CPU slab per cache sits under the same
-// lock). Nothing may allocate while holding it: the lock is not recursive.
+// Every cache has a slot per CPU, so CPUs allocating at once do not contend:
+// the Core allocator takes this file's locks itself, a CPU's slot lock around
+// its fast path and the list lock around the shared lists (which protects what
+// is said at the top of Kernel/Core/Slab/SlabCache.swift). Nothing may
+// allocate while holding either: they are not recursive.
 // Linux: mm/slub.c, kmem_cache_init(), kmalloc(), kfree()
 
-/// Page blocks for the slab layer. A stateless handle: the slab allocator keeps a
-/// copy of it in its first page.
+/// Page blocks and locks for the slab layer. A stateless handle: the slab
+/// allocator keeps a copy of it in its first page.
 ///
 /// The slab serves every Swift object, array and string, and the Embedded Swift
 /// runtime cannot report a failed allocation (it traps), so slab pages may come
@@ -28,36 +29,52 @@ struct BuddySlabBackend: SlabPageBackend {
     mutating func freePages(_ block: UnsafeMutableRawPointer, order: Int) {
         PageAllocator.free(VirtAddr(UInt64(UInt(bitPattern: block))).directMapPhys, order: order)
     }
+
+    mutating func lockCPUSlab(_ cpu: Int) { Slab.cpuSlabLocks[cpu].lock() }
+    mutating func unlockCPUSlab(_ cpu: Int) { Slab.cpuSlabLocks[cpu].unlock() }
+    mutating func lockLists() { Slab.listLock.lock() }
+    mutating func unlockLists() { Slab.listLock.unlock() }
 }
 
 enum Slab {
-    /// Set once at boot; every call into it holds `lock`.
+    /// Set once at boot, before any other CPU runs.
     nonisolated(unsafe) static var allocator: SlabAllocator<BuddySlabBackend>? = nil
-    /// Every slab cache's lists and CPU slab. Taken before the page allocator's
-    /// locks; never held in an interrupt handler, so interrupts stay on.
-    /// Linux: kmem_cache_node->list_lock (one for all caches here)
-    static let lock = SpinLock(LockClass("slab_lock"), disablesInterrupts: false)
+    /// One per CPU: that CPU's slot in every cache. Taken before the list lock;
+    /// never held in an interrupt handler, so interrupts stay on. A CPU holds at
+    /// most one (a free into another CPU's slab takes that CPU's instead of its
+    /// own). Set once at boot. Linux: kmem_cache_cpu->lock
+    nonisolated(unsafe) static var cpuSlabLocks: [SpinLock] = []
+    private static let cpuSlabLockClass = LockClass("&s->cpu_slab->lock")
+    /// Every cache's slab lists and the list of caches, one for all (one node).
+    /// Taken before the page allocator's locks. Linux: kmem_cache_node->list_lock
+    static let listLock = SpinLock(LockClass("&n->list_lock"), disablesInterrupts: false)
+    /// Whether PerCPU.cpu may be read: allocations before the boot CPU's per-CPU
+    /// block exists (it is itself kmalloc'ed) use slot 0.
+    nonisolated(unsafe) static var cpuNumbersReady = false
 
     /// Linux: kmem_cache_init()
     static func initialize(debug: Bool) {
-        // The lock is made here, from the early heap: made on first use by
-        // kmalloc it would be allocated by the kmalloc that needs it.
-        lock.lock()
-        defer { lock.unlock() }
+        // The locks are made here, from the early heap: made on first use by
+        // kmalloc they would be allocated by the kmalloc that needs them.
+        cpuSlabLocks = (0..<SMP.maxCPUs).map { _ in SpinLock(cpuSlabLockClass, disablesInterrupts: false) }
+        listLock.lock()
+        listLock.unlock()
         do {
-            allocator = try SlabAllocator(backend: BuddySlabBackend(), flags: debug ? .debug : [])
+            allocator = try SlabAllocator(backend: BuddySlabBackend(), flags: debug ? .debug : [], cpus: SMP.maxCPUs)
         } catch {
             fail(error)
         }
         if debug { Log.notice("slab: debug mode: red zones and poisoning on every cache") }
     }
 
+    /// This CPU's slot number.
+    @inline(__always)
+    private static var cpu: Int { cpuNumbersReady ? PerCPU.cpu : 0 }
+
     /// Linux: kmalloc(); nil when memory is exhausted.
     static func kmalloc(_ size: Int, alignment: Int = 8) -> UnsafeMutableRawPointer? {
-        lock.lock()
-        defer { lock.unlock() }
         do {
-            return try allocator!.kmalloc(size: size, alignment: alignment)
+            return try allocator!.kmalloc(size: size, alignment: alignment, cpu: cpu)
         } catch .outOfMemory {
             return nil
         } catch {
@@ -67,10 +84,8 @@ enum Slab {
 
     /// Linux: kmem_cache_create(); nil when memory is exhausted.
     static func createCache(_ name: StaticString, size: Int, align: Int = 8) -> KmemCacheRef? {
-        lock.lock()
-        defer { lock.unlock() }
         do {
-            return try allocator!.createCache(name, size: size, align: align)
+            return try allocator!.createCache(name, size: size, align: align, cpu: cpu)
         } catch .outOfMemory {
             return nil
         } catch {
@@ -81,10 +96,8 @@ enum Slab {
     /// Linux: kmem_cache_alloc(); nil when memory is exhausted. Any other error
     /// (a corrupted free list) is a kernel bug.
     static func alloc(_ cache: KmemCacheRef) -> UnsafeMutableRawPointer? {
-        lock.lock()
-        defer { lock.unlock() }
         do {
-            return try allocator!.alloc(cache)
+            return try allocator!.alloc(cache, cpu: cpu)
         } catch .outOfMemory {
             return nil
         } catch {
@@ -94,8 +107,6 @@ enum Slab {
 
     /// Linux: kmem_cache_free(). A bad free is a kernel bug: the report names the cache.
     static func free(_ cache: KmemCacheRef, _ object: UnsafeMutableRawPointer) {
-        lock.lock()
-        defer { lock.unlock() }
         do {
             try allocator!.free(cache, object)
         } catch {
@@ -104,18 +115,10 @@ enum Slab {
     }
 
     /// Pages the slab caches hold, for /proc/meminfo's Slab line.
-    static var totalPages: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        var pages = 0
-        allocator!.forEachCache { pages += $0.info.totalSlabs * $0.info.pagesPerSlab }
-        return pages
-    }
+    static var totalPages: Int { allocator!.slabPages }
 
     /// Linux: kfree(). A bad free is a kernel bug: the report names the cache.
     static func kfree(_ object: UnsafeMutableRawPointer?) {
-        lock.lock()
-        defer { lock.unlock() }
         do {
             try allocator!.kfree(object)
         } catch {
@@ -123,16 +126,14 @@ enum Slab {
         }
     }
 
-    /// /proc/slabinfo: the rows are counted under the lock, printed after it
-    /// (printing allocates). Linux: slab_show() under slab_mutex
+    /// /proc/slabinfo: the rows are counted under the list lock, printed after
+    /// it (printing allocates). Linux: slab_show() under slab_mutex
     static func printSlabinfo<Sink: TextSink>(to sink: inout Sink) {
         var capacity = 32
         while true {
             let rows = UnsafeMutableBufferPointer<SlabinfoRow>.allocate(capacity: capacity)
             defer { rows.deallocate() }
-            lock.lock()
             let total = allocator!.slabinfoRows(into: rows)
-            lock.unlock()
             if total <= capacity {
                 SlabAllocator<BuddySlabBackend>.writeSlabinfo(UnsafeBufferPointer(rebasing: rows[0..<total]), to: &sink)
                 return
@@ -141,10 +142,9 @@ enum Slab {
         }
     }
 
-    /// A corrupted cache is a kernel bug. Called with `lock` held, which goes
-    /// first: the report allocates its text.
+    /// A corrupted cache is a kernel bug. The allocator has let go of its locks
+    /// by the time the error arrives here (the report allocates its text).
     static func fail(_ error: SlabError) -> Never {
-        lock.unlock()
         var message = ""
         error.report(to: &message)
         while message.hasSuffix("\n") { message.removeLast() }

@@ -12,8 +12,8 @@ final class SlabTests: XCTestCase {
     private typealias Slab = SlabAllocator<SlabHostBackend>
     private let ledger = SlabPageLedger()
 
-    private func makeSlab(flags: SlabFlags = []) throws -> Slab {
-        try Slab(backend: SlabHostBackend(ledger: ledger), flags: flags)
+    private func makeSlab(flags: SlabFlags = [], cpus: Int = 1) throws -> Slab {
+        try Slab(backend: SlabHostBackend(ledger: ledger), flags: flags, cpus: cpus)
     }
 
     /// Shuts the allocator down and checks every page came back, once.
@@ -627,15 +627,64 @@ final class SlabTests: XCTestCase {
         try randomizedMix(seed: 0xdeb0_51ab, operations: 8_000, flags: .debug)
     }
 
+    /// The same mix with every kmalloc on one of 4 CPUs' slots and every kfree from
+    /// wherever the object lives: the lists and counters still add up, and every
+    /// page comes back.
+    func testRandomizedKmallocMixOverFourCPUs() throws {
+        try randomizedMix(seed: 0xc0de_51ab, operations: 20_000, flags: [], cpus: 4)
+    }
+
+    // MARK: per-CPU slots
+
+    /// Two CPUs allocating from one cache each get a slab of their own (Linux:
+    /// kmem_cache_cpu), and a free from anywhere goes back to the slot that has
+    /// the object's slab: the next allocation there returns it.
+    func testEachCPUAllocatesFromItsOwnSlab() throws {
+        let slab = try makeSlab(cpus: 4)
+        let cache = try slab.createCache("percpu", size: 64)
+        let onZero = try slab.alloc(cache, cpu: 0)
+        let onTwo = try slab.alloc(cache, cpu: 2)
+        XCTAssertNotEqual(slabBase(onZero, cache), slabBase(onTwo, cache), "CPU 2 froze a slab of its own")
+        XCTAssertEqual(slabBase(try slab.alloc(cache, cpu: 2), cache), slabBase(onTwo, cache))
+        XCTAssertEqual(cache.info.activeObjects, 3, "objects in every CPU's slab are counted")
+        XCTAssertEqual(cache.info.partialSlabs, 2, "each CPU slab counts by its own live objects")
+
+        try slab.free(cache, onTwo)                       // freed "from" anywhere: back to CPU 2's list
+        XCTAssertEqual(try slab.alloc(cache, cpu: 2), onTwo, "CPU 2's free list hands it out next")
+        try slab.free(cache, onTwo)
+        expectError(.invalidFree(cache: "percpu", object: onTwo, reason: .doubleFree)) {
+            try slab.free(cache, onTwo)                   // on CPU 2's free list: still a double free
+        }
+        try slab.free(cache, onZero)
+        slab.shrink(cache)
+        XCTAssertEqual(cache.info.totalSlabs, 1, "one object left: its slab stays, on a list")
+        XCTAssertEqual(cache.info.activeObjects, 1)
+    }
+
+    /// shrink() takes every CPU's slab back, and with no object left every page goes.
+    func testShrinkEmptiesEveryCPUSlab() throws {
+        let slab = try makeSlab(cpus: 4)
+        let cache = try slab.createCache("shrinkme", size: 128)
+        var objects: [UnsafeMutableRawPointer] = []
+        for cpu in 0..<4 { for _ in 0..<3 { objects.append(try slab.alloc(cache, cpu: cpu)) } }
+        XCTAssertEqual(cache.info.totalSlabs, 4)
+        for object in objects.reversed() { try slab.free(cache, object) }
+        XCTAssertEqual(cache.info.activeObjects, 0)
+        slab.shrink(cache)
+        XCTAssertEqual(cache.info.totalSlabs, 0, "no CPU keeps a slab after shrink")
+        try slab.destroyCache(cache)
+        try finish(slab)
+    }
+
     /// Thousands of kmalloc/kfree of random sizes and alignments; every object is filled
     /// with its own byte and checked before kfree (overlaps would show); at the end all
     /// objects are freed and, after shrinking, every slab page is back.
-    private func randomizedMix(seed: UInt64, operations: Int, flags: SlabFlags) throws {
+    private func randomizedMix(seed: UInt64, operations: Int, flags: SlabFlags, cpus: Int = 1) throws {
         struct Live {
             let object: UnsafeMutableRawPointer, size: Int, pattern: UInt8
             let cache: KmemCacheRef?   // nil for a large block
         }
-        let slab = try makeSlab(flags: flags)
+        let slab = try makeSlab(flags: flags, cpus: cpus)
         let baseline = ledger.outstandingPages
         var random = SplitMix64(seed: seed)
         var live: [Live] = []
@@ -679,7 +728,9 @@ final class SlabTests: XCTestCase {
                 default: random.int(in: 8193...40_000)
                 }
                 let alignment = random.chance(20) ? 1 << random.int(in: 0...12) : 1
-                let object = alignment == 1 ? try slab.kmalloc(size) : try slab.kmalloc(size: size, alignment: alignment)
+                let cpu = random.int(in: 0...(cpus - 1))
+                let object = alignment == 1 ? try slab.kmalloc(size, cpu: cpu)
+                    : try slab.kmalloc(size: size, alignment: alignment, cpu: cpu)
                 XCTAssertEqual(Int(bitPattern: object) % alignment, 0)
                 XCTAssertGreaterThanOrEqual(try slab.ksize(object), size)
                 let pattern = UInt8(truncatingIfNeeded: random.next())

@@ -16,20 +16,22 @@
 extension SlabAllocator {
     /// Linux: kmalloc(); with `.zero`, kzalloc(). A size of 0 is served as 1 byte.
     @inlinable @inline(__always)
-    public func kmalloc(_ size: Int, flags: SlabAllocFlags = []) throws(SlabError) -> UnsafeMutableRawPointer {
+    public func kmalloc(_ size: Int, flags: SlabAllocFlags = [], cpu: Int = 0) throws(SlabError)
+        -> UnsafeMutableRawPointer
+    {
         // One unsigned compare sends both negative and large sizes off the fast path.
         guard UInt(bitPattern: size) <= UInt(KmallocSizes.maxCacheSize) else {
             guard size >= 0 else { throw .invalidRequest(size: size, alignment: 1) }
             return try kmallocLarge(size, alignment: 1, flags: flags)
         }
-        return try alloc(kmallocCache(index: KmallocSizes.index(size)), flags: flags)
+        return try alloc(kmallocCache(index: KmallocSizes.index(size)), flags: flags, cpu: cpu)
     }
 
     /// `size` bytes at a multiple of `alignment` (a power of two), as posix_memalign()
     /// needs. A power-of-two cache of at least `alignment` bytes is aligned to it;
     /// beyond 8192 bytes whole pages serve. Linux: kmalloc() and the natural alignment
     /// of kmalloc-2^n objects
-    public func kmalloc(size: Int, alignment: Int, flags: SlabAllocFlags = []) throws(SlabError)
+    public func kmalloc(size: Int, alignment: Int, flags: SlabAllocFlags = [], cpu: Int = 0) throws(SlabError)
         -> UnsafeMutableRawPointer
     {
         guard size >= 0, alignment > 0, alignment & (alignment - 1) == 0 else {
@@ -41,7 +43,7 @@ extension SlabAllocator {
         }
         var index = KmallocSizes.index(needed)
         if alignment > SlabLayout.word { index = KmallocSizes.naturallyAligned(index) }
-        return try alloc(kmallocCache(index: index), flags: flags)
+        return try alloc(kmallocCache(index: index), flags: flags, cpu: cpu)
     }
 
     /// Linux: kfree(); nil is ignored. Refuses pointers that are not live kmalloc memory.
@@ -49,7 +51,7 @@ extension SlabAllocator {
     public func kfree(_ object: UnsafeMutableRawPointer?) throws(SlabError) {
         guard let object else { return }
         if let large = KmallocLargeHeader.of(object) { return freeLarge(large) }
-        if let surplus = try KmemCache.kfree(object) { freeSlab(surplus) }
+        try free(object, from: KmemCache.kmallocSlab(of: object))
     }
 
     /// The cache that serves `size` bytes; nil above 8192 (whole pages). Linux: kmalloc_slab()
@@ -202,7 +204,9 @@ extension SlabAllocator {
             of: KmallocLargeHeader(magic: KmallocLargeHeader.magic, object: object, block: block, order: order),
             as: KmallocLargeHeader.self)
         if flags.contains(.zero) { object.initializeMemory(as: UInt8.self, repeating: 0, count: size) }
+        backend.pointee.lockLists()
         state.pointee.largeBlocks += 1
+        backend.pointee.unlockLists()
         return object
     }
 
@@ -212,7 +216,9 @@ extension SlabAllocator {
         var dead = header
         dead.magic = 0   // a second kfree() of the pointer no longer finds a large block
         (header.object - SlabLayout.pageBytes).storeBytes(of: dead, as: KmallocLargeHeader.self)
+        backend.pointee.lockLists()
         state.pointee.largeBlocks -= 1
+        backend.pointee.unlockLists()
         backend.pointee.freePages(header.block, order: header.order)
     }
 }

@@ -4,9 +4,10 @@
 // per-CPU fast path) is SlabCache.swift; kmalloc's size classes are
 // Kmalloc.swift; red zones, poisoning and the error reports are SlabDebug.swift.
 //
-// Concurrency: the allocator is not thread-safe by itself. In the kernel every
-// call is made under one slab lock (Kernel/Memory/KernelSlab.swift), so one
-// CPU slab per cache serves every CPU.
+// Concurrency: every cache has a slot per CPU (the CPU number is an argument),
+// and the allocator takes the backend's locks itself: a CPU's slot lock around
+// its fast path, the list lock around everything shared (SlabCache.swift says
+// what each protects). On a host test the backend's locks do nothing.
 // Linux: mm/slab_common.c, mm/slub.c
 
 // MARK: - the allocator
@@ -19,7 +20,9 @@
 //   [kmem_cache descriptor][SlabState][kmalloc_caches table][backend]
 // The handle is a few pointers into that page; copies share the same allocator.
 
-/// Mutable global state in the boot page. Linux: slab_caches, slub_debug
+/// Mutable global state in the boot page, under the list lock (a new cache is
+/// linked at the head with one pointer store, so a walk without the lock sees
+/// the old list or the new one). Linux: slab_caches, slub_debug
 struct SlabState {
     /// Every cache, newest first. Linux: slab_caches
     var caches: UnsafeMutablePointer<KmemCache>?
@@ -27,6 +30,8 @@ struct SlabState {
     let debugFlags: SlabFlags
     /// Live large kmalloc blocks (they belong to no cache).
     var largeBlocks: Int
+    /// CPU slots in every cache: CPU numbers run from 0 to cpus - 1.
+    let cpus: Int
 }
 
 /// Linux: mm/slab_common.c + mm/slub.c
@@ -36,40 +41,42 @@ public struct SlabAllocator<Backend: SlabPageBackend> {
     let state: UnsafeMutablePointer<SlabState>
     /// kmalloc's caches by kmalloc index. Linux: kmalloc_caches[]
     @usableFromInline let kmallocCaches: UnsafeMutablePointer<UnsafeMutablePointer<KmemCache>?>
-    let backend: UnsafeMutablePointer<Backend>
+    @usableFromInline let backend: UnsafeMutablePointer<Backend>
 
-    static var stateOffset: Int {
-        SlabLayout.alignUp(MemoryLayout<KmemCache>.stride, MemoryLayout<SlabState>.alignment)
+    static func stateOffset(cpus: Int) -> Int {
+        SlabLayout.alignUp(KmemCache.descriptorBytes(cpus: cpus), MemoryLayout<SlabState>.alignment)
     }
-    static var tableOffset: Int {
-        SlabLayout.alignUp(stateOffset + MemoryLayout<SlabState>.stride, SlabLayout.word)
+    static func tableOffset(cpus: Int) -> Int {
+        SlabLayout.alignUp(stateOffset(cpus: cpus) + MemoryLayout<SlabState>.stride, SlabLayout.word)
     }
-    static var backendOffset: Int {
-        SlabLayout.alignUp(tableOffset + KmallocSizes.tableCount * SlabLayout.word, MemoryLayout<Backend>.alignment)
+    static func backendOffset(cpus: Int) -> Int {
+        SlabLayout.alignUp(tableOffset(cpus: cpus) + KmallocSizes.tableCount * SlabLayout.word,
+                           MemoryLayout<Backend>.alignment)
     }
 
-    /// Sets up kmem_cache in the boot page, then the kmalloc caches. `flags` (`.debug` or
-    /// empty; the kernel passes `.debug` for `slab.debug` on the command line) are added to every cache.
+    /// Sets up kmem_cache in the boot page, then the kmalloc caches, every cache
+    /// with `cpus` CPU slots. `flags` (`.debug` or empty; the kernel passes
+    /// `.debug` for `slab.debug` on the command line) are added to every cache.
     /// Linux: kmem_cache_init() + create_kmalloc_caches()
-    public init(backend: Backend, flags: SlabFlags = []) throws(SlabError) {
-        precondition(Self.backendOffset + MemoryLayout<Backend>.stride <= SlabLayout.pageBytes,
-                     "SlabPageBackend value too large for the boot page")
+    public init(backend: Backend, flags: SlabFlags = [], cpus: Int = 1) throws(SlabError) {
+        precondition(cpus >= 1 && Self.backendOffset(cpus: cpus) + MemoryLayout<Backend>.stride <= SlabLayout.pageBytes,
+                     "too many CPUs, or a SlabPageBackend value too large, for the boot page")
         let debugFlags = flags.intersection(.debug)
-        guard let descriptors = KmemCache(name: "kmem_cache", objectSize: MemoryLayout<KmemCache>.stride,
-                                          align: MemoryLayout<KmemCache>.alignment, flags: debugFlags,
-                                          constructor: nil, order: nil) else {
-            preconditionFailure("kmem_cache geometry")
-        }
         var backend = backend
         guard let page = backend.allocatePages(order: 0) else { throw .outOfMemory(cache: "kmem_cache") }
-        cacheCache = page.bindMemory(to: KmemCache.self, capacity: 1)
-        cacheCache.initialize(to: descriptors)
-        state = (page + Self.stateOffset).bindMemory(to: SlabState.self, capacity: 1)
-        state.initialize(to: SlabState(caches: cacheCache, debugFlags: debugFlags, largeBlocks: 0))
-        kmallocCaches = (page + Self.tableOffset).bindMemory(to: UnsafeMutablePointer<KmemCache>?.self,
-                                                            capacity: KmallocSizes.tableCount)
+        guard let descriptors = KmemCache.create(at: page, cpus: cpus, name: "kmem_cache",
+                                                 objectSize: KmemCache.descriptorBytes(cpus: cpus),
+                                                 align: MemoryLayout<KmemCache>.alignment, flags: debugFlags,
+                                                 constructor: nil, order: nil) else {
+            preconditionFailure("kmem_cache geometry")
+        }
+        cacheCache = descriptors
+        state = (page + Self.stateOffset(cpus: cpus)).bindMemory(to: SlabState.self, capacity: 1)
+        state.initialize(to: SlabState(caches: cacheCache, debugFlags: debugFlags, largeBlocks: 0, cpus: cpus))
+        kmallocCaches = (page + Self.tableOffset(cpus: cpus)).bindMemory(to: UnsafeMutablePointer<KmemCache>?.self,
+                                                                        capacity: KmallocSizes.tableCount)
         kmallocCaches.initialize(repeating: nil, count: KmallocSizes.tableCount)
-        self.backend = (page + Self.backendOffset).bindMemory(to: Backend.self, capacity: 1)
+        self.backend = (page + Self.backendOffset(cpus: cpus)).bindMemory(to: Backend.self, capacity: 1)
         self.backend.initialize(to: backend)
         do throws(SlabError) {
             try createKmallocCaches()
@@ -95,7 +102,7 @@ public struct SlabAllocator<Backend: SlabPageBackend> {
         let align = size & (size - 1) == 0 ? size : SlabLayout.word
         kmallocCaches[index] = try createCache(KmallocSizes.name(ofIndex: index), size: size, align: align,
                                                flags: .kmalloc, constructor: nil,
-                                               order: KmallocSizes.slabOrder).pointer
+                                               order: KmallocSizes.slabOrder, cpu: 0).pointer
     }
 
     /// Destroys every cache and gives every page back, the boot page last, and returns
@@ -130,24 +137,26 @@ public struct SlabAllocator<Backend: SlabPageBackend> {
 extension SlabAllocator {
     /// Linux: kmem_cache_create(name, size, align, flags, ctor)
     public func createCache(_ name: StaticString, size: Int, align: Int = 8, flags: SlabFlags = [],
-                            constructor: SlabConstructor? = nil) throws(SlabError) -> KmemCacheRef {
+                            constructor: SlabConstructor? = nil, cpu: Int = 0) throws(SlabError) -> KmemCacheRef {
         try createCache(name, size: size, align: align, flags: flags.subtracting(.kmalloc),
-                        constructor: constructor, order: nil)
+                        constructor: constructor, order: nil, cpu: cpu)
     }
 
-    /// The descriptor is an object of kmem_cache; `order` forces the slab size.
-    /// Linux: create_cache() + list_add(&s->list, &slab_caches)
+    /// The descriptor, and its CPU slots, are an object of kmem_cache; `order`
+    /// forces the slab size. Linux: create_cache() + list_add(&s->list, &slab_caches)
     func createCache(_ name: StaticString, size: Int, align: Int, flags: SlabFlags,
-                     constructor: SlabConstructor?, order: Int?) throws(SlabError) -> KmemCacheRef {
-        guard let cache = KmemCache(name: name, objectSize: size, align: align,
-                                    flags: flags.union(state.pointee.debugFlags),
-                                    constructor: constructor, order: order) else {
+                     constructor: SlabConstructor?, order: Int?, cpu: Int) throws(SlabError) -> KmemCacheRef {
+        let place = try allocate(from: cacheCache, cpu: cpu)
+        guard let descriptor = KmemCache.create(at: place, cpus: state.pointee.cpus, name: name, objectSize: size,
+                                                align: align, flags: flags.union(state.pointee.debugFlags),
+                                                constructor: constructor, order: order) else {
+            try free(KmemCacheRef(cacheCache), place)
             throw .invalidCache(name: SlabCacheName(name))
         }
-        let descriptor = try allocate(from: cacheCache).bindMemory(to: KmemCache.self, capacity: 1)
-        descriptor.initialize(to: cache)
+        backend.pointee.lockLists()
         descriptor.pointee.next = state.pointee.caches
         state.pointee.caches = descriptor
+        backend.pointee.unlockLists()
         return KmemCacheRef(descriptor)
     }
 
@@ -159,9 +168,10 @@ extension SlabAllocator {
         guard descriptor != cacheCache, !descriptor.pointee.flags.contains(.kmalloc) else {
             throw .permanentCache(name)
         }
-        guard descriptor.pointee.activeObjects == 0 else {
-            throw .cacheBusy(cache: name, liveObjects: descriptor.pointee.activeObjects)
-        }
+        backend.pointee.lockLists()
+        let live = descriptor.pointee.activeObjects
+        backend.pointee.unlockLists()
+        guard live == 0 else { throw .cacheBusy(cache: name, liveObjects: live) }
         try removeCache(descriptor)
     }
 
@@ -169,6 +179,7 @@ extension SlabAllocator {
     /// Linux: __kmem_cache_shutdown() + slab_kmem_cache_release()
     private func removeCache(_ descriptor: UnsafeMutablePointer<KmemCache>) throws(SlabError) {
         shrink(KmemCacheRef(descriptor))
+        backend.pointee.lockLists()
         if state.pointee.caches == descriptor {
             state.pointee.caches = descriptor.pointee.next
         } else {
@@ -176,39 +187,48 @@ extension SlabAllocator {
             while let cache = previous, cache.pointee.next != descriptor { previous = cache.pointee.next }
             previous?.pointee.next = descriptor.pointee.next
         }
+        backend.pointee.unlockLists()
         descriptor.deinitialize(count: 1)
         try free(KmemCacheRef(cacheCache), UnsafeMutableRawPointer(descriptor))
     }
 
     /// Linux: kmem_cache_alloc(); with `.zero`, kmem_cache_zalloc()
     @inlinable @inline(__always)
-    public func alloc(_ cache: KmemCacheRef, flags: SlabAllocFlags = []) throws(SlabError) -> UnsafeMutableRawPointer {
-        let object = try allocate(from: cache.pointer)
+    public func alloc(_ cache: KmemCacheRef, flags: SlabAllocFlags = [], cpu: Int = 0) throws(SlabError)
+        -> UnsafeMutableRawPointer
+    {
+        let object = try allocate(from: cache.pointer, cpu: cpu)
         if flags.contains(.zero) {   // Linux: __GFP_ZERO
             object.initializeMemory(as: UInt8.self, repeating: 0, count: cache.pointer.pointee.layout.objectSize)
         }
         return object
     }
 
-    /// Linux: slab_alloc_node()
+    /// An object from CPU `cpu`'s slab, under that slot's lock; the list lock
+    /// only when the slot runs dry. Linux: slab_alloc_node()
     @inlinable @inline(__always)
-    func allocate(from cache: UnsafeMutablePointer<KmemCache>) throws(SlabError) -> UnsafeMutableRawPointer {
-        if let object = try cache.pointee.allocateFast() { return object }
-        return try allocateSlow(from: cache)
+    func allocate(from cache: UnsafeMutablePointer<KmemCache>, cpu: Int) throws(SlabError) -> UnsafeMutableRawPointer {
+        backend.pointee.lockCPUSlab(cpu)
+        defer { backend.pointee.unlockCPUSlab(cpu) }
+        if let object = try cache.pointee.allocateFast(cpu: cpu) { return object }
+        return try allocateSlow(from: cache, cpu: cpu)
     }
 
-    /// The CPU free list is empty, so the CPU slab is full (or absent): it goes back to
+    /// CPU `cpu`'s free list is empty, so its slab is full (or absent): it goes back to
     /// the lists, and the next slab, partial before empty before a new one, becomes the
-    /// CPU slab. A debug cache has no CPU slab and takes its object from that next slab
-    /// directly. On a thrown error the counters show no change. Linux: ___slab_alloc()
+    /// CPU's slab. A debug cache has no CPU slab and takes its object from that next slab
+    /// directly. The caller holds the slot lock; this takes the list lock. On a thrown
+    /// error the counters show no change. Linux: ___slab_alloc()
     @usableFromInline
-    func allocateSlow(from cache: UnsafeMutablePointer<KmemCache>) throws(SlabError) -> UnsafeMutableRawPointer {
-        if let surplus = cache.pointee.deactivateCPUSlab() { freeSlab(surplus) }
+    func allocateSlow(from cache: UnsafeMutablePointer<KmemCache>, cpu: Int) throws(SlabError) -> UnsafeMutableRawPointer {
+        backend.pointee.lockLists()
+        defer { backend.pointee.unlockLists() }
+        if let surplus = cache.pointee.deactivateCPUSlab(cpu: cpu) { freeSlab(surplus) }
         if cache.pointee.nextSlab == nil { try grow(cache) }
         let slab = cache.pointee.nextSlab.unsafelyUnwrapped
         if cache.pointee.isDebug { return try cache.pointee.takeObject(from: slab) }
-        cache.pointee.freeze(slab)
-        guard let object = try cache.pointee.allocateFast() else {
+        cache.pointee.freeze(slab, cpu: cpu)
+        guard let object = try cache.pointee.allocateFast(cpu: cpu) else {
             preconditionFailure("frozen slab has no free object")
         }
         return object
@@ -217,7 +237,34 @@ extension SlabAllocator {
     /// Refuses pointers that are not live objects of `cache`. Linux: kmem_cache_free()
     @inlinable @inline(__always)
     public func free(_ cache: KmemCacheRef, _ object: UnsafeMutableRawPointer) throws(SlabError) {
-        if let surplus = try KmemCache.free(object, in: cache.pointer) { freeSlab(surplus) }
+        try free(object, from: KmemCache.slab(of: object, in: cache.pointer))
+    }
+
+    /// Frees `object` of `slab` from any CPU: onto the free list of the CPU whose
+    /// slot has the slab frozen, under that slot's lock, else onto the slab's own
+    /// list under the list lock. The slab may be frozen or thawed between the look
+    /// and the lock: then it looks again. Linux: do_slab_free() / __slab_free()
+    @usableFromInline
+    func free(_ object: UnsafeMutableRawPointer, from slab: UnsafeMutablePointer<SlabHeader>) throws(SlabError) {
+        let cache = slab.pointee.cache
+        while true {
+            let owner = slab.pointee.frozenCPU
+            if owner >= 0 {
+                backend.pointee.lockCPUSlab(owner)
+                if slab.pointee.frozenCPU == owner {
+                    defer { backend.pointee.unlockCPUSlab(owner) }
+                    try cache.pointee.freeToCPU(object, from: slab, cpu: owner)
+                    return
+                }
+                backend.pointee.unlockCPUSlab(owner)
+                continue
+            }
+            backend.pointee.lockLists()
+            defer { backend.pointee.unlockLists() }
+            if slab.pointee.frozenCPU >= 0 { continue }
+            if let surplus = try cache.pointee.release(object, from: slab) { freeSlab(surplus) }
+            return
+        }
     }
 
     /// Adds a slab of fresh pages to `cache`. Linux: new_slab() / cache_grow_begin()
@@ -239,11 +286,29 @@ extension SlabAllocator {
         backend.pointee.freePages(UnsafeMutableRawPointer(slab), order: slab.pointee.cache.pointee.layout.order)
     }
 
-    /// Returns the CPU slab to the lists, then gives every empty slab of `cache` back.
-    /// Linux: kmem_cache_shrink() = flush_all() + __kmem_cache_do_shrink()
+    /// Returns every CPU's slab to the lists (one slot lock at a time), then gives
+    /// every empty slab of `cache` back. Linux: kmem_cache_shrink() = flush_all()
+    /// + __kmem_cache_do_shrink()
     public func shrink(_ cache: KmemCacheRef) {
-        if let slab = cache.pointer.pointee.deactivateCPUSlab() { freeSlab(slab) }
+        for cpu in 0..<state.pointee.cpus {
+            backend.pointee.lockCPUSlab(cpu)
+            backend.pointee.lockLists()
+            if let slab = cache.pointer.pointee.deactivateCPUSlab(cpu: cpu) { freeSlab(slab) }
+            backend.pointee.unlockLists()
+            backend.pointee.unlockCPUSlab(cpu)
+        }
+        backend.pointee.lockLists()
         while let slab = cache.pointer.pointee.takeEmptySlab() { freeSlab(slab) }
+        backend.pointee.unlockLists()
+    }
+
+    /// Pages the caches hold (slabs, not large blocks), counted under the list lock.
+    public var slabPages: Int {
+        backend.pointee.lockLists()
+        defer { backend.pointee.unlockLists() }
+        var pages = 0
+        forEachCache { pages += $0.info.totalSlabs * $0.info.pagesPerSlab }
+        return pages
     }
 
     /// Shrinks every cache. Linux: drop_slab()
@@ -252,7 +317,8 @@ extension SlabAllocator {
     }
 
     /// Visits every cache, newest first; `body` must not create or destroy caches.
-    /// Linux: list_for_each_entry(s, &slab_caches, list)
+    /// A walk that reads their counters while other CPUs allocate holds the list
+    /// lock (slabinfoRows, slabPages). Linux: list_for_each_entry(s, &slab_caches, list)
     public func forEachCache(_ body: (KmemCacheRef) -> Void) {
         var next = state.pointee.caches
         while let cache = next {
@@ -273,20 +339,6 @@ extension SlabAllocator {
 extension KmemCache {
     /// Frees `object`, which must be a live object of `cache`, and returns a slab that
     /// became surplus (unlinked) for the caller to give back. Linux: kmem_cache_free()
-    @inlinable @inline(__always)
-    static func free(_ object: UnsafeMutableRawPointer, in cache: UnsafeMutablePointer<KmemCache>)
-        throws(SlabError) -> UnsafeMutablePointer<SlabHeader>?
-    {
-        try cache.pointee.free(object, from: slab(of: object, in: cache))
-    }
-
-    /// Frees `object`, which must be a live object of a kmalloc cache; returns a surplus
-    /// slab as `free(_:in:)` does. Linux: kfree() of a slab object
-    @inlinable @inline(__always)
-    static func kfree(_ object: UnsafeMutableRawPointer) throws(SlabError) -> UnsafeMutablePointer<SlabHeader>? {
-        let slab = try kmallocSlab(of: object)
-        return try slab.pointee.cache.pointee.free(object, from: slab)
-    }
 
     /// The slab of `cache` holding `object`. (Static, so the descriptor is read in place
     /// rather than copied.) Linux: virt_to_slab() + the check of cache_from_obj()
@@ -417,4 +469,21 @@ public protocol SlabPageBackend {
     mutating func allocatePages(order: Int) -> UnsafeMutableRawPointer?
     /// Takes back a block returned by `allocatePages(order:)`, with the same order.
     mutating func freePages(_ block: UnsafeMutableRawPointer, order: Int)
+
+    // The slab's locks, for a backend whose allocator runs on several CPUs at
+    // once (the defaults do nothing: a single-threaded user needs none). Order:
+    // a CPU's slot lock, then the list lock, then allocatePages/freePages.
+    /// CPU `cpu`'s slot in every cache. Linux: kmem_cache_cpu->lock (local_lock_t)
+    mutating func lockCPUSlab(_ cpu: Int)
+    mutating func unlockCPUSlab(_ cpu: Int)
+    /// Every cache's slab lists and the list of caches. Linux: kmem_cache_node->list_lock
+    mutating func lockLists()
+    mutating func unlockLists()
+}
+
+extension SlabPageBackend {
+    public mutating func lockCPUSlab(_ cpu: Int) {}
+    public mutating func unlockCPUSlab(_ cpu: Int) {}
+    public mutating func lockLists() {}
+    public mutating func unlockLists() {}
 }

@@ -3,11 +3,18 @@
 // (full, partial, empty) by how many objects are live, and a SLUB-like fast
 // path that pops and pushes objects of the cache's current slab.
 //
-// A note on "per CPU": Linux gives every CPU its own current slab so that CPUs
-// never contend. Keel's cache has ONE such slot (`cpu`), shared by every CPU:
-// the kernel serialises all slab calls under one slab lock, so one is enough.
-// Splitting it per CPU (and the lock per cache) is left for later.
-// Linux: mm/slub.c (struct kmem_cache, struct kmem_cache_cpu, struct slab)
+// Per CPU, as in Linux: every CPU has its own slot in each cache (its current
+// slab and that slab's free objects), so CPUs allocating from one cache do not
+// contend. What protects what (the locks are the backend's: the kernel's
+// spinlocks, nothing on a single-threaded host):
+//   - CPU c's slot, and the bitmap and free objects of the slab frozen in it:
+//     c's slot lock (SlabPageBackend.lockCPUSlab);
+//   - the full, partial and empty lists, `listedObjects`, the slabs on them,
+//     the list of caches and the large-kmalloc count: the list lock (lockLists);
+//   - which slab is frozen in which slot (`SlabHeader.frozenCPU`): both.
+// Order: a slot lock, then the list lock, then the page allocator.
+// Linux: mm/slub.c (struct kmem_cache, struct kmem_cache_cpu, struct slab,
+// kmem_cache_node->list_lock)
 
 // MARK: - the cache
 //
@@ -21,8 +28,11 @@ public typealias SlabConstructor = @convention(c) (UnsafeMutableRawPointer) -> V
 
 /// Linux: struct kmem_cache
 @usableFromInline struct KmemCache {
-    /// The slab allocations come from, and its free objects. Linux: kmem_cache->cpu_slab
-    @usableFromInline var cpu = KmemCacheCPU()
+    /// One slot per CPU: the slab that CPU allocates from, and its free objects.
+    /// They sit right after the descriptor (see `descriptorBytes`), so they never
+    /// move. Linux: kmem_cache->cpu_slab (a __percpu pointer)
+    @usableFromInline var cpuSlabs: UnsafeMutablePointer<KmemCacheCPU>
+    @usableFromInline let cpuCount: Int
     /// Empty slabs are kept for the next burst of allocations up to this many bytes (but
     /// at least one slab); further ones go back to the page allocator at once.
     /// Linux: kmem_cache_node->free_limit (SLAB, counted in objects), min_partial (SLUB)
@@ -45,8 +55,34 @@ public typealias SlabConstructor = @convention(c) (UnsafeMutableRawPointer) -> V
     var next: UnsafeMutablePointer<KmemCache>? = nil
 
     /// Nil when the geometry is impossible. Linux: __kmem_cache_create()
-    init?(name: StaticString, objectSize: Int, align: Int, flags: SlabFlags,
-          constructor: SlabConstructor?, order: Int?) {
+    /// Bytes of a descriptor with `cpus` CPU slots after it.
+    static func descriptorBytes(cpus: Int) -> Int {
+        SlabLayout.alignUp(MemoryLayout<KmemCache>.stride, MemoryLayout<KmemCacheCPU>.alignment)
+            + cpus * MemoryLayout<KmemCacheCPU>.stride
+    }
+
+    /// The descriptor at `place`, with `cpus` empty CPU slots after it (the
+    /// caller provides `descriptorBytes(cpus:)` bytes). Nil when the geometry is
+    /// impossible. Linux: __kmem_cache_create() + alloc_kmem_cache_cpus()
+    static func create(at place: UnsafeMutableRawPointer, cpus: Int, name: StaticString, objectSize: Int,
+                       align: Int, flags: SlabFlags, constructor: SlabConstructor?, order: Int?)
+        -> UnsafeMutablePointer<KmemCache>?
+    {
+        let slots = (place + SlabLayout.alignUp(MemoryLayout<KmemCache>.stride, MemoryLayout<KmemCacheCPU>.alignment))
+            .bindMemory(to: KmemCacheCPU.self, capacity: cpus)
+        guard let cache = KmemCache(name: name, objectSize: objectSize, align: align, flags: flags,
+                                    constructor: constructor, order: order, cpuSlabs: slots, cpuCount: cpus)
+        else { return nil }
+        slots.initialize(repeating: KmemCacheCPU(), count: cpus)
+        let descriptor = place.bindMemory(to: KmemCache.self, capacity: 1)
+        descriptor.initialize(to: cache)
+        return descriptor
+    }
+
+    /// Nil when the geometry is impossible. Linux: __kmem_cache_create()
+    private init?(name: StaticString, objectSize: Int, align: Int, flags: SlabFlags,
+                  constructor: SlabConstructor?, order: Int?,
+                  cpuSlabs: UnsafeMutablePointer<KmemCacheCPU>, cpuCount: Int) {
         // Poison would overwrite the constructed state. Linux: calculate_sizes() skips __OBJECT_POISON with a ctor
         let flags = constructor == nil ? flags : flags.subtracting(.poison)
         guard let layout = SlabLayout(objectSize: objectSize, align: align, flags: flags,
@@ -56,6 +92,8 @@ public typealias SlabConstructor = @convention(c) (UnsafeMutableRawPointer) -> V
         self.layout = layout
         self.constructor = constructor
         self.emptySlabLimit = max(1, Self.emptyBytesLimit / layout.slabBytes)
+        self.cpuSlabs = cpuSlabs
+        self.cpuCount = cpuCount
     }
 
     var isDebug: Bool { !flags.isDisjoint(with: .debug) }
@@ -78,20 +116,30 @@ public typealias SlabConstructor = @convention(c) (UnsafeMutableRawPointer) -> V
         }
     }
 
-    /// Live objects of the CPU slab, counted from its bitmap: the fast paths keep no count.
-    private var cpuObjects: Int { cpu.slab.map { SlabBitmap($0).count(objects: layout.objectsPerSlab) } ?? 0 }
+    /// Live objects of CPU `cpu`'s slab, counted from its bitmap: the fast paths
+    /// keep no count.
+    private func cpuObjects(_ cpu: Int) -> Int {
+        cpuSlabs[cpu].slab.map { SlabBitmap($0).count(objects: layout.objectsPerSlab) } ?? 0
+    }
 
-    /// Objects handed out and not yet freed.
-    var activeObjects: Int { listedObjects + cpuObjects }
+    /// Objects handed out and not yet freed. With other CPUs allocating, a
+    /// snapshot (the list lock keeps the slabs in their slots, not their bitmaps).
+    var activeObjects: Int {
+        var sum = listedObjects
+        for cpu in 0..<cpuCount { sum += cpuObjects(cpu) }
+        return sum
+    }
 
-    /// The counters of one slabinfo line. The CPU slab counts as full, partial or empty
-    /// by its live objects, so the numbers are exact (SLUB counts it as full instead).
-    /// Linux: get_slabinfo()
+    /// The counters of one slabinfo line. A CPU slab counts as full, partial or empty
+    /// by its live objects, so the numbers are exact on a quiet system (SLUB counts
+    /// it as full instead). Linux: get_slabinfo()
     var info: SlabCacheInfo {
         var lists = (full: full.count, partial: partial.count, empty: empty.count)
-        let cpuObjects = cpuObjects
-        if cpu.slab != nil {
-            switch SlabListKind(inuse: cpuObjects, objects: layout.objectsPerSlab) {
+        var active = listedObjects
+        for cpu in 0..<cpuCount where cpuSlabs[cpu].slab != nil {
+            let live = cpuObjects(cpu)
+            active += live
+            switch SlabListKind(inuse: live, objects: layout.objectsPerSlab) {
             case .full: lists.full += 1
             case .partial: lists.partial += 1
             case .empty: lists.empty += 1
@@ -99,7 +147,7 @@ public typealias SlabConstructor = @convention(c) (UnsafeMutableRawPointer) -> V
         }
         let slabs = lists.full + lists.partial + lists.empty
         return SlabCacheInfo(
-            activeObjects: listedObjects + cpuObjects, totalObjects: slabs * layout.objectsPerSlab,
+            activeObjects: active, totalObjects: slabs * layout.objectsPerSlab,
             objectSize: layout.objectSize, slotSize: layout.stride,
             objectsPerSlab: layout.objectsPerSlab, pagesPerSlab: 1 << layout.order,
             fullSlabs: lists.full, partialSlabs: lists.partial, emptySlabs: lists.empty)
@@ -271,11 +319,26 @@ public typealias SlabConstructor = @convention(c) (UnsafeMutableRawPointer) -> V
     /// slab, whose free objects are on the CPU's list. Linux: slab->freelist
     var freelist: UnsafeMutableRawPointer?
     /// Live objects. Stale while this is the CPU slab: its bitmap counts them then
-    /// (SLUB sets inuse to all objects while frozen). Linux: slab->inuse
-    var inuse: Int
+    /// (SLUB sets inuse to all objects while frozen). 32 bits, beside `frozenOn`,
+    /// so the header stays 56 bytes. Linux: slab->inuse
+    var inuseCount: Int32
+    /// The CPU whose slot holds this slab ("frozen"), -1 while it is on a list.
+    /// Changed only with that CPU's slot lock and the list lock both held, so
+    /// either one keeps it still. Linux: slab->frozen (plus the slot that has it)
+    @usableFromInline var frozenOn: Int32
     /// Links on the cache's full, partial or empty list. Linux: slab->slab_list
     var prev: UnsafeMutablePointer<SlabHeader>?
     var next: UnsafeMutablePointer<SlabHeader>?
+
+    var inuse: Int {
+        get { Int(inuseCount) }
+        set { inuseCount = Int32(truncatingIfNeeded: newValue) }
+    }
+
+    @inlinable var frozenCPU: Int {
+        get { Int(frozenOn) }
+        set { frozenOn = Int32(truncatingIfNeeded: newValue) }
+    }
 
     /// Bytes taken by the header and its bitmap in a slab of `objects` objects.
     static func bytes(objects: Int) -> Int {
@@ -379,9 +442,10 @@ enum SlabListKind {
 // CPU keeps that index, and the common free-then-alloc pair skips the second check.
 // (Linux trusts the free pointer; CONFIG_SLAB_FREELIST_HARDENED only scrambles it.)
 //
-// A cache holds ONE KmemCacheCPU, shared by every CPU under the slab lock (see
-// the top of this file). Per-CPU slots would be an array indexed by the CPU number
-// (Linux: the __percpu cpu_slab, updated with this_cpu_cmpxchg).
+// Each CPU has its own KmemCacheCPU in every cache, under its own slot lock (see
+// the top of this file). A free from another CPU into a slab frozen in CPU c's
+// slot takes c's slot lock and pushes onto c's free list (SlabAllocator.free);
+// Linux pushes such remote frees onto the slab's own freelist with a cmpxchg.
 
 /// Linux: struct kmem_cache_cpu
 @usableFromInline struct KmemCacheCPU {
@@ -398,55 +462,57 @@ enum SlabListKind {
 }
 
 extension KmemCache {
-    /// Pops a free object of the CPU slab; nil when there is none. On a thrown error
-    /// nothing has changed. Linux: slab_alloc_node() fast path
+    /// Pops a free object of CPU `cpu`'s slab (its slot lock held); nil when there
+    /// is none. On a thrown error nothing has changed. Linux: slab_alloc_node() fast path
     @inlinable @inline(__always)
-    mutating func allocateFast() throws(SlabError) -> UnsafeMutableRawPointer? {
-        guard let object = cpu.freelist else { return nil }
-        let slab = cpu.slab.unsafelyUnwrapped
-        var index = cpu.freelistIndex
+    func allocateFast(cpu: Int) throws(SlabError) -> UnsafeMutableRawPointer? {
+        let slot = cpuSlabs + cpu
+        guard let object = slot.pointee.freelist else { return nil }
+        let slab = slot.pointee.slab.unsafelyUnwrapped
+        var index = slot.pointee.freelistIndex
         if index == KmemCacheCPU.unchecked { index = try freeIndex(of: object, in: slab) }
         SlabBitmap(slab).set(index)
-        cpu.freelist = layout.nextFree(object)
-        cpu.freelistIndex = KmemCacheCPU.unchecked
+        slot.pointee.freelist = layout.nextFree(object)
+        slot.pointee.freelistIndex = KmemCacheCPU.unchecked
         return object
     }
 
-    /// Frees `object` of `slab`: onto the CPU free list if `slab` is the CPU slab, else
-    /// onto the slab's own list (slow). Returns a slab that became surplus, for the
-    /// caller to give back. On a thrown error nothing has changed.
-    /// Linux: do_slab_free(), fast path or __slab_free()
+    /// Frees `object` of `slab`, frozen in CPU `cpu`'s slot (that slot's lock
+    /// held), onto that slot's free list. On a thrown error nothing has changed.
+    /// Linux: do_slab_free() fast path
     @inlinable @inline(__always)
-    mutating func free(_ object: UnsafeMutableRawPointer, from slab: UnsafeMutablePointer<SlabHeader>)
-        throws(SlabError) -> UnsafeMutablePointer<SlabHeader>?
+    func freeToCPU(_ object: UnsafeMutableRawPointer, from slab: UnsafeMutablePointer<SlabHeader>, cpu: Int)
+        throws(SlabError)
     {
-        guard slab == cpu.slab else { return try release(object, from: slab) }
+        let slot = cpuSlabs + cpu
         let index = try liveIndex(of: object, in: slab)
         SlabBitmap(slab).clear(index)
-        layout.setNextFree(object, cpu.freelist)
-        cpu.freelist = object
-        cpu.freelistIndex = index
-        return nil
+        layout.setNextFree(object, slot.pointee.freelist)
+        slot.pointee.freelist = object
+        slot.pointee.freelistIndex = index
     }
 
-    /// Makes the listed `slab` the CPU slab: it leaves its list, and its free objects
-    /// move to the CPU. Linux: get_partial() + acquire_slab(), or a new slab, frozen
-    mutating func freeze(_ slab: UnsafeMutablePointer<SlabHeader>) {
+    /// Makes the listed `slab` CPU `cpu`'s slab: it leaves its list, and its free
+    /// objects move to the slot (slot lock and list lock held).
+    /// Linux: get_partial() + acquire_slab(), or a new slab, frozen
+    mutating func freeze(_ slab: UnsafeMutablePointer<SlabHeader>, cpu: Int) {
         unlink(slab)
         listedObjects -= slab.pointee.inuse
-        cpu = KmemCacheCPU(freelist: slab.pointee.freelist, slab: slab)
+        cpuSlabs[cpu] = KmemCacheCPU(freelist: slab.pointee.freelist, slab: slab)
         slab.pointee.freelist = nil
+        slab.pointee.frozenCPU = cpu
     }
 
-    /// Hands the CPU slab back to the lists with its free objects, its live objects
-    /// counted from the bitmap. Returns it instead if it is empty and surplus (see
-    /// `place`). Linux: deactivate_slab()
-    mutating func deactivateCPUSlab() -> UnsafeMutablePointer<SlabHeader>? {
-        guard let slab = cpu.slab else { return nil }
-        slab.pointee.freelist = cpu.freelist
-        slab.pointee.inuse = cpuObjects
+    /// Hands CPU `cpu`'s slab back to the lists with its free objects, its live
+    /// objects counted from the bitmap (slot lock and list lock held). Returns it
+    /// instead if it is empty and surplus (see `place`). Linux: deactivate_slab()
+    mutating func deactivateCPUSlab(cpu: Int) -> UnsafeMutablePointer<SlabHeader>? {
+        guard let slab = cpuSlabs[cpu].slab else { return nil }
+        slab.pointee.freelist = cpuSlabs[cpu].freelist
+        slab.pointee.inuse = cpuObjects(cpu)
+        slab.pointee.frozenCPU = -1
         listedObjects += slab.pointee.inuse
-        cpu = KmemCacheCPU()
+        cpuSlabs[cpu] = KmemCacheCPU()
         return place(slab)
     }
 }
@@ -527,7 +593,7 @@ extension KmemCache {
     mutating func addSlab(at base: UnsafeMutableRawPointer, owner: UnsafeMutablePointer<KmemCache>) {
         let slab = base.bindMemory(to: SlabHeader.self, capacity: 1)
         slab.initialize(to: SlabHeader(magic: SlabHeader.magic, base: base, cache: owner, freelist: nil,
-                                       inuse: 0, prev: nil, next: nil))
+                                       inuseCount: 0, frozenOn: -1, prev: nil, next: nil))
         SlabBitmap(slab).clearAll(objects: layout.objectsPerSlab)
         var next: UnsafeMutableRawPointer? = nil
         var index = layout.objectsPerSlab

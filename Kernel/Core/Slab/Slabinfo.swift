@@ -1,7 +1,7 @@
 // /proc/slabinfo in Linux's "slabinfo - version: 2.1" layout (mm/slab_common.c).
 // Tunables and shared counts are 0, as SLUB prints them; <active_slabs> counts slabs
 // holding live objects, as the original SLAB did. The printer builds Strings, which
-// in the kernel come from kmalloc: the kernel takes the rows under its slab lock
+// in the kernel come from kmalloc: the kernel takes the rows under the list lock
 // (slabinfoRows, which does not allocate) and prints them after letting go.
 
 /// One cache's line of /proc/slabinfo, as counted at one moment.
@@ -18,10 +18,13 @@ extension SlabAllocator {
         Self.writeSlabinfo(rows, to: &sink)
     }
 
-    /// The rows of every cache, newest first, into `buffer` without allocating
-    /// (so the kernel can take them under its slab lock); returns how many
+    /// The rows of every cache, newest first, into `buffer`, counted under the
+    /// list lock and without allocating (the kernel's locks are not recursive,
+    /// and kmalloc would take them); returns how many
     /// caches there are, which may exceed what fit.
     public func slabinfoRows(into buffer: UnsafeMutableBufferPointer<SlabinfoRow>) -> Int {
+        backend.pointee.lockLists()
+        defer { backend.pointee.unlockLists() }
         var count = 0
         forEachCache { cache in
             if count < buffer.count { (buffer.baseAddress! + count).initialize(to: SlabinfoRow(name: cache.name, info: cache.info)) }
