@@ -10,7 +10,7 @@ enum Panic {
     /// and stops, so that the first report is printed whole.
     private static let reportingCPU = Atomic<Int>(-1)
     /// A report is being printed: its Strings come from the early heap, since
-    /// the CPU may have stopped holding the slab lock (RuntimeHooks.swift).
+    /// the CPU may have stopped holding a slab lock (RuntimeHooks.swift).
     static var inProgress: Bool { reportingCPU.load(ordering: .relaxed) >= 0 }
 
     /// panic(): a kernel bug found by kernel code. Never inlined: the call trace

@@ -22,7 +22,7 @@ enum OOMKiller {
     /// mmap_lock. Linux: oom_lock (a mutex)
     private static let oomLock = SleepLock(LockClass("oom_lock", sleeping: true))
     /// Set when the slab layer had to take a page from the reserve: memory is
-    /// exhausted even if no page fault has noticed yet. Set under the slab lock,
+    /// exhausted even if no page fault has noticed yet. Set under the slab locks,
     /// read on every system call's way out: an atomic flag. Linux: the
     /// reserve's use by __GFP_MEMALLOC requests, which wakes reclaim
     private static let reserveFlag = Atomic<Bool>(false)
