@@ -120,8 +120,8 @@ enum Lockdep {
     /// validator off it costs one test: the class is not even looked up.
     /// Linux: lock_acquire()
     @inline(__always)
-    static func acquire(_ lockClass: @autoclosure () -> LockClass, interruptsOn: Bool) {
-        if enabled { check(lockClass(), interruptsOn: interruptsOn) }
+    static func acquire(_ lockClass: @autoclosure () -> LockClass, interruptsOn: @autoclosure () -> Bool) {
+        if enabled { check(lockClass(), interruptsOn: interruptsOn()) }
     }
 
     /// Reports letting go of a lock of `lockClass`. Linux: lock_release()

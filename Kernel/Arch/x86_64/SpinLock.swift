@@ -72,9 +72,18 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
     /// lock function the caller called, and the caller as the site.
     @inline(__always)
     private func acquire(_ validatedAs: LockClass) {
-        let enabled = interruptsEnabled
         // Before spinning: a deadlock is reported, not hung.
-        Lockdep.acquire(validatedAs, interruptsOn: enabled && !disablesInterrupts)
+        guard disablesInterrupts else {
+            // The interrupt flag stays as it is, so it is not even read (under
+            // TCG reading RFLAGS costs a helper call), but for the validator.
+            Lockdep.acquire(validatedAs, interruptsOn: interruptsEnabled)
+            while locked.exchange(true, ordering: .acquiring) {
+                while locked.load(ordering: .relaxed) { cpu_pause() }
+            }
+            return
+        }
+        let enabled = interruptsEnabled
+        Lockdep.acquire(validatedAs, interruptsOn: false)
         while true {
             if disablesInterrupts { cpu_cli() }
             if !locked.exchange(true, ordering: .acquiring) { break }
@@ -103,9 +112,13 @@ final class SpinLock: @unchecked Sendable {   // sharing it between CPUs is its 
 
     func unlock(as subclass: LockClass) {
         Lockdep.release(subclass)
+        guard disablesInterrupts else {
+            locked.store(false, ordering: .releasing)
+            return
+        }
         let enabled = interruptsWereEnabled
         locked.store(false, ordering: .releasing)
-        if enabled && disablesInterrupts { cpu_sti() }
+        if enabled { cpu_sti() }
     }
 
     /// Runs `body` with the lock held.
