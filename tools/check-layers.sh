@@ -30,7 +30,7 @@ if [ -n "$hits" ]; then
 else
     echo "check: layers: Kernel/Syscall has no page-table or VMA code"
 fi
-hits=$(grep -rnE "\b($pattern|MM|Task|Scheduler|BigKernelLock)\b" Kernel/Core --include=*.swift \
+hits=$(grep -rnE "\b($pattern|MM|Task|Scheduler|SpinLock|Lockdep)\b" Kernel/Core --include=*.swift \
        | grep -vE '^[^:]+:[0-9]+:\s*//' | grep -vE '///' || true)
 if [ -n "$hits" ]; then
     echo "check: layers: kernel-only names in Kernel/Core:"; echo "$hits" | head; fail=1
