@@ -86,7 +86,7 @@ enum MemorySelfTest {
     }
 
     private static func snapshot() -> (zoneFree: [Int], vmallocPages: Int, slabObjects: Int) {
-        PageAllocator.drainPerCPULists()        // frames parked on a CPU's list count as free in no zone
+        PageAllocator.drainThisCPUList()        // frames parked on this CPU's list count as free in no zone
         var objects = 0
         Slab.allocator!.forEachCache { objects += $0.info.activeObjects }
         return (ZoneType.allCases.map { PageAllocator.buddy.pointee.zone($0).freePages }, Vmalloc.mappedPages, objects)

@@ -50,9 +50,9 @@ enum PageAllocator {
         } else {
             block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
         }
-        if block == nil && perCPU != nil {
-            // Frames may sit on other CPUs' lists: give them all back and try once more.
-            drainPerCPULists()
+        if block == nil, let lists = perCPU {
+            // Frames may sit on this CPU's list: give them back and try once more.
+            lists[PerCPU.cpu].drain()
             block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
         }
         guard let block else { return nil }
@@ -103,10 +103,9 @@ enum PageAllocator {
         return descriptor.flags.contains(.head) && descriptor.private == 0
     }
 
-    /// Every CPU's list goes back to the zones. Linux: drain_all_pages()
-    static func drainPerCPULists() {
-        guard let lists = perCPU else { return }
-        for cpu in 0..<SMP.maxCPUs { lists[cpu].drain() }
+    /// This CPU's list goes back to the zones. Linux: drain_local_pages()
+    static func drainThisCPUList() {
+        perCPU?[PerCPU.cpu].drain()
     }
 
     /// The descriptor of a frame. Linux: pfn_to_page()
@@ -131,23 +130,24 @@ struct KernelFrameAllocator: FrameAllocator {
 
 /// One CPU's free single frames: most order-0 allocations and frees stop here
 /// and never touch the zone lock. Filled and emptied `batch` frames at a time
-/// under it; never longer than `high`. Its own lock is taken by its CPU, and by
-/// another only to drain it when memory runs out, so it is almost never
-/// contended. Linux: struct per_cpu_pages (pcp->lock, pcp->count, high, batch)
+/// under it; never longer than `high`.
+///
+/// Only its own CPU touches it, and needs no lock for that: the kernel is not
+/// preemptible, and no interrupt handler allocates or frees. (Other CPUs read
+/// `count` for MemFree, a snapshot.) The price: when memory runs out a CPU can
+/// give back only its own list, so up to `high` frames per other CPU stay
+/// parked; Linux drains them all with an IPI (drain_all_pages()), which Keel
+/// leaves out. Linux: struct per_cpu_pages (pcp->count, high, batch; Linux
+/// also takes pcp->lock, for remote drains)
 struct PerCPUPages {
     static let high = 32
     static let batch = 8
-    /// Protects `frames` and `count`. Taken before the zone lock. Linux: pcp->lock
-    private let lock = SpinLock(PerCPUPages.lockClass, disablesInterrupts: false)
-    private static let lockClass = LockClass("&pcp->lock")
     private var frames = InlineArray<32, PhysAddr>(repeating: PhysAddr(0))     // `high` of them
     private(set) var count = 0
 
     /// A frame from the list, refilled from the zones when empty; nil when they
     /// have none above the watermark either. Linux: rmqueue_pcplist()
     mutating func take() -> PhysAddr? {
-        lock.lock()
-        defer { lock.unlock() }
         if count == 0 {
             PageAllocator.zoneLock.lock()
             while count < Self.batch, let frame = PageAllocator.buddy.pointee.allocate(order: 0) {
@@ -168,8 +168,6 @@ struct PerCPUPages {
     /// Keeps a freed single frame; a full list first gives a batch back.
     /// Linux: free_unref_page() → free_pcppages_bulk()
     mutating func give(_ frame: PhysAddr) {
-        lock.lock()
-        defer { lock.unlock() }
         if count == Self.high { giveBack(Self.batch) }
         let descriptor = PageAllocator.page(frame)
         descriptor.pointee = Page(flags: .perCPUList)          // a second free is caught as double
@@ -179,12 +177,10 @@ struct PerCPUPages {
 
     /// Everything goes back to the zones. Linux: drain_pages_zone()
     mutating func drain() {
-        lock.lock()
         giveBack(count)
-        lock.unlock()
     }
 
-    /// The `n` most recently freed frames back to the zones (the caller holds `lock`).
+    /// The `n` most recently freed frames back to the zones.
     private mutating func giveBack(_ n: Int) {
         PageAllocator.zoneLock.lock()
         for _ in 0..<n {

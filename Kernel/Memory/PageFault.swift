@@ -42,11 +42,15 @@ enum PageFaultHandler {
         if address < KernelLayout.taskSize, mayResolve, let mm = task.mm, !error.contains(.reservedBit) {
             let kind: FaultAccess.Kind = error.contains(.instructionFetch) ? .execute : error.contains(.write) ? .write : .read
             let access = FaultAccess(kind, fromUserMode: fromUser)
-            var outcome = mm.mmapLock.withRead {     // Linux: lock_mm_and_find_vma()
-                mm.handleFault(at: VirtAddr(address), access: access)
-            }
+            // (Lock and unlock spelled out, not withRead: no closure context on
+            // the hottest path.) Linux: lock_mm_and_find_vma()
+            mm.mmapLock.lockRead()
+            var outcome = mm.handleFault(at: VirtAddr(address), access: access)
+            mm.mmapLock.unlockRead()
             if case .needsWriteLock = outcome {
-                outcome = mm.mmapLock.withWrite { mm.handleFault(at: VirtAddr(address), access: access) }
+                mm.mmapLock.lockWrite()
+                outcome = mm.handleFault(at: VirtAddr(address), access: access)
+                mm.mmapLock.unlockWrite()
             }
             switch outcome {
             case .resolved, .needsWriteLock:         // (the second time it cannot ask again)

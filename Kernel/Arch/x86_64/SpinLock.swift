@@ -20,8 +20,7 @@
 //      futex buckets; file tables; fs contexts; a task's alloc_lock; the
 //      mapped-files table, then a shmem object's lock; vmap_area_lock; an mm's
 //      page_table_lock; then the allocators: a CPU's slab slot lock, the slab
-//      list lock, a CPU's pcp->lock, zone->lock (anything may allocate, so
-//      they come last)
+//      list lock, zone->lock (anything may allocate, so they come last)
 //   3. spinning locks that turn interrupts off: a sleeping lock's wait lock, the
 //      console's port lock, the scheduler lock (Kernel/Sched/SchedulerLock.swift),
 //      CrossCall's request slot, innermost: a TLB shootdown may be sent with any
