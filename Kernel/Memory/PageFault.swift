@@ -42,11 +42,7 @@ enum PageFaultHandler {
         if address < KernelLayout.taskSize, mayResolve, let mm = task.mm, !error.contains(.reservedBit) {
             let kind: FaultAccess.Kind = error.contains(.instructionFetch) ? .execute : error.contains(.write) ? .write : .read
             let access = FaultAccess(kind, fromUserMode: fromUser)
-            // (Lock and unlock spelled out, not withRead: no closure context on
-            // the hottest path.) Linux: lock_mm_and_find_vma()
-            mm.mmapLock.lockRead()
-            var outcome = mm.handleFault(at: VirtAddr(address), access: access)
-            mm.mmapLock.unlockRead()
+            var outcome = mm.handleFaultReadLocked(at: VirtAddr(address), access: access)
             if case .needsWriteLock = outcome {
                 mm.mmapLock.lockWrite()
                 outcome = mm.handleFault(at: VirtAddr(address), access: access)
@@ -107,6 +103,16 @@ enum FaultOutcome {
 }
 
 extension MM {
+    /// `handleFault` under mmap_lock held for reading. (A method of the mm, so
+    /// the lock is reached through `self` without a reference count taken for
+    /// each call: two atomic pairs fewer on the hottest path under TCG.)
+    /// Linux: lock_mm_and_find_vma() + handle_mm_fault() + mmap_read_unlock()
+    func handleFaultReadLocked(at address: VirtAddr, access: FaultAccess) -> FaultOutcome {
+        mmapLock.lockRead()
+        defer { mmapLock.unlockRead() }
+        return handleFault(at: address, access: access)
+    }
+
     /// Resolves a fault at `address` in this mm, or says why it cannot.
     /// Linux: handle_mm_fault() → __handle_mm_fault() → handle_pte_fault()
     func handleFault(at address: VirtAddr, access: FaultAccess) -> FaultOutcome {
