@@ -57,8 +57,6 @@ extension Task {
         let tasks = tasklistLock.withLock { Array(byPID.values) }
         return tasks.sorted { $0.pid < $1.pid }
     }
-    /// Linux: find_task_by_vpid(1)
-    static var initProcess: Task? { lookup(pid: 1) }
     /// Linux: find_task_by_vpid(1), tasklistLock held
     static var initProcessLocked: Task? { byPID[1] }
 }
