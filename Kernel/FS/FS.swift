@@ -7,13 +7,12 @@
 enum FS {
     /// The initramfs's file system: read-only until a writable ramfs lands.
     /// Device 0:1, like Linux's first anonymous device. Linux: the rootfs super_block
-    nonisolated(unsafe) static let rootfs = SuperBlock(device: DeviceNumber(major: 0, minor: 1),
-                                                       isReadOnly: true)
+    static let rootfs = SuperBlock(device: DeviceNumber(major: 0, minor: 1), isReadOnly: true)
     /// "/". Linux: init_task.fs->root
     nonisolated(unsafe) static let root = makeRoot()
     /// Where pipes' inodes live; it is never mounted, so no path leads there.
     /// Device 0:12 as on Linux. Linux: pipe_mnt (pipefs)
-    nonisolated(unsafe) static let pipefs = SuperBlock(device: DeviceNumber(major: 0, minor: 12), isReadOnly: false)
+    static let pipefs = SuperBlock(device: DeviceNumber(major: 0, minor: 12), isReadOnly: false)
     nonisolated(unsafe) static let pipefsRoot = Dentry(root: pipefs.makeInode(.directory(RamDirectory()), permissions: 0o755))
 
     /// An empty root with what the kernel itself needs: /dev/console for init's

@@ -1,8 +1,13 @@
 // An open file: what open(2) creates and file descriptors point to. It records
 // how the file was opened and where the next read starts; dup'ed descriptors
 // and forked children share it (and so share the offset). What read, write and
-// seek do depends on what was opened, decided once at open.
+// seek do depends on what was opened, decided once at open. Threads and forked
+// processes use one open file on several CPUs at once: the offset is under the
+// file's `positionLock` (a sleeping lock, for files that have an offset), the
+// status flags are one atomic word, and everything else is fixed at open.
 // Linux: struct file (include/linux/fs.h), do_dentry_open(), fs/read_write.c
+
+import Synchronization
 
 /// How an open file's operations behave. Linux: file->f_op, chosen at open from the inode
 enum FileOperations {
@@ -22,28 +27,36 @@ final class OpenFile {
     /// The name it was opened by: for fchdir, getdents64's ".." and openat. Linux: f_path
     let path: Dentry
     /// Access mode and status flags (O_APPEND, O_NONBLOCK, ...), as F_GETFL shows
-    /// them. One word that fcntl(F_SETFL) replaces whole and readers peek at
-    /// without a lock, as Linux reads f_flags. Linux: f_flags
-    var flags: OpenFlags
-    /// Where the next read or write starts: shared by every descriptor and
-    /// process this open file was dup'ed or forked into. Protected by
-    /// `positionLock`. Linux: f_pos
-    var offset: Int64 = 0
+    /// them: one atomic word. Pipe and console reads and writes peek at
+    /// O_NONBLOCK without a lock; fcntl(F_SETFL) and ioctl(FIONBIO),
+    /// perhaps on two CPUs at once, change it by compare-and-swap
+    /// (`setStatusFlags`), so neither loses the other's change.
+    /// Linux: f_flags, changed under f_lock
+    private let flagBits: Atomic<UInt32>
+    /// Where the next read starts: shared by every descriptor and process this
+    /// open file was dup'ed or forked into. Protected by `positionLock`. Linux: f_pos
+    private var offset: Int64 = 0
     /// Held across a read, seek or getdents that uses `offset`, user copies
-    /// included (so two readers sharing the file never read the same bytes).
-    /// Devices and pipes have no offset and never take it: a read waiting for
-    /// input must not hold up a writer. Linux: f_pos_lock (fdget_pos(), FMODE_ATOMIC_POS)
-    let positionLock = SleepLock(OpenFile.positionLockClass)
-    static let positionLockClass = LockClass("&f->f_pos_lock", sleeping: true)
+    /// included (so two readers sharing the file never read the same bytes,
+    /// and a getdents whose copy fails leaves the offset as it was).
+    /// pread has a position of its own and does not take it; devices and pipes
+    /// have no offset and never take it: a read waiting for input must not
+    /// hold up a writer. Taken before any other lock: inside it come a /proc
+    /// file's (tasklist_lock, alloc_lock, mmap_lock while it prints) and
+    /// mmap_lock for a fault in the user copy.
+    /// Linux: f_pos_lock (fdget_pos(), FMODE_ATOMIC_POS)
+    private let positionLock = SleepLock(OpenFile.positionLockClass)
+    private static let positionLockClass = LockClass("&f->f_pos_lock", sleeping: true)
     let operations: FileOperations
 
     private init(path: Dentry, flags: OpenFlags, operations: FileOperations) {
         self.path = path
-        self.flags = flags
+        flagBits = Atomic(flags.rawValue)
         self.operations = operations
     }
 
     var inode: Inode { path.inode }
+    var flags: OpenFlags { OpenFlags(rawValue: flagBits.load(ordering: .relaxed)) }
     /// Most bytes one read of a generated (/proc) file returns: a short count the
     /// reader loops over, as for Linux's seq_file, with no more kernel memory.
     static let maxGeneratedRead = 64 * 1024
@@ -90,17 +103,31 @@ final class OpenFile {
         OpenFile(path: name, flags: flags.fileStatusFlags, operations: .device(driver))
     }
 
+    /// Replaces the status flags in `mask` with those `value` has there, in
+    /// one compare-and-swap. Linux: setfl() and ioctl_fionbio() under f_lock
+    func setStatusFlags(_ value: OpenFlags, in mask: OpenFlags) {
+        var old = flagBits.load(ordering: .relaxed)
+        while true {
+            let new = (old & ~mask.rawValue) | (value.rawValue & mask.rawValue)
+            let (exchanged, seen) = flagBits.compareExchange(expected: old, desired: new, ordering: .relaxed)
+            if exchanged { return }
+            old = seen
+        }
+    }
+
     /// Reads into `buffer` at `position`, or at the file offset (which then
     /// advances) when nil. Linux: vfs_read() → f_op->read / read_iter
     func read(_ buffer: inout UserIOVector, at position: Int64? = nil) throws(Errno) -> Int {
         guard readable else { throw .EBADF }
         switch operations {
         case .regular(let data):
-            return try positionLock.withLock { () throws(Errno) in
+            return try withOffset(unless: position) { () throws(Errno) in
                 try readBytes(&buffer, at: position) { data.bytes(from: $0, count: $1) }
             }
         case .generated(let generator):
-            return try positionLock.withLock { () throws(Errno) in try readGenerated(generator, &buffer, at: position) }
+            return try withOffset(unless: position) { () throws(Errno) in
+                try readGenerated(generator, &buffer, at: position)
+            }
         case .directory:
             throw .EISDIR
         case .device(let driver):
@@ -108,7 +135,15 @@ final class OpenFile {
         }
     }
 
-    /// One read of a /proc file (positionLock held).
+    /// Runs `body` holding `positionLock` when it uses the offset (`position`
+    /// nil); a read at a position of its own (pread) leaves the offset alone
+    /// and takes no lock. Linux: fdget_pos() for read(), fdget() for pread64()
+    private func withOffset<R>(unless position: Int64?, _ body: () throws(Errno) -> R) throws(Errno) -> R {
+        if position != nil { return try body() }
+        return try positionLock.withLock(body)
+    }
+
+    /// One read of a /proc file (positionLock held unless `position` is given).
     private func readGenerated(_ generator: any GeneratedFile, _ buffer: inout UserIOVector,
                                at position: Int64?) throws(Errno) -> Int {
         // One read prints the text again and keeps at most this much of it.
@@ -145,10 +180,13 @@ final class OpenFile {
         }
     }
 
-    /// Fills `writer` with directory entries from the offset on and advances it.
-    /// Returns true when the listing is complete (nothing left that did not fit).
-    /// Linux: iterate_dir() with filldir64()
-    func readDirectory(into writer: inout DirentWriter) throws(Errno) -> Bool {
+    /// getdents64's work: fills `writer` with directory entries from the offset
+    /// on, hands the bytes filled to `copyOut` (to user memory) and only then
+    /// advances the offset past them, all under `positionLock`, so callers
+    /// sharing the file never list the same entries twice and a failed copy
+    /// leaves the offset as it was. EINVAL when not even the next entry fits.
+    /// Linux: iterate_dir() with filldir64(), under fdget_pos()
+    func readDirectory(into writer: inout DirentWriter, copyOut: (Int) throws(Errno) -> Void) throws(Errno) {
         guard case .directory(let directory) = operations else { throw .ENOTDIR }
         positionLock.lock()
         defer { positionLock.unlock() }
@@ -162,11 +200,15 @@ final class OpenFile {
         while position < listing.count {
             let entry = listing[position]
             guard writer.append(name: entry.name, ino: entry.ino, type: entry.type, nextOffset: Int64(position + 1))
-            else { return false }
+            else { break }
             position += 1
-            offset = Int64(position)
         }
-        return true
+        if writer.used == 0 {
+            if position < listing.count { throw .EINVAL }
+            return
+        }
+        try copyOut(writer.used)
+        offset = Int64(position)
     }
 
     /// Device-specific control; ENOTTY for anything that is not a device.

@@ -59,14 +59,26 @@ final class Pipe {
         return done
     }
 
-    /// Lets go of `mutex` and sleeps the current task until the pipe changes,
-    /// then takes `mutex` back. Linux: pipe_wait_readable/writable()
+    /// Lets go of `mutex` and sleeps the current task until the pipe changes or
+    /// a signal comes, then takes `mutex` back. The caller looked for a signal
+    /// before; one sent between that look and `prepareToSleep` found the task
+    /// running and woke nothing, so it looks again once marked sleeping. The
+    /// task leaves `waiting` before returning, so no wake-up meant for this
+    /// pipe reaches it later in another sleep.
+    /// Linux: pipe_wait_readable/writable() → prepare_to_wait_event() (its
+    /// signal_pending_state() look) and finish_wait()
     func waitForChange() {
-        waiting.append(Scheduler.current)
+        let me = Scheduler.current
+        waiting.append(me)
         Scheduler.prepareToSleep()          // before letting go: a wake from here on counts
-        mutex.unlock()
-        Scheduler.sleepPrepared()
-        mutex.lock()
+        if Signals.interrupted(me) {
+            Scheduler.cancelSleep()
+        } else {
+            mutex.unlock()
+            Scheduler.sleepPrepared()
+            mutex.lock()
+        }
+        waiting.removeAll { $0 === me }
     }
 
     /// Wakes every task sleeping on this pipe. Linux: wake_up_interruptible_all()

@@ -15,14 +15,8 @@ extension FileSyscalls {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(min(count, maxDirentBuffer), 1), alignment: 8)
         defer { buffer.deallocate() }
         var writer = DirentWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(count, buffer.count)]))
-        let start = file.offset
-        let complete = try file.readDirectory(into: &writer)
-        if writer.used == 0 && !complete { throw .EINVAL }
-        do throws(Errno) {
-            try UserCopy.copyOut(to: destination, from: UnsafeRawPointer(buffer.baseAddress!), count: writer.used)
-        } catch {
-            file.offset = start
-            throw error
+        try file.readDirectory(into: &writer) { (used) throws(Errno) in
+            try UserCopy.copyOut(to: destination, from: UnsafeRawPointer(buffer.baseAddress!), count: used)
         }
         return writer.used
     }

@@ -47,8 +47,7 @@ extension FileSyscalls {
         case F_GETFL:
             return Int(file.flags.rawValue)
         case F_SETFL:
-            let requested = OpenFlags(rawValue: UInt32(truncatingIfNeeded: a.u64(2)))
-            file.flags = file.flags.subtracting(OpenFlags.settable).union(requested.intersection(OpenFlags.settable))
+            file.setStatusFlags(OpenFlags(rawValue: UInt32(truncatingIfNeeded: a.u64(2))), in: OpenFlags.settable)
             return 0
         default:
             throw .EINVAL
@@ -71,7 +70,7 @@ extension FileSyscalls {
             return 0
         case FIONBIO:
             let on = try UserCopy.read(Int32.self, at: a.address(2)) != 0
-            file.flags = on ? file.flags.union(.nonBlocking) : file.flags.subtracting(.nonBlocking)
+            file.setStatusFlags(on ? .nonBlocking : [], in: .nonBlocking)
             return 0
         default:
             return try file.ioctl(command, argument: a.address(2))

@@ -24,7 +24,10 @@
  *   - shared futexes: a word in MAP_SHARED memory is one futex in every process
  *     that maps it (a child's FUTEX_WAIT is woken by the parent's FUTEX_WAKE),
  *     while FUTEX_PRIVATE_FLAG, or a word in a private mapping, names the word
- *     of one address space only.
+ *     of one address space only;
+ *   - one open file shared by threads has one offset, moved by one read or
+ *     getdents64 at a time: threads reading or listing the same descriptor
+ *     between them see each byte and each entry once (Linux: f_pos_lock).
  * Children never print; processes that should die are waited for with a
  * deadline, so a kernel that loses track of a thread fails instead of hanging.
  */
@@ -32,13 +35,17 @@
 #include "ktime.h"
 #include "ktest.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -691,6 +698,89 @@ static void test_shared_futex(void)
     munmap((void *)private_map, 4096);
 }
 
+/* ---- one open file, one offset -------------------------------------------------- */
+
+struct sharer {
+    int fd;
+    long count; /* bytes read or entries listed */
+};
+
+/* Reads the descriptor to its end in 16-byte pieces, counting the bytes. */
+static void *read_shared(void *arg)
+{
+    struct sharer *s = arg;
+    char buf[16];
+    ssize_t n;
+    while ((n = read(s->fd, buf, sizeof buf)) > 0)
+        s->count += n;
+    return NULL;
+}
+
+/* Lists the directory to its end, a buffer of about one entry per call,
+ * counting the entries. */
+static void *list_shared(void *arg)
+{
+    struct sharer *s = arg;
+    char buf[64] __attribute__((aligned(8)));
+    long n;
+    unsigned short reclen;
+    while ((n = syscall(SYS_getdents64, s->fd, buf, sizeof buf)) > 0)
+        for (long pos = 0; pos < n; pos += reclen) {
+            memcpy(&reclen, buf + pos + offsetof(struct dirent, d_reclen), sizeof reclen);
+            if (reclen == 0)
+                return NULL;
+            s->count++;
+        }
+    return NULL;
+}
+
+/* NTHREADS threads run `body` on `fd` at once; the sum of their counts, or -1
+ * if a thread could not be created. */
+static long share(int fd, void *(*body)(void *))
+{
+    struct sharer s[NTHREADS];
+    pthread_t t[NTHREADS];
+    int created = 0;
+    for (; created < NTHREADS; created++) {
+        s[created] = (struct sharer){ fd, 0 };
+        if (pthread_create(&t[created], NULL, body, &s[created]) != 0)
+            break;
+    }
+    long total = 0;
+    for (int i = 0; i < created; i++) {
+        pthread_join(t[i], NULL);
+        total += s[i].count;
+    }
+    return created == NTHREADS ? total : -1;
+}
+
+static void test_shared_offset(void)
+{
+    const char *root = getenv("KEEL_TEST_ROOT");
+    char file[1100], dir[1100];
+    snprintf(file, sizeof file, "%s/etc/keel-test.txt", root ? root : "");
+    snprintf(dir, sizeof dir, "%s/bin", root ? root : "");
+    struct stat st;
+    int fd = open(file, O_RDONLY);
+    if (ok(fd >= 0 && fstat(fd, &st) == 0, "open and fstat /etc/keel-test.txt", "errno %d", errno)) {
+        long total = share(fd, read_shared);
+        ok(total == st.st_size,
+           "threads reading one descriptor in 16-byte pieces read its bytes once between them",
+           "%ld bytes read of %lld", total, (long long)st.st_size);
+        close(fd);
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (!ok(fd >= 0, "open /bin", "errno %d", errno))
+        return;
+    struct sharer alone = { fd, 0 };
+    list_shared(&alone);
+    long total = lseek(fd, 0, SEEK_SET) == 0 ? share(fd, list_shared) : -2;
+    ok(alone.count > 2 && total == alone.count,
+       "threads listing one directory descriptor with getdents64 see each entry once between them",
+       "%ld entries listed, %ld alone", total, alone.count);
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], MAIN_EXITS_FIRST) == 0)
@@ -709,5 +799,6 @@ int main(int argc, char **argv)
     test_futex();
     test_futex_requeue();
     test_shared_futex();
+    test_shared_offset();
     return ktest_done();
 }

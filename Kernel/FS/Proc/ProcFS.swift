@@ -7,8 +7,7 @@
 
 enum ProcFS {
     /// Device 0:2, the next anonymous device after rootfs. Linux: proc's s_dev
-    nonisolated(unsafe) static let superBlock = SuperBlock(device: DeviceNumber(major: 0, minor: 2),
-                                                           isReadOnly: false)
+    static let superBlock = SuperBlock(device: DeviceNumber(major: 0, minor: 2), isReadOnly: false)
     /// Linux: proc_root (PROC_ROOT_INO = 1)
     nonisolated(unsafe) static let root = Inode(ino: 1, superBlock: superBlock, kind: .directory(ProcRootDirectory()),
                                                 permissions: 0o555)
