@@ -36,6 +36,12 @@ enum ProcessExit {
             mm.deactivate(on: PerCPU.cpu)
             mm.put()
         }
+        // exit_files(), exit_fs(): every thread lets go of its tables now, not
+        // when its Task object dies, so a pipe end only it held closes at once
+        // (and its release, which sleeps for the pipe's mutex, runs here,
+        // under no lock). An empty table stands in for Linux's NULL.
+        task.files = FileTable()
+        task.fs = FSContext()
         let (lastThread, groupStatus) = Task.tasklistLock.withLock { () -> (Bool, Int32?) in
             leader.threads.removeAll { $0 === task }
             return (leader.threads.isEmpty, leader.groupExitStatus)
@@ -84,7 +90,6 @@ enum ProcessExit {
     /// or, for init, the machine powers off. Linux: exit_notify()
     private static func processEnded(_ leader: Task, status: Int32) {
         if leader.pid == 1 { initExited(status) }
-        leader.files = FileTable()          // exit_files()
         Task.tasklistLock.lock()
         leader.exitStatus = status
         reparentChildren(of: leader)
