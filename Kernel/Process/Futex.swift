@@ -89,24 +89,7 @@ enum Futex {
         guard address.value & 3 == 0 else { throw .EINVAL }
         let task = Scheduler.current
         let b = bucket(key)
-        while true {
-            buckets[b].lock.lock()
-            let word: UInt32
-            do {
-                word = try UserCopy.readWithoutFaults(UInt32.self, at: address)
-            } catch {
-                // Not present: fault it in without the lock (a real EFAULT ends
-                // here), then look again. Linux: futex_wait_setup()'s retry
-                buckets[b].lock.unlock()
-                _ = try UserCopy.read(UInt32.self, at: address)
-                continue
-            }
-            guard word == expected else {
-                buckets[b].lock.unlock()
-                throw .EAGAIN
-            }
-            break
-        }
+        try lockAndCompare(address, expected, lock: { buckets[b].lock.lock() }, unlock: { buckets[b].lock.unlock() })
         task.futexBucket = b
         buckets[b].waiters.append(Waiter(key: key, task: task))
         // Marked sleeping before the lock goes: a wake from here on counts.
@@ -166,23 +149,14 @@ enum Futex {
                         address: VirtAddr, expected: UInt32?) throws(Errno) -> Int {
         let from = bucket(key), to = bucket(target)
         let (low, high) = (min(from, to), max(from, to))
-        while true {
+        let lockPair = {
             buckets[low].lock.lock()
             if high != low { buckets[high].lock.lock(as: nestedBucketLockClass) }
-            guard let expected else { break }
-            let word: UInt32
-            do {
-                word = try UserCopy.readWithoutFaults(UInt32.self, at: address)
-            } catch {
-                unlockPair(low, high)
-                _ = try UserCopy.read(UInt32.self, at: address)      // fault it in, then again
-                continue
-            }
-            guard word == expected else {
-                unlockPair(low, high)
-                throw .EAGAIN
-            }
-            break
+        }
+        if let expected {
+            try lockAndCompare(address, expected, lock: lockPair, unlock: { unlockPair(low, high) })
+        } else {
+            lockPair()
         }
         defer { unlockPair(low, high) }
         var woken = wakeLocked(key: key, count: count, in: from)
@@ -203,6 +177,31 @@ enum Futex {
         }
         woken += moved
         return woken
+    }
+
+    /// Takes the bucket lock(s) with `lock` and compares the word at `address`
+    /// with `expected` under them, page faults disabled. A word not present is
+    /// faulted in after `unlock` (a real EFAULT ends there) and looked at again.
+    /// Returns holding the locks; EAGAIN, with them released, when the word
+    /// differs. Linux: futex_wait_setup() and futex_requeue()'s retry loops
+    private static func lockAndCompare(_ address: VirtAddr, _ expected: UInt32,
+                                       lock: () -> Void, unlock: () -> Void) throws(Errno) {
+        while true {
+            lock()
+            let word: UInt32
+            do {
+                word = try UserCopy.readWithoutFaults(UInt32.self, at: address)
+            } catch {
+                unlock()
+                _ = try UserCopy.read(UInt32.self, at: address)
+                continue
+            }
+            guard word == expected else {
+                unlock()
+                throw .EAGAIN
+            }
+            return
+        }
     }
 
     private static func unlockPair(_ low: Int, _ high: Int) {
