@@ -16,8 +16,9 @@ protocol CharacterDevice: AnyObject {
 enum CharacterDevices {
     /// nil when no driver has the number: open fails with ENXIO.
     static func driver(for number: DeviceNumber) -> (any CharacterDevice)? {
-        switch number {
-        case .console: ConsoleDevice.shared
+        switch number.major {
+        case 1: MemoryDevice.driver(minor: number.minor)
+        case 5 where number == .console: ConsoleDevice.shared
         default: nil
         }
     }

@@ -1,91 +1,136 @@
-// The one file-system tree every task sees: the initramfs unpacked into a
-// read-only "rootfs", with /dev/console and /proc in place before the archive
-// is unpacked over it. Path lookups for system calls start here.
-// Linux: init/do_mounts.c (init_rootfs), init/noinitramfs.c (default_rootfs),
-// init/initramfs.c (populate_rootfs), fs/namei.c (the lookup entry points)
+// The file-system tree every task sees: the mount table and the root, and the
+// lock that keeps names still while a path is walked. At boot the root is a
+// tmpfs (Linux's rootfs) with the initramfs unpacked into it, devtmpfs on /dev
+// and proc on /proc; `root=/dev/vda` makes an ext2 disk the root instead.
+//
+// The namespace lock: one reader/writer semaphore over every directory's
+// entries and the mount table. A path walk holds it for reading (walks on all
+// CPUs go on at once); a call that makes, removes or moves a name, or mounts,
+// holds it for writing, so nothing changes between Namei's checks and the
+// change. Linux splits this into each directory's i_rwsem, rename_lock and
+// namespace_sem, and walks paths without locks (RCU); one lock is simpler to
+// read and is still many-reader. It comes before a file's i_rwsem and
+// mmap_lock (a user copy never runs under it: path names are copied in first).
+// Linux: fs/namei.c, fs/namespace.c, init/do_mounts.c, init/initramfs.c
 
 enum FS {
-    /// The initramfs's file system: read-only until a writable ramfs lands.
-    /// Device 0:1, like Linux's first anonymous device. Linux: the rootfs super_block
-    static let rootfs = SuperBlock(device: DeviceNumber(major: 0, minor: 1), isReadOnly: true)
-    /// "/". Linux: init_task.fs->root
-    nonisolated(unsafe) static let root = makeRoot()
+    /// Linux: namespace_sem, and each directory's i_rwsem
+    static let lock = RWSemaphore(LockClass("namespace_sem", sleeping: true))
+    /// Protected by `lock`.
+    nonisolated(unsafe) static var mounts = MountTable()
+    /// "/": the root mount's root. Linux: init_task.fs->root
+    nonisolated(unsafe) static private(set) var root = Dentry(root: makeTmpfs(source: "rootfs", options: "", permissions: 0o755).root)
     /// Where pipes' inodes live; it is never mounted, so no path leads there.
     /// Device 0:12 as on Linux. Linux: pipe_mnt (pipefs)
-    static let pipefs = SuperBlock(device: DeviceNumber(major: 0, minor: 12), isReadOnly: false)
-    nonisolated(unsafe) static let pipefsRoot = Dentry(root: pipefs.makeInode(.directory(RamDirectory()), permissions: 0o755))
+    static let pipefs = SuperBlock(device: DeviceNumber(major: 0, minor: 12), isReadOnly: false, typeName: "pipefs",
+                                   magic: FileSystemMagic.pipefs)
+    nonisolated(unsafe) static let pipefsRoot = Dentry(root: pipefs.makeInode(.directory(PipeFSRoot()), permissions: 0o755))
 
-    /// An empty root with what the kernel itself needs: /dev/console for init's
-    /// stdin, stdout and stderr, and /proc. Linux: default_rootfs(), and the proc
-    /// mount that Linux leaves to init scripts
-    private static func makeRoot() -> Dentry {
-        let root = RamDirectory(), dev = RamDirectory()
-        let rootInode = rootfs.makeInode(.directory(root), permissions: 0o755)
-        let devInode = rootfs.makeInode(.directory(dev), permissions: 0o755)
-        dev.insert("console", rootfs.makeInode(.characterDevice(.console), permissions: 0o600))
-        root.insert("dev", devInode)
-        root.insert("proc", ProcFS.root)
-        rootInode.nlink += 2
-        return Dentry(root: rootInode)
+    /// Anonymous device numbers for memory file systems: 0:1 the root, 0:2
+    /// proc, then the next free one. Linux: get_anon_bdev()
+    nonisolated(unsafe) private static var lastAnonymousMinor: UInt32 = 0
+    private static let anonymousLock = SpinLock(LockClass("unnamed_dev_ida"), disablesInterrupts: false)
+
+    static func anonymousDevice() -> DeviceNumber {
+        anonymousLock.withLock {
+            lastAnonymousMinor += 1
+            if lastAnonymousMinor == 12 { lastAnonymousMinor += 1 }    // pipefs's
+            return DeviceNumber(major: 0, minor: lastAnonymousMinor)
+        }
     }
 
-    /// Unpacks the initramfs over the root and logs what it held. A damaged
-    /// archive is reported, and what came before the damage is kept.
-    /// Linux: populate_rootfs() → unpack_to_rootfs()
+    /// A new, empty tmpfs. Its size defaults to half of memory, as on Linux, and
+    /// so does its inode count. Linux: shmem_fill_super()
+    static func makeTmpfs(source: String, options: String, maxPages: Int? = nil, maxInodes: Int? = nil,
+                          readOnly: Bool = false, typeName: String = "tmpfs",
+                          permissions: UInt32 = 0o1777) -> (root: Inode, mount: Mount) {
+        let half = max(PageAllocator.managedPages / 2, 1)
+        let fileSystem = RamFileSystem(maxPages: maxPages ?? half, maxInodes: maxInodes ?? half) { fs in RamFile(fs) }
+        let superBlock = SuperBlock(device: anonymousDevice(), isReadOnly: readOnly, typeName: typeName,
+                                    magic: FileSystemMagic.tmpfs, operations: fileSystem)
+        let root = superBlock.makeInode(.directory(RamDirectory(fileSystem)), permissions: permissions)
+        return (root, Mount(source: source, path: "/", covered: nil, root: root, options: options))
+    }
+
+    /// The boot-time tree: the root tmpfs, /proc and devtmpfs on /dev, then
+    /// the initramfs over it. The other CPUs are idle; nothing else walks yet.
+    /// Linux: init_rootfs() + init_mount_tree(), devtmpfs_mount(), populate_rootfs()
     static func mountInitramfs(_ archive: UnsafeRawBufferPointer) {
+        FileTime.clock = { Int64(truncatingIfNeeded: Clock.realtimeNanoseconds) }
+        lock.lockWrite()
+        mounts.add(Mount(source: "rootfs", path: "/", covered: nil, root: root.inode, options: ""))
+        do throws(Errno) {
+            for (name, mounted) in [("dev", DevTmpfs.mount), ("proc", ProcFS.mount)] {
+                let point = try Namei.create(name, in: root, .directory, permissions: 0o755, as: .root)
+                var mount = mounted
+                mount.path = "/" + name
+                mount.covered = point
+                mounts.add(mount)
+            }
+        } catch {
+            Log.error("rootfs: cannot make /dev and /proc (\(error.name))")
+        }
         var unpacker = InitramfsUnpacker(root: root.inode)
         do throws(CpioError) {
             try unpacker.unpack(archive)
         } catch {
             Log.error("initramfs: " + error.description + "; keeping the files before it")
         }
+        lock.unlockWrite()
         let stats = unpacker.stats
         Log.notice("initramfs: \(stats.files) files, \(stats.directories) directories, \(stats.bytes) bytes")
         if stats.skipped > 0 { Log.notice("initramfs: skipped \(stats.skipped) entries (see Kernel/Core/FS/Initramfs.swift)") }
     }
 
-    /// The dentry `path` names, relative paths starting at `start`.
-    /// Linux: filename_lookup()
-    static func lookup(_ path: String, from start: Dentry, followFinalSymlink: Bool = true) throws(Errno) -> Dentry {
-        try PathWalk.resolve(path, root: root, from: start, followFinalSymlink: followFinalSymlink)
+    /// The dentry `path` names, relative paths starting at `start`, ".." stopping
+    /// at `root` (the task's, which chroot moves). Linux: filename_lookup()
+    static func lookup(_ path: String, root: Dentry, from start: Dentry, followFinalSymlink: Bool = true) throws(Errno) -> Dentry {
+        lock.lockRead()
+        defer { lock.unlockRead() }
+        return try PathWalk.resolve(path, root: root, from: start, mounts: mounts, followFinalSymlink: followFinalSymlink)
     }
 
-    /// The inode `path` names, relative paths starting at the directory `directory`
-    /// (nil: the root), for callers that hold an inode rather than a dentry (execve
-    /// passes its task's `fs.cwd`).
-    static func lookup(_ path: String, relativeTo directory: Inode?) throws(Errno) -> Inode {
-        var start = root
-        if let directory {
-            let pwd = Scheduler.current.fs.pwd
-            guard let dentry = pwd.inode === directory ? pwd : self.dentry(of: directory) else { throw .ENOENT }
-            start = dentry
-        }
-        return try lookup(path, from: start).inode
+    /// Runs `body` with the tree held still for a change (namespace lock for
+    /// writing), handing it the parent directory of `path` and the last name
+    /// (nil for "/", "." and ".."). Linux: filename_create() / do_unlinkat()'s
+    /// filename_parentat() with the parent's i_rwsem
+    static func changing<R>(_ path: String, root: Dentry, from start: Dentry,
+                            _ body: (Dentry, String?) throws(Errno) -> R) throws(Errno) -> R {
+        lock.lockWrite()
+        defer { lock.unlockWrite() }
+        let (parent, name) = try PathWalk.resolveParent(path, root: root, from: start, mounts: mounts)
+        return try body(parent, name)
     }
 
-    /// A name for `inode`: the first one a breadth-first search of the rootfs tree
-    /// meets (a directory has only one; a hard-linked file several). Keel keeps no
-    /// dentry cache, so this searches. Linux: d_find_alias()
-    static func dentry(of inode: Inode) -> Dentry? {
-        var queue = [root]
-        var next = 0
-        while next < queue.count {
-            let directory = queue[next]
-            next += 1
-            if directory.inode === inode { return directory }
-            guard let entries = directory.inode.directory as? RamDirectory else { continue }
-            for entry in entries.entries() {
-                guard let child = entries.lookup(entry.name) else { continue }
-                if child === inode { return directory.child(entry.name, child) }
-                if child.isDirectory { queue.append(directory.child(entry.name, child)) }
+    /// Runs `body` holding the namespace lock for writing.
+    static func withTreeLocked<R>(_ body: () throws(Errno) -> R) throws(Errno) -> R {
+        lock.lockWrite()
+        defer { lock.unlockWrite() }
+        return try body()
+    }
+
+    /// Every mount, for /proc/mounts. Linux: m_start() under namespace_sem
+    static func mountList() -> [Mount] {
+        lock.lockRead()
+        defer { lock.unlockRead() }
+        return mounts.mounts
+    }
+
+    /// Writes every file system's dirty data out (each file system's sync).
+    /// Linux: ksys_sync() → iterate_supers(sync_fs)
+    static func syncAll() {
+        for mount in mountList() {
+            do throws(Errno) {
+                try mount.superBlock.sync()
+            } catch {
+                Log.error("sync: \(mount.source) on \(mount.path): \(error.name)")
             }
         }
-        return nil
     }
+}
 
-    /// The absolute path of `inode`, for /proc/<pid>/maps and fault reports.
-    /// Linux: d_path(), which prints "(unreachable)" for names outside the root
-    static func path(of inode: Inode) -> String {
-        dentry(of: inode)?.path ?? "(unreachable)"
-    }
+/// pipefs's root: it has no names, and nothing can make one there.
+final class PipeFSRoot: FixedDirectory {
+    func lookup(_ name: String) -> Inode? { nil }
+    func entries() -> [DirectoryEntry] { [] }
 }

@@ -71,7 +71,7 @@ final class FileTable {
     static func console() -> FileTable {
         let table = FileTable()
         do throws(Errno) {
-            let console = try OpenFile.open(FS.lookup("/dev/console", from: FS.root), flags: .readWrite)
+            let console = try OpenFile.open(FS.lookup("/dev/console", root: FS.root, from: FS.root), flags: .readWrite)
             for fd in 0...2 { try table.replace(fd, with: console, closeOnExec: false) }
         } catch {
             Log.warning("Warning: unable to open an initial console (\(error.name)).")

@@ -11,8 +11,8 @@ import Synchronization
 
 /// How an open file's operations behave. Linux: file->f_op, chosen at open from the inode
 enum FileOperations {
-    /// Bytes in memory: read at the offset, seek anywhere.
-    case regular(FileData)
+    /// A regular file's contents: read and write at the offset, seek anywhere.
+    case regular(any FileContents)
     /// getdents64 only; the offset counts entries ("." is 0, ".." is 1).
     /// Linux: dcache_readdir() / proc_readdir()
     case directory(any DirectoryOperations)
@@ -21,6 +21,9 @@ enum FileOperations {
     /// Text printed anew by every read (/proc), read at the offset.
     /// Linux: seq_read()
     case generated(any GeneratedFile)
+    /// O_PATH: a place in the tree, for fstat, fchdir and *at() calls; no I/O.
+    /// Linux: empty_fops with FMODE_PATH
+    case path
 }
 
 final class OpenFile {
@@ -66,19 +69,31 @@ final class OpenFile {
     var writable: Bool { flags.allowsWrite }
     /// Has an offset: lseek, pread and pwrite work. Linux: FMODE_LSEEK, FMODE_PREAD, FMODE_PWRITE
     var isSeekable: Bool {
-        if case .device = operations { return false }
-        return true
+        switch operations {
+        case .device, .path: false
+        default: true
+        }
     }
 
     /// Opens the file `path` names, after open(2)'s checks. Everything runs as
     /// root for now. Linux: vfs_open() → do_dentry_open()
     static func open(_ path: Dentry, flags: OpenFlags) throws(Errno) -> OpenFile {
         let inode = path.inode
+        if flags.contains(.path) {
+            if flags.contains(.directory) && !inode.isDirectory { throw .ENOTDIR }
+            return OpenFile(path: path, flags: flags.pathStatusFlags, operations: .path)
+        }
         try inode.checkOpen(flags, as: .root)
         let operations: FileOperations
         switch inode.kind {
-        case .regular(let data):
-            operations = .regular(data)
+        case .regular(let contents):
+            if flags.contains(.truncate) && flags.allowsWrite {
+                contents.lockForWriting()
+                defer { contents.unlockForWriting() }
+                try contents.truncate(to: 0)
+                inode.touchModified()
+            }
+            operations = .regular(contents)
         case .generated(let generator):
             guard !flags.allowsWrite else { throw .EACCES }
             var nothing = TextWindow(start: 0, capacity: 0)
@@ -91,7 +106,8 @@ final class OpenFile {
             operations = .device(driver)
         case .symlink:
             throw .ELOOP
-        case .pipe:
+        case .pipe, .fifo, .blockDevice:
+            // Named pipes and opening a disk by its node are not done yet.
             throw .ENXIO
         }
         return OpenFile(path: path, flags: flags.fileStatusFlags, operations: operations)
@@ -120,9 +136,9 @@ final class OpenFile {
     func read(_ buffer: inout UserIOVector, at position: Int64? = nil) throws(Errno) -> Int {
         guard readable else { throw .EBADF }
         switch operations {
-        case .regular(let data):
+        case .regular(let contents):
             return try withOffset(unless: position) { () throws(Errno) in
-                try readBytes(&buffer, at: position) { data.bytes(from: $0, count: $1) }
+                try readContents(contents, &buffer, at: position)
             }
         case .generated(let generator):
             return try withOffset(unless: position) { () throws(Errno) in
@@ -132,7 +148,66 @@ final class OpenFile {
             throw .EISDIR
         case .device(let driver):
             return try driver.read(&buffer, file: self)
+        case .path:
+            throw .EBADF
         }
+    }
+
+    /// Copies file bytes to the user through a kernel page: the contents are
+    /// read under their own lock, the user copy (which may fault) after it.
+    /// Linux: filemap_read() → copy_folio_to_iter()
+    private func readContents(_ contents: any FileContents, _ buffer: inout UserIOVector,
+                              at position: Int64?) throws(Errno) -> Int {
+        var start = position ?? offset
+        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pageSize), alignment: Int(pageSize))
+        defer { bounce.deallocate() }
+        var total = 0
+        while buffer.remaining > 0 && start < Int64(Int.max / 2) {
+            if total > 0 && Signals.interrupted(Scheduler.current) { break }
+            let piece = UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)])
+            let n = try contents.read(into: piece, at: Int(start))
+            if n == 0 { break }
+            let copied = try buffer.copyOut(UnsafeRawBufferPointer(rebasing: bounce[0..<n]))
+            total += copied
+            start += Int64(copied)
+            if copied < n { break }
+            Scheduler.condResched()
+        }
+        if position == nil { offset = start }
+        return total
+    }
+
+    /// Copies user bytes into the file through a kernel page, holding the
+    /// file's writer lock throughout (an O_APPEND write finds the end and
+    /// writes there as one step). A full file system after some bytes is a
+    /// short count. Linux: generic_file_write_iter() under inode_lock()
+    private func writeContents(_ contents: any FileContents, _ buffer: inout UserIOVector,
+                               at position: Int64?) throws(Errno) -> Int {
+        contents.lockForWriting()
+        defer { contents.unlockForWriting() }
+        var start = flags.contains(.append) ? Int64(contents.size) : position ?? offset
+        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pageSize), alignment: Int(pageSize))
+        defer { bounce.deallocate() }
+        var total = 0
+        while buffer.remaining > 0 {
+            if total > 0 && Signals.interrupted(Scheduler.current) { break }
+            let n = try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)]))
+            if n == 0 { break }
+            let written: Int
+            do throws(Errno) {
+                written = try contents.write(from: UnsafeRawBufferPointer(rebasing: bounce[0..<n]), at: Int(start))
+            } catch {
+                if total == 0 { throw error }
+                break
+            }
+            total += written
+            start += Int64(written)
+            if written < n { break }
+            Scheduler.condResched()
+        }
+        if total > 0 { inode.touchModified() }
+        if position == nil { offset = start }
+        return total
     }
 
     /// Runs `body` holding `positionLock` when it uses the offset (`position`
@@ -156,12 +231,34 @@ final class OpenFile {
         }
     }
 
-    /// Writes from `buffer`. Only devices are writable so far: regular files live
-    /// on the read-only rootfs and cannot be opened for writing. Linux: vfs_write()
-    func write(_ buffer: inout UserIOVector) throws(Errno) -> Int {
+    /// Writes from `buffer` at `position`, or at the file offset (which then
+    /// advances) when nil; O_APPEND writes at the end either way, as on Linux.
+    /// Linux: vfs_write() → f_op->write_iter
+    func write(_ buffer: inout UserIOVector, at position: Int64? = nil) throws(Errno) -> Int {
         guard writable else { throw .EBADF }
-        guard case .device(let driver) = operations else { throw .EINVAL }
-        return try driver.write(&buffer, file: self)
+        switch operations {
+        case .regular(let contents):
+            return try withOffset(unless: position) { () throws(Errno) in
+                try writeContents(contents, &buffer, at: position)
+            }
+        case .device(let driver):
+            return try driver.write(&buffer, file: self)
+        case .directory:
+            throw .EISDIR
+        case .generated, .path:
+            throw .EINVAL
+        }
+    }
+
+    /// ftruncate's work: the file must be open for writing. Linux: do_sys_ftruncate()
+    func truncate(to size: Int64) throws(Errno) {
+        guard size >= 0 else { throw .EINVAL }
+        guard case .regular(let contents) = operations, writable else { throw .EINVAL }
+        guard !flags.contains(.append) else { throw .EPERM }
+        contents.lockForWriting()
+        defer { contents.unlockForWriting() }
+        try contents.truncate(to: Int(clamping: size))
+        inode.touchModified()
     }
 
     /// Moves the offset. A regular file can be seeked relative to its end; a
@@ -170,8 +267,8 @@ final class OpenFile {
     func seek(_ offset: Int64, whence: Int) throws(Errno) -> Int64 {
         var size: Int64? = nil
         switch operations {
-        case .device: throw .ESPIPE
-        case .regular(let data): size = Int64(data.count)
+        case .device, .path: throw .ESPIPE
+        case .regular(let contents): size = Int64(contents.size)
         case .directory, .generated: break
         }
         return try positionLock.withLock { () throws(Errno) -> Int64 in
@@ -195,7 +292,9 @@ final class OpenFile {
             DirectoryEntry(name: ".", ino: inode.ino, type: .directory),
             DirectoryEntry(name: "..", ino: parent.inode.ino, type: .directory),
         ]
-        listing += directory.entries()
+        FS.lock.lockRead()
+        defer { FS.lock.unlockRead() }
+        listing += try directory.entries()
         var position = Int(clamping: offset)
         while position < listing.count {
             let entry = listing[position]

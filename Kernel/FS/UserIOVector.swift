@@ -66,6 +66,16 @@ struct UserIOVector {
         }
     }
 
+    /// Counts every byte left as moved without touching user memory: what
+    /// /dev/null does with a write. Linux: iov_iter_advance()
+    mutating func discardAll() -> Int {
+        let count = remaining
+        transferred += count
+        remaining = 0
+        index = segments.count
+        return count
+    }
+
     /// Moves up to `wanted` bytes, piece by piece; `copy` moves one user range and
     /// returns how much of it it moved. A fault is EFAULT only if this buffer has
     /// moved nothing yet; otherwise it ends the buffer (`remaining` becomes 0).

@@ -14,24 +14,31 @@
 // Linux: vma->vm_file with get_file() / fput()
 
 enum MappedFiles {
-    /// A mapped inode and the number of mm's mapping it. Linux: the file's f_count
+    /// A mapped file (by the name it was mapped with) and the number of mm's
+    /// mapping it. Linux: the file's f_path and f_count
     private struct Entry {
-        let inode: Inode
+        let name: Dentry
         var users: Int
+        var inode: Inode { name.inode }
     }
-    /// Protected by `lock`.
+    /// Protected by `lock`. Keyed by the inode's address with the top bit
+    /// clear (kernel addresses all have it set; SharedMemory's IDs use it):
+    /// inode numbers repeat across file systems, addresses do not while the
+    /// entry holds the inode.
     nonisolated(unsafe) private static var files = HashMap<UInt64, Entry>()
     /// This table, SharedMemory's, and every reference count in them. Taken
     /// inside mmap_lock; allocates (the tables grow) under it.
     /// Linux: each struct file's f_count is atomic; Keel's tables need a lock
     static let lock = SpinLock(LockClass("mapped_files_lock"), disablesInterrupts: false)
 
-    /// A new reference to `inode` for a mapping of it. Linux: get_file() in mmap_region()
-    static func get(_ inode: Inode) -> MappedFileID {
+    /// A new reference to the file `name` names, for a mapping of it. Linux: get_file() in mmap_region()
+    static func get(_ name: Dentry) -> MappedFileID {
+        let key = UInt64(UInt(bitPattern: ObjectIdentifier(name.inode))) & ~SharedMemory.idTag
         lock.withLock {
-            files[inode.ino] = Entry(inode: inode, users: (files[inode.ino]?.users ?? 0) + 1)
+            let entry = files[key] ?? Entry(name: name, users: 0)
+            files[key] = Entry(name: entry.name, users: entry.users + 1)
         }
-        return MappedFileID(inode.ino)
+        return MappedFileID(key)
     }
 
     /// Another reference to a mapped object (fork copies an mm's). Linux: get_file() in dup_mmap()
@@ -39,7 +46,7 @@ enum MappedFiles {
         lock.withLock {
             if SharedMemory.getLocked(id) { return }
             guard let entry = files[id.rawValue] else { Panic.now("get of unmapped file \(id.rawValue)") }
-            files[id.rawValue] = Entry(inode: entry.inode, users: entry.users + 1)
+            files[id.rawValue] = Entry(name: entry.name, users: entry.users + 1)
         }
     }
 
@@ -50,13 +57,16 @@ enum MappedFiles {
         let shared = SharedMemory.putLocked(id)
         if !shared.isShared {
             guard let entry = files[id.rawValue] else { Panic.now("put of unmapped file \(id.rawValue)") }
-            files[id.rawValue] = entry.users == 1 ? nil : Entry(inode: entry.inode, users: entry.users - 1)
+            files[id.rawValue] = entry.users == 1 ? nil : Entry(name: entry.name, users: entry.users - 1)
         }
         lock.unlock()
         shared.last?.releasePages()
     }
 
     static func inode(_ id: MappedFileID) -> Inode? { lock.withLock { files[id.rawValue]?.inode } }
+
+    /// The name the file was mapped by. Linux: vma->vm_file->f_path
+    static func name(_ id: MappedFileID) -> Dentry? { lock.withLock { files[id.rawValue]?.name } }
 
     /// Fills `frame` with file page `page`, zeros past the end of the file (the
     /// frame is not zeroed first: the copy writes most of it anyway).
@@ -68,7 +78,18 @@ enum MappedFiles {
         // and its byte offset may not fit an Int.
         let (offset, overflow) = page.multipliedReportingOverflow(by: pageSize)
         let read = overflow || offset > UInt64(Int.max) ? 0
-            : max(0, inode.read(into: UnsafeMutableRawBufferPointer(start: frame, count: count), at: Int(offset)))
+            : max(0, readIgnoringErrors(inode, into: UnsafeMutableRawBufferPointer(start: frame, count: count), at: Int(offset)))
         if read < count { _ = memset(frame + read, 0, count - read) }
+    }
+
+    /// What a fault reads; a read error (a disk's EIO) reads as zeros here
+    /// until the page cache can answer it with SIGBUS.
+    private static func readIgnoringErrors(_ inode: Inode, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        do throws(Errno) {
+            return try inode.read(into: buffer, at: offset)
+        } catch {
+            Log.error("page fault: read error \(error.name) on inode \(inode.ino)")
+            return 0
+        }
     }
 }

@@ -59,6 +59,13 @@ extension MM {
             if type != Mman.MAP_PRIVATE && !file.writable {
                 guard prot & Mman.PROT_WRITE == 0 else { throw .EACCES }
                 vmFlags.remove([.mayWrite, .shared])
+            } else if type != Mman.MAP_PRIVATE {
+                // A fault copies a file page into a frame of the mapping's own,
+                // so stores through a shared mapping would never reach the file.
+                // Until the page cache maps the file's own pages, Keel refuses
+                // them rather than lose the data.
+                guard prot & Mman.PROT_WRITE == 0 else { throw .ENODEV }
+                vmFlags.remove([.mayWrite, .shared])
             }
         }
 
@@ -81,7 +88,7 @@ extension MM {
         // faulted in lazily by every process that shares it.
         var backing = VMABacking.anonymous
         if let file {
-            backing = .file(attach(MappedFiles.get(file.inode)), pageOffset: offset >> pageShift)
+            backing = .file(attach(MappedFiles.get(file.path)), pageOffset: offset >> pageShift)
         } else if type != Mman.MAP_PRIVATE {
             backing = .file(attach(SharedMemory.create()), pageOffset: 0)
         }

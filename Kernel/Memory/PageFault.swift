@@ -83,8 +83,8 @@ enum PageFaultHandler {
         var line = "\(task.name)[\(task.pid)]: segfault at \(Fmt.hex(address)) ip \(Fmt.hex(frame.rip, digits: 16))"
         line += " sp \(Fmt.hex(frame.rsp, digits: 16)) error \(Fmt.hex(error.rawValue))"
         if let mm = task.mm, let vma = mm.mmapLock.withRead({ mm.vmas.findVMA(VirtAddr(frame.rip)) }), vma.contains(VirtAddr(frame.rip)),
-           case .file(let file, _) = vma.backing, let inode = MappedFiles.inode(file) {
-            line += " in \(FS.path(of: inode).split(separator: "/").last.map(String.init) ?? "?")"
+           case .file(let file, _) = vma.backing, let name = MappedFiles.name(file) {
+            line += " in \(name.name)"
             line += "[\(Fmt.hex(vma.start.value))+\(Fmt.hex(vma.end - vma.start))]"
         }
         Log.notice(line)     // Linux uses KERN_INFO; Keel shows it at its default loglevel

@@ -21,51 +21,37 @@ final class SharedMemoryObject {
     /// Address spaces holding it. Protected by MappedFiles.lock.
     /// Linux: the struct file's f_count via vm_file
     fileprivate(set) var users = 1
-    /// `chunks` and the frames in them: faults of several mms fill pages at once.
+    /// `pages` and the frames in them: faults of several mms fill pages at once.
     /// Linux: the xarray's xa_lock
     private let lock = SpinLock(SharedMemoryObject.lockClass, disablesInterrupts: false)
     private static let lockClass = LockClass("&shmem->lock")
-    /// Frames by page index, 512 to a chunk (one page of entries), PhysAddr(0)
-    /// for a page never touched: a sparse 2^44-byte mapping costs nothing until used.
+    /// Frames by page index: a sparse 2^44-byte mapping costs nothing until used.
     /// Linux: the inode's xarray (i_pages)
-    private var chunks = HashMap<UInt64, UnsafeMutablePointer<PhysAddr>>()
-    private static let chunkEntries = 512
+    private var pages = PageIndex()
 
     fileprivate init(id: MappedFileID) { self.id = id }
 
-    deinit { precondition(chunks.isEmpty, "shared memory object freed with its pages") }
+    deinit { precondition(pages.isEmpty, "shared memory object freed with its pages") }
 
     /// The frame for page `index`, made (zeroed) on first use; nil without memory.
     /// Linux: shmem_get_folio(SGP_CACHE)
     func findOrCreate(_ index: UInt64) -> PhysAddr? {
         lock.lock()
         defer { lock.unlock() }
-        let key = index / UInt64(Self.chunkEntries), slot = Int(index % UInt64(Self.chunkEntries))
-        if chunks[key] == nil {
-            let chunk = UnsafeMutablePointer<PhysAddr>.allocate(capacity: Self.chunkEntries)
-            chunk.initialize(repeating: PhysAddr(0), count: Self.chunkEntries)
-            chunks[key] = chunk
-        }
-        let chunk = chunks[key]!
-        if chunk[slot].value == 0 {
-            guard let frame = PageAllocator.allocate(flags: .zero) else { return nil }
-            MapCount.initialize(frame, to: 1)      // the object's own reference
-            chunk[slot] = frame
-        }
-        return chunk[slot]
+        if let frame = pages[index] { return frame }
+        guard let frame = PageAllocator.allocate(flags: .zero) else { return nil }
+        pages.insert(frame, at: index)
+        MapCount.initialize(frame, to: 1)      // the object's own reference
+        return frame
     }
 
     /// Drops the object's reference on every page; a page no PTE maps any more
     /// goes back to the buddy allocator. Called once no mm holds the object
     /// (so no fault can reach it). Linux: shmem_evict_inode() → shmem_truncate_range()
     func releasePages() {
-        for chunk in chunks.values {
-            for slot in 0..<Self.chunkEntries where chunk[slot].value != 0 {
-                if MapCount.remove(chunk[slot]) { PageAllocator.free(chunk[slot]) }
-            }
-            chunk.deallocate()
+        pages.removeAll { frame in
+            if MapCount.remove(frame) { PageAllocator.free(frame) }
         }
-        chunks.removeAll()
     }
 }
 

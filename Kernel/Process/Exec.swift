@@ -26,7 +26,7 @@ enum Exec {
     static func execve(path: String, arguments: ExecStrings, environment: ExecStrings,
                        frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) {
         let task = Scheduler.current
-        let image = try load(path: path, relativeTo: task.fs.cwd, arguments: arguments, environment: environment)
+        let image = try load(path: path, in: task.fs, arguments: arguments, environment: environment)
         // The point of no return. Linux: begin_new_exec() → exec_mmap()
         MMU.load(image.mm.pageTable.root)             // before the old tables can be freed
         image.mm.activate(on: PerCPU.cpu)
@@ -58,17 +58,18 @@ enum Exec {
 
     /// The new program's mm, entry point and stack, with one user (the caller
     /// installs it or puts it). Linux: bprm_execve() → load_elf_binary()
-    static func load(path: String, relativeTo cwd: Inode?, arguments: ExecStrings, environment: ExecStrings) throws(Errno) -> Image {
-        let inode = try FS.lookup(path, relativeTo: cwd)
+    static func load(path: String, in fs: FSContext, arguments: ExecStrings, environment: ExecStrings) throws(Errno) -> Image {
+        let (root, pwd) = fs.rootAndPwd
+        let file = try FS.lookup(path, root: root, from: pwd)
+        let inode = file.inode
         guard inode.isRegular else { throw .EACCES }
         guard inode.mode & 0o111 != 0 else { throw .EACCES }
         // Only the headers are read: the file header, then through the program
         // headers. The segments are read page by page when they fault.
         let size = inode.size
-        let fileHeader = readPrefix(of: inode, count: min(size, ELF.fileHeaderSize))
-        let headers = fileHeader.withUnsafeBytes { bytes in
-            readPrefix(of: inode, count: min(size, ELFExecutable.headerBytes(in: bytes)))
-        }
+        let fileHeader = try readPrefix(of: inode, count: min(size, ELF.fileHeaderSize))
+        let headerBytes = fileHeader.withUnsafeBytes { ELFExecutable.headerBytes(in: $0) }
+        let headers = try readPrefix(of: inode, count: min(size, headerBytes))
         let parsed = headers.withUnsafeBytes { bytes -> Result<ELFExecutable, ELFError> in
             do throws(ELFError) {
                 return .success(try ELFExecutable(parsing: bytes, fileLength: size))
@@ -83,7 +84,7 @@ enum Exec {
         guard let mm = MM() else { throw .ENOMEM }
         let stackPointer: UInt64
         do {
-            try mapSegments(exe, file: mm.attach(MappedFiles.get(inode)), into: mm)
+            try mapSegments(exe, file: mm.attach(MappedFiles.get(file)), into: mm)
             stackPointer = try buildStack(mm, exe: exe, path: path, arguments: arguments, environment: environment)
         } catch {
             mm.put()                                    // the half-built mm goes
@@ -94,11 +95,13 @@ enum Exec {
     }
 
     /// PT_LOAD segments as private file VMAs plus anonymous bss. Linux: elf_map(), set_brk()
-    /// The first `count` bytes of a regular file (no zero fill first: the read writes them all).
-    private static func readPrefix(of inode: Inode, count: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            initialized = inode.read(into: UnsafeMutableRawBufferPointer(buffer), at: 0)
-        }
+    /// The first `count` bytes of a regular file (fewer if it is shorter);
+    /// a read error (EIO from a disk) fails the exec.
+    private static func readPrefix(of inode: Inode, count: Int) throws(Errno) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = try bytes.withMutableBytes { (buffer) throws(Errno) in try inode.read(into: buffer, at: 0) }
+        bytes.removeLast(count - read)
+        return bytes
     }
 
     private static func mapSegments(_ exe: ELFExecutable, file: MappedFileID, into mm: MM) throws(Errno) {

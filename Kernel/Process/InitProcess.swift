@@ -8,7 +8,7 @@ enum InitProcess {
         let path = cmdline.initPath
         let image: Exec.Image
         do {
-            image = try Exec.load(path: path, relativeTo: nil, arguments: ExecStrings(kernel: [path] + cmdline.initArguments),
+            image = try Exec.load(path: path, in: FSContext(), arguments: ExecStrings(kernel: [path] + cmdline.initArguments),
                                   environment: ExecStrings(kernel: cmdline.initEnvironment))
         } catch {
             // Linux panics the same way, after trying its fallbacks.

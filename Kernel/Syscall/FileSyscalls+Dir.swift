@@ -24,7 +24,8 @@ extension FileSyscalls {
     /// getcwd(buf, size): the path with its NUL; returns its length including
     /// the NUL. ERANGE if it does not fit. Linux: SYSCALL_DEFINE2(getcwd)
     static func getcwd(_ a: SyscallArgs) throws(Errno) -> Int {
-        var bytes = Array(Scheduler.current.fs.pwd.path.utf8)
+        let (root, pwd) = Scheduler.current.fs.rootAndPwd
+        var bytes = Array(pwd.path(below: root).utf8)
         bytes.append(0)
         guard bytes.count <= a.size(1) else { throw .ERANGE }
         try bytes.copyOut(to: a.address(0))

@@ -1,17 +1,23 @@
-// open, openat and close. Keel's files are all on the read-only rootfs or in
-// /proc, so creating a file fails (EROFS, or EACCES in /proc) once the lookup
-// has shown that it would have to be created. Linux: fs/open.c
-// (do_sys_openat2, close_fd) and fs/namei.c (path_openat, open_last_lookups)
+// open, openat, creat and close. O_CREAT makes the file under the namespace
+// lock, so two creators of one name agree on who made it (O_EXCL).
+// Linux: fs/open.c (do_sys_openat2, close_fd) and fs/namei.c (path_openat,
+// open_last_lookups, lookup_open)
 
 extension FileSyscalls {
     /// open(path, flags, mode). Linux: do_sys_open(AT_FDCWD, ...)
     static func open(_ a: SyscallArgs) throws(Errno) -> Int {
-        try open(dirfd: AT_FDCWD, path: a.address(0), flags: a.u64(1))
+        try open(dirfd: AT_FDCWD, path: a.address(0), flags: a.u64(1), mode: a.u64(2))
     }
 
     /// openat(dirfd, path, flags, mode)
     static func openat(_ a: SyscallArgs) throws(Errno) -> Int {
-        try open(dirfd: a.int(0), path: a.address(1), flags: a.u64(2))
+        try open(dirfd: a.int(0), path: a.address(1), flags: a.u64(2), mode: a.u64(3))
+    }
+
+    /// creat(path, mode): open(path, O_CREAT|O_WRONLY|O_TRUNC, mode). Linux: SYSCALL_DEFINE2(creat)
+    static func creat(_ a: SyscallArgs) throws(Errno) -> Int {
+        let flags = OpenFlags([.create, .writeOnly, .truncate]).rawValue
+        return try open(dirfd: AT_FDCWD, path: a.address(0), flags: UInt64(flags), mode: a.u64(1))
     }
 
     /// close(fd). Linux: close_fd()
@@ -21,29 +27,39 @@ extension FileSyscalls {
     }
 
     /// Linux: do_sys_openat2() → do_filp_open() → path_openat()
-    private static func open(dirfd: Int, path address: VirtAddr, flags raw: UInt64) throws(Errno) -> Int {
-        let flags = OpenFlags(rawValue: UInt32(truncatingIfNeeded: raw))
+    private static func open(dirfd: Int, path address: VirtAddr, flags raw: UInt64, mode: UInt64) throws(Errno) -> Int {
+        var flags = OpenFlags(rawValue: UInt32(truncatingIfNeeded: raw))
         let path = try userPath(address)
-        let exclusive = flags.contains([.create, .exclusive])
-        let dentry: Dentry
-        do throws(Errno) {
-            // O_CREAT|O_EXCL must not follow a final symlink: the name itself must be new.
-            dentry = try lookup(dirfd, path, follow: !flags.contains(.noFollow) && !exclusive)
-        } catch {
-            guard error == .ENOENT, flags.contains(.create) else { throw error }
-            throw try creationError(dirfd, path)
-        }
-        if exclusive { throw .EEXIST }
+        // O_TMPFILE: an unnamed file; Keel's file systems cannot make one. Linux: EOPNOTSUPP from vfs_tmpfile()
+        if flags.contains(.temporary) { throw flags.contains(.directory) ? .EOPNOTSUPP : .EINVAL }
+        if flags.contains(.path) { flags = flags.intersection([.path, .directory, .noFollow, .closeOnExec]) }
+        let dentry = flags.contains(.create)
+            ? try openCreating(dirfd, path, flags: flags, permissions: UInt32(truncatingIfNeeded: mode) & 0o7777)
+            : try lookup(dirfd, path, follow: !flags.contains(.noFollow))
         let file = try OpenFile.open(dentry, flags: flags)
         return try files.install(file, closeOnExec: flags.contains(.closeOnExec))
     }
 
-    /// Why `path`, which does not exist, cannot be created: ENOENT/ENOTDIR if its
-    /// directory does not exist either, EROFS on a read-only file system, EACCES
-    /// in a directory that cannot hold new files. Linux: lookup_open()
-    private static func creationError(_ dirfd: Int, _ path: String) throws(Errno) -> Errno {
-        let start = path.utf8.first == UInt8(ascii: "/") ? FS.root : try lookup(dirfd, ".", follow: true)
-        let (directory, _) = try PathWalk.resolveParent(path, root: FS.root, from: start)
-        return directory.inode.superBlock.isReadOnly ? .EROFS : .EACCES
+    /// The dentry O_CREAT opens: the existing file (EEXIST with O_EXCL, which
+    /// also refuses a final symlink), or a new regular file with `permissions`
+    /// less the umask. Linux: open_last_lookups() → lookup_open()
+    private static func openCreating(_ dirfd: Int, _ path: String, flags: OpenFlags,
+                                     permissions: UInt32) throws(Errno) -> Dentry {
+        if PathWalk.hasTrailingSlash(path) { throw .EISDIR }
+        let umask = Scheduler.current.fs.umask
+        let found = try changing(dirfd, path) { (parent, name) throws(Errno) -> Dentry? in
+            guard let name else { throw .EISDIR }
+            guard let directory = parent.inode.directory else { throw .ENOTDIR }
+            if var existing = try directory.lookup(name) {
+                if flags.contains(.exclusive) { throw .EEXIST }
+                if existing.isSymlink && !flags.contains(.noFollow) { return nil }    // walked below
+                while let mounted = FS.mounts.root(covering: existing) { existing = mounted }
+                return parent.child(name, existing)
+            }
+            let inode = try Namei.create(name, in: parent, .regular, permissions: permissions & ~umask, as: .root)
+            return parent.child(name, inode)
+        }
+        if let found { return found }
+        return try lookup(dirfd, path, follow: true)
     }
 }

@@ -28,15 +28,16 @@ extension FileSyscalls {
         return try file.read(&buffer, at: position)
     }
 
-    /// pwrite64(fd, buf, count, offset). Nothing seekable is writable yet, so
-    /// after Linux's checks this fails: EBADF for a file not open for writing.
-    /// Linux: ksys_pwrite64()
+    /// pwrite64(fd, buf, count, offset): writes at `offset`, leaving the file
+    /// offset alone (O_APPEND still appends, as on Linux). Linux: ksys_pwrite64()
     static func pwrite64(_ a: SyscallArgs) throws(Errno) -> Int {
-        guard Int64(bitPattern: a.u64(3)) >= 0 else { throw .EINVAL }
+        let position = Int64(bitPattern: a.u64(3))
+        guard position >= 0 else { throw .EINVAL }
         let file = try file(a.int(0))
         guard file.isSeekable else { throw .ESPIPE }
         guard file.writable else { throw .EBADF }
-        throw .EINVAL
+        var buffer = try UserIOVector(address: a.address(1), count: a.size(2))
+        return try file.write(&buffer, at: position)
     }
 
     /// readv(fd, iov, iovcnt). Linux: do_readv() → vfs_readv()

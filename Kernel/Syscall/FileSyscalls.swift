@@ -27,22 +27,34 @@ enum FileSyscalls {
         try UserCopy.readString(at: address, maxLength: PathWalk.pathMax - 1)
     }
 
-    /// Resolves `path` for a *at() call: absolute, or relative to the directory
-    /// open as `dirfd` (AT_FDCWD: the current directory). An empty path is ENOENT
-    /// unless `allowEmpty` (AT_EMPTY_PATH), when it names `dirfd` itself.
-    /// Linux: user_path_at() → path_init() + link_path_walk()
+    /// Resolves `path` for a *at() call: absolute (from the task's root), or
+    /// relative to the directory open as `dirfd` (AT_FDCWD: the current
+    /// directory). An empty path is ENOENT unless `allowEmpty` (AT_EMPTY_PATH),
+    /// when it names `dirfd` itself. Linux: user_path_at() → path_init() + link_path_walk()
     static func lookup(_ dirfd: Int, _ path: String, follow: Bool, allowEmpty: Bool = false) throws(Errno) -> Dentry {
-        let pwd = Scheduler.current.fs.pwd
+        let (root, pwd) = Scheduler.current.fs.rootAndPwd
         if path.isEmpty {
             guard allowEmpty else { throw .ENOENT }
             return dirfd == AT_FDCWD ? pwd : try file(dirfd).path
         }
-        var start = pwd
-        if path.utf8.first != UInt8(ascii: "/") && dirfd != AT_FDCWD {
-            start = try file(dirfd).path
-            guard start.inode.isDirectory else { throw .ENOTDIR }
-        }
-        return try FS.lookup(path, from: start, followFinalSymlink: follow)
+        return try FS.lookup(path, root: root, from: start(dirfd, path, pwd: pwd), followFinalSymlink: follow)
     }
 
+    /// Where a *at() call's relative path starts: the directory open as
+    /// `dirfd`, or `pwd` for AT_FDCWD. ENOTDIR if `dirfd` is not a directory.
+    static func start(_ dirfd: Int, _ path: String, pwd: Dentry) throws(Errno) -> Dentry {
+        guard path.utf8.first != UInt8(ascii: "/") && dirfd != AT_FDCWD else { return pwd }
+        let start = try file(dirfd).path
+        guard start.inode.isDirectory else { throw .ENOTDIR }
+        return start
+    }
+
+    /// Runs `body` with the parent directory of `path` (a *at() path) and its
+    /// last name, the tree held still for a change. Linux: filename_parentat()
+    /// with the parent locked
+    static func changing<R>(_ dirfd: Int, _ path: String,
+                            _ body: (Dentry, String?) throws(Errno) -> R) throws(Errno) -> R {
+        let (root, pwd) = Scheduler.current.fs.rootAndPwd
+        return try FS.changing(path, root: root, from: start(dirfd, path, pwd: pwd), body)
+    }
 }

@@ -68,10 +68,27 @@ enum Syscall: Int {
     case kill = 62
     case uname = 63
     case fcntl = 72
+    case fsync = 74
+    case fdatasync = 75
+    case truncate = 76
+    case ftruncate = 77
     case getcwd = 79
     case chdir = 80
     case fchdir = 81
+    case rename = 82
+    case mkdir = 83
+    case rmdir = 84
+    case creat = 85
+    case link = 86
+    case unlink = 87
+    case symlink = 88
     case readlink = 89
+    case chmod = 90
+    case fchmod = 91
+    case chown = 92
+    case fchown = 93
+    case lchown = 94
+    case umask = 95
     case gettimeofday = 96
     case getrlimit = 97
     case getuid = 102
@@ -80,6 +97,10 @@ enum Syscall: Int {
     case getegid = 108
     case getppid = 110
     case rt_sigpending = 127
+    case utime = 132
+    case mknod = 133
+    case statfs = 137
+    case fstatfs = 138
     case sched_setparam = 142
     case sched_getparam = 143
     case sched_setscheduler = 144
@@ -89,6 +110,10 @@ enum Syscall: Int {
     case sched_rr_get_interval = 148
     case prctl = 157
     case arch_prctl = 158
+    case chroot = 161
+    case sync = 162
+    case mount = 165
+    case umount2 = 166
     case reboot = 169
     case gettid = 186
     case tkill = 200
@@ -101,15 +126,29 @@ enum Syscall: Int {
     case clock_gettime = 228
     case exit_group = 231
     case tgkill = 234
+    case utimes = 235
     case openat = 257
+    case mkdirat = 258
+    case mknodat = 259
+    case fchownat = 260
     case newfstatat = 262
+    case unlinkat = 263
+    case renameat = 264
+    case linkat = 265
+    case symlinkat = 266
     case readlinkat = 267
+    case fchmodat = 268
     case faccessat = 269
     case set_robust_list = 273
+    case utimensat = 280
+    case fallocate = 285
     case dup3 = 292
     case pipe2 = 293
     case prlimit64 = 302
+    case syncfs = 306
+    case renameat2 = 316
     case getrandom = 318
+    case statx = 332
     case faccessat2 = 439
     // Keel's own, above Linux's range (Tests/Userland/keel.h)
     case sched_setweight = 1001
@@ -148,6 +187,45 @@ enum SyscallTable {
         case .ioctl: return try FileSyscalls.ioctl(a)
         case .pread64: return try FileSyscalls.pread64(a)
         case .pwrite64: return try FileSyscalls.pwrite64(a)
+        case .fsync: return try FileSyscalls.fsync(a)
+        case .fdatasync: return try FileSyscalls.fsync(a)
+        case .truncate: return try FileSyscalls.truncate(a)
+        case .ftruncate: return try FileSyscalls.ftruncate(a)
+        case .rename: return try FileSyscalls.rename(a)
+        case .mkdir: return try FileSyscalls.mkdir(a)
+        case .rmdir: return try FileSyscalls.rmdir(a)
+        case .creat: return try FileSyscalls.creat(a)
+        case .link: return try FileSyscalls.link(a)
+        case .unlink: return try FileSyscalls.unlink(a)
+        case .symlink: return try FileSyscalls.symlink(a)
+        case .chmod: return try FileSyscalls.chmod(a)
+        case .fchmod: return try FileSyscalls.fchmod(a)
+        case .chown: return try FileSyscalls.chown(a)
+        case .fchown: return try FileSyscalls.fchown(a)
+        case .lchown: return try FileSyscalls.lchown(a)
+        case .umask: return try FileSyscalls.umask(a)
+        case .utime: return try FileSyscalls.utime(a)
+        case .mknod: return try FileSyscalls.mknod(a)
+        case .statfs: return try FileSyscalls.statfs(a)
+        case .fstatfs: return try FileSyscalls.fstatfs(a)
+        case .chroot: return try FileSyscalls.chroot(a)
+        case .sync: return try FileSyscalls.sync(a)
+        case .mount: return try FileSyscalls.mount(a)
+        case .umount2: return try FileSyscalls.umount2(a)
+        case .utimes: return try FileSyscalls.utimes(a)
+        case .mkdirat: return try FileSyscalls.mkdirat(a)
+        case .mknodat: return try FileSyscalls.mknodat(a)
+        case .fchownat: return try FileSyscalls.fchownat(a)
+        case .unlinkat: return try FileSyscalls.unlinkat(a)
+        case .renameat: return try FileSyscalls.renameat(a)
+        case .linkat: return try FileSyscalls.linkat(a)
+        case .symlinkat: return try FileSyscalls.symlinkat(a)
+        case .fchmodat: return try FileSyscalls.fchmodat(a)
+        case .utimensat: return try FileSyscalls.utimensat(a)
+        case .fallocate: return try FileSyscalls.fallocate(a)
+        case .syncfs: return try FileSyscalls.syncfs(a)
+        case .renameat2: return try FileSyscalls.renameat2(a)
+        case .statx: return try FileSyscalls.statx(a)
         case .readv: return try FileSyscalls.readv(a)
         case .writev: return try FileSyscalls.writev(a)
         case .access: return try FileSyscalls.access(a)

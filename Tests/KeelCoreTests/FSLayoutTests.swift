@@ -57,8 +57,9 @@ final class FSLayoutTests: XCTestCase {
     func testStatOfAnInode() {
         let tree = FSTestTree()
         let file = tree.file("/f", String(repeating: "x", count: 4097), 0o640)
-        file.uid = 7
-        file.mtime = 1_700_000_000
+        file.setOwner(uid: 7, gid: 0)
+        file.modifyTime = FileTime(seconds: 1_700_000_000)
+        file.changeTime = file.modifyTime
         let s = file.stat()
         XCTAssertEqual(s.mode, 0o100640)
         XCTAssertEqual(s.size, 4097)
@@ -69,7 +70,7 @@ final class FSLayoutTests: XCTestCase {
         XCTAssertEqual(s.uid, 7)
         XCTAssertEqual(s.modifyTime, Timespec(seconds: 1_700_000_000))
         XCTAssertEqual(s.changeTime, s.modifyTime)
-        let console = tree.add("/console", tree.superBlock.makeInode(.characterDevice(.console), permissions: 0o600))
+        let console = tree.make("/console", .characterDevice(.console), 0o600)
         XCTAssertEqual(console.stat().rdev, .console)
         XCTAssertEqual(console.stat().mode, 0o020600)
         XCTAssertEqual(tree.root.inode.stat().nlink, 2)

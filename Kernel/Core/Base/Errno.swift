@@ -6,11 +6,11 @@
 /// A Linux error number. Linux: errno
 public enum Errno: Int32, Error, Sendable {
     case EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8
-    case EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16
+    case EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, ENOTBLK = 15, EBUSY = 16
     case EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23
     case EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31
     case EPIPE = 32, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39
-    case ELOOP = 40, EOVERFLOW = 75, ETIMEDOUT = 110
+    case ELOOP = 40, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110, EUCLEAN = 117
 
     /// The value a failed system call returns in rax.
     @inlinable public var syscallReturn: Int64 { -Int64(rawValue) }
@@ -34,6 +34,7 @@ extension Errno {
         case .ENOMEM: "ENOMEM"
         case .EACCES: "EACCES"
         case .EFAULT: "EFAULT"
+        case .ENOTBLK: "ENOTBLK"
         case .EBUSY: "EBUSY"
         case .EEXIST: "EEXIST"
         case .EXDEV: "EXDEV"
@@ -57,7 +58,9 @@ extension Errno {
         case .ENOTEMPTY: "ENOTEMPTY"
         case .ELOOP: "ELOOP"
         case .EOVERFLOW: "EOVERFLOW"
+        case .EOPNOTSUPP: "EOPNOTSUPP"
         case .ETIMEDOUT: "ETIMEDOUT"
+        case .EUCLEAN: "EUCLEAN"
         }
     }
 }

@@ -113,4 +113,9 @@ public struct HashMap<Key: Hashable, Value> {
 
     /// Every value, in table order.
     public var values: [Value] { slots.compactMap { $0?.value } }
+
+    /// Every entry, in table order.
+    public var keyValuePairs: [(key: Key, value: Value)] {
+        slots.compactMap { entry in entry.map { ($0.key, $0.value) } }
+    }
 }

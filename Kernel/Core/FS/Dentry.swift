@@ -30,13 +30,20 @@ public final class Dentry {
     }
 
     /// The absolute path, "/" for the root. Linux: d_path()
-    public var path: String {
+    public var path: String { path(below: nil) }
+
+    /// The path as seen from `root` (a chroot): "/" is `root`'s inode; a
+    /// dentry not below it is "(unreachable)" plus its full path, as Linux
+    /// prints it. Linux: d_path() against current->fs->root
+    public func path(below root: Dentry?) -> String {
         var components: [String] = []
         var node = self
         while let parent = node.parent {
+            if let root, node.inode === root.inode { break }
             components.append(node.name)
             node = parent
         }
+        if let root, node.inode !== root.inode { return "(unreachable)" + path(below: nil) }
         guard !components.isEmpty else { return "/" }
         var path = ""
         for name in components.reversed() { path += "/" + name }

@@ -12,6 +12,13 @@ public struct DeviceNumber: Hashable, Sendable {
         self.minor = minor
     }
 
+    /// The 32-bit dev_t mknod(2) takes: minor's low byte, major's 12 bits,
+    /// then minor's other 12 bits. Linux: new_decode_dev()
+    public init(decoding dev: UInt32) {
+        major = (dev & 0xfff00) >> 8
+        minor = (dev & 0xff) | ((dev >> 12) & 0xfff00)
+    }
+
     /// The 64-bit encoding stat(2) reports and glibc's makedev() builds: minor's low
     /// byte, then major's low 12 bits, then the rest of minor, then the rest of major.
     /// Linux: new_encode_dev() (equal to it for every major below 4096)
@@ -22,4 +29,6 @@ public struct DeviceNumber: Hashable, Sendable {
 
     /// Linux: the "console" entry of Documentation/admin-guide/devices.txt (char 5, 1)
     public static let console = DeviceNumber(major: 5, minor: 1)
+    /// The caller's controlling terminal. Linux: char 5, 0 ("tty")
+    public static let tty = DeviceNumber(major: 5, minor: 0)
 }

@@ -1,7 +1,11 @@
-// What a directory can do, whatever file system it belongs to: the initramfs's
-// directories keep their entries in memory (RamDirectory), /proc invents its
-// entries when asked (one per live process). Path walk and getdents64 only
-// see this protocol.
+// What a directory can do, whatever file system it belongs to: tmpfs keeps its
+// entries in memory (RamDirectory), ext2 on disk, /proc invents its entries
+// when asked (one per live process). Path walk, getdents64 and the calls that
+// make and remove names only see this protocol. The VFS (Kernel/Core/FS/Namei)
+// checks Linux's rules before it calls a change (the name is new, the target is
+// empty, nothing moves into itself); the file system does the change and keeps
+// its link counts and times. Every call runs under the namespace lock
+// (Kernel/FS/Namespace.swift): lookups shared, changes exclusive.
 
 /// One name in a directory, as getdents64 reports it. Linux: the arguments of filldir64()
 public struct DirectoryEntry: Equatable {
@@ -18,14 +22,67 @@ public struct DirectoryEntry: Equatable {
     }
 }
 
-/// Linux: the directory half of inode_operations (lookup) and file_operations (iterate_shared)
+/// What a new inode is to be: mkdir, symlink, mknod and open(O_CREAT) differ only in this.
+public enum NewInodeKind: Equatable {
+    case regular
+    case directory
+    case symlink(String)
+    case characterDevice(DeviceNumber)
+    case blockDevice(DeviceNumber)
+    case fifo
+
+    public var fileType: FileType {
+        switch self {
+        case .regular: .regular
+        case .directory: .directory
+        case .symlink: .symlink
+        case .characterDevice: .characterDevice
+        case .blockDevice: .blockDevice
+        case .fifo: .fifo
+        }
+    }
+}
+
+/// Linux: the directory half of inode_operations (lookup, create, mkdir, symlink,
+/// mknod, link, unlink, rmdir, rename) and file_operations (iterate_shared)
 public protocol DirectoryOperations: AnyObject {
     /// The inode `name` stands for here, nil if there is none. Never called with
     /// "." or "..", which the path walk handles. Linux: inode_operations.lookup
-    func lookup(_ name: String) -> Inode?
+    func lookup(_ name: String) throws(Errno) -> Inode?
     /// Every entry but "." and "..", in an order that stays the same while the
     /// directory does not change. Linux: file_operations.iterate_shared
-    func entries() -> [DirectoryEntry]
+    func entries() throws(Errno) -> [DirectoryEntry]
+    /// Makes a new inode named `name` (which does not exist) in `directory`
+    /// (this directory's inode), owned by `owner`. Linux: create, mkdir, symlink, mknod
+    func create(_ name: String, _ kind: NewInodeKind, permissions: UInt32, owner: Credentials,
+                in directory: Inode) throws(Errno) -> Inode
+    /// Gives `inode` (not a directory) the new name `name`. Linux: inode_operations.link
+    func link(_ inode: Inode, as name: String, in directory: Inode) throws(Errno)
+    /// Takes the name away from `inode`; a directory must be empty (ENOTEMPTY).
+    /// The inode lives on while open. Linux: inode_operations.unlink, rmdir
+    func remove(_ name: String, _ inode: Inode, in directory: Inode) throws(Errno)
+    /// Moves `name` (leading to `inode`) from `directory` to `newName` in
+    /// `newDirectory` (a directory of the same file system, perhaps this one),
+    /// replacing `replaced` there if it exists (the VFS checked it may).
+    /// Linux: inode_operations.rename
+    func rename(_ name: String, _ inode: Inode, in directory: Inode, to newName: String,
+                in newDirectory: Inode, replacing replaced: Inode?) throws(Errno)
+}
+
+/// A directory that holds no names of its own making (/proc): creating
+/// regular files is EACCES, every other change EPERM, as for a Linux
+/// directory whose inode_operations lack the call.
+public protocol FixedDirectory: DirectoryOperations {}
+
+extension FixedDirectory {
+    public func create(_ name: String, _ kind: NewInodeKind, permissions: UInt32, owner: Credentials,
+                       in directory: Inode) throws(Errno) -> Inode {
+        throw kind == .regular ? .EACCES : .EPERM
+    }
+    public func link(_ inode: Inode, as name: String, in directory: Inode) throws(Errno) { throw .EPERM }
+    public func remove(_ name: String, _ inode: Inode, in directory: Inode) throws(Errno) { throw .EPERM }
+    public func rename(_ name: String, _ inode: Inode, in directory: Inode, to newName: String,
+                       in newDirectory: Inode, replacing replaced: Inode?) throws(Errno) { throw .EPERM }
 }
 
 /// A file whose contents are printed when it is read, such as /proc/meminfo:

@@ -1,11 +1,11 @@
 // Unpacking the initramfs: each cpio entry becomes an inode under the root, the
 // way Linux's unpack_to_rootfs() replays an archive as mkdir/open/symlink/mknod
-// calls. File data is not copied; inodes point into the archive (FileData).
+// calls through the root's own directory operations, so the files land in the
+// root tmpfs's pages and are as writable as any other.
 // Departures from Linux, both forgiving: a missing parent directory is created
 // (mode 0755) instead of failing the entry, and an entry naming ".." or a path
 // through a non-directory is skipped. So are entries for a mount point (the
-// kernel's /proc) or inside one, and fifos, sockets and block devices, until
-// something can use them.
+// kernel's /proc) or inside one, and sockets.
 
 /// What an unpack created, for the boot log.
 public struct InitramfsStats: Equatable, Sendable {
@@ -32,7 +32,7 @@ public struct InitramfsUnpacker {
         var devMajor: UInt32, devMinor: UInt32, ino: UInt32
     }
 
-    /// `root` must be a directory backed by a RamDirectory.
+    /// `root` must be a directory of a writable file system (tmpfs).
     public init(root: Inode) {
         self.root = root
     }
@@ -53,57 +53,64 @@ public struct InitramfsUnpacker {
             if entry.fileType == .directory { setAttributes(root, from: entry) } else { stats.skipped += 1 }
             return
         }
-        guard let parent = directory(along: names.dropLast(), from: entry), let directory = parent.directory as? RamDirectory
+        guard let parent = directory(along: names.dropLast(), from: entry), let directory = parent.directory
         else { stats.skipped += 1; return }
-        let existing = directory.lookup(last)
-        if let existing, existing.superBlock !== root.superBlock { stats.skipped += 1; return }   // a mount point
-        guard let inode = makeInode(for: entry, existing: existing) else { stats.skipped += 1; return }
-        if inode !== existing {
-            link(inode, named: last, in: parent)
-        } else if !inode.isDirectory {
-            inode.nlink -= 1                            // the same hard link listed twice
+        do throws(Errno) {
+            if let existing = try directory.lookup(last) {
+                if existing.superBlock !== root.superBlock { stats.skipped += 1; return }   // a mount point
+                if existing.isDirectory && entry.fileType == .directory {
+                    setAttributes(existing, from: entry)        // Linux: mkdir fails with EEXIST, chmod/chown still apply
+                    return
+                }
+                try directory.remove(last, existing, in: parent)    // Linux: clean_path()
+            }
+            try make(entry, named: last, in: parent)
+        } catch {
+            stats.skipped += 1
         }
     }
 
-    /// The inode for an entry: an existing directory reused, a hard link's earlier
-    /// inode, or a new one; nil for a skipped type.
-    private mutating func makeInode(for entry: CpioEntry, existing: Inode?) -> Inode? {
-        guard let type = entry.fileType else { return nil }
-        let kind: InodeKind
+    /// Creates the entry's inode (or another name for a hard link's earlier one).
+    private mutating func make(_ entry: CpioEntry, named name: String, in parent: Inode) throws(Errno) {
+        guard let type = entry.fileType, let directory = parent.directory else { stats.skipped += 1; return }
+        let kind: NewInodeKind
         switch type {
-        case .directory:
-            if let existing, existing.isDirectory {       // Linux: mkdir fails with EEXIST, chmod/chown still apply
-                setAttributes(existing, from: entry)
-                return existing
-            }
-            kind = .directory(RamDirectory())
-            stats.directories += 1
+        case .directory: kind = .directory
         case .regular:
             let key = HardLinkKey(devMajor: entry.devMajor, devMinor: entry.devMinor, ino: entry.ino)
             if entry.nlink >= 2, let inode = hardLinks[key] {
+                try directory.link(inode, as: name, in: parent)
                 // GNU cpio stores a hard-linked file's data with its last name only.
-                if entry.size > 0 { inode.kind = .regular(.borrowed(entry.data)); stats.bytes += entry.size }
-                inode.nlink += 1
-                return inode
+                if entry.size > 0 { try fill(inode, with: entry) }
+                return
             }
-            kind = .regular(.borrowed(entry.data))
-            stats.files += 1
-            stats.bytes += entry.size
-        case .symlink:
-            kind = .symlink(String(decoding: entry.data, as: UTF8.self))
-            stats.files += 1
-        case .characterDevice:
-            kind = .characterDevice(DeviceNumber(major: entry.rdevMajor, minor: entry.rdevMinor))
-            stats.files += 1
-        case .fifo, .socket, .blockDevice:
-            return nil
+            kind = .regular
+        case .symlink: kind = .symlink(String(decoding: entry.data, as: UTF8.self))
+        case .characterDevice: kind = .characterDevice(DeviceNumber(major: entry.rdevMajor, minor: entry.rdevMinor))
+        case .blockDevice: kind = .blockDevice(DeviceNumber(major: entry.rdevMajor, minor: entry.rdevMinor))
+        case .fifo: kind = .fifo
+        case .socket: stats.skipped += 1; return
         }
-        let inode = root.superBlock.makeInode(kind, permissions: entry.permissions)
+        let inode = try directory.create(name, kind, permissions: entry.permissions,
+                                         owner: Credentials(uid: entry.uid, gid: entry.gid), in: parent)
         setAttributes(inode, from: entry)
-        if type == .regular && entry.nlink >= 2 {
-            hardLinks[HardLinkKey(devMajor: entry.devMajor, devMinor: entry.devMinor, ino: entry.ino)] = inode
+        if type == .directory { stats.directories += 1 } else { stats.files += 1 }
+        if type == .regular {
+            if entry.nlink >= 2 {
+                hardLinks[HardLinkKey(devMajor: entry.devMajor, devMinor: entry.devMinor, ino: entry.ino)] = inode
+            }
+            try fill(inode, with: entry)
         }
-        return inode
+    }
+
+    /// Copies the entry's data into the file. Linux: do_copy() → xwrite()
+    private mutating func fill(_ inode: Inode, with entry: CpioEntry) throws(Errno) {
+        guard let contents = inode.contents, entry.size > 0 else { return }
+        try contents.truncate(to: 0)
+        let written = try contents.write(from: entry.data, at: 0)
+        guard written == entry.size else { throw .ENOSPC }
+        stats.bytes += written
+        setAttributes(inode, from: entry)               // the write moved mtime
     }
 
     /// Walks (creating) the directories `names` from the root; nil if one of them
@@ -111,37 +118,30 @@ public struct InitramfsUnpacker {
     private mutating func directory(along names: ArraySlice<String>, from entry: CpioEntry) -> Inode? {
         var current = root
         for name in names {
-            guard current.superBlock === root.superBlock, let directory = current.directory as? RamDirectory
-            else { return nil }
-            if let next = directory.lookup(name) {
-                current = next
-                continue
+            guard current.superBlock === root.superBlock, let directory = current.directory else { return nil }
+            do throws(Errno) {
+                if let next = try directory.lookup(name) {
+                    current = next
+                    continue
+                }
+                let created = try directory.create(name, .directory, permissions: 0o755, owner: .root, in: current)
+                created.modifyTime = FileTime(seconds: Int64(entry.mtime))
+                stats.directories += 1
+                current = created
+            } catch {
+                return nil
             }
-            let created = root.superBlock.makeInode(.directory(RamDirectory()), permissions: 0o755)
-            created.mtime = Int64(entry.mtime)
-            link(created, named: name, in: current)
-            stats.directories += 1
-            current = created
         }
         return current.isDirectory && current.superBlock === root.superBlock ? current : nil
-    }
-
-    /// Enters `inode` as `name` in `parent`, replacing (unlinking) what was there,
-    /// with Linux's link counts: a subdirectory's ".." adds a link to its parent.
-    /// Linux: vfs_link() / vfs_mkdir() after clean_path()
-    private func link(_ inode: Inode, named name: String, in parent: Inode) {
-        guard let directory = parent.directory as? RamDirectory else { return }
-        if let old = directory.insert(name, inode) {
-            if old.isDirectory { parent.nlink -= 1 } else { old.nlink -= 1 }
-        }
-        if inode.isDirectory { parent.nlink += 1 }
     }
 
     /// Linux: the chmod/chown/utime calls of do_name() and do_dir()
     private func setAttributes(_ inode: Inode, from entry: CpioEntry) {
         inode.permissions = entry.permissions
-        inode.uid = entry.uid
-        inode.gid = entry.gid
-        inode.mtime = Int64(entry.mtime)
+        inode.setOwner(uid: entry.uid, gid: entry.gid)
+        let time = FileTime(seconds: Int64(entry.mtime))
+        inode.modifyTime = time
+        inode.accessTime = time
+        inode.changeTime = time
     }
 }

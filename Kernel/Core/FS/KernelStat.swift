@@ -60,17 +60,54 @@ public struct KernelStat: Equatable, Sendable {
     }
 }
 
+extension KernelStat {
+    /// sizeof(struct statx).
+    public static let statxByteSize = 256
+    /// The fields every statx fills. Linux: STATX_BASIC_STATS (type, mode, nlink,
+    /// uid, gid, atime, mtime, ctime, ino, size, blocks)
+    public static let statxBasicStats: UInt32 = 0x7ff
+
+    /// Writes `struct statx` (include/uapi/linux/stat.h). Linux: cp_statx()
+    public func writeStatx(to buffer: UnsafeMutableRawPointer, mountID: UInt64) {
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: Self.statxByteSize)
+        func put<T: FixedWidthInteger>(_ value: T, _ offset: Int) {
+            buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        }
+        func putTime(_ time: Timespec, _ offset: Int) {
+            put(time.seconds, offset)
+            put(UInt32(truncatingIfNeeded: time.nanoseconds), offset + 8)
+        }
+        put(Self.statxBasicStats, 0x00)                  // stx_mask
+        put(UInt32(truncatingIfNeeded: blockSize), 0x04) // stx_blksize
+        put(UInt32(truncatingIfNeeded: nlink), 0x10)     // stx_nlink
+        put(uid, 0x14)
+        put(gid, 0x18)
+        put(UInt16(truncatingIfNeeded: mode), 0x1c)      // stx_mode
+        put(ino, 0x20)
+        put(size, 0x28)
+        put(blocks, 0x30)
+        putTime(accessTime, 0x40)                        // stx_atime; stx_btime at 0x50 stays 0
+        putTime(changeTime, 0x60)
+        putTime(modifyTime, 0x70)
+        put(rdev.major, 0x80)
+        put(rdev.minor, 0x84)
+        put(device.major, 0x88)
+        put(device.minor, 0x8c)
+        put(mountID, 0x90)                               // stx_mnt_id
+    }
+}
+
 extension Inode {
     /// Linux: generic_fillattr()
     public func stat() -> KernelStat {
-        var rdev = DeviceNumber(major: 0, minor: 0)
-        if case .characterDevice(let number) = kind { rdev = number }
         let pageBytes = Int64(pageSize)
-        // Memory file systems hold whole pages: i_blocks counts 512-byte sectors of them.
-        let pages = (Int64(size) + pageBytes - 1) / pageBytes
-        let time = Timespec(seconds: mtime)
+        // A file's storage in 512-byte sectors: its contents say (whole pages in
+        // memory, blocks on a disk).
+        let allocated = Int64(contents?.allocatedBytes ?? 0)
         return KernelStat(device: superBlock.device, ino: ino, mode: mode, nlink: UInt64(nlink), uid: uid, gid: gid,
-                          rdev: rdev, size: Int64(size), blockSize: pageBytes, blocks: pages * (pageBytes / 512),
-                          accessTime: time, modifyTime: time, changeTime: time)
+                          rdev: deviceNumber ?? DeviceNumber(major: 0, minor: 0), size: Int64(size),
+                          blockSize: pageBytes, blocks: allocated / 512,
+                          accessTime: accessTime.timespec, modifyTime: modifyTime.timespec,
+                          changeTime: changeTime.timespec)
     }
 }

@@ -22,6 +22,10 @@ public struct OpenFlags: OptionSet, Sendable {
     public static let noFollow = OpenFlags(rawValue: 0o400000)        // O_NOFOLLOW
     public static let noAccessTime = OpenFlags(rawValue: 0o1000000)   // O_NOATIME
     public static let closeOnExec = OpenFlags(rawValue: 0o2000000)    // O_CLOEXEC
+    /// A place in the tree without I/O. Linux: O_PATH
+    public static let path = OpenFlags(rawValue: 0o10000000)          // O_PATH
+    /// An unnamed file in the directory given. Linux: __O_TMPFILE (O_TMPFILE is it | O_DIRECTORY)
+    public static let temporary = OpenFlags(rawValue: 0o20000000)     // __O_TMPFILE
 
     /// The access-mode bits. Linux: O_ACCMODE
     public static let accessModeMask: UInt32 = 0o3
@@ -50,4 +54,7 @@ public struct OpenFlags: OptionSet, Sendable {
 
     /// The flags an open file keeps: access mode and status flags, with O_LARGEFILE.
     public var fileStatusFlags: OpenFlags { subtracting(Self.openOnly).union(.largeFile) }
+
+    /// What an O_PATH file keeps: no access mode, only these. Linux: O_PATH_FLAGS in build_open_flags()
+    public var pathStatusFlags: OpenFlags { intersection([.path, .directory, .noFollow]) }
 }

@@ -16,8 +16,9 @@ public enum PathWalk {
     /// The dentry `path` names. A relative path starts at `start`; ".." never
     /// leaves `root`. `followFinalSymlink` false stops at a final symlink (lstat,
     /// readlink, O_NOFOLLOW) unless the path ends in "/", which also requires a
-    /// directory. Linux: filename_lookup() → path_lookupat()
-    public static func resolve(_ path: String, root: Dentry, from start: Dentry,
+    /// directory. A directory with a file system mounted on it leads into that
+    /// file system's root. Linux: filename_lookup() → path_lookupat()
+    public static func resolve(_ path: String, root: Dentry, from start: Dentry, mounts: MountTable = MountTable(),
                                followFinalSymlink: Bool = true) throws(Errno) -> Dentry {
         try checkLength(path)
         var pending = Array(components(of: path).reversed())
@@ -32,7 +33,8 @@ public enum PathWalk {
                 continue
             }
             guard name.utf8.count <= nameMax else { throw .ENAMETOOLONG }
-            guard let inode = directory.lookup(name) else { throw .ENOENT }
+            guard var inode = try directory.lookup(name) else { throw .ENOENT }
+            while let mounted = mounts.root(covering: inode) { inode = mounted }   // Linux: follow_mount()
             if case .symlink(let target) = inode.kind, !pending.isEmpty || followFinalSymlink || mustBeDirectory {
                 linksFollowed += 1
                 guard linksFollowed <= maxSymlinks else { throw .ELOOP }
@@ -51,14 +53,14 @@ public enum PathWalk {
     /// The directory that holds (or would hold) the last component, and that
     /// component's name; what creating a file needs. nil name for a path without
     /// a last name ("/", "a/.."). Linux: filename_parentat()
-    public static func resolveParent(_ path: String, root: Dentry,
-                                     from start: Dentry) throws(Errno) -> (directory: Dentry, name: String?) {
+    public static func resolveParent(_ path: String, root: Dentry, from start: Dentry,
+                                     mounts: MountTable = MountTable()) throws(Errno) -> (directory: Dentry, name: String?) {
         try checkLength(path)
         var names = components(of: path)
         let last = names.popLast()
         var parentPath = isAbsolute(path) ? "/" : "."
         for name in names { parentPath += "/" + name }
-        let directory = try resolve(parentPath, root: root, from: start)
+        let directory = try resolve(parentPath, root: root, from: start, mounts: mounts)
         guard directory.inode.isDirectory else { throw .ENOTDIR }
         guard let last, last != ".", last != ".." else { return (directory, nil) }
         guard last.utf8.count <= nameMax else { throw .ENAMETOOLONG }
@@ -66,7 +68,7 @@ public enum PathWalk {
     }
 
     /// The non-empty names between slashes.
-    static func components(of path: String) -> [String] {
+    public static func components(of path: String) -> [String] {
         path.utf8.split(separator: slash).map { String(Substring($0)) }
     }
 
@@ -80,7 +82,7 @@ public enum PathWalk {
     private static func isAbsolute(_ path: String) -> Bool { path.utf8.first == slash }
 
     /// "a/" must name a directory; "/" alone has no component to check.
-    private static func hasTrailingSlash(_ path: String) -> Bool {
+    public static func hasTrailingSlash(_ path: String) -> Bool {
         path.utf8.last == slash && path.utf8.contains { $0 != slash }
     }
 }

@@ -6,11 +6,16 @@
 // Linux: fs/proc/root.c, fs/proc/base.c, fs/proc/generic.c
 
 enum ProcFS {
-    /// Device 0:2, the next anonymous device after rootfs. Linux: proc's s_dev
-    static let superBlock = SuperBlock(device: DeviceNumber(major: 0, minor: 2), isReadOnly: false)
+    /// One proc for the whole system: every mount of it shows the same tree.
+    /// Linux: proc's s_dev, an anonymous device
+    static let superBlock = SuperBlock(device: FS.anonymousDevice(), isReadOnly: false, typeName: "proc",
+                                       magic: FileSystemMagic.proc)
     /// Linux: proc_root (PROC_ROOT_INO = 1)
     nonisolated(unsafe) static let root = Inode(ino: 1, superBlock: superBlock, kind: .directory(ProcRootDirectory()),
                                                 permissions: 0o555)
+    /// What mount(2) of "proc" mounts; `path` and `covered` are filled in by the caller.
+    /// Linux: proc_fill_super()
+    static var mount: Mount { Mount(source: "proc", path: "", covered: nil, root: root, options: "") }
 
     /// A read-only file whose text `show` prints. Linux: proc_create_single()
     static func fileInode(ino: UInt64, _ show: @escaping (inout TextWindow) throws(Errno) -> Void) -> Inode {

@@ -2,7 +2,7 @@
 // when opened, so a process that is gone by then fails the open with ESRCH.
 // Linux: proc_pid_lookup(), tgid_base_stuff[] (fs/proc/base.c)
 
-final class ProcPidDirectory: DirectoryOperations {
+final class ProcPidDirectory: FixedDirectory {
     /// The files of every process directory, in listing order. Linux: tgid_base_stuff[]
     nonisolated(unsafe) private static let files: [(name: String, show: (Task, inout TextWindow) throws(Errno) -> Void)] = [
         ("maps", ProcPidFiles.maps),

@@ -63,11 +63,11 @@ struct MappedFileNames: MappedFileLookup {
             return MappedFileInfo(path: "/dev/zero (deleted)", deviceMajor: 0, deviceMinor: 1,
                                   inode: file.rawValue & ~SharedMemory.idTag)
         }
-        guard let inode = MappedFiles.inode(file) else {
+        guard let name = MappedFiles.name(file) else {
             return MappedFileInfo(path: "(unreachable)", deviceMajor: 0, deviceMinor: 0, inode: file.rawValue)
         }
-        let device = inode.superBlock.device
-        return MappedFileInfo(path: FS.path(of: inode), deviceMajor: device.major, deviceMinor: device.minor,
-                              inode: inode.ino)
+        let inode = name.inode, device = inode.superBlock.device
+        let path = name.path + (inode.nlink == 0 ? " (deleted)" : "")
+        return MappedFileInfo(path: path, deviceMajor: device.major, deviceMinor: device.minor, inode: inode.ino)
     }
 }

@@ -2,12 +2,13 @@
 // per process (thread-group leader), named by its pid.
 // Linux: proc_root_lookup() → proc_pid_lookup(), proc_root_readdir()
 
-final class ProcRootDirectory: DirectoryOperations {
+final class ProcRootDirectory: FixedDirectory {
     /// The system-wide files, in listing order. Add new /proc files here.
     /// Linux: the proc_create_single() calls of fs/proc/meminfo.c, mm/vmstat.c, ...
     nonisolated(unsafe) private static let files: [(name: String, show: () throws(Errno) -> String)] = [
         ("buddyinfo", ProcSystemFiles.buddyinfo),
         ("meminfo", ProcSystemFiles.meminfo),
+        ("mounts", ProcSystemFiles.mounts),
         ("sched_wrr", ProcSystemFiles.schedWRR),
         ("slabinfo", ProcSystemFiles.slabinfo),
         ("vmstat", ProcSystemFiles.vmstat),

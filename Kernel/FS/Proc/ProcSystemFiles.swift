@@ -14,6 +14,14 @@ enum ProcSystemFiles {
         return text
     }
 
+    /// One line per mount: source, mount point, type, options, "0 0".
+    /// Linux: show_vfsmnt() (/proc/mounts is a link to self/mounts there)
+    static func mounts() -> String {
+        var text = ""
+        for mount in FS.mountList() { text += mount.line }
+        return text
+    }
+
     /// Linux: frag_show()
     static func buddyinfo() -> String {
         var text = ""

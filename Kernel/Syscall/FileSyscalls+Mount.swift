@@ -1,0 +1,86 @@
+// mount(2) and umount2(2): putting a file system over a directory and taking
+// it away. Keel mounts tmpfs (a new one each time), proc and devtmpfs (one
+// each, shown wherever mounted), and ext2 from a disk node.
+// Linux: fs/namespace.c (do_mount → do_new_mount, ksys_umount → do_umount)
+
+extension FileSyscalls {
+    /// Linux: MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_SILENT
+    static let MS_RDONLY: UInt64 = 1, MS_NOSUID: UInt64 = 2, MS_NODEV: UInt64 = 4, MS_NOEXEC: UInt64 = 8
+    static let MS_REMOUNT: UInt64 = 32, MS_BIND: UInt64 = 4096, MS_MOVE: UInt64 = 8192, MS_SILENT: UInt64 = 32768
+    /// The flags a new mount may carry (the rest change existing mounts, which Keel does not do).
+    static let MS_NEW_MOUNT_FLAGS: UInt64 = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SILENT
+        | 0x40 /* MS_SYNCHRONOUS */ | 0x400 /* MS_NOATIME */ | 0x800 /* MS_NODIRATIME */
+        | 0x20_0000 /* MS_RELATIME */ | 0x100_0000 /* MS_STRICTATIME */ | 0x8000_0000 /* MS_MGC_VAL's high half */
+    /// Linux: MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW
+    static let MNT_FORCE = 1, MNT_DETACH = 2, MNT_EXPIRE = 4, UMOUNT_NOFOLLOW = 8
+
+    /// mount(source, target, fstype, flags, data). Linux: SYSCALL_DEFINE5(mount) → path_mount()
+    static func mount(_ a: SyscallArgs) throws(Errno) -> Int {
+        var flags = a.u64(3)
+        if flags & 0xffff_0000 == 0xc0ed_0000 { flags &= 0xffff }      // the old magic in the high half
+        let target = try lookup(AT_FDCWD, userPath(a.address(1)), follow: true)
+        if flags & (MS_REMOUNT | MS_BIND | MS_MOVE) != 0 { throw .EINVAL }   // changing mounts: not in Keel
+        guard flags & ~MS_NEW_MOUNT_FLAGS == 0 else { throw .EINVAL }
+        let type = try userPath(a.address(2))
+        let source = a.address(0).value == 0 ? "none" : try userPath(a.address(0))
+        let data = a.address(4).value == 0 ? "" : try UserCopy.readString(at: a.address(4), maxLength: Int(pageSize) - 1)
+        guard target.inode.isDirectory else { throw .ENOTDIR }
+        var mount = try makeMount(type: type, source: source, options: data, readOnly: flags & MS_RDONLY != 0)
+        var extra: [String] = []
+        if flags & MS_NOSUID != 0 { extra.append("nosuid") }
+        if flags & MS_NODEV != 0 { extra.append("nodev") }
+        if flags & MS_NOEXEC != 0 { extra.append("noexec") }
+        if !mount.options.isEmpty { extra.append(mount.options) }
+        mount.options = extra.joined(separator: ",")
+        mount.covered = target.inode
+        mount.path = target.path(below: nil)
+        try FS.withTreeLocked { () throws(Errno) in
+            // The directory may have lost its name while the file system was made.
+            guard target.inode.nlink > 0 else { throw .ENOENT }
+            FS.mounts.add(mount)
+        }
+        return 0
+    }
+
+    /// The file system `type` names, made (tmpfs) or found (proc, devtmpfs).
+    /// ENODEV for a type Keel does not have. Linux: get_fs_type() → vfs_get_tree()
+    private static func makeMount(type: String, source: String, options: String, readOnly: Bool) throws(Errno) -> Mount {
+        switch type {
+        case "tmpfs":
+            let parsed = try TmpfsOptions(parsing: options, managedPages: PageAllocator.managedPages)
+            var made = FS.makeTmpfs(source: source, options: parsed.description, maxPages: parsed.maxPages,
+                                    maxInodes: parsed.maxInodes, readOnly: readOnly,
+                                    permissions: parsed.permissions ?? 0o1777).mount
+            made.source = source
+            return made
+        case "proc":
+            var made = ProcFS.mount
+            made.source = source
+            return made
+        case "devtmpfs":
+            var made = DevTmpfs.mount
+            made.source = source
+            return made
+        default:
+            throw .ENODEV
+        }
+    }
+
+    /// umount2(target, flags): the target must be a mount's root (EINVAL
+    /// otherwise), and nothing may be mounted inside it (EBUSY). Open files
+    /// inside keep working, as after Linux's MNT_DETACH: Keel does not count
+    /// a file system's users, so every unmount is lazy. The file system is
+    /// synced first. Linux: ksys_umount() → do_umount()
+    static func umount2(_ a: SyscallArgs) throws(Errno) -> Int {
+        let flags = a.int(1)
+        guard flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) == 0 else { throw .EINVAL }
+        guard flags & MNT_EXPIRE == 0 || flags & (MNT_FORCE | MNT_DETACH) == 0 else { throw .EINVAL }
+        let target = try lookup(AT_FDCWD, userPath(a.address(0)), follow: flags & UMOUNT_NOFOLLOW == 0)
+        let removed = try FS.withTreeLocked { () throws(Errno) -> Mount in
+            guard target.parent != nil || target.inode !== FS.root.inode else { throw .EBUSY }
+            return try FS.mounts.remove(root: target.inode)
+        }
+        try removed.superBlock.sync()
+        return 0
+    }
+}
