@@ -57,6 +57,11 @@ if [ ! -e "$fuzz_exe" ] || [ "$fuzz_src" -nt "$fuzz_exe" ]; then
     mv "$fuzz_exe.tmp" "$fuzz_exe"
 fi
 
+# Linux's own nolibc-test, a program Keel's authors did not write (a boot test
+# runs it as PID 1). Without the network it is left out, and that test says so.
+nolibc_exe=$repo/build/nolibc/nolibc-test
+"$repo/tools/build-nolibc.sh" "$nolibc_exe" || echo "build-initramfs.sh: nolibc-test left out" >&2
+
 rm -rf "$root"
 mkdir -p "$root/bin" "$root/sbin" "$root/etc"
 for name in "${programs[@]}"; do
@@ -67,6 +72,7 @@ for name in "${programs[@]}"; do
     fi
 done
 cp "$fuzz_exe" "$root/bin/fuzz"
+[ -e "$nolibc_exe" ] && cp "$nolibc_exe" "$root/bin/nolibc-test"
 
 # /etc/keel-test.txt: 100 lines of 64 bytes; line i is "keel-test %03d " then
 # 49 copies of the letter 'a' + i % 26, then a newline (test_files.c rebuilds

@@ -10,6 +10,10 @@ need mformat mtools
 need musl-gcc musl-tools
 need cpio cpio
 need python3 python3
+need gcc gcc
+# ext2 images: made by mke2fs -d, checked by e2fsck and read by debugfs in the tests.
+need mke2fs e2fsprogs
+need debugfs e2fsprogs
 # A real program Keel's tests did not write: Debian's static (glibc) busybox.
 [ -x /bin/busybox ] || missing="$missing busybox-static"
 [ -z "$missing" ] && exit 0

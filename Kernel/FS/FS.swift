@@ -24,7 +24,7 @@ enum FS {
     /// Device 0:12 as on Linux. Linux: pipe_mnt (pipefs)
     static let pipefs = SuperBlock(device: DeviceNumber(major: 0, minor: 12), isReadOnly: false, typeName: "pipefs",
                                    magic: FileSystemMagic.pipefs)
-    nonisolated(unsafe) static let pipefsRoot = Dentry(root: pipefs.makeInode(.directory(PipeFSRoot()), permissions: 0o755))
+    nonisolated(unsafe) static let pipefsRoot = Dentry(root: pipefs.makeInode(.directory(EmptyDirectory()), permissions: 0o755))
 
     /// Anonymous device numbers for memory file systems: 0:1 the root, 0:2
     /// proc, then the next free one. Linux: get_anon_bdev()
@@ -127,10 +127,4 @@ enum FS {
             }
         }
     }
-}
-
-/// pipefs's root: it has no names, and nothing can make one there.
-final class PipeFSRoot: FixedDirectory {
-    func lookup(_ name: String) -> Inode? { nil }
-    func entries() -> [DirectoryEntry] { [] }
 }

@@ -49,6 +49,9 @@ final class MM {
     var startData = VirtAddr(0), endData = VirtAddr(0)
     var startBrk = VirtAddr(0), brk = VirtAddr(0)
     var startStack = VirtAddr(0)
+    /// The program file execve loaded, for /proc/<pid>/exe. Set before the mm
+    /// is installed (execve, fork) and never changed after. Linux: mm->exe_file
+    var exeFile: Dentry?
     /// Pages with a PTE in this mm (the shared zero page excluded). Changed
     /// under pageTableLock or with mmapLock held for writing; read racily by
     /// /proc. Linux: rss_stat
@@ -156,6 +159,7 @@ final class MM {
         child.startCode = startCode; child.endCode = endCode
         child.startData = startData; child.endData = endData
         child.startBrk = startBrk; child.brk = brk; child.startStack = startStack
+        child.exeFile = exeFile
 
         var frames = KernelFrameAllocator()
         var copied = 0                                  // a local: a class property costs an access check per page

@@ -28,6 +28,7 @@ extension FileSyscalls {
     /// Linux: chmod_common() → notify_change()
     private static func changeMode(_ inode: Inode, _ mode: UInt64) throws(Errno) -> Int {
         try checkWritableFileSystem(inode)
+        if inode.superBlock.hasFixedAttributes { throw .EPERM }
         inode.permissions = UInt32(truncatingIfNeeded: mode) & 0o7777
         inode.touchChanged()
         return 0
@@ -62,6 +63,7 @@ extension FileSyscalls {
     /// Linux: chown_common() → notify_change() (ATTR_KILL_SUID, ATTR_KILL_SGID)
     private static func changeOwner(_ inode: Inode, _ uid: UInt64, _ gid: UInt64) throws(Errno) -> Int {
         try checkWritableFileSystem(inode)
+        if inode.superBlock.hasFixedAttributes { throw .EPERM }
         let newUID = UInt32(truncatingIfNeeded: uid), newGID = UInt32(truncatingIfNeeded: gid)
         inode.setOwner(uid: newUID == UInt32.max ? inode.uid : newUID, gid: newGID == UInt32.max ? inode.gid : newGID)
         if !inode.isDirectory {

@@ -85,6 +85,13 @@ extension FixedDirectory {
                        in newDirectory: Inode, replacing replaced: Inode?) throws(Errno) { throw .EPERM }
 }
 
+/// A directory with nothing in it, ever: pipefs's root, /proc/<pid>/net.
+public final class EmptyDirectory: FixedDirectory {
+    public init() {}
+    public func lookup(_ name: String) -> Inode? { nil }
+    public func entries() -> [DirectoryEntry] { [] }
+}
+
 /// A file whose contents are printed when it is read, such as /proc/meminfo:
 /// each read prints the text as of now into a window over the bytes it asked
 /// for. Linux: a seq_file (single_open() with a show() callback)

@@ -68,13 +68,17 @@ public final class SuperBlock: @unchecked Sendable {    // its one mutable field
     public let magic: UInt64
     /// nil for a file system with nothing to report or sync (pipefs).
     public let operations: (any FileSystemOperations)?
+    /// chmod and chown fail with EPERM: the modes and owners are computed,
+    /// not stored. Linux: proc_setattr()
+    public let hasFixedAttributes: Bool
     /// Inodes are made on several CPUs at once (pipes): one atomic counter.
     /// Linux: the per-CPU batches of get_next_ino()
     private let lastIno = Atomic<UInt64>(0)
 
     public init(device: DeviceNumber, isReadOnly: Bool, typeName: String, magic: UInt64,
-                operations: (any FileSystemOperations)? = nil) {
+                operations: (any FileSystemOperations)? = nil, hasFixedAttributes: Bool = false) {
         self.device = device
+        self.hasFixedAttributes = hasFixedAttributes
         self.isReadOnly = isReadOnly
         self.typeName = typeName
         self.magic = magic

@@ -9,7 +9,7 @@ enum ProcFS {
     /// One proc for the whole system: every mount of it shows the same tree.
     /// Linux: proc's s_dev, an anonymous device
     static let superBlock = SuperBlock(device: FS.anonymousDevice(), isReadOnly: false, typeName: "proc",
-                                       magic: FileSystemMagic.proc)
+                                       magic: FileSystemMagic.proc, hasFixedAttributes: true)
     /// Linux: proc_root (PROC_ROOT_INO = 1)
     nonisolated(unsafe) static let root = Inode(ino: 1, superBlock: superBlock, kind: .directory(ProcRootDirectory()),
                                                 permissions: 0o555)

@@ -24,7 +24,24 @@ final class ProcPidDirectory: FixedDirectory {
               permissions: 0o555)
     }
 
+    /// Inode numbers of the entries that are not printed files.
+    private var exeIno: UInt64 { Self.ino(pid: pid) + 64 }
+    private var netIno: UInt64 { Self.ino(pid: pid) + 65 }
+
     func lookup(_ name: String) -> Inode? {
+        if name == "exe" {
+            // Linux: proc_exe_link(), the path of mm->exe_file; a process with
+            // no mm (a kernel thread, a zombie) has none: ENOENT.
+            guard let task = Task.lookup(pid: pid), let mm = task.mmReference() else { return nil }
+            defer { mm.put() }
+            guard let exe = mm.exeFile else { return nil }
+            return Inode(ino: exeIno, superBlock: ProcFS.superBlock, kind: .symlink(exe.path), permissions: 0o777)
+        }
+        if name == "net" {
+            // Keel has no network: the directory is there, as on Linux, and empty.
+            return Inode(ino: netIno, superBlock: ProcFS.superBlock, kind: .directory(EmptyDirectory()),
+                         permissions: 0o555)
+        }
         guard let index = Self.files.firstIndex(where: { $0.name == name }) else { return nil }
         let pid = self.pid, show = Self.files[index].show
         return ProcFS.fileInode(ino: Self.ino(pid: pid) + UInt64(index) + 1) { (window: inout TextWindow) throws(Errno) in
@@ -34,8 +51,9 @@ final class ProcPidDirectory: FixedDirectory {
     }
 
     func entries() -> [DirectoryEntry] {
-        Self.files.enumerated().map { index, file in
-            DirectoryEntry(name: file.name, ino: Self.ino(pid: pid) + UInt64(index) + 1, type: .regular)
-        }
+        [DirectoryEntry(name: "exe", ino: exeIno, type: .symlink), DirectoryEntry(name: "net", ino: netIno, type: .directory)]
+            + Self.files.enumerated().map { index, file in
+                DirectoryEntry(name: file.name, ino: Self.ino(pid: pid) + UInt64(index) + 1, type: .regular)
+            }
     }
 }
