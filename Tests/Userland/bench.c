@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -275,6 +276,50 @@ static long long run_pipe_roundtrip(long n)
     return ns;
 }
 
+/* A file's life on the root file system (tmpfs on both kernels): create, write
+ * one 4 KiB page, close, unlink. */
+static long long run_file_create(long n)
+{
+    static char page[PAGE];
+    memset(page, 'f', sizeof page);
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        int fd = open("/bench-file", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, page, sizeof page) != (ssize_t)sizeof page || close(fd) != 0 ||
+            unlink("/bench-file") != 0)
+            return -1;
+    }
+    return now_ns() - t0;
+}
+
+/* Sequential reads of a 64 MiB file already in memory (the warm cache): n
+ * pages of 4 KiB, read 64 KiB at a time, wrapping at the end. The file is
+ * written once, untimed. MB/s = 4096 / (ns per page) * 1000. */
+#define READ_FILE_BYTES (64 * MIB)
+static long long run_file_read_cached(long n)
+{
+    static char buf[64 * 1024];
+    static int fd = -1;
+    if (fd < 0) {
+        fd = open("/bench-read", O_CREAT | O_RDWR | O_TRUNC, 0644);
+        if (fd < 0)
+            return -1;
+        memset(buf, 'r', sizeof buf);
+        for (unsigned long done = 0; done < READ_FILE_BYTES; done += sizeof buf)
+            if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+                return -1;
+        unlink("/bench-read");                   /* freed when the program exits */
+    }
+    long pages_per_read = sizeof buf / PAGE;
+    long long t0 = now_ns();
+    for (long done = 0; done < n; done += pages_per_read) {
+        off_t at = (off_t)((done * PAGE) % READ_FILE_BYTES);
+        if (pread(fd, buf, sizeof buf, at) != (ssize_t)sizeof buf)
+            return -1;
+    }
+    return now_ns() - t0;
+}
+
 /* fork, execve of this (static) program with --exit, wait: n rounds. */
 static const char *self_path = "/bin/bench";
 
@@ -308,6 +353,8 @@ static const struct bench benches[] = {
     { "yield_pingpong", "switches", run_yield_pingpong },
     { "pipe_roundtrip", "round trips", run_pipe_roundtrip },
     { "fork_execve_wait", "rounds", run_fork_execve },
+    { "file_create_write_unlink", "files", run_file_create },
+    { "file_read_cached_per_4k", "pages", run_file_read_cached },
 };
 
 int main(int argc, char **argv)
