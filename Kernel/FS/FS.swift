@@ -116,6 +116,20 @@ enum FS {
         return mounts.mounts
     }
 
+    /// Before power-off: every file system, innermost mount first, writes what
+    /// it holds and is marked clean, so the next mount (or the host's e2fsck)
+    /// finds it consistent. Linux: kernel_power_off() after ksys_sync() and
+    /// the umounts of an init system
+    static func shutdown() {
+        for mount in mountList().reversed() {
+            do throws(Errno) {
+                try mount.superBlock.operations?.unmount()
+            } catch {
+                Log.error("umount: \(mount.source) on \(mount.path): \(error.name)")
+            }
+        }
+    }
+
     /// Writes every file system's dirty data out (each file system's sync).
     /// Linux: ksys_sync() → iterate_supers(sync_fs)
     static func syncAll() {

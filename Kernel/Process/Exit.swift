@@ -188,6 +188,7 @@ enum ProcessExit {
             Console.write("keel: init killed by signal \(status & 0x7f) (\(Signal.name(status & 0x7f)))\n")
             code = 128 + (status & 0x7f)
         }
+        FS.shutdown()
         Console.write("keel: init exited with status \(code)\n")
         PowerOff.now(.normal)
     }

@@ -142,13 +142,15 @@ enum MiscSyscalls {
     static let LINUX_REBOOT_CMD_POWER_OFF = 0x4321_fedc, LINUX_REBOOT_CMD_RESTART = 0x0123_4567
     static let LINUX_REBOOT_CMD_HALT = 0xcdef_0123
 
-    /// Linux: reboot(). Every command powers QEMU off; `make run` then returns 0.
+    /// Linux: reboot(). Every command writes out and unmounts the file systems
+    /// and powers QEMU off; `make run` then returns 0.
     static func reboot(_ a: SyscallArgs) throws(Errno) -> Int {
         guard a.u64(0) & 0xffff_ffff == LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2.contains(a.u64(1) & 0xffff_ffff) else {
             throw .EINVAL
         }
         switch a.int(2) {
         case LINUX_REBOOT_CMD_POWER_OFF, LINUX_REBOOT_CMD_HALT, LINUX_REBOOT_CMD_RESTART:
+            FS.shutdown()
             Console.write("reboot: Power down\n")
             PowerOff.now(.normal)
         default:

@@ -69,6 +69,7 @@ public final class RamFileSystem: FileSystemOperations, @unchecked Sendable {   
 
     /// Memory is where the data stays: nothing to write.
     public func sync() throws(Errno) {}
+    public func unmount() throws(Errno) {}
 }
 
 /// A tmpfs directory. Linux: a shmem directory (there the entries live only in

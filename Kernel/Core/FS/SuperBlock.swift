@@ -53,6 +53,9 @@ public protocol FileSystemOperations: AnyObject {
     func statistics() -> FileSystemStats
     /// Writes everything dirty to the disk. Linux: sync_filesystem()
     func sync() throws(Errno)
+    /// The last act before power-off or umount: write everything and mark the
+    /// file system clean on its disk. Linux: generic_shutdown_super() → put_super()
+    func unmount() throws(Errno)
 }
 
 /// Linux: struct super_block
