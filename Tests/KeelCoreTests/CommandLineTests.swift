@@ -32,6 +32,16 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(c.warnings, [])
     }
 
+    func testRootDevice() {
+        XCTAssertNil(KernelCommandLine().rootDevice)
+        let c = KernelCommandLine(parsing: "root=/dev/vda ro init=/sbin/init")
+        XCTAssertEqual(c.rootDevice, "/dev/vda")
+        XCTAssertTrue(c.rootReadOnly)
+        XCTAssertEqual(c.initEnvironment, linuxEnvironment, "root= and ro are the kernel's, not init's")
+        XCTAssertFalse(KernelCommandLine(parsing: "root=/dev/vda ro rw").rootReadOnly, "the last word wins")
+        XCTAssertEqual(KernelCommandLine(parsing: "root=").warnings, [.emptyValue(name: "root")])
+    }
+
     func testDoubleDashMustStandAlone() {
         let c = KernelCommandLine(parsing: "--verbose a--b X=-- init=/bin/sh--")
         XCTAssertEqual(c.initArguments, ["--verbose", "a--b"])

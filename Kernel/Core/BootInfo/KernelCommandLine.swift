@@ -18,6 +18,12 @@ public struct KernelCommandLine {
     /// Messages with a level below this reach the console (`loglevel=`, `quiet`);
     /// 8 shows KERN_DEBUG too. Linux: console_loglevel
     public var consoleLogLevel = defaultConsoleLogLevel
+    /// The device holding the root file system (`root=/dev/vda`); nil: the
+    /// initramfs in a tmpfs. Linux: saved_root_name
+    public var rootDevice: String?
+    /// Mount the root read-only (`ro`) or read-write (`rw`, the default here;
+    /// Linux mounts it read-only until init remounts it). Linux: root_mountflags
+    public var rootReadOnly = false
     /// A Keel test hook to run instead of a normal boot (`test=NAME`, e.g. panic-pf).
     public var testHook: String?
     /// Extra slab consistency checks (`slab.debug`). Linux: slub_debug
@@ -58,6 +64,8 @@ public struct KernelCommandLine {
         guard let equals = word.firstIndex(of: "=") else {
             switch word {
             case "quiet": consoleLogLevel = Self.quietConsoleLogLevel
+            case "ro": rootReadOnly = true
+            case "rw": rootReadOnly = false
             case "slab.debug": slabDebug = true
             default: passToInit(word, name: word, isVariable: false)
             }
@@ -71,6 +79,8 @@ public struct KernelCommandLine {
         case "loglevel":
             if let level = UInt8(value), level <= 8 { consoleLogLevel = level }
             else { warnings.append(.badLogLevel(value)) }
+        case "root":
+            if value.isEmpty { warnings.append(.emptyValue(name: name)) } else { rootDevice = value }
         case "test":
             if value.isEmpty { warnings.append(.emptyValue(name: name)) } else { testHook = value }
         case "lockdep":
