@@ -6,6 +6,7 @@
 #   make fuzz   a system-call fuzzing campaign (SECONDS=, SEED=, SMP=, FUZZ_ARGS=)
 #   make bench  host allocator benches, then Keel against Linux in the same QEMU (BOOTS=)
 #   make stress Tests/Userland/test_smp_stress.c on 4 CPUs for STRESS_SECONDS (default 60)
+#   make disk   an ext2 image of the userland (DISK=, DISK_SIZE=, ROOTFS_EXTRA=)
 #   make iso    build/keel.iso;  make clean
 
 SMP      ?= 1
@@ -21,6 +22,8 @@ SEED     ?= 1
 FUZZ_ARGS ?=
 # make bench: boots per kernel (the table shows medians and the spread)
 BOOTS    ?= 3
+# make disk: the image to write and its size
+DISK_SIZE ?= 256M
 # make stress: how long the 4-CPU stress round runs
 STRESS_SECONDS ?= 60
 
@@ -49,7 +52,7 @@ C_OBJECTS   := $(patsubst %.c,$(BUILD)/%.o,$(C_SOURCES))
 KERNEL_OBJECTS := $(ASM_OBJECTS) $(C_OBJECTS) $(BUILD)/kernel-swift.o
 UNICODE_LIB := $(EMBEDDED)/libswiftUnicodeDataTables.a
 
-.PHONY: all run iso test check gdb bench clean deps host-test initramfs
+.PHONY: all run iso test check gdb bench clean deps host-test initramfs disk
 all: $(BUILD)/keel.elf
 
 $(BUILD)/%.o: %.S Boot/frame.h
@@ -97,6 +100,10 @@ deps:
 # The script rebuilds only what changed, so it runs every time.
 initramfs: deps
 	@tools/build-initramfs.sh $(BUILD)/initramfs.cpio $(ROOTFS_EXTRA)
+
+disk: deps
+	@test -n "$(DISK)" || { echo "make disk: say where, e.g. make disk DISK=build/disk.img" >&2; exit 2; }
+	@tools/make-disk.sh $(DISK) $(DISK_SIZE) $(ROOTFS_EXTRA)
 
 iso: $(BUILD)/keel.elf initramfs
 	tools/make-iso.sh $(BUILD)/keel.elf $(BUILD)/keel.iso "$(CMDLINE)" $(BUILD)/initramfs.cpio
