@@ -52,7 +52,8 @@ final class RamFile: FileContents, @unchecked Sendable {   // fields under the l
         guard let target = buffer.baseAddress, offset >= 0 else { return 0 }
         lock.lock()
         defer { lock.unlock() }
-        let end = min(size, offset + min(buffer.count, Self.maxSize))
+        guard offset < size else { return 0 }
+        let end = offset + min(buffer.count, size - offset)
         var position = offset
         while position < end {
             let index = UInt64(position) / pageSize, within = position % Int(pageSize)

@@ -29,7 +29,7 @@ public enum PathWalk {
             guard let directory = current.inode.directory else { throw .ENOTDIR }
             if name == "." { continue }
             if name == ".." {
-                if current !== root, let parent = current.parent { current = parent }
+                if current.inode !== root.inode, let parent = current.parent { current = parent }
                 continue
             }
             guard name.utf8.count <= nameMax else { throw .ENAMETOOLONG }
