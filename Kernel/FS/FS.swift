@@ -19,7 +19,8 @@ enum FS {
     /// Protected by `lock`.
     nonisolated(unsafe) static var mounts = MountTable()
     /// "/": the root mount's root. Linux: init_task.fs->root
-    nonisolated(unsafe) static private(set) var root = Dentry(root: makeTmpfs(source: "rootfs", options: "", permissions: 0o755).root)
+    nonisolated(unsafe) static private(set) var root = Dentry(root: makeTmpfs(source: "rootfs", options: "", typeName: "rootfs",
+                                                                                         permissions: 0o755).root)
     /// Where pipes' inodes live; it is never mounted, so no path leads there.
     /// Device 0:12 as on Linux. Linux: pipe_mnt (pipefs)
     static let pipefs = SuperBlock(device: DeviceNumber(major: 0, minor: 12), isReadOnly: false, typeName: "pipefs",

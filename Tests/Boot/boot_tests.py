@@ -130,6 +130,56 @@ def busybox_shell_runs_a_script(rc, out):
     expect(rc == 7, f"make run status {rc}, expected the script's 7")
 
 
+def busybox_files_initramfs():
+    """Debian's busybox making, changing and removing files on Keel's writable root."""
+    extra = os.path.join(ROOT, "build", "boot-test-busybox-files")
+    os.makedirs(os.path.join(extra, "bin"), exist_ok=True)
+    subprocess.run(["cp", "/bin/busybox", os.path.join(extra, "bin", "busybox")], check=True)
+    with open(os.path.join(extra, "files.sh"), "w") as f:
+        f.write('set -e\n'
+                'b=busybox\n'
+                '$b mkdir -p /work/a/b\n'
+                'echo "first line" > /work/a/b/file\n'
+                'echo "second line" >> /work/a/b/file\n'
+                '$b cp /work/a/b/file /work/copy\n'
+                '$b mv /work/copy /work/moved\n'
+                '$b ln -s a/b/file /work/link\n'
+                '$b ln /work/moved /work/hard\n'
+                'echo "cat: $($b cat /work/link | $b wc -l) lines"\n'
+                'echo "links: $($b stat -c %h /work/moved)"\n'
+                '$b ls -l /work | $b sed -n "s/^\\([-dl]\\).* \\([a-z]*\\)\\( ->.*\\)*$/ls: \\1 \\2/p"\n'
+                '$b chmod 600 /work/moved\n'
+                'echo "mode: $($b stat -c %a /work/moved)"\n'
+                '$b mount -t tmpfs -o size=1m tmpfs /work/a\n'
+                '$b grep " /work/a " /proc/mounts\n'
+                '$b df -k /work/a | $b tail -1 | $b sed "s/^\\([a-z]*\\) *\\([0-9]*\\).*/df: \\1 \\2/"\n'
+                '$b umount /work/a\n'
+                'echo "after umount: $($b ls /work/a)"\n'
+                '$b rm -r /work\n'
+                '$b test ! -e /work && echo "removed"\n'
+                '$b grep "^rootfs / rootfs rw" /proc/mounts\n'
+                'exit 0\n')
+    out = os.path.join(ROOT, "build", "boot-test-busybox-files.cpio")
+    subprocess.run([os.path.join(ROOT, "tools", "build-initramfs.sh"), out, extra], check=True,
+                   stdout=subprocess.DEVNULL)
+    return out
+
+
+@boot_test(cmdline="init=/bin/busybox -- sh /files.sh", initramfs=busybox_files_initramfs)
+def busybox_makes_and_removes_files(rc, out):
+    find(r"^cat: 2 lines$", out, "a file written with > and >> read back through a symlink")
+    find(r"^links: 2$", out)
+    for kind, name in (("d", "a"), ("-", "hard"), ("l", "link"), ("-", "moved")):
+        find(r"^ls: %s %s$" % (kind, name), out, f"ls -l does not show {name}")
+    find(r"^mode: 600$", out)
+    find(r"^tmpfs /work/a tmpfs rw,size=1024k 0 0$", out, "the tmpfs mount is not in /proc/mounts")
+    find(r"^after umount: b$", out, "the directory underneath did not come back")
+    find(r"^removed$", out)
+    find(r"^df: tmpfs 1024$", out, "df does not show the 1 MiB tmpfs")
+    find(r"^rootfs / rootfs rw 0 0$", out, "/proc/mounts does not show the root as Linux's rootfs")
+    expect(rc == 0, f"status {rc}")
+
+
 @boot_test(cmdline="init=/prog -- a b", initramfs=user_initramfs)
 def own_program_from_rootfs_extra(rc, out):
     find(r"^hello from /prog with 2 arguments$", out)
