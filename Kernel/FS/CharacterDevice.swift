@@ -10,6 +10,18 @@ protocol CharacterDevice: AnyObject {
     func write(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int
     /// ENOTTY for a command the device does not know. Linux: unlocked_ioctl
     func ioctl(_ command: UInt32, argument: VirtAddr, file: OpenFile) throws(Errno) -> Int
+    /// What a read or write would do now without waiting. Linux: file_operations.poll
+    func poll(file: OpenFile) -> PollEvents
+    /// The device notices new input only when asked (the serial port, whose
+    /// interrupt is off): poll looks again every tick instead of waiting for
+    /// a wake-up. Linux has no such devices (its serial driver takes interrupts)
+    var isPolledByTicks: Bool { get }
+}
+
+extension CharacterDevice {
+    /// A device that never makes anyone wait. Linux: DEFAULT_POLLMASK
+    func poll(file: OpenFile) -> PollEvents { .always }
+    var isPolledByTicks: Bool { false }
 }
 
 /// The drivers by device number. Linux: cdev_map and kobj_lookup()

@@ -19,6 +19,8 @@ final class ConsoleDevice: CharacterDevice {
     /// Linux: TCGETS, TIOCGWINSZ (include/uapi/asm-generic/ioctls.h)
     static let TCGETS: UInt32 = 0x5401
     static let TIOCGWINSZ: UInt32 = 0x5413
+    /// Bytes waiting to be read. Linux: TIOCINQ (FIONREAD)
+    static let TIOCINQ: UInt32 = 0x541b
 
     /// One line at most, waiting for it unless O_NONBLOCK. EINTR when a signal
     /// arrives while waiting. Linux: n_tty_read()
@@ -38,6 +40,17 @@ final class ConsoleDevice: CharacterDevice {
             Scheduler.yield()
         }
     }
+
+    /// Readable once a whole line waits (the port is read now, as a read would).
+    /// Linux: n_tty_poll()
+    func poll(file: OpenFile) -> PollEvents {
+        readLock.withLock { () -> PollEvents in
+            receivePending()
+            return discipline.hasInput ? [.input, .readNormal, .output, .writeNormal] : [.output, .writeNormal]
+        }
+    }
+
+    var isPolledByTicks: Bool { true }
 
     /// Linux: tty_write() → n_tty_write() (ONLCR: Console adds CR before LF)
     func write(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
@@ -59,6 +72,12 @@ final class ConsoleDevice: CharacterDevice {
         switch command {
         case Self.TCGETS:
             try Self.copyOut(to: argument, count: Termios.byteSize) { Termios.console.write(to: $0) }
+        case Self.TIOCINQ:
+            let waiting = readLock.withLock { () -> Int in
+                receivePending()
+                return discipline.pendingBytes
+            }
+            try UserCopy.write(Int32(waiting), at: argument)
         case Self.TIOCGWINSZ:
             try Self.copyOut(to: argument, count: WindowSize.byteSize) { WindowSize.console.write(to: $0) }
         default:

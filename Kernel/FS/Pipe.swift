@@ -81,11 +81,13 @@ final class Pipe {
         waiting.removeAll { $0 === me }
     }
 
-    /// Wakes every task sleeping on this pipe. Linux: wake_up_interruptible_all()
+    /// Wakes every task sleeping on this pipe, and every poll and select
+    /// (they may be watching it). Linux: wake_up_interruptible_all()
     func wakeAll() {
         let sleepers = waiting
         waiting.removeAll()
         for task in sleepers { Scheduler.wake(task) }
+        PollWait.wakeAll()
     }
 }
 
@@ -109,6 +111,23 @@ final class PipeEnd: CharacterDevice {
         pipe.mutex.withLock {
             if isWriteEnd { pipe.writers -= 1 } else { pipe.readers -= 1 }
             pipe.wakeAll()
+        }
+    }
+
+    /// The read end is readable with bytes waiting and hung up with no writer
+    /// left; the write end writable with room for PIPE_BUF bytes and in error
+    /// with no reader left. Linux: pipe_poll()
+    func poll(file: OpenFile) -> PollEvents {
+        pipe.mutex.withLock { () -> PollEvents in
+            var events: PollEvents = []
+            if isWriteEnd {
+                if pipe.space >= Pipe.atomicWrite { events.formUnion([.output, .writeNormal]) }
+                if pipe.readers == 0 { events.insert(.error) }
+            } else {
+                if pipe.count > 0 { events.formUnion([.input, .readNormal]) }
+                if pipe.writers == 0 { events.insert(.hangUp) }
+            }
+            return events
         }
     }
 

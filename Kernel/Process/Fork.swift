@@ -92,6 +92,8 @@ enum Fork {
             leader.threads.append(child)
         } else {
             child.threads = [child]
+            child.processGroup = leader.processGroup
+            child.session = leader.session
             let adopter = flags.contains(.parent) ? (leader.parent ?? leader) : leader
             child.parent = adopter
             adopter.children.append(child)

@@ -57,6 +57,8 @@ extension Task {
         let tasks = tasklistLock.withLock { Array(byPID.values) }
         return tasks.sorted { $0.pid < $1.pid }
     }
+    /// Every task, in table order, tasklistLock held.
+    static var allLocked: [Task] { byPID.values }
     /// Linux: find_task_by_vpid(1), tasklistLock held
     static var initProcessLocked: Task? { byPID[1] }
 }

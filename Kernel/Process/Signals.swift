@@ -176,7 +176,15 @@ enum Signals {
         while true {
             let (signal, action) = task.signals.lock.withLock { () -> (Int32, SignalAction) in
                 let deliverable = task.pendingSignals & ~task.blockedSignals
-                guard deliverable != 0 else { return (0, SignalAction()) }
+                guard deliverable != 0 else {
+                    // No handler took the temporary mask's saved one: it comes back now.
+                    // Linux: restore_saved_sigmask()
+                    if let saved = task.savedBlockedSignals {
+                        task.blockedSignals = saved
+                        task.savedBlockedSignals = nil
+                    }
+                    return (0, SignalAction())
+                }
                 let signal = Int32(deliverable.trailingZeroBitCount + 1)
                 task.pendingSignals &= ~bit(signal)
                 let action = task.signals.actions[Int(signal)]

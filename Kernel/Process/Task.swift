@@ -80,6 +80,15 @@ final class Task {
     /// This thread has run its last instruction (a leader may outlive it as the
     /// process's zombie). Protected by tasklistLock. Linux: PF_EXITING
     var hasExited = false
+    /// The process group and session (kept on the group leader: a process's
+    /// threads share them). init starts both at 1; fork copies them.
+    /// Protected by tasklistLock. Linux: task_pgrp(), task_session()
+    var processGroup: Int32 = 1
+    var session: Int32 = 1
+    /// The process has called execve since fork: its parent may no longer
+    /// move it to another group (setpgid's EACCES). Protected by tasklistLock.
+    /// Linux: PF_FORKNOEXEC cleared
+    var hasExeced = false
     /// Open files. Linux: files
     var files = FileTable()
     /// Current directory. Linux: fs
@@ -92,6 +101,11 @@ final class Task {
     /// `signals.lock`; a racy peek (one aligned word) is allowed.
     var pendingSignals: UInt64 = 0
     var blockedSignals: UInt64 = 0
+    /// The mask to restore once a signal that a temporary mask (ppoll,
+    /// pselect6) let in has its handler set up, or on the way out if none
+    /// was. Only the task itself touches it, under the signal lock.
+    /// Linux: saved_sigmask with TIF_RESTORE_SIGMASK
+    var savedBlockedSignals: UInt64?
     /// A signal that must kill the process on its way back to user mode (a fault
     /// nobody handles, or an out-of-memory kill): one atomic word, 0 for none,
     /// since other CPUs set it (the OOM killer) while the task peeks at it.

@@ -73,12 +73,19 @@ enum SignalSyscalls {
             if signal != 0 { send(signal, to: target, from: sender) }
             return 0
         }
-        var found = false
-        for task in Task.all where task.pid == task.tgid && task.pid != 1 && (pid != -1 || task !== sender) {
-            found = true
-            if signal != 0 { send(signal, to: task, from: sender) }
+        guard pid != Int32.min else { throw .ESRCH }            // -pid would not fit
+        // 0: the caller's group; -1: everyone but init and the caller; -N: group N.
+        // Linux: kill_something_info()
+        let targets = Task.tasklistLock.withLock { () -> [Task] in
+            let group = pid == 0 ? ProcessSyscalls.leader(of: sender).processGroup : -pid
+            return Task.allLocked.filter { task in
+                guard task.pid == task.tgid else { return false }
+                if pid == -1 { return task.pid != 1 && task.tgid != sender.tgid }
+                return task.processGroup == group
+            }
         }
-        guard found else { throw .ESRCH }
+        guard !targets.isEmpty else { throw .ESRCH }
+        if signal != 0 { for task in targets { send(signal, to: task, from: sender) } }
         return 0
     }
 

@@ -35,6 +35,7 @@ enum Syscall: Int {
     case stat = 4
     case fstat = 5
     case lstat = 6
+    case poll = 7
     case lseek = 8
     case mmap = 9
     case mprotect = 10
@@ -50,6 +51,7 @@ enum Syscall: Int {
     case writev = 20
     case access = 21
     case pipe = 22
+    case select = 23
     case sched_yield = 24
     case mremap = 25
     case msync = 26
@@ -95,7 +97,12 @@ enum Syscall: Int {
     case getgid = 104
     case geteuid = 107
     case getegid = 108
+    case setpgid = 109
     case getppid = 110
+    case getpgrp = 111
+    case setsid = 112
+    case getpgid = 121
+    case getsid = 124
     case rt_sigpending = 127
     case utime = 132
     case mknod = 133
@@ -139,6 +146,8 @@ enum Syscall: Int {
     case readlinkat = 267
     case fchmodat = 268
     case faccessat = 269
+    case pselect6 = 270
+    case ppoll = 271
     case set_robust_list = 273
     case utimensat = 280
     case fallocate = 285
@@ -260,6 +269,15 @@ enum SyscallTable {
         case .execve: return try ProcessSyscalls.execve(a, frame: frame)
         case .exit: ProcessSyscalls.exit(a)
         case .wait4: return try ChildSyscalls.wait4(a)
+        case .setpgid: return try ProcessSyscalls.setpgid(a)
+        case .getpgrp: return try ProcessSyscalls.getpgrp(a)
+        case .setsid: return try ProcessSyscalls.setsid(a)
+        case .getpgid: return try ProcessSyscalls.getpgid(a)
+        case .getsid: return try ProcessSyscalls.getsid(a)
+        case .poll: return try FileSyscalls.poll(a)
+        case .select: return try FileSyscalls.select(a)
+        case .pselect6: return try FileSyscalls.pselect6(a)
+        case .ppoll: return try FileSyscalls.ppoll(a)
         case .getppid: return ChildSyscalls.getppid()
         case .arch_prctl: return try ProcessSyscalls.archPrctl(a)
         case .gettid: return Int(Scheduler.current.pid)

@@ -20,6 +20,8 @@ public struct LineDiscipline {
 
     /// True when a read would not block.
     public var hasInput: Bool { !completed.isEmpty }
+    /// Bytes of whole lines not yet read, what FIONREAD reports. Linux: n_tty's input_available_p() count
+    public var pendingBytes: Int { completed.reduce(0) { $0 + $1.count } - readOffset }
 
     /// Handles one byte from the keyboard (serial line) and appends to `echo` what
     /// the terminal should show. Linux: n_tty_receive_char() and its echo helpers
