@@ -10,7 +10,9 @@ public enum Errno: Int32, Error, Sendable {
     case EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23
     case EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31
     case EPIPE = 32, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39
-    case ELOOP = 40, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110, EUCLEAN = 117
+    case ELOOP = 40, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110
+    /// A file system found its on-disk structures inconsistent. Linux: EFSCORRUPTED
+    case EUCLEAN = 117
 
     /// The value a failed system call returns in rax.
     @inlinable public var syscallReturn: Int64 { -Int64(rawValue) }

@@ -20,3 +20,20 @@ public struct LittleEndianBytes {
         UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 }
+
+/// Unaligned little-endian writes at byte offsets of a buffer (on-disk
+/// structures such as ext2's). As with `LittleEndianBytes`, the caller has
+/// checked that every offset lies inside the buffer.
+public struct LittleEndianMutableBytes {
+    public let bytes: UnsafeMutableRawBufferPointer
+
+    @inlinable public init(bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
+
+    @inlinable public func setU8(_ offset: Int, _ value: UInt8) { bytes[offset] = value }
+    @inlinable public func setU16(_ offset: Int, _ value: UInt16) {
+        bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt16.self)
+    }
+    @inlinable public func setU32(_ offset: Int, _ value: UInt32) {
+        bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self)
+    }
+}
