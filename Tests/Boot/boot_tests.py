@@ -21,10 +21,12 @@ PANIC_STATUS = 250
 TESTS = []
 
 
-def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu"):
+def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu", disk=None):
+    """`initramfs` and `disk` are functions that build the archive or disk
+    image and return its path; the disk is attached as the first virtio disk."""
     def register(fn):
         TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
-                                                 initramfs=initramfs, loader=loader), fn))
+                                                 initramfs=initramfs, loader=loader, disk=disk), fn))
         return fn
     return register
 
@@ -44,11 +46,13 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout, initramfs, loader):
+def boot(cmdline, mem, smp, timeout, initramfs, loader, disk):
     archive = initramfs or INITRAMFS
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
-           "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader,
-           "--"] + cmdline.split()
+           "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader]
+    if disk:
+        cmd += ["--disk", disk]
+    cmd += ["--"] + cmdline.split()
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout + 30)
     return p.returncode, p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
@@ -387,6 +391,80 @@ def fuzz_campaign_100k_calls_smp2(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+# ---- virtio-blk: the driver on a real image (test=blk, Kernel/Drivers/BlockSelfTest.swift) ----
+
+def blk_known_byte(i, j):
+    return (i * 7 + j) % 251
+
+
+def blk_written_byte(i, j):
+    return (i * 13 + j * 3 + 1) & 0xff
+
+
+def blk_image(filename):
+    """A 4 MiB raw image: sectors 0-63 hold the pattern test=blk expects."""
+    path = os.path.join(ROOT, "build", filename)
+
+    def build():
+        image = bytearray(4 << 20)
+        for i in range(64):
+            image[i * 512:(i + 1) * 512] = bytes(blk_known_byte(i, j) for j in range(512))
+        with open(path, "wb") as f:
+            f.write(image)
+        return path
+    build.path = path
+    return build
+
+
+def check_blk_image(path):
+    """What test=blk wrote must be in the image after power-off."""
+    with open(path, "rb") as f:
+        image = f.read()
+    for i in range(64):
+        expect(image[i * 512:(i + 1) * 512] == bytes(blk_known_byte(i, j) for j in range(512)),
+               f"sector {i} of the known pattern changed")
+    for i in range(2048, 2048 + 1024):
+        expect(image[i * 512:(i + 1) * 512] == bytes(blk_written_byte(i, j) for j in range(512)),
+               f"sector {i} of the 512 KiB write is not on the image")
+    for i in (100, 101):
+        text = f"keel blk sector {i}".encode()
+        expect(image[i * 512:(i + 1) * 512] == text + bytes(512 - len(text)),
+               f"single-sector write {i} is not on the image")
+    expect(image[3072 * 512:] == bytes(len(image) - 3072 * 512), "bytes written past the large write")
+
+
+def check_blk_selftest(rc, out, image):
+    find(r"^pci 0000:00:\d\d\.0: \[1af4:10(01|42)\] type 00 class 0x010000$", out, "no virtio-blk PCI line")
+    find(r"^virtio_blk virtio0: \[vda\] 8192 512-byte logical blocks \(4\.19 MB/4\.00 MiB\)$", out)
+    expect("blk selftest: FAILED" not in out, "self-test reported failures")
+    find(r"^blk selftest: ok$", out)
+    m = find(r"^blk selftest: (\d+) interrupts, (\d+) reads \((\d+) sectors\), (\d+) writes \((\d+) sectors\), "
+             r"(\d+) flushes, 0 errors", out)
+    interrupts, reads, writes, flushes = int(m.group(1)), int(m.group(2)), int(m.group(4)), int(m.group(6))
+    # Reads: 0-63, sector 5, the large read-back (2 requests of 256 KiB); writes:
+    # the large write (2 requests) and two single sectors; one flush.
+    expect((reads, int(m.group(3)), writes, int(m.group(5)), flushes) == (4, 1089, 4, 1026, 1),
+           f"unexpected request counts {m.groups()}")
+    expect(1 <= interrupts <= reads + writes + flushes, f"{interrupts} interrupts for {reads + writes + flushes} requests")
+    expect(rc == 0, f"status {rc}")
+    check_blk_image(image.path)
+
+
+BLK_IMAGE = blk_image("blk-selftest.img")
+
+
+@boot_test(cmdline="test=blk loglevel=7", disk=BLK_IMAGE)
+def blk_selftest(rc, out):
+    check_blk_selftest(rc, out, BLK_IMAGE)
+
+
+@boot_test(cmdline="test=blk")
+def blk_selftest_without_a_disk(rc, out):
+    find(r"^blk selftest: no disk vda", out)
+    expect("virtio_blk" not in out, "a disk appeared from nowhere")
+    expect(rc == 0, f"status {rc}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0
@@ -395,13 +473,14 @@ def main():
     runs = []
     for name, args, check in selected:
         args = dict(args)
-        if args["initramfs"]:
-            try:
-                args["initramfs"] = args["initramfs"]()
-            except (OSError, subprocess.CalledProcessError) as e:
-                failed += 1
-                print(f"not ok - {name}: could not build its initramfs: {e}")
-                continue
+        try:
+            for what in ("initramfs", "disk"):
+                if args[what]:
+                    args[what] = args[what]()
+        except (OSError, subprocess.CalledProcessError) as e:
+            failed += 1
+            print(f"not ok - {name}: could not build its {what}: {e}")
+            continue
         runs.append((name, args, check))
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         futures = [(name, check, pool.submit(boot, **args)) for name, args, check in runs]
