@@ -7,7 +7,15 @@
 //   - 512 KiB written at sector 2048 (cut into several requests), read back
 //   - sectors 100 and 101 written one at a time from the stack
 //   - a flush; a read past the end must fail with EIO, not reach the device
+//   - two kernel threads (on two CPUs when there are two) each write 256 KiB
+//     from a vmalloc buffer at once and read it back, 8 rounds: they sleep
+//     while the device works, and since a bounced 256 KiB request takes 66
+//     descriptors, two at once overflow the 128-entry ring and one waits for
+//     descriptors. The idle context waits for them, switching to them when
+//     they are runnable on its CPU.
 // Prints "blk selftest: ok" or what failed, then the driver's counters.
+
+import Synchronization
 
 enum BlockSelfTest {
     /// The byte the host writes at offset `j` of sector `i` (i < 64).
@@ -17,6 +25,20 @@ enum BlockSelfTest {
 
     static let largeWriteSector = 2048
     static let largeWriteOrder = 7                  // 512 KiB
+
+    static let threadCount = 2, threadRounds = 8, threadBytes = 256 * 1024
+    /// Where thread `k` writes: sectors 4096 + 512k on.
+    static func threadSector(_ k: Int) -> Int { 4096 + k * threadBytes / 512 }
+    /// The byte at `offset` of thread `k`'s buffer in `round`.
+    static func threadByte(_ k: Int, round: Int, _ offset: Int) -> UInt8 {
+        UInt8(truncatingIfNeeded: offset * 7 + offset / 512 + k * 37 + round * 11)
+    }
+    private static let threadsFinished = Atomic<Int>(0)
+    /// Per thread, written only by that thread and read after it finished:
+    /// the CPUs it ran on (a bit each), and what went wrong (0: nothing;
+    /// an Errno's value; -1 no memory; -2 data read back differs).
+    nonisolated(unsafe) private static let threadCPUs = UnsafeMutablePointer<UInt64>.allocate(capacity: threadCount)
+    nonisolated(unsafe) private static let threadErrors = UnsafeMutablePointer<Int>.allocate(capacity: threadCount)
 
     static func run() {
         guard let disk = BlockDevices.virtioDisks.first(where: { $0.name == "vda" }) else {
@@ -29,6 +51,7 @@ enum BlockSelfTest {
         checkSingleSectors(disk, &failures)
         do throws(Errno) { try disk.flush() } catch { failures.append("flush: \(error.name)") }
         checkPastEnd(disk, &failures)
+        checkConcurrentThreads(disk, &failures)
         if failures.isEmpty {
             Console.write("blk selftest: ok\n")
         } else {
@@ -37,7 +60,8 @@ enum BlockSelfTest {
         let s = disk.statistics
         Console.write("blk selftest: \(s.interrupts) interrupts, \(s.readRequests) reads (\(s.sectorsRead) sectors), "
                       + "\(s.writeRequests) writes (\(s.sectorsWritten) sectors), \(s.flushRequests) flushes, "
-                      + "\(s.errors) errors, max request \(disk.limits.maxRequestBytes) bytes\n")
+                      + "\(s.errors) errors, \(s.queueFullWaits) waits for a full queue, "
+                      + "max request \(disk.limits.maxRequestBytes) bytes\n")
     }
 
     private static func checkKnownSectors(_ disk: VirtioBlkDevice, _ failures: inout [String]) {
@@ -97,6 +121,59 @@ enum BlockSelfTest {
                 failures.append("a read past the end succeeded")
             } catch {
                 if error != .EIO { failures.append("a read past the end: \(error.name), not EIO") }
+            }
+        }
+    }
+
+    private static func checkConcurrentThreads(_ disk: VirtioBlkDevice, _ failures: inout [String]) {
+        threadCPUs.initialize(repeating: 0, count: threadCount)
+        threadErrors.initialize(repeating: 0, count: threadCount)
+        var started = 0
+        for k in 0..<threadCount where KernelThread.start("blktest/\(k)", { threadBody(disk, k) }) { started += 1 }
+        guard started == threadCount else { return failures.append("no memory for the threads") }
+        while threadsFinished.load(ordering: .acquiring) < threadCount {
+            CPU.halt { threadsFinished.load(ordering: .acquiring) == threadCount || Scheduler.needResched[PerCPU.cpu] }
+            Scheduler.condResched()
+        }
+        var cpus: UInt64 = 0
+        for k in 0..<threadCount {
+            cpus |= threadCPUs[k]
+            switch threadErrors[k] {
+            case 0: break
+            case -1: failures.append("thread \(k): no memory")
+            case -2: failures.append("thread \(k): data read back differs from what it wrote")
+            default: failures.append("thread \(k): error \(threadErrors[k])")
+            }
+        }
+        var list: [String] = []
+        for cpu in 0..<64 where cpus & (1 << UInt64(cpu)) != 0 { list.append(String(cpu)) }
+        Console.write("blk selftest: \(threadCount) threads x \(threadRounds) rounds of 256 KiB ran on CPUs "
+                      + list.joined(separator: ",") + "\n")
+    }
+
+    /// One kernel thread: write, read back, compare, `threadRounds` times.
+    private static func threadBody(_ disk: VirtioBlkDevice, _ k: Int) {
+        defer { threadsFinished.add(1, ordering: .releasing) }
+        guard let out = Vmalloc.allocate(bytes: threadBytes) else { threadErrors[k] = -1; return }
+        defer { Vmalloc.free(out) }
+        guard let back = Vmalloc.allocate(bytes: threadBytes) else { threadErrors[k] = -1; return }
+        defer { Vmalloc.free(back) }
+        let source = UnsafeMutableRawBufferPointer(start: out, count: threadBytes)
+        let result = UnsafeMutableRawBufferPointer(start: back, count: threadBytes)
+        for round in 0..<threadRounds {
+            for i in 0..<threadBytes { source[i] = threadByte(k, round: round, i) }
+            do throws(Errno) {
+                threadCPUs[k] |= 1 << UInt64(PerCPU.cpu)
+                try disk.write(sector: UInt64(threadSector(k)), from: UnsafeRawBufferPointer(source))
+                threadCPUs[k] |= 1 << UInt64(PerCPU.cpu)
+                try disk.read(sector: UInt64(threadSector(k)), into: result)
+            } catch {
+                threadErrors[k] = Int(error.rawValue)
+                return
+            }
+            if memcmp(out, back, threadBytes) != 0 {
+                threadErrors[k] = -2
+                return
             }
         }
     }

@@ -240,6 +240,7 @@ final class VirtioBlkDevice: BlockDevice {
         let status = withUnsafeMutablePointer(to: &pending) { request in
             lock.lock()
             while queue.freeCount < descriptors {
+                stats.queueFullWaits += 1
                 request.pointee.waitingForDescriptors = true
                 request.pointee.nextWaiter = descriptorWaiters
                 descriptorWaiters = request

@@ -430,10 +430,16 @@ def check_blk_image(path):
         text = f"keel blk sector {i}".encode()
         expect(image[i * 512:(i + 1) * 512] == text + bytes(512 - len(text)),
                f"single-sector write {i} is not on the image")
-    expect(image[3072 * 512:] == bytes(len(image) - 3072 * 512), "bytes written past the large write")
+    expect(image[3072 * 512:4096 * 512] == bytes(1024 * 512), "bytes written past the large write")
+    # The two kernel threads' last round.
+    for k in range(2):
+        start = (4096 + k * 512) * 512
+        last = bytes((i * 7 + i // 512 + k * 37 + 7 * 11) & 0xff for i in range(256 * 1024))
+        expect(image[start:start + len(last)] == last, f"thread {k}'s last write is not on the image")
+    expect(image[5120 * 512:] == bytes(len(image) - 5120 * 512), "bytes written past the threads' areas")
 
 
-def check_blk_selftest(rc, out, image):
+def check_blk_selftest(rc, out, image, cpus):
     find(r"^pci 0000:00:\d\d\.0: \[1af4:10(01|42)\] type 00 class 0x010000$", out, "no virtio-blk PCI line")
     find(r"^virtio_blk virtio0: \[vda\] 8192 512-byte logical blocks \(4\.19 MB/4\.00 MiB\)$", out)
     expect("blk selftest: FAILED" not in out, "self-test reported failures")
@@ -441,10 +447,12 @@ def check_blk_selftest(rc, out, image):
     m = find(r"^blk selftest: (\d+) interrupts, (\d+) reads \((\d+) sectors\), (\d+) writes \((\d+) sectors\), "
              r"(\d+) flushes, 0 errors", out)
     interrupts, reads, writes, flushes = int(m.group(1)), int(m.group(2)), int(m.group(4)), int(m.group(6))
-    # Reads: 0-63, sector 5, the large read-back (2 requests of 256 KiB); writes:
-    # the large write (2 requests) and two single sectors; one flush.
-    expect((reads, int(m.group(3)), writes, int(m.group(5)), flushes) == (4, 1089, 4, 1026, 1),
+    # Reads: 0-63, sector 5, the large read-back (2 requests of 256 KiB), the
+    # threads' 2 x 8 read-backs; writes: the large write (2 requests), two
+    # single sectors, the threads' 2 x 8; one flush.
+    expect((reads, int(m.group(3)), writes, int(m.group(5)), flushes) == (20, 1089 + 8192, 20, 1026 + 8192, 1),
            f"unexpected request counts {m.groups()}")
+    find(rf"^blk selftest: 2 threads x 8 rounds of 256 KiB ran on CPUs {cpus}$", out)
     expect(1 <= interrupts <= reads + writes + flushes, f"{interrupts} interrupts for {reads + writes + flushes} requests")
     expect(rc == 0, f"status {rc}")
     check_blk_image(image.path)
@@ -455,7 +463,16 @@ BLK_IMAGE = blk_image("blk-selftest.img")
 
 @boot_test(cmdline="test=blk loglevel=7", disk=BLK_IMAGE)
 def blk_selftest(rc, out):
-    check_blk_selftest(rc, out, BLK_IMAGE)
+    check_blk_selftest(rc, out, BLK_IMAGE, "0")
+
+
+BLK_IMAGE_SMP2 = blk_image("blk-selftest-smp2.img")
+
+
+@boot_test(cmdline="test=blk loglevel=7", smp=2, disk=BLK_IMAGE_SMP2)
+def blk_selftest_two_cpus_submitting(rc, out):
+    # The interrupt goes to CPU 0; the thread on CPU 1 is woken across CPUs.
+    check_blk_selftest(rc, out, BLK_IMAGE_SMP2, "0,1")
 
 
 @boot_test(cmdline="test=blk")

@@ -21,6 +21,7 @@ enum DeviceInterrupts {
     static func allocate(_ handler: @escaping () -> Void) -> UInt8? {
         guard let slot = handlers.firstIndex(where: { $0 == nil }) else { return nil }
         handlers[slot] = handler
+        counts[slot] = 0            // a global comes to life on first use: here, not in the handler
         return firstVector + UInt8(slot)
     }
 

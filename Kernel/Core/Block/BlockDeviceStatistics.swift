@@ -10,6 +10,8 @@ public struct BlockDeviceStatistics: Equatable, Sendable {
     public var errors: UInt64 = 0
     /// Completion interrupts taken (one may complete several requests).
     public var interrupts: UInt64 = 0
+    /// Times a request found the device's queue full and waited for room (Keel's own).
+    public var queueFullWaits: UInt64 = 0
     /// Requests handed to the device and not yet completed. Linux: in_flight
     public var inFlight: UInt64 = 0
 
