@@ -237,6 +237,12 @@ final class VirtioBlkDevice: BlockDevice {
         guard descriptors <= queue.layout.size else { throw .EINVAL }
         let bytes = data.reduce(0) { $0 + UInt64($1.length) }
         var pending = PendingRequest(task: Scheduler.current, type: type, sectors: bytes / UInt64(VirtioBlk.sectorSize))
+        // The chain is built before the lock (nothing allocates under it); the
+        // header's and status's addresses depend on the head, known only there.
+        var chain = [VirtqueueBuffer(address: 0, length: UInt32(VirtioBlk.headerSize), deviceWrites: false)]
+        chain.reserveCapacity(descriptors)
+        chain.append(contentsOf: data)
+        chain.append(VirtqueueBuffer(address: 0, length: 1, deviceWrites: true))
         let status = withUnsafeMutablePointer(to: &pending) { request in
             lock.lock()
             while queue.freeCount < descriptors {
@@ -253,9 +259,8 @@ final class VirtioBlkDevice: BlockDevice {
             let slotBytes = UnsafeMutableRawPointer(DirectMap.pointer(slot, as: UInt8.self))
             VirtioBlk.writeHeader(type, sector: sector, to: slotBytes)
             slotBytes.storeBytes(of: 0xff, toByteOffset: VirtioBlk.headerSize, as: UInt8.self)
-            var chain = [VirtqueueBuffer(address: slot.value, length: UInt32(VirtioBlk.headerSize), deviceWrites: false)]
-            chain.append(contentsOf: data)
-            chain.append(VirtqueueBuffer(address: slot.value + UInt64(VirtioBlk.headerSize), length: 1, deviceWrites: true))
+            chain[0].address = slot.value
+            chain[descriptors - 1].address = slot.value + UInt64(VirtioBlk.headerSize)
             let submitted = queue.submit(chain)
             precondition(submitted == UInt16(head), "virtqueue: the head is the free list's first descriptor")
             requests[head] = request
