@@ -49,7 +49,8 @@ qemu=(qemu-system-x86_64 -machine q35 -cpu max -smp "$smp" -m "$mem" "${boot[@]}
       -display none -no-reboot -serial stdio -monitor none
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 if [ -n "$disk" ]; then
-    [ -f "$disk" ] || { echo "run-qemu.sh: no disk image $disk" >&2; exit 2; }
+    # A QEMU block-driver spec such as blkdebug:CONF:IMG (error injection) passes as it is.
+    case $disk in blkdebug:*) ;; *) [ -f "$disk" ] || { echo "run-qemu.sh: no disk image $disk" >&2; exit 2; } ;; esac
     qemu+=(-drive "file=$disk,if=none,format=raw,id=vda" -device virtio-blk-pci,drive=vda)
 fi
 if [ "$gdb" = 1 ]; then

@@ -14,6 +14,10 @@
 //     descriptors. The idle context waits for them, switching to them when
 //     they are runnable on its CPU.
 // Prints "blk selftest: ok" or what failed, then the driver's counters.
+//
+// `test=blk-error` (Tests/Boot blk_device_error_is_eio): the host injects a
+// read error at sector 4096 (QEMU's blkdebug); that read must fail with EIO,
+// and reads on either side of it must still work.
 
 import Synchronization
 
@@ -62,6 +66,31 @@ enum BlockSelfTest {
                       + "\(s.writeRequests) writes (\(s.sectorsWritten) sectors), \(s.flushRequests) flushes, "
                       + "\(s.errors) errors, \(s.queueFullWaits) waits for a full queue, "
                       + "max request \(disk.limits.maxRequestBytes) bytes\n")
+    }
+
+    static func runDeviceError() {
+        guard let disk = BlockDevices.virtioDisks.first(where: { $0.name == "vda" }) else {
+            Console.write("blk error test: no disk vda\n")
+            return
+        }
+        var failures: [String] = []
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 8) { buffer in
+            for (sector, failing) in [(0, false), (4096, true), (1, false)] {
+                do throws(Errno) {
+                    try disk.read(sector: UInt64(sector), into: buffer)
+                    if failing { failures.append("the read at sector \(sector) succeeded") }
+                } catch {
+                    if !failing || error != .EIO { failures.append("the read at sector \(sector): \(error.name)") }
+                }
+            }
+        }
+        if failures.isEmpty {
+            Console.write("blk error test: ok\n")
+        } else {
+            for f in failures { Console.write("blk error test: FAILED: " + f + "\n") }
+        }
+        let s = disk.statistics
+        Console.write("blk error test: \(s.readRequests) reads, \(s.errors) errors\n")
     }
 
     private static func checkKnownSectors(_ disk: VirtioBlkDevice, _ failures: inout [String]) {

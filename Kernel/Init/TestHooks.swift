@@ -13,6 +13,7 @@ enum TestHooks {
         case "mm": MemorySelfTest.run()
         case "smp": SMPSelfTest.run()
         case "blk": BlockSelfTest.run()
+        case "blk-error": BlockSelfTest.runDeviceError()
         case "lockdep": lockdepSelfTest()
         case "might-sleep": mightSleepSelfTest()
         default: Log.warning("keel: unknown test hook '\(name)' ignored")

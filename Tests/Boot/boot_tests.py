@@ -475,6 +475,24 @@ def blk_selftest_two_cpus_submitting(rc, out):
     check_blk_selftest(rc, out, BLK_IMAGE_SMP2, "0,1")
 
 
+def blk_error_disk():
+    """The 4 MiB image behind QEMU's blkdebug driver, which fails every read
+    that touches sector 4096 with EIO: the device answers VIRTIO_BLK_S_IOERR."""
+    image = blk_image("blk-error.img")()
+    conf = os.path.join(ROOT, "build", "blk-error.conf")
+    with open(conf, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "4096"\nonce = "off"\n')
+    return f"blkdebug:{conf}:{image}"
+
+
+@boot_test(cmdline="test=blk-error", disk=blk_error_disk)
+def blk_device_error_is_eio(rc, out):
+    find(r"^blk error test: ok$", out)
+    find(r"^blk error test: 2 reads, 1 errors$", out)
+    find(r"^virtio_blk virtio0: \[vda\] request type 0 at sector 4096 failed, status 1$", out)
+    expect(rc == 0, f"status {rc}")
+
+
 @boot_test(cmdline="test=blk")
 def blk_selftest_without_a_disk(rc, out):
     find(r"^blk selftest: no disk vda", out)
