@@ -1,5 +1,5 @@
 # Keel: every user-facing command (README "Commands").
-#   make run    build and boot in QEMU (SMP=, MEM=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=, LOADER=)
+#   make run    build and boot in QEMU (SMP=, MEM=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=, LOADER=, DISK=)
 #   make test   host unit tests, then QEMU boot tests; ends with "N passed, N failed"
 #   make check  multiboot2 header present, no red-zone use in the kernel
 #   make gdb    QEMU halted with a gdb stub, gdb attached with symbols
@@ -16,6 +16,8 @@ TIMEOUT  ?= 120
 # qemu: QEMU's own Multiboot v1 loader (-kernel); grub: GRUB from an ISO (Multiboot2)
 LOADER   ?= qemu
 ROOTFS_EXTRA ?=
+# make run: a raw disk image attached read-write as the first virtio disk (/dev/vda)
+DISK     ?=
 # make fuzz: campaign length, master seed, extra fuzzer options (e.g. skip=318)
 SECONDS  ?= 600
 SEED     ?= 1
@@ -110,7 +112,7 @@ iso: $(BUILD)/keel.elf initramfs
 
 run: $(BUILD)/keel.elf initramfs
 	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio \
-	    --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) --loader $(LOADER) -- $(CMDLINE)
+	    --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) --loader $(LOADER) $(if $(DISK),--disk $(DISK)) -- $(CMDLINE)
 
 gdb: $(BUILD)/keel.elf initramfs
 	@tools/gdb.sh $(BUILD)/keel.elf "$(CMDLINE)" $(MEM) $(SMP) $(BUILD)/initramfs.cpio

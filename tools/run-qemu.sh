@@ -1,12 +1,13 @@
 #!/bin/bash
 # run-qemu.sh --kernel ELF [--smp N] [--mem SIZE] [--timeout S] [--initramfs CPIO]
-#             [--loader qemu|grub] [--gdb] -- CMDLINE...
+#             [--loader qemu|grub] [--disk IMG] [--gdb] -- CMDLINE...
 #
 # Boots Keel under QEMU (TCG) with the serial console on stdio. The loader is
 # QEMU's own (-kernel with the ELF32 wrapper from tools/mkelf32.py, Multiboot v1:
 # the way Linux is booted without a boot loader, and half a second faster) or
 # GRUB from a rescue ISO (Multiboot2, as on a real machine); the default is
-# $KEEL_LOADER, else qemu. Returns:
+# $KEEL_LOADER, else qemu. --disk attaches IMG (raw) read-write as the first
+# virtio disk, /dev/vda (virtio-blk over modern virtio-pci). Returns:
 #   init's exit status N   the kernel printed "keel: init exited with status N" (or
 #                          "keel: boot complete" / "reboot: Power down": 0) and powered off
 #   250                    kernel panic
@@ -14,7 +15,7 @@
 #   124                    timeout
 # Works with stdin not a terminal; the serial output is also kept in $KEEL_LOG if set.
 set -u
-kernel=""; smp=1; mem=256M; timeout_s=120; initramfs=""; gdb=0; loader=${KEEL_LOADER:-qemu}
+kernel=""; smp=1; mem=256M; timeout_s=120; initramfs=""; gdb=0; loader=${KEEL_LOADER:-qemu}; disk=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) kernel=$2; shift 2 ;;
@@ -23,6 +24,7 @@ while [ $# -gt 0 ]; do
         --timeout) timeout_s=$2; shift 2 ;;
         --initramfs) initramfs=$2; shift 2 ;;
         --loader) loader=$2; shift 2 ;;
+        --disk) disk=$2; shift 2 ;;
         --gdb) gdb=1; shift ;;
         --) shift; break ;;
         *) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
@@ -46,6 +48,11 @@ log=${KEEL_LOG:-$work/serial.log}
 qemu=(qemu-system-x86_64 -machine q35 -cpu max -smp "$smp" -m "$mem" "${boot[@]}"
       -display none -no-reboot -serial stdio -monitor none
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+if [ -n "$disk" ]; then
+    # A QEMU block-driver spec such as blkdebug:CONF:IMG (error injection) passes as it is.
+    case $disk in blkdebug:*) ;; *) [ -f "$disk" ] || { echo "run-qemu.sh: no disk image $disk" >&2; exit 2; } ;; esac
+    qemu+=(-drive "file=$disk,if=none,format=raw,id=vda" -device virtio-blk-pci,drive=vda)
+fi
 if [ "$gdb" = 1 ]; then
     exec "${qemu[@]}" -s -S
 fi

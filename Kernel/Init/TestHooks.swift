@@ -12,6 +12,8 @@ enum TestHooks {
         case "slab-double-free": slabDoubleFree()
         case "mm": MemorySelfTest.run()
         case "smp": SMPSelfTest.run()
+        case "blk": BlockSelfTest.run()
+        case "blk-error": BlockSelfTest.runDeviceError()
         case "lockdep": lockdepSelfTest()
         case "might-sleep": mightSleepSelfTest()
         default: Log.warning("keel: unknown test hook '\(name)' ignored")

@@ -83,6 +83,11 @@ enum Scheduler {
     /// Linux: current
     static var current: Task { running[PerCPU.cpu] }
 
+    /// The CPU runs its idle context (the boot code, a test hook), which
+    /// cannot sleep: there is nothing to switch to that would come back.
+    /// Linux: is_idle_task(current)
+    static var inIdleTask: Bool { current === idleTasks[PerCPU.cpu] }
+
     // MARK: admitting, waking, sleeping
 
     /// Gives a new task a scheduling entity (a copy of `template`: policy and weight

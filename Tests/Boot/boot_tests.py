@@ -21,10 +21,12 @@ PANIC_STATUS = 250
 TESTS = []
 
 
-def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu"):
+def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu", disk=None):
+    """`initramfs` and `disk` are functions that build the archive or disk
+    image and return its path; the disk is attached as the first virtio disk."""
     def register(fn):
         TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
-                                                 initramfs=initramfs, loader=loader), fn))
+                                                 initramfs=initramfs, loader=loader, disk=disk), fn))
         return fn
     return register
 
@@ -44,11 +46,13 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout, initramfs, loader):
+def boot(cmdline, mem, smp, timeout, initramfs, loader, disk):
     archive = initramfs or INITRAMFS
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
-           "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader,
-           "--"] + cmdline.split()
+           "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader]
+    if disk:
+        cmd += ["--disk", disk]
+    cmd += ["--"] + cmdline.split()
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout + 30)
     return p.returncode, p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
@@ -457,6 +461,115 @@ def fuzz_campaign_100k_calls_smp2(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+# ---- virtio-blk: the driver on a real image (test=blk, Kernel/Drivers/BlockSelfTest.swift) ----
+
+def blk_known_byte(i, j):
+    return (i * 7 + j) % 251
+
+
+def blk_written_byte(i, j):
+    return (i * 13 + j * 3 + 1) & 0xff
+
+
+def blk_image(filename):
+    """A 4 MiB raw image: sectors 0-63 hold the pattern test=blk expects."""
+    path = os.path.join(ROOT, "build", filename)
+
+    def build():
+        image = bytearray(4 << 20)
+        for i in range(64):
+            image[i * 512:(i + 1) * 512] = bytes(blk_known_byte(i, j) for j in range(512))
+        with open(path, "wb") as f:
+            f.write(image)
+        return path
+    build.path = path
+    return build
+
+
+def check_blk_image(path):
+    """What test=blk wrote must be in the image after power-off."""
+    with open(path, "rb") as f:
+        image = f.read()
+    for i in range(64):
+        expect(image[i * 512:(i + 1) * 512] == bytes(blk_known_byte(i, j) for j in range(512)),
+               f"sector {i} of the known pattern changed")
+    for i in range(2048, 2048 + 1024):
+        expect(image[i * 512:(i + 1) * 512] == bytes(blk_written_byte(i, j) for j in range(512)),
+               f"sector {i} of the 512 KiB write is not on the image")
+    for i in (100, 101):
+        text = f"keel blk sector {i}".encode()
+        expect(image[i * 512:(i + 1) * 512] == text + bytes(512 - len(text)),
+               f"single-sector write {i} is not on the image")
+    expect(image[3072 * 512:4096 * 512] == bytes(1024 * 512), "bytes written past the large write")
+    # The two kernel threads' last round.
+    for k in range(2):
+        start = (4096 + k * 512) * 512
+        last = bytes((i * 7 + i // 512 + k * 37 + 7 * 11) & 0xff for i in range(256 * 1024))
+        expect(image[start:start + len(last)] == last, f"thread {k}'s last write is not on the image")
+    expect(image[5120 * 512:] == bytes(len(image) - 5120 * 512), "bytes written past the threads' areas")
+
+
+def check_blk_selftest(rc, out, image, cpus):
+    find(r"^pci 0000:00:\d\d\.0: \[1af4:10(01|42)\] type 00 class 0x010000$", out, "no virtio-blk PCI line")
+    find(r"^virtio_blk virtio0: \[vda\] 8192 512-byte logical blocks \(4\.19 MB/4\.00 MiB\)$", out)
+    expect("blk selftest: FAILED" not in out, "self-test reported failures")
+    find(r"^blk selftest: ok$", out)
+    m = find(r"^blk selftest: (\d+) interrupts, (\d+) reads \((\d+) sectors\), (\d+) writes \((\d+) sectors\), "
+             r"(\d+) flushes, 0 errors", out)
+    interrupts, reads, writes, flushes = int(m.group(1)), int(m.group(2)), int(m.group(4)), int(m.group(6))
+    # Reads: 0-63, sector 5, the large read-back (2 requests of 256 KiB), the
+    # threads' 2 x 8 read-backs; writes: the large write (2 requests), two
+    # single sectors, the threads' 2 x 8; one flush.
+    expect((reads, int(m.group(3)), writes, int(m.group(5)), flushes) == (20, 1089 + 8192, 20, 1026 + 8192, 1),
+           f"unexpected request counts {m.groups()}")
+    find(rf"^blk selftest: 2 threads x 8 rounds of 256 KiB ran on CPUs {cpus}$", out)
+    expect(1 <= interrupts <= reads + writes + flushes, f"{interrupts} interrupts for {reads + writes + flushes} requests")
+    expect(rc == 0, f"status {rc}")
+    check_blk_image(image.path)
+
+
+BLK_IMAGE = blk_image("blk-selftest.img")
+
+
+@boot_test(cmdline="test=blk loglevel=7", disk=BLK_IMAGE)
+def blk_selftest(rc, out):
+    check_blk_selftest(rc, out, BLK_IMAGE, "0")
+
+
+BLK_IMAGE_SMP2 = blk_image("blk-selftest-smp2.img")
+
+
+@boot_test(cmdline="test=blk loglevel=7", smp=2, disk=BLK_IMAGE_SMP2)
+def blk_selftest_two_cpus_submitting(rc, out):
+    # The interrupt goes to CPU 0; the thread on CPU 1 is woken across CPUs.
+    check_blk_selftest(rc, out, BLK_IMAGE_SMP2, "0,1")
+
+
+def blk_error_disk():
+    """The 4 MiB image behind QEMU's blkdebug driver, which fails every read
+    that touches sector 4096 with EIO: the device answers VIRTIO_BLK_S_IOERR."""
+    image = blk_image("blk-error.img")()
+    conf = os.path.join(ROOT, "build", "blk-error.conf")
+    with open(conf, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "4096"\nonce = "off"\n')
+    return f"blkdebug:{conf}:{image}"
+
+
+@boot_test(cmdline="test=blk-error", disk=blk_error_disk)
+def blk_device_error_is_eio(rc, out):
+    find(r"^blk error test: ok$", out)
+    find(r"^blk error test: 2 reads, 1 errors$", out)
+    find(r"^virtio_blk virtio0: \[vda\] request type 0 at sector 4096 failed, status 1$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="test=blk")
+def blk_selftest_without_a_disk(rc, out):
+    find(r"^blk selftest: no disk vda", out)
+    expect("virtio_blk" not in out, "a disk appeared from nowhere")
+    expect(rc == 0, f"status {rc}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0
@@ -465,13 +578,14 @@ def main():
     runs = []
     for name, args, check in selected:
         args = dict(args)
-        if args["initramfs"]:
-            try:
-                args["initramfs"] = args["initramfs"]()
-            except (OSError, subprocess.CalledProcessError) as e:
-                failed += 1
-                print(f"not ok - {name}: could not build its initramfs: {e}")
-                continue
+        try:
+            for what in ("initramfs", "disk"):
+                if args[what]:
+                    args[what] = args[what]()
+        except (OSError, subprocess.CalledProcessError) as e:
+            failed += 1
+            print(f"not ok - {name}: could not build its {what}: {e}")
+            continue
         runs.append((name, args, check))
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         futures = [(name, check, pool.submit(boot, **args)) for name, args, check in runs]

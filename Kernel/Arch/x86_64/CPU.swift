@@ -36,6 +36,22 @@ enum CPU {
     /// one-instruction shadow), so no wake-up is lost. Linux: native_safe_halt()
     static func idle() { cpu_idle() }
 
+    /// Halts, with interrupts on while halted, until `done` holds: how a CPU's
+    /// idle context (which has no task to put to sleep: the boot CPU before
+    /// init, a test hook) waits for a device's interrupt. `done` is looked at
+    /// with interrupts off and `sti; hlt` leaves no gap, so an interrupt that
+    /// makes it true cannot slip in between the look and the halt.
+    /// Linux: the idle loop's safe_halt() around a condition
+    static func halt(until done: () -> Bool) {
+        let wereEnabled = interruptsEnabled
+        while true {
+            cpu_cli()
+            if done() { break }
+            cpu_idle()
+        }
+        if wereEnabled { cpu_sti() }
+    }
+
     /// RFLAGS.IF. Linux: !arch_irqs_disabled()
     static var interruptsEnabled: Bool { read_rflags() & (1 << 9) != 0 }
     /// Linux: local_irq_disable()

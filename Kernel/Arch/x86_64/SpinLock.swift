@@ -21,8 +21,9 @@
 //      mapped-files table, then a shmem object's lock; vmap_area_lock; an mm's
 //      page_table_lock; then the allocators: a CPU's slab slot lock, the slab
 //      list lock, zone->lock (anything may allocate, so they come last)
-//   3. spinning locks that turn interrupts off: a sleeping lock's wait lock, the
-//      console's port lock, the scheduler lock (Kernel/Sched/SchedulerLock.swift),
+//   3. spinning locks that turn interrupts off: PCI's config lock (alone), a
+//      disk's queue lock (Kernel/Drivers/VirtioBlk.swift), a sleeping lock's wait
+//      lock, the console's port lock, the scheduler lock (Kernel/Sched/SchedulerLock.swift),
 //      CrossCall's request slot, innermost: a TLB shootdown may be sent with any
 //      lock of groups 1 and 2 held, never with one of group 3.
 // (The SMP self-test's locks are taken alone.)

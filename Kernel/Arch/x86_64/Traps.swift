@@ -20,6 +20,12 @@ func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
         if frame.pointee.isUserMode && Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
     case UInt64(CrossCall.vector):
         Lockdep.inInterrupt { CrossCall.handleInterrupt() }
+    case _ where DeviceInterrupts.contains(vector):
+        LocalAPIC.endOfInterrupt()
+        Lockdep.inInterrupt { DeviceInterrupts.handle(vector) }
+        // A wake-up may have asked this CPU to switch (the idle loop looks by itself).
+        if frame.pointee.isUserMode && Scheduler.needResched[PerCPU.cpu] { Scheduler.schedule() }
+        if frame.pointee.isUserMode { Signals.exitToUserMode(frame) }
     case UInt64(LocalAPIC.spuriousVector):
         return                                  // no EOI for spurious interrupts
     case UInt64(ExceptionVector.pageFault.rawValue):

@@ -26,6 +26,8 @@ KEEL_INLINE void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1"
 KEEL_INLINE void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
 KEEL_INLINE void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
 KEEL_INLINE uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+KEEL_INLINE uint16_t inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+KEEL_INLINE uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 /* ---- control registers ---- */
 KEEL_INLINE uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
@@ -72,6 +74,8 @@ KEEL_INLINE void cpu_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 /* Enable interrupts and halt until the next one, with no gap between (sti shadow). */
 KEEL_INLINE void cpu_idle(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 KEEL_INLINE void cpu_pause(void) { __asm__ volatile("pause"); }
+/* No instruction: the compiler may not move memory accesses across it. Linux: barrier() */
+KEEL_INLINE void compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
 KEEL_INLINE uint64_t read_rflags(void) { uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
 /* Supervisor-mode access prevention: open and close the window for user copies. */
 KEEL_INLINE void cpu_stac(void) { __asm__ volatile("stac" ::: "memory"); }
