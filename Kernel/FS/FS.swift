@@ -53,11 +53,71 @@ enum FS {
         return (root, Mount(source: source, path: "/", covered: nil, root: root, options: options))
     }
 
+    /// Disk device numbers: virtio-blk's major as Linux usually gives it (a
+    /// dynamic one there), 16 minors per disk as Linux reserves them for
+    /// partitions. Linux: virtblk major, DISK_MINORS
+    static let diskMajor: UInt32 = 254
+    static let minorsPerDisk = 16
+
+    /// The disk a block-device number names, nil if none. Linux: blkdev_get_by_dev()
+    static func disk(for number: DeviceNumber) -> (any BlockDevice)? {
+        let disks = BlockDevices.all, index = Int(number.minor) / minorsPerDisk
+        guard number.major == diskMajor, Int(number.minor) % minorsPerDisk == 0, index < disks.count else { return nil }
+        return disks[index]
+    }
+
+    /// Before the root is mounted: file times come from the wall clock, and
+    /// every disk found gets its node in /dev ("vda", ...).
+    /// Linux: device_add_disk() → devtmpfs_create_node()
+    static func initialize() {
+        FileTime.clock = { Int64(truncatingIfNeeded: Clock.realtimeNanoseconds) }
+        for (index, disk) in BlockDevices.all.enumerated() {
+            DevTmpfs.add(disk.name, .blockDevice(DeviceNumber(major: diskMajor, minor: UInt32(index * minorsPerDisk))),
+                         permissions: 0o660)
+        }
+    }
+
+    /// `root=/dev/vda`: the ext2 file system on that disk is "/", with
+    /// devtmpfs on its /dev and proc on its /proc (directories the disk must
+    /// have; `make disk` makes them). The initramfs is not unpacked. A root
+    /// that cannot be mounted is a panic, as on Linux.
+    /// Linux: prepare_namespace() → mount_root() → mount_block_root()
+    static func mountDiskRoot(_ path: String, readOnly: Bool) {
+        let name = path.hasPrefix("/dev/") ? String(path.dropFirst(5)) : path
+        guard let index = BlockDevices.all.firstIndex(where: { $0.name == name }) else {
+            Panic.now("VFS: Cannot open root device \"\(name)\": no such disk. Boot with make run DISK=<image>")
+        }
+        let number = DeviceNumber(major: diskMajor, minor: UInt32(index * minorsPerDisk))
+        lock.lockWrite()
+        do throws(Errno) {
+            var mount = try Ext2Mount.mount(BlockDevices.all[index], number: number, source: "/dev/" + name,
+                                            readOnly: readOnly)
+            mount.path = "/"
+            root = Dentry(root: mount.root)
+            mounts.add(mount)
+        } catch {
+            Panic.now("VFS: Unable to mount root fs on \(name) (\(error.name))")
+        }
+        for (directory, mounted) in [("dev", DevTmpfs.mount), ("proc", ProcFS.mount)] {
+            do throws(Errno) {
+                let point = try PathWalk.resolve("/" + directory, root: root, from: root, mounts: mounts)
+                guard point.inode.isDirectory else { throw .ENOTDIR }
+                var mount = mounted
+                mount.path = "/" + directory
+                mount.covered = point.inode
+                mounts.add(mount)
+            } catch {
+                Log.error("\(mounted.superBlock.typeName): cannot mount on /\(directory) of the root (\(error.name))")
+            }
+        }
+        lock.unlockWrite()
+        Log.notice("VFS: Mounted root (ext2 filesystem) \(readOnly ? "readonly" : "read-write") on device \(number.major):\(number.minor).")
+    }
+
     /// The boot-time tree: the root tmpfs, /proc and devtmpfs on /dev, then
     /// the initramfs over it. The other CPUs are idle; nothing else walks yet.
     /// Linux: init_rootfs() + init_mount_tree(), devtmpfs_mount(), populate_rootfs()
     static func mountInitramfs(_ archive: UnsafeRawBufferPointer) {
-        FileTime.clock = { Int64(truncatingIfNeeded: Clock.realtimeNanoseconds) }
         lock.lockWrite()
         mounts.add(Mount(source: "rootfs", path: "/", covered: nil, root: root.inode, options: ""))
         do throws(Errno) {

@@ -92,6 +92,7 @@ final class OpenFile {
                 defer { contents.unlockForWriting() }
                 try contents.truncate(to: 0)
                 inode.touchModified()
+                try inode.superBlock.operations?.writeAttributes(of: inode)
             }
             operations = .regular(contents)
         case .generated(let generator):
@@ -205,7 +206,16 @@ final class OpenFile {
             if written < n { break }
             Scheduler.condResched()
         }
-        if total > 0 { inode.touchModified() }
+        if total > 0 {
+            inode.touchModified()
+            // The bytes are written; a failure to record the time is the file
+            // system's to report (ext2 logs it), not a reason to fail the write.
+            do throws(Errno) {
+                try inode.superBlock.operations?.writeAttributes(of: inode)
+            } catch {
+                Log.error("write: inode \(inode.ino): mtime not recorded (\(error.name))")
+            }
+        }
         if position == nil { offset = start }
         return total
     }
@@ -259,6 +269,7 @@ final class OpenFile {
         defer { contents.unlockForWriting() }
         try contents.truncate(to: Int(clamping: size))
         inode.touchModified()
+        try inode.superBlock.operations?.writeAttributes(of: inode)
     }
 
     /// Moves the offset. A regular file can be seeked relative to its end; a

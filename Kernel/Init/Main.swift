@@ -51,8 +51,15 @@ private func startKernelOnKernelStack() {
     Scheduler.idleLoop()
 }
 
-/// The initramfs is the first multiboot2 module. Linux: populate_rootfs()
+/// The root file system: a disk (`root=`), or the initramfs, the first
+/// multiboot2 module, in a tmpfs. Linux: prepare_namespace(), populate_rootfs()
 private func mountRoot() {
+    FS.initialize()
+    if let device = Boot.commandLine.rootDevice {
+        FS.mountDiskRoot(device, readOnly: Boot.commandLine.rootReadOnly)
+        Log.notice("initramfs: not unpacked: the root is \(device)")
+        return
+    }
     var modules = Boot.info.modules.makeIterator()
     guard let module = modules.next() else {
         Panic.now("no initramfs: the boot loader passed no module (make run passes build/initramfs.cpio)")

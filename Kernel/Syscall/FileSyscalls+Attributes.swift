@@ -31,6 +31,7 @@ extension FileSyscalls {
         if inode.superBlock.hasFixedAttributes { throw .EPERM }
         inode.permissions = UInt32(truncatingIfNeeded: mode) & 0o7777
         inode.touchChanged()
+        try inode.superBlock.operations?.writeAttributes(of: inode)
         return 0
     }
 
@@ -72,6 +73,7 @@ extension FileSyscalls {
             inode.permissions = permissions
         }
         inode.touchChanged()
+        try inode.superBlock.operations?.writeAttributes(of: inode)
         return 0
     }
 
@@ -141,6 +143,7 @@ extension FileSyscalls {
         if let access { inode.accessTime = access }
         if let modify { inode.modifyTime = modify }
         inode.changeTime = now
+        try inode.superBlock.operations?.writeAttributes(of: inode)
         return 0
     }
 
@@ -156,6 +159,7 @@ extension FileSyscalls {
         defer { contents.unlockForWriting() }
         try contents.truncate(to: Int(clamping: length))
         inode.touchModified()
+        try inode.superBlock.operations?.writeAttributes(of: inode)
         return 0
     }
 
@@ -182,6 +186,7 @@ extension FileSyscalls {
             defer { contents.unlockForWriting() }
             try contents.allocate(offset: Int(clamping: offset), length: Int(clamping: length))
             file.inode.touchModified()
+            try file.inode.superBlock.operations?.writeAttributes(of: file.inode)
             return 0
         case .directory: throw .EISDIR
         case .device: throw file.inode.fileType == .fifo ? .ESPIPE : .ENODEV

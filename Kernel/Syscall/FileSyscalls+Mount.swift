@@ -61,16 +61,25 @@ extension FileSyscalls {
             var made = DevTmpfs.mount
             made.source = source
             return made
+        case "ext2":
+            // The source names a disk node: ENOTBLK for anything else, ENXIO
+            // for a node with no disk behind it. Linux: lookup_bdev()
+            let node = try lookup(AT_FDCWD, source, follow: true).inode
+            guard case .blockDevice(let number) = node.kind else { throw .ENOTBLK }
+            guard let disk = FS.disk(for: number) else { throw .ENXIO }
+            return try FS.withTreeLocked { () throws(Errno) -> Mount in
+                try Ext2Mount.mount(disk, number: number, source: source, readOnly: readOnly)
+            }
         default:
             throw .ENODEV
         }
     }
 
     /// umount2(target, flags): the target must be a mount's root (EINVAL
-    /// otherwise), and nothing may be mounted inside it (EBUSY). Open files
-    /// inside keep working, as after Linux's MNT_DETACH: Keel does not count
-    /// a file system's users, so every unmount is lazy. The file system is
-    /// synced first. Linux: ksys_umount() → do_umount()
+    /// otherwise); nothing may be mounted inside it, nor (without MNT_DETACH)
+    /// a file of it be in use (EBUSY). The file system is written out and
+    /// marked clean; a tmpfs lives on for whoever still uses it, and a disk's
+    /// files used after a MNT_DETACH get EIO. Linux: ksys_umount() → do_umount()
     static func umount2(_ a: SyscallArgs) throws(Errno) -> Int {
         let flags = a.int(1)
         guard flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) == 0 else { throw .EINVAL }
@@ -78,9 +87,13 @@ extension FileSyscalls {
         let target = try lookup(AT_FDCWD, userPath(a.address(0)), follow: flags & UMOUNT_NOFOLLOW == 0)
         let removed = try FS.withTreeLocked { () throws(Errno) -> Mount in
             guard target.parent != nil || target.inode !== FS.root.inode else { throw .EBUSY }
+            let mount = FS.mounts.mounts.last { $0.root === target.inode }
+            if flags & MNT_DETACH == 0, mount?.superBlock.operations?.isBusy == true { throw .EBUSY }
             return try FS.mounts.remove(root: target.inode)
         }
-        try removed.superBlock.sync()
+        // Still mounted elsewhere (proc, devtmpfs are one each): only sync.
+        let stillMounted = FS.mountList().contains { $0.superBlock === removed.superBlock }
+        if stillMounted { try removed.superBlock.sync() } else { try removed.superBlock.operations?.unmount() }
         return 0
     }
 }

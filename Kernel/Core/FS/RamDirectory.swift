@@ -70,6 +70,11 @@ public final class RamFileSystem: FileSystemOperations, @unchecked Sendable {   
     /// Memory is where the data stays: nothing to write.
     public func sync() throws(Errno) {}
     public func unmount() throws(Errno) {}
+    /// The inode is where the attributes are kept.
+    public func writeAttributes(of inode: Inode) throws(Errno) {}
+    /// A tmpfs lives in memory and dies with its last user: unmounting one in
+    /// use is safe (Linux's lazy umount keeps it for its users the same way).
+    public var isBusy: Bool { false }
 }
 
 /// A tmpfs directory. Linux: a shmem directory (there the entries live only in

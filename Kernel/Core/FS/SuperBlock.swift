@@ -56,6 +56,13 @@ public protocol FileSystemOperations: AnyObject {
     /// The last act before power-off or umount: write everything and mark the
     /// file system clean on its disk. Linux: generic_shutdown_super() → put_super()
     func unmount() throws(Errno)
+    /// Writes an inode's mode, owner and times, which the VFS just changed
+    /// (chmod, chown, utimensat, a write's mtime), to where the file system
+    /// keeps them. Linux: super_operations.write_inode / inode_operations.setattr
+    func writeAttributes(of inode: Inode) throws(Errno)
+    /// Files or directories of this file system are in use besides its root:
+    /// umount would pull them from under their users. Linux: may_umount_tree()
+    var isBusy: Bool { get }
 }
 
 /// Linux: struct super_block

@@ -56,6 +56,7 @@ final class MemoryFile: FileContents {
     func sync() throws(Errno) {}
 }
 
+
 /// A tmpfs on the host: its files are MemoryFiles.
 func makeTestTmpfs(readOnly: Bool = false, maxPages: Int = 1 << 20, maxInodes: Int = 1 << 20,
                    minor: UInt32 = 9) -> (superBlock: SuperBlock, root: Inode, fileSystem: RamFileSystem) {
