@@ -102,6 +102,22 @@ enum DentryCache {
         for reference in dropped { reference.release() }
     }
 
+    /// Forgets every name in the directories of `fileSystem` (before it is
+    /// unmounted, so the cache holds none of its inodes). Linux: shrink_dcache_for_umount()
+    static func forgetAll(of fileSystem: AnyObject) {
+        var dropped: [Unmanaged<AnyObject>] = []
+        lock.withLock {
+            var node = oldest
+            while let entry = node {
+                node = entry.pointee.newer
+                if entry.pointee.directory.takeUnretainedValue().fileSystem === fileSystem {
+                    unlink(entry, dropping: &dropped)
+                }
+            }
+        }
+        for reference in dropped { reference.release() }
+    }
+
     /// (entries, negative entries), for /proc/sys/fs/dentry-state's first and fifth fields.
     static var counts: (Int, Int) { lock.withLock { (entries, negativeEntries) } }
 
@@ -206,9 +222,12 @@ enum DentryCache {
 /// negative, a rename forgets both names.
 final class CachedDirectory: DirectoryOperations {
     let directory: any DirectoryOperations
+    /// The mounted file system the directory belongs to, for `forgetAll`.
+    unowned(unsafe) let fileSystem: AnyObject
 
-    init(_ directory: any DirectoryOperations) {
+    init(_ directory: any DirectoryOperations, in fileSystem: AnyObject) {
         self.directory = directory
+        self.fileSystem = fileSystem
     }
 
     func lookup(_ name: String) throws(Errno) -> Inode? {

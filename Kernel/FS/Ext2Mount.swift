@@ -25,7 +25,8 @@ final class Ext2Mount: FileSystemOperations {
     /// The VFS super block; it owns this object (its `operations`), so this
     /// back reference does not retain it.
     unowned(unsafe) var superBlock: SuperBlock
-    private let lock = SleepLock(LockClass("&sbi->s_lock", sleeping: true))
+    private let lock = SleepLock(Ext2Mount.lockClass)
+    private static let lockClass = LockClass("&sbi->s_lock", sleeping: true)
     /// Protected by `lock`.
     private var inodes = HashMap<UInt32, Inode>()
     /// Inodes with no names left, to free on the disk once unused. Protected by `lock`.
@@ -80,7 +81,7 @@ final class Ext2Mount: FileSystemOperations {
         let kind: InodeKind
         switch type {
         case .regular: kind = .regular(Ext2File(self, ino))
-        case .directory: kind = .directory(CachedDirectory(Ext2Dir(self, ino)))
+        case .directory: kind = .directory(CachedDirectory(Ext2Dir(self, ino), in: self))
         case .symlink: kind = .symlink(try fs.readlink(ino))
         case .characterDevice: kind = .characterDevice(disk.deviceNumber)
         case .blockDevice: kind = .blockDevice(disk.deviceNumber)
@@ -157,6 +158,7 @@ final class Ext2Mount: FileSystemOperations {
     /// Frees what unlinked inodes are no longer used, writes everything and
     /// marks the file system clean. Linux: ext2_put_super()
     func unmount() throws(Errno) {
+        DentryCache.forgetAll(of: self)
         try locked { () throws(Errno) in
             pruneLocked(all: false)
             isUnmounted = true
@@ -167,7 +169,8 @@ final class Ext2Mount: FileSystemOperations {
 
     /// Anything but the root still in use (open, a current directory, mapped).
     var isBusy: Bool {
-        lock.withLock { () -> Bool in
+        DentryCache.forgetAll(of: self)
+        return lock.withLock { () -> Bool in
             pruneLocked(all: true)
             return inodes.count > 1
         }
@@ -198,7 +201,8 @@ final class Ext2File: FileContents, @unchecked Sendable {   // the sizes are ato
     private let cachedSize = Atomic<Int>(0)
     private let cachedSectors = Atomic<Int>(0)
     /// Linux: inode->i_rwsem
-    private let writeLock = SleepLock(LockClass("&ext2->i_rwsem", sleeping: true))
+    private let writeLock = SleepLock(Ext2File.writeLockClass)
+    private static let writeLockClass = LockClass("&ext2->i_rwsem", sleeping: true)
 
     init(_ mount: Ext2Mount, _ ino: UInt32) {
         self.mount = mount
@@ -221,6 +225,7 @@ final class Ext2File: FileContents, @unchecked Sendable {   // the sizes are ato
     func write(from buffer: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         guard offset >= 0 else { throw .EINVAL }
         return try mount.locked { () throws(Errno) -> Int in
+            mount.pruneLocked(all: false)          // an unlinked file's blocks may be free now
             let written = try mount.fs.write(ino, at: UInt64(offset), from: buffer)
             try mount.refreshLocked(ino)
             return written

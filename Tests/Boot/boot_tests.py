@@ -96,7 +96,7 @@ def user_initramfs():
     source = os.path.join(extra, "hello.c")
     with open(source, "w") as f:
         f.write('#include <stdio.h>\nint main(int c, char **v) {\n'
-                '    printf("hello from %s with %d arguments\\n", v[0], c - 1);\n    return 42;\n}\n')
+    '    printf("hello from %s with %d arguments\\n", v[0], c - 1);\n    return 42;\n}\n')
     subprocess.run(["musl-gcc", "-static", "-O2", "-o", os.path.join(extra, "prog"), source], check=True)
     os.remove(source)
     out = os.path.join(ROOT, "build", "boot-test-extra.cpio")
@@ -112,12 +112,12 @@ def busybox_initramfs():
     subprocess.run(["cp", "/bin/busybox", os.path.join(extra, "bin", "busybox")], check=True)
     with open(os.path.join(extra, "script.sh"), "w") as f:
         f.write('echo "shell: $((6 * 7))"\n'
-                'x=$(echo captured; echo output)\n'
-                'echo "substitution: $x"\n'
-                'busybox echo one two three | busybox wc -w\n'
-                'busybox head -1 /proc/meminfo\n'
-                'busybox ls /bin | busybox grep -c test_\n'
-                'exit 7\n')
+    'x=$(echo captured; echo output)\n'
+    'echo "substitution: $x"\n'
+    'busybox echo one two three | busybox wc -w\n'
+    'busybox head -1 /proc/meminfo\n'
+    'busybox ls /bin | busybox grep -c test_\n'
+    'exit 7\n')
     out = os.path.join(ROOT, "build", "boot-test-busybox.cpio")
     subprocess.run([os.path.join(ROOT, "tools", "build-initramfs.sh"), out, extra], check=True,
                    stdout=subprocess.DEVNULL)
@@ -134,42 +134,48 @@ def busybox_shell_runs_a_script(rc, out):
     expect(rc == 7, f"make run status {rc}, expected the script's 7")
 
 
-def busybox_files_initramfs():
-    """Debian's busybox making, changing and removing files on Keel's writable root."""
-    extra = os.path.join(ROOT, "build", "boot-test-busybox-files")
-    os.makedirs(os.path.join(extra, "bin"), exist_ok=True)
-    subprocess.run(["cp", "/bin/busybox", os.path.join(extra, "bin", "busybox")], check=True)
-    with open(os.path.join(extra, "files.sh"), "w") as f:
-        f.write('set -e\n'
-                'b=busybox\n'
-                '$b mkdir -p /work/a/b\n'
-                'echo "first line" > /work/a/b/file\n'
-                'echo "second line" >> /work/a/b/file\n'
-                '$b cp /work/a/b/file /work/copy\n'
-                '$b mv /work/copy /work/moved\n'
-                '$b ln -s a/b/file /work/link\n'
-                '$b ln /work/moved /work/hard\n'
-                'echo "cat: $($b cat /work/link | $b wc -l) lines"\n'
-                'echo "links: $($b stat -c %h /work/moved)"\n'
-                '$b ls -l /work | $b sed -n "s/^\\([-dl]\\).* \\([a-z]*\\)\\( ->.*\\)*$/ls: \\1 \\2/p"\n'
-                '$b chmod 600 /work/moved\n'
-                'echo "mode: $($b stat -c %a /work/moved)"\n'
-                '$b mount -t tmpfs -o size=1m tmpfs /work/a\n'
-                '$b grep " /work/a " /proc/mounts\n'
-                '$b df -k /work/a | $b tail -1 | $b sed "s/^\\([a-z]*\\) *\\([0-9]*\\).*/df: \\1 \\2/"\n'
-                '$b umount /work/a\n'
-                'echo "after umount: $($b ls /work/a)"\n'
-                '$b rm -r /work\n'
-                '$b test ! -e /work && echo "removed"\n'
-                '$b grep "^rootfs / rootfs rw" /proc/mounts\n'
-                'exit 0\n')
-    out = os.path.join(ROOT, "build", "boot-test-busybox-files.cpio")
-    subprocess.run([os.path.join(ROOT, "tools", "build-initramfs.sh"), out, extra], check=True,
-                   stdout=subprocess.DEVNULL)
-    return out
+def busybox_script_initramfs(name, script):
+    """A builder of an initramfs with Debian's static busybox and /script.sh."""
+    def build():
+        extra = os.path.join(ROOT, "build", "boot-test-" + name)
+        os.makedirs(os.path.join(extra, "bin"), exist_ok=True)
+        subprocess.run(["cp", "/bin/busybox", os.path.join(extra, "bin", "busybox")], check=True)
+        with open(os.path.join(extra, "script.sh"), "w") as f:
+            f.write(script)
+        out = os.path.join(ROOT, "build", "boot-test-" + name + ".cpio")
+        subprocess.run([os.path.join(ROOT, "tools", "build-initramfs.sh"), out, extra], check=True,
+                       stdout=subprocess.DEVNULL)
+        return out
+    return build
 
 
-@boot_test(cmdline="init=/bin/busybox -- sh /files.sh", initramfs=busybox_files_initramfs)
+busybox_files_initramfs = busybox_script_initramfs("busybox-files", (
+    'set -e\n'
+    'b=busybox\n'
+    '$b mkdir -p /work/a/b\n'
+    'echo "first line" > /work/a/b/file\n'
+    'echo "second line" >> /work/a/b/file\n'
+    '$b cp /work/a/b/file /work/copy\n'
+    '$b mv /work/copy /work/moved\n'
+    '$b ln -s a/b/file /work/link\n'
+    '$b ln /work/moved /work/hard\n'
+    'echo "cat: $($b cat /work/link | $b wc -l) lines"\n'
+    'echo "links: $($b stat -c %h /work/moved)"\n'
+    '$b ls -l /work | $b sed -n "s/^\\([-dl]\\).* \\([a-z]*\\)\\( ->.*\\)*$/ls: \\1 \\2/p"\n'
+    '$b chmod 600 /work/moved\n'
+    'echo "mode: $($b stat -c %a /work/moved)"\n'
+    '$b mount -t tmpfs -o size=1m tmpfs /work/a\n'
+    '$b grep " /work/a " /proc/mounts\n'
+    '$b df -k /work/a | $b tail -1 | $b sed "s/^\\([a-z]*\\) *\\([0-9]*\\).*/df: \\1 \\2/"\n'
+    '$b umount /work/a\n'
+    'echo "after umount: $($b ls /work/a)"\n'
+    '$b rm -r /work\n'
+    '$b test ! -e /work && echo "removed"\n'
+    '$b grep "^rootfs / rootfs rw" /proc/mounts\n'
+    'exit 0\n'))
+
+
+@boot_test(cmdline="init=/bin/busybox -- sh /script.sh", initramfs=busybox_files_initramfs)
 def busybox_makes_and_removes_files(rc, out):
     find(r"^cat: 2 lines$", out, "a file written with > and >> read back through a symlink")
     find(r"^links: 2$", out)
@@ -567,6 +573,152 @@ def blk_device_error_is_eio(rc, out):
 def blk_selftest_without_a_disk(rc, out):
     find(r"^blk selftest: no disk vda", out)
     expect("virtio_blk" not in out, "a disk appeared from nowhere")
+    expect(rc == 0, f"status {rc}")
+
+
+# ---- ext2 on a virtio disk ----
+
+def make_disk(name, size="64M"):
+    """A builder of an ext2 image of the userland (tools/make-disk.sh, as `make disk`)."""
+    def build():
+        image = os.path.join(ROOT, "build", name)
+        subprocess.run([os.path.join(ROOT, "tools", "make-disk.sh"), image, size], check=True,
+                       stdout=subprocess.DEVNULL)
+        return image
+    build.path = os.path.join(ROOT, "build", name)
+    return build
+
+
+def raw_ext2(name, size_kib, block_size, corrupt=None):
+    """A builder of an empty ext2 image (mke2fs, Keel's features), optionally
+    damaged afterwards by `corrupt(path)`."""
+    def build():
+        image = os.path.join(ROOT, "build", name)
+        if os.path.exists(image):
+            os.remove(image)
+        subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-r", "1", "-b", str(block_size), "-N", "64",
+                        "-O", "none,sparse_super,large_file,filetype", image, f"{size_kib}k"], check=True)
+        if corrupt:
+            corrupt(image)
+        return image
+    build.path = os.path.join(ROOT, "build", name)
+    return build
+
+
+def e2fsck_clean(image):
+    p = subprocess.run(["e2fsck", "-fn", image], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = p.stdout.decode("utf-8", "replace")
+    expect(p.returncode == 0, f"e2fsck -fn found problems (status {p.returncode}):\n{out}")
+
+
+def tree_listing(top):
+    """Every entry under `top`: relative path, type, permissions, size, content
+    digest or symlink target."""
+    import hashlib
+    import stat as st
+    rows = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in sorted(dirnames + filenames):
+            path = os.path.join(dirpath, name)
+            info = os.lstat(path)
+            rel = os.path.relpath(path, top)
+            if st.S_ISLNK(info.st_mode):
+                rows.append((rel, "l", os.readlink(path)))
+            elif st.S_ISDIR(info.st_mode):
+                rows.append((rel, "d", oct(info.st_mode & 0o7777)))
+            else:
+                with open(path, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()[:16]
+                rows.append((rel, "f", oct(info.st_mode & 0o7777), info.st_size, digest))
+    return sorted(rows)
+
+
+EXT2_TREE_DISK = make_disk("ext2-tree.img")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/mktree -- /tree", disk=EXT2_TREE_DISK, timeout=120)
+def ext2_tree_matches_linux_and_e2fsck_is_clean(rc, out):
+    find(r"^VFS: Mounted root \(ext2 filesystem\) read-write on device 254:0\.$", out)
+    find(r"^mktree: done$", out)
+    expect(rc == 0, f"status {rc}")
+    image = EXT2_TREE_DISK.path
+    e2fsck_clean(image)
+    import tempfile
+    with tempfile.TemporaryDirectory() as work:
+        linux = os.path.join(work, "linux")
+        os.makedirs(linux)
+        p = subprocess.run([os.path.join(ROOT, "build", "userland", "mktree"), os.path.join(linux, "tree")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        expect(p.returncode == 0, f"mktree on Linux failed: {p.stdout!r}")
+        keel = os.path.join(work, "keel")
+        os.makedirs(keel)
+        p = subprocess.run(["debugfs", "-R", f"rdump /tree {keel}", image], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        expect(p.returncode == 0, f"debugfs rdump failed: {p.stdout!r}")
+        a, b = tree_listing(os.path.join(linux, "tree")), tree_listing(os.path.join(keel, "tree"))
+        expect(len(a) > 250, f"the Linux tree has only {len(a)} entries")
+        only = sorted(set(a) ^ set(b))
+        expect(a == b, f"{len(only)} entries differ, e.g. {only[:4]}")
+    p = subprocess.run(["debugfs", "-R", "stat /tree/hard", image], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    expect(re.search(rb"Links: 2\b", p.stdout), "the hard link does not count 2 links on the disk")
+
+
+EXT2_SMALL = raw_ext2("ext2-small.img", 1024, 1024)
+
+
+@boot_test(cmdline="init=/bin/busybox -- sh /script.sh", disk=EXT2_SMALL, initramfs=busybox_script_initramfs(
+    "ext2-fill", 'busybox mkdir /mnt\n'
+                 'busybox mount -t ext2 /dev/vda /mnt || exit 1\n'
+                 'busybox df -k /mnt | busybox tail -1\n'
+                 '/bin/mktree --fill /mnt/fill\n'
+                 'busybox umount /mnt && echo unmounted\n'))
+def ext2_full_disk_is_enospc_and_stays_consistent(rc, out):
+    m = find(r"^fill: (\d+) files, (\d+) bytes, then ENOSPC: (\w+)$", out)
+    expect(int(m.group(1)) >= 10, f"only {m.group(1)} files fit on 1 MiB")
+    expect(m.group(3) == "yes", "a write on the full disk was not ENOSPC")
+    find(r"^fill: after unlink a write of 4096 gives 4096$", out, "freed space could not be used again")
+    find(r"^fill: data kept: yes$", out)
+    find(r"^unmounted$", out)
+    e2fsck_clean(EXT2_SMALL.path)
+
+
+def _zero_magic(image):
+    with open(image, "r+b") as f:
+        f.seek(1024 + 56)
+        f.write(b"\0\0")
+
+
+def _bad_inode(image):
+    subprocess.run(["debugfs", "-w", "-R", "write /etc/hostname victim", image], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["debugfs", "-w", "-R", "sif victim mode 0170000", image], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+EXT2_BAD_MAGIC = raw_ext2("ext2-bad-magic.img", 1024, 1024, _zero_magic)
+EXT2_BAD_INODE = raw_ext2("ext2-bad-inode.img", 1024, 1024, _bad_inode)
+CORRUPT_SCRIPT = ('busybox mkdir /mnt\n'
+                  'busybox mount -t ext2 /dev/vda /mnt; echo "mount status $?"\n'
+                  'busybox cat /mnt/victim; echo "cat status $?"\n'
+                  'echo survived\n')
+
+
+@boot_test(cmdline="init=/bin/busybox -- sh /script.sh", disk=EXT2_BAD_MAGIC,
+           initramfs=busybox_script_initramfs("ext2-corrupt", CORRUPT_SCRIPT))
+def ext2_corrupt_superblock_is_an_error_not_a_panic(rc, out):
+    find(r"^EXT2-fs \(vda\): error: can't find an ext2 filesystem", out)
+    find(r"^mount status [1-9]", out)
+    find(r"^survived$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="init=/bin/busybox -- sh /script.sh", disk=EXT2_BAD_INODE,
+           initramfs=busybox_script_initramfs("ext2-corrupt", CORRUPT_SCRIPT))
+def ext2_corrupt_inode_is_an_error_not_a_panic(rc, out):
+    find(r"^mount status 0$", out)
+    find(r"^EXT2-fs \(vda\): error: .*inode", out, "no console line about the damaged inode")
+    find(r"^cat status [1-9]", out)
+    find(r"^survived$", out)
     expect(rc == 0, f"status {rc}")
 
 
