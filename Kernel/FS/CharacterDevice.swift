@@ -10,6 +10,18 @@ protocol CharacterDevice: AnyObject {
     func write(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int
     /// ENOTTY for a command the device does not know. Linux: unlocked_ioctl
     func ioctl(_ command: UInt32, argument: VirtAddr, file: OpenFile) throws(Errno) -> Int
+    /// Which of read and write would not block now; with a `table`, the
+    /// caller (poll, select) also goes on the wait queues a change to that
+    /// answer wakes. It runs with the caller marked sleeping: spinlocks and
+    /// peeks only, no sleeping lock. Linux: the poll member of file_operations
+    func poll(file: OpenFile, table: PollTable?) -> PollEvents
+    /// A file of this device is being opened with `flags` (O_NOCTTY among
+    /// them); not called for pipe ends. Linux: the open member of file_operations
+    func open(file: OpenFile, flags: OpenFlags) throws(Errno)
+}
+
+extension CharacterDevice {
+    func open(file: OpenFile, flags: OpenFlags) throws(Errno) {}
 }
 
 /// The drivers by device number. Linux: cdev_map and kobj_lookup()
@@ -18,6 +30,7 @@ enum CharacterDevices {
     static func driver(for number: DeviceNumber) -> (any CharacterDevice)? {
         switch number {
         case .console: ConsoleDevice.shared
+        case .tty: ControllingTerminal.shared
         default: nil
         }
     }

@@ -23,6 +23,7 @@ enum FS {
         let rootInode = rootfs.makeInode(.directory(root), permissions: 0o755)
         let devInode = rootfs.makeInode(.directory(dev), permissions: 0o755)
         dev.insert("console", rootfs.makeInode(.characterDevice(.console), permissions: 0o600))
+        dev.insert("tty", rootfs.makeInode(.characterDevice(.tty), permissions: 0o666))
         root.insert("dev", devInode)
         root.insert("proc", ProcFS.root)
         rootInode.nlink += 2

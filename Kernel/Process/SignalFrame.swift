@@ -28,7 +28,11 @@ enum SignalFrame {
         let (info, oldMask) = task.signals.lock.withLock { () -> (Info, UInt64) in
             let info = task.pendingSignalInfo[Int(signal)] ?? Info()
             task.pendingSignalInfo[Int(signal)] = nil
-            return (info, task.blockedSignals)
+            // After ppoll, pselect6 or sigsuspend: the mask from before the
+            // call comes back when the handler returns. Linux: sigmask_to_save()
+            let saved = task.savedSignalMask ?? task.blockedSignals
+            task.savedSignalMask = nil
+            return (info, saved)
         }
         let fpstate = (regs.rsp &- 128 &- 512) & ~63                   // below the red zone
         let base = ((fpstate &- UInt64(frameBytes) &+ 8) & ~15) &- 8   // rsp + 8 is 16-aligned, as after a call

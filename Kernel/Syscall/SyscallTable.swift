@@ -19,6 +19,7 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
 /// and its work flags
 private func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>) {
     OOMKiller.checkReserve()
+    ConsoleDevice.runReceiveWork()
     Scheduler.condResched()
     if Signals.mayBePending(Scheduler.current) { Signals.deliver(frame) }
 }
@@ -35,6 +36,7 @@ enum Syscall: Int {
     case stat = 4
     case fstat = 5
     case lstat = 6
+    case poll = 7
     case lseek = 8
     case mmap = 9
     case mprotect = 10
@@ -50,6 +52,7 @@ enum Syscall: Int {
     case writev = 20
     case access = 21
     case pipe = 22
+    case select = 23
     case sched_yield = 24
     case mremap = 25
     case msync = 26
@@ -78,8 +81,14 @@ enum Syscall: Int {
     case getgid = 104
     case geteuid = 107
     case getegid = 108
+    case setpgid = 109
     case getppid = 110
+    case getpgrp = 111
+    case setsid = 112
+    case getpgid = 121
+    case getsid = 124
     case rt_sigpending = 127
+    case rt_sigsuspend = 130
     case sched_setparam = 142
     case sched_getparam = 143
     case sched_setscheduler = 144
@@ -101,10 +110,13 @@ enum Syscall: Int {
     case clock_gettime = 228
     case exit_group = 231
     case tgkill = 234
+    case waitid = 247
     case openat = 257
     case newfstatat = 262
     case readlinkat = 267
     case faccessat = 269
+    case pselect6 = 270
+    case ppoll = 271
     case set_robust_list = 273
     case dup3 = 292
     case pipe2 = 293
@@ -166,6 +178,11 @@ enum SyscallTable {
         case .faccessat: return try FileSyscalls.faccessat(a)
         case .dup3: return try FileSyscalls.dup3(a)
         case .faccessat2: return try FileSyscalls.faccessat2(a)
+        // waiting for descriptors (PollSyscalls.swift → Kernel/FS/Poll.swift)
+        case .poll: return try PollSyscalls.poll(a)
+        case .select: return try PollSyscalls.select(a)
+        case .pselect6: return try PollSyscalls.pselect6(a)
+        case .ppoll: return try PollSyscalls.ppoll(a)
         // memory (MemorySyscalls.swift → Kernel/Memory)
         case .mmap: return try MemorySyscalls.mmap(a)
         case .mprotect: return try MemorySyscalls.mprotect(a)
@@ -182,7 +199,14 @@ enum SyscallTable {
         case .execve: return try ProcessSyscalls.execve(a, frame: frame)
         case .exit: ProcessSyscalls.exit(a)
         case .wait4: return try ChildSyscalls.wait4(a)
+        case .waitid: return try ChildSyscalls.waitid(a)
         case .getppid: return ChildSyscalls.getppid()
+        // process groups and sessions (ProcessGroupSyscalls.swift)
+        case .setpgid: return try ProcessGroupSyscalls.setpgid(a)
+        case .getpgrp: return ProcessGroupSyscalls.getpgrp()
+        case .setsid: return try ProcessGroupSyscalls.setsid()
+        case .getpgid: return try ProcessGroupSyscalls.getpgid(a)
+        case .getsid: return try ProcessGroupSyscalls.getsid(a)
         case .arch_prctl: return try ProcessSyscalls.archPrctl(a)
         case .gettid: return Int(Scheduler.current.pid)
         case .futex: return try Futex.syscall(a)
@@ -196,6 +220,7 @@ enum SyscallTable {
         case .kill: return try SignalSyscalls.kill(a)
         case .rt_sigpending: return try SignalSyscalls.rtSigpending(a)
         case .tkill, .tgkill: return try SignalSyscalls.tkill(a)
+        case .rt_sigsuspend: return try PollSyscalls.rtSigsuspend(a)
         // scheduling (SchedSyscalls.swift)
         case .sched_yield: return ProcessSyscalls.schedYield(a)
         case .sched_setparam: return try SchedSyscalls.setParam(a)
