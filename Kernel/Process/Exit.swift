@@ -140,12 +140,14 @@ enum ProcessExit {
         var outcome: WaitOutcome = .sleep
         while true {
             // The look happens after the task is marked sleeping: an exit that
-            // comes after it wakes the task, which then looks again.
-            Scheduler.sleep(unless: {
+            // comes after it wakes the task, which then looks again (and a
+            // SIGCHLD that comes with a report finds the report first).
+            let looked = Scheduler.sleep(unless: {
                 outcome = considerChildren(of: me.groupLeader ?? me, target: target, options: options)
                 if case .sleep = outcome { return noHang || Signals.interrupted(me) }
                 return true
             })
+            guard looked else { continue }
             switch outcome {
             case .noChild: throw .ECHILD
             case .reaped(let zombie, let status):
