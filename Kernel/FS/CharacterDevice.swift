@@ -10,18 +10,18 @@ protocol CharacterDevice: AnyObject {
     func write(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int
     /// ENOTTY for a command the device does not know. Linux: unlocked_ioctl
     func ioctl(_ command: UInt32, argument: VirtAddr, file: OpenFile) throws(Errno) -> Int
-    /// What a read or write would do now without waiting. Linux: file_operations.poll
-    func poll(file: OpenFile) -> PollEvents
-    /// The device notices new input only when asked (the serial port, whose
-    /// interrupt is off): poll looks again every tick instead of waiting for
-    /// a wake-up. Linux has no such devices (its serial driver takes interrupts)
-    var isPolledByTicks: Bool { get }
+    /// Which of read and write would not block now; with a `table`, the
+    /// caller (poll, select) also goes on the wait queues a change to that
+    /// answer wakes. It runs with the caller marked sleeping: spinlocks and
+    /// peeks only, no sleeping lock. Linux: the poll member of file_operations
+    func poll(file: OpenFile, table: PollTable?) -> PollEvents
+    /// A file of this device is being opened with `flags` (O_NOCTTY among
+    /// them); not called for pipe ends. Linux: the open member of file_operations
+    func open(file: OpenFile, flags: OpenFlags) throws(Errno)
 }
 
 extension CharacterDevice {
-    /// A device that never makes anyone wait. Linux: DEFAULT_POLLMASK
-    func poll(file: OpenFile) -> PollEvents { .always }
-    var isPolledByTicks: Bool { false }
+    func open(file: OpenFile, flags: OpenFlags) throws(Errno) {}
 }
 
 /// The drivers by device number. Linux: cdev_map and kobj_lookup()
@@ -31,6 +31,7 @@ enum CharacterDevices {
         switch number.major {
         case 1: MemoryDevice.driver(minor: number.minor)
         case 5 where number == .console: ConsoleDevice.shared
+        case 5 where number == .tty: ControllingTerminal.shared
         default: nil
         }
     }

@@ -57,4 +57,7 @@ final class MemoryDevice: CharacterDevice {
     }
 
     func ioctl(_ command: UInt32, argument: VirtAddr, file: OpenFile) throws(Errno) -> Int { throw .ENOTTY }
+
+    /// Never makes anyone wait. Linux: DEFAULT_POLLMASK (mem.c has no poll)
+    func poll(file: OpenFile, table: PollTable?) -> PollEvents { [.in, .out, .readNormal, .writeNormal] }
 }

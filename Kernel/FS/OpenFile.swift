@@ -104,7 +104,9 @@ final class OpenFile {
             operations = .directory(directory)
         case .characterDevice(let number):
             guard let driver = CharacterDevices.driver(for: number) else { throw .ENXIO }
-            operations = .device(driver)
+            let file = OpenFile(path: path, flags: flags.fileStatusFlags, operations: .device(driver))
+            try driver.open(file: file, flags: flags)
+            return file
         case .symlink:
             throw .ELOOP
         case .pipe, .fifo, .blockDevice:
@@ -326,6 +328,14 @@ final class OpenFile {
     func ioctl(_ command: UInt32, argument: VirtAddr) throws(Errno) -> Int {
         guard case .device(let driver) = operations else { throw .ENOTTY }
         return try driver.ioctl(command, argument: argument, file: self)
+    }
+
+    /// Which operations would not block (Kernel/FS/Poll.swift). Files in
+    /// memory, directories and /proc files are always ready.
+    /// Linux: vfs_poll(), DEFAULT_POLLMASK
+    func poll(table: PollTable?) -> PollEvents {
+        guard case .device(let driver) = operations else { return [.in, .out, .readNormal, .writeNormal] }
+        return driver.poll(file: self, table: table)
     }
 
     /// Copies bytes that `bytesAt(offset, count)` yields to `buffer`.

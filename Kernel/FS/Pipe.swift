@@ -22,9 +22,12 @@ final class Pipe {
     /// Open read and write ends (OpenFile objects; dup and fork share them).
     /// Protected by `mutex`.
     var readers = 0, writers = 0
-    private var waiting: [Task] = []
-    /// Held by a reader or writer over the ring, `count`, `waiting` and the end
-    /// counts (an end's last close takes it too). Linux: pipe->mutex
+    /// Readers and writers waiting for a change, and pollers. Linux: pipe->rd_wait, wr_wait
+    let waiters = WaitQueue()
+    /// Held by a reader or writer over the ring, `count` and the end counts
+    /// (an end's last close takes it too). poll peeks at `count` and the end
+    /// counts without it (one aligned word each; a change it misses wakes it).
+    /// Linux: pipe->mutex
     let mutex = SleepLock(Pipe.mutexClass)
     private static let mutexClass = LockClass("&pipe->mutex", sleeping: true)
 
@@ -63,13 +66,13 @@ final class Pipe {
     /// a signal comes, then takes `mutex` back. The caller looked for a signal
     /// before; one sent between that look and `prepareToSleep` found the task
     /// running and woke nothing, so it looks again once marked sleeping. The
-    /// task leaves `waiting` before returning, so no wake-up meant for this
+    /// task leaves `waiters` before returning, so no wake-up meant for this
     /// pipe reaches it later in another sleep.
     /// Linux: pipe_wait_readable/writable() → prepare_to_wait_event() (its
     /// signal_pending_state() look) and finish_wait()
     func waitForChange() {
         let me = Scheduler.current
-        waiting.append(me)
+        waiters.add(me)
         Scheduler.prepareToSleep()          // before letting go: a wake from here on counts
         if Signals.interrupted(me) {
             Scheduler.cancelSleep()
@@ -78,16 +81,12 @@ final class Pipe {
             Scheduler.sleepPrepared()
             mutex.lock()
         }
-        waiting.removeAll { $0 === me }
+        waiters.remove(me)
     }
 
-    /// Wakes every task sleeping on this pipe, and every poll and select
-    /// (they may be watching it). Linux: wake_up_interruptible_all()
+    /// Wakes every task sleeping on this pipe or polling it. Linux: wake_up_interruptible_all()
     func wakeAll() {
-        let sleepers = waiting
-        waiting.removeAll()
-        for task in sleepers { Scheduler.wake(task) }
-        PollWait.wakeAll()
+        waiters.wakeAll()
     }
 }
 
@@ -111,23 +110,6 @@ final class PipeEnd: CharacterDevice {
         pipe.mutex.withLock {
             if isWriteEnd { pipe.writers -= 1 } else { pipe.readers -= 1 }
             pipe.wakeAll()
-        }
-    }
-
-    /// The read end is readable with bytes waiting and hung up with no writer
-    /// left; the write end writable with room for PIPE_BUF bytes and in error
-    /// with no reader left. Linux: pipe_poll()
-    func poll(file: OpenFile) -> PollEvents {
-        pipe.mutex.withLock { () -> PollEvents in
-            var events: PollEvents = []
-            if isWriteEnd {
-                if pipe.space >= Pipe.atomicWrite { events.formUnion([.output, .writeNormal]) }
-                if pipe.readers == 0 { events.insert(.error) }
-            } else {
-                if pipe.count > 0 { events.formUnion([.input, .readNormal]) }
-                if pipe.writers == 0 { events.insert(.hangUp) }
-            }
-            return events
         }
     }
 
@@ -175,6 +157,22 @@ final class PipeEnd: CharacterDevice {
             pipe.waitForChange()
         }
         return written
+    }
+
+    /// The read end is readable with bytes in the pipe and hung up with no
+    /// writer left; the write end is writable with room for an atomic write and
+    /// in error with no reader left. Linux: pipe_poll()
+    func poll(file: OpenFile, table: PollTable?) -> PollEvents {
+        table?.wait(on: pipe.waiters)
+        var events: PollEvents = []
+        if isWriteEnd {
+            if pipe.space >= Pipe.atomicWrite { events.formUnion([.out, .writeNormal]) }
+            if pipe.readers == 0 { events.insert(.error) }
+        } else {
+            if pipe.count > 0 { events.formUnion([.in, .readNormal]) }
+            if pipe.writers == 0 { events.insert(.hangUp) }
+        }
+        return events
     }
 
     func ioctl(_ command: UInt32, argument: VirtAddr, file: OpenFile) throws(Errno) -> Int {

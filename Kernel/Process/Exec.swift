@@ -46,7 +46,7 @@ enum Exec {
             old.put()
         }
         task.completeVforkDone()                        // off the parent's memory: it may run
-        Task.tasklistLock.withLock { (task.groupLeader ?? task).hasExeced = true }
+        Task.tasklistLock.withLock { (task.groupLeader ?? task).didExec = true }
         task.fsBase = 0
         CPU.setFSBase(0)
         task.files.closeOnExec()

@@ -11,6 +11,10 @@ enum WaitStatus {
     static func exited(_ code: Int) -> Int32 { Int32((code & 0xff) << 8) }
     /// Killed by a signal: its number in bits 0-6.
     static func signaled(_ signal: Int32) -> Int32 { signal & 0x7f }
+    /// Stopped by a signal: 0x7f, and the signal in bits 8-15.
+    static func stopped(_ signal: Int32) -> Int32 { 0x7f | (signal & 0xff) << 8 }
+    /// Continued by SIGCONT. Linux: 0xffff (W_CONTINUED)
+    static let continued: Int32 = 0xffff
 }
 
 enum ProcessExit {
@@ -90,6 +94,8 @@ enum ProcessExit {
     /// or, for init, the machine powers off. Linux: exit_notify()
     private static func processEnded(_ leader: Task, status: Int32) {
         if leader.pid == 1 { initExited(status) }
+        let leadsSession = Task.tasklistLock.withLock { leader.sid == leader.pid }
+        if leadsSession { ConsoleDevice.shared.sessionLeaderExited(leader.pid) }
         Task.tasklistLock.lock()
         leader.exitStatus = status
         reparentChildren(of: leader)
@@ -103,26 +109,53 @@ enum ProcessExit {
         Task.tasklistLock.unlock()
     }
 
-    /// Waits for a child in `pid`'s set (wait4's encoding: > 0 one pid, else
-    /// any; Keel has no process groups) to become a zombie, and reaps it.
-    /// Returns nil for WNOHANG with no zombie yet. Linux: do_wait() → wait_task_zombie()
-    static func wait(for pid: Int32, noHang: Bool) throws(Errno) -> (pid: Int32, status: Int32)? {
+    /// Which children a wait looks at. Linux: enum pid_type of wait_opts (PIDTYPE_MAX for any)
+    enum WaitTarget {
+        case any
+        case pid(Int32)
+        /// The children in this process group.
+        case group(Int32)
+        /// The children in the waiter's own process group.
+        case ownGroup
+    }
+
+    /// What a wait reports. Linux: wait_opts.wo_flags (WEXITED, WSTOPPED, WCONTINUED, WNOHANG, WNOWAIT)
+    struct WaitOptions: OptionSet {
+        let rawValue: Int
+        static let exited = WaitOptions(rawValue: 1)
+        static let stopped = WaitOptions(rawValue: 2)
+        static let continued = WaitOptions(rawValue: 4)
+        static let noHang = WaitOptions(rawValue: 8)
+        /// Report but leave the child as it is (a zombie stays to be reaped).
+        static let noWait = WaitOptions(rawValue: 16)
+    }
+
+    /// Waits for a child in `target` to exit (and reaps it) or, as `options`
+    /// ask, to stop or continue. Returns its pid and a status in wait4's
+    /// encoding (WaitStatus), or nil for WNOHANG with nothing to report yet.
+    /// Linux: do_wait() → wait_consider_task()
+    static func wait(for target: WaitTarget, options: WaitOptions) throws(Errno) -> (pid: Int32, status: Int32)? {
         let me = Scheduler.current
+        let noHang = options.contains(.noHang)
         var outcome: WaitOutcome = .sleep
         while true {
             // The look happens after the task is marked sleeping: an exit that
-            // comes after it wakes the task, which then looks again.
-            Scheduler.sleep(unless: {
-                outcome = reapZombie(of: me.groupLeader ?? me, pid: pid)
+            // comes after it wakes the task, which then looks again (and a
+            // SIGCHLD that comes with a report finds the report first).
+            let looked = Scheduler.sleep(unless: {
+                outcome = considerChildren(of: me.groupLeader ?? me, target: target, options: options)
                 if case .sleep = outcome { return noHang || Signals.interrupted(me) }
                 return true
             })
+            guard looked else { continue }
             switch outcome {
             case .noChild: throw .ECHILD
             case .reaped(let zombie, let status):
                 let reaped = zombie.pid
                 zombie.put()                // the parent's reference, outside the lock (it frees the stack)
                 return (reaped, status)
+            case .reported(let pid, let status):
+                return (pid, status)
             case .sleep:
                 if noHang { return nil }
                 if Signals.interrupted(me) { throw .EINTR }
@@ -134,19 +167,48 @@ enum ProcessExit {
     private enum WaitOutcome {
         case noChild
         case reaped(Task, status: Int32)
+        /// A stop, a continue, or (WNOWAIT) an exit, the child left as it is.
+        case reported(pid: Int32, status: Int32)
         case sleep
     }
 
-    /// Under tasklistLock: reaps the first zombie child in `pid`'s set. Linux: wait_consider_task()
-    private static func reapZombie(of parent: Task, pid: Int32) -> WaitOutcome {
+    /// Under tasklistLock: reaps the first zombie child in `target`, or takes
+    /// the first stop or continue report. Linux: wait_consider_task() →
+    /// wait_task_zombie(), wait_task_stopped(), wait_task_continued()
+    private static func considerChildren(of parent: Task, target: WaitTarget, options: WaitOptions) -> WaitOutcome {
         Task.tasklistLock.lock()
         defer { Task.tasklistLock.unlock() }
-        let candidates = parent.children.filter { pid <= 0 || $0.pid == pid }
+        let candidates = parent.children.filter { child in
+            switch target {
+            case .any: true
+            case .pid(let pid): child.pid == pid
+            case .group(let pgid): child.pgid == pgid
+            case .ownGroup: child.pgid == parent.pgid
+            }
+        }
         guard !candidates.isEmpty else { return .noChild }
-        guard let zombie = candidates.first(where: { $0.state == .zombie }) else { return .sleep }
-        let status = zombie.exitStatus
-        releaseTask(zombie, from: parent)
-        return .reaped(zombie, status: status)
+        if options.contains(.exited), let zombie = candidates.first(where: { $0.state == .zombie }) {
+            let status = zombie.exitStatus
+            if options.contains(.noWait) { return .reported(pid: zombie.pid, status: status) }
+            releaseTask(zombie, from: parent)
+            return .reaped(zombie, status: status)
+        }
+        guard options.contains(.stopped) || options.contains(.continued) else { return .sleep }
+        for child in candidates where child.state != .zombie {
+            let sighand = child.sighand
+            let status = sighand.lock.withLock { () -> Int32? in
+                let status: Int32
+                switch sighand.waitReport {
+                case .stopped(let signal) where options.contains(.stopped): status = WaitStatus.stopped(signal)
+                case .continued where options.contains(.continued): status = WaitStatus.continued
+                default: return nil
+                }
+                if !options.contains(.noWait) { sighand.waitReport = nil }
+                return status
+            }
+            if let status { return .reported(pid: child.pid, status: status) }
+        }
+        return .sleep
     }
 
     /// Unlinks what is left of a reaped zombie: its pid and its place among its

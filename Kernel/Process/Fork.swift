@@ -92,8 +92,8 @@ enum Fork {
             leader.threads.append(child)
         } else {
             child.threads = [child]
-            child.processGroup = leader.processGroup
-            child.session = leader.session
+            child.pgid = leader.pgid                    // Linux: copy_process() attaches PIDTYPE_PGID/SID
+            child.sid = leader.sid
             let adopter = flags.contains(.parent) ? (leader.parent ?? leader) : leader
             child.parent = adopter
             adopter.children.append(child)

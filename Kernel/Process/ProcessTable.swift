@@ -23,7 +23,7 @@ extension Task {
         tasklistLock.withLock { () -> Int32? in
             for _ in 0..<maxPID {
                 lastPID = lastPID >= maxPID - 1 ? 1 : lastPID + 1
-                if byPID[lastPID] == nil && !reservedPIDs.contains(lastPID) {
+                if byPID[lastPID] == nil && !reservedPIDs.contains(lastPID) && !namesGroupLocked(lastPID) {
                     reservedPIDs.append(lastPID)
                     return lastPID
                 }
@@ -57,8 +57,14 @@ extension Task {
         let tasks = tasklistLock.withLock { Array(byPID.values) }
         return tasks.sorted { $0.pid < $1.pid }
     }
-    /// Every task, in table order, tasklistLock held.
-    static var allLocked: [Task] { byPID.values }
+    /// Every process (thread-group leaders, zombies included), tasklistLock held.
+    static var processesLocked: [Task] { byPID.values.filter { $0.pid == $0.tgid } }
+    /// Some process's group or session still carries `pid` as its id: the pid
+    /// is not free, though no task has it (tasklistLock held). Linux: a struct
+    /// pid lives while PIDTYPE_PGID or PIDTYPE_SID links to it remain
+    private static func namesGroupLocked(_ pid: Int32) -> Bool {
+        byPID.values.contains { $0.pgid == pid || $0.sid == pid }
+    }
     /// Linux: find_task_by_vpid(1), tasklistLock held
     static var initProcessLocked: Task? { byPID[1] }
 }

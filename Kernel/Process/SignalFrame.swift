@@ -25,14 +25,14 @@ enum SignalFrame {
     /// Linux: setup_rt_frame() → x64_setup_rt_frame()
     static func setUp(_ signal: Int32, action: SignalAction, frame: UnsafeMutablePointer<InterruptFrame>, task: Task) -> Bool {
         let regs = frame.pointee
-        // The frame keeps the mask sigreturn restores: a temporary one's
-        // saved mask if there is one. Linux: sigmask_to_save()
-        let (info, oldMask, current) = task.signals.lock.withLock { () -> (Info, UInt64, UInt64) in
+        let (info, oldMask) = task.signals.lock.withLock { () -> (Info, UInt64) in
             let info = task.pendingSignalInfo[Int(signal)] ?? Info()
             task.pendingSignalInfo[Int(signal)] = nil
-            let saved = task.savedBlockedSignals
-            task.savedBlockedSignals = nil
-            return (info, saved ?? task.blockedSignals, task.blockedSignals)
+            // After ppoll, pselect6 or sigsuspend: the mask from before the
+            // call comes back when the handler returns. Linux: sigmask_to_save()
+            let saved = task.savedSignalMask ?? task.blockedSignals
+            task.savedSignalMask = nil
+            return (info, saved)
         }
         let fpstate = (regs.rsp &- 128 &- 512) & ~63                   // below the red zone
         let base = ((fpstate &- UInt64(frameBytes) &+ 8) & ~15) &- 8   // rsp + 8 is 16-aligned, as after a call
@@ -73,7 +73,7 @@ enum SignalFrame {
         // one back. Linux: fpu__clear_user_states() in handle_signal()
         TaskStack.initializeSSEState(at: TaskStack.sseArea(of: task))
         TaskStack.loadUserFPUState(task)
-        var blocked = current | action.mask
+        var blocked = oldMask | action.mask
         if action.flags & SignalAction.SA_NODEFER == 0 { blocked |= Signals.bit(signal) }
         task.signals.lock.withLock { task.blockedSignals = blocked & ~Signals.unblockable }
 

@@ -1,14 +1,15 @@
 // Signals: per-process dispositions (default, ignore, or a user handler), a
 // per-task pending and blocked set, and delivery on the way back to user mode.
-// Default actions terminate the process or are ignored; user handlers run on a
-// signal frame the kernel builds on the user stack (Kernel/Process/SignalFrame.swift).
+// Default actions terminate the process, stop it (Kernel/Process/JobControl.swift)
+// or are ignored; user handlers run on a signal frame the kernel builds on the
+// user stack (Kernel/Process/SignalFrame.swift).
 // Linux: kernel/signal.c, struct sighand_struct, struct k_sigaction
 
 /// One signal's disposition. Linux: struct k_sigaction (x86-64 layout of struct sigaction)
 struct SignalAction {
     static let SIG_DFL: UInt64 = 0
     static let SIG_IGN: UInt64 = 1
-    static let SA_SIGINFO: UInt64 = 0x4, SA_ONSTACK: UInt64 = 0x0800_0000, SA_RESTART: UInt64 = 0x1000_0000
+    static let SA_NOCLDSTOP: UInt64 = 0x1, SA_SIGINFO: UInt64 = 0x4, SA_ONSTACK: UInt64 = 0x0800_0000, SA_RESTART: UInt64 = 0x1000_0000
     static let SA_NODEFER: UInt64 = 0x4000_0000, SA_RESETHAND: UInt64 = 0x8000_0000, SA_RESTORER: UInt64 = 0x0400_0000
 
     var handler: UInt64 = SIG_DFL
@@ -28,6 +29,21 @@ final class SignalHandlers {
     /// Linux: sighand->siglock
     let lock = SpinLock(SignalHandlers.lockClass, disablesInterrupts: false)
     static let lockClass = LockClass("&sighand->siglock")
+
+    /// Job control, for the whole thread group (Kernel/Process/JobControl.swift).
+    /// Protected by `lock`. Linux: signal->flags (SIGNAL_STOP_STOPPED,
+    /// SIGNAL_CLD_STOPPED/CONTINUED), signal->group_exit_code
+    /// The stop signal that stopped the group; 0 while it runs.
+    var stopSignal: Int32 = 0
+    /// What the parent's wait4(WUNTRACED / WCONTINUED) has not seen yet.
+    var waitReport: JobReport? = nil
+    /// A SIGCONT woke the group and its parent has not had its SIGCHLD yet.
+    var continuePending = false
+    /// The threads asleep in the stop, for SIGCONT to wake.
+    var stoppedThreads: [Task] = []
+
+    /// A stop or continue not yet reported to the parent.
+    enum JobReport { case stopped(Int32), continued }
 
     func copy() -> SignalHandlers {
         let c = SignalHandlers()
@@ -57,7 +73,8 @@ enum Signals {
         }
     }
 
-    /// Job-control stops are not implemented: those signals are ignored by default too.
+    /// Signals whose default action stops the process. Linux: SIG_KERNEL_STOP_MASK
+    static let stopMask = bit(Signal.SIGSTOP) | bit(Signal.SIGTSTP) | bit(Signal.SIGTTIN) | bit(Signal.SIGTTOU)
     static func stopsByDefault(_ signal: Int32) -> Bool {
         switch signal {
         case Signal.SIGSTOP, Signal.SIGTSTP, Signal.SIGTTIN, Signal.SIGTTOU: true
@@ -75,11 +92,22 @@ enum Signals {
         let sighand = task.sighand
         sighand.lock.lock()
         defer { sighand.lock.unlock() }
+        // A SIGCONT continues a stopped process even if it is blocked or
+        // ignored, and cancels stops not yet acted on; a stop cancels a pending
+        // SIGCONT. Linux: prepare_signal()
+        if signal == Signal.SIGCONT {
+            task.pendingSignals &= ~stopMask
+            JobControl.continueLocked(sighand)
+        } else if stopsByDefault(signal) {
+            task.pendingSignals &= ~bit(Signal.SIGCONT)
+        }
         let action = sighand.actions[Int(signal)]
         if task.tgid == 1 && action.handler == SignalAction.SIG_DFL && !force { return }
         let ignored = action.handler == SignalAction.SIG_IGN
-            || (action.handler == SignalAction.SIG_DFL && (ignoredByDefault(signal) || stopsByDefault(signal)))
-        if ignored && bit(signal) & unblockable == 0 { return }     // Linux: sig_ignored() drops it at once
+            || (action.handler == SignalAction.SIG_DFL && ignoredByDefault(signal))
+        // Linux: sig_ignored() drops it at once, unless blocked (the action
+        // may change before it is unblocked)
+        if ignored && (task.blockedSignals | unblockable) & bit(signal) == 0 { return }
         if let info { task.pendingSignalInfo[Int(signal)] = info }
         task.pendingSignals |= bit(signal)
         if task.pendingSignals & ~task.blockedSignals != 0 { Scheduler.wake(task) }
@@ -146,7 +174,14 @@ enum Signals {
     /// (A system call does the same on its own way out.) Linux:
     /// irqentry_exit_to_user_mode() → exit_to_user_mode_loop() with
     /// local_irq_enable_exit_to_user()
+    /// Typed input waiting for the terminal is handled first (its ^C may be
+    /// for this very task).
     static func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+        if ConsoleDevice.hasReceiveWork {
+            CPU.enableInterrupts()
+            ConsoleDevice.runReceiveWork()
+            CPU.disableInterrupts()
+        }
         guard mayBePending(Scheduler.current) else { return }
         CPU.enableInterrupts()
         deliver(frame)
@@ -158,33 +193,77 @@ enum Signals {
     /// Whether `task` may have a signal to act on, read without the lock (a
     /// word-sized racy peek: a caller that sees false skips `deliver`).
     /// Linux: the TIF_SIGPENDING test in exit_to_user_mode_loop()
+    /// (Or its thread group is stopped: it stops too.)
     static func mayBePending(_ task: Task) -> Bool {
-        task.fatalSignal != nil || task.pendingSignals & ~task.blockedSignals != 0
+        task.fatalSignal != nil || task.pendingSignals & ~task.blockedSignals != 0 || task.signals.stopSignal != 0
     }
 
     static func deliver(_ frame: UnsafeMutablePointer<InterruptFrame>) {
         // The decision is made in a helper that returns, so this frame holds no
         // reference to the task when the process is killed.
-        if let fatal = handlePending(frame) { ProcessExit.kill(signal: fatal) }
+        while true {
+            switch handlePending(frame) {
+            case .done:
+                restoreSavedMask()
+                return
+            case .kill(let fatal): ProcessExit.kill(signal: fatal)
+            case .stop(let signal): JobControl.stop(signal)       // back once continued or killed
+            }
+        }
     }
 
-    /// Runs handlers and drops ignored signals; returns a signal that kills.
-    @inline(never)
-    private static func handlePending(_ frame: UnsafeMutablePointer<InterruptFrame>) -> Int32? {
+    /// A call that sleeps with a mask of its own (ppoll, pselect6,
+    /// rt_sigsuspend) installs it; returns the caller's mask for `endTemporaryMask`.
+    static func beginTemporaryMask(_ mask: UInt64) -> UInt64 {
         let task = Scheduler.current
-        if let fatal = task.fatalSignal { return fatal }
+        return task.signals.lock.withLock { () -> UInt64 in
+            let old = task.blockedSignals
+            task.blockedSignals = mask & ~unblockable
+            return old
+        }
+    }
+
+    /// The call returns: without EINTR, the caller's mask comes back at once;
+    /// with it, only after the signal's handler frame is built (the handler
+    /// runs with the call's mask, as it interrupted the call).
+    /// Linux: restore_saved_sigmask_unless(), set_restore_sigmask()
+    static func endTemporaryMask(_ old: UInt64, interrupted: Bool) {
+        let task = Scheduler.current
+        task.signals.lock.withLock {
+            if interrupted { task.savedSignalMask = old } else { task.blockedSignals = old }
+        }
+    }
+
+    /// No handler took the saved mask: it comes back now. Linux: restore_saved_sigmask()
+    private static func restoreSavedMask() {
+        let task = Scheduler.current
+        task.signals.lock.withLock {
+            if let saved = task.savedSignalMask {
+                task.blockedSignals = saved
+                task.savedSignalMask = nil
+            }
+        }
+    }
+
+    /// What the pending signals ask of the task on its way to user mode.
+    private enum Outcome {
+        case done
+        case kill(Int32)
+        /// Stop for this signal (0: join the stop another thread began).
+        case stop(Int32)
+    }
+
+    /// Runs handlers and drops ignored signals; returns a signal that kills or stops.
+    @inline(never)
+    private static func handlePending(_ frame: UnsafeMutablePointer<InterruptFrame>) -> Outcome {
+        let task = Scheduler.current
+        if let fatal = task.fatalSignal { return .kill(fatal) }
+        let groupStopped = task.signals.lock.withLock { task.signals.stopSignal != 0 }
+        if groupStopped && !fatalPending(task) { return .stop(0) }
         while true {
             let (signal, action) = task.signals.lock.withLock { () -> (Int32, SignalAction) in
                 let deliverable = task.pendingSignals & ~task.blockedSignals
-                guard deliverable != 0 else {
-                    // No handler took the temporary mask's saved one: it comes back now.
-                    // Linux: restore_saved_sigmask()
-                    if let saved = task.savedBlockedSignals {
-                        task.blockedSignals = saved
-                        task.savedBlockedSignals = nil
-                    }
-                    return (0, SignalAction())
-                }
+                guard deliverable != 0 else { return (0, SignalAction()) }
                 let signal = Int32(deliverable.trailingZeroBitCount + 1)
                 task.pendingSignals &= ~bit(signal)
                 let action = task.signals.actions[Int(signal)]
@@ -194,18 +273,24 @@ enum Signals {
                 }
                 return (signal, action)
             }
-            guard signal != 0 else { return nil }
+            guard signal != 0 else { return .done }
             switch action.handler {
             case SignalAction.SIG_IGN:
                 continue
             case SignalAction.SIG_DFL:
-                if ignoredByDefault(signal) || stopsByDefault(signal) { continue }
-                return signal
+                if ignoredByDefault(signal) { continue }
+                if stopsByDefault(signal) {
+                    // Terminal stops do not stop an orphaned group: nobody
+                    // would continue it. Linux: is_current_pgrp_orphaned()
+                    if signal != Signal.SIGSTOP && ProcessGroups.isOrphaned(ProcessGroups.ids(of: task).pgid) { continue }
+                    return .stop(signal)
+                }
+                return .kill(signal)
             default:
                 if !SignalFrame.setUp(signal, action: action, frame: frame, task: task) {
-                    return Signal.SIGSEGV     // Linux: force_sigsegv()
+                    return .kill(Signal.SIGSEGV)     // Linux: force_sigsegv()
                 }
-                return nil
+                return .done
             }
         }
     }

@@ -6,7 +6,7 @@
 //     `vforkParent` and its own reads of `mm`, `files`, `fs`;
 //   - `Task.tasklistLock` (ProcessTable.swift) protects the family: `parent`,
 //     `children`, `threads`, `groupLeader`, `groupExitStatus`, `exitStatus`,
-//     `hasExited`, and the pid table;
+//     `hasExited`, `pgid`, `sid`, `didExec`, and the pid table;
 //   - `signals.lock` (the thread group's siglock) protects the pending and
 //     blocked sets and `pendingSignalInfo` (Signals.swift);
 //   - `allocLock` lets another task read `mm` and `name` while the task itself
@@ -77,18 +77,19 @@ final class Task {
     /// Set by exit_group or a fatal signal: the status every thread exits with.
     /// Protected by tasklistLock. Linux: signal->group_exit_code
     var groupExitStatus: Int32?
+    /// The process group and session, kept by the group leader (threads read
+    /// their leader's). Init starts in group 0 and session 0, as Linux's pid 1
+    /// does before it calls setsid. Protected by tasklistLock.
+    /// Linux: task_pgrp(), task_session() (the PIDTYPE_PGID and PIDTYPE_SID links)
+    var pgid: Int32 = 0
+    var sid: Int32 = 0
+    /// The process ran execve: its parent may no longer move it to another
+    /// process group (setpgid gives EACCES). Protected by tasklistLock.
+    /// Linux: p->did_exec (now the in_execve / exec_id test in setpgid)
+    var didExec = false
     /// This thread has run its last instruction (a leader may outlive it as the
     /// process's zombie). Protected by tasklistLock. Linux: PF_EXITING
     var hasExited = false
-    /// The process group and session (kept on the group leader: a process's
-    /// threads share them). init starts both at 1; fork copies them.
-    /// Protected by tasklistLock. Linux: task_pgrp(), task_session()
-    var processGroup: Int32 = 1
-    var session: Int32 = 1
-    /// The process has called execve since fork: its parent may no longer
-    /// move it to another group (setpgid's EACCES). Protected by tasklistLock.
-    /// Linux: PF_FORKNOEXEC cleared
-    var hasExeced = false
     /// Open files. Linux: files
     var files = FileTable()
     /// Current directory. Linux: fs
@@ -101,11 +102,10 @@ final class Task {
     /// `signals.lock`; a racy peek (one aligned word) is allowed.
     var pendingSignals: UInt64 = 0
     var blockedSignals: UInt64 = 0
-    /// The mask to restore once a signal that a temporary mask (ppoll,
-    /// pselect6) let in has its handler set up, or on the way out if none
-    /// was. Only the task itself touches it, under the signal lock.
-    /// Linux: saved_sigmask with TIF_RESTORE_SIGMASK
-    var savedBlockedSignals: UInt64?
+    /// The mask to restore once a signal that interrupted ppoll, pselect6 or
+    /// rt_sigsuspend (which ran with a mask of their own) has been acted on.
+    /// Changed under `signals.lock`. Linux: saved_sigmask, TIF_RESTORE_SIGMASK
+    var savedSignalMask: UInt64? = nil
     /// A signal that must kill the process on its way back to user mode (a fault
     /// nobody handles, or an out-of-memory kill): one atomic word, 0 for none,
     /// since other CPUs set it (the OOM killer) while the task peeks at it.

@@ -455,11 +455,14 @@ enum Scheduler {
         lock.unlock(false)
     }
 
-    /// Runs on each CPU's boot context once everything is set up. Linux: do_idle()
+    /// Runs on each CPU's boot context once everything is set up. An idle CPU
+    /// also feeds typed input to the terminal (Keel's stand-in for the
+    /// kernel worker thread that does it in Linux). Linux: do_idle()
     static func idleLoop() -> Never {
         let cpu = PerCPU.cpu
         while true {
             CPU.idle()
+            ConsoleDevice.runReceiveWork()
             if needResched[cpu] { schedule() }
         }
     }

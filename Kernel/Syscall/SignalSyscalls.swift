@@ -62,8 +62,9 @@ enum SignalSyscalls {
         return 0
     }
 
-    /// Linux: kill(); pid > 0 one process, 0 or -1 or < -1 every process Keel can
-    /// signal (Keel has no process groups yet: all of them, except init for -1).
+    /// Linux: kill(); pid > 0 one process, 0 the caller's process group, < -1
+    /// group -pid, -1 every process but init and the caller. Everyone is root,
+    /// so every process may be signalled (init ignores what it has no handler for).
     static func kill(_ a: SyscallArgs) throws(Errno) -> Int {
         let pid = Int32(truncatingIfNeeded: a.int(0)), signal = Int32(a.int(1))
         guard signal >= 0 && signal <= 64 else { throw .EINVAL }
@@ -73,19 +74,20 @@ enum SignalSyscalls {
             if signal != 0 { send(signal, to: target, from: sender) }
             return 0
         }
-        guard pid != Int32.min else { throw .ESRCH }            // -pid would not fit
-        // 0: the caller's group; -1: everyone but init and the caller; -N: group N.
-        // Linux: kill_something_info()
+        guard pid != Int32.min else { throw .ESRCH }        // Linux: -INT_MIN is no group
+        let me = ProcessGroups.process(of: sender)
+        // The targets are chosen under tasklist_lock and signalled after it.
         let targets = Task.tasklistLock.withLock { () -> [Task] in
-            let group = pid == 0 ? ProcessSyscalls.leader(of: sender).processGroup : -pid
-            return Task.allLocked.filter { task in
-                guard task.pid == task.tgid else { return false }
-                if pid == -1 { return task.pid != 1 && task.tgid != sender.tgid }
-                return task.processGroup == group
+            switch pid {
+            case -1: return Task.processesLocked.filter { $0.pid != 1 && $0 !== me }
+            case 0: return ProcessGroups.membersLocked(of: me.pgid)
+            default: return ProcessGroups.membersLocked(of: -pid)
             }
         }
         guard !targets.isEmpty else { throw .ESRCH }
-        if signal != 0 { for task in targets { send(signal, to: task, from: sender) } }
+        if signal != 0 {
+            for task in targets { send(signal, to: task, from: sender) }
+        }
         return 0
     }
 

@@ -19,6 +19,7 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
 /// and its work flags
 private func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>) {
     OOMKiller.checkReserve()
+    ConsoleDevice.runReceiveWork()
     Scheduler.condResched()
     if Signals.mayBePending(Scheduler.current) { Signals.deliver(frame) }
 }
@@ -104,6 +105,7 @@ enum Syscall: Int {
     case getpgid = 121
     case getsid = 124
     case rt_sigpending = 127
+    case rt_sigsuspend = 130
     case utime = 132
     case mknod = 133
     case statfs = 137
@@ -134,6 +136,7 @@ enum Syscall: Int {
     case exit_group = 231
     case tgkill = 234
     case utimes = 235
+    case waitid = 247
     case openat = 257
     case mkdirat = 258
     case mknodat = 259
@@ -253,6 +256,11 @@ enum SyscallTable {
         case .faccessat: return try FileSyscalls.faccessat(a)
         case .dup3: return try FileSyscalls.dup3(a)
         case .faccessat2: return try FileSyscalls.faccessat2(a)
+        // waiting for descriptors (PollSyscalls.swift → Kernel/FS/Poll.swift)
+        case .poll: return try PollSyscalls.poll(a)
+        case .select: return try PollSyscalls.select(a)
+        case .pselect6: return try PollSyscalls.pselect6(a)
+        case .ppoll: return try PollSyscalls.ppoll(a)
         // memory (MemorySyscalls.swift → Kernel/Memory)
         case .mmap: return try MemorySyscalls.mmap(a)
         case .mprotect: return try MemorySyscalls.mprotect(a)
@@ -269,16 +277,14 @@ enum SyscallTable {
         case .execve: return try ProcessSyscalls.execve(a, frame: frame)
         case .exit: ProcessSyscalls.exit(a)
         case .wait4: return try ChildSyscalls.wait4(a)
-        case .setpgid: return try ProcessSyscalls.setpgid(a)
-        case .getpgrp: return try ProcessSyscalls.getpgrp(a)
-        case .setsid: return try ProcessSyscalls.setsid(a)
-        case .getpgid: return try ProcessSyscalls.getpgid(a)
-        case .getsid: return try ProcessSyscalls.getsid(a)
-        case .poll: return try FileSyscalls.poll(a)
-        case .select: return try FileSyscalls.select(a)
-        case .pselect6: return try FileSyscalls.pselect6(a)
-        case .ppoll: return try FileSyscalls.ppoll(a)
+        case .waitid: return try ChildSyscalls.waitid(a)
         case .getppid: return ChildSyscalls.getppid()
+        // process groups and sessions (ProcessGroupSyscalls.swift)
+        case .setpgid: return try ProcessGroupSyscalls.setpgid(a)
+        case .getpgrp: return ProcessGroupSyscalls.getpgrp()
+        case .setsid: return try ProcessGroupSyscalls.setsid()
+        case .getpgid: return try ProcessGroupSyscalls.getpgid(a)
+        case .getsid: return try ProcessGroupSyscalls.getsid(a)
         case .arch_prctl: return try ProcessSyscalls.archPrctl(a)
         case .gettid: return Int(Scheduler.current.pid)
         case .futex: return try Futex.syscall(a)
@@ -292,6 +298,7 @@ enum SyscallTable {
         case .kill: return try SignalSyscalls.kill(a)
         case .rt_sigpending: return try SignalSyscalls.rtSigpending(a)
         case .tkill, .tgkill: return try SignalSyscalls.tkill(a)
+        case .rt_sigsuspend: return try PollSyscalls.rtSigsuspend(a)
         // scheduling (SchedSyscalls.swift)
         case .sched_yield: return ProcessSyscalls.schedYield(a)
         case .sched_setparam: return try SchedSyscalls.setParam(a)

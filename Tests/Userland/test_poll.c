@@ -1,194 +1,299 @@
 /*
- * test_poll: waiting on several descriptors (poll, ppoll, select, pselect6)
- * and process groups and sessions (setpgid, getpgid, getpgrp, setsid,
- * getsid, kill to a group), with Linux's answers and errors.
+ * test_poll: poll, ppoll, select, pselect6 and sigsuspend (Linux: fs/select.c
+ * do_poll(), do_select(), poll_select_finish(); pipe_poll()).
+ *
+ * A pipe's read end is readable (POLLIN) with bytes in it and hung up
+ * (POLLHUP) with no writer left; its write end is writable (POLLOUT) with
+ * room and in error (POLLERR) with no reader left; a descriptor that is not
+ * open is POLLNVAL, a negative one is skipped. A timeout of 0 returns at once,
+ * a finite one after that long with 0, and select and pselect6 write the time
+ * left back. ppoll and pselect6 wait with the mask they are given; a signal
+ * ends the wait with EINTR, its handler having run with that mask.
  */
 #define _GNU_SOURCE
+#include "ktime.h"
 #include "ktest.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
+static volatile sig_atomic_t usr1_seen;
+static void on_usr1(int sig) { (void)sig; usr1_seen++; }
+
+/* A child that sleeps `ms`, then does `what` to the pipe, then exits. */
+static pid_t later(int ms, int fds[2], int write_byte)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+    pid_t pid = fork();
+    if (pid == 0) {
+        sleep_ms(ms);
+        if (write_byte) {
+            if (write(fds[1], "x", 1) != 1) _exit(1);
+        } else {
+            close(fds[1]);
+        }
+        _exit(0);
+    }
+    return pid;
 }
+
+static pid_t signal_later(int ms, int sig)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        sleep_ms(ms);
+        kill(parent, sig);
+        _exit(0);
+    }
+    return pid;
+}
+
+static void reap(pid_t pid) { waitpid(pid, NULL, 0); }
 
 static void test_poll_pipe(void)
 {
     int p[2];
-    pipe(p);
-    struct pollfd fds[2] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}};
-    ok(poll(fds, 2, 0) == 1 && fds[0].revents == 0 && (fds[1].revents & POLLOUT),
-       "an empty pipe: only the write end is ready", "read %#x write %#x", fds[0].revents, fds[1].revents);
-    write(p[1], "x", 1);
-    ok(poll(fds, 1, 0) == 1 && (fds[0].revents & POLLIN), "after a write the read end is readable", "%#x",
-       fds[0].revents);
-    long long t0 = now_ms();
-    char c;
-    read(p[0], &c, 1);
-    ok(poll(fds, 1, 60) == 0 && now_ms() - t0 >= 50, "a 60 ms timeout with nothing to read returns 0 after it",
-       "after %lld ms", now_ms() - t0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        usleep(50000);
-        write(p[1], "y", 1);
-        _exit(0);
-    }
+    if (!ok(pipe(p) == 0, "pipe", "errno %d", errno)) return;
+    struct pollfd f[2] = { { .fd = p[0], .events = POLLIN }, { .fd = p[1], .events = POLLOUT } };
+    int n = poll(f, 2, 0);
+    ok(n == 1 && f[0].revents == 0 && f[1].revents == POLLOUT, "empty pipe: write end writable, read end not",
+       "n %d revents %#x %#x", n, f[0].revents, f[1].revents);
+
+    double t0 = now_ms();
+    n = poll(f, 1, 100);
+    double took = now_ms() - t0;
+    ok(n == 0 && took >= 90 && took < 2000, "poll timeout of 100 ms returns 0 after it", "n %d took %.0f ms", n, took);
+
+    pid_t w = later(50, p, 1);
     t0 = now_ms();
-    int n = poll(fds, 1, -1);
-    ok(n == 1 && (fds[0].revents & POLLIN) && now_ms() - t0 >= 30, "poll sleeps until another process writes",
-       "n %d revents %#x after %lld ms", n, fds[0].revents, now_ms() - t0);
-    waitpid(pid, NULL, 0);
-    read(p[0], &c, 1);
+    n = poll(f, 1, -1);
+    took = now_ms() - t0;
+    ok(n == 1 && f[0].revents == POLLIN && took >= 30, "poll without timeout sleeps until a writer writes",
+       "n %d revents %#x took %.0f ms", n, f[0].revents, took);
+    reap(w);
+    char c;
+    ok(read(p[0], &c, 1) == 1, "the byte is there", "errno %d", errno);
+
     close(p[1]);
-    ok(poll(fds, 1, 0) == 1 && (fds[0].revents & POLLHUP), "no writer left: POLLHUP", "%#x", fds[0].revents);
+    n = poll(f, 1, 1000);
+    ok(n == 1 && f[0].revents == POLLHUP, "no writer left: POLLHUP", "n %d revents %#x", n, f[0].revents);
     close(p[0]);
-    pipe(p);
+
+    if (!ok(pipe(p) == 0, "pipe", "errno %d", errno)) return;
     close(p[0]);
-    struct pollfd w = {p[1], POLLOUT, 0};
-    ok(poll(&w, 1, 0) == 1 && (w.revents & POLLERR), "no reader left: POLLERR on the write end", "%#x", w.revents);
+    struct pollfd g = { .fd = p[1], .events = POLLOUT };
+    n = poll(&g, 1, 0);
+    ok(n == 1 && (g.revents & POLLERR) && (g.revents & POLLOUT), "no reader left: POLLERR (and POLLOUT)",
+       "n %d revents %#x", n, g.revents);
     close(p[1]);
-    struct pollfd bad[2] = {{p[1], POLLIN, 0}, {-1, POLLIN, 0}};
-    ok(poll(bad, 2, 0) == 1 && bad[0].revents == POLLNVAL && bad[1].revents == 0,
-       "a closed fd: POLLNVAL; a negative one is skipped", "%#x %#x", bad[0].revents, bad[1].revents);
-    int fd = open("/dev/null", O_RDWR);
-    struct pollfd file = {fd, POLLIN | POLLOUT, 0};
-    ok(poll(&file, 1, 0) == 1 && (file.revents & (POLLIN | POLLOUT)) == (POLLIN | POLLOUT),
-       "/dev/null is always ready", "%#x", file.revents);
+
+    struct pollfd h[3] = { { .fd = 999, .events = POLLIN }, { .fd = -1, .events = POLLIN }, { .fd = 0, .events = 0 } };
+    h[1].revents = 0x7;
+    n = poll(h, 2, 0);
+    ok(n == 1 && h[0].revents == POLLNVAL && h[1].revents == 0, "closed descriptor POLLNVAL, negative one skipped",
+       "n %d revents %#x %#x", n, h[0].revents, h[1].revents);
+}
+
+static void test_poll_wakes_on_hangup(void)
+{
+    int p[2];
+    if (pipe(p) != 0) return;
+    pid_t w = later(50, p, 0);
+    close(p[1]);
+    struct pollfd f = { .fd = p[0], .events = POLLIN };
+    int n = poll(&f, 1, 5000);
+    ok(n == 1 && (f.revents & POLLHUP), "the last writer's close wakes a poller with POLLHUP", "n %d revents %#x", n, f.revents);
+    reap(w);
+    close(p[0]);
+}
+
+static void test_poll_hostile(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    struct pollfd f = { .fd = 0, .events = POLLIN };
+    ok_errno(poll(&f, rl.rlim_cur + 1, 0), EINVAL, "poll nfds > RLIMIT_NOFILE: EINVAL");
+    ok_errno(syscall(SYS_poll, &f, (unsigned long)-1, 0), EINVAL, "poll with a huge count: EINVAL");
+    ok_errno(syscall(SYS_poll, (struct pollfd *)8, 1, 0), EFAULT, "poll with a bad array: EFAULT");
+    ok(poll(NULL, 0, 0) == 0, "poll of nothing with timeout 0 returns 0", "errno %d", errno);
+    double t0 = now_ms();
+    int n = poll(NULL, 0, 50);
+    ok(n == 0 && now_ms() - t0 >= 40, "poll of nothing sleeps for its timeout", "n %d", n);
+    struct timespec bad = { .tv_sec = 0, .tv_nsec = 1000000000 };
+    ok_errno(ppoll(&f, 1, &bad, NULL), EINVAL, "ppoll with tv_nsec = 1e9: EINVAL");
+    struct timespec neg = { .tv_sec = -1, .tv_nsec = 0 };
+    ok_errno(ppoll(&f, 1, &neg, NULL), EINVAL, "ppoll with a negative timeout: EINVAL");
+    sigset_t none;
+    sigemptyset(&none);
+    struct timespec zero = { 0, 0 };
+    ok_errno(syscall(SYS_ppoll, &f, 1, &zero, &none, 4), EINVAL, "ppoll with sigsetsize 4: EINVAL");
+    ok_errno(syscall(SYS_ppoll, &f, 1, (void *)8, NULL, 8), EFAULT, "ppoll with a bad timeout pointer: EFAULT");
+}
+
+static void test_poll_regular_file(void)
+{
+    int fd = open("/proc/meminfo", O_RDONLY);
+    if (fd < 0) { skip("regular file always ready", "no /proc/meminfo"); return; }
+    struct pollfd f = { .fd = fd, .events = POLLIN | POLLOUT };
+    int n = poll(&f, 1, -1);
+    ok(n == 1 && (f.revents & POLLIN), "a /proc file is always readable", "n %d revents %#x", n, f.revents);
     close(fd);
-    ok(poll(NULL, 0, 0) == 0, "poll of nothing", "errno %d", errno);
-    ok_errno(poll((void *)1, 1, 0), EFAULT, "a bad array: EFAULT");
-    ok_errno(poll(NULL, 100000, 0), EINVAL, "more entries than RLIMIT_NOFILE: EINVAL");
+    fd = open("/", O_RDONLY | O_DIRECTORY);
+    f.fd = fd;
+    f.events = POLLIN;
+    n = poll(&f, 1, -1);
+    ok(n == 1 && f.revents == POLLIN, "a directory is always readable", "n %d revents %#x", n, f.revents);
+    close(fd);
+}
+
+static void test_poll_eintr(void)
+{
+    struct sigaction sa = { .sa_handler = on_usr1 };
+    sigaction(SIGUSR1, &sa, NULL);
+    int p[2];
+    if (pipe(p) != 0) return;
+    usr1_seen = 0;
+    pid_t k = signal_later(50, SIGUSR1);
+    struct pollfd f = { .fd = p[0], .events = POLLIN };
+    int n = poll(&f, 1, 5000);
+    ok(n == -1 && errno == EINTR && usr1_seen == 1, "a signal ends poll with EINTR after its handler",
+       "n %d errno %d seen %d", n, errno, (int)usr1_seen);
+    reap(k);
+
+    /* ppoll: SIGUSR1 blocked outside, open inside. */
+    sigset_t block, empty, now;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigemptyset(&empty);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    usr1_seen = 0;
+    k = signal_later(50, SIGUSR1);
+    sleep_ms(150);
+    ok(usr1_seen == 0, "blocked SIGUSR1 waits", "seen %d", (int)usr1_seen);
+    struct timespec ts = { 5, 0 };
+    n = ppoll(&f, 1, &ts, &empty);
+    ok(n == -1 && errno == EINTR && usr1_seen == 1, "ppoll with an empty mask takes the pending SIGUSR1: EINTR",
+       "n %d errno %d seen %d", n, errno, (int)usr1_seen);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    ok(sigismember(&now, SIGUSR1), "after ppoll the caller's mask is back", "not blocked");
+    reap(k);
+
+    /* ppoll with a mask that blocks it: the signal stays pending, the timeout ends it. */
+    sigprocmask(SIG_UNBLOCK, &block, NULL);
+    usr1_seen = 0;
+    k = signal_later(20, SIGUSR1);
+    struct timespec ts2 = { 0, 200000000 };
+    n = syscall(SYS_ppoll, &f, 1, &ts2, &block, 8);        /* glibc's ppoll passes a copy of the timeout */
+    ok(n == 0 && ts2.tv_sec == 0 && ts2.tv_nsec == 0, "ppoll's mask holds SIGUSR1 off until its timeout, which it zeroes",
+       "n %d errno %d left %ld.%09ld", n, errno, (long)ts2.tv_sec, ts2.tv_nsec);
+    reap(k);
+    sleep_ms(10);
+    ok(usr1_seen == 1, "and SIGUSR1 is handled once the mask is back", "seen %d", (int)usr1_seen);
+
+    /* sigsuspend */
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    usr1_seen = 0;
+    k = signal_later(30, SIGUSR1);
+    n = sigsuspend(&empty);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    ok(n == -1 && errno == EINTR && usr1_seen == 1 && sigismember(&now, SIGUSR1),
+       "sigsuspend: EINTR after the handler, the old mask back", "n %d errno %d seen %d", n, errno, (int)usr1_seen);
+    reap(k);
+    sigprocmask(SIG_UNBLOCK, &block, NULL);
+    close(p[0]);
+    close(p[1]);
 }
 
 static void test_select(void)
 {
     int p[2];
-    pipe(p);
+    if (pipe(p) != 0) return;
     fd_set r, w;
-    FD_ZERO(&r); FD_ZERO(&w);
-    FD_SET(p[0], &r); FD_SET(p[1], &w);
-    struct timeval tv = {0, 0};
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_SET(p[0], &r);
+    FD_SET(p[1], &w);
+    struct timeval tv = { 0, 0 };
     int n = select(p[1] + 1, &r, &w, NULL, &tv);
-    ok(n == 1 && !FD_ISSET(p[0], &r) && FD_ISSET(p[1], &w), "select: only the write end is ready", "n %d", n);
-    write(p[1], "z", 1);
-    FD_ZERO(&r); FD_SET(p[0], &r);
-    tv.tv_sec = 5; tv.tv_usec = 0;
-    n = select(p[0] + 1, &r, NULL, NULL, &tv);
-    ok(n == 1 && FD_ISSET(p[0], &r), "select sees the byte", "n %d", n);
-    ok(tv.tv_sec <= 5 && (tv.tv_sec < 5 || tv.tv_usec == 0), "the timeval holds what is left", "%ld.%06ld",
+    ok(n == 1 && !FD_ISSET(p[0], &r) && FD_ISSET(p[1], &w), "select: empty pipe writable, not readable", "n %d", n);
+
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    tv.tv_sec = 0;
+    tv.tv_usec = 100000;
+    double t0 = now_ms();
+    n = syscall(SYS_select, p[0] + 1, &r, NULL, NULL, &tv);      /* musl's select passes a copy of the timeval */
+    double took = now_ms() - t0;
+    ok(n == 0 && !FD_ISSET(p[0], &r) && took >= 90 && tv.tv_sec == 0 && tv.tv_usec == 0,
+       "select timeout: 0, the set cleared, the timeval zeroed", "n %d took %.0f left %ld.%06ld", n, took,
        (long)tv.tv_sec, (long)tv.tv_usec);
-    char c;
-    read(p[0], &c, 1);
-    FD_ZERO(&r); FD_SET(p[0], &r);
-    tv.tv_sec = 0; tv.tv_usec = 30000;
-    long long t0 = now_ms();
-    ok(select(p[0] + 1, &r, NULL, NULL, &tv) == 0 && !FD_ISSET(p[0], &r) && now_ms() - t0 >= 20,
-       "select times out and clears the set", "after %lld ms", now_ms() - t0);
-    close(p[0]); close(p[1]);
-    FD_ZERO(&r); FD_SET(p[0], &r);
-    tv.tv_sec = 0; tv.tv_usec = 0;
-    ok_errno(select(p[0] + 1, &r, NULL, NULL, &tv), EBADF, "a closed descriptor in a set: EBADF");
-    tv.tv_usec = 1000000;
-    ok(select(0, NULL, NULL, NULL, &tv) == 0, "tv_usec of a million carries into the seconds", "errno %d", errno);
-    tv.tv_sec = 0; tv.tv_usec = -1;
-    ok_errno(select(0, NULL, NULL, NULL, &tv), EINVAL, "a negative tv_usec: EINVAL");
-    ok_errno(select(-1, NULL, NULL, NULL, NULL), EINVAL, "nfds -1: EINVAL");
-    struct timespec ts = {0, 0};
-    ok(pselect(0, NULL, NULL, NULL, &ts, NULL) == 0, "pselect of nothing", "errno %d", errno);
-}
 
-static volatile sig_atomic_t got_usr1;
-static void on_usr1(int sig) { (void)sig; got_usr1++; }
+    pid_t k = later(50, p, 1);
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    tv.tv_sec = 5;
+    tv.tv_usec = 0;
+    n = syscall(SYS_select, p[0] + 1, &r, NULL, NULL, &tv);
+    ok(n == 1 && FD_ISSET(p[0], &r) && tv.tv_sec <= 4 && tv.tv_sec >= 3, "select wakes on a write, the time left written back",
+       "n %d left %ld.%06ld", n, (long)tv.tv_sec, (long)tv.tv_usec);
+    reap(k);
 
-static void test_ppoll_mask(void)
-{
-    struct sigaction sa = {0};
-    sa.sa_handler = on_usr1;
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    n = select(p[0] + 1, &r, NULL, NULL, NULL);
+    ok(n == 1 && FD_ISSET(p[0], &r), "select without timeout: ready at once", "n %d", n);
+
+    FD_ZERO(&r);
+    FD_SET(p[1] + 5, &r);
+    tv.tv_sec = 0;
+    ok_errno(select(p[1] + 6, &r, NULL, NULL, &tv), EBADF, "select of a closed descriptor: EBADF");
+    ok_errno(select(-1, NULL, NULL, NULL, &tv), EINVAL, "select with nfds < 0: EINVAL");
+    tv.tv_sec = -1;
+    ok_errno(select(0, NULL, NULL, NULL, &tv), EINVAL, "select with a negative timeval: EINVAL");
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    ok_errno(select(p[0] + 1, (fd_set *)8, NULL, NULL, NULL), EFAULT, "select with a bad set: EFAULT");
+
+    /* pselect6 with a mask letting a blocked signal in */
+    struct sigaction sa = { .sa_handler = on_usr1 };
     sigaction(SIGUSR1, &sa, NULL);
-    sigset_t block, old;
+    sigset_t block, empty;
     sigemptyset(&block);
     sigaddset(&block, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &block, &old);
-    raise(SIGUSR1);                                  /* pending, blocked */
-    struct timespec ts = {0, 20000000};
-    ok(ppoll(NULL, 0, &ts, &block) == 0 && got_usr1 == 0, "ppoll with SIGUSR1 still blocked times out", "handler %d",
-       got_usr1);
-    sigset_t open;
-    sigemptyset(&open);
-    ts.tv_sec = 5; ts.tv_nsec = 0;
-    int r = ppoll(NULL, 0, &ts, &open);
-    ok(r == -1 && errno == EINTR && got_usr1 == 1, "ppoll with it unblocked: EINTR, the handler ran",
-       "ret %d errno %d handler %d", r, errno, got_usr1);
-    sigset_t now;
-    sigprocmask(SIG_BLOCK, NULL, &now);
-    ok(sigismember(&now, SIGUSR1), "after the handler the old mask is back", "SIGUSR1 no longer blocked");
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    signal(SIGUSR1, SIG_DFL);
-}
-
-static void test_groups(void)
-{
-    ok(getpgid(0) == getpgrp() && getpgid(getpid()) == getpgrp(), "getpgid(0) is getpgrp()", "no");
-    ok(getsid(0) == getsid(getpid()) && getsid(0) > 0, "getsid(0) is the caller's", "no");
-    ok_errno(getpgid(INT_MAX), ESRCH, "getpgid of no process: ESRCH");
-    ok_errno(getsid(INT_MAX), ESRCH, "getsid of no process: ESRCH");
-    ok_errno(setpgid(0, -1), EINVAL, "setpgid to a negative group: EINVAL");
-    pid_t probe = fork();
-    if (probe == 0) _exit(setpgid(getppid(), 0) == -1 && errno == ESRCH ? 0 : 1);
-    int ps;
-    waitpid(probe, &ps, 0);
-    ok(WIFEXITED(ps) && WEXITSTATUS(ps) == 0, "setpgid of a process that is not a child (the parent): ESRCH",
-       "child status %#x", ps);
-    ok(kill(0, 0) == 0, "kill(0, 0): my group exists", "errno %d", errno);
-    ok_errno(kill(-INT_MAX, 0), ESRCH, "kill to an empty group: ESRCH");
-
-    int go[2];
-    pipe(go);
-    pid_t a = fork();
-    if (a == 0) { char c; read(go[0], &c, 1); pause(); _exit(0); }
-    pid_t b = fork();
-    if (b == 0) { char c; read(go[0], &c, 1); pause(); _exit(0); }
-    ok(setpgid(a, a) == 0 && getpgid(a) == a, "a parent puts its child in a new group", "errno %d", errno);
-    ok(setpgid(b, a) == 0 && getpgid(b) == a, "and a second child in the same group", "errno %d", errno);
-    ok_errno(setpgid(b, INT_MAX), EPERM, "to a group that does not exist: EPERM");
-    ok(kill(-a, SIGTERM) == 0, "kill(-pgid) signals the group", "errno %d", errno);
-    int sa, sb;
-    waitpid(a, &sa, 0);
-    waitpid(b, &sb, 0);
-    ok(WIFSIGNALED(sa) && WTERMSIG(sa) == SIGTERM && WIFSIGNALED(sb) && WTERMSIG(sb) == SIGTERM,
-       "both members died of SIGTERM", "status %#x %#x", sa, sb);
-    close(go[0]); close(go[1]);
-
-    pid_t c = fork();
-    if (c == 0) {
-        pid_t me = getpid();
-        if (setsid() != me) _exit(1);
-        if (getsid(0) != me || getpgrp() != me) _exit(2);
-        if (setsid() != -1 || errno != EPERM) _exit(3);       /* a group leader may not */
-        if (setpgid(0, 0) != -1 || errno != EPERM) _exit(4);  /* a session leader stays put */
-        _exit(0);
-    }
-    int sc;
-    waitpid(c, &sc, 0);
-    ok(WIFEXITED(sc) && WEXITSTATUS(sc) == 0, "setsid: a new session and group; then EPERM", "child status %#x", sc);
+    sigemptyset(&empty);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    usr1_seen = 0;
+    char c;
+    ok(read(p[0], &c, 1) == 1, "drain", "errno %d", errno);
+    k = signal_later(30, SIGUSR1);
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    struct timespec ts = { 5, 0 };
+    n = pselect(p[0] + 1, &r, NULL, NULL, &ts, &empty);
+    ok(n == -1 && errno == EINTR && usr1_seen == 1, "pselect with an empty mask: EINTR after the handler",
+       "n %d errno %d seen %d", n, errno, (int)usr1_seen);
+    reap(k);
+    sigprocmask(SIG_UNBLOCK, &block, NULL);
+    close(p[0]);
+    close(p[1]);
 }
 
 int main(void)
 {
     test_poll_pipe();
+    test_poll_wakes_on_hangup();
+    test_poll_hostile();
+    test_poll_regular_file();
+    test_poll_eintr();
     test_select();
-    test_ppoll_mask();
-    test_groups();
     return ktest_done();
 }

@@ -23,6 +23,9 @@ enum Serial {
         outb(base, byte)
     }
 
+    /// A received byte is waiting.
+    static var hasInput: Bool { inb(lineStatus) & dataReady != 0 }
+
     /// A received byte, if one is waiting.
     static func read() -> UInt8? {
         inb(lineStatus) & dataReady != 0 ? inb(base) : nil

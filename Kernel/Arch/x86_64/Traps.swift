@@ -13,6 +13,7 @@ func keelInterrupt(_ framePointer: UnsafeMutableRawPointer) {
     switch vector {
     case UInt64(LocalAPIC.timerVector):
         LocalAPIC.endOfInterrupt()
+        ConsoleDevice.timerTick()
         if Lockdep.inInterrupt({ Scheduler.tick(fromUserMode: frame.pointee.isUserMode) }) { Scheduler.schedule() }
         if frame.pointee.isUserMode { Signals.exitToUserMode(frame) }
     case UInt64(CPUKick.vector):

@@ -29,6 +29,6 @@ public struct DeviceNumber: Hashable, Sendable {
 
     /// Linux: the "console" entry of Documentation/admin-guide/devices.txt (char 5, 1)
     public static let console = DeviceNumber(major: 5, minor: 1)
-    /// The caller's controlling terminal. Linux: char 5, 0 ("tty")
+    /// The caller's controlling terminal. Linux: /dev/tty (char 5, 0)
     public static let tty = DeviceNumber(major: 5, minor: 0)
 }

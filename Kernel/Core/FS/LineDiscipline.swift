@@ -1,59 +1,133 @@
-// Canonical ("cooked") terminal input: the kernel, not the program, collects a
-// line while the user types it, echoing characters and handling erase keys, and
-// read(2) returns only once Enter completes the line. Keel's console is always
-// in this mode, as a Linux tty is by default.
+// The terminal's line discipline: what the kernel does with the bytes typed
+// before a program reads them. In canonical ("cooked") mode, the default, it
+// collects a line while the user types it, echoing characters and handling the
+// erase keys, and read(2) returns only once Enter completes the line. With
+// ICANON off ("raw", as shells with line editing and full-screen programs set
+// it) every byte is readable at once and VMIN/VTIME say how many a read waits
+// for. With ISIG, ^C, ^\ and ^Z do not go to the program: the terminal turns
+// them into SIGINT, SIGQUIT and SIGTSTP for the foreground process group
+// (Kernel/FS/ConsoleDevice.swift sends them).
 
-/// Line editing for the console. Linux: n_tty in canonical mode with ECHO, ECHOE,
-/// ECHOKE, ECHOCTL and ICRNL (drivers/tty/n_tty.c)
+/// Line editing and input modes for the console. Linux: n_tty (drivers/tty/n_tty.c)
+/// with ECHO, ECHOE, ECHOKE, ECHOCTL, ICRNL and ISIG
 public struct LineDiscipline {
     /// Longest line; further characters are dropped until Enter. Linux: N_TTY_BUF_SIZE - 1
     public static let maxLineLength = 4095
+    /// Most bytes kept in raw mode before further input is dropped. Linux: N_TTY_BUF_SIZE
+    public static let maxRawBytes = 4096
 
-    /// The line being typed.
+    /// A signal a typed character asks for. Linux: n_tty_receive_signal_char()
+    public enum SignalRequest: Equatable {
+        /// VINTR (^C): SIGINT
+        case interrupt
+        /// VQUIT (^\): SIGQUIT
+        case quit
+        /// VSUSP (^Z): SIGTSTP
+        case suspend
+    }
+
+    /// The modes (tcsetattr). Changing ICANON moves what is waiting between
+    /// the line and raw buffers: use `setTermios`.
+    public private(set) var termios = Termios.console
+    /// The line being typed (canonical mode).
     private var editing: [UInt8] = []
     /// Completed lines not yet read; an empty one is an end of file (^D on an empty line).
     private var completed: [[UInt8]] = []
     /// How much of completed[0] earlier reads took.
     private var readOffset = 0
+    /// Bytes typed in raw mode, not yet read.
+    private var raw: [UInt8] = []
 
     public init() {}
 
-    /// True when a read would not block.
-    public var hasInput: Bool { !completed.isEmpty }
-    /// Bytes of whole lines not yet read, what FIONREAD reports. Linux: n_tty's input_available_p() count
-    public var pendingBytes: Int { completed.reduce(0) { $0 + $1.count } - readOffset }
+    public var isCanonical: Bool { termios.localFlags & Termios.ICANON != 0 }
+
+    /// Bytes a raw read may take now, or whether a canonical read would not block.
+    public var hasInput: Bool { isCanonical ? !completed.isEmpty : !raw.isEmpty }
+    /// Bytes waiting to be read (FIONREAD).
+    public var readableCount: Int {
+        isCanonical ? completed.reduce(0) { $0 + $1.count } - readOffset : raw.count
+    }
+
+    /// New modes. Leaving canonical mode makes the line typed so far readable
+    /// as raw bytes; entering it makes waiting raw bytes readable as one line.
+    /// Linux: n_tty_set_termios()
+    public mutating func setTermios(_ new: Termios) {
+        let wasCanonical = isCanonical
+        termios = new
+        if wasCanonical && !isCanonical {
+            if let first = completed.first { completed[0] = Array(first[readOffset...]) }
+            raw += completed.flatMap { $0 } + editing
+            completed = []
+            editing = []
+            readOffset = 0
+        } else if !wasCanonical && isCanonical && !raw.isEmpty {
+            completed.append(raw)
+            raw = []
+        }
+    }
+
+    /// Throws away what was typed and not read. Linux: n_tty_flush_buffer() (TCFLSH, TCSETSF)
+    public mutating func flushInput() {
+        editing = []
+        completed = []
+        raw = []
+        readOffset = 0
+    }
 
     /// Handles one byte from the keyboard (serial line) and appends to `echo` what
-    /// the terminal should show. Linux: n_tty_receive_char() and its echo helpers
-    public mutating func receive(_ byte: UInt8, echo: inout [UInt8]) {
-        let cc = Termios.console.controlCharacters
-        switch byte {
-        case UInt8(ascii: "\r"), UInt8(ascii: "\n"):            // ICRNL: Enter sends CR
-            editing.append(UInt8(ascii: "\n"))
-            echo.append(UInt8(ascii: "\n"))
-            completeLine()
-        case cc[Termios.VEOF]:                                  // ^D: the line so far, no newline
-            completeLine()
-        case cc[Termios.VERASE], 0x08:                          // DEL or ^H: one character
-            eraseCharacter(echo: &echo)
-        case cc[Termios.VKILL]:                                 // ^U: the whole line
-            while !editing.isEmpty { eraseCharacter(echo: &echo) }
-        default:
-            guard editing.count < Self.maxLineLength else { return }
-            editing.append(byte)
-            if Self.isControl(byte) {                           // ECHOCTL: shown as ^X
-                echo.append(UInt8(ascii: "^"))
-                echo.append(byte ^ 0x40)
-            } else {
-                echo.append(byte)
+    /// the terminal should show; returns the signal it asks for, if any.
+    /// Linux: n_tty_receive_char() and its echo helpers
+    @discardableResult
+    public mutating func receive(_ byte: UInt8, echo: inout [UInt8]) -> SignalRequest? {
+        let cc = termios.controlCharacters
+        var byte = byte
+        if byte == UInt8(ascii: "\r") && termios.inputFlags & Termios.ICRNL != 0 { byte = UInt8(ascii: "\n") }
+        if termios.localFlags & Termios.ISIG != 0 {
+            let signal: SignalRequest? = Self.matches(byte, cc[Termios.VINTR]) ? .interrupt
+                : Self.matches(byte, cc[Termios.VQUIT]) ? .quit
+                : Self.matches(byte, cc[Termios.VSUSP]) ? .suspend : nil
+            if let signal {
+                flushInput()                                    // Linux: isig() without NOFLSH
+                echoCharacter(byte, echo: &echo)
+                return signal
             }
         }
+        guard isCanonical else {
+            if raw.count < Self.maxRawBytes { raw.append(byte) }
+            echoCharacter(byte, echo: &echo)
+            return nil
+        }
+        switch byte {
+        case UInt8(ascii: "\n"):
+            editing.append(byte)
+            if echoes { echo.append(byte) }
+            completeLine()
+        case _ where Self.matches(byte, cc[Termios.VEOF]):      // ^D: the line so far, no newline
+            completeLine()
+        case _ where Self.matches(byte, cc[Termios.VERASE]) || byte == 0x08:     // DEL or ^H: one character
+            eraseCharacter(echo: &echo)
+        case _ where Self.matches(byte, cc[Termios.VKILL]):     // ^U: the whole line
+            while !editing.isEmpty { eraseCharacter(echo: &echo) }
+        default:
+            guard editing.count < Self.maxLineLength else { return nil }
+            editing.append(byte)
+            echoCharacter(byte, echo: &echo)
+        }
+        return nil
     }
 
     /// Up to `count` bytes of the oldest completed line, never more than one line;
     /// what is left of it stays for the next read. nil when no line is complete;
-    /// empty at end of file. Linux: canon_copy_from_read_buf()
+    /// empty at end of file. In raw mode: up to `count` of the bytes waiting,
+    /// nil when there are none. Linux: canon_copy_from_read_buf(), copy_from_read_buf()
     public mutating func read(upTo count: Int) -> [UInt8]? {
+        guard isCanonical else {
+            guard !raw.isEmpty else { return nil }
+            let n = min(count, raw.count)
+            defer { raw.removeFirst(n) }
+            return Array(raw[0..<n])
+        }
         guard count > 0, let line = completed.first else { return completed.isEmpty ? nil : [] }
         let end = min(line.count, readOffset + count)
         let bytes = Array(line[readOffset..<end])
@@ -65,9 +139,27 @@ public struct LineDiscipline {
         return bytes
     }
 
+    private var echoes: Bool { termios.localFlags & Termios.ECHO != 0 }
+
+    /// A control character matches unless disabled (_POSIX_VDISABLE, 0).
+    private static func matches(_ byte: UInt8, _ control: UInt8) -> Bool {
+        control != 0 && byte == control
+    }
+
     private mutating func completeLine() {
         completed.append(editing)
         editing = []
+    }
+
+    /// Echoes a character typed, as ^X for a control character (ECHOCTL).
+    private func echoCharacter(_ byte: UInt8, echo: inout [UInt8]) {
+        guard echoes else { return }
+        if Self.isControl(byte) && byte != UInt8(ascii: "\n") && termios.localFlags & Termios.ECHOCTL != 0 {
+            echo.append(UInt8(ascii: "^"))
+            echo.append(byte ^ 0x40)
+        } else {
+            echo.append(byte)
+        }
     }
 
     /// Removes the last character (all bytes of a UTF-8 sequence) and rubs it out
@@ -76,6 +168,7 @@ public struct LineDiscipline {
         guard let last = editing.popLast() else { return }
         var lead = last
         while lead & 0xc0 == 0x80, let previous = editing.popLast() { lead = previous }
+        guard echoes else { return }
         let columns = Self.isControl(lead) ? 2 : 1
         for _ in 0..<columns { echo += [0x08, UInt8(ascii: " "), 0x08] }
     }

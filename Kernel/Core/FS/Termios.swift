@@ -40,8 +40,29 @@ public struct Termios: Equatable, Sendable {
     public static let ECHOCTL: UInt32 = 0o1000
     public static let ECHOKE: UInt32 = 0o4000
     public static let IEXTEN: UInt32 = 0o100000
-    /// The c_cc slots the line discipline reads. Linux: VERASE, VKILL, VEOF
-    public static let VERASE = 2, VKILL = 3, VEOF = 4
+    /// The c_cc slots the line discipline reads. Linux: VINTR, VQUIT, VERASE,
+    /// VKILL, VEOF, VTIME, VMIN, VSUSP
+    public static let VINTR = 0, VQUIT = 1, VERASE = 2, VKILL = 3, VEOF = 4, VTIME = 5, VMIN = 6, VSUSP = 10
+
+    public init(inputFlags: UInt32, outputFlags: UInt32, controlFlags: UInt32, localFlags: UInt32,
+                lineDiscipline: UInt8, controlCharacters: [UInt8]) {
+        self.inputFlags = inputFlags
+        self.outputFlags = outputFlags
+        self.controlFlags = controlFlags
+        self.localFlags = localFlags
+        self.lineDiscipline = lineDiscipline
+        self.controlCharacters = controlCharacters
+    }
+
+    /// Reads the 36-byte kernel layout (TCSETS). Linux: user_termios_to_kernel_termios()
+    public init(from buffer: UnsafeRawPointer) {
+        inputFlags = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        outputFlags = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        controlFlags = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        localFlags = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        lineDiscipline = buffer.load(fromByteOffset: 16, as: UInt8.self)
+        controlCharacters = (0..<Self.controlCharacterCount).map { buffer.load(fromByteOffset: 17 + $0, as: UInt8.self) }
+    }
 
     /// A serial console at 115200 baud 8N1 in canonical mode with echo.
     /// Linux: tty_std_termios (drivers/tty/tty_io.c) with the 8250 console's c_cflag

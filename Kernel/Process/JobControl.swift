@@ -1,0 +1,72 @@
+// Job control: a stop signal (SIGSTOP, or SIGTSTP/SIGTTIN/SIGTTOU from the
+// terminal) whose action is the default stops every thread of the process
+// until a SIGCONT; the parent learns of both through SIGCHLD and
+// wait4(WUNTRACED / WCONTINUED). A stopped thread sleeps here, on its way back
+// to user mode, until SIGCONT clears the group's stop or SIGKILL comes.
+//
+// The state is the thread group's (SignalHandlers.stopSignal, waitReport,
+// continuePending, stoppedThreads) under its siglock. The thread that takes
+// the stop signal stops the group and tells the parent at once; the other
+// threads stop when they next leave the kernel (a thread asleep in a system
+// call stops when that call returns). Linux: kernel/signal.c do_signal_stop(),
+// do_jobctl_trap(), do_notify_parent_cldstop(), prepare_signal()
+
+enum JobControl {
+    /// si_code of a SIGCHLD. Linux: CLD_STOPPED, CLD_CONTINUED
+    static let CLD_STOPPED: Int32 = 5, CLD_CONTINUED: Int32 = 6
+
+    /// The current thread stops for `signal` (0: it joins a stop another thread
+    /// of its group began) and returns once continued or killed.
+    /// Linux: do_signal_stop()
+    static func stop(_ signal: Int32) {
+        let task = Scheduler.current
+        let sighand = task.signals
+        if signal != 0 {
+            Task.tasklistLock.lock()                    // for the parent; before the siglock
+            let first = sighand.lock.withLock { () -> Bool in
+                guard sighand.stopSignal == 0 else { return false }
+                sighand.stopSignal = signal
+                sighand.waitReport = .stopped(signal)
+                return true
+            }
+            if first { notifyParentLocked(of: ProcessGroups.process(of: task), code: CLD_STOPPED) }
+            Task.tasklistLock.unlock()
+        }
+        sighand.lock.withLock { sighand.stoppedThreads.append(task) }
+        while !Scheduler.sleep(unless: {
+            sighand.lock.withLock { sighand.stopSignal == 0 } || Signals.fatalPending(task)
+        }) {}
+        let tellParent = sighand.lock.withLock { () -> Bool in
+            sighand.stoppedThreads.removeAll { $0 === task }
+            defer { sighand.continuePending = false }
+            return sighand.continuePending
+        }
+        if tellParent {
+            Task.tasklistLock.withLock { notifyParentLocked(of: ProcessGroups.process(of: task), code: CLD_CONTINUED) }
+        }
+    }
+
+    /// A SIGCONT for a process using `sighand` (its siglock held): a stopped
+    /// group runs again and its parent will hear of it. Linux: the SIGCONT
+    /// branch of prepare_signal()
+    static func continueLocked(_ sighand: SignalHandlers) {
+        guard sighand.stopSignal != 0 else { return }
+        sighand.stopSignal = 0
+        sighand.waitReport = .continued
+        sighand.continuePending = true
+        for thread in sighand.stoppedThreads { Scheduler.wake(thread) }
+    }
+
+    /// SIGCHLD to the parent of `process` (unless it asked for none with
+    /// SA_NOCLDSTOP) and a wake-up for its threads waiting in wait4.
+    /// tasklistLock held. Linux: do_notify_parent_cldstop()
+    private static func notifyParentLocked(of process: Task, code: Int32) {
+        guard let parent = process.parent else { return }
+        let sighand = parent.sighand
+        let flags = sighand.lock.withLock { sighand.actions[Int(Signal.SIGCHLD)].flags }
+        if flags & SignalAction.SA_NOCLDSTOP == 0 {
+            Signals.send(Signal.SIGCHLD, to: parent, info: SignalFrame.Info(code: code, senderPID: process.pid))
+        }
+        for thread in parent.threads { Scheduler.wake(thread) }
+    }
+}
