@@ -367,6 +367,8 @@ final class Ext2Tests: XCTestCase {
         let image = try makeImage(blockSize: 1024, size: "4M", tree: false)
         let device = try ImageFileBlockDevice(path: image.path)
         let fs = try Ext2FileSystem.mount(device: device, readOnly: false, cacheCapacity: 256)
+        func stateOnDisk() throws -> UInt8 { try Data(contentsOf: image)[1024 + 58] }
+        XCTAssertEqual(try stateOnDisk() & 1, 0, "mounted read-write: not clean")
         let file = try fs.create(in: Ext2FileSystem.rootIno, "contiguous", mode: 0o100644)
         XCTAssertEqual(try write(fs, file, at: 0, pattern(64 * 1024)), 64 * 1024)
         let writesBefore = device.writeRequests
@@ -375,7 +377,15 @@ final class Ext2Tests: XCTestCase {
         XCTAssertLessThan(requests, 20, "64 contiguous data blocks go out in a few merged writes")
         XCTAssertGreaterThanOrEqual(fs.cache.statistics.merged, 60)
         try fs.unmount()
+        XCTAssertEqual(try stateOnDisk() & 1, 1, "unmounted: clean")
         try assertClean(image)
+
+        // A read-only mount writes nothing at all.
+        let readOnlyDevice = try ImageFileBlockDevice(path: image.path)
+        let readOnly = try Ext2FileSystem.mount(device: readOnlyDevice, readOnly: true)
+        XCTAssertEqual(try readAll(readOnly, try resolve(readOnly, "/contiguous")), pattern(64 * 1024))
+        try readOnly.unmount()
+        XCTAssertEqual(readOnlyDevice.writeRequests, 0)
     }
 
     // MARK: - Damaged and unsupported images

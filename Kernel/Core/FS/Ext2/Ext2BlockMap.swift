@@ -12,10 +12,12 @@
 // (freeing the blocks past the new end, and indirect blocks left empty).
 
 /// Where a logical block is found: the i_block slot, then an index into each
-/// indirect block on the way down (none for a direct block). Linux: ext2_block_to_path()
+/// of `depth` indirect blocks on the way down (none for a direct block).
+/// Linux: ext2_block_to_path()
 struct Ext2BlockPath {
     var slot: Int
-    var indices: [Int]
+    var depth: Int
+    var indices = InlineArray<3, Int>(repeating: 0)
 }
 
 extension Ext2FileSystem {
@@ -23,17 +25,17 @@ extension Ext2FileSystem {
     func blockPath(_ index: UInt64) -> Ext2BlockPath? {
         let perBlock = UInt64(addressesPerBlock)
         var rest = index
-        if rest < UInt64(Ext2Inode.directBlocks) { return Ext2BlockPath(slot: Int(rest), indices: []) }
+        if rest < UInt64(Ext2Inode.directBlocks) { return Ext2BlockPath(slot: Int(rest), depth: 0) }
         rest -= UInt64(Ext2Inode.directBlocks)
         var span = perBlock
         for depth in 1...3 {
             if rest < span {
-                var indices = [Int](repeating: 0, count: depth)
+                var path = Ext2BlockPath(slot: Ext2Inode.indirectSlot + depth - 1, depth: depth)
                 for level in stride(from: depth - 1, through: 0, by: -1) {
-                    indices[level] = Int(rest % perBlock)
+                    path.indices[level] = Int(rest % perBlock)
                     rest /= perBlock
                 }
-                return Ext2BlockPath(slot: Ext2Inode.indirectSlot + depth - 1, indices: indices)
+                return path
             }
             rest -= span
             span *= perBlock
@@ -82,9 +84,9 @@ extension Ext2FileSystem {
     func mapBlock(_ inode: Ext2Inode, ino: UInt32, _ index: UInt64) throws(Errno) -> UInt32 {
         guard let path = blockPath(index) else { return 0 }
         var block = inode.block[path.slot]
-        for entry in path.indices {
+        for level in 0..<path.depth {
             if block == 0 { return 0 }
-            block = try indirectEntry(block, entry, ino: ino)
+            block = try indirectEntry(block, path.indices[level], ino: ino)
         }
         if block != 0 { try checkBlock(block, "inode \(ino) data block") }
         return block
@@ -105,10 +107,11 @@ extension Ext2FileSystem {
             inode.block[path.slot] = block
             inode.sectors &+= sectorsPerBlock
             isNew = true
-            if !path.indices.isEmpty { try zeroBlock(block) }
+            if path.depth > 0 { try zeroBlock(block) }
         }
         goal = block &+ 1
-        for (level, entry) in path.indices.enumerated() {
+        for level in 0..<path.depth {
+            let entry = path.indices[level]
             try checkBlock(block, "inode \(ino) indirect block")
             let parent = try cache.bread(device, UInt64(block))
             defer { cache.brelse(parent) }
@@ -122,7 +125,7 @@ extension Ext2FileSystem {
             block = try allocateBlock(near: goal)
             inode.sectors &+= sectorsPerBlock
             isNew = true
-            if level < path.indices.count - 1 { try zeroBlock(block) }
+            if level < path.depth - 1 { try zeroBlock(block) }
             LittleEndianMutableBytes(bytes: parent.data).setU32(entry * 4, block)
             cache.markDirty(parent)
             goal = block &+ 1
