@@ -388,6 +388,43 @@ final class Ext2Tests: XCTestCase {
         XCTAssertEqual(readOnlyDevice.writeRequests, 0)
     }
 
+    func testGrowingPastOldBytesAfterTheEndReadsZeros() throws {
+        let image = try makeImage(blockSize: 1024, size: "2M", tree: false)
+        var fs = try mount(image)
+        let root = Ext2FileSystem.rootIno
+        let file = try fs.create(in: root, "f", mode: 0o100644, uid: 5, gid: 6)
+        let other = try fs.create(in: root, "g", mode: 0o100644)
+        try write(fs, file, at: 0, Array(repeating: 0x41, count: 100))
+        try write(fs, other, at: 0, Array(repeating: 0x42, count: 100))
+        try fs.unmount()
+        // Bytes past the end on disk, as another system might leave them.
+        let block = try firstBlock(image, "/f")
+        try patch(image, at: block * 1024 + 100, Array(repeating: 0xee, count: 924))
+        try patch(image, at: try firstBlock(image, "/g") * 1024 + 100, Array(repeating: 0xee, count: 924))
+
+        fs = try mount(image)
+        try fs.truncate(file, to: 2000)
+        try write(fs, other, at: 3000, [1])
+        let grown = try readAll(fs, file)
+        XCTAssertEqual(Array(grown[0..<100]), Array(repeating: 0x41, count: 100))
+        XCTAssertTrue(grown[100...].allSatisfy { $0 == 0 })
+        let written = try readAll(fs, other)
+        XCTAssertTrue(written[100..<3000].allSatisfy { $0 == 0 })
+        XCTAssertEqual(written[3000], 1)
+
+        let stat = try fs.stat(file, device: DeviceNumber(major: 254, minor: 0))
+        XCTAssertEqual(stat.mode, 0o100644)
+        XCTAssertEqual(stat.size, 2000)
+        XCTAssertEqual(stat.blocks, 2, "one 1 KiB block; the grown part is a hole")
+        XCTAssertEqual(stat.uid, 5)
+        XCTAssertEqual(stat.gid, 6)
+        XCTAssertEqual(stat.nlink, 1)
+        XCTAssertEqual(stat.blockSize, 1024)
+        XCTAssertGreaterThan(stat.modifyTime.seconds, 1_600_000_000)
+        try fs.unmount()
+        try assertClean(image)
+    }
+
     // MARK: - Damaged and unsupported images
 
     private func patch(_ image: URL, at offset: UInt64, _ bytes: [UInt8]) throws {

@@ -257,6 +257,7 @@ extension Ext2FileSystem {
         guard bytes.count > 0 else { return 0 }
         guard offset < limit else { throw .EFBIG }
         let count = Int(Swift.min(UInt64(bytes.count), limit - offset))
+        if offset > inode.size { try zeroPastEnd(inode, ino: ino, from: inode.size) }
         var done = 0
         var failure: Errno?
         while done < count {
@@ -294,6 +295,21 @@ extension Ext2FileSystem {
         return done
     }
 
+    /// Zeroes the bytes of the block holding offset `end` from there to the
+    /// block's end, so a file growing past `end` (by truncate or a write
+    /// beyond it) reads zeros there, whatever the disk held past the old end.
+    /// Linux: the EOF zeroing of block_truncate_page() and block_write_full_folio()
+    private func zeroPastEnd(_ inode: Ext2Inode, ino: UInt32, from end: UInt64) throws(Errno) {
+        let tail = Int(end % UInt64(blockSize))
+        guard tail != 0 else { return }
+        let block = try mapBlock(inode, ino: ino, end / UInt64(blockSize))
+        guard block != 0 else { return }
+        let buffer = try cache.bread(device, UInt64(block))
+        UnsafeMutableRawBufferPointer(rebasing: buffer.data[tail...]).initializeMemory(as: UInt8.self, repeating: 0)
+        cache.markDirty(buffer)
+        cache.brelse(buffer)
+    }
+
     /// A buffer for a block just allocated: zeroed, not read.
     private func newZeroedBuffer(_ block: UInt32) throws(Errno) -> Buffer {
         let buffer = try cache.getblk(device, UInt64(block))
@@ -323,18 +339,10 @@ extension Ext2FileSystem {
         if size < inode.size {
             let blockSize = UInt64(blockSize)
             try freeBlocks(of: &inode, from: (size + blockSize - 1) / blockSize)
-            let tail = Int(size % blockSize)
-            if tail != 0 {
-                let block = try mapBlock(inode, ino: ino, size / blockSize)
-                if block != 0 {
-                    let buffer = try cache.bread(device, UInt64(block))
-                    UnsafeMutableRawBufferPointer(rebasing: buffer.data[tail...]).initializeMemory(as: UInt8.self, repeating: 0)
-                    cache.markDirty(buffer)
-                    cache.brelse(buffer)
-                }
-            }
+            try zeroPastEnd(inode, ino: ino, from: size)
             inode.size = size
         } else if size > inode.size {
+            try zeroPastEnd(inode, ino: ino, from: inode.size)
             try growSize(&inode, to: size)
         }
         inode.modifyTime = clock()

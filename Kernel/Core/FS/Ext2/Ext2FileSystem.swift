@@ -359,6 +359,20 @@ public final class Ext2FileSystem {
         try storeInode(ino, inode, clearingRecord: false)
     }
 
+    /// What stat(2) reports for inode `ino`; `device` is the mount's st_dev.
+    /// Times on disk are signed 32-bit seconds. Linux: ext2_getattr() / generic_fillattr()
+    public func stat(_ ino: UInt32, device: DeviceNumber) throws(Errno) -> KernelStat {
+        let inode = try readInode(ino)
+        let type = inode.fileType
+        let rdev = type == .characterDevice || type == .blockDevice ? inode.deviceNumber : DeviceNumber(major: 0, minor: 0)
+        func time(_ seconds: UInt32) -> Timespec { Timespec(seconds: Int64(Int32(bitPattern: seconds))) }
+        return KernelStat(device: device, ino: UInt64(ino), mode: UInt32(inode.mode), nlink: UInt64(inode.linksCount),
+                          uid: inode.uid, gid: inode.gid, rdev: rdev, size: Int64(clamping: inode.size),
+                          blockSize: Int64(blockSize), blocks: Int64(inode.sectors),
+                          accessTime: time(inode.accessTime), modifyTime: time(inode.modifyTime),
+                          changeTime: time(inode.changeTime))
+    }
+
     /// Frees inode `ino` and its blocks once no name leads to it; the VFS calls
     /// this when the last user of an unlinked inode lets go (unlink while open).
     /// Does nothing while the inode still has links. Linux: ext2_evict_inode()
