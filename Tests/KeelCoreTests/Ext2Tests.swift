@@ -34,7 +34,7 @@ final class Ext2Tests: XCTestCase {
         try Data(pattern(Self.bigSize)).write(to: root.appendingPathComponent("big.bin"))
         try Data("nested\n".utf8).write(to: root.appendingPathComponent("sub/dir/nested.txt"))
         let sparse = root.appendingPathComponent("sparse.bin")
-        fm.createFile(atPath: sparse.path, contents: Data("start".utf8))
+        XCTAssertTrue(fm.createFile(atPath: sparse.path, contents: Data("start".utf8)))
         let handle = try FileHandle(forWritingTo: sparse)
         try handle.seek(toOffset: UInt64(Self.sparseEnd))
         try handle.write(contentsOf: Data("end".utf8))
@@ -348,6 +348,19 @@ final class Ext2Tests: XCTestCase {
         XCTAssertEqual(fs.statistics().freeBlocks, 0)
         XCTAssertGreaterThan(total, (free - 10) * 1024)
         expectError(.ENOSPC) { _ = try fs.mkdir(in: Ext2FileSystem.rootIno, "more", mode: 0o755) }
+        // New names fit until the root's one block is full; then the directory
+        // cannot grow and the new inode is given back.
+        var created = 0
+        do {
+            while true {
+                _ = try fs.create(in: Ext2FileSystem.rootIno, "\(created)-" + String(repeating: "n", count: 200), mode: 0o100644)
+                created += 1
+            }
+        } catch {
+            XCTAssertEqual(error, .ENOSPC)
+        }
+        XCTAssertGreaterThan(created, 0)
+        let freeInodes = fs.statistics().freeInodes
         var back = [UInt8](repeating: 0, count: chunk.count)
         XCTAssertEqual(try back.withUnsafeMutableBytes { try fs.read(file, at: 7000, into: $0) }, chunk.count)
         XCTAssertEqual(back, chunk)
@@ -356,6 +369,7 @@ final class Ext2Tests: XCTestCase {
 
         fs = try mount(image)
         XCTAssertEqual(fs.superBlock.freeBlocksCount, 0)
+        XCTAssertEqual(Int(fs.superBlock.freeInodesCount), freeInodes)
         XCTAssertTrue(try fs.unlink(in: Ext2FileSystem.rootIno, "fill"))
         try fs.evict(file)
         XCTAssertEqual(fs.statistics().freeBlocks, free)

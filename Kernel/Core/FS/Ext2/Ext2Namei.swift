@@ -54,10 +54,15 @@ extension Ext2FileSystem {
         return inode
     }
 
-    /// Gives a just-allocated inode back after a later step failed (its bitmap
-    /// bit, and any blocks it got).
+    /// Gives a just-allocated inode back after a later step failed: its blocks,
+    /// its record (no links, a deletion time: e2fsck counts an inode with links
+    /// as in use whatever the bitmap says) and its bitmap bit.
     private func discardNewInode(_ ino: UInt32, _ inode: inout Ext2Inode) throws(Errno) {
         if hasBlockMap(inode) { try freeBlocks(of: &inode, from: 0) }
+        inode.linksCount = 0
+        inode.size = 0
+        inode.deleteTime = Swift.max(clock(), 1)
+        try writeNewInode(ino, inode)
         try freeInode(ino, wasDirectory: inode.isDirectory)
     }
 
