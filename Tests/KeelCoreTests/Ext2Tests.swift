@@ -289,6 +289,29 @@ final class Ext2Tests: XCTestCase {
     func testNamespaceOperationsPassE2fsck1K() throws { try checkNamespaceOperations(blockSize: 1024) }
     func testNamespaceOperationsPassE2fsck4K() throws { try checkNamespaceOperations(blockSize: 4096) }
 
+    /// Revision 0: fixed 128-byte inodes, no features, so directory records
+    /// have a 16-bit name length and no file type.
+    func testRevisionZeroWithoutFileTypes() throws {
+        let image = try E2fsprogs.makeImage(blockSize: 1024, size: "16M", contents: try makeTree(), extra: ["-r", "0"])
+        temporaries.append(image)
+        let fs = try mount(image)
+        XCTAssertEqual(fs.superBlock.revLevel, 0)
+        let root = Ext2FileSystem.rootIno
+        let types = Dictionary(uniqueKeysWithValues: try fs.readDirectory(root).map { ($0.name, $0.type) })
+        XCTAssertEqual(types["sub"], .directory)
+        XCTAssertEqual(types["short-link"], .symlink)
+        XCTAssertEqual(try readAll(fs, try resolve(fs, "/big.bin")), pattern(Self.bigSize))
+        let dir = try fs.mkdir(in: root, "new-dir", mode: 0o755)
+        let file = try fs.create(in: dir, "file", mode: 0o100600)
+        try write(fs, file, at: 0, pattern(3000))
+        try fs.rename(from: root, "sub", to: dir, "sub-moved")
+        expectError(.EINVAL) { try fs.rename(from: root, "new-dir", to: dir, "inside") }
+        XCTAssertEqual(try names(fs, dir), ["file", "sub-moved"])
+        try fs.unmount()
+        try assertClean(image)
+        XCTAssertEqual(try debugfsCat(image, "/new-dir/file"), pattern(3000))
+    }
+
     func testDoubleAndTripleIndirectBlocks() throws {
         let image = try makeImage(blockSize: 1024, size: "8M", tree: false)
         let fs = try mount(image)

@@ -338,7 +338,12 @@ extension Ext2FileSystem {
         guard size <= maxFileSize else { throw .EFBIG }
         if size < inode.size {
             let blockSize = UInt64(blockSize)
-            try freeBlocks(of: &inode, from: (size + blockSize - 1) / blockSize)
+            do throws(Errno) {
+                try freeBlocks(of: &inode, from: (size + blockSize - 1) / blockSize)
+            } catch {
+                try writeInode(ino, inode)    // keep the map in step with the bitmaps freed so far
+                throw error
+            }
             try zeroPastEnd(inode, ino: ino, from: size)
             inode.size = size
         } else if size > inode.size {

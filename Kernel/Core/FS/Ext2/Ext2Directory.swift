@@ -191,7 +191,9 @@ extension Ext2FileSystem {
 
     /// Adds the record `name` → `ino` to directory `dir` (the caller checked
     /// the name is not there), growing the directory by a block if no block
-    /// has room, and updates the directory's times. Linux: ext2_add_link()
+    /// has room, and updates the directory's times; the caller writes the
+    /// directory's inode (this writes it only when growing fails part way).
+    /// Linux: ext2_add_link()
     func addEntry(_ inode: inout Ext2Inode, dir: UInt32, _ name: String, ino: UInt32, type: FileType) throws(Errno) {
         let needed = Ext2DirectoryEntry.recordLength(nameLength: name.utf8.count)
         let blocks = inode.size / UInt64(blockSize)
@@ -218,7 +220,13 @@ extension Ext2FileSystem {
             index += 1
         }
         if !placed {
-            let (block, _) = try mapOrAllocateBlock(&inode, ino: dir, blocks)
+            let block: UInt32
+            do throws(Errno) {
+                (block, _) = try mapOrAllocateBlock(&inode, ino: dir, blocks)
+            } catch {
+                try writeInode(dir, inode)    // it may have got an indirect block before failing
+                throw error
+            }
             let buffer = try cache.getblk(device, UInt64(block))
             buffer.data.initializeMemory(as: UInt8.self, repeating: 0)
             putRecord(buffer.data, at: 0, length: blockSize, ino: ino, name: name, type: type)

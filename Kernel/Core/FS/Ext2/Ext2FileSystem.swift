@@ -380,8 +380,13 @@ public final class Ext2FileSystem {
         try requireWritable()
         var inode = try readRawInode(ino)
         guard inode.linksCount == 0, inode.mode != 0 else { return }
-        if hasBlockMap(inode) { try freeBlocks(of: &inode, from: 0) }
-        try releaseAttributeBlock(of: &inode)
+        do throws(Errno) {
+            if hasBlockMap(inode) { try freeBlocks(of: &inode, from: 0) }
+            try releaseAttributeBlock(of: &inode)
+        } catch {
+            try storeInode(ino, inode, clearingRecord: false)   // the blocks freed so far are gone from the map
+            throw error
+        }
         inode.size = 0
         inode.deleteTime = Swift.max(clock(), 1)
         try storeInode(ino, inode, clearingRecord: false)

@@ -74,7 +74,6 @@ extension Ext2FileSystem {
             try writeNewInode(ino, inode)
             try addEntry(&dirInode, dir: dir, name, ino: ino, type: inode.fileType ?? .regular)
         } catch {
-            try writeInode(dir, dirInode)        // it may have grown an indirect block
             try discardNewInode(ino, &inode)
             throw error
         }
@@ -243,6 +242,7 @@ extension Ext2FileSystem {
         var inode = try readInode(ino)
         guard let type = inode.fileType else { throw .EUCLEAN }
         let isDirectory = type == .directory
+        if isDirectory && newDir == ino { throw .EINVAL }    // deeper descendants: the VFS checks
         var newDirInode = newDir == oldDir ? oldDirInode : try readDirectoryInode(newDir)
         guard newDirInode.linksCount > 0 else { throw .ENOENT }
         var result = Ext2RenameResult(replaced: nil, replacedIsUnlinked: false)
