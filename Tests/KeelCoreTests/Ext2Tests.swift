@@ -462,6 +462,80 @@ final class Ext2Tests: XCTestCase {
         try assertClean(image)
     }
 
+    /// Seeded random operations against a model of the tree (files' bytes,
+    /// directories); every read is compared with the model, and at the end
+    /// e2fsck judges the image and a fresh mount must see the model again.
+    func testRandomOperationsAgainstAModel() throws {
+        for blockSize in [1024, 4096] {
+            let image = try makeImage(blockSize: blockSize, size: "8M", tree: false)
+            var fs = try mount(image, capacity: 32)
+            var random = SplitMix64(seed: UInt64(blockSize))
+            var files: [String: [UInt8]] = [:]       // path -> contents
+            var directories: Set<String> = [""]      // "" is the root
+            func parentAndName(_ path: String) -> (String, String) {
+                let slash = path.lastIndex(of: "/")!
+                return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+            }
+            func ino(_ path: String) throws -> UInt32 { try resolve(fs, path.isEmpty ? "/" : path) }
+            for step in 0..<400 {
+                let dirList = directories.sorted()
+                let fileList = files.keys.sorted()
+                switch random.below(9) {
+                case 0, 1:
+                    let dir = dirList[random.below(dirList.count)]
+                    let path = "\(dir)/f\(step)"
+                    _ = try fs.create(in: try ino(dir), "f\(step)", mode: 0o100644)
+                    files[path] = []
+                case 2:
+                    let dir = dirList[random.below(dirList.count)]
+                    _ = try fs.mkdir(in: try ino(dir), "d\(step)", mode: 0o755)
+                    directories.insert("\(dir)/d\(step)")
+                case 3, 4, 5:
+                    guard let path = fileList.isEmpty ? nil : fileList[random.below(fileList.count)] else { continue }
+                    let offset = random.below(4) == 0 ? random.below(300_000) : random.below(files[path]!.count + 1)
+                    let bytes = pattern(1 + random.below(3 * blockSize), seed: step)
+                    XCTAssertEqual(try write(fs, try ino(path), at: UInt64(offset), bytes), bytes.count)
+                    var model = files[path]!
+                    if model.count < offset + bytes.count { model += [UInt8](repeating: 0, count: offset + bytes.count - model.count) }
+                    model.replaceSubrange(offset..<offset + bytes.count, with: bytes)
+                    files[path] = model
+                case 6:
+                    guard let path = fileList.isEmpty ? nil : fileList[random.below(fileList.count)] else { continue }
+                    let size = random.below(files[path]!.count + 2 * blockSize + 1)
+                    try fs.truncate(try ino(path), to: UInt64(size))
+                    var model = files[path]!
+                    if size < model.count { model.removeSubrange(size...) } else { model += [UInt8](repeating: 0, count: size - model.count) }
+                    files[path] = model
+                case 7:
+                    guard let path = fileList.isEmpty ? nil : fileList[random.below(fileList.count)] else { continue }
+                    let (dir, name) = parentAndName(path)
+                    let victim = try ino(path)
+                    XCTAssertTrue(try fs.unlink(in: try ino(dir), name))
+                    try fs.evict(victim)
+                    files[path] = nil
+                default:
+                    // Move a file to another directory under a new name.
+                    guard let path = fileList.isEmpty ? nil : fileList[random.below(fileList.count)] else { continue }
+                    let (dir, name) = parentAndName(path)
+                    let target = dirList[random.below(dirList.count)]
+                    try fs.rename(from: try ino(dir), name, to: try ino(target), "m\(step)")
+                    files["\(target)/m\(step)"] = files[path]
+                    files[path] = nil
+                }
+                if step % 50 == 0, let path = files.keys.sorted().first {
+                    XCTAssertEqual(try readAll(fs, try ino(path)), files[path])
+                }
+            }
+            try fs.unmount()
+            try assertClean(image)
+            fs = try mount(image, readOnly: true)
+            for (path, contents) in files { XCTAssertEqual(try readAll(fs, try ino(path)), contents, path) }
+            for dir in directories where !dir.isEmpty { XCTAssertEqual(try fs.readInode(try ino(dir)).fileType, .directory) }
+            let someFile = try XCTUnwrap(files.keys.sorted().last)
+            XCTAssertEqual(try debugfsCat(image, someFile), files[someFile])
+        }
+    }
+
     // MARK: - Damaged and unsupported images
 
     private func patch(_ image: URL, at offset: UInt64, _ bytes: [UInt8]) throws {
