@@ -9,7 +9,9 @@ final class Ext2Tests: XCTestCase {
     private var temporaries: [URL] = []
 
     override func tearDown() {
-        for url in temporaries { try? FileManager.default.removeItem(at: url) }
+        for url in temporaries where FileManager.default.fileExists(atPath: url.path) {
+            XCTAssertNoThrow(try FileManager.default.removeItem(at: url))
+        }
         temporaries = []
     }
 

@@ -264,7 +264,7 @@ public final class BufferCache {
         let sector = try firstSector(of: run[run.startIndex].block, count: run.count, on: device)
         var offset = 0
         for buffer in run {
-            (bounce + offset).copyMemory(from: buffer.data.baseAddress!, byteCount: blockSize)
+            UnsafeMutableRawBufferPointer(start: bounce + offset, count: blockSize).copyMemory(from: UnsafeRawBufferPointer(buffer.data))
             offset += blockSize
         }
         try device.write(sector: sector, from: UnsafeRawBufferPointer(start: bounce, count: offset))
