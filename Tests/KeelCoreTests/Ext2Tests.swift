@@ -314,6 +314,32 @@ final class Ext2Tests: XCTestCase {
         XCTAssertEqual(try debugfsCat(image, "/new-dir/file"), pattern(3000))
     }
 
+    /// A directory hashed by dir_index (e2fsck -D builds the tree) reads as a
+    /// linear one; changing it drops the index flag, and e2fsck agrees.
+    func testHashIndexedDirectoryIsReadLinearlyAndLosesItsIndexOnChange() throws {
+        let tree = FileManager.default.temporaryDirectory.appendingPathComponent("keel-ext2-many-\(UUID().uuidString)")
+        temporaries.append(tree)
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("many"), withIntermediateDirectories: true)
+        for i in 0..<600 { try Data("\(i)\n".utf8).write(to: tree.appendingPathComponent("many/file-number-\(i)")) }
+        let image = try E2fsprogs.makeImage(blockSize: 1024, size: "8M", contents: tree)
+        temporaries.append(image)
+        _ = try E2fsprogs.run("e2fsck", ["-fyD", image.path])
+        var fs = try mount(image)
+        let many = try resolve(fs, "/many")
+        XCTAssertNotEqual(try fs.readInode(many).flags & Ext2Inode.indexFlag, 0, "e2fsck -D indexed it")
+        XCTAssertEqual(try fs.readDirectory(many).count, 600)
+        XCTAssertEqual(try readAll(fs, try resolve(fs, "/many/file-number-599")), Array("599\n".utf8))
+        let victim = try resolve(fs, "/many/file-number-17")
+        XCTAssertTrue(try fs.unlink(in: many, "file-number-17"))
+        try fs.evict(victim)
+        _ = try fs.create(in: many, "added", mode: 0o100644)
+        XCTAssertEqual(try fs.readInode(many).flags & Ext2Inode.indexFlag, 0)
+        try fs.unmount()
+        try assertClean(image)
+        fs = try mount(image, readOnly: true)
+        XCTAssertEqual(try fs.readDirectory(try resolve(fs, "/many")).count, 600)
+    }
+
     func testDoubleAndTripleIndirectBlocks() throws {
         let image = try makeImage(blockSize: 1024, size: "8M", tree: false)
         let fs = try mount(image)
