@@ -195,6 +195,10 @@ final class Ext2Tests: XCTestCase {
         XCTAssertTrue(try fs.unlink(in: root, "hello.txt"))
         XCTAssertEqual(try readAll(fs, hello), Array("hello, ext2\n".utf8), "still readable while open")
         try fs.evict(hello)
+        let freeAfterEvict = fs.statistics()
+        try fs.evict(hello)
+        XCTAssertEqual(fs.statistics(), freeAfterEvict, "a second evict does nothing")
+        expectError(.EUCLEAN) { _ = try fs.readInode(hello) }
 
         // Truncate: shrink (frees indirect blocks, zeroes the tail), then grow (a hole).
         let big = try resolve(fs, "/big.bin")

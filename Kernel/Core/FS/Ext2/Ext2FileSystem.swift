@@ -276,7 +276,8 @@ public final class Ext2FileSystem {
     }
 
     /// Marks the file system clean, writes everything back and drops its
-    /// buffers; the object must not be used afterwards. Linux: ext2_put_super()
+    /// buffers; the object must not be used afterwards. The VFS evicts every
+    /// unlinked inode first, or e2fsck finds them as orphans. Linux: ext2_put_super()
     public func unmount() throws(Errno) {
         if !isReadOnly {
             if superBlock.state & Ext2SuperBlock.stateError == 0 {
@@ -375,11 +376,11 @@ public final class Ext2FileSystem {
 
     /// Frees inode `ino` and its blocks once no name leads to it; the VFS calls
     /// this when the last user of an unlinked inode lets go (unlink while open).
-    /// Does nothing while the inode still has links. Linux: ext2_evict_inode()
+    /// Does nothing while the inode still has links, or once it is freed. Linux: ext2_evict_inode()
     public func evict(_ ino: UInt32) throws(Errno) {
         try requireWritable()
         var inode = try readRawInode(ino)
-        guard inode.linksCount == 0, inode.mode != 0 else { return }
+        guard inode.linksCount == 0, inode.mode != 0, inode.deleteTime == 0 else { return }   // linked, or freed already
         do throws(Errno) {
             if hasBlockMap(inode) { try freeBlocks(of: &inode, from: 0) }
             try releaseAttributeBlock(of: &inode)
