@@ -568,6 +568,26 @@ final class Ext2Tests: XCTestCase {
         }
     }
 
+    func testSequentialReadingIsReadAheadInRuns() throws {
+        let image = try makeImage(blockSize: 1024)
+        let device = try ImageFileBlockDevice(path: image.path)
+        let fs = try Ext2FileSystem.mount(device: device, readOnly: true, cacheCapacity: 512)
+        let big = try resolve(fs, "/big.bin")
+        let before = device.readRequests
+        // 4 KiB reads, as a page cache above would issue them.
+        var contents: [UInt8] = []
+        var page = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = try page.withUnsafeMutableBytes { try fs.read(big, at: UInt64(contents.count), into: $0) }
+            if count == 0 { break }
+            contents += page[0..<count]
+        }
+        XCTAssertEqual(contents, pattern(Self.bigSize))
+        let requests = device.readRequests - before
+        XCTAssertLessThan(requests, Self.bigSize / 1024 / 8, "\(requests) requests for \(Self.bigSize / 1024) blocks")
+        XCTAssertGreaterThan(fs.cache.statistics.readAhead, Self.bigSize / 1024 / 2)
+    }
+
     // MARK: - Damaged and unsupported images
 
     private func patch(_ image: URL, at offset: UInt64, _ bytes: [UInt8]) throws {

@@ -223,15 +223,25 @@ extension Ext2FileSystem {
         let inode = try readInode(ino)
         if inode.isDirectory { throw .EISDIR }
         guard hasBlockMap(inode) else { throw .EINVAL }
-        guard offset < inode.size else { return 0 }
+        guard offset < inode.size, buffer.count > 0 else { return 0 }
         let count = Int(Swift.min(UInt64(buffer.count), inode.size - offset))
+        let blockSize = UInt64(blockSize)
+        // Read the request's blocks in runs (one device request per run of
+        // consecutive blocks); reading on from where the last read of this
+        // file stopped also reads a window (128 KiB) beyond the request.
+        let first = offset / blockSize, end = (offset + UInt64(count) - 1) / blockSize + 1
+        let sequential = lastRead?.ino == ino && lastRead?.next == first
+        let aheadEnd = Swift.min(sequential ? end + 128 * 1024 / blockSize : end, inode.size / blockSize + 1)
+        var aheadDone = first
         var done = 0
         while done < count {
             let position = offset + UInt64(done)
-            let within = Int(position % UInt64(blockSize))
-            let chunk = Swift.min(blockSize - within, count - done)
+            let within = Int(position % blockSize)
+            let chunk = Swift.min(Int(blockSize) - within, count - done)
             let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + chunk])
-            let block = try mapBlock(inode, ino: ino, position / UInt64(blockSize))
+            let logical = position / blockSize
+            if logical >= aheadDone { aheadDone = try readAheadRun(inode, ino: ino, from: logical, until: aheadEnd) }
+            let block = try mapBlock(inode, ino: ino, logical)
             if block == 0 {
                 target.initializeMemory(as: UInt8.self, repeating: 0)
             } else {
@@ -241,7 +251,25 @@ extension Ext2FileSystem {
             }
             done += chunk
         }
+        lastRead = (ino, end)
         return done
+    }
+
+    /// Reads ahead the logical blocks from `first` on whose physical blocks
+    /// follow each other, up to `end`; returns the logical block after them.
+    /// Nothing happens while `first` is cached: a sequential reader reads a
+    /// whole window when it reaches the window's end, not a few blocks at every
+    /// call. Linux: the readahead marker of page_cache_async_readahead()
+    private func readAheadRun(_ inode: Ext2Inode, ino: UInt32, from first: UInt64, until end: UInt64) throws(Errno) -> UInt64 {
+        let start = try mapBlock(inode, ino: ino, first)
+        guard start != 0, !cache.isCached(device, UInt64(start)) else { return first + 1 }   // a hole, or read already
+        var next = first + 1
+        while next < end, next - first < UInt64(cache.maxMergedBlocks),
+              try mapBlock(inode, ino: ino, next) == start &+ UInt32(next - first) {
+            next += 1
+        }
+        if next - first > 1 { try cache.readAhead(device, UInt64(start), count: Int(next - first)) }
+        return next
     }
 
     /// Writes `bytes` at `offset` of regular file `ino`, allocating blocks for

@@ -45,6 +45,9 @@ public final class Ext2FileSystem {
     private let report: (String) -> Void
     /// Seconds since the epoch, for inode and superblock times. Linux: ktime_get_real_seconds()
     public var clock: () -> UInt32 = { 0 }
+    /// The inode and block after the last read, to spot sequential reading and
+    /// read ahead of it. Linux: file_ra_state (kept per open file there)
+    var lastRead: (ino: UInt32, next: UInt64)?
 
     /// Mounts the ext2 file system on `device`: reads and checks the superblock
     /// and group descriptors, and marks the disk "not clean" if read-write.
