@@ -14,7 +14,8 @@
 // and writes each run of consecutive blocks as ONE device request, through one
 // bounce buffer: the merging Linux's block layer does for adjacent requests
 // (the elevator's back merges). `statistics.merged` counts blocks that rode
-// along in another block's request.
+// along in another block's request. Reads merge the same way when asked in
+// advance: `readAhead` reads each run of blocks not cached yet in one request.
 //
 // The cache holds at most `capacity` buffers. To make room it evicts the least
 // recently used buffer nobody holds; if that one is dirty, the device's dirty
