@@ -142,7 +142,7 @@ final class Ext2Tests: XCTestCase {
         var buffer = [UInt8](repeating: 0, count: 100)
         XCTAssertEqual(try buffer.withUnsafeMutableBytes { try fs.read(try self.resolve(fs, "/hello.txt"), at: 6, into: $0) }, 6)
         XCTAssertEqual(try buffer.withUnsafeMutableBytes { try fs.read(try self.resolve(fs, "/hello.txt"), at: 12, into: $0) }, 0)
-        let stats = fs.statistics()
+        let stats = fs.statfs()
         XCTAssertEqual(stats.blockSize, blockSize)
         XCTAssertGreaterThan(stats.freeBlocks, 0)
         XCTAssertLessThan(stats.freeBlocks, stats.blocks)
@@ -159,7 +159,7 @@ final class Ext2Tests: XCTestCase {
         let image = try makeImage(blockSize: blockSize)
         var fs = try mount(image)
         let root = Ext2FileSystem.rootIno
-        let before = fs.statistics()
+        let before = fs.statfs()
 
         // A new file with data.
         let new = try fs.create(in: root, "new.txt", mode: 0o100644, uid: 1000, gid: 100)
@@ -195,9 +195,9 @@ final class Ext2Tests: XCTestCase {
         XCTAssertTrue(try fs.unlink(in: root, "hello.txt"))
         XCTAssertEqual(try readAll(fs, hello), Array("hello, ext2\n".utf8), "still readable while open")
         try fs.evict(hello)
-        let freeAfterEvict = fs.statistics()
+        let freeAfterEvict = fs.statfs()
         try fs.evict(hello)
-        XCTAssertEqual(fs.statistics(), freeAfterEvict, "a second evict does nothing")
+        XCTAssertEqual(fs.statfs(), freeAfterEvict, "a second evict does nothing")
         expectError(.EUCLEAN) { _ = try fs.readInode(hello) }
 
         // Truncate: shrink (frees indirect blocks, zeroes the tail), then grow (a hole).
@@ -289,7 +289,16 @@ final class Ext2Tests: XCTestCase {
         XCTAssertEqual(fs.superBlock.state & Ext2SuperBlock.stateValid, Ext2SuperBlock.stateValid)
         XCTAssertEqual(try fs.readInode(new).linksCount, 2)
         XCTAssertEqual(try names(fs, try resolve(fs, "/sub")), [])
-        XCTAssertLessThan(fs.statistics().freeBlocks, before.freeBlocks + 400)
+        XCTAssertLessThan(fs.statfs().freeBlocks, before.freeBlocks + 400)
+        // The free counts agree with dumpe2fs.
+        let header = try E2fsprogs.run("dumpe2fs", ["-h", image.path]).output
+        func field(_ name: String) -> Int? {
+            header.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                .flatMap { Int($0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)) }
+        }
+        XCTAssertEqual(field("Free blocks"), fs.statfs().freeBlocks)
+        XCTAssertEqual(field("Free inodes"), fs.statfs().freeInodes)
+        XCTAssertEqual(field("Inode count"), fs.statfs().inodes)
     }
 
     func testNamespaceOperationsPassE2fsck1K() throws { try checkNamespaceOperations(blockSize: 1024) }
@@ -347,7 +356,7 @@ final class Ext2Tests: XCTestCase {
     func testDoubleAndTripleIndirectBlocks() throws {
         let image = try makeImage(blockSize: 1024, size: "8M", tree: false)
         let fs = try mount(image)
-        let free = fs.statistics().freeBlocks
+        let free = fs.statfs().freeBlocks
         let file = try fs.create(in: Ext2FileSystem.rootIno, "huge", mode: 0o100644)
         // 1 KiB blocks: double indirect from block 268, triple from 65804.
         let doubleOffset: UInt64 = 300 * 1024 + 100
@@ -377,7 +386,7 @@ final class Ext2Tests: XCTestCase {
         XCTAssertEqual(cut.sectors, (1 + 1 + 1 + 1) * 2, "two data blocks and two indirect blocks are left")
         try fs.truncate(file, to: 0)
         XCTAssertEqual(try fs.readInode(file).sectors, 0)
-        XCTAssertEqual(fs.statistics().freeBlocks, free)
+        XCTAssertEqual(fs.statfs().freeBlocks, free)
         try fs.unmount()
         try assertClean(image)
     }
@@ -385,7 +394,7 @@ final class Ext2Tests: XCTestCase {
     func testFillingTheDiskGivesShortWriteThenENOSPC() throws {
         let image = try makeImage(blockSize: 1024, size: "400K", tree: false)
         var fs = try mount(image, capacity: 16)
-        let free = fs.statistics().freeBlocks
+        let free = fs.statfs().freeBlocks
         let file = try fs.create(in: Ext2FileSystem.rootIno, "fill", mode: 0o100644)
         let chunk = pattern(7000)
         var total = 0
@@ -400,7 +409,7 @@ final class Ext2Tests: XCTestCase {
             }
         }
         XCTAssertEqual(shortWrites, 1)
-        XCTAssertEqual(fs.statistics().freeBlocks, 0)
+        XCTAssertEqual(fs.statfs().freeBlocks, 0)
         XCTAssertGreaterThan(total, (free - 10) * 1024)
         expectError(.ENOSPC) { _ = try fs.mkdir(in: Ext2FileSystem.rootIno, "more", mode: 0o755) }
         // New names fit until the root's one block is full; then the directory
@@ -415,7 +424,7 @@ final class Ext2Tests: XCTestCase {
             XCTAssertEqual(error, .ENOSPC)
         }
         XCTAssertGreaterThan(created, 0)
-        let freeInodes = fs.statistics().freeInodes
+        let freeInodes = fs.statfs().freeInodes
         var back = [UInt8](repeating: 0, count: chunk.count)
         XCTAssertEqual(try back.withUnsafeMutableBytes { try fs.read(file, at: 7000, into: $0) }, chunk.count)
         XCTAssertEqual(back, chunk)
@@ -427,7 +436,7 @@ final class Ext2Tests: XCTestCase {
         XCTAssertEqual(Int(fs.superBlock.freeInodesCount), freeInodes)
         XCTAssertTrue(try fs.unlink(in: Ext2FileSystem.rootIno, "fill"))
         try fs.evict(file)
-        XCTAssertEqual(fs.statistics().freeBlocks, free)
+        XCTAssertEqual(fs.statfs().freeBlocks, free)
         try fs.unmount()
         try assertClean(image)
     }

@@ -428,7 +428,7 @@ public final class Ext2FileSystem {
     // MARK: - statfs
 
     /// The numbers statfs(2) reports. Linux: ext2_statfs()
-    public func statistics() -> Ext2Statistics {
+    public func statfs() -> Ext2StatFS {
         // Blocks that can never hold data (Linux's "overhead"): the boot area,
         // superblock copies, descriptor tables, bitmaps and inode tables.
         var overhead = Int(superBlock.firstDataBlock)
@@ -440,7 +440,7 @@ public final class Ext2FileSystem {
             freeInodes += Int(groups[group].freeInodesCount)
         }
         let reserved = Int(superBlock.reservedBlocksCount)
-        return Ext2Statistics(blockSize: blockSize,
+        return Ext2StatFS(blockSize: blockSize,
                               blocks: Swift.max(0, Int(superBlock.blocksCount) - overhead),
                               freeBlocks: freeBlocks,
                               availableBlocks: Swift.max(0, freeBlocks - reserved),
@@ -468,7 +468,7 @@ public struct Ext2Attributes {
 }
 
 /// statfs(2)'s numbers for an ext2 mount. Linux: struct kstatfs
-public struct Ext2Statistics: Equatable {
+public struct Ext2StatFS: Equatable {
     public var blockSize: Int       // f_bsize
     public var blocks: Int          // f_blocks: blocks minus the overhead
     public var freeBlocks: Int      // f_bfree
