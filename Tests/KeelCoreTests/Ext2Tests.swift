@@ -399,16 +399,27 @@ final class Ext2Tests: XCTestCase {
         let chunk = pattern(7000)
         var total = 0
         var shortWrites = 0
-        while true {
-            do {
-                let count = try write(fs, file, at: UInt64(total), chunk)
-                total += count
-                if count < chunk.count { shortWrites += 1 }
-            } catch Errno.ENOSPC {
-                break
+        func fill() throws {
+            while true {
+                do {
+                    let count = try write(fs, file, at: UInt64(total), chunk)
+                    total += count
+                    if count < chunk.count { shortWrites += 1 }
+                } catch Errno.ENOSPC {
+                    break
+                }
             }
         }
-        XCTAssertEqual(shortWrites, 1)
+        // A user stops at root's reserve (mke2fs keeps 5 %); root goes on to the end.
+        fs.mayUseReservedBlocks = { false }
+        try fill()
+        let reserved = Int(fs.superBlock.reservedBlocksCount)
+        XCTAssertGreaterThan(reserved, 0)
+        XCTAssertEqual(fs.statfs().freeBlocks, reserved)
+        XCTAssertEqual(fs.statfs().availableBlocks, 0)
+        fs.mayUseReservedBlocks = { true }
+        try fill()
+        XCTAssertEqual(shortWrites, 2)
         XCTAssertEqual(fs.statfs().freeBlocks, 0)
         XCTAssertGreaterThan(total, (free - 10) * 1024)
         expectError(.ENOSPC) { _ = try fs.mkdir(in: Ext2FileSystem.rootIno, "more", mode: 0o755) }

@@ -11,10 +11,15 @@
 // spreading directories across the disk.
 
 extension Ext2FileSystem {
-    /// Allocates a block as near `goal` as possible. ENOSPC if none is free.
+    /// Allocates a block as near `goal` as possible. ENOSPC if none is free (or
+    /// only root's reserve is, and the caller may not use it).
     /// The block's contents are whatever the disk held. Linux: ext2_new_blocks()
     func allocateBlock(near goal: UInt32) throws(Errno) -> UInt32 {
         try requireWritable()
+        // The last s_r_blocks_count free blocks are root's. Linux: ext2_has_free_blocks()
+        var free = 0
+        for group in groups { free += Int(group.freeBlocksCount) }
+        if free <= Int(superBlock.reservedBlocksCount) && !mayUseReservedBlocks() { throw .ENOSPC }
         let start = goal >= superBlock.firstDataBlock && goal < superBlock.blocksCount ? goal : superBlock.firstDataBlock
         let startGroup = Int((start - superBlock.firstDataBlock) / superBlock.blocksPerGroup)
         let startBit = Int((start - superBlock.firstDataBlock) % superBlock.blocksPerGroup)

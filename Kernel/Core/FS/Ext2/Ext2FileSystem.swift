@@ -45,6 +45,10 @@ public final class Ext2FileSystem {
     private let report: (String) -> Void
     /// Seconds since the epoch, for inode and superblock times. Linux: ktime_get_real_seconds()
     public var clock: () -> UInt32 = { 0 }
+    /// Whether the caller may take the blocks reserved for root; the kernel
+    /// asks the current task's credentials. Linux: capable(CAP_SYS_RESOURCE)
+    /// or s_resuid/s_resgid in ext2_has_free_blocks()
+    public var mayUseReservedBlocks: () -> Bool = { true }
     /// The inode and block after the last read, to spot sequential reading and
     /// read ahead of it. Linux: file_ra_state (kept per open file there)
     var lastRead: (ino: UInt32, next: UInt64)?
