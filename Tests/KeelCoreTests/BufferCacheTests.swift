@@ -82,6 +82,24 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertEqual(device.writeRequests.map { $0.count }, [65536, 65536, 32768])
     }
 
+    func testReadAheadReadsEachMissingRunInOneRequest() throws {
+        let device = MemoryBlockDevice(sectors: 64)
+        for block in 0..<32 { device.bytes[block * 1024] = UInt8(block) }
+        let cache = BufferCache(blockSize: 1024, capacity: 32)
+        cache.brelse(try cache.bread(device, 12))
+        try cache.readAhead(device, 10, count: 8)       // 10-11 and 13-17: two requests
+        XCTAssertEqual(device.readRequests, 3)
+        XCTAssertEqual(cache.statistics.readAhead, 7)
+        for block in 10..<18 as Range<UInt64> {
+            let buffer = try cache.bread(device, block)
+            XCTAssertEqual(buffer.data[0], UInt8(block))
+            cache.brelse(buffer)
+        }
+        XCTAssertEqual(device.readRequests, 3, "every bread was a hit")
+        try cache.readAhead(device, 30, count: 8)        // stops at the device's end
+        XCTAssertEqual(device.readRequests, 3)
+    }
+
     func testEvictsLeastRecentlyUsedButNeverHeld() throws {
         let device = MemoryBlockDevice(sectors: 64)
         let cache = BufferCache(blockSize: 1024, capacity: 2)

@@ -9,7 +9,9 @@ final class Ext2Tests: XCTestCase {
     private var temporaries: [URL] = []
 
     override func tearDown() {
-        for url in temporaries { try? FileManager.default.removeItem(at: url) }
+        for url in temporaries where FileManager.default.fileExists(atPath: url.path) {
+            XCTAssertNoThrow(try FileManager.default.removeItem(at: url))
+        }
         temporaries = []
     }
 
@@ -34,7 +36,7 @@ final class Ext2Tests: XCTestCase {
         try Data(pattern(Self.bigSize)).write(to: root.appendingPathComponent("big.bin"))
         try Data("nested\n".utf8).write(to: root.appendingPathComponent("sub/dir/nested.txt"))
         let sparse = root.appendingPathComponent("sparse.bin")
-        fm.createFile(atPath: sparse.path, contents: Data("start".utf8))
+        XCTAssertTrue(fm.createFile(atPath: sparse.path, contents: Data("start".utf8)))
         let handle = try FileHandle(forWritingTo: sparse)
         try handle.seek(toOffset: UInt64(Self.sparseEnd))
         try handle.write(contentsOf: Data("end".utf8))
@@ -140,7 +142,7 @@ final class Ext2Tests: XCTestCase {
         var buffer = [UInt8](repeating: 0, count: 100)
         XCTAssertEqual(try buffer.withUnsafeMutableBytes { try fs.read(try self.resolve(fs, "/hello.txt"), at: 6, into: $0) }, 6)
         XCTAssertEqual(try buffer.withUnsafeMutableBytes { try fs.read(try self.resolve(fs, "/hello.txt"), at: 12, into: $0) }, 0)
-        let stats = fs.statistics()
+        let stats = fs.statfs()
         XCTAssertEqual(stats.blockSize, blockSize)
         XCTAssertGreaterThan(stats.freeBlocks, 0)
         XCTAssertLessThan(stats.freeBlocks, stats.blocks)
@@ -157,7 +159,7 @@ final class Ext2Tests: XCTestCase {
         let image = try makeImage(blockSize: blockSize)
         var fs = try mount(image)
         let root = Ext2FileSystem.rootIno
-        let before = fs.statistics()
+        let before = fs.statfs()
 
         // A new file with data.
         let new = try fs.create(in: root, "new.txt", mode: 0o100644, uid: 1000, gid: 100)
@@ -193,6 +195,10 @@ final class Ext2Tests: XCTestCase {
         XCTAssertTrue(try fs.unlink(in: root, "hello.txt"))
         XCTAssertEqual(try readAll(fs, hello), Array("hello, ext2\n".utf8), "still readable while open")
         try fs.evict(hello)
+        let freeAfterEvict = fs.statfs()
+        try fs.evict(hello)
+        XCTAssertEqual(fs.statfs(), freeAfterEvict, "a second evict does nothing")
+        expectError(.EUCLEAN) { _ = try fs.readInode(hello) }
 
         // Truncate: shrink (frees indirect blocks, zeroes the tail), then grow (a hole).
         let big = try resolve(fs, "/big.bin")
@@ -283,16 +289,74 @@ final class Ext2Tests: XCTestCase {
         XCTAssertEqual(fs.superBlock.state & Ext2SuperBlock.stateValid, Ext2SuperBlock.stateValid)
         XCTAssertEqual(try fs.readInode(new).linksCount, 2)
         XCTAssertEqual(try names(fs, try resolve(fs, "/sub")), [])
-        XCTAssertLessThan(fs.statistics().freeBlocks, before.freeBlocks + 400)
+        XCTAssertLessThan(fs.statfs().freeBlocks, before.freeBlocks + 400)
+        // The free counts agree with dumpe2fs.
+        let header = try E2fsprogs.run("dumpe2fs", ["-h", image.path]).output
+        func field(_ name: String) -> Int? {
+            header.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                .flatMap { Int($0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)) }
+        }
+        XCTAssertEqual(field("Free blocks"), fs.statfs().freeBlocks)
+        XCTAssertEqual(field("Free inodes"), fs.statfs().freeInodes)
+        XCTAssertEqual(field("Inode count"), fs.statfs().inodes)
     }
 
     func testNamespaceOperationsPassE2fsck1K() throws { try checkNamespaceOperations(blockSize: 1024) }
     func testNamespaceOperationsPassE2fsck4K() throws { try checkNamespaceOperations(blockSize: 4096) }
 
+    /// Revision 0: fixed 128-byte inodes, no features, so directory records
+    /// have a 16-bit name length and no file type.
+    func testRevisionZeroWithoutFileTypes() throws {
+        let image = try E2fsprogs.makeImage(blockSize: 1024, size: "16M", contents: try makeTree(), extra: ["-r", "0"])
+        temporaries.append(image)
+        let fs = try mount(image)
+        XCTAssertEqual(fs.superBlock.revLevel, 0)
+        let root = Ext2FileSystem.rootIno
+        let types = Dictionary(uniqueKeysWithValues: try fs.readDirectory(root).map { ($0.name, $0.type) })
+        XCTAssertEqual(types["sub"], .directory)
+        XCTAssertEqual(types["short-link"], .symlink)
+        XCTAssertEqual(try readAll(fs, try resolve(fs, "/big.bin")), pattern(Self.bigSize))
+        let dir = try fs.mkdir(in: root, "new-dir", mode: 0o755)
+        let file = try fs.create(in: dir, "file", mode: 0o100600)
+        try write(fs, file, at: 0, pattern(3000))
+        try fs.rename(from: root, "sub", to: dir, "sub-moved")
+        expectError(.EINVAL) { try fs.rename(from: root, "new-dir", to: dir, "inside") }
+        XCTAssertEqual(try names(fs, dir), ["file", "sub-moved"])
+        try fs.unmount()
+        try assertClean(image)
+        XCTAssertEqual(try debugfsCat(image, "/new-dir/file"), pattern(3000))
+    }
+
+    /// A directory hashed by dir_index (e2fsck -D builds the tree) reads as a
+    /// linear one; changing it drops the index flag, and e2fsck agrees.
+    func testHashIndexedDirectoryIsReadLinearlyAndLosesItsIndexOnChange() throws {
+        let tree = FileManager.default.temporaryDirectory.appendingPathComponent("keel-ext2-many-\(UUID().uuidString)")
+        temporaries.append(tree)
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("many"), withIntermediateDirectories: true)
+        for i in 0..<600 { try Data("\(i)\n".utf8).write(to: tree.appendingPathComponent("many/file-number-\(i)")) }
+        let image = try E2fsprogs.makeImage(blockSize: 1024, size: "8M", contents: tree)
+        temporaries.append(image)
+        _ = try E2fsprogs.run("e2fsck", ["-fyD", image.path])
+        var fs = try mount(image)
+        let many = try resolve(fs, "/many")
+        XCTAssertNotEqual(try fs.readInode(many).flags & Ext2Inode.indexFlag, 0, "e2fsck -D indexed it")
+        XCTAssertEqual(try fs.readDirectory(many).count, 600)
+        XCTAssertEqual(try readAll(fs, try resolve(fs, "/many/file-number-599")), Array("599\n".utf8))
+        let victim = try resolve(fs, "/many/file-number-17")
+        XCTAssertTrue(try fs.unlink(in: many, "file-number-17"))
+        try fs.evict(victim)
+        _ = try fs.create(in: many, "added", mode: 0o100644)
+        XCTAssertEqual(try fs.readInode(many).flags & Ext2Inode.indexFlag, 0)
+        try fs.unmount()
+        try assertClean(image)
+        fs = try mount(image, readOnly: true)
+        XCTAssertEqual(try fs.readDirectory(try resolve(fs, "/many")).count, 600)
+    }
+
     func testDoubleAndTripleIndirectBlocks() throws {
         let image = try makeImage(blockSize: 1024, size: "8M", tree: false)
         let fs = try mount(image)
-        let free = fs.statistics().freeBlocks
+        let free = fs.statfs().freeBlocks
         let file = try fs.create(in: Ext2FileSystem.rootIno, "huge", mode: 0o100644)
         // 1 KiB blocks: double indirect from block 268, triple from 65804.
         let doubleOffset: UInt64 = 300 * 1024 + 100
@@ -322,7 +386,7 @@ final class Ext2Tests: XCTestCase {
         XCTAssertEqual(cut.sectors, (1 + 1 + 1 + 1) * 2, "two data blocks and two indirect blocks are left")
         try fs.truncate(file, to: 0)
         XCTAssertEqual(try fs.readInode(file).sectors, 0)
-        XCTAssertEqual(fs.statistics().freeBlocks, free)
+        XCTAssertEqual(fs.statfs().freeBlocks, free)
         try fs.unmount()
         try assertClean(image)
     }
@@ -330,24 +394,48 @@ final class Ext2Tests: XCTestCase {
     func testFillingTheDiskGivesShortWriteThenENOSPC() throws {
         let image = try makeImage(blockSize: 1024, size: "400K", tree: false)
         var fs = try mount(image, capacity: 16)
-        let free = fs.statistics().freeBlocks
+        let free = fs.statfs().freeBlocks
         let file = try fs.create(in: Ext2FileSystem.rootIno, "fill", mode: 0o100644)
         let chunk = pattern(7000)
         var total = 0
         var shortWrites = 0
-        while true {
-            do {
-                let count = try write(fs, file, at: UInt64(total), chunk)
-                total += count
-                if count < chunk.count { shortWrites += 1 }
-            } catch Errno.ENOSPC {
-                break
+        func fill() throws {
+            while true {
+                do {
+                    let count = try write(fs, file, at: UInt64(total), chunk)
+                    total += count
+                    if count < chunk.count { shortWrites += 1 }
+                } catch Errno.ENOSPC {
+                    break
+                }
             }
         }
-        XCTAssertEqual(shortWrites, 1)
-        XCTAssertEqual(fs.statistics().freeBlocks, 0)
+        // A user stops at root's reserve (mke2fs keeps 5 %); root goes on to the end.
+        fs.mayUseReservedBlocks = { false }
+        try fill()
+        let reserved = Int(fs.superBlock.reservedBlocksCount)
+        XCTAssertGreaterThan(reserved, 0)
+        XCTAssertEqual(fs.statfs().freeBlocks, reserved)
+        XCTAssertEqual(fs.statfs().availableBlocks, 0)
+        fs.mayUseReservedBlocks = { true }
+        try fill()
+        XCTAssertEqual(shortWrites, 2)
+        XCTAssertEqual(fs.statfs().freeBlocks, 0)
         XCTAssertGreaterThan(total, (free - 10) * 1024)
         expectError(.ENOSPC) { _ = try fs.mkdir(in: Ext2FileSystem.rootIno, "more", mode: 0o755) }
+        // New names fit until the root's one block is full; then the directory
+        // cannot grow and the new inode is given back.
+        var created = 0
+        do {
+            while true {
+                _ = try fs.create(in: Ext2FileSystem.rootIno, "\(created)-" + String(repeating: "n", count: 200), mode: 0o100644)
+                created += 1
+            }
+        } catch {
+            XCTAssertEqual(error, .ENOSPC)
+        }
+        XCTAssertGreaterThan(created, 0)
+        let freeInodes = fs.statfs().freeInodes
         var back = [UInt8](repeating: 0, count: chunk.count)
         XCTAssertEqual(try back.withUnsafeMutableBytes { try fs.read(file, at: 7000, into: $0) }, chunk.count)
         XCTAssertEqual(back, chunk)
@@ -356,9 +444,10 @@ final class Ext2Tests: XCTestCase {
 
         fs = try mount(image)
         XCTAssertEqual(fs.superBlock.freeBlocksCount, 0)
+        XCTAssertEqual(Int(fs.superBlock.freeInodesCount), freeInodes)
         XCTAssertTrue(try fs.unlink(in: Ext2FileSystem.rootIno, "fill"))
         try fs.evict(file)
-        XCTAssertEqual(fs.statistics().freeBlocks, free)
+        XCTAssertEqual(fs.statfs().freeBlocks, free)
         try fs.unmount()
         try assertClean(image)
     }
@@ -367,6 +456,8 @@ final class Ext2Tests: XCTestCase {
         let image = try makeImage(blockSize: 1024, size: "4M", tree: false)
         let device = try ImageFileBlockDevice(path: image.path)
         let fs = try Ext2FileSystem.mount(device: device, readOnly: false, cacheCapacity: 256)
+        func stateOnDisk() throws -> UInt8 { try Data(contentsOf: image)[1024 + 58] }
+        XCTAssertEqual(try stateOnDisk() & 1, 0, "mounted read-write: not clean")
         let file = try fs.create(in: Ext2FileSystem.rootIno, "contiguous", mode: 0o100644)
         XCTAssertEqual(try write(fs, file, at: 0, pattern(64 * 1024)), 64 * 1024)
         let writesBefore = device.writeRequests
@@ -375,7 +466,146 @@ final class Ext2Tests: XCTestCase {
         XCTAssertLessThan(requests, 20, "64 contiguous data blocks go out in a few merged writes")
         XCTAssertGreaterThanOrEqual(fs.cache.statistics.merged, 60)
         try fs.unmount()
+        XCTAssertEqual(try stateOnDisk() & 1, 1, "unmounted: clean")
         try assertClean(image)
+
+        // A read-only mount writes nothing at all.
+        let readOnlyDevice = try ImageFileBlockDevice(path: image.path)
+        let readOnly = try Ext2FileSystem.mount(device: readOnlyDevice, readOnly: true)
+        XCTAssertEqual(try readAll(readOnly, try resolve(readOnly, "/contiguous")), pattern(64 * 1024))
+        try readOnly.unmount()
+        XCTAssertEqual(readOnlyDevice.writeRequests, 0)
+    }
+
+    func testGrowingPastOldBytesAfterTheEndReadsZeros() throws {
+        let image = try makeImage(blockSize: 1024, size: "2M", tree: false)
+        var fs = try mount(image)
+        let root = Ext2FileSystem.rootIno
+        let file = try fs.create(in: root, "f", mode: 0o100644, uid: 5, gid: 6)
+        let other = try fs.create(in: root, "g", mode: 0o100644)
+        try write(fs, file, at: 0, Array(repeating: 0x41, count: 100))
+        try write(fs, other, at: 0, Array(repeating: 0x42, count: 100))
+        try fs.unmount()
+        // Bytes past the end on disk, as another system might leave them.
+        let block = try firstBlock(image, "/f")
+        try patch(image, at: block * 1024 + 100, Array(repeating: 0xee, count: 924))
+        try patch(image, at: try firstBlock(image, "/g") * 1024 + 100, Array(repeating: 0xee, count: 924))
+
+        fs = try mount(image)
+        try fs.truncate(file, to: 2000)
+        try write(fs, other, at: 3000, [1])
+        let grown = try readAll(fs, file)
+        XCTAssertEqual(Array(grown[0..<100]), Array(repeating: 0x41, count: 100))
+        XCTAssertTrue(grown[100...].allSatisfy { $0 == 0 })
+        let written = try readAll(fs, other)
+        XCTAssertTrue(written[100..<3000].allSatisfy { $0 == 0 })
+        XCTAssertEqual(written[3000], 1)
+
+        let stat = try fs.stat(file, device: DeviceNumber(major: 254, minor: 0))
+        XCTAssertEqual(stat.mode, 0o100644)
+        XCTAssertEqual(stat.size, 2000)
+        XCTAssertEqual(stat.blocks, 2, "one 1 KiB block; the grown part is a hole")
+        XCTAssertEqual(stat.uid, 5)
+        XCTAssertEqual(stat.gid, 6)
+        XCTAssertEqual(stat.nlink, 1)
+        XCTAssertEqual(stat.blockSize, 1024)
+        XCTAssertGreaterThan(stat.modifyTime.seconds, 1_600_000_000)
+        try fs.unmount()
+        try assertClean(image)
+    }
+
+    /// Seeded random operations against a model of the tree (files' bytes,
+    /// directories); every read is compared with the model, and at the end
+    /// e2fsck judges the image and a fresh mount must see the model again.
+    func testRandomOperationsAgainstAModel() throws {
+        for blockSize in [1024, 4096] {
+            let image = try makeImage(blockSize: blockSize, size: "8M", tree: false)
+            var fs = try mount(image, capacity: 32)
+            var random = SplitMix64(seed: UInt64(blockSize))
+            var files: [String: [UInt8]] = [:]       // path -> contents
+            var directories: Set<String> = [""]      // "" is the root
+            func parentAndName(_ path: String) -> (String, String) {
+                let slash = path.lastIndex(of: "/")!
+                return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+            }
+            func ino(_ path: String) throws -> UInt32 { try resolve(fs, path.isEmpty ? "/" : path) }
+            for step in 0..<400 {
+                let dirList = directories.sorted()
+                let fileList = files.keys.sorted()
+                switch random.below(9) {
+                case 0, 1:
+                    let dir = dirList[random.below(dirList.count)]
+                    let path = "\(dir)/f\(step)"
+                    _ = try fs.create(in: try ino(dir), "f\(step)", mode: 0o100644)
+                    files[path] = []
+                case 2:
+                    let dir = dirList[random.below(dirList.count)]
+                    _ = try fs.mkdir(in: try ino(dir), "d\(step)", mode: 0o755)
+                    directories.insert("\(dir)/d\(step)")
+                case 3, 4, 5:
+                    guard let path = fileList.isEmpty ? nil : fileList[random.below(fileList.count)] else { continue }
+                    let offset = random.below(4) == 0 ? random.below(300_000) : random.below(files[path]!.count + 1)
+                    let bytes = pattern(1 + random.below(3 * blockSize), seed: step)
+                    XCTAssertEqual(try write(fs, try ino(path), at: UInt64(offset), bytes), bytes.count)
+                    var model = files[path]!
+                    if model.count < offset + bytes.count { model += [UInt8](repeating: 0, count: offset + bytes.count - model.count) }
+                    model.replaceSubrange(offset..<offset + bytes.count, with: bytes)
+                    files[path] = model
+                case 6:
+                    guard let path = fileList.isEmpty ? nil : fileList[random.below(fileList.count)] else { continue }
+                    let size = random.below(files[path]!.count + 2 * blockSize + 1)
+                    try fs.truncate(try ino(path), to: UInt64(size))
+                    var model = files[path]!
+                    if size < model.count { model.removeSubrange(size...) } else { model += [UInt8](repeating: 0, count: size - model.count) }
+                    files[path] = model
+                case 7:
+                    guard let path = fileList.isEmpty ? nil : fileList[random.below(fileList.count)] else { continue }
+                    let (dir, name) = parentAndName(path)
+                    let victim = try ino(path)
+                    XCTAssertTrue(try fs.unlink(in: try ino(dir), name))
+                    try fs.evict(victim)
+                    files[path] = nil
+                default:
+                    // Move a file to another directory under a new name.
+                    guard let path = fileList.isEmpty ? nil : fileList[random.below(fileList.count)] else { continue }
+                    let (dir, name) = parentAndName(path)
+                    let target = dirList[random.below(dirList.count)]
+                    try fs.rename(from: try ino(dir), name, to: try ino(target), "m\(step)")
+                    files["\(target)/m\(step)"] = files[path]
+                    files[path] = nil
+                }
+                if step % 50 == 0, let path = files.keys.sorted().first {
+                    XCTAssertEqual(try readAll(fs, try ino(path)), files[path])
+                }
+            }
+            try fs.unmount()
+            try assertClean(image)
+            fs = try mount(image, readOnly: true)
+            for (path, contents) in files { XCTAssertEqual(try readAll(fs, try ino(path)), contents, path) }
+            for dir in directories where !dir.isEmpty { XCTAssertEqual(try fs.readInode(try ino(dir)).fileType, .directory) }
+            let someFile = try XCTUnwrap(files.keys.sorted().last)
+            XCTAssertEqual(try debugfsCat(image, someFile), files[someFile])
+        }
+    }
+
+    func testSequentialReadingIsReadAheadInRuns() throws {
+        let image = try makeImage(blockSize: 1024)
+        let device = try ImageFileBlockDevice(path: image.path)
+        let fs = try Ext2FileSystem.mount(device: device, readOnly: true, cacheCapacity: 512)
+        let big = try resolve(fs, "/big.bin")
+        let before = device.readRequests
+        // 4 KiB reads, as a page cache above would issue them.
+        var contents: [UInt8] = []
+        var page = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = try page.withUnsafeMutableBytes { try fs.read(big, at: UInt64(contents.count), into: $0) }
+            if count == 0 { break }
+            contents += page[0..<count]
+        }
+        XCTAssertEqual(contents, pattern(Self.bigSize))
+        let requests = device.readRequests - before
+        XCTAssertLessThan(requests, Self.bigSize / 1024 / 8, "\(requests) requests for \(Self.bigSize / 1024) blocks")
+        XCTAssertGreaterThan(fs.cache.statistics.readAhead, Self.bigSize / 1024 / 2)
     }
 
     // MARK: - Damaged and unsupported images

@@ -14,7 +14,8 @@
 // and writes each run of consecutive blocks as ONE device request, through one
 // bounce buffer: the merging Linux's block layer does for adjacent requests
 // (the elevator's back merges). `statistics.merged` counts blocks that rode
-// along in another block's request.
+// along in another block's request. Reads merge the same way when asked in
+// advance: `readAhead` reads each run of blocks not cached yet in one request.
 //
 // The cache holds at most `capacity` buffers. To make room it evicts the least
 // recently used buffer nobody holds; if that one is dirty, the device's dirty
@@ -82,7 +83,7 @@ public struct BufferCacheStatistics: Equatable {
     public var hits = 0
     /// getblk/bread calls that had to make a buffer
     public var misses = 0
-    /// Device read requests (one per block: reads are not merged)
+    /// Device read requests (one block each from bread, a run from readAhead)
     public var reads = 0
     /// Device write requests (one per run of adjacent dirty blocks)
     public var writes = 0
@@ -90,6 +91,8 @@ public struct BufferCacheStatistics: Equatable {
     public var merged = 0
     /// Buffers dropped to make room
     public var evictions = 0
+    /// Blocks brought in by `readAhead` in multi-block requests
+    public var readAhead = 0
 
     public init() {}
 }
@@ -174,6 +177,55 @@ public final class BufferCache {
         }
         buffer.isUptodate = true
         return buffer
+    }
+
+    /// Whether the cache holds `block`'s contents (a bread would not read).
+    public func isCached(_ device: any BlockDevice, _ block: UInt64) -> Bool {
+        buffers[BufferKey(device: identity(device), block: block)]?.isUptodate ?? false
+    }
+
+    /// Brings blocks `block..<block + count` into the cache ahead of the
+    /// breads that will want them: each run of blocks not cached yet is read
+    /// with ONE device request (up to `maxMergedBlocks`), through the bounce
+    /// buffer, into new unheld buffers. Blocks already cached are left alone.
+    /// A hint: memory shortage just stops it; a device error is thrown.
+    /// Linux: breadahead() (several blocks per bio, as the readahead window does)
+    public func readAhead(_ device: any BlockDevice, _ block: UInt64, count: Int) throws(Errno) {
+        let count = Swift.min(count, maxMergedBlocks, Swift.max(1, capacity / 2))
+        var start = 0
+        while start < count {
+            if buffers[BufferKey(device: identity(device), block: block + UInt64(start))] != nil {
+                start += 1
+                continue
+            }
+            var end = start + 1
+            while end < count, buffers[BufferKey(device: identity(device), block: block + UInt64(end))] == nil { end += 1 }
+            guard isOnDevice(block + UInt64(start), count: end - start, device) else { return }
+            if end - start == 1 {
+                // A lone block needs no bounce buffer.
+                let buffer = try bread(device, block + UInt64(start))
+                brelse(buffer)
+                start = end
+                continue
+            }
+            guard let bounce = bounceBuffer() else { return }
+            // Room first: making room may write dirty buffers through the bounce buffer.
+            try makeRoom(for: end - start)
+            statistics.reads += 1
+            try device.read(sector: try firstSector(of: block + UInt64(start), count: end - start, on: device),
+                            into: UnsafeMutableRawBufferPointer(start: bounce, count: (end - start) * blockSize))
+            for index in start..<end {
+                guard let base = memory.allocate(byteCount: blockSize) else { return }
+                let buffer = Buffer(device: device, block: block + UInt64(index),
+                                    data: UnsafeMutableRawBufferPointer(start: base, count: blockSize))
+                buffer.data.copyMemory(from: UnsafeRawBufferPointer(start: bounce + (index - start) * blockSize, count: blockSize))
+                buffer.isUptodate = true
+                buffers[BufferKey(device: identity(device), block: buffer.block)] = buffer
+                linkAtFront(buffer)
+                statistics.readAhead += 1
+            }
+            start = end
+        }
     }
 
     /// Lets go of a buffer from getblk/bread. Linux: brelse()
@@ -264,7 +316,7 @@ public final class BufferCache {
         let sector = try firstSector(of: run[run.startIndex].block, count: run.count, on: device)
         var offset = 0
         for buffer in run {
-            (bounce + offset).copyMemory(from: buffer.data.baseAddress!, byteCount: blockSize)
+            UnsafeMutableRawBufferPointer(start: bounce + offset, count: blockSize).copyMemory(from: UnsafeRawBufferPointer(buffer.data))
             offset += blockSize
         }
         try device.write(sector: sector, from: UnsafeRawBufferPointer(start: bounce, count: offset))
@@ -279,9 +331,9 @@ public final class BufferCache {
     }
 
     /// Evicts unheld buffers, least recently used first, until there is room
-    /// for one more (or every buffer left is held).
-    private func makeRoom() throws(Errno) {
-        while buffers.count >= capacity {
+    /// for `count` more (or every buffer left is held).
+    private func makeRoom(for count: Int = 1) throws(Errno) {
+        while buffers.count + count > capacity {
             var victim = oldest
             while let candidate = victim, candidate.referenceCount > 0 { victim = candidate.newer }
             guard let victim else { return }

@@ -42,6 +42,7 @@ final class ImageFileBlockDevice: BlockDevice {
     let fd: Int32
     let sectorCount: UInt64
     var writeRequests = 0
+    var readRequests = 0
 
     init(path: String) throws {
         fd = open(path, O_RDWR)
@@ -52,6 +53,7 @@ final class ImageFileBlockDevice: BlockDevice {
     deinit { close(fd) }
 
     func read(sector: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) {
+        readRequests += 1
         guard pread(fd, buffer.baseAddress, buffer.count, off_t(sector * 512)) == buffer.count else { throw .EIO }
     }
 

@@ -11,10 +11,15 @@
 // spreading directories across the disk.
 
 extension Ext2FileSystem {
-    /// Allocates a block as near `goal` as possible. ENOSPC if none is free.
+    /// Allocates a block as near `goal` as possible. ENOSPC if none is free (or
+    /// only root's reserve is, and the caller may not use it).
     /// The block's contents are whatever the disk held. Linux: ext2_new_blocks()
     func allocateBlock(near goal: UInt32) throws(Errno) -> UInt32 {
         try requireWritable()
+        // The last s_r_blocks_count free blocks are root's. Linux: ext2_has_free_blocks()
+        var free = 0
+        for group in groups { free += Int(group.freeBlocksCount) }
+        if free <= Int(superBlock.reservedBlocksCount) && !mayUseReservedBlocks() { throw .ENOSPC }
         let start = goal >= superBlock.firstDataBlock && goal < superBlock.blocksCount ? goal : superBlock.firstDataBlock
         let startGroup = Int((start - superBlock.firstDataBlock) / superBlock.blocksPerGroup)
         let startBit = Int((start - superBlock.firstDataBlock) % superBlock.blocksPerGroup)
@@ -76,15 +81,16 @@ extension Ext2FileSystem {
     func allocateInode(parent: UInt32, directory: Bool) throws(Errno) -> UInt32 {
         try requireWritable()
         let parentGroup = Int((parent &- 1) / superBlock.inodesPerGroup) % groupCount
-        for group in inodeGroupOrder(parentGroup: parentGroup, directory: directory) {
-            guard groups[group].freeInodesCount > 0 else { continue }
+        while let group = inodeGroup(parentGroup: parentGroup, directory: directory) {
             let bitmap = try cache.bread(device, UInt64(groups[group].inodeBitmap))
             defer { cache.brelse(bitmap) }
             // Inodes below s_first_ino are reserved (root, journal, resize inode...).
             let groupBase = UInt32(group) * superBlock.inodesPerGroup
             let from = superBlock.firstIno > groupBase + 1 ? Int(superBlock.firstIno - groupBase - 1) : 0
             guard let bit = firstClearBit(bitmap.data, from: from, limit: Int(superBlock.inodesPerGroup)) else {
+                // Believe the bitmap, so the search moves on to another group.
                 note("group \(group): free inodes count says \(groups[group].freeInodesCount), bitmap is full")
+                groups[group].freeInodesCount = 0
                 continue
             }
             setBit(bitmap.data, bit, true)
@@ -96,35 +102,35 @@ extension Ext2FileSystem {
         throw .ENOSPC
     }
 
-    /// The groups to try for a new inode, best first.
+    /// The group for a new inode, nil if no group has a free inode.
     /// Linux: find_group_dir() and find_group_other()
-    private func inodeGroupOrder(parentGroup: Int, directory: Bool) -> [Int] {
-        var order: [Int] = []
-        order.reserveCapacity(groupCount + 1)
+    private func inodeGroup(parentGroup: Int, directory: Bool) -> Int? {
+        func hasRoom(_ group: Int) -> Bool { groups[group].freeInodesCount > 0 && groups[group].freeBlocksCount > 0 }
         if directory {
             // The group with at least average free inodes and the most free blocks.
             var totalFree = 0
             for group in groups { totalFree += Int(group.freeInodesCount) }
-            let average = totalFree / groupCount
+            let average = Swift.max(totalFree / groupCount, 1)
             var best: Int?
-            for group in 0..<groupCount where Int(groups[group].freeInodesCount) >= Swift.max(average, 1) {
-                if best == nil || groups[group].freeBlocksCount > groups[best!].freeBlocksCount { best = group }
+            for group in 0..<groupCount where Int(groups[group].freeInodesCount) >= average {
+                if best.map({ groups[group].freeBlocksCount > groups[$0].freeBlocksCount }) ?? true { best = group }
             }
-            if let best { order.append(best) }
+            if let best { return best }
         } else {
             // The parent's group if it has room for data too, then a quadratic
-            // walk (parent + 1, + 2, + 4, ...) for a group with free blocks.
-            if groups[parentGroup].freeBlocksCount > 0 { order.append(parentGroup) }
+            // walk (parent + 1, + 2, + 4, ...).
+            if hasRoom(parentGroup) { return parentGroup }
             var step = 1
             while step < groupCount {
-                let group = (parentGroup + step) % groupCount
-                if groups[group].freeBlocksCount > 0 { order.append(group) }
+                if hasRoom((parentGroup + step) % groupCount) { return (parentGroup + step) % groupCount }
                 step *= 2
             }
         }
-        // Then every group in turn from the parent's.
-        for step in 0..<groupCount { order.append((parentGroup + step) % groupCount) }
-        return order
+        // Then any group with a free inode, from the parent's on.
+        for step in 0..<groupCount where groups[(parentGroup + step) % groupCount].freeInodesCount > 0 {
+            return (parentGroup + step) % groupCount
+        }
+        return nil
     }
 
     /// Frees inode `ino`'s bit. Linux: ext2_free_inode()

@@ -12,10 +12,12 @@
 // (freeing the blocks past the new end, and indirect blocks left empty).
 
 /// Where a logical block is found: the i_block slot, then an index into each
-/// indirect block on the way down (none for a direct block). Linux: ext2_block_to_path()
+/// of `depth` indirect blocks on the way down (none for a direct block).
+/// Linux: ext2_block_to_path()
 struct Ext2BlockPath {
     var slot: Int
-    var indices: [Int]
+    var depth: Int
+    var indices = InlineArray<3, Int>(repeating: 0)
 }
 
 extension Ext2FileSystem {
@@ -23,17 +25,17 @@ extension Ext2FileSystem {
     func blockPath(_ index: UInt64) -> Ext2BlockPath? {
         let perBlock = UInt64(addressesPerBlock)
         var rest = index
-        if rest < UInt64(Ext2Inode.directBlocks) { return Ext2BlockPath(slot: Int(rest), indices: []) }
+        if rest < UInt64(Ext2Inode.directBlocks) { return Ext2BlockPath(slot: Int(rest), depth: 0) }
         rest -= UInt64(Ext2Inode.directBlocks)
         var span = perBlock
         for depth in 1...3 {
             if rest < span {
-                var indices = [Int](repeating: 0, count: depth)
+                var path = Ext2BlockPath(slot: Ext2Inode.indirectSlot + depth - 1, depth: depth)
                 for level in stride(from: depth - 1, through: 0, by: -1) {
-                    indices[level] = Int(rest % perBlock)
+                    path.indices[level] = Int(rest % perBlock)
                     rest /= perBlock
                 }
-                return Ext2BlockPath(slot: Ext2Inode.indirectSlot + depth - 1, indices: indices)
+                return path
             }
             rest -= span
             span *= perBlock
@@ -82,9 +84,9 @@ extension Ext2FileSystem {
     func mapBlock(_ inode: Ext2Inode, ino: UInt32, _ index: UInt64) throws(Errno) -> UInt32 {
         guard let path = blockPath(index) else { return 0 }
         var block = inode.block[path.slot]
-        for entry in path.indices {
+        for level in 0..<path.depth {
             if block == 0 { return 0 }
-            block = try indirectEntry(block, entry, ino: ino)
+            block = try indirectEntry(block, path.indices[level], ino: ino)
         }
         if block != 0 { try checkBlock(block, "inode \(ino) data block") }
         return block
@@ -105,10 +107,11 @@ extension Ext2FileSystem {
             inode.block[path.slot] = block
             inode.sectors &+= sectorsPerBlock
             isNew = true
-            if !path.indices.isEmpty { try zeroBlock(block) }
+            if path.depth > 0 { try zeroBlock(block) }
         }
         goal = block &+ 1
-        for (level, entry) in path.indices.enumerated() {
+        for level in 0..<path.depth {
+            let entry = path.indices[level]
             try checkBlock(block, "inode \(ino) indirect block")
             let parent = try cache.bread(device, UInt64(block))
             defer { cache.brelse(parent) }
@@ -122,7 +125,7 @@ extension Ext2FileSystem {
             block = try allocateBlock(near: goal)
             inode.sectors &+= sectorsPerBlock
             isNew = true
-            if level < path.indices.count - 1 { try zeroBlock(block) }
+            if level < path.depth - 1 { try zeroBlock(block) }
             LittleEndianMutableBytes(bytes: parent.data).setU32(entry * 4, block)
             cache.markDirty(parent)
             goal = block &+ 1
@@ -220,15 +223,25 @@ extension Ext2FileSystem {
         let inode = try readInode(ino)
         if inode.isDirectory { throw .EISDIR }
         guard hasBlockMap(inode) else { throw .EINVAL }
-        guard offset < inode.size else { return 0 }
+        guard offset < inode.size, buffer.count > 0 else { return 0 }
         let count = Int(Swift.min(UInt64(buffer.count), inode.size - offset))
+        let blockSize = UInt64(blockSize)
+        // Read the request's blocks in runs (one device request per run of
+        // consecutive blocks); reading on from where the last read of this
+        // file stopped also reads a window (128 KiB) beyond the request.
+        let first = offset / blockSize, end = (offset + UInt64(count) - 1) / blockSize + 1
+        let sequential = lastRead?.ino == ino && lastRead?.next == first
+        let aheadEnd = Swift.min(sequential ? end + 128 * 1024 / blockSize : end, inode.size / blockSize + 1)
+        var aheadDone = first
         var done = 0
         while done < count {
             let position = offset + UInt64(done)
-            let within = Int(position % UInt64(blockSize))
-            let chunk = Swift.min(blockSize - within, count - done)
+            let within = Int(position % blockSize)
+            let chunk = Swift.min(Int(blockSize) - within, count - done)
             let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + chunk])
-            let block = try mapBlock(inode, ino: ino, position / UInt64(blockSize))
+            let logical = position / blockSize
+            if logical >= aheadDone { aheadDone = try readAheadRun(inode, ino: ino, from: logical, until: aheadEnd) }
+            let block = try mapBlock(inode, ino: ino, logical)
             if block == 0 {
                 target.initializeMemory(as: UInt8.self, repeating: 0)
             } else {
@@ -238,7 +251,25 @@ extension Ext2FileSystem {
             }
             done += chunk
         }
+        lastRead = (ino, end)
         return done
+    }
+
+    /// Reads ahead the logical blocks from `first` on whose physical blocks
+    /// follow each other, up to `end`; returns the logical block after them.
+    /// Nothing happens while `first` is cached: a sequential reader reads a
+    /// whole window when it reaches the window's end, not a few blocks at every
+    /// call. Linux: the readahead marker of page_cache_async_readahead()
+    private func readAheadRun(_ inode: Ext2Inode, ino: UInt32, from first: UInt64, until end: UInt64) throws(Errno) -> UInt64 {
+        let start = try mapBlock(inode, ino: ino, first)
+        guard start != 0, !cache.isCached(device, UInt64(start)) else { return first + 1 }   // a hole, or read already
+        var next = first + 1
+        while next < end, next - first < UInt64(cache.maxMergedBlocks),
+              try mapBlock(inode, ino: ino, next) == start &+ UInt32(next - first) {
+            next += 1
+        }
+        if next - first > 1 { try cache.readAhead(device, UInt64(start), count: Int(next - first)) }
+        return next
     }
 
     /// Writes `bytes` at `offset` of regular file `ino`, allocating blocks for
@@ -254,6 +285,7 @@ extension Ext2FileSystem {
         guard bytes.count > 0 else { return 0 }
         guard offset < limit else { throw .EFBIG }
         let count = Int(Swift.min(UInt64(bytes.count), limit - offset))
+        if offset > inode.size { try zeroPastEnd(inode, ino: ino, from: inode.size) }
         var done = 0
         var failure: Errno?
         while done < count {
@@ -291,6 +323,21 @@ extension Ext2FileSystem {
         return done
     }
 
+    /// Zeroes the bytes of the block holding offset `end` from there to the
+    /// block's end, so a file growing past `end` (by truncate or a write
+    /// beyond it) reads zeros there, whatever the disk held past the old end.
+    /// Linux: the EOF zeroing of block_truncate_page() and block_write_full_folio()
+    private func zeroPastEnd(_ inode: Ext2Inode, ino: UInt32, from end: UInt64) throws(Errno) {
+        let tail = Int(end % UInt64(blockSize))
+        guard tail != 0 else { return }
+        let block = try mapBlock(inode, ino: ino, end / UInt64(blockSize))
+        guard block != 0 else { return }
+        let buffer = try cache.bread(device, UInt64(block))
+        UnsafeMutableRawBufferPointer(rebasing: buffer.data[tail...]).initializeMemory(as: UInt8.self, repeating: 0)
+        cache.markDirty(buffer)
+        cache.brelse(buffer)
+    }
+
     /// A buffer for a block just allocated: zeroed, not read.
     private func newZeroedBuffer(_ block: UInt32) throws(Errno) -> Buffer {
         let buffer = try cache.getblk(device, UInt64(block))
@@ -319,19 +366,16 @@ extension Ext2FileSystem {
         guard size <= maxFileSize else { throw .EFBIG }
         if size < inode.size {
             let blockSize = UInt64(blockSize)
-            try freeBlocks(of: &inode, from: (size + blockSize - 1) / blockSize)
-            let tail = Int(size % blockSize)
-            if tail != 0 {
-                let block = try mapBlock(inode, ino: ino, size / blockSize)
-                if block != 0 {
-                    let buffer = try cache.bread(device, UInt64(block))
-                    UnsafeMutableRawBufferPointer(rebasing: buffer.data[tail...]).initializeMemory(as: UInt8.self, repeating: 0)
-                    cache.markDirty(buffer)
-                    cache.brelse(buffer)
-                }
+            do throws(Errno) {
+                try freeBlocks(of: &inode, from: (size + blockSize - 1) / blockSize)
+            } catch {
+                try writeInode(ino, inode)    // keep the map in step with the bitmaps freed so far
+                throw error
             }
+            try zeroPastEnd(inode, ino: ino, from: size)
             inode.size = size
         } else if size > inode.size {
+            try zeroPastEnd(inode, ino: ino, from: inode.size)
             try growSize(&inode, to: size)
         }
         inode.modifyTime = clock()

@@ -44,36 +44,35 @@ struct Ext2DirectorySlot {
 }
 
 extension Ext2FileSystem {
-    /// Reads and checks every record of one directory block.
+    /// Checks and returns the record at `offset` of a directory block and moves
+    /// `offset` past it; nil at the block's end. Walk a block with
+    /// `var offset = 0; while let record = try nextRecord(data, &offset, dir: dir)`.
     /// Linux: ext2_check_page()
-    func directoryRecords(_ data: UnsafeMutableRawBufferPointer, dir: UInt32) throws(Errno) -> [Ext2DirectoryRecord] {
+    func nextRecord(_ data: UnsafeMutableRawBufferPointer, _ offset: inout Int, dir: UInt32) throws(Errno) -> Ext2DirectoryRecord? {
+        guard offset < blockSize else { return nil }
         let bytes = LittleEndianBytes(bytes: UnsafeRawBufferPointer(data))
-        var records: [Ext2DirectoryRecord] = []
-        var offset = 0
-        while offset < blockSize {
-            guard blockSize - offset >= Ext2DirectoryEntry.headerSize else {
-                throw corrupt("directory \(dir): record at \(offset) crosses the block end")
-            }
-            let length = Int(bytes.u16(offset + 4))
-            let nameLength = hasFileType ? Int(bytes.u8(offset + 6)) : Int(bytes.u16(offset + 6))
-            let ino = bytes.u32(offset)
-            guard length >= Ext2DirectoryEntry.recordLength(nameLength: 1), length % 4 == 0 else {
-                throw corrupt("directory \(dir): bad rec_len \(length) at offset \(offset)")
-            }
-            guard length >= Ext2DirectoryEntry.recordLength(nameLength: nameLength) else {
-                throw corrupt("directory \(dir): rec_len \(length) too small for name_len \(nameLength) at offset \(offset)")
-            }
-            guard length <= blockSize - offset else {
-                throw corrupt("directory \(dir): rec_len \(length) at offset \(offset) crosses the block end")
-            }
-            guard ino <= superBlock.inodesCount else {
-                throw corrupt("directory \(dir): inode \(ino) out of bounds at offset \(offset)")
-            }
-            records.append(Ext2DirectoryRecord(offset: offset, length: length, ino: ino, nameLength: nameLength,
-                                               typeCode: hasFileType ? bytes.u8(offset + 7) : 0))
-            offset += length
+        guard blockSize - offset >= Ext2DirectoryEntry.headerSize else {
+            throw corrupt("directory \(dir): record at \(offset) crosses the block end")
         }
-        return records
+        let length = Int(bytes.u16(offset + 4))
+        let nameLength = hasFileType ? Int(bytes.u8(offset + 6)) : Int(bytes.u16(offset + 6))
+        let ino = bytes.u32(offset)
+        guard length >= Ext2DirectoryEntry.recordLength(nameLength: 1), length % 4 == 0 else {
+            throw corrupt("directory \(dir): bad rec_len \(length) at offset \(offset)")
+        }
+        guard length >= Ext2DirectoryEntry.recordLength(nameLength: nameLength) else {
+            throw corrupt("directory \(dir): rec_len \(length) too small for name_len \(nameLength) at offset \(offset)")
+        }
+        guard length <= blockSize - offset else {
+            throw corrupt("directory \(dir): rec_len \(length) at offset \(offset) crosses the block end")
+        }
+        guard ino <= superBlock.inodesCount else {
+            throw corrupt("directory \(dir): inode \(ino) out of bounds at offset \(offset)")
+        }
+        let record = Ext2DirectoryRecord(offset: offset, length: length, ino: ino, nameLength: nameLength,
+                                         typeCode: hasFileType ? bytes.u8(offset + 7) : 0)
+        offset += length
+        return record
     }
 
     /// Whether `record` in `data` is named `name`.
@@ -109,7 +108,8 @@ extension Ext2FileSystem {
             let buffer = try cache.bread(device, UInt64(block))
             defer { cache.brelse(buffer) }
             var previous: Ext2DirectoryRecord?
-            for entry in try directoryRecords(buffer.data, dir: dir) {
+            var offset = 0
+            while let entry = try nextRecord(buffer.data, &offset, dir: dir) {
                 if record(entry, in: buffer.data, isNamed: name) {
                     return Ext2DirectorySlot(block: block, record: entry, previous: previous)
                 }
@@ -144,7 +144,9 @@ extension Ext2FileSystem {
         while index < blocks {
             let buffer = try cache.bread(device, UInt64(try directoryBlock(inode, dir: dir, index)))
             defer { cache.brelse(buffer) }
-            for entry in try directoryRecords(buffer.data, dir: dir) where entry.ino != 0 {
+            var offset = 0
+            while let entry = try nextRecord(buffer.data, &offset, dir: dir) {
+                if entry.ino == 0 { continue }
                 let start = entry.offset + Ext2DirectoryEntry.headerSize
                 let name = buffer.data[start..<start + entry.nameLength]
                 if name.elementsEqual(".".utf8) || name.elementsEqual("..".utf8) { continue }
@@ -189,7 +191,9 @@ extension Ext2FileSystem {
 
     /// Adds the record `name` → `ino` to directory `dir` (the caller checked
     /// the name is not there), growing the directory by a block if no block
-    /// has room, and updates the directory's times. Linux: ext2_add_link()
+    /// has room, and updates the directory's times; the caller writes the
+    /// directory's inode (this writes it only when growing fails part way).
+    /// Linux: ext2_add_link()
     func addEntry(_ inode: inout Ext2Inode, dir: UInt32, _ name: String, ino: UInt32, type: FileType) throws(Errno) {
         let needed = Ext2DirectoryEntry.recordLength(nameLength: name.utf8.count)
         let blocks = inode.size / UInt64(blockSize)
@@ -198,7 +202,9 @@ extension Ext2FileSystem {
         while index < blocks && !placed {
             let buffer = try cache.bread(device, UInt64(try directoryBlock(inode, dir: dir, index)))
             defer { cache.brelse(buffer) }
-            for entry in try directoryRecords(buffer.data, dir: dir) where entry.length - entry.usedLength >= needed {
+            var offset = 0
+            while let entry = try nextRecord(buffer.data, &offset, dir: dir) {
+                if entry.length - entry.usedLength < needed { continue }
                 if entry.ino == 0 {
                     putRecord(buffer.data, at: entry.offset, length: entry.length, ino: ino, name: name, type: type)
                 } else {
@@ -214,7 +220,13 @@ extension Ext2FileSystem {
             index += 1
         }
         if !placed {
-            let (block, _) = try mapOrAllocateBlock(&inode, ino: dir, blocks)
+            let block: UInt32
+            do throws(Errno) {
+                (block, _) = try mapOrAllocateBlock(&inode, ino: dir, blocks)
+            } catch {
+                try writeInode(dir, inode)    // it may have got an indirect block before failing
+                throw error
+            }
             let buffer = try cache.getblk(device, UInt64(block))
             buffer.data.initializeMemory(as: UInt8.self, repeating: 0)
             putRecord(buffer.data, at: 0, length: blockSize, ino: ino, name: name, type: type)
@@ -259,7 +271,9 @@ extension Ext2FileSystem {
         while index < blocks {
             let buffer = try cache.bread(device, UInt64(try directoryBlock(inode, dir: dir, index)))
             defer { cache.brelse(buffer) }
-            for entry in try directoryRecords(buffer.data, dir: dir) where entry.ino != 0 {
+            var offset = 0
+            while let entry = try nextRecord(buffer.data, &offset, dir: dir) {
+                if entry.ino == 0 { continue }
                 let start = entry.offset + Ext2DirectoryEntry.headerSize
                 let name = buffer.data[start..<start + entry.nameLength]
                 if !name.elementsEqual(".".utf8) && !name.elementsEqual("..".utf8) { return false }

@@ -45,6 +45,13 @@ public final class Ext2FileSystem {
     private let report: (String) -> Void
     /// Seconds since the epoch, for inode and superblock times. Linux: ktime_get_real_seconds()
     public var clock: () -> UInt32 = { 0 }
+    /// Whether the caller may take the blocks reserved for root; the kernel
+    /// asks the current task's credentials. Linux: capable(CAP_SYS_RESOURCE)
+    /// or s_resuid/s_resgid in ext2_has_free_blocks()
+    public var mayUseReservedBlocks: () -> Bool = { true }
+    /// The inode and block after the last read, to spot sequential reading and
+    /// read ahead of it. Linux: file_ra_state (kept per open file there)
+    var lastRead: (ino: UInt32, next: UInt64)?
 
     /// Mounts the ext2 file system on `device`: reads and checks the superblock
     /// and group descriptors, and marks the disk "not clean" if read-write.
@@ -276,7 +283,8 @@ public final class Ext2FileSystem {
     }
 
     /// Marks the file system clean, writes everything back and drops its
-    /// buffers; the object must not be used afterwards. Linux: ext2_put_super()
+    /// buffers; the object must not be used afterwards. The VFS evicts every
+    /// unlinked inode first, or e2fsck finds them as orphans. Linux: ext2_put_super()
     public func unmount() throws(Errno) {
         if !isReadOnly {
             if superBlock.state & Ext2SuperBlock.stateError == 0 {
@@ -359,15 +367,34 @@ public final class Ext2FileSystem {
         try storeInode(ino, inode, clearingRecord: false)
     }
 
+    /// What stat(2) reports for inode `ino`; `device` is the mount's st_dev.
+    /// Times on disk are signed 32-bit seconds. Linux: ext2_getattr() / generic_fillattr()
+    public func stat(_ ino: UInt32, device: DeviceNumber) throws(Errno) -> KernelStat {
+        let inode = try readInode(ino)
+        let type = inode.fileType
+        let rdev = type == .characterDevice || type == .blockDevice ? inode.deviceNumber : DeviceNumber(major: 0, minor: 0)
+        func time(_ seconds: UInt32) -> Timespec { Timespec(seconds: Int64(Int32(bitPattern: seconds))) }
+        return KernelStat(device: device, ino: UInt64(ino), mode: UInt32(inode.mode), nlink: UInt64(inode.linksCount),
+                          uid: inode.uid, gid: inode.gid, rdev: rdev, size: Int64(clamping: inode.size),
+                          blockSize: Int64(blockSize), blocks: Int64(inode.sectors),
+                          accessTime: time(inode.accessTime), modifyTime: time(inode.modifyTime),
+                          changeTime: time(inode.changeTime))
+    }
+
     /// Frees inode `ino` and its blocks once no name leads to it; the VFS calls
     /// this when the last user of an unlinked inode lets go (unlink while open).
-    /// Does nothing while the inode still has links. Linux: ext2_evict_inode()
+    /// Does nothing while the inode still has links, or once it is freed. Linux: ext2_evict_inode()
     public func evict(_ ino: UInt32) throws(Errno) {
         try requireWritable()
         var inode = try readRawInode(ino)
-        guard inode.linksCount == 0, inode.mode != 0 else { return }
-        if hasBlockMap(inode) { try freeBlocks(of: &inode, from: 0) }
-        try releaseAttributeBlock(of: &inode)
+        guard inode.linksCount == 0, inode.mode != 0, inode.deleteTime == 0 else { return }   // linked, or freed already
+        do throws(Errno) {
+            if hasBlockMap(inode) { try freeBlocks(of: &inode, from: 0) }
+            try releaseAttributeBlock(of: &inode)
+        } catch {
+            try storeInode(ino, inode, clearingRecord: false)   // the blocks freed so far are gone from the map
+            throw error
+        }
         inode.size = 0
         inode.deleteTime = Swift.max(clock(), 1)
         try storeInode(ino, inode, clearingRecord: false)
@@ -405,7 +432,7 @@ public final class Ext2FileSystem {
     // MARK: - statfs
 
     /// The numbers statfs(2) reports. Linux: ext2_statfs()
-    public func statistics() -> Ext2Statistics {
+    public func statfs() -> Ext2StatFS {
         // Blocks that can never hold data (Linux's "overhead"): the boot area,
         // superblock copies, descriptor tables, bitmaps and inode tables.
         var overhead = Int(superBlock.firstDataBlock)
@@ -417,7 +444,7 @@ public final class Ext2FileSystem {
             freeInodes += Int(groups[group].freeInodesCount)
         }
         let reserved = Int(superBlock.reservedBlocksCount)
-        return Ext2Statistics(blockSize: blockSize,
+        return Ext2StatFS(blockSize: blockSize,
                               blocks: Swift.max(0, Int(superBlock.blocksCount) - overhead),
                               freeBlocks: freeBlocks,
                               availableBlocks: Swift.max(0, freeBlocks - reserved),
@@ -445,7 +472,7 @@ public struct Ext2Attributes {
 }
 
 /// statfs(2)'s numbers for an ext2 mount. Linux: struct kstatfs
-public struct Ext2Statistics: Equatable {
+public struct Ext2StatFS: Equatable {
     public var blockSize: Int       // f_bsize
     public var blocks: Int          // f_blocks: blocks minus the overhead
     public var freeBlocks: Int      // f_bfree

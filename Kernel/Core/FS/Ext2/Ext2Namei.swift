@@ -54,10 +54,15 @@ extension Ext2FileSystem {
         return inode
     }
 
-    /// Gives a just-allocated inode back after a later step failed (its bitmap
-    /// bit, and any blocks it got).
+    /// Gives a just-allocated inode back after a later step failed: its blocks,
+    /// its record (no links, a deletion time: e2fsck counts an inode with links
+    /// as in use whatever the bitmap says) and its bitmap bit.
     private func discardNewInode(_ ino: UInt32, _ inode: inout Ext2Inode) throws(Errno) {
         if hasBlockMap(inode) { try freeBlocks(of: &inode, from: 0) }
+        inode.linksCount = 0
+        inode.size = 0
+        inode.deleteTime = Swift.max(clock(), 1)
+        try writeNewInode(ino, inode)
         try freeInode(ino, wasDirectory: inode.isDirectory)
     }
 
@@ -69,7 +74,6 @@ extension Ext2FileSystem {
             try writeNewInode(ino, inode)
             try addEntry(&dirInode, dir: dir, name, ino: ino, type: inode.fileType ?? .regular)
         } catch {
-            try writeInode(dir, dirInode)        // it may have grown an indirect block
             try discardNewInode(ino, &inode)
             throw error
         }
@@ -238,6 +242,7 @@ extension Ext2FileSystem {
         var inode = try readInode(ino)
         guard let type = inode.fileType else { throw .EUCLEAN }
         let isDirectory = type == .directory
+        if isDirectory && newDir == ino { throw .EINVAL }    // deeper descendants: the VFS checks
         var newDirInode = newDir == oldDir ? oldDirInode : try readDirectoryInode(newDir)
         guard newDirInode.linksCount > 0 else { throw .ENOENT }
         var result = Ext2RenameResult(replaced: nil, replacedIsUnlinked: false)

@@ -172,7 +172,7 @@ public struct Ext2Inode {
     public var sectors: UInt32 = 0
     public var flags: UInt32 = 0            // i_flags
     /// i_block: block pointers, a fast symlink's text, or a device number.
-    public var block = [UInt32](repeating: 0, count: Ext2Inode.blockPointers)
+    public var block = InlineArray<15, UInt32>(repeating: 0)
     public var generation: UInt32 = 0       // i_generation
     /// Extended-attribute block. Linux: i_file_acl
     public var fileACL: UInt32 = 0
