@@ -157,6 +157,7 @@ enum BlockSelfTest {
     private static func checkConcurrentThreads(_ disk: VirtioBlkDevice, _ failures: inout [String]) {
         threadCPUs.initialize(repeating: 0, count: threadCount)
         threadErrors.initialize(repeating: 0, count: threadCount)
+        let start = Clock.monotonicNanoseconds
         var started = 0
         for k in 0..<threadCount where KernelThread.start("blktest/\(k)", { threadBody(disk, k) }) { started += 1 }
         guard started == threadCount else { return failures.append("no memory for the threads") }
@@ -164,6 +165,7 @@ enum BlockSelfTest {
             CPU.halt { threadsFinished.load(ordering: .acquiring) == threadCount || Scheduler.needResched[PerCPU.cpu] }
             Scheduler.condResched()
         }
+        let microseconds = (Clock.monotonicNanoseconds - start) / 1000
         var cpus: UInt64 = 0
         for k in 0..<threadCount {
             cpus |= threadCPUs[k]
@@ -177,7 +179,8 @@ enum BlockSelfTest {
         var list: [String] = []
         for cpu in 0..<64 where cpus & (1 << UInt64(cpu)) != 0 { list.append(String(cpu)) }
         Console.write("blk selftest: \(threadCount) threads x \(threadRounds) rounds of 256 KiB ran on CPUs "
-                      + list.joined(separator: ",") + "\n")
+                      + list.joined(separator: ",") + " in \(microseconds / 1000) ms ("
+                      + "\(UInt64(2 * threadCount * threadRounds * threadBytes) * 1000 / max(1, microseconds)) KB/s moved)\n")
     }
 
     /// One kernel thread: write, read back, compare, `threadRounds` times.
