@@ -280,7 +280,9 @@ final class VirtioBlkDevice: BlockDevice {
 
     /// Sleeps (or, in an idle context, halts) while `pending` holds, which is
     /// read under the lock: the interrupt handler changes it under the lock
-    /// before it wakes the task, so no wake-up is lost.
+    /// before it wakes the task, so no wake-up is lost. Halting works because
+    /// the only idle context that submits is the boot CPU's (boot, test
+    /// hooks), and the completion interrupt is aimed at that CPU.
     /// Linux: wait_for_completion_io()
     private func wait(while pending: () -> Bool) {
         let finished = { !self.lock.withLock { pending() } }
