@@ -130,8 +130,9 @@ final class VirtioBlkDevice: BlockDevice {
         }
         let disk = VirtioBlkDevice(transport: transport, index: index, ring: ring, queueSize: size, slots: slots,
                                    features: features)
-        // From here the device holds the pages' addresses: on failure they stay
-        // allocated (a FAILED device may still write them until reset).
+        // From here on a failure leaves the pages and the vector allocated: a
+        // FAILED device may still write the pages until it is reset, and one
+        // lost vector of sixteen on a broken device is the simpler price.
         guard let vector = DeviceInterrupts.allocate({ disk.handleInterrupt() }) else { return fail("no interrupt vector free") }
         guard DeviceInterrupts.enableMSIX(pci, entry: 0, vector: vector) else { return fail("no MSI-X") }
         let layout = VirtqueueLayout(size: size)
@@ -143,7 +144,8 @@ final class VirtioBlkDevice: BlockDevice {
         disk.doorbell = doorbell
         transport.addStatus(VirtioStatus.driverOK)
         let bytes = disk.sectorCount * UInt64(VirtioBlk.sectorSize)
-        Log.info("virtio_blk \(disk.busName): [\(disk.name)] \(disk.sectorCount) 512-byte logical blocks ("
+        // Linux: virtblk_update_capacity()'s dev_notice()
+        Log.notice("virtio_blk \(disk.busName): [\(disk.name)] \(disk.sectorCount) 512-byte logical blocks ("
                  + DiskSize.describe(bytes: bytes, binary: false) + "/" + DiskSize.describe(bytes: bytes, binary: true) + ")")
         if disk.readOnly { Log.info("virtio_blk \(disk.busName): [\(disk.name)] write protected") }
         return disk
@@ -278,7 +280,9 @@ final class VirtioBlkDevice: BlockDevice {
 
     /// Sleeps (or, in an idle context, halts) while `pending` holds, which is
     /// read under the lock: the interrupt handler changes it under the lock
-    /// before it wakes the task, so no wake-up is lost.
+    /// before it wakes the task, so no wake-up is lost. Halting works because
+    /// the only idle context that submits is the boot CPU's (boot, test
+    /// hooks), and the completion interrupt is aimed at that CPU.
     /// Linux: wait_for_completion_io()
     private func wait(while pending: () -> Bool) {
         let finished = { !self.lock.withLock { pending() } }

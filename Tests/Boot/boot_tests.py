@@ -530,7 +530,7 @@ def check_blk_selftest(rc, out, image, cpus):
     # single sectors, the threads' 2 x 8; one flush.
     expect((reads, int(m.group(3)), writes, int(m.group(5)), flushes) == (20, 1089 + 8192, 20, 1026 + 8192, 1),
            f"unexpected request counts {m.groups()}")
-    find(rf"^blk selftest: 2 threads x 8 rounds of 256 KiB ran on CPUs {cpus}$", out)
+    find(rf"^blk selftest: 2 threads x 8 rounds of 256 KiB ran on CPUs {cpus} in \d+ ms \(\d+ KB/s moved\)$", out)
     expect(1 <= interrupts <= reads + writes + flushes, f"{interrupts} interrupts for {reads + writes + flushes} requests")
     expect(rc == 0, f"status {rc}")
     check_blk_image(image.path)
