@@ -108,6 +108,7 @@ enum Syscall: Int {
     case getdents64 = 217
     case set_tid_address = 218
     case clock_gettime = 228
+    case clock_nanosleep = 230
     case exit_group = 231
     case tgkill = 234
     case waitid = 247
@@ -245,6 +246,7 @@ enum SyscallTable {
         case .reboot: return try MiscSyscalls.reboot(a)
         case .time: return try MiscSyscalls.time(a)
         case .clock_gettime: return try MiscSyscalls.clockGettime(a)
+        case .clock_nanosleep: return try MiscSyscalls.clockNanosleep(a)
         case .getrandom: return try MiscSyscalls.getrandom(a)
         }
     }
