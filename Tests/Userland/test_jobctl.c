@@ -110,6 +110,10 @@ static void test_sessions(void)
         setpgid(0, 0);
         if (setsid() != -1 || errno != EPERM) _exit(1);
     });
+    IN_CHILD("/dev/tty in a new session (no controlling terminal): ENXIO", {
+        setsid();
+        if (open("/dev/tty", O_RDWR) != -1 || errno != ENXIO) _exit(1);
+    });
     IN_CHILD("a session leader cannot change its group: EPERM", {
         setsid();
         if (setpgid(0, 0) != -1 || errno != EPERM) _exit(1);
