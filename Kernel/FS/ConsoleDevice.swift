@@ -260,8 +260,8 @@ final class ConsoleDevice: CharacterDevice {
 
     /// A process of a background group of this terminal's session may not
     /// read (SIGTTIN) or change the terminal (SIGTTOU): its group gets the
-    /// signal and the call EINTR, to be tried again once the job is in the
-    /// foreground. A process that ignores or blocks the signal gets EIO for a
+    /// signal, and the call runs again once the job is continued (ERESTARTSYS;
+    /// EINTR if a handler without SA_RESTART catches the signal). A process that ignores or blocks the signal gets EIO for a
     /// read and goes ahead for a change; an orphaned group, which nobody
     /// would continue, gets EIO. Linux: __tty_check_change()
     private func checkForeground(_ signal: Int32) throws(Errno) {
@@ -277,7 +277,7 @@ final class ConsoleDevice: CharacterDevice {
         }
         if ProcessGroups.isOrphaned(pgid) { throw .EIO }
         ProcessGroups.send(signal, toGroup: pgid, info: SignalFrame.Info(code: 0x80))    // SI_KERNEL
-        throw .EINTR
+        throw .ERESTARTSYS
     }
 
     /// The session's leader exited: the terminal has no session any more, and

@@ -215,8 +215,12 @@ PROMPT = r"/ # "
                    (PROMPT, "echo after fg $?\n", 0.2),
                    (r"^after fg \d+\n", "cat &\n", 0.2),          # a background read: SIGTTIN
                    (PROMPT, "jobs\n", 1.0),
-                   (r"Stopped \(tty input\) +cat\n" + PROMPT, "kill -9 %1\n", 0.2),
-                   (PROMPT, "ls -l /\n", 0.2),
+                   (r"Stopped \(tty input\) +cat\n" + PROMPT, "fg\n", 0.2),   # its read runs again
+                   (r"^cat\n", "typed to cat\n", 1.0),
+                   (r"^typed to cat\n", "\x04", 0.5),                  # ^D: end of file
+                   (PROMPT, "sleep 30 &\n", 0.2),
+                   (PROMPT, "kill -9 %1; wait; echo killed $?\n", 0.5),
+                   (r"^killed \d+\n", "ls -l /\n", 0.2),
                    (r"start\.sh\n(.*\n)*?" + PROMPT, "exit 5\n", 0.2)])
 def busybox_interactive_shell_job_control(rc, out):
     expect("job control turned off" not in out, "the shell found no controlling terminal")
@@ -226,6 +230,8 @@ def busybox_interactive_shell_job_control(rc, out):
     find(r"Stopped +sleep 50$", out, "^Z did not stop the foreground job")
     find(r"^after fg 130$", out, "fg did not continue the job in the foreground, or ^C did not end it")
     find(r"Stopped \(tty input\) +cat$", out, "a background read did not stop on SIGTTIN")
+    find(r"^typed to cat\ntyped to cat$", out, "fg: the stopped read did not run again (echo, then cat's copy)")
+    find(r"Killed +sleep 30$", out, "kill -9 %1 did not kill the background job")
     find(r"^dr-xr-xr-x +\d+ 0 +0 +0 .* proc$", out, "ls -l / did not list /proc")
     find(r"^session ended with 5$", out, "exit did not end the shell")
     expect(rc == 3, f"status {rc}, expected the init script's 3")

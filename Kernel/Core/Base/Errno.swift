@@ -11,6 +11,11 @@ public enum Errno: Int32, Error, Sendable {
     case EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31
     case EPIPE = 32, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39
     case ELOOP = 40, EOVERFLOW = 75, ETIMEDOUT = 110
+    /// Kernel-internal, never seen by a program: the call was interrupted by
+    /// a signal and runs again after it (from its start) unless a handler
+    /// without SA_RESTART runs, which makes it EINTR. Linux: ERESTARTSYS
+    /// (include/linux/errno.h), acted on by arch_do_signal_or_restart()
+    case ERESTARTSYS = 512
 
     /// The value a failed system call returns in rax.
     @inlinable public var syscallReturn: Int64 { -Int64(rawValue) }
@@ -58,6 +63,7 @@ extension Errno {
         case .ELOOP: "ELOOP"
         case .EOVERFLOW: "EOVERFLOW"
         case .ETIMEDOUT: "ETIMEDOUT"
+        case .ERESTARTSYS: "ERESTARTSYS"
         }
     }
 }
