@@ -97,8 +97,10 @@ final class ConsoleDevice: CharacterDevice {
     /// and VTIME ask, in their basic forms: with VMIN > 0, up to `count` bytes
     /// once min(VMIN, count) are there (VTIME is not used as an inter-byte
     /// timer); with VMIN 0, what is there, waiting up to VTIME tenths of a
-    /// second for a first byte (not at all for VTIME 0). O_NONBLOCK gives EAGAIN instead of a wait;
-    /// a signal gives EINTR. A background group gets SIGTTIN. Linux: n_tty_read()
+    /// second for a first byte (not at all for VTIME 0). O_NONBLOCK gives
+    /// EAGAIN instead of a wait; a signal ends the wait (ERESTARTSYS: EINTR
+    /// under a handler without SA_RESTART). A background group gets SIGTTIN.
+    /// Linux: n_tty_read()
     func read(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
         let wanted = buffer.remaining
         guard wanted > 0 else { return 0 }
@@ -131,7 +133,7 @@ final class ConsoleDevice: CharacterDevice {
             }
             if file.flags.contains(.nonBlocking) || Signals.interrupted(me) {
                 Scheduler.cancelSleep()
-                throw file.flags.contains(.nonBlocking) ? .EAGAIN : .EINTR
+                throw file.flags.contains(.nonBlocking) ? .EAGAIN : .ERESTARTSYS
             }
             Scheduler.sleepPrepared()
         }
@@ -261,9 +263,9 @@ final class ConsoleDevice: CharacterDevice {
     /// A process of a background group of this terminal's session may not
     /// read (SIGTTIN) or change the terminal (SIGTTOU): its group gets the
     /// signal, and the call runs again once the job is continued (ERESTARTSYS;
-    /// EINTR if a handler without SA_RESTART catches the signal). A process that ignores or blocks the signal gets EIO for a
-    /// read and goes ahead for a change; an orphaned group, which nobody
-    /// would continue, gets EIO. Linux: __tty_check_change()
+    /// EINTR if a handler without SA_RESTART catches the signal). A process
+    /// that ignores or blocks the signal gets EIO for a read and goes ahead
+    /// for a change; an orphaned group, which nobody would continue, gets EIO. Linux: __tty_check_change()
     private func checkForeground(_ signal: Int32) throws(Errno) {
         let task = Scheduler.current
         let (pgid, sid) = ProcessGroups.ids(of: task)

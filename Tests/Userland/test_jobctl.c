@@ -253,6 +253,38 @@ static void test_stop_continue(void)
     waitpid(h, &st, 0);
     close(p[0]);
 
+    /* A read stopped and continued goes on (it is restarted, no EINTR); so does
+     * one whose signal handler has SA_RESTART. */
+    for (int with_handler = 0; with_handler < 2; with_handler++) {
+        int q[2];
+        if (pipe(q) != 0) return;
+        pid_t rd = fork();
+        if (rd == 0) {
+            close(q[1]);
+            struct sigaction u = { .sa_handler = on_chld, .sa_flags = SA_RESTART };
+            sigaction(SIGUSR1, &u, NULL);
+            char x;
+            ssize_t got = read(q[0], &x, 1);
+            _exit(got == 1 && x == 'y' ? 0 : 1);
+        }
+        close(q[0]);
+        sleep_ms(50);
+        if (with_handler) {
+            kill(rd, SIGUSR1);
+        } else {
+            kill(rd, SIGSTOP);
+            waitpid(rd, &st, WUNTRACED);
+            kill(rd, SIGCONT);
+        }
+        sleep_ms(50);
+        if (write(q[1], "y", 1) != 1) note("write failed");
+        waitpid(rd, &st, 0);
+        ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+           with_handler ? "a pipe read interrupted by an SA_RESTART handler goes on" : "a pipe read stopped and continued goes on",
+           "status %#x", st);
+        close(q[1]);
+    }
+
     /* SIGCONT discards a pending stop signal; a stop signal discards a pending SIGCONT. */
     IN_CHILD("SIGCONT discards a pending SIGTSTP, SIGTSTP a pending SIGCONT", {
         sigset_t set, pending;
