@@ -146,9 +146,12 @@ enum Signals {
         task.fatalSignal != nil || task.pendingSignals & bit(Signal.SIGKILL) != 0
     }
 
-    /// A deliverable signal is pending: blocking system calls give up (EINTR).
+    /// A deliverable signal is pending, or the thread group is stopping:
+    /// blocking system calls give up (EINTR or ERESTARTSYS) so the task can
+    /// act on it on its way out. Linux: signal_pending() (TIF_SIGPENDING is
+    /// set for a group stop too)
     static func interrupted(_ task: Task) -> Bool {
-        task.pendingSignals & ~task.blockedSignals != 0
+        task.pendingSignals & ~task.blockedSignals != 0 || task.signals.stopSignal != 0
     }
 
     /// A CPU exception raised by user code becomes a signal to its process; the

@@ -17,6 +17,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -304,6 +306,46 @@ static void test_stop_continue(void)
     signal(SIGCHLD, SIG_DFL);
 }
 
+static int reader_fd;
+static void *read_one(void *arg)
+{
+    (void)arg;
+    char x;
+    return (void *)(intptr_t)read(reader_fd, &x, 1);
+}
+
+/* A stop stops every thread: one asleep in a pipe read stops too (its read
+ * runs again after SIGCONT), so a byte written meanwhile stays in the pipe. */
+static void test_stop_threads(void)
+{
+    int q[2];
+    if (pipe(q) != 0) return;
+    pid_t c = fork();
+    if (c == 0) {
+        close(q[1]);
+        reader_fd = q[0];
+        pthread_t t;
+        if (pthread_create(&t, NULL, read_one, NULL) != 0) _exit(2);
+        void *got;
+        pthread_join(t, &got);
+        _exit((intptr_t)got == 1 ? 0 : 1);
+    }
+    close(q[0]);
+    sleep_ms(100);
+    int st;
+    kill(c, SIGSTOP);
+    ok(waitpid(c, &st, WUNTRACED) == c && WIFSTOPPED(st), "a two-thread process stops", "status %#x", st);
+    if (write(q[1], "z", 1) != 1) note("write failed");
+    sleep_ms(100);
+    int queued = -1;
+    ioctl(q[1], FIONREAD, &queued);
+    ok(queued == 1, "its thread asleep in read stopped too: the byte stays in the pipe", "%d bytes left", queued);
+    kill(c, SIGCONT);
+    waitpid(c, &st, 0);
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "continued, the thread's read gets the byte", "status %#x", st);
+    close(q[1]);
+}
+
 static void test_orphaned_group(void)
 {
     /* A group whose only member's parent is init (or gone) is orphaned:
@@ -330,6 +372,7 @@ int main(int argc, char **argv)
         test_sessions();
         test_kill_group();
         test_stop_continue();
+        test_stop_threads();
         test_orphaned_group();
         _exit(ktest_done());
     }
