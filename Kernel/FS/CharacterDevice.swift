@@ -22,6 +22,10 @@ protocol CharacterDevice: AnyObject {
 
 extension CharacterDevice {
     func open(file: OpenFile, flags: OpenFlags) throws(Errno) {}
+
+    /// A driver that never blocks (/dev/null, /dev/zero) need not say so.
+    /// Linux: DEFAULT_POLLMASK when f_op->poll is NULL
+    func poll(file: OpenFile, table: PollTable?) -> PollEvents { PollEvents.neverBlocks }
 }
 
 /// The drivers by device number. Linux: cdev_map and kobj_lookup()

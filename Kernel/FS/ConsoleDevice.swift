@@ -31,8 +31,9 @@ final class ConsoleDevice: CharacterDevice {
     private var session: Int32 = 0
     private var foregroundGroup: Int32 = 0
     /// The discipline, the session and the foreground group. A spinlock: the
-    /// receive work runs in the idle task too. Taken after tasklist_lock,
-    /// before a wait queue's lock and the console's port lock (the echo).
+    /// receive work runs in the idle task too. Taken inside tasklist_lock
+    /// (open, TIOCSCTTY, TIOCSPGRP); nothing is taken inside it (the echo,
+    /// the signals and the wake-ups come after it is let go).
     /// Linux: tty->ctrl.lock and termios_rwsem, ldata's locks
     private let lock = SpinLock(ConsoleDevice.lockClass, disablesInterrupts: false)
     private static let lockClass = LockClass("&tty->ctrl.lock")
@@ -93,9 +94,13 @@ final class ConsoleDevice: CharacterDevice {
     // MARK: file operations
 
     /// Canonical mode: one line at most, waiting for it. Raw mode: what VMIN
-    /// and VTIME ask (VMIN bytes, or any after VTIME tenths of a second, or
-    /// none at all with both 0). O_NONBLOCK gives EAGAIN instead of a wait;
-    /// a signal gives EINTR. A background group gets SIGTTIN. Linux: n_tty_read()
+    /// and VTIME ask, in their basic forms: with VMIN > 0, up to `count` bytes
+    /// once min(VMIN, count) are there (VTIME is not used as an inter-byte
+    /// timer); with VMIN 0, what is there, waiting up to VTIME tenths of a
+    /// second for a first byte (not at all for VTIME 0). O_NONBLOCK gives
+    /// EAGAIN instead of a wait; a signal ends the wait (ERESTARTSYS: EINTR
+    /// under a handler without SA_RESTART). A background group gets SIGTTIN.
+    /// Linux: n_tty_read()
     func read(_ buffer: inout UserIOVector, file: OpenFile) throws(Errno) -> Int {
         let wanted = buffer.remaining
         guard wanted > 0 else { return 0 }
@@ -105,7 +110,8 @@ final class ConsoleDevice: CharacterDevice {
             let cc = discipline.termios.controlCharacters
             return (Int(cc[Termios.VMIN]), Int(cc[Termios.VTIME]), discipline.isCanonical)
         }
-        let deadline: UInt64? = canonical || vtime == 0 ? nil : Clock.monotonicNanoseconds + UInt64(vtime) * 100_000_000
+        let timed = !canonical && vmin == 0
+        let deadline: UInt64? = timed && vtime > 0 ? Clock.monotonicNanoseconds + UInt64(vtime) * 100_000_000 : nil
         let needed = canonical ? 1 : min(max(vmin, 1), wanted)
         waiters.add(me)
         defer { waiters.remove(me) }
@@ -114,20 +120,20 @@ final class ConsoleDevice: CharacterDevice {
             Scheduler.prepareToSleep(until: deadline)
             let expired = deadline.map { Clock.monotonicNanoseconds >= $0 } ?? false
             let bytes = lock.withLock { () -> [UInt8]? in
-                guard canonical || discipline.readableCount >= needed || (expired || vmin == 0) else { return nil }
+                guard canonical || discipline.readableCount >= needed else { return nil }
                 return discipline.read(upTo: wanted)
             }
             if let bytes {
                 Scheduler.cancelSleep()
                 return try bytes.withBytes { (bytes) throws(Errno) in try buffer.copyOut(bytes) }
             }
-            if !canonical && (expired || (vmin == 0 && vtime == 0)) {
+            if timed && (expired || vtime == 0) {
                 Scheduler.cancelSleep()
                 return 0
             }
             if file.flags.contains(.nonBlocking) || Signals.interrupted(me) {
                 Scheduler.cancelSleep()
-                throw file.flags.contains(.nonBlocking) ? .EAGAIN : .EINTR
+                throw file.flags.contains(.nonBlocking) ? .EAGAIN : .ERESTARTSYS
             }
             Scheduler.sleepPrepared()
         }
@@ -256,10 +262,10 @@ final class ConsoleDevice: CharacterDevice {
 
     /// A process of a background group of this terminal's session may not
     /// read (SIGTTIN) or change the terminal (SIGTTOU): its group gets the
-    /// signal and the call EINTR, to be tried again once the job is in the
-    /// foreground. A process that ignores or blocks the signal gets EIO for a
-    /// read and goes ahead for a change; an orphaned group, which nobody
-    /// would continue, gets EIO. Linux: __tty_check_change()
+    /// signal, and the call runs again once the job is continued (ERESTARTSYS;
+    /// EINTR if a handler without SA_RESTART catches the signal). A process
+    /// that ignores or blocks the signal gets EIO for a read and goes ahead
+    /// for a change; an orphaned group, which nobody would continue, gets EIO. Linux: __tty_check_change()
     private func checkForeground(_ signal: Int32) throws(Errno) {
         let task = Scheduler.current
         let (pgid, sid) = ProcessGroups.ids(of: task)
@@ -273,7 +279,7 @@ final class ConsoleDevice: CharacterDevice {
         }
         if ProcessGroups.isOrphaned(pgid) { throw .EIO }
         ProcessGroups.send(signal, toGroup: pgid, info: SignalFrame.Info(code: 0x80))    // SI_KERNEL
-        throw .EINTR
+        throw .ERESTARTSYS
     }
 
     /// The session's leader exited: the terminal has no session any more, and

@@ -334,7 +334,7 @@ final class OpenFile {
     /// memory, directories and /proc files are always ready.
     /// Linux: vfs_poll(), DEFAULT_POLLMASK
     func poll(table: PollTable?) -> PollEvents {
-        guard case .device(let driver) = operations else { return [.in, .out, .readNormal, .writeNormal] }
+        guard case .device(let driver) = operations else { return .neverBlocks }
         return driver.poll(file: self, table: table)
     }
 

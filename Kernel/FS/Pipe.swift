@@ -120,7 +120,7 @@ final class PipeEnd: CharacterDevice {
         while pipe.count == 0 {
             if pipe.writers == 0 { return 0 }                          // end of file
             if file.flags.contains(.nonBlocking) { throw .EAGAIN }
-            if Signals.interrupted(Scheduler.current) { throw .EINTR }
+            if Signals.interrupted(Scheduler.current) { throw .ERESTARTSYS }       // again after a stop or an SA_RESTART handler
             pipe.waitForChange()
         }
         let n = try pipe.take(into: &buffer)
@@ -152,7 +152,7 @@ final class PipeEnd: CharacterDevice {
             }
             if Signals.interrupted(Scheduler.current) {
                 if written > 0 { return written }
-                throw .EINTR
+                throw .ERESTARTSYS
             }
             pipe.waitForChange()
         }

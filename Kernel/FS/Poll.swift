@@ -19,6 +19,9 @@ struct PollEvents: OptionSet {
     static let readBand = PollEvents(rawValue: 0x80)
     static let writeNormal = PollEvents(rawValue: 0x100)
     static let writeBand = PollEvents(rawValue: 0x200)
+    /// A file that never blocks: regular files, directories, /proc.
+    /// Linux: DEFAULT_POLLMASK
+    static let neverBlocks: PollEvents = [.in, .out, .readNormal, .writeNormal]
     /// Reported whether asked for or not. Linux: the mask do_pollfd() adds
     static let alwaysReported: PollEvents = [.error, .hangUp, .invalid]
     /// What makes select call a descriptor readable, writable, exceptional.

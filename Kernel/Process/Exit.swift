@@ -158,7 +158,7 @@ enum ProcessExit {
                 return (pid, status)
             case .sleep:
                 if noHang { return nil }
-                if Signals.interrupted(me) { throw .EINTR }
+                if Signals.interrupted(me) { throw .ERESTARTSYS }
             }
         }
     }

@@ -6,9 +6,9 @@
 //
 // The state is the thread group's (SignalHandlers.stopSignal, waitReport,
 // continuePending, stoppedThreads) under its siglock. The thread that takes
-// the stop signal stops the group and tells the parent at once; the other
-// threads stop when they next leave the kernel (a thread asleep in a system
-// call stops when that call returns). Linux: kernel/signal.c do_signal_stop(),
+// the stop signal stops the group, tells the parent at once and wakes the
+// other threads; they stop on their next way out of the kernel (a thread
+// asleep in a system call gives it up, as for a signal, to run it again). Linux: kernel/signal.c do_signal_stop(),
 // do_jobctl_trap(), do_notify_parent_cldstop(), prepare_signal()
 
 enum JobControl {
@@ -29,7 +29,14 @@ enum JobControl {
                 sighand.waitReport = .stopped(signal)
                 return true
             }
-            if first { notifyParentLocked(of: ProcessGroups.process(of: task), code: CLD_STOPPED) }
+            if first {
+                let process = ProcessGroups.process(of: task)
+                notifyParentLocked(of: process, code: CLD_STOPPED)
+                // The other threads stop too: one asleep in a system call
+                // wakes, gives up the call (to be restarted) and stops on its
+                // way out. Linux: do_signal_stop() → signal_wake_up()
+                for thread in process.threads where thread !== task { Scheduler.wake(thread) }
+            }
             Task.tasklistLock.unlock()
         }
         sighand.lock.withLock { sighand.stoppedThreads.append(task) }

@@ -146,9 +146,12 @@ enum Signals {
         task.fatalSignal != nil || task.pendingSignals & bit(Signal.SIGKILL) != 0
     }
 
-    /// A deliverable signal is pending: blocking system calls give up (EINTR).
+    /// A deliverable signal is pending, or the thread group is stopping:
+    /// blocking system calls give up (EINTR or ERESTARTSYS) so the task can
+    /// act on it on its way out. Linux: signal_pending() (TIF_SIGPENDING is
+    /// set for a group stop too)
     static func interrupted(_ task: Task) -> Bool {
-        task.pendingSignals & ~task.blockedSignals != 0
+        task.pendingSignals & ~task.blockedSignals != 0 || task.signals.stopSignal != 0
     }
 
     /// A CPU exception raised by user code becomes a signal to its process; the
@@ -198,12 +201,17 @@ enum Signals {
         task.fatalSignal != nil || task.pendingSignals & ~task.blockedSignals != 0 || task.signals.stopSignal != 0
     }
 
-    static func deliver(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+    /// `restarting`: the number of a system call that ended with ERESTARTSYS.
+    static func deliver(_ frame: UnsafeMutablePointer<InterruptFrame>, restarting call: Int? = nil) {
         // The decision is made in a helper that returns, so this frame holds no
         // reference to the task when the process is killed.
+        var restart = call
         while true {
-            switch handlePending(frame) {
+            switch handlePending(frame, restart: &restart) {
             case .done:
+                // No handler ran (none was pending, or the signal stopped the
+                // process or was ignored): the call runs again.
+                if let call = restart { restartSyscall(frame, call) }
                 restoreSavedMask()
                 return
             case .kill(let fatal): ProcessExit.kill(signal: fatal)
@@ -245,6 +253,14 @@ enum Signals {
         }
     }
 
+    /// Back to the `syscall` instruction (2 bytes) with the call's number in
+    /// rax; its arguments are still in their registers. Linux: the
+    /// -ERESTARTSYS case of arch_do_signal_or_restart()
+    private static func restartSyscall(_ frame: UnsafeMutablePointer<InterruptFrame>, _ call: Int) {
+        frame.pointee.rip -= 2
+        frame.pointee.rax = UInt64(call)
+    }
+
     /// What the pending signals ask of the task on its way to user mode.
     private enum Outcome {
         case done
@@ -255,7 +271,7 @@ enum Signals {
 
     /// Runs handlers and drops ignored signals; returns a signal that kills or stops.
     @inline(never)
-    private static func handlePending(_ frame: UnsafeMutablePointer<InterruptFrame>) -> Outcome {
+    private static func handlePending(_ frame: UnsafeMutablePointer<InterruptFrame>, restart: inout Int?) -> Outcome {
         let task = Scheduler.current
         if let fatal = task.fatalSignal { return .kill(fatal) }
         let groupStopped = task.signals.lock.withLock { task.signals.stopSignal != 0 }
@@ -287,6 +303,17 @@ enum Signals {
                 }
                 return .kill(signal)
             default:
+                // An interrupted call is settled before the frame saves the
+                // registers: again after the handler (SA_RESTART), or EINTR.
+                // Linux: handle_signal()
+                if let call = restart {
+                    if action.flags & SignalAction.SA_RESTART != 0 {
+                        restartSyscall(frame, call)
+                    } else {
+                        frame.pointee.rax = UInt64(bitPattern: Errno.EINTR.syscallReturn)
+                    }
+                    restart = nil
+                }
                 if !SignalFrame.setUp(signal, action: action, frame: frame, task: task) {
                     return .kill(Signal.SIGSEGV)     // Linux: force_sigsegv()
                 }

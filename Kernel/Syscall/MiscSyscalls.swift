@@ -75,16 +75,43 @@ enum MiscSyscalls {
 
     /// Linux: nanosleep(); a signal ends it early with EINTR and the time left.
     static func nanosleep(_ a: SyscallArgs) throws(Errno) -> Int {
-        let (seconds, nanoseconds) = try UserCopy.read((Int64, Int64).self, at: a.address(0))
+        try sleep(request: a.address(0), remaining: a.address(1), clock: CLOCK_MONOTONIC, absolute: false)
+    }
+
+    static let TIMER_ABSTIME = 1
+
+    /// clock_nanosleep(clock, flags, request, remaining): nanosleep on a
+    /// clock, to a time on it with TIMER_ABSTIME (then no time left is
+    /// written). Linux: sys_clock_nanosleep() → hrtimer_nanosleep()
+    static func clockNanosleep(_ a: SyscallArgs) throws(Errno) -> Int {
+        switch a.int(0) {
+        case CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME: break
+        default: throw .EINVAL
+        }
+        let absolute = a.int(1) & TIMER_ABSTIME != 0
+        return try sleep(request: a.address(2), remaining: absolute ? VirtAddr(0) : a.address(3),
+                         clock: a.int(0), absolute: absolute)
+    }
+
+    /// Sleeps for the timespec at `request` (or until it, on `clock`); a
+    /// signal ends it with EINTR and the time left at `remaining` (if not NULL).
+    private static func sleep(request: VirtAddr, remaining: VirtAddr, clock: Int, absolute: Bool) throws(Errno) -> Int {
+        let (seconds, nanoseconds) = try UserCopy.read((Int64, Int64).self, at: request)
         guard seconds >= 0, nanoseconds >= 0, nanoseconds < 1_000_000_000 else { throw .EINVAL }
         let duration = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        let deadline = duration.overflow ? UInt64.max : Clock.monotonicNanoseconds &+ duration.partialValue &+ UInt64(nanoseconds)
+        var length = duration.overflow ? UInt64.max : duration.partialValue &+ UInt64(nanoseconds)
+        if absolute {
+            let now = clock == CLOCK_REALTIME ? Clock.realtimeNanoseconds : Clock.monotonicNanoseconds
+            length = length &- min(length, now)
+        }
+        let (sum, overflow) = Clock.monotonicNanoseconds.addingReportingOverflow(length)
+        let deadline = overflow ? UInt64.max : sum
         let task = Scheduler.current
         while !Scheduler.sleep(until: deadline, unless: {
             Clock.monotonicNanoseconds >= deadline || Signals.interrupted(task)
         }) {}
         if Clock.monotonicNanoseconds >= deadline { return 0 }
-        if a.u64(1) != 0 { try writeTimespec(deadline &- min(deadline, Clock.monotonicNanoseconds), at: a.address(1)) }
+        if remaining.value != 0 { try writeTimespec(deadline &- min(deadline, Clock.monotonicNanoseconds), at: remaining) }
         throw .EINTR
     }
 

@@ -10,18 +10,21 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
     let args = SyscallArgs(frame: frame.pointee)
     Scheduler.reapExited()
     SyscallTable.run(Syscall(rawValue: args.number), args, frame: frame)
-    exitToUserMode(frame)
+    let interrupted = frame.pointee.rax == UInt64(bitPattern: Errno.ERESTARTSYS.syscallReturn)
+    exitToUserMode(frame, restarting: interrupted ? args.number : nil)
 }
 
 /// The work on the way back to user mode (OOM kill, reschedule, signals). The
 /// peeks are racy: a signal sent this instant is acted on at the next entry or
 /// timer tick. Linux: syscall_exit_to_user_mode() → exit_to_user_mode_loop()
 /// and its work flags
-private func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>) {
+/// A call that ended with ERESTARTSYS (`restarting`, its number) always goes
+/// through signal delivery, which runs it again or makes it EINTR.
+private func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>, restarting call: Int?) {
     OOMKiller.checkReserve()
     ConsoleDevice.runReceiveWork()
     Scheduler.condResched()
-    if Signals.mayBePending(Scheduler.current) { Signals.deliver(frame) }
+    if call != nil || Signals.mayBePending(Scheduler.current) { Signals.deliver(frame, restarting: call) }
 }
 
 /// The system calls Keel implements, by Linux's x86-64 number and under
@@ -133,6 +136,7 @@ enum Syscall: Int {
     case getdents64 = 217
     case set_tid_address = 218
     case clock_gettime = 228
+    case clock_nanosleep = 230
     case exit_group = 231
     case tgkill = 234
     case utimes = 235
@@ -323,6 +327,7 @@ enum SyscallTable {
         case .reboot: return try MiscSyscalls.reboot(a)
         case .time: return try MiscSyscalls.time(a)
         case .clock_gettime: return try MiscSyscalls.clockGettime(a)
+        case .clock_nanosleep: return try MiscSyscalls.clockNanosleep(a)
         case .getrandom: return try MiscSyscalls.getrandom(a)
         }
     }

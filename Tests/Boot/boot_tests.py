@@ -12,6 +12,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KERNEL = os.path.join(ROOT, "build", "keel.elf")
@@ -21,12 +23,16 @@ PANIC_STATUS = 250
 TESTS = []
 
 
-def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu", disk=None):
+def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu", disk=None,
+              typing=None):
     """`initramfs` and `disk` are functions that build the archive or disk
-    image and return its path; the disk is attached as the first virtio disk."""
+    image and return its path; the disk is attached as the first virtio disk.
+    `typing`: a conversation on the serial console, [(pattern, keys, pause)]: wait
+    until the console shows `pattern` (a regex, after the previous one's match), wait
+    `pause` seconds more, then type `keys`."""
     def register(fn):
         TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
-                                                 initramfs=initramfs, loader=loader, disk=disk), fn))
+                                                 initramfs=initramfs, loader=loader, disk=disk, typing=typing), fn))
         return fn
     return register
 
@@ -46,16 +52,60 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout, initramfs, loader, disk):
+def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None):
     archive = initramfs or INITRAMFS
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
            "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader]
     if disk:
         cmd += ["--disk", disk]
     cmd += ["--"] + cmdline.split()
+    if typing:
+        return converse(cmd, typing, timeout)
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout + 30)
     return p.returncode, p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def converse(cmd, typing, timeout):
+    """Boots with QEMU's stdin (the serial port) a pipe and types `typing` into it,
+    each line once its prompt has shown; returns like boot(). A pattern that never
+    shows ends the typing (the output says how far it got)."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    chunks, lock = [], threading.Lock()
+
+    def reader():
+        for chunk in iter(lambda: p.stdout.read1(4096), b""):
+            with lock:
+                chunks.append(chunk)
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+
+    def text():
+        with lock:
+            return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    position, deadline = 0, time.monotonic() + timeout
+    for pattern, keys, pause in typing:
+        m = None
+        while m is None and time.monotonic() < deadline and p.poll() is None:
+            m = re.compile(pattern, re.M).search(text(), position)
+            if m is None:
+                time.sleep(0.05)
+        if m is None:
+            break
+        position = m.end()
+        time.sleep(pause)
+        try:
+            p.stdin.write(keys.encode())
+            p.stdin.flush()
+        except BrokenPipeError:
+            break
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    rc = p.wait(timeout=timeout + 30)
+    thread.join(timeout=5)
+    return rc, text()
 
 
 LOCKDEP_REPORT = re.compile(r"^(WARNING: (possible circular locking|possible recursive locking|"
@@ -190,6 +240,67 @@ def busybox_makes_and_removes_files(rc, out):
     find(r"^df: tmpfs 1024$", out, "df does not show the 1 MiB tmpfs")
     find(r"^rootfs / rootfs rw 0 0$", out, "/proc/mounts does not show the root as Linux's rootfs")
     expect(rc == 0, f"status {rc}")
+
+
+def busybox_interactive_initramfs():
+    """Debian's static busybox with applet links, and an init script that starts an
+    interactive shell in a session of its own, the console its controlling terminal
+    (`setsid -c`): not as pid 1, whose jobs' groups would be orphaned (no ^Z)."""
+    extra = os.path.join(ROOT, "build", "boot-test-busybox-tty")
+    os.makedirs(os.path.join(extra, "bin"), exist_ok=True)
+    subprocess.run(["cp", "/bin/busybox", os.path.join(extra, "bin", "busybox")], check=True)
+    for applet in ("sh", "ls", "cat", "echo", "sleep", "setsid"):
+        link = os.path.join(extra, "bin", applet)
+        if not os.path.islink(link):
+            os.symlink("busybox", link)
+    with open(os.path.join(extra, "start.sh"), "w") as f:
+        f.write('setsid -c sh\necho "session ended with $?"\nexit 3\n')
+    out = os.path.join(ROOT, "build", "boot-test-busybox-tty.cpio")
+    subprocess.run([os.path.join(ROOT, "tools", "build-initramfs.sh"), out, extra], check=True,
+                   stdout=subprocess.DEVNULL)
+    return out
+
+
+PROMPT = r"/ # "
+
+
+@boot_test(cmdline="init=/bin/busybox -- sh /start.sh", initramfs=busybox_interactive_initramfs, smp=2, timeout=90,
+           typing=[(PROMPT, "echo hi | cat\n", 0.2),
+                   (r"^hi\n" + PROMPT, "sleep 1 &\n", 0.2),
+                   (PROMPT, "wait; echo waited $?\n", 0.2),
+                   (r"^waited 0\n", "sleep 100\n", 0.2),
+                   (r"sleep 100\n", "\x03", 1.5),                  # ^C while it sleeps
+                   (r"\^C\n" + PROMPT, "echo back $?\n", 0.2),
+                   (r"^back \d+\n", "sleep 50\n", 0.2),
+                   (r"sleep 50\n", "\x1a", 1.5),                    # ^Z
+                   (r"Stopped +sleep 50\n" + PROMPT, "fg\n", 0.2),
+                   (r"^sleep 50\n", "\x03", 1.5),
+                   (PROMPT, "echo after fg $?\n", 0.2),
+                   (r"^after fg \d+\n", "cat &\n", 0.2),          # a background read: SIGTTIN
+                   (PROMPT, "jobs\n", 1.0),
+                   (r"Stopped \(tty input\) +cat\n" + PROMPT, "fg\n", 0.2),   # its read runs again
+                   (r"^cat\n", "typed to cat\n", 1.0),
+                   (r"^typed to cat\n", "\x04", 0.5),                  # ^D: end of file
+                   (PROMPT, "sleep 30 &\n", 0.2),
+                   (PROMPT, "kill -9 %1; wait; echo killed $?\n", 0.5),
+                   (r"^killed \d+\n", "echo kept > /made; cat /made; rm /made; cat /made\n", 0.2),
+                   (r"^kept\n(.*\n)*?" + PROMPT, "ls -l /\n", 0.2),
+                   (r"start\.sh\n(.*\n)*?" + PROMPT, "exit 5\n", 0.2)])
+def busybox_interactive_shell_job_control(rc, out):
+    expect("job control turned off" not in out, "the shell found no controlling terminal")
+    find(r"^hi$", out, "the pipeline echo hi | cat printed nothing")
+    find(r"^waited 0$", out, "wait for the background sleep failed")
+    find(r"^back 130$", out, "^C did not kill the foreground sleep 100 with SIGINT (128 + 2)")
+    find(r"Stopped +sleep 50$", out, "^Z did not stop the foreground job")
+    find(r"^after fg 130$", out, "fg did not continue the job in the foreground, or ^C did not end it")
+    find(r"Stopped \(tty input\) +cat$", out, "a background read did not stop on SIGTTIN")
+    find(r"^typed to cat\ntyped to cat$", out, "fg: the stopped read did not run again (echo, then cat's copy)")
+    find(r"Killed +sleep 30$", out, "kill -9 %1 did not kill the background job")
+    find(r"^kept\ncat: can't open '/made': No such file or directory$", out,
+         "the shell did not create, read and remove a file")
+    find(r"^dr-xr-xr-x +\d+ 0 +0 +0 .* proc$", out, "ls -l / did not list /proc")
+    find(r"^session ended with 5$", out, "exit did not end the shell")
+    expect(rc == 3, f"status {rc}, expected the init script's 3")
 
 
 @boot_test(cmdline="init=/prog -- a b", initramfs=user_initramfs)

@@ -193,12 +193,17 @@ static char *put_call(char *p, uint64_t nr, const volatile uint64_t *args)
  * three times in four so the fuzzer spends its time where the code is. Left
  * out here, reached only by the uniform draw: exit (60) and exit_group (231),
  * which end the worker, and rt_sigreturn (15), which jumps to a garbage frame
- * and kills it; each would make workers too short-lived to go deep. */
+ * and kills it; each would make workers too short-lived to go deep. Left out
+ * too: calls that wait with no end on the arguments the fuzzer likes (a NULL
+ * timeout): pause (34), poll (7), select (23), clock_nanosleep (230),
+ * pselect6 (270), ppoll (271), rt_sigsuspend (130); the watchdog would kill
+ * those workers, 5 s each. */
 static const uint16_t keel_calls[] = {
     0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 24, 25,
     26, 28, 32, 33, 35, 39, 56, 57, 58, 59, 61, 62, 63, 72, 79, 80, 81, 89, 96, 97, 102,
-    104, 107, 108, 110, 127, 142, 143, 144, 145, 146, 147, 148, 157, 158, 186, 200, 201,
-    202, 203, 204, 217, 218, 228, 234, 257, 262, 267, 269, 273, 292, 293, 302, 318, 439,
+    104, 107, 108, 109, 110, 111, 112, 121, 124, 127, 142, 143, 144, 145, 146, 147, 148,
+    157, 158, 186, 200, 201, 202, 203, 204, 217, 218, 228, 234, 247, 257, 262, 267, 269,
+    273, 292, 293, 302, 318, 439,
     1001, 1002,
 };
 

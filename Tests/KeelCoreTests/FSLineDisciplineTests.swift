@@ -53,8 +53,8 @@ final class FSLineDisciplineTests: XCTestCase {
     func testEraseRemovesAWholeUTF8CharacterAndControlEcho() {
         type("é")
         type([0x7f])
-        type([0x03])
-        XCTAssertEqual(echoed, "é\u{8} \u{8}^C", "one column for é, ^C shown as two")
+        type([0x01])
+        XCTAssertEqual(echoed, "é\u{8} \u{8}^A", "one column for é, ^A shown as two")
         type([0x7f])
         XCTAssertEqual(echoed.suffix(6), "\u{8} \u{8}\u{8} \u{8}")
         type("\n")
@@ -75,5 +75,62 @@ final class FSLineDisciplineTests: XCTestCase {
         type(String(repeating: "x", count: 5000))
         type("\n")
         XCTAssertEqual(read(10_000)?.count, LineDiscipline.maxLineLength + 1, "4095 characters and the newline")
+    }
+
+    func testUnreadInputIsBounded() {
+        for _ in 0..<10_000 { type("ab\n") }
+        XCTAssertLessThanOrEqual(ld.readableCount, LineDiscipline.maxRawBytes)
+    }
+
+    func testSignalCharactersFlushAndEcho() {
+        type("half a line")
+        XCTAssertEqual(ld.receive(0x03, echo: &echo), .interrupt)
+        XCTAssertTrue(echoed.hasSuffix("^C"))
+        XCTAssertFalse(ld.hasInput)
+        type("\n")
+        XCTAssertEqual(read(100), "\n", "the half line was thrown away")
+        XCTAssertEqual(ld.receive(0x1c, echo: &echo), .quit)
+        XCTAssertEqual(ld.receive(0x1a, echo: &echo), .suspend)
+        var t = ld.termios
+        t.localFlags &= ~Termios.ISIG
+        ld.setTermios(t)
+        XCTAssertNil(ld.receive(0x03, echo: &echo), "without ISIG ^C is a character")
+    }
+
+    func testDisabledControlCharacterIsOrdinary() {
+        var t = ld.termios
+        t.controlCharacters[Termios.VINTR] = 0          // _POSIX_VDISABLE
+        ld.setTermios(t)
+        XCTAssertNil(ld.receive(0x03, echo: &echo))
+        XCTAssertNil(ld.receive(0x00, echo: &echo), "NUL does not match a disabled slot")
+    }
+
+    func testRawModeHandsOverEveryByte() {
+        type("ab")
+        var t = ld.termios
+        t.localFlags &= ~(Termios.ICANON | Termios.ECHO)
+        ld.setTermios(t)
+        XCTAssertTrue(ld.hasInput, "the line typed so far is readable at once")
+        XCTAssertEqual(read(1), "a")
+        echo = []
+        type([0x7f, 0x04])
+        XCTAssertEqual(read(100), "b\u{7f}\u{4}", "erase and EOF are plain bytes")
+        XCTAssertEqual(echoed, "", "no echo without ECHO")
+        XCTAssertNil(read(100))
+        type("\r")
+        XCTAssertEqual(read(100), "\n", "ICRNL still applies")
+        type("xy")
+        t.localFlags |= Termios.ICANON
+        ld.setTermios(t)
+        XCTAssertEqual(read(100), "xy", "back in canonical mode, waiting bytes are one line")
+    }
+
+    func testTermiosRoundTrips() {
+        var bytes = [UInt8](repeating: 0, count: Termios.byteSize)
+        var t = Termios.console
+        t.localFlags = Termios.ISIG
+        t.controlCharacters[Termios.VMIN] = 3
+        bytes.withUnsafeMutableBytes { t.write(to: $0.baseAddress!) }
+        XCTAssertEqual(bytes.withUnsafeBytes { Termios(from: $0.baseAddress!) }, t)
     }
 }

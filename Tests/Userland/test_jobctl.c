@@ -17,6 +17,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,6 +111,10 @@ static void test_sessions(void)
     IN_CHILD("setsid by a group leader: EPERM", {
         setpgid(0, 0);
         if (setsid() != -1 || errno != EPERM) _exit(1);
+    });
+    IN_CHILD("/dev/tty in a new session (no controlling terminal): ENXIO", {
+        setsid();
+        if (open("/dev/tty", O_RDWR) != -1 || errno != ENXIO) _exit(1);
     });
     IN_CHILD("a session leader cannot change its group: EPERM", {
         setsid();
@@ -249,6 +255,38 @@ static void test_stop_continue(void)
     waitpid(h, &st, 0);
     close(p[0]);
 
+    /* A read stopped and continued goes on (it is restarted, no EINTR); so does
+     * one whose signal handler has SA_RESTART. */
+    for (int with_handler = 0; with_handler < 2; with_handler++) {
+        int q[2];
+        if (pipe(q) != 0) return;
+        pid_t rd = fork();
+        if (rd == 0) {
+            close(q[1]);
+            struct sigaction u = { .sa_handler = on_chld, .sa_flags = SA_RESTART };
+            sigaction(SIGUSR1, &u, NULL);
+            char x;
+            ssize_t got = read(q[0], &x, 1);
+            _exit(got == 1 && x == 'y' ? 0 : 1);
+        }
+        close(q[0]);
+        sleep_ms(50);
+        if (with_handler) {
+            kill(rd, SIGUSR1);
+        } else {
+            kill(rd, SIGSTOP);
+            waitpid(rd, &st, WUNTRACED);
+            kill(rd, SIGCONT);
+        }
+        sleep_ms(50);
+        if (write(q[1], "y", 1) != 1) note("write failed");
+        waitpid(rd, &st, 0);
+        ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+           with_handler ? "a pipe read interrupted by an SA_RESTART handler goes on" : "a pipe read stopped and continued goes on",
+           "status %#x", st);
+        close(q[1]);
+    }
+
     /* SIGCONT discards a pending stop signal; a stop signal discards a pending SIGCONT. */
     IN_CHILD("SIGCONT discards a pending SIGTSTP, SIGTSTP a pending SIGCONT", {
         sigset_t set, pending;
@@ -266,6 +304,46 @@ static void test_stop_continue(void)
         _exit(0);
     });
     signal(SIGCHLD, SIG_DFL);
+}
+
+static int reader_fd;
+static void *read_one(void *arg)
+{
+    (void)arg;
+    char x;
+    return (void *)(intptr_t)read(reader_fd, &x, 1);
+}
+
+/* A stop stops every thread: one asleep in a pipe read stops too (its read
+ * runs again after SIGCONT), so a byte written meanwhile stays in the pipe. */
+static void test_stop_threads(void)
+{
+    int q[2];
+    if (pipe(q) != 0) return;
+    pid_t c = fork();
+    if (c == 0) {
+        close(q[1]);
+        reader_fd = q[0];
+        pthread_t t;
+        if (pthread_create(&t, NULL, read_one, NULL) != 0) _exit(2);
+        void *got;
+        pthread_join(t, &got);
+        _exit((intptr_t)got == 1 ? 0 : 1);
+    }
+    close(q[0]);
+    sleep_ms(100);
+    int st;
+    kill(c, SIGSTOP);
+    ok(waitpid(c, &st, WUNTRACED) == c && WIFSTOPPED(st), "a two-thread process stops", "status %#x", st);
+    if (write(q[1], "z", 1) != 1) note("write failed");
+    sleep_ms(100);
+    int queued = -1;
+    ioctl(q[1], FIONREAD, &queued);
+    ok(queued == 1, "its thread asleep in read stopped too: the byte stays in the pipe", "%d bytes left", queued);
+    kill(c, SIGCONT);
+    waitpid(c, &st, 0);
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "continued, the thread's read gets the byte", "status %#x", st);
+    close(q[1]);
 }
 
 static void test_orphaned_group(void)
@@ -294,6 +372,7 @@ int main(int argc, char **argv)
         test_sessions();
         test_kill_group();
         test_stop_continue();
+        test_stop_threads();
         test_orphaned_group();
         _exit(ktest_done());
     }

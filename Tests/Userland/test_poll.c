@@ -287,6 +287,35 @@ static void test_select(void)
     close(p[1]);
 }
 
+/* Not a check: how long a byte takes there and back between two processes
+ * that poll before every read (each poll sleeps, and the write wakes it). */
+static void measure_ping_pong(void)
+{
+    int a[2], b[2];
+    if (pipe(a) != 0 || pipe(b) != 0) return;
+    enum { ROUNDS = 2000 };
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        struct pollfd f = { .fd = a[0], .events = POLLIN };
+        for (int i = 0; i < ROUNDS; i++) {
+            if (poll(&f, 1, -1) != 1 || read(a[0], &c, 1) != 1 || write(b[1], &c, 1) != 1) _exit(1);
+        }
+        _exit(0);
+    }
+    char c = 'p';
+    struct pollfd f = { .fd = b[0], .events = POLLIN };
+    double t0 = now_ms();
+    int i = 0;
+    for (; i < ROUNDS; i++) {
+        if (write(a[1], &c, 1) != 1 || poll(&f, 1, -1) != 1 || read(b[0], &c, 1) != 1) break;
+    }
+    double took = now_ms() - t0;
+    waitpid(pid, NULL, 0);
+    note("poll ping-pong between two processes: %d round trips, %.1f us each", i, took * 1000 / (i ? i : 1));
+    close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+}
+
 int main(void)
 {
     test_poll_pipe();
@@ -295,5 +324,6 @@ int main(void)
     test_poll_regular_file();
     test_poll_eintr();
     test_select();
+    measure_ping_pong();
     return ktest_done();
 }

@@ -13,6 +13,11 @@ public enum Errno: Int32, Error, Sendable {
     case ELOOP = 40, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110
     /// A file system found its on-disk structures inconsistent. Linux: EFSCORRUPTED
     case EUCLEAN = 117
+    /// Kernel-internal, never seen by a program: the call was interrupted by
+    /// a signal and runs again after it (from its start) unless a handler
+    /// without SA_RESTART runs, which makes it EINTR. Linux: ERESTARTSYS
+    /// (include/linux/errno.h), acted on by arch_do_signal_or_restart()
+    case ERESTARTSYS = 512
 
     /// The value a failed system call returns in rax.
     @inlinable public var syscallReturn: Int64 { -Int64(rawValue) }
@@ -63,6 +68,7 @@ extension Errno {
         case .EOPNOTSUPP: "EOPNOTSUPP"
         case .ETIMEDOUT: "ETIMEDOUT"
         case .EUCLEAN: "EUCLEAN"
+        case .ERESTARTSYS: "ERESTARTSYS"
         }
     }
 }

@@ -35,6 +35,8 @@ public struct LineDiscipline {
     private var completed: [[UInt8]] = []
     /// How much of completed[0] earlier reads took.
     private var readOffset = 0
+    /// The bytes of `completed` not read yet.
+    private var unreadLineBytes = 0
     /// Bytes typed in raw mode, not yet read.
     private var raw: [UInt8] = []
 
@@ -46,7 +48,7 @@ public struct LineDiscipline {
     public var hasInput: Bool { isCanonical ? !completed.isEmpty : !raw.isEmpty }
     /// Bytes waiting to be read (FIONREAD).
     public var readableCount: Int {
-        isCanonical ? completed.reduce(0) { $0 + $1.count } - readOffset : raw.count
+        isCanonical ? unreadLineBytes : raw.count
     }
 
     /// New modes. Leaving canonical mode makes the line typed so far readable
@@ -61,9 +63,11 @@ public struct LineDiscipline {
             completed = []
             editing = []
             readOffset = 0
+            unreadLineBytes = 0
         } else if !wasCanonical && isCanonical && !raw.isEmpty {
-            completed.append(raw)
+            editing = raw
             raw = []
+            completeLine()
         }
     }
 
@@ -73,6 +77,7 @@ public struct LineDiscipline {
         completed = []
         raw = []
         readOffset = 0
+        unreadLineBytes = 0
     }
 
     /// Handles one byte from the keyboard (serial line) and appends to `echo` what
@@ -98,8 +103,15 @@ public struct LineDiscipline {
             echoCharacter(byte, echo: &echo)
             return nil
         }
+        // What waits unread is bounded: beyond it, only the keys that end
+        // or edit a line still count. Linux: N_TTY_BUF_SIZE
+        let full = readableCount + editing.count >= Self.maxRawBytes
         switch byte {
         case UInt8(ascii: "\n"):
+            if full {
+                guard !editing.isEmpty else { return nil }
+                editing.removeLast()
+            }
             editing.append(byte)
             if echoes { echo.append(byte) }
             completeLine()
@@ -110,7 +122,7 @@ public struct LineDiscipline {
         case _ where Self.matches(byte, cc[Termios.VKILL]):     // ^U: the whole line
             while !editing.isEmpty { eraseCharacter(echo: &echo) }
         default:
-            guard editing.count < Self.maxLineLength else { return nil }
+            guard editing.count < Self.maxLineLength && !full else { return nil }
             editing.append(byte)
             echoCharacter(byte, echo: &echo)
         }
@@ -131,6 +143,7 @@ public struct LineDiscipline {
         guard count > 0, let line = completed.first else { return completed.isEmpty ? nil : [] }
         let end = min(line.count, readOffset + count)
         let bytes = Array(line[readOffset..<end])
+        unreadLineBytes -= end - readOffset
         readOffset = end
         if readOffset == line.count {
             completed.removeFirst()
@@ -147,6 +160,7 @@ public struct LineDiscipline {
     }
 
     private mutating func completeLine() {
+        unreadLineBytes += editing.count
         completed.append(editing)
         editing = []
     }
