@@ -37,6 +37,8 @@ extension FileSyscalls {
         try FS.withTreeLocked { () throws(Errno) in
             // The directory may have lost its name while the file system was made.
             guard target.inode.nlink > 0 else { throw .ENOENT }
+            // A file system mounted on its own root (devtmpfs on /dev again). Linux: do_add_mount()
+            guard target.inode !== mount.root else { throw .EBUSY }
             FS.mounts.add(mount)
         }
         return 0

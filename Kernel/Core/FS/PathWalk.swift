@@ -34,7 +34,7 @@ public enum PathWalk {
             }
             guard name.utf8.count <= nameMax else { throw .ENAMETOOLONG }
             guard var inode = try directory.lookup(name) else { throw .ENOENT }
-            while let mounted = mounts.root(covering: inode) { inode = mounted }   // Linux: follow_mount()
+            while let mounted = mounts.root(covering: inode), mounted !== inode { inode = mounted }   // Linux: follow_mount()
             if case .symlink(let target) = inode.kind, !pending.isEmpty || followFinalSymlink || mustBeDirectory {
                 linksFollowed += 1
                 guard linksFollowed <= maxSymlinks else { throw .ELOOP }
