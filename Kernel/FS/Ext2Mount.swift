@@ -51,6 +51,7 @@ final class Ext2Mount: FileSystemOperations {
         guard !mountedDevices.contains(device.name) else { throw .EBUSY }
         let name = device.name
         let fs = try Ext2FileSystem.mount(device: device, readOnly: readOnly, cacheCapacity: 1024,
+                                          memory: PageBufferMemory.shared,
                                           clock: { UInt32(truncatingIfNeeded: Clock.realtimeNanoseconds / 1_000_000_000) },
                                           report: { Log.error("EXT2-fs (\(name)): error: " + $0) })
         let placeholder = SuperBlock(device: number, isReadOnly: readOnly, typeName: "ext2", magic: FileSystemMagic.ext2)
@@ -140,7 +141,7 @@ final class Ext2Mount: FileSystemOperations {
 
     /// Linux: ext2_statfs()
     func statistics() -> FileSystemStats {
-        let stats = fs.statistics()
+        let stats = fs.statfs()
         var result = FileSystemStats(type: FileSystemMagic.ext2, blockSize: stats.blockSize, blocks: UInt64(stats.blocks),
                                      freeBlocks: UInt64(stats.freeBlocks), availableBlocks: UInt64(stats.availableBlocks),
                                      files: UInt64(stats.inodes), freeFiles: UInt64(stats.freeInodes))
