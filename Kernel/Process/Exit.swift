@@ -48,6 +48,7 @@ enum ProcessExit {
         task.fs = FSContext()
         let (lastThread, groupStatus) = Task.tasklistLock.withLock { () -> (Bool, Int32?) in
             leader.threads.removeAll { $0 === task }
+            JobControl.threadExitingLocked(task, of: leader)
             return (leader.threads.isEmpty, leader.groupExitStatus)
         }
         if lastThread {

@@ -5,10 +5,11 @@
 // to user mode, until SIGCONT clears the group's stop or SIGKILL comes.
 //
 // The state is the thread group's (SignalHandlers.stopSignal, waitReport,
-// continuePending, stoppedThreads) under its siglock. The thread that takes
-// the stop signal stops the group, tells the parent at once and wakes the
-// other threads; they stop on their next way out of the kernel (a thread
-// asleep in a system call gives it up, as for a signal, to run it again). Linux: kernel/signal.c do_signal_stop(),
+// continuePending, stopsAwaited, stoppedThreads) under its siglock. The thread
+// that takes the stop signal stops the group and wakes the other threads; they
+// stop on their next way out of the kernel (a thread asleep in a system call
+// gives it up, as for a signal, to run it again). The last one to stop (or to
+// exit) tells the parent. Linux: kernel/signal.c do_signal_stop(),
 // do_jobctl_trap(), do_notify_parent_cldstop(), prepare_signal()
 
 enum JobControl {
@@ -16,29 +17,28 @@ enum JobControl {
     static let CLD_STOPPED: Int32 = 5, CLD_CONTINUED: Int32 = 6
 
     /// The current thread stops for `signal` (0: it joins a stop another thread
-    /// of its group began) and returns once continued or killed.
+    /// of its group began) and returns once continued or killed. The parent
+    /// hears of the stop when the group's last thread has stopped.
     /// Linux: do_signal_stop()
     static func stop(_ signal: Int32) {
         let task = Scheduler.current
         let sighand = task.signals
-        if signal != 0 {
-            Task.tasklistLock.lock()                    // for the parent; before the siglock
-            let first = sighand.lock.withLock { () -> Bool in
-                guard sighand.stopSignal == 0 else { return false }
+        let process = ProcessGroups.process(of: task)
+        Task.tasklistLock.lock()                        // for the threads and the parent; before the siglock
+        let groupStopped = sighand.lock.withLock { () -> Bool in
+            if signal != 0 && sighand.stopSignal == 0 {
                 sighand.stopSignal = signal
-                sighand.waitReport = .stopped(signal)
-                return true
-            }
-            if first {
-                let process = ProcessGroups.process(of: task)
-                notifyParentLocked(of: process, code: CLD_STOPPED)
+                sighand.stopsAwaited = process.threads.count - 1
                 // The other threads stop too: one asleep in a system call
                 // wakes, gives up the call (to be restarted) and stops on its
-                // way out. Linux: do_signal_stop() → signal_wake_up()
+                // way out. Linux: signal_wake_up() for each thread
                 for thread in process.threads where thread !== task { Scheduler.wake(thread) }
+                return sighand.stopsAwaited == 0
             }
-            Task.tasklistLock.unlock()
+            return threadStoppedLocked(sighand)
         }
+        if groupStopped { reportStopLocked(of: process, sighand) }
+        Task.tasklistLock.unlock()
         sighand.lock.withLock { sighand.stoppedThreads.append(task) }
         while !Scheduler.sleep(unless: {
             sighand.lock.withLock { sighand.stopSignal == 0 } || Signals.fatalPending(task)
@@ -53,12 +53,38 @@ enum JobControl {
         }
     }
 
+    /// One more thread of a stopping group is out of the way (stopped, or
+    /// exiting); true when it was the last (siglock held). Linux: task_participate_group_stop()
+    private static func threadStoppedLocked(_ sighand: SignalHandlers) -> Bool {
+        guard sighand.stopSignal != 0 && sighand.stopsAwaited > 0 else { return false }
+        sighand.stopsAwaited -= 1
+        return sighand.stopsAwaited == 0
+    }
+
+    /// The whole group has stopped: the report for wait4(WUNTRACED) and
+    /// SIGCHLD for the parent (tasklistLock held).
+    private static func reportStopLocked(of process: Task, _ sighand: SignalHandlers) {
+        let signal = sighand.lock.withLock { () -> Int32 in
+            if sighand.stopSignal != 0 { sighand.waitReport = .stopped(sighand.stopSignal) }
+            return sighand.stopSignal
+        }
+        if signal != 0 { notifyParentLocked(of: process, code: CLD_STOPPED) }
+    }
+
+    /// A thread exits (tasklistLock held): a stop that waited for it may be
+    /// complete. Linux: exit_signals() → task_participate_group_stop()
+    static func threadExitingLocked(_ task: Task, of process: Task) {
+        let sighand = task.signals
+        if sighand.lock.withLock({ threadStoppedLocked(sighand) }) { reportStopLocked(of: process, sighand) }
+    }
+
     /// A SIGCONT for a process using `sighand` (its siglock held): a stopped
     /// group runs again and its parent will hear of it. Linux: the SIGCONT
     /// branch of prepare_signal()
     static func continueLocked(_ sighand: SignalHandlers) {
         guard sighand.stopSignal != 0 else { return }
         sighand.stopSignal = 0
+        sighand.stopsAwaited = 0
         sighand.waitReport = .continued
         sighand.continuePending = true
         for thread in sighand.stoppedThreads { Scheduler.wake(thread) }

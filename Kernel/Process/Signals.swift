@@ -37,6 +37,8 @@ final class SignalHandlers {
     var stopSignal: Int32 = 0
     /// What the parent's wait4(WUNTRACED / WCONTINUED) has not seen yet.
     var waitReport: JobReport? = nil
+    /// Threads of a stopping group not stopped yet. Linux: group_stop_count
+    var stopsAwaited = 0
     /// A SIGCONT woke the group and its parent has not had its SIGCHLD yet.
     var continuePending = false
     /// The threads asleep in the stop, for SIGCONT to wake.
