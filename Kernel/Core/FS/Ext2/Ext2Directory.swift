@@ -137,8 +137,21 @@ extension Ext2FileSystem {
     /// Every entry of directory `dir` except "." and ".." (the path walk and
     /// getdents64 add those), in on-disk order. Linux: ext2_readdir()
     public func readDirectory(_ dir: UInt32) throws(Errno) -> [DirectoryEntry] {
-        let inode = try readDirectoryInode(dir)
         var entries: [DirectoryEntry] = []
+        try forEachName(of: try readDirectoryInode(dir), dir: dir) { (entry, name) throws(Errno) -> Bool in
+            entries.append(DirectoryEntry(name: String(decoding: name, as: UTF8.self), ino: UInt64(entry.ino),
+                                          type: try entryType(entry, dir: dir)))
+            return true
+        }
+        return entries
+    }
+
+    /// Calls `body` with every entry in use but "." and "..", in on-disk
+    /// order, until it returns false. Linux: the record loop of ext2_readdir()
+    /// and ext2_empty_dir()
+    private func forEachName(of inode: Ext2Inode, dir: UInt32,
+                             _ body: (Ext2DirectoryRecord, UnsafeMutableRawBufferPointer.SubSequence) throws(Errno) -> Bool)
+        throws(Errno) {
         let blocks = inode.size / UInt64(blockSize)
         var index: UInt64 = 0
         while index < blocks {
@@ -150,12 +163,10 @@ extension Ext2FileSystem {
                 let start = entry.offset + Ext2DirectoryEntry.headerSize
                 let name = buffer.data[start..<start + entry.nameLength]
                 if name.elementsEqual(".".utf8) || name.elementsEqual("..".utf8) { continue }
-                entries.append(DirectoryEntry(name: String(decoding: name, as: UTF8.self), ino: UInt64(entry.ino),
-                                              type: try entryType(entry, dir: dir)))
+                guard try body(entry, name) else { return }
             }
             index += 1
         }
-        return entries
     }
 
     /// An entry's file type: from the record, or from the inode without FILETYPE.
@@ -266,21 +277,12 @@ extension Ext2FileSystem {
 
     /// Whether directory `dir` holds nothing but "." and "..". Linux: ext2_empty_dir()
     func isEmptyDirectory(_ inode: Ext2Inode, dir: UInt32) throws(Errno) -> Bool {
-        let blocks = inode.size / UInt64(blockSize)
-        var index: UInt64 = 0
-        while index < blocks {
-            let buffer = try cache.bread(device, UInt64(try directoryBlock(inode, dir: dir, index)))
-            defer { cache.brelse(buffer) }
-            var offset = 0
-            while let entry = try nextRecord(buffer.data, &offset, dir: dir) {
-                if entry.ino == 0 { continue }
-                let start = entry.offset + Ext2DirectoryEntry.headerSize
-                let name = buffer.data[start..<start + entry.nameLength]
-                if !name.elementsEqual(".".utf8) && !name.elementsEqual("..".utf8) { return false }
-            }
-            index += 1
+        var empty = true
+        try forEachName(of: inode, dir: dir) { (_, _) throws(Errno) -> Bool in
+            empty = false
+            return false
         }
-        return true
+        return empty
     }
 
     /// Writes a new directory's first block: "." → itself, ".." → its parent.
