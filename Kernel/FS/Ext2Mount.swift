@@ -28,7 +28,7 @@ final class Ext2Mount: FileSystemOperations {
     private let lock = SleepLock(Ext2Mount.lockClass)
     private static let lockClass = LockClass("&sbi->s_lock", sleeping: true)
     /// Protected by `lock`.
-    private var inodes = HashMap<UInt32, Inode>()
+    private var inodes = InodeCache()
     /// Inodes with no names left, to free on the disk once unused. Protected by `lock`.
     private var orphans: [UInt32] = []
     /// Set by umount: a file still open there (umount is lazy) gets EIO from
@@ -91,7 +91,7 @@ final class Ext2Mount: FileSystemOperations {
         let inode = Inode(ino: UInt64(ino), superBlock: superBlock, kind: kind, permissions: UInt32(disk.mode))
         copyAttributes(disk, to: inode)
         if inodes.count >= Self.cacheLimit { pruneLocked(all: true) }
-        _ = inodes.updateValue(inode, forKey: ino)
+        try inodes.insert(inode, as: ino)
         return inode
     }
 
@@ -122,11 +122,16 @@ final class Ext2Mount: FileSystemOperations {
     /// disk; with `all`, every unused inode leaves the cache. `lock` held.
     /// Linux: iput_final() and prune_icache_sb()
     func pruneLocked(all: Bool) {
-        let candidates = all ? inodes.keyValuePairs.map { $0.key } : orphans
+        let candidates = all ? inodes.inodeNumbers : orphans
         for ino in candidates {
-            guard var inode = inodes.removeValue(forKey: ino) else { continue }
+            guard var inode = inodes.remove(ino) else { continue }
             if !isKnownUniquelyReferenced(&inode) {
-                _ = inodes.updateValue(inode, forKey: ino)
+                // Still in use; putting it back takes the record just freed.
+                do throws(Errno) {
+                    try inodes.insert(inode, as: ino)
+                } catch {
+                    Log.error("EXT2-fs: inode \(ino) left the cache while in use (\(error.name))")
+                }
                 continue
             }
             guard inode.nlink == 0 else { continue }

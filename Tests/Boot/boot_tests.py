@@ -691,11 +691,20 @@ def blk_selftest_without_a_disk(rc, out):
 
 # ---- ext2 on a virtio disk ----
 
-def make_disk(name, size="64M"):
-    """A builder of an ext2 image of the userland (tools/make-disk.sh, as `make disk`)."""
+def make_disk(name, size="64M", script=None):
+    """A builder of an ext2 image of the userland (tools/make-disk.sh, as `make
+    disk`); with `script`, Debian's busybox and /script.sh are on it too."""
     def build():
         image = os.path.join(ROOT, "build", name)
-        subprocess.run([os.path.join(ROOT, "tools", "make-disk.sh"), image, size], check=True,
+        extra = []
+        if script:
+            extra_dir = os.path.join(ROOT, "build", "disk-extra-" + name)
+            os.makedirs(os.path.join(extra_dir, "bin"), exist_ok=True)
+            subprocess.run(["cp", "/bin/busybox", os.path.join(extra_dir, "bin", "busybox")], check=True)
+            with open(os.path.join(extra_dir, "script.sh"), "w") as f:
+                f.write(script)
+            extra = [extra_dir]
+        subprocess.run([os.path.join(ROOT, "tools", "make-disk.sh"), image, size] + extra, check=True,
                        stdout=subprocess.DEVNULL)
         return image
     build.path = os.path.join(ROOT, "build", name)
@@ -774,6 +783,21 @@ def ext2_tree_matches_linux_and_e2fsck_is_clean(rc, out):
         expect(a == b, f"{len(only)} entries differ, e.g. {only[:4]}")
     p = subprocess.run(["debugfs", "-R", "stat /tree/hard", image], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     expect(re.search(rb"Links: 2\b", p.stdout), "the hard link does not count 2 links on the disk")
+
+
+EXT2_CACHES_DISK = make_disk("ext2-caches.img", script='busybox ls -R / >/dev/null\n'
+                                                         'busybox ls /no-such-name\n'
+                                                         'busybox grep -E "^(dentry|ext2_inode_cache) " /proc/slabinfo\n')
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/busybox -- sh /script.sh", disk=EXT2_CACHES_DISK)
+def ext2_dentry_and_inode_caches_in_slabinfo(rc, out):
+    # Every name ls -R met (and the missing one) is a dentry; every file it
+    # stat'ed a cached inode: the disk has about 40 of each.
+    for cache in ("dentry", "ext2_inode_cache"):
+        m = find(r"^%s +(\d+) +(\d+) +\d+ " % cache, out, f"no {cache} line in /proc/slabinfo")
+        expect(int(m.group(1)) >= 30, f"{cache}: only {m.group(1)} active objects after ls -R of the disk")
+    expect(rc == 0, f"status {rc}")
 
 
 EXT2_SMALL = raw_ext2("ext2-small.img", 1024, 1024)
