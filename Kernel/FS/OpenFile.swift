@@ -87,6 +87,8 @@ final class OpenFile {
         let operations: FileOperations
         switch inode.kind {
         case .regular(let contents):
+            // A running program's file. Linux: get_write_access() in do_dentry_open()
+            if flags.allowsWrite && inode.isExecuting { throw .ETXTBSY }
             if flags.contains(.truncate) && flags.allowsWrite {
                 contents.lockForWriting()
                 defer { contents.unlockForWriting() }

@@ -49,9 +49,17 @@ final class MM {
     var startData = VirtAddr(0), endData = VirtAddr(0)
     var startBrk = VirtAddr(0), brk = VirtAddr(0)
     var startStack = VirtAddr(0)
-    /// The program file execve loaded, for /proc/<pid>/exe. Set before the mm
-    /// is installed (execve, fork) and never changed after. Linux: mm->exe_file
-    var exeFile: Dentry?
+    /// The program file execve loaded, for /proc/<pid>/exe; while the mm lives
+    /// the file cannot be written (ETXTBSY). Set by `setExeFile` before the mm
+    /// is installed (execve, fork), let go of by exit_mmap. Linux: mm->exe_file
+    private(set) var exeFile: Dentry?
+
+    /// Linux: set_mm_exe_file() with deny_write_access()
+    func setExeFile(_ file: Dentry?) {
+        file?.inode.denyWrite()
+        exeFile?.inode.allowWrite()
+        exeFile = file
+    }
     /// Pages with a PTE in this mm (the shared zero page excluded). Changed
     /// under pageTableLock or with mmapLock held for writing; read racily by
     /// /proc. Linux: rss_stat
@@ -130,6 +138,7 @@ final class MM {
         vmas = VMATree()
         for id in mappedFiles { MappedFiles.put(id) }
         mappedFiles = []
+        setExeFile(nil)
         PageAllocator.free(pageTable.root)
     }
 
@@ -159,7 +168,7 @@ final class MM {
         child.startCode = startCode; child.endCode = endCode
         child.startData = startData; child.endData = endData
         child.startBrk = startBrk; child.brk = brk; child.startStack = startStack
-        child.exeFile = exeFile
+        child.setExeFile(exeFile)
 
         var frames = KernelFrameAllocator()
         var copied = 0                                  // a local: a class property costs an access check per page

@@ -83,7 +83,7 @@ enum Exec {
             throw .ENOEXEC
         }
         guard let mm = MM() else { throw .ENOMEM }
-        mm.exeFile = file
+        mm.setExeFile(file)
         let stackPointer: UInt64
         do {
             try mapSegments(exe, file: mm.attach(MappedFiles.get(file)), into: mm)

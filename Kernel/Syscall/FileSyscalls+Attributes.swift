@@ -155,6 +155,7 @@ extension FileSyscalls {
         if inode.isDirectory { throw .EISDIR }
         guard let contents = inode.contents else { throw .EINVAL }
         try inode.checkPermission(.write, as: .root)
+        if inode.isExecuting { throw .ETXTBSY }
         contents.lockForWriting()
         defer { contents.unlockForWriting() }
         try contents.truncate(to: Int(clamping: length))

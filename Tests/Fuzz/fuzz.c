@@ -204,6 +204,11 @@ static const uint16_t keel_calls[] = {
     104, 107, 108, 109, 110, 111, 112, 121, 124, 127, 142, 143, 144, 145, 146, 147, 148,
     157, 158, 186, 200, 201, 202, 203, 204, 217, 218, 228, 234, 247, 257, 262, 267, 269,
     273, 292, 293, 302, 318, 439,
+    /* files: fsync..ftruncate, rename..symlink, chmod..umask, utime, mknod,
+     * statfs, fstatfs, chroot, sync, mount, umount2, utimes, the *at calls,
+     * utimensat, fallocate, syncfs, renameat2, statx */
+    74, 75, 76, 77, 82, 83, 84, 85, 86, 87, 88, 90, 91, 92, 93, 94, 95, 132, 133, 137, 138,
+    161, 162, 165, 166, 235, 258, 259, 260, 263, 264, 265, 266, 268, 280, 285, 306, 316, 332,
     1001, 1002,
 };
 

@@ -100,6 +100,10 @@ static void test_create_write_read(void)
     ok_errno(open(at("missing/x"), O_CREAT | O_RDWR, 0644), ENOENT, "O_CREAT in a missing directory: ENOENT");
     ok_errno(open(at("newdir/"), O_CREAT | O_RDWR, 0644), EISDIR, "O_CREAT of a name ending in /: EISDIR");
     ok_errno(open(base, O_RDWR), EISDIR, "a directory opened for writing: EISDIR");
+    ok_errno(open("/proc/self/exe", O_WRONLY), ETXTBSY, "the running program opened for writing: ETXTBSY");
+    char self[256] = {0};
+    if (readlink("/proc/self/exe", self, sizeof self - 1) > 0)
+        ok_errno(truncate(self, 0), ETXTBSY, "the running program truncated: ETXTBSY");
     fd = creat(at("c"), 0600);
     ok(fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0600, "creat", "errno %d mode %o", errno, st.st_mode);
     ok_errno(read(fd, buf, 1), EBADF, "creat opens write-only: read is EBADF");

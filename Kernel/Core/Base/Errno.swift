@@ -8,7 +8,7 @@ public enum Errno: Int32, Error, Sendable {
     case EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8
     case EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, ENOTBLK = 15, EBUSY = 16
     case EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23
-    case EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31
+    case EMFILE = 24, ENOTTY = 25, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31
     case EPIPE = 32, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39
     case ELOOP = 40, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110
     /// A file system found its on-disk structures inconsistent. Linux: EFSCORRUPTED
@@ -52,6 +52,7 @@ extension Errno {
         case .ENFILE: "ENFILE"
         case .EMFILE: "EMFILE"
         case .ENOTTY: "ENOTTY"
+        case .ETXTBSY: "ETXTBSY"
         case .EFBIG: "EFBIG"
         case .ENOSPC: "ENOSPC"
         case .ESPIPE: "ESPIPE"

@@ -59,6 +59,11 @@ public final class Inode: @unchecked Sendable {   // every mutable field is atom
     private let accessNanoseconds = Atomic<Int64>(0)
     private let modifyNanoseconds = Atomic<Int64>(0)
     private let changeNanoseconds = Atomic<Int64>(0)
+    /// Address spaces running this file as their program: while there are any,
+    /// it cannot be opened for writing or truncated (ETXTBSY), so a running
+    /// program's pages, read from the file as they fault, stay what was
+    /// executed. Linux: a negative i_writecount (deny_write_access())
+    private let executions = Atomic<Int32>(0)
 
     public init(ino: UInt64, superBlock: SuperBlock, kind: InodeKind, permissions: UInt32) {
         self.ino = ino
@@ -132,6 +137,12 @@ public final class Inode: @unchecked Sendable {   // every mutable field is atom
 
     /// After an attribute changed (chmod, link, rename): ctime is now. Linux: inode_set_ctime_current()
     public func touchChanged() { changeTime = FileTime.now() }
+
+    /// Linux: deny_write_access(), allow_write_access()
+    public func denyWrite() { executions.add(1, ordering: .relaxed) }
+    public func allowWrite() { executions.subtract(1, ordering: .relaxed) }
+    /// Some process runs this file: writing it is ETXTBSY.
+    public var isExecuting: Bool { executions.load(ordering: .relaxed) > 0 }
 
     /// Bytes of data: a file's length, a symlink's target length, 0 otherwise. Linux: i_size
     public var size: Int {
