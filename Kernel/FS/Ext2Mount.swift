@@ -254,19 +254,19 @@ final class Ext2File: FileContents, @unchecked Sendable {   // the sizes are ato
     func allocate(offset: Int, length: Int) throws(Errno) {
         guard offset >= 0, length > 0 else { throw .EINVAL }
         let block = mount.fs.blockSize
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: block, alignment: 8)
-        defer { scratch.deallocate() }
-        let end = offset + length
-        var position = offset / block * block
-        while position < end {
-            scratch.initializeMemory(as: UInt8.self, repeating: 0)
-            let read = try self.read(into: scratch, at: position)
-            if !scratch.contains(where: { $0 != 0 }) {
-                let count = max(read, min(block, end - position))
-                let written = try write(from: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), at: position)
-                guard written == count else { throw .ENOSPC }
+        try Slab.withBuffer(bytes: block) { (scratch) throws(Errno) in
+            let end = offset + length
+            var position = offset / block * block
+            while position < end {
+                scratch.initializeMemory(as: UInt8.self, repeating: 0)
+                let read = try self.read(into: scratch, at: position)
+                if !scratch.contains(where: { $0 != 0 }) {
+                    let count = max(read, min(block, end - position))
+                    let written = try write(from: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), at: position)
+                    guard written == count else { throw .ENOSPC }
+                }
+                position += block
             }
-            position += block
         }
     }
 

@@ -163,23 +163,23 @@ final class OpenFile {
     /// Linux: filemap_read() → copy_folio_to_iter()
     private func readContents(_ contents: any FileContents, _ buffer: inout UserIOVector,
                               at position: Int64?) throws(Errno) -> Int {
-        var start = position ?? offset
-        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pageSize), alignment: Int(pageSize))
-        defer { bounce.deallocate() }
-        var total = 0
-        while buffer.remaining > 0 && start < Int64(Int.max / 2) {
-            if total > 0 && Signals.interrupted(Scheduler.current) { break }
-            let piece = UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)])
-            let n = try contents.read(into: piece, at: Int(start))
-            if n == 0 { break }
-            let copied = try buffer.copyOut(UnsafeRawBufferPointer(rebasing: bounce[0..<n]))
-            total += copied
-            start += Int64(copied)
-            if copied < n { break }
-            Scheduler.condResched()
+        try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> Int in
+            var start = position ?? offset
+            var total = 0
+            while buffer.remaining > 0 && start < Int64(Int.max / 2) {
+                if total > 0 && Signals.interrupted(Scheduler.current) { break }
+                let piece = UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)])
+                let n = try contents.read(into: piece, at: Int(start))
+                if n == 0 { break }
+                let copied = try buffer.copyOut(UnsafeRawBufferPointer(rebasing: bounce[0..<n]))
+                total += copied
+                start += Int64(copied)
+                if copied < n { break }
+                Scheduler.condResched()
+            }
+            if position == nil { offset = start }
+            return total
         }
-        if position == nil { offset = start }
-        return total
     }
 
     /// Copies user bytes into the file through a kernel page, holding the
@@ -190,25 +190,27 @@ final class OpenFile {
                                at position: Int64?) throws(Errno) -> Int {
         contents.lockForWriting()
         defer { contents.unlockForWriting() }
-        var start = flags.contains(.append) ? Int64(contents.size) : position ?? offset
-        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pageSize), alignment: Int(pageSize))
-        defer { bounce.deallocate() }
-        var total = 0
-        while buffer.remaining > 0 {
-            if total > 0 && Signals.interrupted(Scheduler.current) { break }
-            let n = try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)]))
-            if n == 0 { break }
-            let written: Int
-            do throws(Errno) {
-                written = try contents.write(from: UnsafeRawBufferPointer(rebasing: bounce[0..<n]), at: Int(start))
-            } catch {
-                if total == 0 { throw error }
-                break
+        let total = try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> Int in
+            var start = flags.contains(.append) ? Int64(contents.size) : position ?? offset
+            var total = 0
+            while buffer.remaining > 0 {
+                if total > 0 && Signals.interrupted(Scheduler.current) { break }
+                let n = try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)]))
+                if n == 0 { break }
+                let written: Int
+                do throws(Errno) {
+                    written = try contents.write(from: UnsafeRawBufferPointer(rebasing: bounce[0..<n]), at: Int(start))
+                } catch {
+                    if total == 0 { throw error }
+                    break
+                }
+                total += written
+                start += Int64(written)
+                if written < n { break }
+                Scheduler.condResched()
             }
-            total += written
-            start += Int64(written)
-            if written < n { break }
-            Scheduler.condResched()
+            if position == nil { offset = start }
+            return total
         }
         if total > 0 {
             inode.touchModified()
@@ -220,7 +222,6 @@ final class OpenFile {
                 Log.error("write: inode \(inode.ino): mtime not recorded (\(error.name))")
             }
         }
-        if position == nil { offset = start }
         return total
     }
 

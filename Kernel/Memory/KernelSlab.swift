@@ -114,6 +114,15 @@ enum Slab {
         }
     }
 
+    /// Runs `body` with a kmalloc'd scratch buffer of `bytes` (a bounce buffer
+    /// between a file and user memory); ENOMEM instead of a heap trap when
+    /// memory is short, since a user program can drive this path.
+    static func withBuffer<R>(bytes: Int, _ body: (UnsafeMutableRawBufferPointer) throws(Errno) -> R) throws(Errno) -> R {
+        guard let memory = kmalloc(bytes, alignment: 64) else { throw .ENOMEM }
+        defer { kfree(memory) }
+        return try body(UnsafeMutableRawBufferPointer(start: memory, count: bytes))
+    }
+
     /// Pages the slab caches hold, for /proc/meminfo's Slab line.
     static var totalPages: Int { allocator!.slabPages }
 

@@ -47,20 +47,29 @@ extension Ext2FileSystem {
     }
 
     /// Frees `block`. A block already free is reported and left alone.
+    /// Clears `bit` of the bitmap in block `bitmapBlock`; false (and a note)
+    /// if it was clear already, a double free the counts must not follow.
+    /// Linux: the ext2_clear_bit() and "bit already cleared" check shared by
+    /// ext2_free_blocks() and ext2_free_inode()
+    private func clearBit(_ bit: Int, inBitmap bitmapBlock: UInt32, _ what: String) throws(Errno) -> Bool {
+        let bitmap = try cache.bread(device, UInt64(bitmapBlock))
+        defer { cache.brelse(bitmap) }
+        guard testBit(bitmap.data, bit) else {
+            note("freeing \(what) already free")
+            return false
+        }
+        setBit(bitmap.data, bit, false)
+        cache.markDirty(bitmap)
+        return true
+    }
+
     /// Linux: ext2_free_blocks()
     func freeBlock(_ block: UInt32) throws(Errno) {
         try checkBlock(block, "freeing")
         let group = Int((block - superBlock.firstDataBlock) / superBlock.blocksPerGroup)
         let bit = Int((block - superBlock.firstDataBlock) % superBlock.blocksPerGroup)
         try checkNotMetadata(block, group: group)
-        let bitmap = try cache.bread(device, UInt64(groups[group].blockBitmap))
-        defer { cache.brelse(bitmap) }
-        guard testBit(bitmap.data, bit) else {
-            note("freeing block \(block) already free")
-            return
-        }
-        setBit(bitmap.data, bit, false)
-        cache.markDirty(bitmap)
+        guard try clearBit(bit, inBitmap: groups[group].blockBitmap, "block \(block)") else { return }
         if Int(groups[group].freeBlocksCount) < blocksInGroup(group) { groups[group].freeBlocksCount += 1 }
         cache.forget(device, UInt64(block))
     }
@@ -140,14 +149,7 @@ extension Ext2FileSystem {
         }
         let group = Int((ino - 1) / superBlock.inodesPerGroup)
         let bit = Int((ino - 1) % superBlock.inodesPerGroup)
-        let bitmap = try cache.bread(device, UInt64(groups[group].inodeBitmap))
-        defer { cache.brelse(bitmap) }
-        guard testBit(bitmap.data, bit) else {
-            note("freeing inode \(ino) already free")
-            return
-        }
-        setBit(bitmap.data, bit, false)
-        cache.markDirty(bitmap)
+        guard try clearBit(bit, inBitmap: groups[group].inodeBitmap, "inode \(ino)") else { return }
         if UInt32(groups[group].freeInodesCount) < superBlock.inodesPerGroup { groups[group].freeInodesCount += 1 }
         if wasDirectory && groups[group].usedDirsCount > 0 { groups[group].usedDirsCount -= 1 }
     }
