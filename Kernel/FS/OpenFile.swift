@@ -21,6 +21,9 @@ enum FileOperations {
     /// Text printed anew by every read (/proc), read at the offset.
     /// Linux: seq_read()
     case generated(any GeneratedFile)
+    /// A file its subsystem reads and writes itself (pagemap, tracefs), through
+    /// a kernel page. Linux: the subsystem's own read and write
+    case special(any SpecialFile)
     /// O_PATH: a place in the tree, for fstat, fchdir and *at() calls; no I/O.
     /// Linux: empty_fops with FMODE_PATH
     case path
@@ -71,6 +74,7 @@ final class OpenFile {
     var isSeekable: Bool {
         switch operations {
         case .device, .path: false
+        case .special(let file): file.isSeekable
         default: true
         }
     }
@@ -102,6 +106,9 @@ final class OpenFile {
             var nothing = TextWindow(start: 0, capacity: 0)
             try generator.generate(into: &nothing)      // ESRCH now for a process already gone
             operations = .generated(generator)
+        case .special(let file):
+            try file.open(flags: flags)
+            operations = .special(file)
         case .directory(let directory):
             operations = .directory(directory)
         case .characterDevice(let number):
@@ -149,6 +156,13 @@ final class OpenFile {
             return try withOffset(unless: position) { () throws(Errno) in
                 try readGenerated(generator, &buffer, at: position)
             }
+        case .special(let file):
+            if !file.isSeekable && position != nil { throw .ESPIPE }
+            try file.checkRead(count: buffer.remaining, at: Int(clamping: position ?? offset))
+            if !file.isSeekable { return try readSpecial(file, &buffer, at: 0) }
+            return try withOffset(unless: position) { () throws(Errno) in
+                try readSpecial(file, &buffer, at: position)
+            }
         case .directory:
             throw .EISDIR
         case .device(let driver):
@@ -178,6 +192,59 @@ final class OpenFile {
                 Scheduler.condResched()
             }
             if position == nil { offset = start }
+            return total
+        }
+    }
+
+    /// Reads a special file through a kernel page, piece by piece: the file
+    /// fills the page under its own locks, the user copy (which may fault)
+    /// comes after. A stream's read returns what its first piece brought: it
+    /// may have waited for it, and must not wait again with bytes in hand.
+    /// Linux: pagemap_read()'s and tracing_read_pipe()'s kernel buffer
+    private func readSpecial(_ file: any SpecialFile, _ buffer: inout UserIOVector,
+                             at position: Int64?) throws(Errno) -> Int {
+        try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> Int in
+            var start = position ?? offset
+            var total = 0
+            while buffer.remaining > 0 && start < Int64(Int.max / 2) {
+                if total > 0 && Signals.interrupted(Scheduler.current) { break }
+                let piece = UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)])
+                let n = try file.read(into: piece, at: Int(start))
+                if n == 0 { break }
+                let copied = try buffer.copyOut(UnsafeRawBufferPointer(rebasing: bounce[0..<n]))
+                total += copied
+                start += Int64(copied)
+                if copied < n || !file.isSeekable { break }
+                Scheduler.condResched()
+            }
+            if position == nil && file.isSeekable { offset = start }
+            return total
+        }
+    }
+
+    /// Writes to a special file: one page of the user's bytes at a time, each
+    /// handed to the file, which says how much it took.
+    /// Linux: the subsystem's write(), which copies from the user itself
+    private func writeSpecial(_ file: any SpecialFile, _ buffer: inout UserIOVector,
+                              at position: Int64?) throws(Errno) -> Int {
+        try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> Int in
+            var start = file.isSeekable ? position ?? offset : 0
+            var total = 0
+            while buffer.remaining > 0 {
+                let n = try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)]))
+                if n == 0 { break }
+                let taken: Int
+                do throws(Errno) {
+                    taken = try file.write(from: UnsafeRawBufferPointer(rebasing: bounce[0..<n]), at: Int(start))
+                } catch {
+                    if total == 0 { throw error }
+                    break
+                }
+                total += taken
+                start += Int64(taken)
+                if taken < n { break }
+            }
+            if position == nil && file.isSeekable { offset = start }
             return total
         }
     }
@@ -258,6 +325,14 @@ final class OpenFile {
             }
         case .device(let driver):
             return try driver.write(&buffer, file: self)
+        case .special(let file):
+            if !file.isSeekable {
+                if position != nil { throw .ESPIPE }
+                return try writeSpecial(file, &buffer, at: nil)
+            }
+            return try withOffset(unless: position) { () throws(Errno) in
+                try writeSpecial(file, &buffer, at: position)
+            }
         case .directory:
             throw .EISDIR
         case .generated, .path:
@@ -284,6 +359,8 @@ final class OpenFile {
         var size: Int64? = nil
         switch operations {
         case .device, .path: throw .ESPIPE
+        case .special(let file) where !file.isSeekable: throw .ESPIPE
+        case .special: break
         case .regular(let contents): size = Int64(contents.size)
         case .directory, .generated: break
         }

@@ -191,7 +191,7 @@ extension FileSyscalls {
             return 0
         case .directory: throw .EISDIR
         case .device: throw file.inode.fileType == .fifo ? .ESPIPE : .ENODEV
-        case .generated, .path: throw .ENODEV
+        case .generated, .special, .path: throw .ENODEV
         }
     }
 
@@ -236,7 +236,7 @@ extension FileSyscalls {
         switch file.operations {
         case .regular(let contents): try contents.sync()
         case .directory: break
-        case .device, .generated, .path: throw file.operations.isPath ? .EBADF : .EINVAL
+        case .device, .generated, .special, .path: throw file.operations.isPath ? .EBADF : .EINVAL
         }
         try file.inode.superBlock.sync()
         return 0

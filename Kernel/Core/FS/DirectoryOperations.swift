@@ -100,3 +100,34 @@ public protocol GeneratedFile: AnyObject {
     /// the open or the read (ESRCH: the process is gone).
     func generate(into window: inout TextWindow) throws(Errno)
 }
+
+/// A file with no stored bytes that its subsystem reads and writes itself at
+/// every call: binary tables read at an offset (/proc/<pid>/pagemap,
+/// /proc/kpageflags), control files that take a written word (tracefs's
+/// tracing_on, events/*/enable) and streams a read consumes (trace_pipe).
+/// stat shows a regular file of size 0, as Linux does for these.
+/// Linux: a proc or tracefs file with its own file_operations
+/// (proc_pagemap_operations, kpageflags_proc_ops, tracing_pipe_fops)
+public protocol SpecialFile: AnyObject {
+    /// Checked at open, after the permission bits: refuse what the file cannot
+    /// do, or act on O_TRUNC (tracefs's `trace` is emptied by it).
+    func open(flags: OpenFlags) throws(Errno)
+    /// Checked once per read(2) before any byte moves, with the whole count:
+    /// pagemap and kpageflags want whole 8-byte entries (EINVAL).
+    func checkRead(count: Int, at offset: Int) throws(Errno)
+    /// Fills `buffer` (at most a page) from `offset` on and returns the bytes
+    /// filled, 0 at the end. A stream ignores the offset and may sleep until
+    /// there is something to read.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int
+    /// Takes the bytes of one write(2) (at most a page) and returns how many it took.
+    func write(from buffer: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int
+    /// false for a stream: no offset, lseek and pread are ESPIPE.
+    var isSeekable: Bool { get }
+}
+
+extension SpecialFile {
+    public func open(flags: OpenFlags) throws(Errno) {}
+    public func checkRead(count: Int, at offset: Int) throws(Errno) {}
+    public func write(from buffer: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int { throw .EINVAL }
+    public var isSeekable: Bool { true }
+}

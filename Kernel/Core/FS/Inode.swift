@@ -18,6 +18,9 @@ public enum InodeKind {
     case regular(any FileContents)
     /// A regular file whose text is made at open (/proc); its size is 0 as on Linux.
     case generated(any GeneratedFile)
+    /// A regular file its subsystem reads and writes itself (pagemap, tracefs
+    /// control files); its size is 0 as on Linux.
+    case special(any SpecialFile)
     /// Linux: S_IFDIR
     case directory(any DirectoryOperations)
     /// Linux: S_IFLNK with i_link
@@ -34,7 +37,7 @@ public enum InodeKind {
 
     public var fileType: FileType {
         switch self {
-        case .regular, .generated: .regular
+        case .regular, .generated, .special: .regular
         case .directory: .directory
         case .symlink: .symlink
         case .characterDevice: .characterDevice
@@ -149,7 +152,7 @@ public final class Inode: @unchecked Sendable {   // every mutable field is atom
         switch kind {
         case .regular(let contents): contents.size
         case .symlink(let target): target.utf8.count
-        case .generated, .directory, .characterDevice, .blockDevice, .fifo, .pipe: 0
+        case .generated, .special, .directory, .characterDevice, .blockDevice, .fifo, .pipe: 0
         }
     }
 
