@@ -193,6 +193,22 @@ final class PageInspectionTests: XCTestCase {
         XCTAssertEqual(ZoneInfo.watermarks(min: 10, managed: 1_000_000).low, 1010)
     }
 
+    func testZoneSpanRunsFromFirstToLastFrameOfRAM() {
+        // QEMU's 256 MiB: RAM 0..0x9fbff and 1 MiB..0xffdefff.
+        let ram = [PhysRange(PhysAddr(0), PhysAddr(0x9_fc00)), PhysRange(PhysAddr(0x10_0000), PhysAddr(0xffd_f000))]
+        let dma = ZoneInfo.span(ram: ram, lowPFN: 0, highPFN: ZoneType.dma.endPFN)
+        XCTAssertEqual(dma.startPFN, 0)
+        XCTAssertEqual(dma.spanned, 0x1000)
+        XCTAssertEqual(dma.present, 0x9f + 0xf00)            // the partial frame at 0x9f is left out
+        let dma32 = ZoneInfo.span(ram: ram, lowPFN: ZoneType.dma.endPFN, highPFN: ZoneType.dma32.endPFN)
+        XCTAssertEqual(dma32.startPFN, 0x1000)
+        XCTAssertEqual(dma32.spanned, 0xffdf - 0x1000)
+        XCTAssertEqual(dma32.present, 0xffdf - 0x1000)
+        let normal = ZoneInfo.span(ram: ram, lowPFN: ZoneType.dma32.endPFN, highPFN: ZoneType.normal.endPFN)
+        XCTAssertEqual(normal.spanned, 0)
+        XCTAssertEqual(normal.startPFN, 0)
+    }
+
     func testZoneinfoLayout() {
         let zone = ZoneInfo(name: "DMA32", freePages: 61234, min: 300, low: 375, high: 450, spanned: 61440,
                             present: 61406, managed: 60123, startPFN: 4096,

@@ -261,6 +261,24 @@ public struct ZoneInfo {
         self.perCPU = perCPU
     }
 
+    /// A zone's span and present frames: from its first to its last frame of
+    /// RAM inside [lowPFN, highPFN) (the zone's limits), and the RAM frames in
+    /// that span; holes and reserved RAM (the kernel image, the first MiB)
+    /// count in the span, reserved RAM in present too, so every frame of RAM
+    /// falls in the span of its zone. An empty zone spans nothing.
+    /// Linux: zone_spanned_pages_in_node(), zone_absent_pages_in_node()
+    public static func span(ram: [PhysRange], lowPFN: UInt64, highPFN: UInt64) -> (startPFN: UInt64, spanned: UInt64, present: UInt64) {
+        var start = UInt64.max, end: UInt64 = 0, present: UInt64 = 0
+        for range in ram {
+            let lo = Swift.max(range.start.alignedUp().pfn, lowPFN), hi = Swift.min(range.end.pfn, highPFN)
+            guard lo < hi else { continue }
+            start = Swift.min(start, lo)
+            end = Swift.max(end, hi)
+            present += hi - lo
+        }
+        return start < end ? (start, end - start, present) : (0, 0, 0)
+    }
+
     /// The low and high watermarks Linux derives from min: each step is a
     /// quarter of min or 0.1% of the zone (watermark_scale_factor 10), whichever
     /// is more. Keel has no kswapd, so only min acts; low and high are shown.
