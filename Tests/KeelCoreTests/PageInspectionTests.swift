@@ -121,6 +121,11 @@ final class PageInspectionTests: XCTestCase {
     func testHolesAndFramesPastTheEnd() {
         let (_, inspector) = machine()
         XCTAssertEqual(inspector.endPFN, 2048)
+        let partial = MemMapInspector(memMap: inspector.memMap, ram: [PhysRange(PhysAddr(0x1800), PhysAddr(0x9_fc00))],
+                                      zeroPagePFN: 2047)
+        XCTAssertEqual(partial.flags(1), KPF.bit(KPF.noPage), "a frame only partly RAM is a hole")
+        XCTAssertEqual(partial.flags(0x9f), KPF.bit(KPF.noPage), "a frame only partly RAM is a hole")
+        XCTAssertNotEqual(partial.flags(2), KPF.bit(KPF.noPage))
         for pfn: UInt64 in [0, 0x9f, 0xff, 2000, 2047, 5000] {
             XCTAssertEqual(inspector.flags(pfn), KPF.bit(KPF.noPage), "pfn \(pfn)")
             XCTAssertEqual(inspector.count(pfn), 0)

@@ -59,6 +59,11 @@ static void test_anonymous(void)
     ok(has(f, KPF_ANON) && has(f, KPF_MMAP) && !has(f, KPF_BUDDY) && !has(f, KPF_ZERO_PAGE) && !has(f, KPF_NOPAGE),
        "written page: kpageflags ANON|MMAP", "flags %#llx", (unsigned long long)f);
     ok(kcount(pfn) == 1, "written page: kpagecount 1", "count %llu", (unsigned long long)kcount(pfn));
+    ok(mprotect(p, PAGE, PROT_NONE) == 0, "mprotect PROT_NONE", "errno %d", errno);
+    e = entry_of(0, p);
+    ok((e & PM_PRESENT) && (e & PM_PFN_MASK) == pfn, "a PROT_NONE page keeps its frame: still present",
+       "entry %#llx pfn %#llx", (unsigned long long)e, (unsigned long long)pfn);
+    mprotect(p, PAGE, PROT_READ | PROT_WRITE);
     e = entry_of(0, p + PAGE);
     ok(!(e & PM_PRESENT), "neighbouring untouched page still not present", "entry %#llx", (unsigned long long)e);
 

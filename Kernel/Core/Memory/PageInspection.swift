@@ -127,11 +127,12 @@ public struct MemMapInspector {
     /// Frames the files describe; reads past this end at 0 bytes. Linux: max_pfn
     public var endPFN: UInt64 { memMap.endPFN }
 
-    /// The frame has a descriptor that stands for RAM. Linux: pfn_to_online_page() != NULL
+    /// The frame has a descriptor that stands for RAM: the whole frame is RAM
+    /// (a partial frame at a range's edge is a hole, as the allocator and
+    /// zoneinfo's present count see it). Linux: pfn_to_online_page() != NULL
     public func hasPage(_ pfn: UInt64) -> Bool {
         guard memMap.contains(pfn: pfn) else { return false }
-        let address = PhysAddr(pfn: pfn)
-        for range in ram where range.start <= address && address < range.end { return true }
+        for range in ram where range.start.alignedUp().pfn <= pfn && pfn < range.end.pfn { return true }
         return false
     }
 
