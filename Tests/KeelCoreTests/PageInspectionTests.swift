@@ -10,7 +10,6 @@ final class PageInspectionTests: XCTestCase {
         let e = PagemapEntry.present(pfn: 0x12345, showPFN: true, exclusive: true, fileOrShared: false, softDirty: false)
         XCTAssertEqual(e.rawValue, 0x8100_0000_0001_2345)      // bit 63 present, 56 exclusive
         XCTAssertTrue(e.isPresent)
-        XCTAssertFalse(e.isSwapped)
         XCTAssertEqual(e.pfn, 0x12345)
         let shared = PagemapEntry.present(pfn: 7, showPFN: true, exclusive: false, fileOrShared: true, softDirty: true)
         XCTAssertEqual(shared.rawValue, 1 << 63 | 1 << 61 | 1 << 55 | 7)
@@ -28,19 +27,10 @@ final class PageInspectionTests: XCTestCase {
         XCTAssertEqual(e.rawValue >> 55, 1 << 8)                 // only bit 63 above the PFN
     }
 
-    func testSwapEntryPacksTypeAndOffset() {
-        let e = PagemapEntry.swapped(type: 3, offset: 0x1234, exclusive: true, softDirty: false)
-        XCTAssertEqual(e.rawValue, 1 << 62 | 1 << 56 | 0x1234 << 5 | 3)
-        XCTAssertTrue(e.isSwapped)
-        XCTAssertFalse(e.isPresent)
-        XCTAssertEqual(PagemapEntry.swapped(type: 0x3f, offset: 0, exclusive: false, softDirty: false).rawValue,
-                       1 << 62 | 0x1f)
-    }
-
     func testNoneIsZeroAndUnusedBitsStayClear() {
         XCTAssertEqual(PagemapEntry.none.rawValue, 0)
         let all = PagemapEntry.present(pfn: 1, showPFN: true, exclusive: true, fileOrShared: true, softDirty: true)
-        XCTAssertEqual(all.rawValue & (PagemapEntry.uffdWP | PagemapEntry.guardRegion | 3 << 59), 0)
+        XCTAssertEqual(all.rawValue & (PagemapEntry.uffdWP | PagemapEntry.guardRegion | 3 << 59 | PagemapEntry.swapped), 0)
     }
 
     func testReadsMustBeWholeAlignedEntries() {

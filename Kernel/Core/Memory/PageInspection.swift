@@ -15,7 +15,8 @@ public struct PagemapEntry: Equatable, Sendable {
     public var rawValue: UInt64
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    /// Bits 0-54: the frame number, or the swap type (0-4) and offset (5-54).
+    /// Bits 0-54: the frame number, or the swap type (0-4) and offset (5-54)
+    /// of a swapped-out page (Keel has no swap yet, so no entry has `swapped`).
     public static let pfnMask: UInt64 = (1 << 55) - 1
     /// Linux: PM_SOFT_DIRTY
     public static let softDirty: UInt64 = 1 << 55
@@ -27,7 +28,7 @@ public struct PagemapEntry: Equatable, Sendable {
     public static let guardRegion: UInt64 = 1 << 58
     /// A page-cache page or shared anonymous (shmem) page. Linux: PM_FILE
     public static let file: UInt64 = 1 << 61
-    /// Linux: PM_SWAP
+    /// Linux: PM_SWAP (never set by Keel until it swaps)
     public static let swapped: UInt64 = 1 << 62
     /// Linux: PM_PRESENT
     public static let present: UInt64 = 1 << 63
@@ -48,17 +49,7 @@ public struct PagemapEntry: Equatable, Sendable {
         return PagemapEntry(rawValue: value)
     }
 
-    /// A page out on swap: type in bits 0-4, offset in bits 5-54 (Keel has no
-    /// swap yet; issue 16). Linux: pte_to_pagemap_entry(), is_swap_pte() case
-    public static func swapped(type: UInt64, offset: UInt64, exclusive: Bool, softDirty: Bool) -> PagemapEntry {
-        var value = Self.swapped | ((type & 0x1f) | (offset << 5)) & pfnMask
-        if exclusive { value |= Self.exclusive }
-        if softDirty { value |= Self.softDirty }
-        return PagemapEntry(rawValue: value)
-    }
-
     public var isPresent: Bool { rawValue & Self.present != 0 }
-    public var isSwapped: Bool { rawValue & Self.swapped != 0 }
     public var pfn: UInt64 { rawValue & Self.pfnMask }
 
     /// The file offset range a read may cover: whole 8-byte entries at an

@@ -35,7 +35,7 @@ final class PagemapFile: SpecialFile {
         guard firstPage < endPage else { return 0 }
         let count = Int(min(UInt64(buffer.count / 8), endPage - firstPage))
         let entries = buffer.bindMemory(to: UInt64.self)
-        for i in 0..<count { entries[i] = 0 }
+        for i in 0..<count { entries[i] = PagemapEntry.none.rawValue }      // holes and untouched pages
         // Keel has no per-task uid: every process is root, so every reader may see frame numbers.
         let showPFN = PagemapEntry.mayShowPFN(openerUID: 0)
         let start = VirtAddr(firstPage << pageShift), end = VirtAddr((firstPage + UInt64(count)) << pageShift)
