@@ -47,11 +47,20 @@ enum ProcPidFiles {
             }
             mm.put()
         }
-        let (parentPid, threads, exitCode) = Task.tasklistLock.withLock {
-            (task.parent?.tgid ?? 0, max((task.groupLeader ?? task).threads.count, 1), task.exitStatus)
+        // The process's CPU time is its live threads' (Linux adds the exited
+        // threads' too, from signal->utime; Keel does not keep those).
+        // Linux: thread_group_cputime_adjusted()
+        let (parentPid, threads, exitCode, userTicks, systemTicks) = Task.tasklistLock.withLock {
+            let group = (task.groupLeader ?? task).threads
+            let members = group.isEmpty ? [task] : group
+            return (task.parent?.tgid ?? 0, max(group.count, 1), task.exitStatus,
+                    members.reduce(0) { $0 + $1.cpuTicks.user }, members.reduce(0) { $0 + $1.cpuTicks.system })
         }
+        let tickMilliseconds = Scheduler.tunables.tickMilliseconds
         return ProcTaskInfo(name: task.commName, state: state, pid: task.pid, tgid: task.tgid,
-                            parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode)
+                            parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode,
+                            userTime: ProcTaskInfo.clockTicks(ticks: userTicks, tickMilliseconds: tickMilliseconds),
+                            systemTime: ProcTaskInfo.clockTicks(ticks: systemTicks, tickMilliseconds: tickMilliseconds))
     }
 }
 
