@@ -2,13 +2,12 @@
 """make wrr-report: does Keel's weighted round robin give each task the share of
 its CPU it promises? Boots Keel in QEMU (tools/run-qemu.sh, as every test does)
 once per CPU count with Tests/Userland/wrr_report.c as init: tasks of weights
-1..20, each counting loop iterations, created one at a time, measured, then
-killed. Writes build/wrr-report/index.html with, per CPU count,
+1..20, CPU-bound, created one at a time, measured, then killed. Writes build/wrr-report/index.html with, per CPU count,
   shares-<n>cpu.png/.svg   each task's measured share of its CPU against the
                            share WRR promises: weight / total weight of its CPU
                            (on one CPU weight / 210)
   weights-<n>cpu.png/.svg  each CPU's total WRR weight over time (from
-                           /proc/sched_wrr every 50 ms) and which CPU each task
+                           /proc/sched_wrr every 100 ms) and which CPU each task
                            was on: placement of new tasks, the balancer's moves
 a table per CPU count, and summary.png (one of each, for the README). Prints one
 summary line per CPU count.
@@ -17,22 +16,20 @@ summary line per CPU count.
                                          [--console N=LOG ...] [--check]
 
 --seconds: how long the tasks are measured on one CPU (a WRR round there is
-2.1 s); with n CPUs each CPU's round is about 1/n as long, so n CPUs measure for
-S/n seconds, the same number of rounds. --console N=LOG analyses a console log
+210 ticks, 2.1 s and the sampler's share); with n CPUs each CPU's round is about
+1/n as long, so n CPUs measure for S/n seconds, about as many rounds. --console N=LOG analyses a console log
 of an earlier run on N CPUs instead of booting. --check (make test) also checks
 what the report says and prints "ok - NAME" / "not ok - NAME: why" lines and
 "N passed, N failed".
 
-How a share is measured: Keel keeps no per-task CPU time (rusage and
-/proc/<pid>/stat's utime/stime are zero), and the scheduler's own tick
-accounting would be the scheduler grading itself, so each task counts loop
-iterations in a shared page. Under QEMU's TCG a virtual CPU's speed follows the
-host's load, so a task's count is compared only with the counts of the tasks on
-the same CPU over the same stretch of samples, in which nobody arrived, left or
-moved; the stretch is cut to a whole number of that CPU's WRR rounds (total
-weight x 10 ms), over which each task is due exactly its weight's worth of
-slices. The solo calibration (one task alone) is shown only to say how fast each
-vCPU ran meanwhile.
+How a share is measured: a task's CPU time is its utime + stime in
+/proc/<pid>/stat, which Keel charges at the scheduler tick, as Linux does
+without VIRT_CPU_ACCOUNTING: whoever runs when a 10 ms tick comes gets it. Not
+loop iterations or wall-clock time: under QEMU's TCG a vCPU's speed follows the
+host's load (0.15..1.1x of an idle host within seconds here), while WRR's
+slices, and its promise, are counted in the guest's ticks. The tick only
+observes whom WRR chose; a wrong slice, a skipped or doubled turn shows. A task
+is measured over a window of whole rounds of its CPU (Run.window_share).
 
 Why matplotlib, from Debian (python3-matplotlib, tools/ensure-deps.sh installs
 it): a plotting library that is well kept, in Debian stable, and writes both PNG
@@ -43,7 +40,6 @@ does not see Debian's packages.
 import argparse
 import html
 import os
-import re
 import subprocess
 import sys
 import time
@@ -88,7 +84,7 @@ class Run:
             elif f[0] == "s":
                 self.samples.append(dict(t=int(f[1]) / 1000, phase=f[2], totals=[int(x) for x in f[3].split(",")],
                                          cpu=[int(x) for x in f[4].split(",")],
-                                         count=[int(x) for x in f[5].split(",")]))
+                                         count=[int(x) for x in f[5].split(",")], own=int(f[6])))
             else:
                 raise ValueError(f"{log_path}: unexpected line {line!r}")
         self.ncpus = int(self.config["cpus"])
@@ -160,7 +156,8 @@ class Run:
             W = {k: sum(S[k]["count"][i] for i in members) for k in range(A, B + 1)}
             span_ticks = (S[B]["t"] - S[A]["t"]) * self.config["clk_tck"]
             self.windows[c] = dict(t0=S[A]["t"], t1=S[B]["t"], total=total, members=members,
-                                   busy=(W[B] - W[A]) / span_ticks if span_ticks else 0,
+                                   busy=(W[B] - W[A]) / span_ticks if span_ticks else 0, ticks=W[B] - W[A],
+                                   sampler=S[B]["own"] - S[A]["own"],
                                    foreign=total - sum(self.weights[i] for i in members))
             for i in members:
                 self.rows[i] = self.window_share(i, c, A, B, W, total)
@@ -171,7 +168,7 @@ class Run:
         WRR time is a whole number K of rounds (to 2 ticks) and whose ends fall
         where task i did not run (its count flat over the samples either side)
         holds exactly K of its turns, whatever the others were doing at the ends;
-        a sample every 50 ms cuts turns, so without that a 10 ms turn would be
+        a sample every 100 ms cuts turns, so without that a 10 ms turn would be
         counted 0 or 2 times at random. The longest such window counts."""
         S = self.samples
         count = [s["count"][i] for s in S]
@@ -191,6 +188,25 @@ class Run:
         ticks = W[e] - W[a]
         return dict(cpu=c, total=total, promised=self.weights[i] / total, rounds=rounds, t0=S[a]["t"], t1=S[e]["t"],
                     measured=(count[e] - count[a]) / ticks if ticks else 0, ticks=count[e] - count[a])
+
+    def evened_after_cpu0_emptied(self):
+        """After every task on CPU 0 was killed: by the end of the hold, CPU 0
+        has work again and no two CPUs differ by more than the heaviest task
+        left, the balancer's fixed point (it moves a waiting task of weight w
+        from the heaviest to the lightest CPU while w < their gap)."""
+        kills = sorted({t for t, what, _ in self.events if what == "kill"})
+        if len(kills) < 2:
+            return False, f"kills at {kills}: no mass kill followed by a hold"
+        hold = [s for s in self.samples if kills[0] < s["t"] < kills[1]]
+        if not hold:
+            return False, "no samples during the hold"
+        end = hold[-1]
+        left = [self.weights[i] for i in range(self.n) if end["cpu"][i] >= 0]
+        spread = max(end["totals"]) - min(end["totals"])
+        why = (f"at {end['t']:.2f} s totals {end['totals']}, spread {spread}, heaviest task left "
+               f"{max(left, default=0)}; lowest total right after the kill "
+               f"{min(s['totals'][0] for s in hold)}")
+        return bool(left) and min(end["totals"]) > 0 and spread <= max(left), why
 
     def max_error(self):
         """(task, measured - promised) of the largest absolute error, in shares."""
@@ -242,6 +258,8 @@ def plot_shares(run, ax, err_ax=None):
         err = [m - p for m, p in zip(measured, promised)]
         err_ax.bar(w, err, color=colors, edgecolor="k", linewidth=0.5)
         err_ax.axhline(0, color="k", lw=0.8)
+        worst = max([abs(x) for x in err if x == x] + [0])
+        err_ax.set_ylim(-max(0.5, 1.2 * worst), max(0.5, 1.2 * worst))   # small errors look small
         err_ax.set_xticks(w)
         err_ax.set_xlim(0.4, run.n + 0.6)
         err_ax.set_xlabel("weight")
@@ -261,6 +279,11 @@ def plot_weights(run, ax, lanes_ax=None):
             ax.text((S[start]["t"] + end) / 2, 1.0, S[start]["phase"], transform=ax.get_xaxis_transform(),
                     ha="center", va="bottom", fontsize=7, color="#555555")
             start = k
+    kills = sorted(tm for tm, what, _ in run.events if what == "kill")
+    if run.ncpus > 1 and kills:
+        ax.annotate("CPU 0's tasks killed", xy=(kills[0], 0), xytext=(kills[0], -0.16), fontsize=7, ha="center",
+                    textcoords=("data", "axes fraction"), color="#a00000",
+                    arrowprops=dict(arrowstyle="-", color="#a00000", lw=0.6))
     for c in range(run.ncpus):
         ax.step(t, [s["totals"][c] for s in S], where="post", color=CPU_COLORS[c % len(CPU_COLORS)], lw=1.4,
                 label=f"CPU {c}")
@@ -280,8 +303,8 @@ def plot_weights(run, ax, lanes_ax=None):
         ax.plot([], [], marker="v", ls="none", color="#777777", mec="k", mew=0.4, label="new task, not on a lightest")
     ax.plot([], [], color="#333333", lw=0.6, label="a task moved (arrow: from its CPU's total to the new one's)")
     ax.set_ylabel("total WRR weight")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, loc="upper right", ncol=2)
+    ax.set_ylim(0, 1.45 * max(max(s["totals"]) for s in S))    # room for the legend above the lines
+    ax.legend(fontsize=7, loc="upper center", ncol=3)
     ax.set_title(f"/proc/sched_wrr on {run.ncpus} CPU{'s' if run.ncpus > 1 else ''}: each CPU's total weight",
                  fontsize=10, pad=14)
     if lanes_ax is None:
@@ -329,6 +352,7 @@ def write_plots(runs, out):
 
 def write_html(runs, out, seconds):
     esc = html.escape
+    cfg = runs[0].config
     parts = [f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Keel: WRR report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:1em auto;line-height:1.4}}
@@ -337,12 +361,12 @@ img{{max-width:100%}}.bad{{color:#b00}}code{{background:#f4f4f4}}</style></head>
 <h1>Weighted round robin: promised and measured shares</h1>
 <p>Made by <code>make wrr-report</code> (tools/wrr-report.py, Tests/Userland/wrr_report.c) on
 {esc(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))}. Twenty CPU-bound tasks of weights 1 to 20 were
-created one every 150 ms, left alone, then killed. Under SCHED_WRR a task runs weight × 10 ms per turn, and
+created one every {cfg['ramp_ms']:.0f} ms, left alone, then killed. Under SCHED_WRR a task runs weight × 10 ms per turn, and
 each CPU runs its own round robin over the tasks placed on it, so a task is promised
 <b>weight / (total weight of its CPU)</b> of that CPU; on one CPU, weight / 210.</p>
 <p><b>Measured share</b>: each task's CPU time is its utime + stime from <code>/proc/&lt;pid&gt;/stat</code>,
 which Keel, like Linux, samples at the scheduler tick (the task running when a 10 ms tick comes is charged it),
-read every 50 ms. Within a stretch in which its CPU's tasks and total weight did not change, a task is measured
+read every {cfg['interval_ms']:.0f} ms. Within a stretch in which its CPU's tasks and total weight did not change, a task is measured
 over the longest window of whole WRR rounds of its CPU (a round: total weight ticks of the CPU's WRR tasks' time)
 that begins and ends while it waits, so that the window holds a whole number of its turns; its share is its
 ticks / all WRR ticks of its CPU in that window. Not loop iterations or wall-clock time: under QEMU's TCG a vCPU's
@@ -380,10 +404,13 @@ once, and the balancer refills CPU 0; then the rest are killed one by one, heavi
                          f"<td>{r['t0']:.2f}–{r['t1']:.2f}</td></tr>")
         parts.append("</table>")
         parts.append("<p>Stable stretches: " + "; ".join(
-            f"CPU {c}: {w['t0']:.2f}–{w['t1']:.2f} s, total weight {w['total']}, {w['busy'] * 100:.0f} % of its "
-            f"ticks went to its WRR tasks (the rest: the sampler, the kernel)"
+            f"CPU {c}: {w['t0']:.2f}–{w['t1']:.2f} s, total weight {w['total']}, its WRR tasks were charged "
+            f"{w['ticks']} ticks, {w['busy'] * 100:.0f} % of the {run.config['clk_tck']:.0f} a second of wall time, "
+            f"the sampler {w['sampler']} (on any CPU)"
             + (f", <span class=bad>{w['foreign']} weight of other WRR tasks</span>" if w["foreign"] else "")
-            for c, w in sorted(run.windows.items())) + ".</p>")
+            for c, w in sorted(run.windows.items()))
+            + ". Ticks not charged to these went to the kernel or never came: QEMU delivers a vCPU's timer "
+            "ticks that fell due while the host did not run it as one.</p>")
         parts.append(f'<p><a href="weights-{n}cpu.svg"><img src="weights-{n}cpu.png" alt="weights on {n} CPUs"></a></p>')
         off = [p for p in run.placements if not p[4]]
         parts.append(f"<p>Placement: {len(run.placements) - len(off)} of {len(run.placements)} new tasks went to a "
@@ -442,6 +469,12 @@ def checks(runs, out):
         used = [c for c in range(n) if any(s["totals"][c] > 0 for s in run.samples)]
         check(f"wrr_report_{n}cpu_weight_samples_for_every_cpu", every and len(used) == n and len(run.samples) >= 20,
               f"{len(run.samples)} samples; CPUs with weight at some time: {used}; all present: {every}")
+        if n > 1:
+            on_lightest = sum(p[4] for p in run.placements)
+            check(f"wrr_report_{n}cpu_new_tasks_on_a_lightest_cpu", on_lightest >= 0.9 * run.n,
+                  f"{on_lightest} of {run.n} placed on a CPU with the least total weight")
+            ok, why = run.evened_after_cpu0_emptied()
+            check(f"wrr_report_{n}cpu_balancer_evens_out_after_cpu0_emptied", ok, why)
         if n == 1 and len(run.rows) == run.n:
             m = [run.rows[i]["measured"] for i in range(run.n)]
             check("wrr_report_1cpu_shares_increase_with_weight", all(a < b for a, b in zip(m, m[1:])),

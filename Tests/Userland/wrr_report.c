@@ -9,12 +9,12 @@
  *                [-s SETTLE_MS] [-H HOLD_MS] [-g GAP_MS]
  *
  * One CPU-bound child per weight 1..TASKS (default 20). Every INTERVAL_MS
- * (default 50) the parent, a SCHED_FIFO task and so no part of any CPU's WRR
+ * (default 100) the parent, a SCHED_FIFO task and so no part of any CPU's WRR
  * weight, records a sample: each child's CPU time (how: below) and, from
  * /proc/sched_wrr, each CPU's total WRR weight and the CPU each child is
  * queued on. The run has four phases, each there for the plots:
  *
- *   ramp     a new child every RAMP_MS (150), weights 1, 2, ..., TASKS in that
+ *   ramp     a new child every RAMP_MS (200), weights 1, 2, ..., TASKS in that
  *            order: each is placed on the CPU with the least total weight, so
  *            the per-CPU totals climb in turn; the last, heaviest arrivals
  *            leave a gap that the periodic balancer (every 100 ms) narrows.
@@ -22,7 +22,7 @@
  *   measure  MEASURE_MS (8400): nothing changes; the host computes the shares.
  *   drain    with several CPUs every child on CPU 0 is killed at once and, for
  *            HOLD_MS (1500), the others are left to the balancer, which refills
- *            CPU 0; then the rest are killed one every GAP_MS (150), heaviest
+ *            CPU 0; then the rest are killed one every GAP_MS (200), heaviest
  *            first, each exit an imbalance for the balancer to even out.
  *
  * A killed child leaves its run queue when it next runs (it must run to exit,
@@ -44,11 +44,11 @@
  *          sample_ms=X (how long taking one sample took, on average)
  *   task INDEX pid=PID weight=W
  *   event T_MS fork|kill|exit task=INDEX
- *   s T_MS PHASE TOTALS CPUS COUNTS
+ *   s T_MS PHASE TOTALS CPUS COUNTS OWN
  * where TOTALS is each CPU's total_weight (cpu0,cpu1,...), CPUS each child's
  * CPU in /proc/sched_wrr (-1: not a queued WRR task: not forked yet, not yet
  * WRR, or gone) and COUNTS each child's utime + stime so far in clock ticks
- * (1/100 s), comma-separated.
+ * (1/100 s), comma-separated; OWN is the sampler's own utime + stime.
  */
 #define _GNU_SOURCE
 #include "ktime.h"
@@ -73,6 +73,7 @@ struct sample {
     uint8_t phase;
     int16_t cpu[MAX_TASKS];
     uint64_t count[MAX_TASKS];
+    long long own;   /* the sampler's own utime + stime */
     int32_t *totals; /* ncpus entries, in totals_store */
 };
 
@@ -165,6 +166,7 @@ static void take_sample(double t_ms, enum phase phase, int ntasks)
         long long ticks = forked[i] && !reaped[i] ? cpu_ticks(pids[i]) : -1;
         s->count[i] = ticks >= 0 ? (uint64_t)ticks : nsamples ? samples[nsamples - 1].count[i] : 0;
     }
+    s->own = cpu_ticks(getpid());
     char why[200];
     if (!read_sched_wrr(&snap, why, sizeof why)) {
         printf("wrr_report: /proc/sched_wrr: %s\n", why);
@@ -212,8 +214,8 @@ static void print_csv_i32(const int32_t *v, int n)
 
 int main(int argc, char **argv)
 {
-    int ntasks = MAX_TASKS, measure_ms = 8400, interval_ms = 50, ramp_ms = 150, settle_ms = 1000, hold_ms = 1500,
-        gap_ms = 150, opt;
+    int ntasks = MAX_TASKS, measure_ms = 8400, interval_ms = 100, ramp_ms = 200, settle_ms = 1000, hold_ms = 1500,
+        gap_ms = 200, opt;
     while ((opt = getopt(argc, argv, "n:m:i:r:s:H:g:")) != -1) {
         int v = atoi(optarg);
         if (v <= 0)
@@ -253,32 +255,40 @@ int main(int argc, char **argv)
            ncpus == 1 ? "" : "s", ntasks, ntasks, interval_ms, measure_ms);
     fflush(stdout);
 
-    double t0 = now_ms(), settle_at = (double)ntasks * ramp_ms, measure_at = settle_at + settle_ms,
-           drain_at = measure_at + measure_ms, next_kill = 0;
+    /* Each phase starts when the one before has done its part (forks wait for a
+     * child that is slow to become WRR), so they are timed from there. */
+    double t0 = now_ms(), measure_at = 0, drain_at = 0, next_kill = 0;
     enum phase phase = RAMP;
     int next_fork = 0;
-    for (long k = 0; phase != DONE; k++) {
+    for (long k = 0; phase != DONE;) {
         sleep_until(t0 + (double)k * interval_ms);
         double t = now_ms() - t0;
-        if (phase == RAMP && next_fork == ntasks && t >= settle_at)
+        k = (long)(t / interval_ms) + 1; /* woken late (QEMU's thread waited for the host): skip, do not bunch up */
+        if (phase == RAMP && next_fork == ntasks && t >= (double)ntasks * ramp_ms) {
             phase = SETTLE;
+            measure_at = t + settle_ms;
+            drain_at = measure_at + measure_ms;
+        }
         if (phase == SETTLE && t >= measure_at)
             phase = MEASURE;
         if (phase == MEASURE && t >= drain_at)
             phase = DRAIN;
         bool all_gone = reap(t, ntasks);
         take_sample(t, phase, ntasks);
-        /* Actions follow the sample, so a sample shows the state they met. */
-        if (phase == RAMP && next_fork < ntasks && t >= (double)next_fork * ramp_ms) {
+        /* Actions follow the sample, so a sample shows the state they met. A
+         * child is forked only once the one before shows in /proc/sched_wrr
+         * (it has made itself WRR): its weight counts where the next goes. */
+        const struct sample *now = &samples[nsamples - 1];
+        if (phase == RAMP && next_fork < ntasks && t >= (double)next_fork * ramp_ms &&
+            (next_fork == 0 || now->cpu[next_fork - 1] >= 0)) {
             pids[next_fork] = spawn(next_fork + 1);
             forked[next_fork] = true;
             event(t, "fork", next_fork);
             next_fork++;
         } else if (phase == DRAIN && next_kill == 0) {
             /* With several CPUs, every child on CPU 0 goes at once. */
-            const struct sample *s = &samples[nsamples - 1];
             for (int i = 0; i < ntasks && ncpus > 1; i++)
-                if (s->cpu[i] == 0)
+                if (now->cpu[i] == 0)
                     kill_task(t, i);
             next_kill = t + (ncpus > 1 ? hold_ms : 0);
         } else if (phase == DRAIN && t >= next_kill) {
@@ -317,7 +327,7 @@ int main(int argc, char **argv)
         putchar(' ');
         for (int i = 0; i < ntasks; i++)
             printf(i ? ",%llu" : "%llu", (unsigned long long)s->count[i]);
-        putchar('\n');
+        printf(" %lld\n", s->own);
     }
     printf("WRR-REPORT-END samples=%d\n", nsamples);
     fflush(stdout);
