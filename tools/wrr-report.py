@@ -189,6 +189,19 @@ class Run:
         return dict(cpu=c, total=total, promised=self.weights[i] / total, rounds=rounds, t0=S[a]["t"], t1=S[e]["t"],
                     measured=(count[e] - count[a]) / ticks if ticks else 0, ticks=count[e] - count[a])
 
+    def starved(self):
+        """Gaps between samples of more than three intervals in which fewer than a
+        quarter of the CPUs' ticks were charged to anyone we sample: the host did
+        not run QEMU (the tick is guest time, the sample times are the host's)."""
+        S, gaps = self.samples, []
+        for a, b in zip(S, S[1:]):
+            span = b["t"] - a["t"]
+            charged = sum(b["count"]) - sum(a["count"]) + b["own"] - a["own"]
+            if (span * 1000 > 3 * self.config["interval_ms"]
+                    and charged < 0.25 * span * self.config["clk_tck"] * self.ncpus):
+                gaps.append((a["t"], b["t"]))
+        return gaps
+
     def evened_after_cpu0_emptied(self):
         """After every task on CPU 0 was killed: by the end of the hold, CPU 0
         has work again and no two CPUs differ by more than the heaviest task
@@ -279,11 +292,17 @@ def plot_weights(run, ax, lanes_ax=None):
             ax.text((S[start]["t"] + end) / 2, 1.0, S[start]["phase"], transform=ax.get_xaxis_transform(),
                     ha="center", va="bottom", fontsize=7, color="#555555")
             start = k
+    starved = run.starved()
+    for a, b in starved:
+        ax.axvspan(a, b, facecolor="none", hatch="////", edgecolor="#999999", lw=0, zorder=1)
+    if starved:
+        ax.fill_between([], [], facecolor="none", hatch="////", edgecolor="#999999", lw=0,
+                        label="QEMU got (almost) no host CPU: no samples, few ticks")
     kills = sorted(tm for tm, what, _ in run.events if what == "kill")
     if run.ncpus > 1 and kills:
-        ax.annotate("CPU 0's tasks killed", xy=(kills[0], 0), xytext=(kills[0], -0.16), fontsize=7, ha="center",
-                    textcoords=("data", "axes fraction"), color="#a00000",
-                    arrowprops=dict(arrowstyle="-", color="#a00000", lw=0.6))
+        ax.axvline(kills[0], ls=":", color="#a00000", lw=0.8)
+        ax.text(kills[0], 0.72, " CPU 0's tasks\n killed", transform=ax.get_xaxis_transform(), fontsize=7,
+                color="#a00000", va="top")
     for c in range(run.ncpus):
         ax.step(t, [s["totals"][c] for s in S], where="post", color=CPU_COLORS[c % len(CPU_COLORS)], lw=1.4,
                 label=f"CPU {c}")
