@@ -297,7 +297,7 @@ def plot_weights(run, ax, lanes_ax=None):
         ax.axvspan(a, b, facecolor="none", hatch="////", edgecolor="#999999", lw=0, zorder=1)
     if starved:
         ax.fill_between([], [], facecolor="none", hatch="////", edgecolor="#999999", lw=0,
-                        label="QEMU got (almost) no host CPU: no samples, few ticks")
+                        label="QEMU not run by the host")
     kills = sorted(tm for tm, what, _ in run.events if what == "kill")
     if run.ncpus > 1 and kills:
         ax.axvline(kills[0], ls=":", color="#a00000", lw=0.8)
@@ -320,10 +320,10 @@ def plot_weights(run, ax, lanes_ax=None):
     ax.plot([], [], marker="^", ls="none", color="#777777", mec="k", mew=0.4, label="new task, placed on a lightest CPU")
     if any(not p[4] for p in run.placements):
         ax.plot([], [], marker="v", ls="none", color="#777777", mec="k", mew=0.4, label="new task, not on a lightest")
-    ax.plot([], [], color="#333333", lw=0.6, label="a task moved (arrow: from its CPU's total to the new one's)")
+    ax.plot([], [], color="#333333", lw=0.6, label="a task moved (arrow: from its old CPU's total to its new one's)")
     ax.set_ylabel("total WRR weight")
     ax.set_ylim(0, 1.45 * max(max(s["totals"]) for s in S))    # room for the legend above the lines
-    ax.legend(fontsize=7, loc="upper center", ncol=3)
+    ax.legend(fontsize=6.5, loc="upper center", ncol=2)
     ax.set_title(f"/proc/sched_wrr on {run.ncpus} CPU{'s' if run.ncpus > 1 else ''}: each CPU's total weight",
                  fontsize=10, pad=14)
     if lanes_ax is None:

@@ -1,8 +1,9 @@
 // /proc/<pid>/status and /proc/<pid>/stat: what ps and top read about a process.
 // status is "Name:\tvalue" lines for people; stat is one line of 52 numbers for
 // programs, the name in parentheses (it may hold spaces) followed by the state
-// letter. Keel fills the fields it tracks (utime and stime among them) and prints 0 (or Linux's fixed value:
-// priority 20, exit_signal SIGCHLD, no RSS limit) in the others.
+// letter. Keel fills the fields it tracks (utime and stime among them) and
+// prints 0 (or Linux's fixed value: priority 20, exit_signal SIGCHLD, no RSS
+// limit) in the others.
 
 /// A task's scheduling state as /proc shows it. Linux: task_state_array[]
 public enum ProcTaskState: Sendable {

@@ -52,9 +52,12 @@ enum ProcPidFiles {
         // Linux: thread_group_cputime_adjusted()
         let (parentPid, threads, exitCode, userTicks, systemTicks) = Task.tasklistLock.withLock {
             let group = (task.groupLeader ?? task).threads
-            let members = group.isEmpty ? [task] : group
-            return (task.parent?.tgid ?? 0, max(group.count, 1), task.exitStatus,
-                    members.reduce(0) { $0 + $1.cpuTicks.user }, members.reduce(0) { $0 + $1.cpuTicks.system })
+            var ticks = group.isEmpty ? task.cpuTicks : (user: 0, system: 0)
+            for thread in group {
+                let t = thread.cpuTicks
+                ticks = (ticks.user + t.user, ticks.system + t.system)
+            }
+            return (task.parent?.tgid ?? 0, max(group.count, 1), task.exitStatus, ticks.user, ticks.system)
         }
         let tickMilliseconds = Scheduler.tunables.tickMilliseconds
         return ProcTaskInfo(name: task.commName, state: state, pid: task.pid, tgid: task.tgid,
