@@ -8,6 +8,7 @@
 #   make stress Tests/Userland/test_smp_stress.c on 4 CPUs for STRESS_SECONDS (default 60)
 #   make disk   an ext2 image of the userland (DISK=, DISK_SIZE=, ROOTFS_EXTRA=)
 #   make iso    build/keel.iso;  make clean
+#   make wrr-report  WRR shares and per-CPU weights on 1, 2, 4 CPUs, plotted (WRR_SECONDS=)
 
 SMP      ?= 1
 MEM      ?= 256M
@@ -28,6 +29,8 @@ BOOTS    ?= 3
 DISK_SIZE ?= 256M
 # make stress: how long the 4-CPU stress round runs
 STRESS_SECONDS ?= 60
+# make wrr-report: seconds the WRR tasks are measured on one CPU (n CPUs: WRR_SECONDS/n)
+WRR_SECONDS ?= 42
 
 BUILD    := build
 SWIFTC   ?= swiftc
@@ -137,6 +140,13 @@ stress: $(BUILD)/keel.elf initramfs
 	@KEEL_LOG=$(BUILD)/stress.log tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio \
 	    --smp 4 --timeout $$(( $(STRESS_SECONDS) * 3 + 120 )) -- init=/bin/test_smp_stress -- $(STRESS_SECONDS)
 	@! grep -a -E '^(WARNING: (possible|inconsistent|bad unlock)|BUG: )' $(BUILD)/stress.log
+
+# tools/wrr-report.py boots Keel once per CPU count with /bin/wrr_report as init
+# and writes build/wrr-report/index.html. Debian's /usr/bin/python3, not the
+# first python3 on PATH (a pyenv or venv one does not see python3-matplotlib).
+.PHONY: wrr-report
+wrr-report: $(BUILD)/keel.elf initramfs
+	@/usr/bin/python3 tools/wrr-report.py --seconds $(WRR_SECONDS) --out $(BUILD)/wrr-report
 
 .PHONY: fuzz
 fuzz: $(BUILD)/keel.elf initramfs

@@ -60,6 +60,23 @@ final class Task {
     var fsBase: UInt64 = 0
     /// This task's scheduling entity in the scheduler's pool.
     var entity: EntityIndex = SchedEntity.none
+    /// Scheduler ticks that found this task running in user mode and in the
+    /// kernel: its CPU time, sampled at the tick. Only the tick of the CPU the
+    /// task runs on adds to them (`chargeTick`, under the scheduler lock);
+    /// /proc reads them from any CPU (`cpuTicks`), hence atomics.
+    /// Linux: utime, stime
+    private let userTicks = Atomic<Int>(0)
+    private let systemTicks = Atomic<Int>(0)
+
+    /// The tick found this task running. Linux: account_user_time() / account_system_time()
+    func chargeTick(userMode: Bool) {
+        if userMode { userTicks.add(1, ordering: .relaxed) } else { systemTicks.add(1, ordering: .relaxed) }
+    }
+
+    /// Ticks charged so far, in user mode and in the kernel.
+    var cpuTicks: (user: Int, system: Int) {
+        (userTicks.load(ordering: .relaxed), systemTicks.load(ordering: .relaxed))
+    }
     /// Linux: set_child_tid / clear_child_tid (set_tid_address). A user pointer,
     /// checked when it is used (UserPages refuses anything but user memory).
     var clearChildTID: VirtAddr = VirtAddr(0)

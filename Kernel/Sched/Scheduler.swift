@@ -24,6 +24,8 @@ enum Scheduler {
     }
     /// Ticks between two periodic balancing passes (100 ms). Linux: the sched domain's balance interval
     static let balanceInterval = 10
+    /// The tick and slice lengths of every run queue. Linux: HZ and the slice sysctls
+    static let tunables = SchedTunables()
 
     nonisolated(unsafe) static var entities = UnsafeMutableBufferPointer<SchedEntity>(start: nil, count: 0)
     nonisolated(unsafe) private static var tasks: [Task?] = []
@@ -62,7 +64,7 @@ enum Scheduler {
     static func addCPU(_ cpu: Int, idle: Task) {
         let irq = lock.lock()
         precondition(cpu == runQueues.count, "CPUs join in order")
-        runQueues.append(RunQueue(cpu: cpu))
+        runQueues.append(RunQueue(cpu: cpu, tunables: tunables))
         running.append(idle)
         idleTasks.append(idle)
         needResched.append(false)
@@ -349,6 +351,10 @@ enum Scheduler {
     static func tick(fromUserMode: Bool) -> Bool {
         let irq = lock.lock()
         let cpu = PerCPU.cpu
+        let task = running[cpu]
+        if task !== idleTasks[cpu] {      // Linux: account_process_tick() (tick-sampled, no VIRT_CPU_ACCOUNTING)
+            task.chargeTick(userMode: fromUserMode)
+        }
         expireTimers()
         if runQueues[cpu].current != nil && runQueues[cpu].tick(in: &entities) { needResched[cpu] = true }
         if current === idleTasks[cpu] && runQueues[cpu].nrRunning > 0 { needResched[cpu] = true }

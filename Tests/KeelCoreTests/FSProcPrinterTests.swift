@@ -60,6 +60,14 @@ final class FSProcPrinterTests: XCTestCase {
         XCTAssertFalse(text.contains("Vm"), "kernel threads have no memory lines")
     }
 
+    /// Keel's 10 ms scheduler tick is exactly one of Linux's USER_HZ clock ticks;
+    /// a 4 ms tick would take two and a half, rounded down.
+    func testClockTicks() {
+        XCTAssertEqual(ProcTaskInfo.clockTicks(ticks: 37, tickMilliseconds: 10), 37)
+        XCTAssertEqual(ProcTaskInfo.clockTicks(ticks: 5, tickMilliseconds: 4), 2)
+        XCTAssertEqual(ProcTaskInfo.clockTicks(ticks: 0, tickMilliseconds: 10), 0)
+    }
+
     /// The host's own /proc/self/status uses the same "Name:\tvalue" shape for these keys.
     func testStatusKeysExistOnHost() throws {
         guard let host = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
@@ -78,6 +86,8 @@ final class FSProcPrinterTests: XCTestCase {
         zombie.name = "a (b) c"
         zombie.state = .zombie
         zombie.exitCode = 5 << 8
+        zombie.userTime = 123
+        zombie.systemTime = 4
         var text = ""
         zombie.writeStat(to: &text)
         XCTAssertTrue(text.hasPrefix("7 (a (b) c) Z 1 "))
@@ -89,6 +99,9 @@ final class FSProcPrinterTests: XCTestCase {
         XCTAssertEqual(fields[0], "Z")
         XCTAssertEqual(fields[23 - 3], String(300 * 4096), "vsize in bytes")
         XCTAssertEqual(fields[24 - 3], "25", "rss in pages")
+        XCTAssertEqual(fields[14 - 3], "123", "utime in clock ticks")
+        XCTAssertEqual(fields[15 - 3], "4", "stime in clock ticks")
+        XCTAssertEqual(fields[16 - 3], "0", "cutime (not tracked)")
         XCTAssertEqual(fields[28 - 3], String(0x7eff_ffff_fe00), "startstack")
         XCTAssertEqual(fields[38 - 3], "17", "exit_signal SIGCHLD")
         XCTAssertEqual(fields[47 - 3], String(0x40_5000), "start_brk")

@@ -131,15 +131,26 @@ static inline bool parse_wrr_row(const char *line, struct wrr_row *r)
  * Reads and parses /proc/sched_wrr strictly; false if it cannot be read or a
  * line is malformed (the reason is left in `why`). It only checks the format:
  * whether the numbers agree with each other is for the caller to judge.
+ *
+ * One read(2) takes the whole text: Keel prints a /proc file anew at every
+ * read, so a second read at the end of the first text could return the tail
+ * of a newer, longer one (a task queued meanwhile), and the two would not
+ * make one snapshot. (Linux's seq_file keeps the text it printed for the
+ * reads that follow.)
  */
 static inline bool read_sched_wrr(struct wrr_snapshot *s, char *why, size_t why_size)
 {
     static char text[1 << 16];
     s->ncpus = s->nrows = 0;
-    if (read_whole("/proc/sched_wrr", text, sizeof text) < 0) {
-        snprintf(why, why_size, "cannot read /proc/sched_wrr: %s", strerror(errno));
+    int fd = open("/proc/sched_wrr", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n < 0 || n == (ssize_t)sizeof text - 1) {
+        snprintf(why, why_size, "cannot read /proc/sched_wrr in one read: %s", n < 0 ? strerror(errno) : "too long");
         return false;
     }
+    text[n] = '\0';
     bool want_header = false;
     for (char *line = text; *line;) {
         char *nl = strchr(line, '\n');

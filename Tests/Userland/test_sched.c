@@ -9,6 +9,9 @@
  *     mask or size; ESRCH for a pid that no longer exists;
  *   - SCHED_RR's slice (100 ms) and SCHED_FIFO's (none) through
  *     sched_rr_get_interval, policy and priority set on another task;
+ *   - utime + stime in /proc/self/stat (clock ticks of 1/100 s) grow while the
+ *     process computes, by no more than the wall time, and stay while it
+ *     sleeps;
  *   - affinity set and read back; then, pinned to that one CPU, a SCHED_FIFO
  *     task runs to completion while a spinner of the default class waits,
  *     and preempts it the moment it wakes from a sleep.
@@ -434,6 +437,42 @@ static void test_normal_below_wrr(void)
     stop(normal);
 }
 
+/* utime + stime of the caller from /proc/self/stat, in clock ticks; -1 on failure. */
+static long long own_cpu_ticks(void)
+{
+    char text[1024];
+    if (read_whole("/proc/self/stat", text, sizeof text) < 0)
+        return -1;
+    const char *p = strrchr(text, ')');
+    unsigned long long utime, stime;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return -1;
+    return (long long)(utime + stime);
+}
+
+/* Linux: utime and stime in clock ticks (do_task_stat()); Keel charges a tick to
+ * whoever runs when it comes, as Linux without VIRT_CPU_ACCOUNTING does. */
+static void test_cpu_time(void)
+{
+    long ticks_per_s = sysconf(_SC_CLK_TCK);
+    long long before = own_cpu_ticks(), now = before;
+    double start = now_ms();
+    while (now >= 0 && now < before + ticks_per_s / 5 && now_ms() < start + 10000)
+        now = own_cpu_ticks();
+    double wall_ticks = (now_ms() - start) * ticks_per_s / 1000;
+    if (!ok(before >= 0 && now >= before + ticks_per_s / 5,
+            "utime + stime in /proc/self/stat grow by 0.2 s while the process computes",
+            "from %lld to %lld clock ticks in %.0f ms", before, now, now_ms() - start))
+        return;
+    ok(now - before <= wall_ticks + 2, "utime + stime grow by no more than the wall time that passed",
+       "%lld clock ticks in %.1f ticks of wall time", now - before, wall_ticks);
+    before = own_cpu_ticks();
+    sleep_ms(300);
+    now = own_cpu_ticks();
+    ok(now >= before && now - before <= 2, "utime + stime stay while the process sleeps 300 ms",
+       "from %lld to %lld clock ticks", before, now);
+}
+
 int main(void)
 {
     keel = on_keel();
@@ -446,6 +485,7 @@ int main(void)
     test_errors();
     test_rt_on_another_task();
     ok(sched_yield() == 0, "sched_yield returns 0", "errno %d", errno);
+    test_cpu_time();
     if (keel)
         test_weights();
     else

@@ -1,8 +1,9 @@
 // /proc/<pid>/status and /proc/<pid>/stat: what ps and top read about a process.
 // status is "Name:\tvalue" lines for people; stat is one line of 52 numbers for
 // programs, the name in parentheses (it may hold spaces) followed by the state
-// letter. Keel fills the fields it tracks and prints 0 (or Linux's fixed value:
-// priority 20, exit_signal SIGCHLD, no RSS limit) in the others.
+// letter. Keel fills the fields it tracks (utime and stime among them) and
+// prints 0 (or Linux's fixed value: priority 20, exit_signal SIGCHLD, no RSS
+// limit) in the others.
 
 /// A task's scheduling state as /proc shows it. Linux: task_state_array[]
 public enum ProcTaskState: Sendable {
@@ -57,9 +58,13 @@ public struct ProcTaskInfo: Sendable {
     public var memory: ProcTaskMemory?
     /// A zombie's wait status. Linux: exit_code
     public var exitCode: Int32
+    /// CPU time in user mode and in the kernel, in clock ticks of 1/100 s
+    /// (sysconf(_SC_CLK_TCK)). Linux: utime, stime as clock_t (USER_HZ)
+    public var userTime: Int
+    public var systemTime: Int
 
     public init(name: String, state: ProcTaskState, pid: Int32, tgid: Int32, parentPid: Int32, threads: Int,
-                memory: ProcTaskMemory?, exitCode: Int32) {
+                memory: ProcTaskMemory?, exitCode: Int32, userTime: Int = 0, systemTime: Int = 0) {
         self.name = name
         self.state = state
         self.pid = pid
@@ -68,6 +73,17 @@ public struct ProcTaskInfo: Sendable {
         self.threads = threads
         self.memory = memory
         self.exitCode = exitCode
+        self.userTime = userTime
+        self.systemTime = systemTime
+    }
+
+    /// Clock ticks per second, what user space divides utime and stime by. Linux: USER_HZ
+    public static let userHZ = 100
+
+    /// Scheduler ticks of `tickMilliseconds` each, in clock ticks (rounded down).
+    /// Linux: jiffies_to_clock_t()
+    public static func clockTicks(ticks: Int, tickMilliseconds: Int) -> Int {
+        ticks * tickMilliseconds * userHZ / 1000
     }
 
     /// Linux: proc_pid_status() (task_name, task_state, task_mem, ...)
@@ -89,7 +105,8 @@ public struct ProcTaskInfo: Sendable {
         let fields: [String] = [
             Fmt.dec(pid), "(" + name + ")", state.letter, Fmt.dec(parentPid),
             "0", "0", "0", "-1", "0",                               // pgrp session tty_nr tpgid flags (not tracked)
-            "0", "0", "0", "0", "0", "0", "0", "0",                 // minflt cminflt majflt cmajflt utime stime cutime cstime
+            "0", "0", "0", "0", Fmt.dec(userTime), Fmt.dec(systemTime),    // minflt cminflt majflt cmajflt utime stime
+            "0", "0",                                               // cutime cstime (not tracked)
             "20", "0", Fmt.dec(threads), "0", "0",                  // priority nice num_threads itrealvalue starttime
             Fmt.dec(vsize), Fmt.dec(memory?.residentPages ?? 0), "18446744073709551615",
             "0", "0", Fmt.dec(memory?.startStack.value ?? 0), "0", "0",   // startcode endcode startstack kstkesp kstkeip

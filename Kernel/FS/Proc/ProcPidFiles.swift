@@ -47,11 +47,23 @@ enum ProcPidFiles {
             }
             mm.put()
         }
-        let (parentPid, threads, exitCode) = Task.tasklistLock.withLock {
-            (task.parent?.tgid ?? 0, max((task.groupLeader ?? task).threads.count, 1), task.exitStatus)
+        // The process's CPU time is its live threads' (Linux adds the exited
+        // threads' too, from signal->utime; Keel does not keep those).
+        // Linux: thread_group_cputime_adjusted()
+        let (parentPid, threads, exitCode, userTicks, systemTicks) = Task.tasklistLock.withLock {
+            let group = (task.groupLeader ?? task).threads
+            var ticks = group.isEmpty ? task.cpuTicks : (user: 0, system: 0)
+            for thread in group {
+                let t = thread.cpuTicks
+                ticks = (ticks.user + t.user, ticks.system + t.system)
+            }
+            return (task.parent?.tgid ?? 0, max(group.count, 1), task.exitStatus, ticks.user, ticks.system)
         }
+        let tickMilliseconds = Scheduler.tunables.tickMilliseconds
         return ProcTaskInfo(name: task.commName, state: state, pid: task.pid, tgid: task.tgid,
-                            parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode)
+                            parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode,
+                            userTime: ProcTaskInfo.clockTicks(ticks: userTicks, tickMilliseconds: tickMilliseconds),
+                            systemTime: ProcTaskInfo.clockTicks(ticks: systemTicks, tickMilliseconds: tickMilliseconds))
     }
 }
 
