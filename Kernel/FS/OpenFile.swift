@@ -66,6 +66,16 @@ final class OpenFile {
     /// Most bytes one read of a generated (/proc) file returns: a short count the
     /// reader loops over, as for Linux's seq_file, with no more kernel memory.
     static let maxGeneratedRead = 64 * 1024
+    /// How much of a /proc file's text a read from its start keeps for the
+    /// reads that follow (`readGenerated`); a longer text is printed anew for
+    /// each read past it.
+    /// It is small (every system-wide /proc text fits) because each open file
+    /// may hold one; a reader that reaches the end lets it go.
+    static let snapshotLimit = 16 * 1024
+    /// The text the last read from offset 0 printed, and whether that was all
+    /// of it. Protected by `positionLock`. Linux: seq_file's buf
+    private var snapshot: [UInt8]? = nil
+    private var snapshotIsWhole = false
     /// Linux: FMODE_READ
     var readable: Bool { flags.allowsRead }
     /// Linux: FMODE_WRITE
@@ -301,11 +311,36 @@ final class OpenFile {
     }
 
     /// One read of a /proc file (positionLock held unless `position` is given).
+    /// A read from the start prints the text and keeps up to `snapshotLimit`
+    /// bytes of it; the reads that follow it continue in that same text, so a
+    /// reader taking a file in small pieces never joins the head of one
+    /// printing to the tail of another (a /proc/sched_wrr that changed between
+    /// two reads). Past the kept part, and for pread, each read prints the
+    /// text anew and keeps its window of it.
+    /// Linux: seq_read(), whose buffer outlives the read that filled it
     private func readGenerated(_ generator: any GeneratedFile, _ buffer: inout UserIOVector,
                                at position: Int64?) throws(Errno) -> Int {
-        // One read prints the text again and keeps at most this much of it.
         let start = position ?? offset
         guard start < Int64(Int.max / 2) else { return 0 }
+        if position == nil {
+            if start == 0 {
+                var window = TextWindow(start: 0, capacity: Self.snapshotLimit)
+                try generator.generate(into: &window)
+                snapshot = window.bytes
+                snapshotIsWhole = window.written <= Self.snapshotLimit
+            }
+            if let text = snapshot, start < Int64(text.count) || snapshotIsWhole {
+                let from = min(Int(start), text.count)
+                let n = try text.withBytes { (bytes) throws(Errno) in
+                    try readBytes(&buffer, at: nil) { _, count in
+                        UnsafeRawBufferPointer(rebasing: bytes[from..<min(from + count, text.count)])
+                    }
+                }
+                if n == 0 { snapshot = nil }
+                return n
+            }
+        }
+        // One read prints the text again and keeps at most this much of it.
         var window = TextWindow(start: Int(start), capacity: min(buffer.remaining, Self.maxGeneratedRead))
         try generator.generate(into: &window)
         return try window.bytes.withBytes { (bytes) throws(Errno) in
