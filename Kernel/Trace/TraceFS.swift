@@ -209,11 +209,14 @@ private final class MarkerFile: SpecialFile {
 
 /// Where a reader of `trace` was: the text offset where a line starts and
 /// each CPU's cursor there, so a read that goes on from there does not print
-/// everything before it again.
+/// everything before it again; and where the rings ended when the reading
+/// began at offset 0, so that records written meanwhile (by the reader's own
+/// allocations, with kmem events on) cannot keep it from ever reaching the end.
 private struct TraceTextPlace {
     var generation: Int
     var offset: Int
     var cursors: [UInt64]
+    var limits: [UInt64]
 }
 
 /// `trace`: the header and every record, oldest first, not consumed. Opened
@@ -239,14 +242,17 @@ private final class TraceTextFile: SpecialFile {
         var window: TextWindow
         var merge: TraceMerge
         var textOffset: Int      // where the window's text starts in the file
+        let limits: [UInt64]
         if let saved, saved.generation == generation, saved.offset <= offset, offset > 0 {
             window = TextWindow(start: offset - saved.offset, capacity: buffer.count)
             merge = TraceMerge(cursors: saved.cursors)
             textOffset = saved.offset
+            limits = saved.limits
         } else {
             window = TextWindow(start: offset, capacity: buffer.count)
             merge = TraceMerge(cursors: Array(repeating: 0, count: cpus))
             textOffset = 0
+            limits = Trace.heads()
             let counts = Trace.counts()
             window.write(TracePrinter.header(entries: counts.entries, written: counts.written, cpus: cpus))
         }
@@ -255,10 +261,18 @@ private final class TraceTextFile: SpecialFile {
         try Slab.withBuffer(bytes: TraceRecordLayout.maxBytes) { (scratch) throws(Errno) in
             while window.written < window.start + window.capacity {
                 let lineStart = (offset: textOffset + window.written, cursors: merge.cursors)
-                guard let record = merge.next({ cpu, cursor in Trace.peek(cpu: cpu, from: cursor, scratch: scratch) }) else { break }
+                guard let record = merge.next({ cpu, cursor in
+                    Trace.peek(cpu: cpu, from: cursor, limit: limits[cpu], scratch: scratch)
+                }) else {
+                    // The end: the read after this one (at the end) finds nothing more.
+                    newPlace = TraceTextPlace(generation: generation, offset: textOffset + window.written,
+                                              cursors: merge.cursors, limits: limits)
+                    break
+                }
                 window.write(TracePrinter.line(record, context))
                 if window.written >= window.start + window.capacity {
-                    newPlace = TraceTextPlace(generation: generation, offset: lineStart.offset, cursors: lineStart.cursors)
+                    newPlace = TraceTextPlace(generation: generation, offset: lineStart.offset, cursors: lineStart.cursors,
+                                              limits: limits)
                 }
             }
         }
