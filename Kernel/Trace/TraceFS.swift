@@ -300,11 +300,21 @@ private final class TracePipeFile: SpecialFile {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int, nonBlocking: Bool) throws(Errno) -> Int {
         guard !Trace.buffers.isEmpty else { throw .EAGAIN }
         let task = Scheduler.current
-        while !Trace.hasRecords {
+        while true {
+            while !Trace.hasRecords {
+                if nonBlocking { throw .EAGAIN }
+                if Signals.interrupted(task) { throw .EINTR }
+                Scheduler.sleep(until: Clock.monotonicNanoseconds + 10_000_000) { Signals.interrupted(task) }
+            }
+            // Another reader may have taken them meanwhile: then wait again.
+            let filled = try take(into: buffer)
+            if filled > 0 { return filled }
             if nonBlocking { throw .EAGAIN }
-            if Signals.interrupted(task) { throw .EINTR }
-            Scheduler.sleep(until: Clock.monotonicNanoseconds + 10_000_000) { Signals.interrupted(task) }
         }
+    }
+
+    /// Moves the oldest whole lines that fit into `buffer` out of the rings.
+    private func take(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         readerLock.lock()
         defer { readerLock.unlock() }
         let context = Trace.printContext
@@ -315,7 +325,9 @@ private final class TracePipeFile: SpecialFile {
                 guard let record = merge.next({ cpu, cursor in Trace.peek(cpu: cpu, from: cursor, scratch: scratch) }) else { break }
                 let line = Array(TracePrinter.line(record, context).utf8)
                 // A line that does not fit waits for the next read, unless
-                // nothing has been given yet (a tiny read gets its start).
+                // nothing has been given yet: a read smaller than one line
+                // gets its start, and the rest is lost (Linux keeps it in
+                // the open file's seq buffer for the next read).
                 if filled + line.count > buffer.count && filled > 0 { break }
                 Trace.consume(cpu: record.cpu, upTo: merge.cursors[record.cpu])
                 for byte in line.prefix(buffer.count - filled) {

@@ -370,6 +370,51 @@ static void test_bad_writes(void)
     ok(v && v[0] == '0', "a refused write changed nothing", "read %s", v ? v : "(null)");
 }
 
+/* Hostile bytes into every control file (Keel only: on a host they could
+ * change what other users of its tracing see). Each write is refused or
+ * taken; afterwards every file still reads back a sane value. */
+static void test_hostile_writes(void)
+{
+    if (!on_keel()) {
+        skip("hostile writes to every control file", "only on Keel, not to the host's tracing");
+        return;
+    }
+    static const char *const files[] = {
+        "tracing_on", "buffer_size_kb", "set_event", "trace", "trace_marker", "events/enable",
+        "events/sched/enable", "events/kmem/kfree/enable", "available_events", "events/kmem/kfree/format",
+    };
+    static char big[9000];
+    memset(big, 'a', sizeof big - 1);
+    const char *const words[] = {
+        "", "\n", "0x10", "99999999999999999999999", "1\n1", "-1", "+", "!", ":", "::", "!:", "*:*\n!*:*",
+        "sched:sched_switch sched:nosuch", "\xff\xfe\x80", " 1", "1 ", big,
+    };
+    int refused = 0, taken = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
+        for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+            if (put(files[f], words[w]) == 0) taken++;
+            else refused++;
+        }
+    /* Binary with NULs, through write() directly. */
+    char path[512];
+    path_of(path, sizeof path, "set_event");
+    int fd = open(path, O_WRONLY | O_APPEND);
+    ssize_t n = fd >= 0 ? write(fd, "sched:\0\0kmem:kfree\0", 19) : -1;
+    if (fd >= 0) close(fd);
+    note("hostile writes: %d taken, %d refused; NUL-separated set_event write returned %zd", taken, refused, n);
+    char *on = get("tracing_on"), *kb = get("buffer_size_kb"), *all = get("events/enable");
+    ok(on && (strcmp(on, "0\n") == 0 || strcmp(on, "1\n") == 0) && kb && atol(kb) > 0 &&
+       all && (all[0] == '0' || all[0] == '1' || all[0] == 'X'),
+       "after hostile writes the control files read back sane values", "tracing_on %s buffer_size_kb %s events/enable %s",
+       on ? on : "(null)", kb ? kb : "(null)", all ? all : "(null)");
+    put("set_event", "");
+    put("tracing_on", "1");
+    put("buffer_size_kb", "512");
+    clear_trace();
+    char *events = get("set_event");
+    ok(events && events[0] == 0, "and everything can be switched off again", "set_event %s", events ? events : "(null)");
+}
+
 /* Keel's own event: how each fault was resolved. */
 static void test_fault_resolved(pid_t self)
 {
@@ -428,6 +473,7 @@ int main(void)
     test_page_alloc(self);
     test_bad_writes();
     test_fault_resolved(self);
+    test_hostile_writes();
     restore_settings();
     if (mounted_here) {
         umount(dir);
