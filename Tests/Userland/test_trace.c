@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -311,6 +312,40 @@ static void test_trace_pipe(pid_t self)
     ok(count_text(self, marker) == 0, "trace no longer shows what trace_pipe consumed", "count %d", count_text(self, marker));
 }
 
+static void on_usr1(int sig) { (void)sig; }
+
+/* A blocking read of an empty trace_pipe waits, and a signal ends it with EINTR. */
+static void test_trace_pipe_signal(void)
+{
+    char path[512];
+    path_of(path, sizeof path, "trace_pipe");
+    clear_trace();
+    struct sigaction sa = { .sa_handler = on_usr1 };     /* no SA_RESTART */
+    sigaction(SIGUSR1, &sa, NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        int fd = open(path, O_RDONLY);
+        char b[256];
+        ssize_t n = read(fd, b, sizeof b);
+        _exit(n == -1 && errno == EINTR ? 0 : n == -1 ? 2 : 1);
+    }
+    int status = -1;
+    pid_t done = 0;
+    /* Until it is reaped: a signal that came before the read started only ran the handler. */
+    for (int i = 0; i < 50 && done == 0; i++) {
+        usleep(100000);
+        kill(child, SIGUSR1);
+        done = waitpid(child, &status, WNOHANG);
+    }
+    if (done == 0) {
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+    }
+    ok(done == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "trace_pipe: a blocking read waits, and a signal ends it with EINTR", "status 0x%x (exit 1: data, 2: other error)", status);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 static void test_sched_switch(pid_t self)
 {
     clear_trace();
@@ -468,6 +503,7 @@ int main(void)
     test_format();
     test_page_fault_user(self);
     test_trace_pipe(self);
+    test_trace_pipe_signal();
     test_sched_switch(self);
     test_sys_enter(self);
     test_page_alloc(self);
