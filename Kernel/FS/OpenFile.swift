@@ -187,23 +187,11 @@ final class OpenFile {
     /// Linux: filemap_read() → copy_folio_to_iter()
     private func readContents(_ contents: any FileContents, _ buffer: inout UserIOVector,
                               at position: Int64?) throws(Errno) -> Int {
-        try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> Int in
-            var start = position ?? offset
-            var total = 0
-            while buffer.remaining > 0 && start < Int64(Int.max / 2) {
-                if total > 0 && Signals.interrupted(Scheduler.current) { break }
-                let piece = UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)])
-                let n = try contents.read(into: piece, at: Int(start))
-                if n == 0 { break }
-                let copied = try buffer.copyOut(UnsafeRawBufferPointer(rebasing: bounce[0..<n]))
-                total += copied
-                start += Int64(copied)
-                if copied < n { break }
-                Scheduler.condResched()
-            }
-            if position == nil { offset = start }
-            return total
+        let (total, end) = try Self.copyOut(to: &buffer, from: position ?? offset, onePiece: false) {
+            (piece, at) throws(Errno) in try contents.read(into: piece, at: at)
         }
+        if position == nil { offset = end }
+        return total
     }
 
     /// Reads a special file through a kernel page, piece by piece: the file
@@ -213,22 +201,64 @@ final class OpenFile {
     /// Linux: pagemap_read()'s and tracing_read_pipe()'s kernel buffer
     private func readSpecial(_ file: any SpecialFile, _ buffer: inout UserIOVector,
                              at position: Int64?) throws(Errno) -> Int {
-        try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> Int in
-            var start = position ?? offset
+        let nonBlocking = flags.contains(.nonBlocking)
+        let (total, end) = try Self.copyOut(to: &buffer, from: position ?? offset, onePiece: !file.isSeekable) {
+            (piece, at) throws(Errno) in try file.read(into: piece, at: at, nonBlocking: nonBlocking)
+        }
+        if position == nil && file.isSeekable { offset = end }
+        return total
+    }
+
+    /// The loop of every read through a kernel page: `fill` puts the bytes at
+    /// a file position into the page, which is then copied to the user, until
+    /// the buffer is full, the file ends, a copy faults or a signal comes (after
+    /// some bytes). Returns the bytes copied and the position after them.
+    private static func copyOut(to buffer: inout UserIOVector, from position: Int64, onePiece: Bool,
+                                _ fill: (UnsafeMutableRawBufferPointer, Int) throws(Errno) -> Int) throws(Errno) -> (Int, Int64) {
+        try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> (Int, Int64) in
+            var start = position
             var total = 0
             while buffer.remaining > 0 && start < Int64(Int.max / 2) {
                 if total > 0 && Signals.interrupted(Scheduler.current) { break }
-                let piece = UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)])
-                let n = try file.read(into: piece, at: Int(start), nonBlocking: flags.contains(.nonBlocking))
+                let n = try fill(UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)]), Int(start))
                 if n == 0 { break }
                 let copied = try buffer.copyOut(UnsafeRawBufferPointer(rebasing: bounce[0..<n]))
                 total += copied
                 start += Int64(copied)
-                if copied < n || !file.isSeekable { break }
+                if copied < n || onePiece { break }
                 Scheduler.condResched()
             }
-            if position == nil && file.isSeekable { offset = start }
-            return total
+            return (total, start)
+        }
+    }
+
+    /// The loop of every write through a kernel page: a page of the user's
+    /// bytes at a time goes to `take`, which says how many it kept, until the
+    /// buffer is empty, `take` keeps less or fails (after some bytes: a short
+    /// count), a copy faults or a signal comes. Returns the bytes written and
+    /// the position after them.
+    private static func copyIn(from buffer: inout UserIOVector, to position: Int64,
+                               _ take: (UnsafeRawBufferPointer, Int) throws(Errno) -> Int) throws(Errno) -> (Int, Int64) {
+        try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> (Int, Int64) in
+            var start = position
+            var total = 0
+            while buffer.remaining > 0 {
+                if total > 0 && Signals.interrupted(Scheduler.current) { break }
+                let n = try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)]))
+                if n == 0 { break }
+                let taken: Int
+                do throws(Errno) {
+                    taken = try take(UnsafeRawBufferPointer(rebasing: bounce[0..<n]), Int(start))
+                } catch {
+                    if total == 0 { throw error }
+                    break
+                }
+                total += taken
+                start += Int64(taken)
+                if taken < n { break }
+                Scheduler.condResched()
+            }
+            return (total, start)
         }
     }
 
@@ -237,26 +267,11 @@ final class OpenFile {
     /// Linux: the subsystem's write(), which copies from the user itself
     private func writeSpecial(_ file: any SpecialFile, _ buffer: inout UserIOVector,
                               at position: Int64?) throws(Errno) -> Int {
-        try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> Int in
-            var start = file.isSeekable ? position ?? offset : 0
-            var total = 0
-            while buffer.remaining > 0 {
-                let n = try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)]))
-                if n == 0 { break }
-                let taken: Int
-                do throws(Errno) {
-                    taken = try file.write(from: UnsafeRawBufferPointer(rebasing: bounce[0..<n]), at: Int(start))
-                } catch {
-                    if total == 0 { throw error }
-                    break
-                }
-                total += taken
-                start += Int64(taken)
-                if taken < n { break }
-            }
-            if position == nil && file.isSeekable { offset = start }
-            return total
+        let (total, end) = try Self.copyIn(from: &buffer, to: file.isSeekable ? position ?? offset : 0) {
+            (bytes, at) throws(Errno) in try file.write(from: bytes, at: at)
         }
+        if position == nil && file.isSeekable { offset = end }
+        return total
     }
 
     /// Copies user bytes into the file through a kernel page, holding the
@@ -267,28 +282,11 @@ final class OpenFile {
                                at position: Int64?) throws(Errno) -> Int {
         contents.lockForWriting()
         defer { contents.unlockForWriting() }
-        let total = try Slab.withBuffer(bytes: Int(pageSize)) { (bounce) throws(Errno) -> Int in
-            var start = flags.contains(.append) ? Int64(contents.size) : position ?? offset
-            var total = 0
-            while buffer.remaining > 0 {
-                if total > 0 && Signals.interrupted(Scheduler.current) { break }
-                let n = try buffer.copyIn(UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)]))
-                if n == 0 { break }
-                let written: Int
-                do throws(Errno) {
-                    written = try contents.write(from: UnsafeRawBufferPointer(rebasing: bounce[0..<n]), at: Int(start))
-                } catch {
-                    if total == 0 { throw error }
-                    break
-                }
-                total += written
-                start += Int64(written)
-                if written < n { break }
-                Scheduler.condResched()
-            }
-            if position == nil { offset = start }
-            return total
+        let start = flags.contains(.append) ? Int64(contents.size) : position ?? offset
+        let (total, end) = try Self.copyIn(from: &buffer, to: start) {
+            (bytes, at) throws(Errno) in try contents.write(from: bytes, at: at)
         }
+        if position == nil { offset = end }
         if total > 0 {
             inode.touchModified()
             // The bytes are written; a failure to record the time is the file
