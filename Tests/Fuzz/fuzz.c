@@ -274,8 +274,8 @@ static uint64_t pick_length(void)
 
 static uint64_t pick_fd(void)
 {
-    /* 0-6 are the worker's own (worker_setup), the others bad or special. */
-    static const uint64_t fds[] = { 0, 1, 2, 3, 4, 5, 6, 7, 15, (uint64_t)-1, (uint64_t)-100,
+    /* 0-10 and 15 are the worker's own (worker_setup), the others bad or special. */
+    static const uint64_t fds[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, (uint64_t)-1, (uint64_t)-100,
                                     1023, 1024, INT_MAX, (uint64_t)(int64_t)INT_MIN,
                                     0xffffffffUL, 1UL << 32 };
     return PICK(fds);
@@ -318,7 +318,10 @@ static void set_all_signals(uint64_t handler)
 /* fds 0-2 become a read-only file, so reads never wait for the keyboard and
  * random bytes never reach the console; 3 a file, 4 a directory, 5-6 a
  * non-blocking pipe, 7 /proc/self/pagemap and 15 /proc/kpageflags (binary
- * tables read at hostile offsets and counts); the console stays at CONSOLE_FD for verbose lines. Then
+ * tables read at hostile offsets and counts), 8 tracefs's events/enable (a
+ * stray "1" turns every event on: the trace points then run inside the page
+ * allocator, the scheduler and every system call), 9 trace_pipe (not
+ * blocking) and 10 trace_marker; the console stays at CONSOLE_FD for verbose lines. Then
  * the pages at BUF, filled from the worker's stream. Only libc before the
  * first fuzzed call. */
 static void worker_setup(void)
@@ -332,8 +335,15 @@ static void worker_setup(void)
     int pipefd[2];
     if (open("/etc/keel-test.txt", O_RDONLY) != 3 || open("/", O_RDONLY | O_DIRECTORY) != 4 ||
         pipe2(pipefd, O_NONBLOCK) != 0 || pipefd[0] != 5 || open("/proc/self/pagemap", O_RDONLY) != 7 ||
-        open("/proc/kpageflags", O_RDONLY) != 8 || dup2(8, 15) != 15 || close(8) != 0)
+        open("/proc/kpageflags", O_RDONLY) != 8 || dup2(8, 15) != 15 || close(8) != 0 ||
+        open("/sys/kernel/tracing/events/enable", O_RDWR) != 8 ||
+        open("/sys/kernel/tracing/trace_pipe", O_RDONLY | O_NONBLOCK) != 9 ||
+        open("/sys/kernel/tracing/trace_marker", O_WRONLY) != 10)
         _exit(102);
+    /* Every event on for the workers after one in eight, off again after
+     * another: the campaign runs in both states. */
+    if (rng % 8 == 0 && write(8, "1", 1) != 1) _exit(105);
+    if (rng % 8 == 4 && write(8, "0", 1) != 1) _exit(105);
     if (mmap((void *)BUF, BUF_END - BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
              -1, 0) != (void *)BUF)
         _exit(103);
@@ -509,6 +519,13 @@ int main(int argc, char **argv)
                 if (slots[j].pid != pid) continue;
                 finished_calls += slots[j].calls;
                 signaled += WIFSIGNALED(status) && !live[j].killed_at;
+                /* worker_setup's _exit(100..105), before any fuzzed call */
+                if (WIFEXITED(status) && WEXITSTATUS(status) >= 100 && WEXITSTATUS(status) <= 105 &&
+                    slots[j].calls == 0) {
+                    printf("fuzz: worker %llu could not set up (status %d): the campaign tests nothing\n",
+                           (unsigned long long)slots[j].worker, WEXITSTATUS(status));
+                    return 1;
+                }
                 slots[j].pid = 0;
                 alive--;
                 if (!stopping && !replay) {
