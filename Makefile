@@ -7,6 +7,7 @@
 #   make bench  host allocator benches, then Keel against Linux in the same QEMU (BOOTS=)
 #   make stress Tests/Userland/test_smp_stress.c on 4 CPUs for STRESS_SECONDS (default 60)
 #   make disk   an ext2 image of the userland (DISK=, DISK_SIZE=, ROOTFS_EXTRA=)
+#   make viz    boot Tests/Userland/viz_tour.c, draw build/viz/index.html (SMP=, MEM=)
 #   make iso    build/keel.iso;  make clean
 
 SMP      ?= 1
@@ -137,6 +138,12 @@ stress: $(BUILD)/keel.elf initramfs
 	@KEEL_LOG=$(BUILD)/stress.log tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio \
 	    --smp 4 --timeout $$(( $(STRESS_SECONDS) * 3 + 120 )) -- init=/bin/test_smp_stress -- $(STRESS_SECONDS)
 	@! grep -a -E '^(WARNING: (possible|inconsistent|bad unlock)|BUG: )' $(BUILD)/stress.log
+
+# Pictures of physical memory, an address space and the page faults of a
+# booted scenario, for a browser (tools/viz.py, with Debian's matplotlib).
+.PHONY: viz
+viz: $(BUILD)/keel.elf initramfs
+	@/usr/bin/python3 tools/viz.py --smp $(SMP) --mem $(MEM)
 
 .PHONY: fuzz
 fuzz: $(BUILD)/keel.elf initramfs

@@ -3,6 +3,7 @@
 #   layer 1  host XCTest of Kernel/Core (swift test)
 #   layer 2  Tests/Userland programs on the host Linux, then under Keel
 #   layer 3  QEMU boot tests (Tests/Boot/boot_tests.py)
+#   layer 4  make viz's capture and pictures, checked against their data (tools/viz-test.sh)
 # plus make check's static checks (the kernel image; the source layers), one test each.
 # Prints "N passed, N failed" over all layers; exits 0 only if nothing failed.
 set -u
@@ -27,7 +28,7 @@ echo "== static checks of the kernel image and the source layers (make check)"
 if tools/check-kernel.sh build/keel.elf; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 if tools/check-layers.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-for layer in tools/userland-tests.sh Tests/Boot/boot_tests.py; do
+for layer in tools/userland-tests.sh Tests/Boot/boot_tests.py tools/viz-test.sh; do
     if [ ! -x "$layer" ]; then
         echo "not ok - $layer is not executable: that layer did not run"; failed=$((failed + 1)); continue
     fi
