@@ -599,6 +599,19 @@ against time; the shaded bands are the tour's phases, from the lines it wrote to
         f.write(page)
 
 
+def attempt(draw, cap, png, empty):
+    """draw(cap, png), or a picture saying why it cannot be drawn and `empty`."""
+    try:
+        return draw(cap, png)
+    except ValueError as e:
+        print(f"viz.py: {os.path.basename(png)}: {e}", file=sys.stderr)
+        fig = plt.figure(figsize=(8, 1.5), dpi=100)
+        fig.text(0.02, 0.5, f"{os.path.basename(png)} cannot be drawn: {e}", fontsize=10, va="center")
+        fig.savefig(png)
+        plt.close(fig)
+        return empty
+
+
 def boot(out_dir, smp, mem, timeout):
     """Boots the tour; returns the console text."""
     log = os.path.join(out_dir, "console.log")
@@ -632,15 +645,17 @@ def main():
         raw = boot(args.out, args.smp, args.mem, args.timeout)
     try:
         cap = parse(raw)
-        images = [os.path.join(args.out, n) for n in ("physical-memory.png", "address-space.png", "faults.png")]
-        phys = draw_physical(cap, images[0])
-        space = draw_address_space(cap, images[1])
-        faults = draw_faults(cap, images[2])
     except ValueError as e:
         print(f"not ok - viz_capture_decodes: {e}" if args.check else f"viz.py: {e}")
         if args.check:
             print("0 passed, 1 failed")
         return 1
+    images = [os.path.join(args.out, n) for n in ("physical-memory.png", "address-space.png", "faults.png")]
+    # A picture whose data is missing says so in its place (and its checks fail).
+    phys = attempt(draw_physical, cap, images[0], dict(frames_drawn=0, pfn_end=-1, row_frames=0, free=-1, pcp=0))
+    space = attempt(draw_address_space, cap, images[1], dict(vmas_drawn=0, maps_lines=-1,
+                                                               page_totals={k: 0 for k, _, _ in PAGE_STATES}))
+    faults = attempt(draw_faults, cap, images[2], dict(faults=0, by_kind={}, phases=[]))
     results = checks(cap, phys, space, faults, images)
     seconds = time.monotonic() - t0
     write_html(args.out, cap, phys, space, faults, results, seconds)
