@@ -23,6 +23,7 @@ struct BuddySlabBackend: SlabPageBackend {
             OOMKiller.reserveInUse = true
         }
         guard let block else { return nil }
+        PageAllocator.mark(block, .slab)
         return UnsafeMutableRawPointer(DirectMap.pointer(block, as: UInt8.self))
     }
 

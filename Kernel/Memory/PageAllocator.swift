@@ -108,6 +108,14 @@ enum PageAllocator {
         perCPU?[PerCPU.cpu].drain()
     }
 
+    /// Records what a freshly allocated block (or a page changing hands, under
+    /// its owner's locks) is used for; a free clears it. Nobody else writes the
+    /// descriptor of an allocated block; /proc/kpageflags reads it racily.
+    /// Linux: __folio_set_anon(), __SetPageSlab(), pagetable_ctor()
+    static func mark(_ block: PhysAddr, _ use: PageFlags) {
+        page(block).pointee.flags.formUnion(use)
+    }
+
     /// The descriptor of a frame. Linux: pfn_to_page()
     static func page(_ frame: PhysAddr) -> UnsafeMutablePointer<Page> { memMap.unsafelyUnwrapped.page(at: frame) }
 
@@ -120,11 +128,24 @@ enum PageAllocator {
         return sum
     }
     static var managedPages: Int { buddy.pointee.managedPages }
+
+    /// Each CPU's frames on its list that belong to zone `zone`, for
+    /// /proc/zoneinfo's pagesets; a snapshot read without the owners' help.
+    static func perCPUCounts(in zone: ZoneType) -> [Int] {
+        var counts: [Int] = []
+        guard let lists = perCPU else { return counts }
+        for cpu in 0..<SMP.onlineCount { counts.append(lists[cpu].count(in: zone)) }
+        return counts
+    }
 }
 
 /// The page allocator as a FrameAllocator, for page-table pages.
 struct KernelFrameAllocator: FrameAllocator {
-    mutating func allocateFrame() -> PhysAddr? { PageAllocator.allocate() }
+    mutating func allocateFrame() -> PhysAddr? {
+        guard let frame = PageAllocator.allocate() else { return nil }
+        PageAllocator.mark(frame, .pageTable)
+        return frame
+    }
     mutating func freeFrame(_ frame: PhysAddr) { PageAllocator.free(frame) }
 }
 
@@ -173,6 +194,13 @@ struct PerCPUPages {
         descriptor.pointee = Page(flags: .perCPUList)          // a second free is caught as double
         frames[count] = frame
         count += 1
+    }
+
+    /// Frames on the list from `zone` (read by other CPUs: a snapshot).
+    func count(in zone: ZoneType) -> Int {
+        var n = 0
+        for i in 0..<min(count, Self.high) where ZoneType(pfn: frames[i].pfn) == zone { n += 1 }
+        return n
     }
 
     /// Everything goes back to the zones. Linux: drain_pages_zone()

@@ -102,6 +102,25 @@ enum FaultOutcome {
     case needsWriteLock
 }
 
+/// What a user page faulted in is, for its page descriptor (and so for
+/// /proc/kpageflags and pagemap's file bit).
+enum PageUse {
+    /// Zero-filled or copied on write. Linux: PageAnon + PG_swapbacked
+    case anonymous
+    /// A copy of a file's bytes, in place of a page-cache page. Linux: page->mapping = the file's address_space
+    case file
+    /// A shared anonymous object's page. Linux: shmem: PG_swapbacked, always dirty (no backing file)
+    case shmem
+
+    var flags: PageFlags {
+        switch self {
+        case .anonymous: [.anon, .swapBacked]
+        case .file: []
+        case .shmem: [.swapBacked, .dirty]
+        }
+    }
+}
+
 extension MM {
     /// `handleFault` under mmap_lock held for reading. (A method of the mm, so
     /// the lock is reached through `self` without a reference count taken for
@@ -146,7 +165,7 @@ extension MM {
             return .segv(.noVMA)        // grown once already and still not covered
         case .zeroFillAnonymous:
             VMStat.count(.zeroFillFaults)
-            return mapNewFrame(page, vma: vma, writable: true) { PageBytes.clear($0) }
+            return mapNewFrame(page, vma: vma, writable: true, use: .anonymous) { PageBytes.clear($0) }
         case .mapZeroPage:
             VMStat.count(.zeroPageMaps)
             return mapIfEmpty(page, ZeroPage.frame, flags: Self.pteFlags(for: vma.flags, writable: false))
@@ -158,7 +177,11 @@ extension MM {
                 return mapIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: access.kind == .write))
             }
             VMStat.count(.majorFaults)
-            return mapNewFrame(page, vma: vma, writable: access.kind == .write) { frame in
+            // A private write gets its own copy at once (anonymous); otherwise the
+            // copy of the file's bytes stands in for a page-cache page.
+            let use: PageUse
+            if case .copyFilePage = action { use = .anonymous } else { use = .file }
+            return mapNewFrame(page, vma: vma, writable: access.kind == .write, use: use) { frame in
                 MappedFiles.read(file, page: pageOffset, into: frame)
             }
         case .copyOnWrite:
@@ -175,9 +198,10 @@ extension MM {
     /// A fresh frame, every byte of it written by `fill` (no lock held), mapped
     /// at `page` unless another thread's fault mapped one there meanwhile.
     /// Linux: do_anonymous_page(), do_read_fault(), do_cow_fault()
-    private func mapNewFrame(_ page: VirtAddr, vma: VMA, writable: Bool,
+    private func mapNewFrame(_ page: VirtAddr, vma: VMA, writable: Bool, use: PageUse,
                              _ fill: (UnsafeMutableRawPointer) -> Void) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
+        PageAllocator.mark(frame, use.flags)
         fill(UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)))
         let installed = installIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable), fresh: true)
         if installed != .installed { PageAllocator.free(frame) }
@@ -220,6 +244,9 @@ extension MM {
         } catch {
             Panic.now("wp_page_reuse: the PTE at \(Fmt.hex(page.value)) vanished under the page-table lock: \(error)")
         }
+        // A private file page written in place is the process's own now: Linux
+        // would have copied it into an anonymous page (Keel reuses the frame).
+        if !vma.flags.contains(.shared) { PageAllocator.mark(seen.frame, PageUse.anonymous.flags) }
         flush(page)
         return .resolved
     }
@@ -231,6 +258,7 @@ extension MM {
     /// Linux: wp_page_copy() with its pte_same() re-check
     private func copyOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
+        PageAllocator.mark(frame, PageUse.anonymous.flags)
         // The old frame may be freed while it is copied (its other mapper broke
         // the sharing too, and this mm's PTE changed first): then the re-check
         // fails and the copy is dropped unread.

@@ -40,6 +40,7 @@ final class SharedMemoryObject {
         defer { lock.unlock() }
         if let frame = pages[index] { return frame }
         guard let frame = PageAllocator.allocate(flags: .zero) else { return nil }
+        PageAllocator.mark(frame, PageUse.shmem.flags)
         pages.insert(frame, at: index)
         MapCount.initialize(frame, to: 1)      // the object's own reference
         return frame

@@ -28,4 +28,9 @@ public struct PageFlags: OptionSet, Sendable {
     @inlinable public static var perCPUList: PageFlags { PageFlags(rawValue: 1 << 7) }
     /// Anonymous memory that would go to swap, not to a file. Linux: PG_swapbacked
     @inlinable public static var swapBacked: PageFlags { PageFlags(rawValue: 1 << 6) }
+    /// Anonymous memory of a process (zero-filled or a copy-on-write copy),
+    /// not a file's page. Linux: PageAnon() (PAGE_MAPPING_ANON in page->mapping)
+    @inlinable public static var anon: PageFlags { PageFlags(rawValue: 1 << 8) }
+    /// Holds a page table. Linux: PageTable() (the PGTY_table page type)
+    @inlinable public static var pageTable: PageFlags { PageFlags(rawValue: 1 << 9) }
 }

@@ -27,6 +27,7 @@ final class ProcPidDirectory: FixedDirectory {
     /// Inode numbers of the entries that are not printed files.
     private var exeIno: UInt64 { Self.ino(pid: pid) + 64 }
     private var netIno: UInt64 { Self.ino(pid: pid) + 65 }
+    private var pagemapIno: UInt64 { Self.ino(pid: pid) + 66 }
 
     func lookup(_ name: String) -> Inode? {
         if name == "exe" {
@@ -42,6 +43,11 @@ final class ProcPidDirectory: FixedDirectory {
             return Inode(ino: netIno, superBlock: ProcFS.superBlock, kind: .directory(EmptyDirectory()),
                          permissions: 0o555)
         }
+        if name == "pagemap" {
+            // Linux: proc_pagemap_operations, mode 0400
+            return Inode(ino: pagemapIno, superBlock: ProcFS.superBlock, kind: .special(PagemapFile(pid: pid)),
+                         permissions: 0o400)
+        }
         guard let index = Self.files.firstIndex(where: { $0.name == name }) else { return nil }
         let pid = self.pid, show = Self.files[index].show
         return ProcFS.fileInode(ino: Self.ino(pid: pid) + UInt64(index) + 1) { (window: inout TextWindow) throws(Errno) in
@@ -51,7 +57,8 @@ final class ProcPidDirectory: FixedDirectory {
     }
 
     func entries() -> [DirectoryEntry] {
-        [DirectoryEntry(name: "exe", ino: exeIno, type: .symlink), DirectoryEntry(name: "net", ino: netIno, type: .directory)]
+        [DirectoryEntry(name: "exe", ino: exeIno, type: .symlink), DirectoryEntry(name: "net", ino: netIno, type: .directory),
+         DirectoryEntry(name: "pagemap", ino: pagemapIno, type: .regular)]
             + Self.files.enumerated().map { index, file in
                 DirectoryEntry(name: file.name, ino: Self.ino(pid: pid) + UInt64(index) + 1, type: .regular)
             }

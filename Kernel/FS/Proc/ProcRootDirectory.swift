@@ -12,8 +12,17 @@ final class ProcRootDirectory: FixedDirectory {
         ("sched_wrr", ProcSystemFiles.schedWRR),
         ("slabinfo", ProcSystemFiles.slabinfo),
         ("vmstat", ProcSystemFiles.vmstat),
+        ("zoneinfo", ProcSystemFiles.zoneinfo),
+    ]
+    /// The binary per-frame tables (Kernel/FS/Proc/PageInspectionFiles.swift),
+    /// readable by root only as in Linux; listed after the text files.
+    private static let tables: [(name: String, table: KPageFile.Table)] = [
+        ("kpagecount", .count),
+        ("kpageflags", .flags),
+        ("kpageorder", .order),
     ]
     private static let firstFileIno: UInt64 = 16
+    private static var firstTableIno: UInt64 { firstFileIno + UInt64(files.count) }
     private static let selfIno: UInt64 = 2
 
     func lookup(_ name: String) -> Inode? {
@@ -25,6 +34,10 @@ final class ProcRootDirectory: FixedDirectory {
         if let index = Self.files.firstIndex(where: { $0.name == name }) {
             return ProcFS.fileInode(ino: Self.firstFileIno + UInt64(index), ProcFS.text(Self.files[index].show))
         }
+        if let index = Self.tables.firstIndex(where: { $0.name == name }) {
+            return Inode(ino: Self.firstTableIno + UInt64(index), superBlock: ProcFS.superBlock,
+                         kind: .special(KPageFile(Self.tables[index].table)), permissions: 0o400)
+        }
         guard let pid = Self.pid(named: name), Task.lookup(pid: pid) != nil else { return nil }
         return ProcPidDirectory.inode(pid: pid)
     }
@@ -33,6 +46,9 @@ final class ProcRootDirectory: FixedDirectory {
         var entries: [DirectoryEntry] = []
         for (index, file) in Self.files.enumerated() {
             entries.append(DirectoryEntry(name: file.name, ino: Self.firstFileIno + UInt64(index), type: .regular))
+        }
+        for (index, table) in Self.tables.enumerated() {
+            entries.append(DirectoryEntry(name: table.name, ino: Self.firstTableIno + UInt64(index), type: .regular))
         }
         entries.append(DirectoryEntry(name: "self", ino: Self.selfIno, type: .symlink))
         for task in Task.all where task.pid == task.tgid {
