@@ -164,7 +164,7 @@ def meminfo_kib(cap, name, key):
 
 # (key, label, colour); free frames by order follow, then nothing else.
 CATEGORIES = [
-    ("outside", "outside any zone", "#ffffff"),
+    ("outside", "(no frame: row padding)", "#ffffff"),
     ("hole", "hole (no struct page)", "#d9d9d9"),
     ("reserved", "kernel: reserved (image, memmap, early)", "#303030"),
     ("kernel", "kernel: other allocation", "#8c8c8c"),
@@ -230,33 +230,46 @@ def row_width(nframes):
     return width
 
 
+DETAIL_ROWS = 40
+
+
 def draw_physical(cap, out_png):
+    """A panel per zone (and one for the frames below the first zone), every
+    frame a square; then, enlarged, the rows that hold a frame in use (on a
+    machine that has just booted, a few MiB among free order-10 blocks)."""
     zs = zones(cap)
     if not zs:
         raise ValueError("no zones in /proc/zoneinfo")
     end = max(start + spanned for _, start, spanned, *_ in zs)
     cat = classify_frames(cap, end)
-    # Frames in no zone (below the first, between zones) are their own segments.
     segments, pos = [], 0
-    for name, start, spanned, present, managed, free in sorted(zs, key=lambda z: z[1]):
+    for name, start, spanned, *_ in sorted(zs, key=lambda z: z[1]):
         if start > pos:
-            segments.append(("no zone", pos, start - pos))
-            cat[pos:start] = CAT["outside"]
+            segments.append(("below the first zone" if pos == 0 else "between zones", pos, start - pos))
         segments.append((name, start, spanned))
         pos = start + spanned
     width = row_width(end)
     per_pixel = max(1, width // 1024)
     colours = palette()
-    rows = [(seg, -(-((seg[1] + seg[2]) - (seg[1] // width * width)) // width)) for seg in segments]
-    heights = [max(r, 2) for _, r in rows]
-    px = 3 if width // per_pixel <= 256 else 1
-    fig_w = 11.5
-    fig_h = 1.2 + sum(heights) * px / 100 + 0.45 * len(rows)
-    fig, axes = plt.subplots(len(rows), 1, figsize=(fig_w, fig_h), dpi=100, squeeze=False,
-                             gridspec_kw=dict(height_ratios=heights, hspace=0.55, left=0.08, right=0.62,
-                                              top=1 - 0.55 / fig_h, bottom=0.35 / fig_h))
+    rows = [-(-((start + length) - start // width * width) // width) for _, start, length in segments]
+    # The rows worth enlarging: any frame neither free nor outside.
+    padded = np.full(-(-end // width) * width, CAT["outside"], dtype=np.int16)
+    padded[:end] = cat
+    busy_rows = np.nonzero(((padded < FREE0) & (padded != CAT["pcp"]) & (padded != CAT["outside"]))
+                           .reshape(-1, width).any(axis=1))[0][:DETAIL_ROWS]
+    scale = 2 if width // per_pixel <= 256 else 1          # screen pixels per frame, main map
+    panel_px = [max(r * scale, 14) for r in rows]
+    detail_px = len(busy_rows) * 12
+    heights = panel_px + [detail_px]
+    fig_h = (sum(heights) + 60 * len(heights) + 60) / 100
+    fig = plt.figure(figsize=(12, fig_h), dpi=100)
+    grid_spec = fig.add_gridspec(len(heights), 1, height_ratios=heights, hspace=0.0, left=0.09, right=0.66,
+                                 top=1 - 0.75 / fig_h, bottom=0.3 / fig_h)
+    # 60 px between panels, for titles and tick labels
+    grid_spec.update(hspace=60 * len(heights) / sum(heights))
     drawn = 0
-    for ax, ((name, start, length), nrows) in zip(axes[:, 0], rows):
+    for i, ((name, start, length), nrows) in enumerate(zip(segments, rows)):
+        ax = fig.add_subplot(grid_spec[i])
         first = start // width * width
         grid = np.full(nrows * width, CAT["outside"], dtype=np.int16)
         grid[start - first:start - first + length] = cat[start:start + length]
@@ -268,32 +281,52 @@ def draw_physical(cap, out_png):
                             np.where(grid >= FREE0, -1, grid).max(axis=2)).astype(np.int16)
         ax.imshow(colours[grid], aspect="auto", interpolation="nearest",
                   extent=(0, width, first + nrows * width, first))
-        for z in np.nonzero(cat[start:start + length] == CAT["zero"])[0] + start:
-            ax.plot([z % width + 0.5], [z // width * width + width / 2], "o", ms=9, mfc="none", mec="black", mew=1.2)
-        ax.set_xlim(0, width)
-        ax.set_ylim(first + nrows * width, first)
-        ax.set_xticks(np.linspace(0, width, 5))
-        ax.set_xticklabels([mib_label(x * PAGE) for x in np.linspace(0, width, 5)], fontsize=7)
-        yt = np.linspace(first, first + nrows * width, min(nrows, 6) + 1)
-        ax.set_yticks(yt)
-        ax.set_yticklabels([mib_label(y * PAGE) for y in yt], fontsize=7)
+        frame_axes(ax, width, first, first + nrows * width, max(1, min(6, nrows * scale // 40)))
         seg_cat = cat[start:start + length]
         nfree = int(((seg_cat >= FREE0) | (seg_cat == CAT["pcp"])).sum())
         ax.set_title(f"{name}: PFN {start}-{start + length - 1} ({mib_label(length * PAGE)}), "
                      f"{nfree} frames free", fontsize=9, loc="left")
+    if len(busy_rows):
+        ax = fig.add_subplot(grid_spec[len(segments)])
+        detail = padded.reshape(-1, width)[busy_rows]
+        ax.imshow(colours[detail], aspect="auto", interpolation="nearest", extent=(0, width, len(busy_rows), 0))
+        for k in np.nonzero(np.diff(busy_rows) > 1)[0]:      # rows left out between these two
+            ax.axhline(k + 1, color="white", lw=2.5)
+        for z in np.nonzero(cat == CAT["zero"])[0]:
+            r = np.nonzero(busy_rows == z // width)[0]
+            if len(r):
+                ax.plot([z % width + 0.5], [r[0] + 0.5], "o", ms=10, mfc="none", mec="black", mew=1.3)
+        ax.set_xlim(0, width)
+        ax.set_xticks(np.linspace(0, width, 5))
+        ax.set_xticklabels([mib_label(x * PAGE) for x in np.linspace(0, width, 5)], fontsize=7)
+        ax.set_yticks(np.arange(len(busy_rows)) + 0.5)
+        ax.set_yticklabels([mib_label(r * width * PAGE) for r in busy_rows], fontsize=6.5)
+        ax.set_title(f"enlarged: the {len(busy_rows)} rows with a frame in use (each {mib_label(width * PAGE)}, "
+                     f"at the address on the left; a white line: rows left out)", fontsize=9, loc="left")
     counts = np.bincount(cat, minlength=FREE0 + FREE_ORDERS)
     handles = [Patch(facecolor=c, edgecolor="#999999", label=f"{label}: {counts[i]}")
-               for i, (key, label, c) in enumerate(CATEGORIES) if key != "outside" or counts[i]]
-    handles += [Patch(facecolor=c, edgecolor="#999999", label=f"free, buddy order {k} block: {counts[FREE0 + k]}")
+               for i, (key, label, c) in enumerate(CATEGORIES) if key != "outside"]
+    handles += [Patch(facecolor=c, edgecolor="#999999", label=f"free, in a buddy block of order {k}: {counts[FREE0 + k]}")
                 for k, c in enumerate(free_colours())]
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.64, 1 - 0.55 / fig_h), fontsize=8,
-               title="frames by owner", title_fontsize=9, frameon=False)
-    fig.suptitle(f"Physical memory: {end} frames of 4 KiB, one row = {mib_label(width * PAGE)}, "
-                 f"left to right", fontsize=11, x=0.02, ha="left")
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.68, 1 - 0.5 / fig_h), fontsize=8,
+               title="frames by owner (counts)", title_fontsize=9, frameon=False)
+    fig.suptitle(f"Physical memory: {end} frames of 4 KiB, a row = {mib_label(width * PAGE)}, low addresses first",
+                 fontsize=11, x=0.02, ha="left")
     fig.savefig(out_png)
     plt.close(fig)
     return dict(frames_drawn=drawn, pfn_end=end, row_frames=width, counts=counts,
                 free=int(counts[FREE0:].sum() + counts[CAT["pcp"]]), pcp=int(counts[CAT["pcp"]]))
+
+
+def frame_axes(ax, width, top, bottom, yticks):
+    """Ticks in bytes: the offset in the row across, the row's address down."""
+    ax.set_xlim(0, width)
+    ax.set_ylim(bottom, top)
+    ax.set_xticks(np.linspace(0, width, 5))
+    ax.set_xticklabels([mib_label(x * PAGE) for x in np.linspace(0, width, 5)], fontsize=7)
+    yt = np.linspace(top, bottom, yticks + 1)
+    ax.set_yticks(yt)
+    ax.set_yticklabels([mib_label(y * PAGE) for y in yt], fontsize=7)
 
 
 def mib_label(nbytes):
