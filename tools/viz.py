@@ -136,8 +136,9 @@ def parse(raw):
     return cap
 
 
-def zones(cap):
-    """[(name, start_pfn, spanned, present, managed, free)] from /proc/zoneinfo."""
+def zones(cap, empty=False):
+    """[(name, start_pfn, spanned, present, managed, free)] from /proc/zoneinfo
+    (only those that span frames, unless `empty`)."""
     out, zone = [], None
     for line in cap.texts.get("zoneinfo", []):
         m = re.match(r"Node\s+\d+,\s+zone\s+(\S+)", line)
@@ -149,7 +150,7 @@ def zones(cap):
         if m and zone is not None:
             zone.setdefault(m.group(1).rstrip(":").replace("pages ", ""), int(m.group(2)))
     return [(z["name"], z.get("start_pfn", 0), z.get("spanned", 0), z.get("present", 0), z.get("managed", 0),
-             z.get("free", 0)) for z in out if z.get("spanned", 0) > 0]
+             z.get("free", 0)) for z in out if empty or z.get("spanned", 0) > 0]
 
 
 def meminfo_kib(cap, name, key):
@@ -596,7 +597,7 @@ def write_html(out_dir, cap, phys, space, faults, results, seconds):
     def table(rows):
         return "<table>" + "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
                                    for r in rows) + "</table>"
-    zone_rows = [("zone", "start PFN", "spanned", "present", "managed", "free")] + zones(cap)
+    zone_rows = [("zone", "start PFN", "spanned", "present", "managed", "free")] + zones(cap, empty=True)
     kinds = [(k, n, cap.expectations().get(k, "")) for k, n in faults["by_kind"].items()]
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Keel: make viz</title>
