@@ -98,18 +98,14 @@ enum FS {
         } catch {
             Panic.now("VFS: Unable to mount root fs on \(name) (\(error.name))")
         }
-        for (directory, mounted) in [("dev", DevTmpfs.mount), ("proc", ProcFS.mount)] {
+        for (directory, mounted) in [("dev", DevTmpfs.mount), ("proc", ProcFS.mount), ("sys", SysFS.mount)] {
             do throws(Errno) {
-                let point = try PathWalk.resolve("/" + directory, root: root, from: root, mounts: mounts)
-                guard point.inode.isDirectory else { throw .ENOTDIR }
-                var mount = mounted
-                mount.path = "/" + directory
-                mount.covered = point.inode
-                mounts.add(mount)
+                try mountAt("/" + directory, mounted)
             } catch {
                 Log.error("\(mounted.superBlock.typeName): cannot mount on /\(directory) of the root (\(error.name))")
             }
         }
+        mountTracefs()
         lock.unlockWrite()
         Log.notice("VFS: Mounted root (ext2 filesystem) \(readOnly ? "readonly" : "read-write") on device \(number.major):\(number.minor).")
     }
@@ -121,7 +117,7 @@ enum FS {
         lock.lockWrite()
         mounts.add(Mount(source: "rootfs", path: "/", covered: nil, root: root.inode, options: ""))
         do throws(Errno) {
-            for (name, mounted) in [("dev", DevTmpfs.mount), ("proc", ProcFS.mount)] {
+            for (name, mounted) in [("dev", DevTmpfs.mount), ("proc", ProcFS.mount), ("sys", SysFS.mount)] {
                 let point = try Namei.create(name, in: root, .directory, permissions: 0o755, as: .root)
                 var mount = mounted
                 mount.path = "/" + name
@@ -129,8 +125,9 @@ enum FS {
                 mounts.add(mount)
             }
         } catch {
-            Log.error("rootfs: cannot make /dev and /proc (\(error.name))")
+            Log.error("rootfs: cannot make /dev, /proc and /sys (\(error.name))")
         }
+        mountTracefs()
         var unpacker = InitramfsUnpacker(root: root.inode)
         do throws(CpioError) {
             try unpacker.unpack(archive)
@@ -141,6 +138,26 @@ enum FS {
         let stats = unpacker.stats
         Log.notice("initramfs: \(stats.files) files, \(stats.directories) directories, \(stats.bytes) bytes")
         if stats.skipped > 0 { Log.notice("initramfs: skipped \(stats.skipped) entries (see Kernel/Core/FS/Initramfs.swift)") }
+    }
+
+    /// Mounts `mounted` on the directory `path` (which exists). Namespace lock held for writing.
+    private static func mountAt(_ path: String, _ mounted: Mount) throws(Errno) {
+        let point = try PathWalk.resolve(path, root: root, from: root, mounts: mounts)
+        guard point.inode.isDirectory else { throw .ENOTDIR }
+        var mount = mounted
+        mount.path = path
+        mount.covered = point.inode
+        mounts.add(mount)
+    }
+
+    /// tracefs on sysfs's /sys/kernel/tracing, as Linux mounts it there by
+    /// itself. Namespace lock held for writing. Linux: tracefs's automount (trace_automount)
+    private static func mountTracefs() {
+        do throws(Errno) {
+            try mountAt(SysFS.tracingPath, TraceFS.mount)
+        } catch {
+            Log.error("tracefs: cannot mount on \(SysFS.tracingPath) (\(error.name))")
+        }
     }
 
     /// The dentry `path` names, relative paths starting at `start`, ".." stopping

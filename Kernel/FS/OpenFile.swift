@@ -209,7 +209,7 @@ final class OpenFile {
             while buffer.remaining > 0 && start < Int64(Int.max / 2) {
                 if total > 0 && Signals.interrupted(Scheduler.current) { break }
                 let piece = UnsafeMutableRawBufferPointer(rebasing: bounce[0..<min(bounce.count, buffer.remaining)])
-                let n = try file.read(into: piece, at: Int(start))
+                let n = try file.read(into: piece, at: Int(start), nonBlocking: flags.contains(.nonBlocking))
                 if n == 0 { break }
                 let copied = try buffer.copyOut(UnsafeRawBufferPointer(rebasing: bounce[0..<n]))
                 total += copied

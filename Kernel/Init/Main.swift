@@ -37,6 +37,7 @@ private func startKernelOnKernelStack() {
     Scheduler.initialize(idle: Task(pid: 0, tgid: 0, name: "swapper/0", kernelStack: bootStack!))
     Lockdep.initialize(enabled: Boot.commandLine.lockdep)
     SMP.startSecondaryCPUs(max: SMP.maxCPUs)
+    Trace.initialize(cpus: Scheduler.cpuCount)
     PCI.scan()
     VirtioBlkDevice.probeAll()
     if let hook = Boot.commandLine.testHook {

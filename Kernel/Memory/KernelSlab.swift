@@ -72,15 +72,20 @@ enum Slab {
     @inline(__always)
     private static var cpu: Int { cpuNumbersReady ? PerCPU.cpu : 0 }
 
-    /// Linux: kmalloc(); nil when memory is exhausted.
+    /// Linux: kmalloc(); nil when memory is exhausted. (Never inlined: the
+    /// kmalloc event's call_site is its caller.)
+    @inline(never)
     static func kmalloc(_ size: Int, alignment: Int = 8) -> UnsafeMutableRawPointer? {
+        let object: UnsafeMutableRawPointer?
         do {
-            return try allocator!.kmalloc(size: size, alignment: alignment, cpu: cpu)
+            object = try allocator!.kmalloc(size: size, alignment: alignment, cpu: cpu)
         } catch .outOfMemory {
-            return nil
+            object = nil
         } catch {
             fail(error)
         }
+        Trace.kmalloc(object, requested: size, allocated: object.flatMap { try? allocator!.ksize($0) } ?? 0)
+        return object
     }
 
     /// Linux: kmem_cache_create(); nil when memory is exhausted.
@@ -128,7 +133,10 @@ enum Slab {
     static var totalPages: Int { allocator!.slabPages }
 
     /// Linux: kfree(). A bad free is a kernel bug: the report names the cache.
+    /// (Never inlined: the kfree event's call_site is its caller.)
+    @inline(never)
     static func kfree(_ object: UnsafeMutableRawPointer?) {
+        if let object { Trace.kfree(object) }
         do {
             try allocator!.kfree(object)
         } catch {

@@ -55,6 +55,7 @@ enum PageAllocator {
             lists[PerCPU.cpu].drain()
             block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
         }
+        Trace.pageAlloc(block, order: order, flags: flags)
         guard let block else { return nil }
         // Zeroing a block needs no lock: nobody else can see it yet.
         if flags.contains(.zero) {
@@ -77,6 +78,7 @@ enum PageAllocator {
     /// (Never inlined: a bad free's call trace should show this frame.)
     @inline(never)
     static func free(_ block: PhysAddr, order: Int = 0) {
+        Trace.pageFree(block, order: order)
         if order == 0, let lists = perCPU, isAllocatedSingleFrame(block) {
             lists[PerCPU.cpu].give(block)
             return

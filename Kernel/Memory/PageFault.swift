@@ -36,17 +36,24 @@ enum PageFaultHandler {
         let error = PageFaultErrorCode(rawValue: frame.pointee.errorCode)
         let fromUser = frame.pointee.isUserMode
         let task = Scheduler.current
+        Trace.pageFault(fromUser: fromUser, address: address, ip: frame.pointee.rip, errorCode: frame.pointee.errorCode)
         // A user copy under a spinlock may not sleep for mmap_lock: it fails
         // (the fixup below) and its caller retries. Linux: faulthandler_disabled()
         let mayResolve = fromUser || task.pagefaultsDisabled == 0
         if address < KernelLayout.taskSize, mayResolve, let mm = task.mm, !error.contains(.reservedBit) {
             let kind: FaultAccess.Kind = error.contains(.instructionFetch) ? .execute : error.contains(.write) ? .write : .read
             let access = FaultAccess(kind, fromUserMode: fromUser)
-            var outcome = mm.handleFaultReadLocked(at: VirtAddr(address), access: access)
+            var how = FaultHow.spurious
+            var outcome = mm.handleFaultReadLocked(at: VirtAddr(address), access: access, how: &how)
             if case .needsWriteLock = outcome {
                 mm.mmapLock.lockWrite()
-                outcome = mm.handleFault(at: VirtAddr(address), access: access)
+                outcome = mm.handleFault(at: VirtAddr(address), access: access, how: &how)
                 mm.mmapLock.unlockWrite()
+            }
+            switch outcome {
+            case .resolved: Trace.faultResolved(address: address, ip: frame.pointee.rip, errorCode: error.rawValue, how: how)
+            case .segv: Trace.faultResolved(address: address, ip: frame.pointee.rip, errorCode: error.rawValue, how: .sigsegv)
+            case .needsWriteLock, .outOfMemory: break
             }
             switch outcome {
             case .resolved, .needsWriteLock:         // (the second time it cannot ask again)
@@ -126,15 +133,23 @@ extension MM {
     /// the lock is reached through `self` without a reference count taken for
     /// each call: two atomic pairs fewer on the hottest path under TCG.)
     /// Linux: lock_mm_and_find_vma() + handle_mm_fault() + mmap_read_unlock()
-    func handleFaultReadLocked(at address: VirtAddr, access: FaultAccess) -> FaultOutcome {
+    func handleFaultReadLocked(at address: VirtAddr, access: FaultAccess, how: inout FaultHow) -> FaultOutcome {
         mmapLock.lockRead()
         defer { mmapLock.unlockRead() }
-        return handleFault(at: address, access: access)
+        return handleFault(at: address, access: access, how: &how)
     }
 
-    /// Resolves a fault at `address` in this mm, or says why it cannot.
-    /// Linux: handle_mm_fault() → __handle_mm_fault() → handle_pte_fault()
+    /// `handleFault` for a kernel caller that does not ask how (a user copy's
+    /// pre-fault, get_user_pages).
     func handleFault(at address: VirtAddr, access: FaultAccess) -> FaultOutcome {
+        var how = FaultHow.spurious
+        return handleFault(at: address, access: access, how: &how)
+    }
+
+    /// Resolves a fault at `address` in this mm, or says why it cannot, and
+    /// sets `how` to the path taken (for keel:fault_resolved).
+    /// Linux: handle_mm_fault() → __handle_mm_fault() → handle_pte_fault()
+    func handleFault(at address: VirtAddr, access: FaultAccess, how: inout FaultHow) -> FaultOutcome {
         precondition(mmapLock.isLocked, "handle_mm_fault() without mmap_lock")
         VMStat.count(.pageFaults)
         let page = address.alignedDown()
@@ -149,11 +164,13 @@ extension MM {
             guard mmapLock.isWriteLocked else { return .needsWriteLock }
             do { try vmas.expandDownwards(to: newStart) } catch { return .segv(.noVMA) }
             VMStat.count(.stackGrowths)
+            how = .stackGrowth
             lookup = vmas.findVMAPrev(address)
             seen = pteState(at: page)
             action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
                                           pte: seen.state, layout: layout)
         }
+        if how != .stackGrowth { how = FaultHow(action) }     // a fault that grew the stack says so
         guard let vma = lookup.vma else { return .segv(.noVMA) }
         switch action {
         case .spurious:
@@ -173,6 +190,7 @@ extension MM {
             guard case .file(let file, _) = vma.backing else { return .segv(.accessError) }
             if let object = SharedMemory.object(file) {
                 VMStat.count(.shmemFaults)
+                how = .shmem
                 guard let frame = object.findOrCreate(pageOffset) else { return .outOfMemory }
                 return mapIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: access.kind == .write))
             }

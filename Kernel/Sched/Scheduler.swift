@@ -136,6 +136,7 @@ enum Scheduler {
     /// Enqueues on the CPU placement picks and pokes that CPU. Lock held.
     private static func place(_ index: EntityIndex) {
         let cpu = runQueues.selectCPU(for: index, in: entities) ?? 0
+        Trace.schedMigrate(tasks[Int(index)], from: entities[Int(index)].cpu, to: cpu)
         runQueues[cpu].enqueue(index, in: &entities)
         if runQueues[cpu].current == nil || runQueues[cpu].shouldPreempt(by: index, in: entities) {
             needResched[cpu] = true
@@ -260,6 +261,7 @@ enum Scheduler {
         task.state = .runnable
         sleepers.removeAll { $0.task === task }
         if !entities[Int(task.entity)].onRunQueue { place(task.entity) }
+        Trace.schedWakeup(task)
     }
 
     /// sched_yield(): to the back of the queue. Linux: do_sched_yield()
@@ -355,6 +357,7 @@ enum Scheduler {
         if cpu == 0 {
             ticks += 1
             if ticks % balanceInterval == 0, let move = runQueues.balance(in: entities) {
+                Trace.schedMigrate(tasks[Int(move.entity)], from: move.from, to: move.to)
                 runQueues.migrate(move, in: &entities)
                 if runQueues[move.to].current == nil { needResched[move.to] = true; CPUKick.reschedule(move.to) }
             }
@@ -389,6 +392,7 @@ enum Scheduler {
     @inline(never)
     private static func prepareSwitch() -> (UnsafeMutablePointer<UInt64>, UInt64)? {
         let cpu = PerCPU.cpu
+        let preempted = needResched[cpu]
         needResched[cpu] = false
         let previous = current
         if previous.entity != SchedEntity.none {
@@ -400,11 +404,13 @@ enum Scheduler {
         }
         var pick = runQueues[cpu].pickNext()
         if pick == nil, let pull = runQueues.idlePull(cpu: cpu, in: entities) {   // Linux: newidle_balance()
+            Trace.schedMigrate(tasks[Int(pull.entity)], from: pull.from, to: pull.to)
             runQueues.migrate(pull, in: &entities)
             pick = runQueues[cpu].pickNext()
         }
         let next = pick.flatMap { tasks[Int($0)] } ?? idleTasks[cpu]
         guard next !== previous else { return nil }
+        Trace.schedSwitch(from: previous, to: next, preempted: preempted)
         // The user FPU state goes with the task (Linux: switch_fpu_prepare/finish).
         TaskStack.completeUserFPUState(previous)
         TaskStack.loadUserFPUState(next)

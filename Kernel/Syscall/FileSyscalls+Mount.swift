@@ -1,6 +1,6 @@
 // mount(2) and umount2(2): putting a file system over a directory and taking
-// it away. Keel mounts tmpfs (a new one each time), proc and devtmpfs (one
-// each, shown wherever mounted), and ext2 from a disk node.
+// it away. Keel mounts tmpfs (a new one each time), proc, devtmpfs, sysfs and
+// tracefs (one each, shown wherever mounted), and ext2 from a disk node.
 // Linux: fs/namespace.c (do_mount → do_new_mount, ksys_umount → do_umount)
 
 extension FileSyscalls {
@@ -57,6 +57,14 @@ extension FileSyscalls {
             return made
         case "proc":
             var made = ProcFS.mount
+            made.source = source
+            return made
+        case "sysfs":
+            var made = SysFS.mount
+            made.source = source
+            return made
+        case "tracefs":
+            var made = TraceFS.mount
             made.source = source
             return made
         case "devtmpfs":

@@ -174,12 +174,14 @@ enum Syscall: Int {
 enum SyscallTable {
     /// Runs the call and leaves its result, or -errno, in the frame's rax.
     static func run(_ call: Syscall?, _ args: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) {
+        Trace.sysEnter(args)
         let result: Int64
         do {
             result = Int64(try dispatch(call, args, frame: frame))
         } catch {
             result = error.syscallReturn
         }
+        Trace.sysExit(args.number, result: result)
         frame.pointee.rax = UInt64(bitPattern: result)
     }
 

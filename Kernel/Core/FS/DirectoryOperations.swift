@@ -119,6 +119,10 @@ public protocol SpecialFile: AnyObject {
     /// filled, 0 at the end. A stream ignores the offset and may sleep until
     /// there is something to read.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int
+    /// The same for an open file with O_NONBLOCK set or not: a stream with
+    /// nothing to read is EAGAIN instead of waiting (trace_pipe). The default
+    /// ignores it.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int, nonBlocking: Bool) throws(Errno) -> Int
     /// Takes the bytes of one write(2) (at most a page) and returns how many it took.
     func write(from buffer: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int
     /// false for a stream: no offset, lseek and pread are ESPIPE.
@@ -128,6 +132,9 @@ public protocol SpecialFile: AnyObject {
 extension SpecialFile {
     public func open(flags: OpenFlags) throws(Errno) {}
     public func checkRead(count: Int, at offset: Int) throws(Errno) {}
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int, nonBlocking: Bool) throws(Errno) -> Int {
+        try read(into: buffer, at: offset)
+    }
     public func write(from buffer: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int { throw .EINVAL }
     public var isSeekable: Bool { true }
 }

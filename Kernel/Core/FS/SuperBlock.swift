@@ -126,4 +126,6 @@ public enum FileSystemMagic {
     public static let proc: UInt64 = 0x9fa0
     public static let ext2: UInt64 = 0xef53
     public static let pipefs: UInt64 = 0x5049_5045
+    public static let sysfs: UInt64 = 0x6265_6572
+    public static let tracefs: UInt64 = 0x7472_6163
 }
