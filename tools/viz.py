@@ -537,7 +537,7 @@ def draw_faults(cap, out_png):
                         for i, (_, name, pid) in enumerate(bands)], fontsize=7.5, rotation=30, ha="right")
     ax.tick_params(axis="x", length=0)
     ax.set_xlabel("the tour's phases (trace_marker lines), each as wide as the next, with how long it took", fontsize=9)
-    event = cap.fact("event", default="?")
+    event = cap.fact("event", default="?").replace("/", ":")
     fig.suptitle(f"Page faults of viz_tour (pid {cap.fact('pid')}) and its child (pid {child}) by how they were "
                  f"resolved: {len(faults)} {event} events", fontsize=10, x=0.01, ha="left")
     fig.savefig(out_png)
@@ -616,12 +616,13 @@ from /proc/kpageflags; free frames come from /proc/kpageorder, darker green for 
 <h2>2. One process's address space</h2>
 <p>viz_tour's VMAs (/proc/self/maps) while its forked child is still alive and shares its pages. One bar per
 VMA, highest address on top; bars grow with the logarithm of the size, so a one-page VMA and the 4 MiB arena both
-show, and the gaps between VMAs (written at the right) are not to scale. Inside a bar, each page is to scale and
+show, and the gaps between VMAs (written between the rows) are not to scale. Inside a bar, each page is to scale and
 coloured from /proc/self/pagemap (present, exclusive), /proc/kpagecount (mapcount) and /proc/kpageflags.</p>
 <img src="address-space.png" alt="address space">
 <h2>3. Page faults over time</h2>
-<p>Every {html.escape(cap.fact('event', default='?'))} event of viz_tour and its child, by how the fault was resolved,
-against time; the shaded bands are the tour's phases, from the lines it wrote to trace_marker.</p>
+<p>Every {html.escape(cap.fact('event', default='?').replace('/', ':'))} event of viz_tour and its child, by how the fault was resolved,
+in time order; the bands are the tour's phases, from the lines it wrote to trace_marker, each band as wide as the
+next however long the phase took (written under it), with its faults at their times inside it.</p>
 <img src="faults.png" alt="fault timeline">
 {table([("kind", "events", "the tour caused at least")] + kinds)}
 <h2>Checks</h2>
