@@ -53,8 +53,9 @@ NOT_FREE = 0xFFFFFFFFFFFFFFFF
 PCP_BIT = 0x100
 
 # kpageflags bits (Linux: include/uapi/linux/kernel-page-flags.h)
-KPF = dict(LOCKED=0, REFERENCED=2, UPTODATE=3, DIRTY=4, LRU=5, SLAB=7, BUDDY=10, MMAP=11, ANON=12,
-           SWAPBACKED=14, NOPAGE=20, ZERO_PAGE=24, PGTABLE=26, RESERVED=32)
+# (the ones the pictures use)
+KPF = dict(UPTODATE=3, LRU=5, SLAB=7, BUDDY=10, MMAP=11, ANON=12, SWAPBACKED=14, NOPAGE=20, ZERO_PAGE=24,
+           PGTABLE=26, RESERVED=32)
 
 
 def bit(name):
@@ -163,12 +164,12 @@ def meminfo_kib(cap, name, key):
 
 # ------------------------------------------------------- physical memory
 
-# (key, label, colour); free frames by order follow, then nothing else.
+# (key, label, colour); the free frames' categories follow, FREE0 + buddy order.
 CATEGORIES = [
     ("outside", "(no frame: row padding)", "#ffffff"),
     ("hole", "hole (no struct page)", "#d9d9d9"),
     ("reserved", "kernel: reserved (image, memmap, early)", "#303030"),
-    ("kernel", "kernel: other allocation", "#8c8c8c"),
+    ("kernel", "allocated, no owner flag (e.g. kernel stacks)", "#8c8c8c"),
     ("slab", "slab", "#9467bd"),
     ("pgtable", "page table", "#e377c2"),
     ("anon", "anonymous", "#d62728"),
@@ -187,8 +188,8 @@ def free_colours():
     return [matplotlib.colors.to_hex(ramp(0.25 + 0.75 * k / (FREE_ORDERS - 1))) for k in range(FREE_ORDERS)]
 
 
-def palette():
-    colours = [c for _, _, c in CATEGORIES] + free_colours()
+def rgb(colours):
+    """An array of RGB rows from "#rrggbb" strings, for indexing by category."""
     return np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colours], dtype=np.uint8)
 
 
@@ -251,7 +252,7 @@ def draw_physical(cap, out_png):
         pos = start + spanned
     width = row_width(end)
     per_pixel = max(1, width // 1024)
-    colours = palette()
+    colours = rgb([c for _, _, c in CATEGORIES] + free_colours())
     rows = [-(-((start + length) - start // width * width) // width) for _, start, length in segments]
     # The rows worth enlarging: any frame neither free nor outside.
     padded = np.full(-(-end // width) * width, CAT["outside"], dtype=np.int16)
@@ -415,7 +416,7 @@ def draw_address_space(cap, out_png):
         raise ValueError("no maps lines in the dump")
     biggest = max((e - s) // PAGE for s, e, *_ in vs)
     bar = 620                       # pixels for the biggest VMA
-    colours = palette_of(PAGE_STATES)
+    colours = rgb([c for _, _, c in PAGE_STATES])
     fig_h = 1.3 + 0.42 * len(vs)
     fig, ax = plt.subplots(figsize=(13, fig_h), dpi=100)
     fig.subplots_adjust(left=0.33, right=0.98, top=1 - 0.7 / fig_h, bottom=0.9 / fig_h)
@@ -464,10 +465,6 @@ def draw_address_space(cap, out_png):
     plt.close(fig)
     return dict(vmas_drawn=len(vs), maps_lines=sum(1 for l in cap.texts.get("maps", []) if l.strip()),
                 page_totals={PAGE_STATES[i][0]: int(totals[i]) for i in range(len(PAGE_STATES))})
-
-
-def palette_of(table):
-    return np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, _, c in table], dtype=np.uint8)
 
 
 # --------------------------------------------------------------- faults
