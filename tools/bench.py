@@ -296,6 +296,33 @@ def scaling_table(keel, linux, boots):
     return lines
 
 
+def trace_point_cost():
+    """What a trace point costs while its event is off, read from the kernel
+    as built: at each site the one instruction that loads and tests its bit of
+    Trace.enabledMask, and the branch after it (the recording call is out of line)."""
+    try:
+        out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", os.path.join(ROOT, "build", "keel.elf")],
+                             capture_output=True, text=True).stdout.splitlines()
+    except OSError:
+        return []
+    sites, branches = 0, set()
+    for i, line in enumerate(out[:-1]):
+        fields = line.split("\t")
+        if len(fields) > 1 and "TraceO11enabledMask" in line and fields[1].startswith("test"):
+            sites += 1
+            # The branch on it (the compiler may schedule an unrelated move in between).
+            for later in out[i + 1:i + 4]:
+                after = later.split("\t")
+                if len(after) > 1 and after[1].startswith("j"):
+                    branches.add(after[1].split()[0])
+                    break
+    if not sites:
+        return []
+    return ["", "Trace points with their event off (objdump of build/keel.elf): %d sites, each 2 instructions, "
+            "`testb $bit, Trace.enabledMask(%%rip)` and `%s` (getpid_traced_sys, anon_fault_traced_per_page: events on)"
+            % (sites, "/".join(sorted(branches)))]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--boots", type=int, default=3)
@@ -339,6 +366,7 @@ def main():
         lines.append("")
         lines.append("Keel's fork with 32 MiB / its tiny fork: %.2fx (goal <= 2x: %s)" % (r, "met" if r <= 2 else "not met"))
     lines += scaling_table(keel_scale, linux_scale, args.boots)
+    lines += trace_point_cost()
     table = "\n".join(lines)
     print()
     print(table)

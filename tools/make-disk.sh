@@ -1,7 +1,7 @@
 #!/bin/bash
 # make-disk.sh IMAGE SIZE [EXTRA_DIR]: an ext2 disk image holding what the
 # initramfs holds (every Tests/Userland program, /sbin/init, /etc) plus
-# EXTRA_DIR, with empty /dev, /proc and /tmp for the kernel's and init's
+# EXTRA_DIR, with empty /dev, /proc, /sys and /tmp for the kernel's and init's
 # mounts; made by mke2fs -d, revision 1, 4 KiB blocks, and only the features
 # Keel's ext2 reads and writes (sparse_super, large_file, filetype).
 # Boot it with: make run DISK=IMAGE CMDLINE=root=/dev/vda
@@ -14,7 +14,7 @@ command -v mke2fs >/dev/null 2>&1 || { echo "make-disk.sh: mke2fs missing; run: 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp -a "$repo/build/userland/root/." "$stage/"
-mkdir -p "$stage/dev" "$stage/proc" "$stage/tmp"
+mkdir -p "$stage/dev" "$stage/proc" "$stage/sys" "$stage/tmp"
 chmod 1777 "$stage/tmp"
 rm -f "$image"
 mke2fs -q -F -t ext2 -r 1 -b 4096 -O none,sparse_super,large_file,filetype -E root_owner=0:0 -L keel \

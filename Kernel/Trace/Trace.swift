@@ -113,14 +113,17 @@ enum Trace {
 
     // MARK: reading
 
-    /// The newest records' CPU cursor state for a merge: a copy of the record
+    /// For a merge: a copy of the record
     /// at or after `cursor` on `cpu`, and where the one after it starts; nil
     /// if there is none. `scratch` (at least TraceRecordLayout.maxBytes)
     /// holds the copy while the ring is locked. Linux: ring_buffer_iter_peek()
-    static func peek(cpu: Int, from cursor: UInt64, scratch: UnsafeMutableRawBufferPointer) -> (TraceRecord, UInt64)? {
+    /// Records at or past `limit` are not looked at (a reader of `trace`
+    /// stops where the rings ended when it began).
+    static func peek(cpu: Int, from cursor: UInt64, limit: UInt64 = .max,
+                     scratch: UnsafeMutableRawBufferPointer) -> (TraceRecord, UInt64)? {
         let buffer = buffers[cpu]
         let interrupts = buffer.lockSavingInterrupts()
-        guard let (position, bytes) = buffer.ring.find(from: cursor) else {
+        guard let (position, bytes) = buffer.ring.find(from: cursor), position < limit else {
             buffer.unlockRestoring(interrupts)
             return nil
         }
@@ -136,6 +139,15 @@ enum Trace {
         let interrupts = buffer.lockSavingInterrupts()
         buffer.ring.consume(upTo: position)
         buffer.unlockRestoring(interrupts)
+    }
+
+    /// Where each ring's next record will go.
+    static func heads() -> [UInt64] {
+        buffers.map { buffer in
+            let interrupts = buffer.lockSavingInterrupts()
+            defer { buffer.unlockRestoring(interrupts) }
+            return buffer.ring.head
+        }
     }
 
     /// Entries in the rings and entries written, for `trace`'s header.

@@ -209,11 +209,14 @@ private final class MarkerFile: SpecialFile {
 
 /// Where a reader of `trace` was: the text offset where a line starts and
 /// each CPU's cursor there, so a read that goes on from there does not print
-/// everything before it again.
+/// everything before it again; and where the rings ended when the reading
+/// began at offset 0, so that records written meanwhile (by the reader's own
+/// allocations, with kmem events on) cannot keep it from ever reaching the end.
 private struct TraceTextPlace {
     var generation: Int
     var offset: Int
     var cursors: [UInt64]
+    var limits: [UInt64]
 }
 
 /// `trace`: the header and every record, oldest first, not consumed. Opened
@@ -239,14 +242,17 @@ private final class TraceTextFile: SpecialFile {
         var window: TextWindow
         var merge: TraceMerge
         var textOffset: Int      // where the window's text starts in the file
+        let limits: [UInt64]
         if let saved, saved.generation == generation, saved.offset <= offset, offset > 0 {
             window = TextWindow(start: offset - saved.offset, capacity: buffer.count)
             merge = TraceMerge(cursors: saved.cursors)
             textOffset = saved.offset
+            limits = saved.limits
         } else {
             window = TextWindow(start: offset, capacity: buffer.count)
             merge = TraceMerge(cursors: Array(repeating: 0, count: cpus))
             textOffset = 0
+            limits = Trace.heads()
             let counts = Trace.counts()
             window.write(TracePrinter.header(entries: counts.entries, written: counts.written, cpus: cpus))
         }
@@ -255,10 +261,18 @@ private final class TraceTextFile: SpecialFile {
         try Slab.withBuffer(bytes: TraceRecordLayout.maxBytes) { (scratch) throws(Errno) in
             while window.written < window.start + window.capacity {
                 let lineStart = (offset: textOffset + window.written, cursors: merge.cursors)
-                guard let record = merge.next({ cpu, cursor in Trace.peek(cpu: cpu, from: cursor, scratch: scratch) }) else { break }
+                guard let record = merge.next({ cpu, cursor in
+                    Trace.peek(cpu: cpu, from: cursor, limit: limits[cpu], scratch: scratch)
+                }) else {
+                    // The end: the read after this one (at the end) finds nothing more.
+                    newPlace = TraceTextPlace(generation: generation, offset: textOffset + window.written,
+                                              cursors: merge.cursors, limits: limits)
+                    break
+                }
                 window.write(TracePrinter.line(record, context))
                 if window.written >= window.start + window.capacity {
-                    newPlace = TraceTextPlace(generation: generation, offset: lineStart.offset, cursors: lineStart.cursors)
+                    newPlace = TraceTextPlace(generation: generation, offset: lineStart.offset, cursors: lineStart.cursors,
+                                              limits: limits)
                 }
             }
         }
@@ -286,11 +300,21 @@ private final class TracePipeFile: SpecialFile {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int, nonBlocking: Bool) throws(Errno) -> Int {
         guard !Trace.buffers.isEmpty else { throw .EAGAIN }
         let task = Scheduler.current
-        while !Trace.hasRecords {
+        while true {
+            while !Trace.hasRecords {
+                if nonBlocking { throw .EAGAIN }
+                if Signals.interrupted(task) { throw .EINTR }
+                Scheduler.sleep(until: Clock.monotonicNanoseconds + 10_000_000) { Signals.interrupted(task) }
+            }
+            // Another reader may have taken them meanwhile: then wait again.
+            let filled = try take(into: buffer)
+            if filled > 0 { return filled }
             if nonBlocking { throw .EAGAIN }
-            if Signals.interrupted(task) { throw .EINTR }
-            Scheduler.sleep(until: Clock.monotonicNanoseconds + 10_000_000) { Signals.interrupted(task) }
         }
+    }
+
+    /// Moves the oldest whole lines that fit into `buffer` out of the rings.
+    private func take(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         readerLock.lock()
         defer { readerLock.unlock() }
         let context = Trace.printContext
@@ -301,7 +325,9 @@ private final class TracePipeFile: SpecialFile {
                 guard let record = merge.next({ cpu, cursor in Trace.peek(cpu: cpu, from: cursor, scratch: scratch) }) else { break }
                 let line = Array(TracePrinter.line(record, context).utf8)
                 // A line that does not fit waits for the next read, unless
-                // nothing has been given yet (a tiny read gets its start).
+                // nothing has been given yet: a read smaller than one line
+                // gets its start, and the rest is lost (Linux keeps it in
+                // the open file's seq buffer for the next read).
                 if filled + line.count > buffer.count && filled > 0 { break }
                 Trace.consume(cpu: record.cpu, upTo: merge.cursors[record.cpu])
                 for byte in line.prefix(buffer.count - filled) {

@@ -317,7 +317,8 @@ static void set_all_signals(uint64_t handler)
 
 /* fds 0-2 become a read-only file, so reads never wait for the keyboard and
  * random bytes never reach the console; 3 a file, 4 a directory, 5-6 a
- * non-blocking pipe; the console stays at CONSOLE_FD for verbose lines. Then
+ * non-blocking pipe, 7 /proc/self/pagemap and 15 /proc/kpageflags (binary
+ * tables read at hostile offsets and counts); the console stays at CONSOLE_FD for verbose lines. Then
  * the pages at BUF, filled from the worker's stream. Only libc before the
  * first fuzzed call. */
 static void worker_setup(void)
@@ -330,7 +331,8 @@ static void worker_setup(void)
     }
     int pipefd[2];
     if (open("/etc/keel-test.txt", O_RDONLY) != 3 || open("/", O_RDONLY | O_DIRECTORY) != 4 ||
-        pipe2(pipefd, O_NONBLOCK) != 0 || pipefd[0] != 5)
+        pipe2(pipefd, O_NONBLOCK) != 0 || pipefd[0] != 5 || open("/proc/self/pagemap", O_RDONLY) != 7 ||
+        open("/proc/kpageflags", O_RDONLY) != 8 || dup2(8, 15) != 15 || close(8) != 0)
         _exit(102);
     if (mmap((void *)BUF, BUF_END - BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
              -1, 0) != (void *)BUF)

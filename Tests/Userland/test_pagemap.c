@@ -59,6 +59,11 @@ static void test_anonymous(void)
     ok(has(f, KPF_ANON) && has(f, KPF_MMAP) && !has(f, KPF_BUDDY) && !has(f, KPF_ZERO_PAGE) && !has(f, KPF_NOPAGE),
        "written page: kpageflags ANON|MMAP", "flags %#llx", (unsigned long long)f);
     ok(kcount(pfn) == 1, "written page: kpagecount 1", "count %llu", (unsigned long long)kcount(pfn));
+    ok(mprotect(p, PAGE, PROT_NONE) == 0, "mprotect PROT_NONE", "errno %d", errno);
+    e = entry_of(0, p);
+    ok((e & PM_PRESENT) && (e & PM_PFN_MASK) == pfn, "a PROT_NONE page keeps its frame: still present",
+       "entry %#llx pfn %#llx", (unsigned long long)e, (unsigned long long)pfn);
+    mprotect(p, PAGE, PROT_READ | PROT_WRITE);
     e = entry_of(0, p + PAGE);
     ok(!(e & PM_PRESENT), "neighbouring untouched page still not present", "entry %#llx", (unsigned long long)e);
 
@@ -220,23 +225,42 @@ static long proc_number(const char *path, const char *key)
     return value;
 }
 
-/* Sum of "pages free" over every zone of /proc/zoneinfo. */
+#define MAX_ZONES 8
+
+/* The populated zones of /proc/zoneinfo: [start_pfn, start_pfn + spanned). */
+static struct { unsigned long long start, spanned; } zone_span[MAX_ZONES];
+static int zone_spans;
+
+/* Sum of "pages free" over every zone of /proc/zoneinfo; fills zone_span. */
 static long zoneinfo_free(int *zones)
 {
     FILE *f = fopen("/proc/zoneinfo", "r");
     if (!f) return -1;
     char line[256];
     long sum = 0;
+    unsigned long long spanned = 0, v;
     *zones = 0;
+    zone_spans = 0;
     while (fgets(line, sizeof line, f)) {
-        long v;
-        if (sscanf(line, "  pages free %ld", &v) == 1) {
-            sum += v;
+        if (sscanf(line, "  pages free %llu", &v) == 1) {
+            sum += (long)v;
             ++*zones;
+        } else if (sscanf(line, " spanned %llu", &v) == 1) {
+            spanned = v;
+        } else if (sscanf(line, " start_pfn: %llu", &v) == 1 && zone_spans < MAX_ZONES) {
+            zone_span[zone_spans].start = v;
+            zone_span[zone_spans++].spanned = spanned;
         }
     }
     fclose(f);
     return sum;
+}
+
+static bool in_a_zone(unsigned long long pfn)
+{
+    for (int i = 0; i < zone_spans; i++)
+        if (zone_span[i].start <= pfn && pfn < zone_span[i].start + zone_span[i].spanned) return true;
+    return false;
 }
 
 static void test_whole_tables(void)
@@ -265,6 +289,12 @@ static void test_whole_tables(void)
     note("kpageflags: %zu free block heads, %zu holes, %zu anonymous frames", buddy, nopage, anon);
     ok(buddy > 0 && anon > 0, "kpageflags shows free blocks and anonymous pages", "buddy %zu anon %zu", buddy, anon);
     ok(zones > 0 && zfree > 0, "/proc/zoneinfo lists zones with free pages", "zones %d free %ld", zones, zfree);
+    size_t outside = 0, first_outside = 0;
+    for (size_t i = 0; i < frames; i++) {
+        if ((has(flags[i], KPF_BUDDY) || has(flags[i], KPF_ANON)) && !in_a_zone(i) && outside++ == 0) first_outside = i;
+    }
+    ok(zone_spans > 0 && outside == 0, "every free or anonymous frame lies in a zone's span (zoneinfo start_pfn, spanned)",
+       "%zu outside, the first PFN %#zx", outside, first_outside);
 
     if (!on_keel()) {
         skip("kpageorder: free blocks add up to MemFree", "/proc/kpageorder is Keel's own");

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -311,6 +312,40 @@ static void test_trace_pipe(pid_t self)
     ok(count_text(self, marker) == 0, "trace no longer shows what trace_pipe consumed", "count %d", count_text(self, marker));
 }
 
+static void on_usr1(int sig) { (void)sig; }
+
+/* A blocking read of an empty trace_pipe waits, and a signal ends it with EINTR. */
+static void test_trace_pipe_signal(void)
+{
+    char path[512];
+    path_of(path, sizeof path, "trace_pipe");
+    clear_trace();
+    struct sigaction sa = { .sa_handler = on_usr1 };     /* no SA_RESTART */
+    sigaction(SIGUSR1, &sa, NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        int fd = open(path, O_RDONLY);
+        char b[256];
+        ssize_t n = read(fd, b, sizeof b);
+        _exit(n == -1 && errno == EINTR ? 0 : n == -1 ? 2 : 1);
+    }
+    int status = -1;
+    pid_t done = 0;
+    /* Until it is reaped: a signal that came before the read started only ran the handler. */
+    for (int i = 0; i < 50 && done == 0; i++) {
+        usleep(100000);
+        kill(child, SIGUSR1);
+        done = waitpid(child, &status, WNOHANG);
+    }
+    if (done == 0) {
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+    }
+    ok(done == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "trace_pipe: a blocking read waits, and a signal ends it with EINTR", "status 0x%x (exit 1: data, 2: other error)", status);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 static void test_sched_switch(pid_t self)
 {
     clear_trace();
@@ -370,6 +405,51 @@ static void test_bad_writes(void)
     ok(v && v[0] == '0', "a refused write changed nothing", "read %s", v ? v : "(null)");
 }
 
+/* Hostile bytes into every control file (Keel only: on a host they could
+ * change what other users of its tracing see). Each write is refused or
+ * taken; afterwards every file still reads back a sane value. */
+static void test_hostile_writes(void)
+{
+    if (!on_keel()) {
+        skip("hostile writes to every control file", "only on Keel, not to the host's tracing");
+        return;
+    }
+    static const char *const files[] = {
+        "tracing_on", "buffer_size_kb", "set_event", "trace", "trace_marker", "events/enable",
+        "events/sched/enable", "events/kmem/kfree/enable", "available_events", "events/kmem/kfree/format",
+    };
+    static char big[9000];
+    memset(big, 'a', sizeof big - 1);
+    const char *const words[] = {
+        "", "\n", "0x10", "99999999999999999999999", "1\n1", "-1", "+", "!", ":", "::", "!:", "*:*\n!*:*",
+        "sched:sched_switch sched:nosuch", "\xff\xfe\x80", " 1", "1 ", big,
+    };
+    int refused = 0, taken = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
+        for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+            if (put(files[f], words[w]) == 0) taken++;
+            else refused++;
+        }
+    /* Binary with NULs, through write() directly. */
+    char path[512];
+    path_of(path, sizeof path, "set_event");
+    int fd = open(path, O_WRONLY | O_APPEND);
+    ssize_t n = fd >= 0 ? write(fd, "sched:\0\0kmem:kfree\0", 19) : -1;
+    if (fd >= 0) close(fd);
+    note("hostile writes: %d taken, %d refused; NUL-separated set_event write returned %zd", taken, refused, n);
+    char *on = get("tracing_on"), *kb = get("buffer_size_kb"), *all = get("events/enable");
+    ok(on && (strcmp(on, "0\n") == 0 || strcmp(on, "1\n") == 0) && kb && atol(kb) > 0 &&
+       all && (all[0] == '0' || all[0] == '1' || all[0] == 'X'),
+       "after hostile writes the control files read back sane values", "tracing_on %s buffer_size_kb %s events/enable %s",
+       on ? on : "(null)", kb ? kb : "(null)", all ? all : "(null)");
+    put("set_event", "");
+    put("tracing_on", "1");
+    put("buffer_size_kb", "512");
+    clear_trace();
+    char *events = get("set_event");
+    ok(events && events[0] == 0, "and everything can be switched off again", "set_event %s", events ? events : "(null)");
+}
+
 /* Keel's own event: how each fault was resolved. */
 static void test_fault_resolved(pid_t self)
 {
@@ -423,11 +503,13 @@ int main(void)
     test_format();
     test_page_fault_user(self);
     test_trace_pipe(self);
+    test_trace_pipe_signal();
     test_sched_switch(self);
     test_sys_enter(self);
     test_page_alloc(self);
     test_bad_writes();
     test_fault_resolved(self);
+    test_hostile_writes();
     restore_settings();
     if (mounted_here) {
         umount(dir);

@@ -15,7 +15,8 @@ public struct PagemapEntry: Equatable, Sendable {
     public var rawValue: UInt64
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    /// Bits 0-54: the frame number, or the swap type (0-4) and offset (5-54).
+    /// Bits 0-54: the frame number, or the swap type (0-4) and offset (5-54)
+    /// of a swapped-out page (Keel has no swap yet, so no entry has `swapped`).
     public static let pfnMask: UInt64 = (1 << 55) - 1
     /// Linux: PM_SOFT_DIRTY
     public static let softDirty: UInt64 = 1 << 55
@@ -27,7 +28,7 @@ public struct PagemapEntry: Equatable, Sendable {
     public static let guardRegion: UInt64 = 1 << 58
     /// A page-cache page or shared anonymous (shmem) page. Linux: PM_FILE
     public static let file: UInt64 = 1 << 61
-    /// Linux: PM_SWAP
+    /// Linux: PM_SWAP (never set by Keel until it swaps)
     public static let swapped: UInt64 = 1 << 62
     /// Linux: PM_PRESENT
     public static let present: UInt64 = 1 << 63
@@ -48,17 +49,7 @@ public struct PagemapEntry: Equatable, Sendable {
         return PagemapEntry(rawValue: value)
     }
 
-    /// A page out on swap: type in bits 0-4, offset in bits 5-54 (Keel has no
-    /// swap yet; issue 16). Linux: pte_to_pagemap_entry(), is_swap_pte() case
-    public static func swapped(type: UInt64, offset: UInt64, exclusive: Bool, softDirty: Bool) -> PagemapEntry {
-        var value = Self.swapped | ((type & 0x1f) | (offset << 5)) & pfnMask
-        if exclusive { value |= Self.exclusive }
-        if softDirty { value |= Self.softDirty }
-        return PagemapEntry(rawValue: value)
-    }
-
     public var isPresent: Bool { rawValue & Self.present != 0 }
-    public var isSwapped: Bool { rawValue & Self.swapped != 0 }
     public var pfn: UInt64 { rawValue & Self.pfnMask }
 
     /// The file offset range a read may cover: whole 8-byte entries at an
@@ -127,11 +118,12 @@ public struct MemMapInspector {
     /// Frames the files describe; reads past this end at 0 bytes. Linux: max_pfn
     public var endPFN: UInt64 { memMap.endPFN }
 
-    /// The frame has a descriptor that stands for RAM. Linux: pfn_to_online_page() != NULL
+    /// The frame has a descriptor that stands for RAM: the whole frame is RAM
+    /// (a partial frame at a range's edge is a hole, as the allocator and
+    /// zoneinfo's present count see it). Linux: pfn_to_online_page() != NULL
     public func hasPage(_ pfn: UInt64) -> Bool {
         guard memMap.contains(pfn: pfn) else { return false }
-        let address = PhysAddr(pfn: pfn)
-        for range in ram where range.start <= address && address < range.end { return true }
+        for range in ram where range.start.alignedUp().pfn <= pfn && pfn < range.end.pfn { return true }
         return false
     }
 
@@ -259,6 +251,24 @@ public struct ZoneInfo {
         self.managed = managed
         self.startPFN = startPFN
         self.perCPU = perCPU
+    }
+
+    /// A zone's span and present frames: from its first to its last frame of
+    /// RAM inside [lowPFN, highPFN) (the zone's limits), and the RAM frames in
+    /// that span; holes and reserved RAM (the kernel image, the first MiB)
+    /// count in the span, reserved RAM in present too, so every frame of RAM
+    /// falls in the span of its zone. An empty zone spans nothing.
+    /// Linux: zone_spanned_pages_in_node(), zone_absent_pages_in_node()
+    public static func span(ram: [PhysRange], lowPFN: UInt64, highPFN: UInt64) -> (startPFN: UInt64, spanned: UInt64, present: UInt64) {
+        var start = UInt64.max, end: UInt64 = 0, present: UInt64 = 0
+        for range in ram {
+            let lo = Swift.max(range.start.alignedUp().pfn, lowPFN), hi = Swift.min(range.end.pfn, highPFN)
+            guard lo < hi else { continue }
+            start = Swift.min(start, lo)
+            end = Swift.max(end, hi)
+            present += hi - lo
+        }
+        return start < end ? (start, end - start, present) : (0, 0, 0)
     }
 
     /// The low and high watermarks Linux derives from min: each step is a

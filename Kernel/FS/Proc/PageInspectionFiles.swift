@@ -35,7 +35,7 @@ final class PagemapFile: SpecialFile {
         guard firstPage < endPage else { return 0 }
         let count = Int(min(UInt64(buffer.count / 8), endPage - firstPage))
         let entries = buffer.bindMemory(to: UInt64.self)
-        for i in 0..<count { entries[i] = 0 }
+        for i in 0..<count { entries[i] = PagemapEntry.none.rawValue }      // holes and untouched pages
         // Keel has no per-task uid: every process is root, so every reader may see frame numbers.
         let showPFN = PagemapEntry.mayShowPFN(openerUID: 0)
         let start = VirtAddr(firstPage << pageShift), end = VirtAddr((firstPage + UInt64(count)) << pageShift)
@@ -104,16 +104,12 @@ extension ProcSystemFiles {
         var text = ""
         for type in ZoneType.allCases {
             let zone = PageAllocator.buddy.pointee.zone(type)
-            let spanned = zone.endPFN - zone.startPFN
-            var present: UInt64 = 0
-            for range in MemorySetup.memblock.memory where zone.isPopulated {
-                let lo = max(range.start.alignedUp().pfn, zone.startPFN), hi = min(range.end.pfn, zone.endPFN)
-                if lo < hi { present += hi - lo }
-            }
+            let low = type == .dma ? 0 : ZoneType(rawValue: type.rawValue - 1).map { $0.endPFN } ?? 0
+            let span = ZoneInfo.span(ram: MemorySetup.memblock.memory, lowPFN: low, highPFN: type.endPFN)
             let marks = ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages)
             let lists = PageAllocator.perCPUCounts(in: type).map { (count: $0, high: PerCPUPages.high, batch: PerCPUPages.batch) }
             ZoneInfo(name: type.name, freePages: zone.freePages, min: zone.watermarkMin, low: marks.low, high: marks.high,
-                     spanned: spanned, present: present, managed: zone.managedPages, startPFN: zone.startPFN,
+                     spanned: span.spanned, present: span.present, managed: zone.managedPages, startPFN: span.startPFN,
                      perCPU: lists).write(to: &text)
         }
         return text
