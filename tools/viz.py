@@ -275,7 +275,7 @@ def draw_physical(cap, out_png):
         first = start // width * width
         grid = np.full(nrows * width, CAT["outside"], dtype=np.int16)
         grid[start - first:start - first + length] = cat[start:start + length]
-        drawn += length
+        drawn += int((grid != CAT["outside"]).sum())     # the squares painted: every frame once?
         grid = grid.reshape(nrows, width)
         if per_pixel > 1:       # big machines: a pixel shows the most telling frame of its group
             grid = grid.reshape(nrows, width // per_pixel, per_pixel)
