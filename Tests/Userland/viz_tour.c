@@ -13,7 +13,8 @@
  *   stack-growth   recurse below the stack VMA: it grows down a page a fault
  *   fork           fork(); the child writes COW_PAGES of the written pages
  *   child-writes   (each a copy-on-write copy in the child), then waits
- *   snapshot       maps + pagemap + kpagecount of the parent while shared
+ *   snapshot       maps, pagemap, kpagecount and kpageflags of the parent
+ *                  while the child shares its pages
  *   parent-writes  after the child exits, REUSE_PAGES other written pages:
  *                  nobody else maps them any more, so each write reuses
  *   sigsegv        a write to address 8, caught with a SIGSEGV handler
