@@ -125,7 +125,10 @@ def parse(raw):
             if current[0] == "T":
                 cap.texts[current[1]] = current[2]
             else:
-                values = decode_tokens(current[3])
+                try:
+                    values = decode_tokens(current[3])
+                except ValueError as e:
+                    raise ValueError(f"table {current[1]}: a garbled token ({e}): console data mixed up") from None
                 if len(words) < 2 or len(values) != int(words[1]):
                     raise ValueError(f"table {current[1]}: {len(values)} entries decoded, the tour sent "
                                      f"{words[1] if len(words) > 1 else '?'}: console data lost")
@@ -520,23 +523,25 @@ def draw_faults(cap, out_png):
     fig.subplots_adjust(left=0.13, right=0.98, top=0.90, bottom=0.22)
     for i in range(len(bands)):
         ax.axvspan(i, i + 1, color="#f0f0f0" if i % 2 == 0 else "#ffffff", zorder=0)
+    child = cap.fact("child")
     for y, k in enumerate(kinds):
-        xs = [x_of(t) for t, kk, _, _ in faults if kk == k]
-        if xs:
-            ax.scatter(xs, [y] * len(xs), marker="|", s=160, lw=1.0, color=KIND_COLOURS.get(k, "#444444"), zorder=3)
+        for who, dy in ((cap.fact("pid"), 0.15), (child, -0.15)):       # the child's ticks just below
+            xs = [x_of(t) for t, kk, pid, _ in faults if kk == k and pid == who]
+            if xs:
+                ax.scatter(xs, [y + dy] * len(xs), marker="|", s=90, lw=1.0, color=KIND_COLOURS.get(k, "#444444"),
+                           zorder=3)
     ax.set_yticks(range(len(kinds)))
     ax.set_yticklabels([f"{k} ({counts[k]})" for k in kinds], fontsize=8.5)
     ax.set_ylim(-0.7, len(kinds) - 0.3)
     ax.set_xlim(0, len(bands))
     ax.set_xticks([i + 0.5 for i in range(len(bands))])
-    child = cap.fact("child")
     ax.set_xticklabels([f"{name}{' (child)' if pid == child else ''}\n{duration(edges[i + 1] - edges[i])}"
                         for i, (_, name, pid) in enumerate(bands)], fontsize=7.5, rotation=30, ha="right")
     ax.tick_params(axis="x", length=0)
     ax.set_xlabel("the tour's phases (trace_marker lines), each as wide as the next, with how long it took", fontsize=9)
     event = cap.fact("event", default="?").replace("/", ":")
-    fig.suptitle(f"Page faults of viz_tour (pid {cap.fact('pid')}) and its child (pid {child}) by how they were "
-                 f"resolved: {len(faults)} {event} events", fontsize=10, x=0.01, ha="left")
+    fig.suptitle(f"Page faults of viz_tour (pid {cap.fact('pid')}, upper ticks) and its child (pid {child}, lower "
+                 f"ticks) by how they were resolved: {len(faults)} {event} events", fontsize=10, x=0.01, ha="left")
     fig.savefig(out_png)
     plt.close(fig)
     return dict(faults=len(faults), by_kind=counts, phases=[name for _, name, _ in phases])
