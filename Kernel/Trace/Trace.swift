@@ -77,8 +77,8 @@ enum Trace {
     static func record(_ event: TraceEvent, extraBytes: Int = 0, _ fill: (UnsafeMutableRawPointer) -> Void) {
         guard tracingOn, !buffers.isEmpty else { return }
         let bytes = TraceRecordLayout.recordBytes(entryBytes: event.entryBytes + extraBytes)
-        let interruptsWereOn = read_rflags() & (1 << 9) != 0
-        cpu_cli()
+        let interruptsWereOn = CPU.interruptsEnabled
+        CPU.disableInterrupts()
         let cpu = PerCPU.cpu
         let buffer = buffers[cpu]
         var flags: UInt8 = interruptsWereOn ? 0 : TraceFlags.irqsOff
@@ -96,7 +96,7 @@ enum Trace {
             fill(entry)
         }
         buffer.unlock()
-        if interruptsWereOn { cpu_sti() }
+        if interruptsWereOn { CPU.enableInterrupts() }
     }
 
     /// Copies a task name's first 15 bytes, NUL-terminated (TASK_COMM_LEN 16),
@@ -246,7 +246,7 @@ final class CPUTraceBuffer: @unchecked Sendable {   // `ring` is only touched wi
     @inline(__always)
     func lock() {
         while busy.exchange(true, ordering: .acquiring) {
-            while busy.load(ordering: .relaxed) { cpu_pause() }
+            while busy.load(ordering: .relaxed) { CPU.relax() }
         }
     }
 
@@ -255,14 +255,14 @@ final class CPUTraceBuffer: @unchecked Sendable {   // `ring` is only touched wi
 
     /// For readers, who may have interrupts on.
     func lockSavingInterrupts() -> Bool {
-        let wereOn = read_rflags() & (1 << 9) != 0
-        cpu_cli()
+        let wereOn = CPU.interruptsEnabled
+        CPU.disableInterrupts()
         lock()
         return wereOn
     }
 
     func unlockRestoring(_ interruptsWereOn: Bool) {
         unlock()
-        if interruptsWereOn { cpu_sti() }
+        if interruptsWereOn { CPU.enableInterrupts() }
     }
 }

@@ -144,10 +144,11 @@ final class TraceTests: XCTestCase {
         while let r = merge.next({ cpu, cursor in rings[cpu].peek(cpu, cursor) }) { order.append((r.timestamp, r.cpu)) }
         XCTAssertEqual(order.map(\.0), [1, 2, 3, 4, 5, 6, 9, 10])
         XCTAssertEqual(order.map(\.1), [0, 1, 1, 0, 0, 1, 0, 1])
-        // A record written after the merge began shows on the next look.
+        // Going on from the cursors it ended at finds only what was written since.
         a.writeFault(time: 11, address: 0)
-        merge.refresh()
-        XCTAssertEqual(merge.next({ cpu, cursor in rings[cpu].peek(cpu, cursor) })?.timestamp, 11)
+        var after = TraceMerge(cursors: merge.cursors)
+        XCTAssertEqual(after.next({ cpu, cursor in rings[cpu].peek(cpu, cursor) })?.timestamp, 11)
+        XCTAssertNil(after.next({ cpu, cursor in rings[cpu].peek(cpu, cursor) }))
     }
 
     // MARK: Linux's text

@@ -265,10 +265,10 @@ public enum TraceFlags {
 /// Linux's gfp bits and the names __print_flags gives them, first match
 /// first (composites before single bits). Linux: show_gfp_flags() (include/trace/events/mmflags.h)
 public enum LinuxGFP {
-    public static let dma: UInt64 = 0x01, highmem: UInt64 = 0x02, dma32: UInt64 = 0x04, movable: UInt64 = 0x08
+    public static let dma: UInt64 = 0x01, dma32: UInt64 = 0x04
     public static let io: UInt64 = 0x40, fs: UInt64 = 0x80, zero: UInt64 = 0x100
     public static let directReclaim: UInt64 = 0x400, kswapdReclaim: UInt64 = 0x800
-    public static let memalloc: UInt64 = 0x20000, comp: UInt64 = 0x40000
+    public static let memalloc: UInt64 = 0x20000
     /// Linux: GFP_KERNEL
     public static let kernel: UInt64 = directReclaim | kswapdReclaim | io | fs
 

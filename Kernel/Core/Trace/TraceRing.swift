@@ -194,11 +194,6 @@ public struct TraceRing {
         buffer.baseAddress!.copyMemory(from: pointer(position), byteCount: min(bytes, buffer.count))
     }
 
-    /// The record's timestamp without copying it.
-    public func timestamp(at position: UInt64) -> UInt64 {
-        pointer(position).load(fromByteOffset: TraceRecordLayout.timestamp, as: UInt64.self)
-    }
-
     /// Removes every record before `position` (a consuming read took them).
     /// Linux: rb_advance_reader()
     public mutating func consume(upTo position: UInt64) {
@@ -244,10 +239,5 @@ public struct TraceMerge {
         pending[best] = nil
         fetched[best] = false
         return taken.record
-    }
-
-    /// Looks at every CPU again next time (records may have arrived).
-    public mutating func refresh() {
-        for cpu in 0..<cursors.count where pending[cpu] == nil { fetched[cpu] = false }
     }
 }
