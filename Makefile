@@ -7,6 +7,7 @@
 #   make bench  host allocator benches, then Keel against Linux in the same QEMU (BOOTS=)
 #   make stress Tests/Userland/test_smp_stress.c on 4 CPUs for STRESS_SECONDS (default 60)
 #   make disk   an ext2 image of the userland (DISK=, DISK_SIZE=, ROOTFS_EXTRA=)
+#   make viz    boot Tests/Userland/viz_tour.c, draw build/viz/index.html (SMP=, MEM=)
 #   make iso    build/keel.iso;  make clean
 #   make wrr-report  WRR shares and per-CPU weights on 1, 2, 4 CPUs, plotted (WRR_SECONDS=)
 
@@ -147,6 +148,12 @@ stress: $(BUILD)/keel.elf initramfs
 .PHONY: wrr-report
 wrr-report: $(BUILD)/keel.elf initramfs
 	@/usr/bin/python3 tools/wrr-report.py --seconds $(WRR_SECONDS) --out $(BUILD)/wrr-report
+
+# Pictures of physical memory, an address space and the page faults of a
+# booted scenario, for a browser (tools/viz.py, with Debian's matplotlib).
+.PHONY: viz
+viz: $(BUILD)/keel.elf initramfs
+	@/usr/bin/python3 tools/viz.py --smp $(SMP) --mem $(MEM)
 
 .PHONY: fuzz
 fuzz: $(BUILD)/keel.elf initramfs

@@ -16,8 +16,8 @@ need mke2fs e2fsprogs
 need debugfs e2fsprogs
 # A real program Keel's tests did not write: Debian's static (glibc) busybox.
 [ -x /bin/busybox ] || missing="$missing busybox-static"
-# make wrr-report's plots, drawn by Debian's own python3 (tools/wrr-report.py).
-/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || missing="$missing python3-matplotlib"
+# make viz and make wrr-report draw with Debian's matplotlib, run by /usr/bin/python3.
+/usr/bin/python3 -c 'import matplotlib, numpy' >/dev/null 2>&1 || missing="$missing python3-matplotlib"
 [ -z "$missing" ] && exit 0
 missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -4,6 +4,7 @@
 #   layer 2  Tests/Userland programs on the host Linux, then under Keel
 #   layer 3  QEMU boot tests (Tests/Boot/boot_tests.py)
 #   layer 4  a short make wrr-report and its checks (tools/wrr-report-test.sh)
+#   layer 5  make viz's capture and pictures, checked against their data (tools/viz-test.sh)
 # plus make check's static checks (the kernel image; the source layers), one test each.
 # Prints "N passed, N failed" over all layers; exits 0 only if nothing failed.
 set -u
@@ -28,7 +29,7 @@ echo "== static checks of the kernel image and the source layers (make check)"
 if tools/check-kernel.sh build/keel.elf; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 if tools/check-layers.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-for layer in tools/userland-tests.sh Tests/Boot/boot_tests.py tools/wrr-report-test.sh; do
+for layer in tools/userland-tests.sh Tests/Boot/boot_tests.py tools/wrr-report-test.sh tools/viz-test.sh; do
     if [ ! -x "$layer" ]; then
         echo "not ok - $layer is not executable: that layer did not run"; failed=$((failed + 1)); continue
     fi
