@@ -11,7 +11,9 @@ enum KernelPageTable {
     static var root: PhysAddr { table.root }
 
     static func build() {
-        var frames = KernelFrameAllocator()
+        // The boot tables map only the first 4 GiB; RAM above it (where the
+        // buddy allocator would start) is unreachable until these tables are loaded.
+        var frames = KernelFrameAllocator(flags: .dma32)
         guard let pml4 = PageTable(memory: DirectMap(), allocator: &frames) else {
             Panic.now("no memory for the kernel PML4")
         }

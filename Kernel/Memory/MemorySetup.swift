@@ -23,8 +23,10 @@ enum MemorySetup {
 
         Log.notice("mem_map: \(frames) frames x \(MemoryLayout<Page>.stride) bytes = \((bytes + 1023) / 1024) KiB at 0x\(Fmt.hex(memMapPhys.value))")
         reportZones()
+        // Linux: mem_init_print_info(): free / physical RAM, the rest reserved (holes not counted)
         let free = PageAllocator.freePages, total = PageAllocator.managedPages
-        Log.notice("Memory: \(free * 4)K/\(frames * 4)K available (\((frames - total) * 4)K reserved)")
+        let ramPages = Int(memblock.memory.reduce(0) { $0 + $1.size } >> pageShift)
+        Log.notice("Memory: \(free * 4)K/\(ramPages * 4)K available (\((ramPages - total) * 4)K reserved)")
     }
 
     /// Usable RAM from the multiboot2 map, minus what is already in use.

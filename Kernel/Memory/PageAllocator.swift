@@ -143,8 +143,13 @@ enum PageAllocator {
 
 /// The page allocator as a FrameAllocator, for page-table pages.
 struct KernelFrameAllocator: FrameAllocator {
+    /// Where the frames may come from: `.dma32` (below 4 GiB) while the kernel
+    /// builds its own tables, because until they are loaded only the boot
+    /// tables' direct map of the first 4 GiB reaches a new table's bytes.
+    var flags: GFP = .kernel
+
     mutating func allocateFrame() -> PhysAddr? {
-        guard let frame = PageAllocator.allocate() else { return nil }
+        guard let frame = PageAllocator.allocate(flags: flags) else { return nil }
         PageAllocator.mark(frame, .pageTable)
         return frame
     }

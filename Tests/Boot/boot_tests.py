@@ -344,6 +344,20 @@ boot_test(mem="256M", name="memory_map_256M")(memory_map_matches(256))
 boot_test(mem="512M", name="memory_map_512M")(memory_map_matches(512))
 
 
+@boot_test(cmdline="init=/bin/test_pagemap", mem="5G", smp=2, timeout=120)
+def boots_with_ram_above_4g(rc, out):
+    """RAM above 4 GiB (QEMU puts 1 GiB of a 5 GiB machine's RAM below the PCI
+    hole at 2-4 GiB): the kernel builds its page tables from frames below 4 GiB,
+    which the boot tables reach, and every frame lies in a zone pagemap sees."""
+    usable = e820_usable_bytes(out)
+    m = find(r"^Memory: (\d+)K/(\d+)K available \((\d+)K reserved\)$", out)
+    expect(abs(int(m.group(2)) * 1024 - usable) < 2**20, f"Memory: total {m.group(2)}K is not the e820 RAM {usable // 1024}K (holes counted?)")
+    frames = int(find(r"^# kpageflags: (\d+) frames read", out).group(1))
+    expect(frames * 4096 > 4 * 2**30, f"kpageflags read {frames} frames, not past 4 GiB")
+    find(r"^\d+ passed, 0 failed$", out, "test_pagemap failed")
+    expect(rc == 0, f"status {rc}")
+
+
 @boot_test(cmdline="loglevel=7 foo=bar -- one two")
 def command_line_is_parsed(rc, out):
     find(r"^Kernel command line: .*loglevel=7 foo=bar -- one two", out)
