@@ -565,6 +565,16 @@ def checks(cap, phys, space, faults, images):
     out.append(("viz_frames_drawn_equal_pfns_to_the_end_of_the_last_zone",
                 phys["frames_drawn"] == zone_end and nflags >= zone_end,
                 f"{phys['frames_drawn']} frames drawn, last zone ends at PFN {zone_end}, kpageflags has {nflags}"))
+    # MemTotal is the frames the page allocator manages: every frame drawn
+    # except holes and what the kernel reserved before the allocator existed
+    # (the zero page is reserved-looking, as on Linux, but came from the allocator).
+    total = meminfo_kib(cap, "meminfo", "MemTotal")
+    f = np.asarray(cap.tables.get("kpageflags", np.zeros(0, dtype=np.uint64)), dtype=np.uint64)[:zone_end]
+    flag = lambda name: (f & np.uint64(bit(name))) != 0
+    managed = int(np.count_nonzero(~flag("NOPAGE") & (~flag("RESERVED") | flag("ZERO_PAGE"))))
+    out.append(("viz_frames_neither_hole_nor_reserved_equal_memtotal", total is not None and managed == total // 4,
+                f"{managed} frames neither a hole nor reserved, MemTotal {total} kB = "
+                f"{None if total is None else total // 4} frames"))
     before, after = meminfo_kib(cap, "meminfo", "MemFree"), meminfo_kib(cap, "meminfo-after", "MemFree")
     if "kpageorder" not in cap.tables or before is None or after is None:
         out.append(("viz_free_frames_equal_memfree", False, "no /proc/kpageorder or MemFree in the dump"))
