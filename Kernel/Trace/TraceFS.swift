@@ -284,13 +284,17 @@ private final class TraceTextFile: SpecialFile {
 
 /// `trace_pipe`: the records, oldest first, each gone once read. A read
 /// waits for the first record (EAGAIN with O_NONBLOCK, EINTR for a signal),
-/// then returns the whole lines that fit. Writers cannot wake it (a trace
-/// point may fire inside the scheduler), so it looks again every 10 ms.
-/// Readers take turns (`readerLock`). Linux: tracing_read_pipe() (which
-/// wakes readers by irq_work)
+/// then returns the whole lines that fit. A read too small for even one line
+/// gets its start, and the next read the rest (`leftover`): nothing is lost.
+/// Writers cannot wake it (a trace point may fire inside the scheduler), so
+/// it looks again every 10 ms. Readers take turns (`readerLock`).
+/// Linux: tracing_read_pipe() (which wakes readers by irq_work, and keeps a
+/// cut line in the open file's seq buffer)
 private final class TracePipeFile: SpecialFile {
     private let readerLock = SleepLock(TracePipeFile.readerLockClass)
     private static let readerLockClass = LockClass("&iter->mutex", sleeping: true)
+    /// The rest of a line the last read had no room for. Protected by `readerLock`.
+    private var leftover: [UInt8] = []
     var isSeekable: Bool { false }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
@@ -301,15 +305,14 @@ private final class TracePipeFile: SpecialFile {
         guard !Trace.buffers.isEmpty else { throw .EAGAIN }
         let task = Scheduler.current
         while true {
-            while !Trace.hasRecords {
-                if nonBlocking { throw .EAGAIN }
-                if Signals.interrupted(task) { throw .EINTR }
-                Scheduler.sleep(until: Clock.monotonicNanoseconds + 10_000_000) { Signals.interrupted(task) }
-            }
-            // Another reader may have taken them meanwhile: then wait again.
+            // Another reader may have taken the records meanwhile: then wait again.
             let filled = try take(into: buffer)
             if filled > 0 { return filled }
             if nonBlocking { throw .EAGAIN }
+            while !Trace.hasRecords {
+                if Signals.interrupted(task) { throw .EINTR }
+                Scheduler.sleep(until: Clock.monotonicNanoseconds + 10_000_000) { Signals.interrupted(task) }
+            }
         }
     }
 
@@ -318,7 +321,10 @@ private final class TracePipeFile: SpecialFile {
         readerLock.lock()
         defer { readerLock.unlock() }
         let context = Trace.printContext
-        var filled = 0
+        var filled = min(leftover.count, buffer.count)
+        for i in 0..<filled { buffer[i] = leftover[i] }
+        leftover.removeFirst(filled)
+        if !leftover.isEmpty { return filled }
         try Slab.withBuffer(bytes: TraceRecordLayout.maxBytes) { (scratch) throws(Errno) in
             var merge = TraceMerge(cursors: Array(repeating: 0, count: Trace.buffers.count))
             while filled < buffer.count {
@@ -326,14 +332,15 @@ private final class TracePipeFile: SpecialFile {
                 let line = Array(TracePrinter.line(record, context).utf8)
                 // A line that does not fit waits for the next read, unless
                 // nothing has been given yet: a read smaller than one line
-                // gets its start, and the rest is lost (Linux keeps it in
-                // the open file's seq buffer for the next read).
+                // gets its start, and the next read the rest.
                 if filled + line.count > buffer.count && filled > 0 { break }
                 Trace.consume(cpu: record.cpu, upTo: merge.cursors[record.cpu])
-                for byte in line.prefix(buffer.count - filled) {
+                let room = buffer.count - filled
+                for byte in line.prefix(room) {
                     buffer[filled] = byte
                     filled += 1
                 }
+                if line.count > room { leftover = Array(line[room...]) }
             }
         }
         return filled

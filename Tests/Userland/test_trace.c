@@ -308,6 +308,20 @@ static void test_trace_pipe(pid_t self)
     /* Drain what others wrote meanwhile, then empty is EAGAIN. */
     for (int i = 0; i < 100 && (n = read(fd, buf, sizeof buf)) > 0; i++) {}
     ok_errno(read(fd, buf, sizeof buf), EAGAIN, "trace_pipe: O_NONBLOCK on an empty buffer is EAGAIN");
+    /* Reads smaller than a line: the next read goes on where the last one
+     * stopped, so the pieces make the whole line. */
+    char long_marker[160];
+    snprintf(long_marker, sizeof long_marker, "ktest-pieces-%d-abcdefghijklmnopqrstuvwxyz-0123456789-end", (int)self);
+    ok(put("trace_marker", long_marker) == 0, "trace_marker: write a long line", "errno %d", errno);
+    len = 0;
+    for (int i = 0; i < 4000 && len < sizeof buf - 8; i++) {
+        n = read(fd, buf + len, 7);
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    buf[len] = 0;
+    ok(strstr(buf, long_marker) != NULL, "trace_pipe: 7-byte reads put the line together, nothing lost",
+       "read %zu bytes: %.200s", len, buf);
     close(fd);
     ok(count_text(self, marker) == 0, "trace no longer shows what trace_pipe consumed", "count %d", count_text(self, marker));
 }
