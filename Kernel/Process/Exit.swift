@@ -48,6 +48,11 @@ enum ProcessExit {
         task.fs = FSContext()
         let (lastThread, groupStatus) = Task.tasklistLock.withLock { () -> (Bool, Int32?) in
             leader.threads.removeAll { $0 === task }
+            // Its CPU time stays the process's. (A tick that comes between
+            // here and its last switch is not counted.) Linux: __exit_signal()
+            let ticks = task.cpuTicks
+            leader.exitedThreadsTicks = (leader.exitedThreadsTicks.user + ticks.user,
+                                         leader.exitedThreadsTicks.system + ticks.system)
             JobControl.threadExitingLocked(task, of: leader)
             return (leader.threads.isEmpty, leader.groupExitStatus)
         }
@@ -133,9 +138,11 @@ enum ProcessExit {
 
     /// Waits for a child in `target` to exit (and reaps it) or, as `options`
     /// ask, to stop or continue. Returns its pid and a status in wait4's
-    /// encoding (WaitStatus), or nil for WNOHANG with nothing to report yet.
-    /// Linux: do_wait() → wait_consider_task()
-    static func wait(for target: WaitTarget, options: WaitOptions) throws(Errno) -> (pid: Int32, status: Int32)? {
+    /// encoding (WaitStatus), and for a reaped child the CPU time of it and its
+    /// reaped children (wait4's rusage), or nil for WNOHANG with nothing to
+    /// report yet. Linux: do_wait() → wait_consider_task()
+    static func wait(for target: WaitTarget, options: WaitOptions) throws(Errno)
+        -> (pid: Int32, status: Int32, ticks: (user: Int, system: Int))? {
         let me = Scheduler.current
         let noHang = options.contains(.noHang)
         var outcome: WaitOutcome = .sleep
@@ -151,12 +158,12 @@ enum ProcessExit {
             guard looked else { continue }
             switch outcome {
             case .noChild: throw .ECHILD
-            case .reaped(let zombie, let status):
+            case .reaped(let zombie, let status, let ticks):
                 let reaped = zombie.pid
                 zombie.put()                // the parent's reference, outside the lock (it frees the stack)
-                return (reaped, status)
+                return (reaped, status, ticks)
             case .reported(let pid, let status):
-                return (pid, status)
+                return (pid, status, (0, 0))
             case .sleep:
                 if noHang { return nil }
                 if Signals.interrupted(me) { throw .ERESTARTSYS }
@@ -167,7 +174,7 @@ enum ProcessExit {
     /// What one look at a parent's children found.
     private enum WaitOutcome {
         case noChild
-        case reaped(Task, status: Int32)
+        case reaped(Task, status: Int32, ticks: (user: Int, system: Int))
         /// A stop, a continue, or (WNOWAIT) an exit, the child left as it is.
         case reported(pid: Int32, status: Int32)
         case sleep
@@ -191,8 +198,14 @@ enum ProcessExit {
         if options.contains(.exited), let zombie = candidates.first(where: { $0.state == .zombie }) {
             let status = zombie.exitStatus
             if options.contains(.noWait) { return .reported(pid: zombie.pid, status: status) }
+            // The child's CPU time and its children's become the parent's
+            // children's time. Linux: wait_task_zombie() adding to psig->cutime
+            let own = zombie.processTicksLocked(), children = zombie.reapedChildrenTicks
+            let ticks = (user: own.user + children.user, system: own.system + children.system)
+            parent.reapedChildrenTicks = (parent.reapedChildrenTicks.user + ticks.user,
+                                          parent.reapedChildrenTicks.system + ticks.system)
             releaseTask(zombie, from: parent)
-            return .reaped(zombie, status: status)
+            return .reaped(zombie, status: status, ticks: ticks)
         }
         guard options.contains(.stopped) || options.contains(.continued) else { return .sleep }
         for child in candidates where child.state != .zombie {

@@ -77,6 +77,26 @@ final class Task {
     var cpuTicks: (user: Int, system: Int) {
         (userTicks.load(ordering: .relaxed), systemTicks.load(ordering: .relaxed))
     }
+    /// The CPU time of the process's threads that have left `threads` (each
+    /// adds its own as it exits), kept by the group leader. Protected by
+    /// tasklistLock. Linux: signal->utime, signal->stime
+    var exitedThreadsTicks: (user: Int, system: Int) = (0, 0)
+    /// The CPU time of the reaped children: theirs and their own reaped
+    /// children's, kept by the group leader and added at each reap. Protected
+    /// by tasklistLock. Linux: signal->cutime, signal->cstime
+    var reapedChildrenTicks: (user: Int, system: Int) = (0, 0)
+
+    /// Under tasklistLock: the CPU time of this task's process, its live
+    /// threads' and its exited threads'. Linux: thread_group_cputime()
+    func processTicksLocked() -> (user: Int, system: Int) {
+        let leader = groupLeader ?? self
+        var total = leader.exitedThreadsTicks
+        for thread in leader.threads {
+            let t = thread.cpuTicks
+            total = (total.user + t.user, total.system + t.system)
+        }
+        return total
+    }
     /// Linux: set_child_tid / clear_child_tid (set_tid_address). A user pointer,
     /// checked when it is used (UserPages refuses anything but user memory).
     var clearChildTID: VirtAddr = VirtAddr(0)

@@ -37,9 +37,9 @@ enum ChildSyscalls {
         if options & WNOHANG != 0 { wanted.insert(.noHang) }
         if options & WUNTRACED != 0 { wanted.insert(.stopped) }
         if options & WCONTINUED != 0 { wanted.insert(.continued) }
-        guard let (child, status) = try ProcessExit.wait(for: target, options: wanted) else { return 0 }
+        guard let (child, status, ticks) = try ProcessExit.wait(for: target, options: wanted) else { return 0 }
         if a.u64(1) != 0 { try UserCopy.write(status, at: a.address(1)) }
-        if a.u64(3) != 0 { try writeZeroRusage(at: a.address(3)) }
+        if a.u64(3) != 0 { try ProcessSyscalls.writeRusage(ticks, at: a.address(3)) }
         return Int(child)
     }
 
@@ -77,13 +77,13 @@ enum ChildSyscalls {
         if a.u64(2) != 0 {
             // si_signo, si_errno, si_code, padding, si_pid, si_uid, si_status
             var info: (Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0)
-            if let (pid, status) = result {
+            if let (pid, status, _) = result {
                 let (code, value) = siginfoCode(status)
                 info = (Signal.SIGCHLD, 0, code, 0, pid, 0, value)
             }
             try UserCopy.write(info, at: a.address(2))
         }
-        if a.u64(4) != 0 { try writeZeroRusage(at: a.address(4)) }
+        if a.u64(4) != 0 { try ProcessSyscalls.writeRusage(result?.ticks ?? (0, 0), at: a.address(4)) }
         return 0
     }
 
@@ -93,11 +93,6 @@ enum ChildSyscalls {
         if status & 0xff == 0x7f { return (JobControl.CLD_STOPPED, (status >> 8) & 0xff) }
         if status & 0x7f == 0 { return (CLD_EXITED, (status >> 8) & 0xff) }
         return (CLD_KILLED, status & 0x7f)
-    }
-
-    /// struct rusage: all zero (Keel does not account for resource usage).
-    private static func writeZeroRusage(at address: VirtAddr) throws(Errno) {
-        try UserCopy.copyOut(to: address, [UInt8](repeating: 0, count: 144))
     }
 
     /// Linux: getppid()

@@ -97,6 +97,8 @@ enum Syscall: Int {
     case umask = 95
     case gettimeofday = 96
     case getrlimit = 97
+    case getrusage = 98
+    case times = 100
     case getuid = 102
     case getgid = 104
     case geteuid = 107
@@ -323,6 +325,8 @@ enum SyscallTable {
         case .nanosleep: return try MiscSyscalls.nanosleep(a)
         case .uname: return try MiscSyscalls.uname(a)
         case .gettimeofday: return try MiscSyscalls.gettimeofday(a)
+        case .getrusage: return try ProcessSyscalls.getrusage(a)
+        case .times: return try ProcessSyscalls.times(a)
         case .getrlimit, .prlimit64: return try MiscSyscalls.prlimit(a)
         case .getuid, .getgid, .geteuid, .getegid: return 0      // everyone is root
         case .prctl: return try MiscSyscalls.prctl(a)

@@ -88,6 +88,8 @@ final class FSProcPrinterTests: XCTestCase {
         zombie.exitCode = 5 << 8
         zombie.userTime = 123
         zombie.systemTime = 4
+        zombie.childrenUserTime = 56
+        zombie.childrenSystemTime = 7
         var text = ""
         zombie.writeStat(to: &text)
         XCTAssertTrue(text.hasPrefix("7 (a (b) c) Z 1 "))
@@ -101,7 +103,8 @@ final class FSProcPrinterTests: XCTestCase {
         XCTAssertEqual(fields[24 - 3], "25", "rss in pages")
         XCTAssertEqual(fields[14 - 3], "123", "utime in clock ticks")
         XCTAssertEqual(fields[15 - 3], "4", "stime in clock ticks")
-        XCTAssertEqual(fields[16 - 3], "0", "cutime (not tracked)")
+        XCTAssertEqual(fields[16 - 3], "56", "cutime in clock ticks")
+        XCTAssertEqual(fields[17 - 3], "7", "cstime in clock ticks")
         XCTAssertEqual(fields[28 - 3], String(0x7eff_ffff_fe00), "startstack")
         XCTAssertEqual(fields[38 - 3], "17", "exit_signal SIGCHLD")
         XCTAssertEqual(fields[47 - 3], String(0x40_5000), "start_brk")

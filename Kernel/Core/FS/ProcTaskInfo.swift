@@ -62,9 +62,13 @@ public struct ProcTaskInfo: Sendable {
     /// (sysconf(_SC_CLK_TCK)). Linux: utime, stime as clock_t (USER_HZ)
     public var userTime: Int
     public var systemTime: Int
+    /// The same for its reaped children, in clock ticks. Linux: cutime, cstime
+    public var childrenUserTime: Int
+    public var childrenSystemTime: Int
 
     public init(name: String, state: ProcTaskState, pid: Int32, tgid: Int32, parentPid: Int32, threads: Int,
-                memory: ProcTaskMemory?, exitCode: Int32, userTime: Int = 0, systemTime: Int = 0) {
+                memory: ProcTaskMemory?, exitCode: Int32, userTime: Int = 0, systemTime: Int = 0,
+                childrenUserTime: Int = 0, childrenSystemTime: Int = 0) {
         self.name = name
         self.state = state
         self.pid = pid
@@ -75,6 +79,8 @@ public struct ProcTaskInfo: Sendable {
         self.exitCode = exitCode
         self.userTime = userTime
         self.systemTime = systemTime
+        self.childrenUserTime = childrenUserTime
+        self.childrenSystemTime = childrenSystemTime
     }
 
     /// Clock ticks per second, what user space divides utime and stime by. Linux: USER_HZ
@@ -106,7 +112,7 @@ public struct ProcTaskInfo: Sendable {
             Fmt.dec(pid), "(" + name + ")", state.letter, Fmt.dec(parentPid),
             "0", "0", "0", "-1", "0",                               // pgrp session tty_nr tpgid flags (not tracked)
             "0", "0", "0", "0", Fmt.dec(userTime), Fmt.dec(systemTime),    // minflt cminflt majflt cmajflt utime stime
-            "0", "0",                                               // cutime cstime (not tracked)
+            Fmt.dec(childrenUserTime), Fmt.dec(childrenSystemTime), // cutime cstime
             "20", "0", Fmt.dec(threads), "0", "0",                  // priority nice num_threads itrealvalue starttime
             Fmt.dec(vsize), Fmt.dec(memory?.residentPages ?? 0), "18446744073709551615",
             "0", "0", Fmt.dec(memory?.startStack.value ?? 0), "0", "0",   // startcode endcode startstack kstkesp kstkeip

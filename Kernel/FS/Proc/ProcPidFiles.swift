@@ -47,23 +47,18 @@ enum ProcPidFiles {
             }
             mm.put()
         }
-        // The process's CPU time is its live threads' (Linux adds the exited
-        // threads' too, from signal->utime; Keel does not keep those).
-        // Linux: thread_group_cputime_adjusted()
-        let (parentPid, threads, exitCode, userTicks, systemTicks) = Task.tasklistLock.withLock {
-            let group = (task.groupLeader ?? task).threads
-            var ticks = group.isEmpty ? task.cpuTicks : (user: 0, system: 0)
-            for thread in group {
-                let t = thread.cpuTicks
-                ticks = (ticks.user + t.user, ticks.system + t.system)
-            }
-            return (task.parent?.tgid ?? 0, max(group.count, 1), task.exitStatus, ticks.user, ticks.system)
+        // The process's CPU time: its live and exited threads', and its reaped
+        // children's. Linux: thread_group_cputime_adjusted(), signal->cutime
+        let (parentPid, threads, exitCode, own, children) = Task.tasklistLock.withLock {
+            let leader = task.groupLeader ?? task
+            return (task.parent?.tgid ?? 0, max(leader.threads.count, 1), task.exitStatus,
+                    task.processTicksLocked(), leader.reapedChildrenTicks)
         }
-        let tickMilliseconds = Scheduler.tunables.tickMilliseconds
+        let clock = { (ticks: Int) in ProcTaskInfo.clockTicks(ticks: ticks, tickMilliseconds: Scheduler.tunables.tickMilliseconds) }
         return ProcTaskInfo(name: task.commName, state: state, pid: task.pid, tgid: task.tgid,
                             parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode,
-                            userTime: ProcTaskInfo.clockTicks(ticks: userTicks, tickMilliseconds: tickMilliseconds),
-                            systemTime: ProcTaskInfo.clockTicks(ticks: systemTicks, tickMilliseconds: tickMilliseconds))
+                            userTime: clock(own.user), systemTime: clock(own.system),
+                            childrenUserTime: clock(children.user), childrenSystemTime: clock(children.system))
     }
 }
 
