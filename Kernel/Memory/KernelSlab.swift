@@ -84,7 +84,7 @@ enum Slab {
         } catch {
             fail(error)
         }
-        Trace.kmalloc(object, requested: size, allocated: object.flatMap { try? allocator!.ksize($0) } ?? 0)
+        Trace.kmalloc(object, requested: size, allocated: object.map(allocatedSize) ?? 0)
         return object
     }
 
@@ -131,6 +131,16 @@ enum Slab {
 
     /// Pages the slab caches hold, for /proc/meminfo's Slab line.
     static var totalPages: Int { allocator!.slabPages }
+
+    /// The bytes a kmalloc'd object really has (its size class). A failure is
+    /// a kernel bug, as for a bad free. Linux: ksize()
+    static func allocatedSize(_ object: UnsafeMutableRawPointer) -> Int {
+        do {
+            return try allocator!.ksize(object)
+        } catch {
+            fail(error)
+        }
+    }
 
     /// Linux: kfree(). A bad free is a kernel bug: the report names the cache.
     /// (Never inlined: the kfree event's call_site is its caller.)

@@ -27,6 +27,12 @@ enum Scheduler {
     /// The tick and slice lengths of every run queue. Linux: HZ and the slice sysctls
     static let tunables = SchedTunables()
 
+    /// Scheduler ticks as clock ticks (1/100 s), what times() and /proc/<pid>/stat
+    /// count in. Linux: jiffies_to_clock_t()
+    static func clockTicks(_ ticks: Int) -> Int {
+        ProcTaskInfo.clockTicks(ticks: ticks, tickMilliseconds: tunables.tickMilliseconds)
+    }
+
     nonisolated(unsafe) static var entities = UnsafeMutableBufferPointer<SchedEntity>(start: nil, count: 0)
     nonisolated(unsafe) private static var tasks: [Task?] = []
     nonisolated(unsafe) private static var freeEntities: [EntityIndex] = []

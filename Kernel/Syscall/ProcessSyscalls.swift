@@ -63,9 +63,7 @@ enum ProcessSyscalls {
             let (own, children) = Task.tasklistLock.withLock {
                 (task.processTicksLocked(), (task.groupLeader ?? task).reapedChildrenTicks)
             }
-            let clock = { (ticks: Int) in
-                Int64(ProcTaskInfo.clockTicks(ticks: ticks, tickMilliseconds: Scheduler.tunables.tickMilliseconds))
-            }
+            let clock = { (ticks: Int) in Int64(Scheduler.clockTicks(ticks)) }
             try UserCopy.write((clock(own.user), clock(own.system), clock(children.user), clock(children.system)),
                                at: a.address(0))
         }

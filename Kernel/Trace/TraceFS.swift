@@ -6,8 +6,8 @@
 //
 // Every write is a user's bytes: a bad number or an unknown event is EINVAL
 // and changes nothing (Kernel/Core/Trace/TraceControl.swift parses them).
-// Files that only print use the generated-text path; files that take writes,
-// and the streams, are SpecialFiles.
+// Files that only print are generated text, as /proc's are (PrintedFile);
+// files that take writes, and the streams, are SpecialFiles.
 // Linux: kernel/trace/trace.c (tracer_init_tracefs), trace_events.c
 // (event_trace_add_tracer, event_create_dir), fs/tracefs/inode.c
 
@@ -30,20 +30,25 @@ enum TraceFS {
         superBlock.makeInode(.directory(FixedTree(children)), permissions: 0o755)
     }
 
+    /// A read-only text printed at each read.
+    private static func text(_ show: @escaping () -> String) -> Inode {
+        superBlock.makeInode(.generated(PrintedFile { window in window.write(show()) }), permissions: 0o444)
+    }
+
     /// Linux: tracer_init_tracefs() + event_trace_init()
     private static func makeTree() -> Inode {
         var events: [(String, Inode)] = [
             ("enable", file(EnableFile(TraceEvent.enableable), 0o644)),
-            ("header_event", file(TextFile { headerEvent }, 0o444)),
-            ("header_page", file(TextFile { headerPage }, 0o444)),
+            ("header_event", text { headerEvent }),
+            ("header_page", text { headerPage }),
         ]
         for system in TraceControl.systems + ["ftrace"] {
             let members = TraceEvent.allCases.filter { $0.system == system }
             var children: [(String, Inode)] = system == "ftrace" ? [] : [("enable", file(EnableFile(members), 0o644))]
             for event in members {
                 var files: [(String, Inode)] = [
-                    ("format", file(TextFile { event.formatText }, 0o444)),
-                    ("id", file(TextFile { String(event.id) + "\n" }, 0o444)),
+                    ("format", text { event.formatText }),
+                    ("id", text { String(event.id) + "\n" }),
                 ]
                 if event != .marker { files.insert(("enable", file(EnableFile([event]), 0o644)), at: 0) }
                 children.append((event.name, directory(files)))
@@ -51,9 +56,9 @@ enum TraceFS {
             events.append((system, directory(children)))
         }
         return directory([
-            ("available_events", file(TextFile { TraceControl.availableEventsText() }, 0o444)),
+            ("available_events", text { TraceControl.availableEventsText() }),
             ("buffer_size_kb", file(ControlFile(show: { String(Trace.bufferKB) + "\n" }, store: setBufferSize), 0o644)),
-            ("buffer_total_size_kb", file(TextFile { String(Trace.bufferKB * Trace.buffers.count) + "\n" }, 0o444)),
+            ("buffer_total_size_kb", text { String(Trace.bufferKB * Trace.buffers.count) + "\n" }),
             ("events", directory(events)),
             ("set_event", file(SetEventFile(), 0o644)),
             ("trace", file(TraceTextFile(), 0o644)),
@@ -89,34 +94,12 @@ enum TraceFS {
         + "\ttime_stamp : type == 31\n\tdata max type_len  == 28\n"
 }
 
-/// A directory whose entries are made once and never change (tracefs, sysfs).
-final class FixedTree: FixedDirectory {
-    private let children: [(name: String, inode: Inode)]
-
-    init(_ children: [(String, Inode)]) {
-        self.children = children.map { (name: $0.0, inode: $0.1) }
-    }
-
-    func lookup(_ name: String) -> Inode? { children.first { $0.name == name }?.inode }
-
-    func entries() -> [DirectoryEntry] {
-        children.map { DirectoryEntry(name: $0.name, ino: $0.inode.ino, type: $0.inode.fileType) }
-    }
-}
-
 /// Copies the part of `text` from `offset` on into `buffer`.
 private func readText(_ text: String, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
     var window = TextWindow(start: offset, capacity: buffer.count)
     window.write(text)
     for (i, byte) in window.bytes.enumerated() { buffer[i] = byte }
     return window.bytes.count
-}
-
-/// A read-only text printed at each read.
-private final class TextFile: SpecialFile {
-    private let show: () -> String
-    init(_ show: @escaping () -> String) { self.show = show }
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int { readText(show(), into: buffer, at: offset) }
 }
 
 /// A word to read and write: tracing_on, buffer_size_kb.

@@ -101,6 +101,34 @@ public protocol GeneratedFile: AnyObject {
     func generate(into window: inout TextWindow) throws(Errno)
 }
 
+/// A generated file whose text a closure prints: every /proc file, tracefs's
+/// read-only files. Linux: single_open() with a show() callback
+public final class PrintedFile: GeneratedFile {
+    private let show: (inout TextWindow) throws(Errno) -> Void
+
+    public init(_ show: @escaping (inout TextWindow) throws(Errno) -> Void) {
+        self.show = show
+    }
+
+    public func generate(into window: inout TextWindow) throws(Errno) { try show(&window) }
+}
+
+/// A directory whose entries are made once and never change: the trees of
+/// tracefs and sysfs. Linux: what debugfs/tracefs_create_dir() and kernfs build
+public final class FixedTree: FixedDirectory {
+    private let children: [(name: String, inode: Inode)]
+
+    public init(_ children: [(String, Inode)]) {
+        self.children = children.map { (name: $0.0, inode: $0.1) }
+    }
+
+    public func lookup(_ name: String) -> Inode? { children.first { $0.name == name }?.inode }
+
+    public func entries() -> [DirectoryEntry] {
+        children.map { DirectoryEntry(name: $0.name, ino: $0.inode.ino, type: $0.inode.fileType) }
+    }
+}
+
 /// A file with no stored bytes that its subsystem reads and writes itself at
 /// every call: binary tables read at an offset (/proc/<pid>/pagemap,
 /// /proc/kpageflags), control files that take a written word (tracefs's

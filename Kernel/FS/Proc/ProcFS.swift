@@ -19,22 +19,11 @@ enum ProcFS {
 
     /// A read-only file whose text `show` prints. Linux: proc_create_single()
     static func fileInode(ino: UInt64, _ show: @escaping (inout TextWindow) throws(Errno) -> Void) -> Inode {
-        Inode(ino: ino, superBlock: superBlock, kind: .generated(ProcFile(show)), permissions: 0o444)
+        Inode(ino: ino, superBlock: superBlock, kind: .generated(PrintedFile(show)), permissions: 0o444)
     }
 
     /// A small file printed as one String.
     static func text(_ show: @escaping () throws(Errno) -> String) -> (inout TextWindow) throws(Errno) -> Void {
         { (window: inout TextWindow) throws(Errno) in window.write(try show()) }
     }
-}
-
-/// A /proc file's printer. Linux: single_open() with a show() callback
-final class ProcFile: GeneratedFile {
-    private let show: (inout TextWindow) throws(Errno) -> Void
-
-    init(_ show: @escaping (inout TextWindow) throws(Errno) -> Void) {
-        self.show = show
-    }
-
-    func generate(into window: inout TextWindow) throws(Errno) { try show(&window) }
 }

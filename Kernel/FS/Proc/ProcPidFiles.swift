@@ -54,11 +54,11 @@ enum ProcPidFiles {
             return (task.parent?.tgid ?? 0, max(leader.threads.count, 1), task.exitStatus,
                     task.processTicksLocked(), leader.reapedChildrenTicks)
         }
-        let clock = { (ticks: Int) in ProcTaskInfo.clockTicks(ticks: ticks, tickMilliseconds: Scheduler.tunables.tickMilliseconds) }
         return ProcTaskInfo(name: task.commName, state: state, pid: task.pid, tgid: task.tgid,
                             parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode,
-                            userTime: clock(own.user), systemTime: clock(own.system),
-                            childrenUserTime: clock(children.user), childrenSystemTime: clock(children.system))
+                            userTime: Scheduler.clockTicks(own.user), systemTime: Scheduler.clockTicks(own.system),
+                            childrenUserTime: Scheduler.clockTicks(children.user),
+                            childrenSystemTime: Scheduler.clockTicks(children.system))
     }
 }
 
