@@ -26,9 +26,30 @@ enum VMEvent: Int, CaseIterable {
     case oomKills
 }
 
+/// How many pages are in some state now: counts that go up and down, unlike
+/// the events. Shown in /proc/meminfo and /proc/vmstat. Linux: enum node_stat_item
+enum VMItem: Int, CaseIterable {
+    /// Pages in the page cache, shmem included. Linux: NR_FILE_PAGES
+    case filePages
+    /// Page-cache pages changed since their last write-back. Linux: NR_FILE_DIRTY
+    case fileDirty
+    /// Page-cache pages being written to the disk now. Linux: NR_WRITEBACK
+    case writeback
+    /// Page-cache pages some PTE maps. Linux: NR_FILE_MAPPED
+    case fileMapped
+    /// shmem pages (tmpfs files, shared anonymous memory, memfd). Linux: NR_SHMEM
+    case shmem
+    /// Anonymous pages of processes. Linux: NR_ANON_MAPPED
+    case anonPages
+}
+
 enum VMStat {
     /// SMP.maxCPUs rows of one counter per event; set once at boot.
     nonisolated(unsafe) private static var rows: UnsafeMutablePointer<UInt64>? = nil
+    /// SMP.maxCPUs rows of one signed delta per item: a page counted in on one
+    /// CPU may be counted out on another, so only the sum means anything.
+    /// Linux: the per-CPU vm_node_stat_diff folded into node stats
+    nonisolated(unsafe) private static var itemRows: UnsafeMutablePointer<Int>? = nil
 
     /// Linux: vm_events_init (the per-CPU area is static there)
     static func initialize() {
@@ -36,6 +57,9 @@ enum VMStat {
         let counters = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
         counters.initialize(repeating: 0, count: count)
         rows = counters
+        let items = UnsafeMutablePointer<Int>.allocate(capacity: SMP.maxCPUs * VMItem.allCases.count)
+        items.initialize(repeating: 0, count: SMP.maxCPUs * VMItem.allCases.count)
+        itemRows = items
     }
 
     /// One more `event` on this CPU. Linux: count_vm_event()
@@ -49,5 +73,21 @@ enum VMStat {
         var sum: UInt64 = 0
         for cpu in 0..<SMP.maxCPUs { sum &+= rows.unsafelyUnwrapped[cpu * VMEvent.allCases.count + event.rawValue] }
         return sum
+    }
+
+    /// `delta` more pages in state `item`, counted on this CPU. Interrupt
+    /// handlers never call it, so the plain add on the own row needs no lock.
+    /// Linux: mod_node_page_state()
+    @inline(__always)
+    static func add(_ item: VMItem, _ delta: Int) {
+        itemRows.unsafelyUnwrapped[PerCPU.cpu * VMItem.allCases.count + item.rawValue] &+= delta
+    }
+
+    /// The pages in state `item` now: the sum over every CPU, a snapshot that
+    /// may miss a change in flight (never below 0). Linux: global_node_page_state()
+    static func value(_ item: VMItem) -> Int {
+        var sum = 0
+        for cpu in 0..<SMP.maxCPUs { sum &+= itemRows.unsafelyUnwrapped[cpu * VMItem.allCases.count + item.rawValue] }
+        return max(0, sum)
     }
 }
