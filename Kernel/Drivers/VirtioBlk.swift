@@ -176,13 +176,16 @@ final class VirtioBlkDevice: BlockDevice {
 
     // MARK: requests
 
-    /// Checks the range and cuts it into requests of at most maxRequestBytes.
-    /// Linux: the block layer's bio splitting (blk_bio_segment_split)
+    /// Checks the range, counts it in /proc/vmstat's pgpgin or pgpgout, and
+    /// cuts it into requests of at most maxRequestBytes.
+    /// Linux: submit_bio()'s count_vm_events(), then the block layer's bio
+    /// splitting (blk_bio_segment_split)
     private func transfer(_ type: VirtioBlk.RequestType, sector: UInt64, _ base: UnsafeMutableRawPointer,
                           _ count: Int) throws(Errno) {
         guard count % VirtioBlk.sectorSize == 0 else { throw .EINVAL }
         let sectors = UInt64(count / VirtioBlk.sectorSize)
         guard sector <= sectorCount, sectors <= sectorCount - sector else { throw .EIO }
+        VMStat.count(type == .write ? .sectorsOut : .sectorsIn, by: sectors)
         var done = 0
         while done < count {
             let n = min(count - done, limits.maxRequestBytes)

@@ -178,8 +178,11 @@ final class MM {
                                      allocator: &frames) { leaf in
                 if region == nil || !region!.contains(leaf.virt) { region = vmas.findVMA(leaf.virt) }
                 guard let vma = region, vma.contains(leaf.virt), !vma.flags.contains(.dontCopy) else { return (nil, nil) }
+                // The child's entry is old; it stays dirty (smaps counts the page
+                // Shared_Dirty on both sides) unless the mapping is shared, where
+                // the parent's dirty bit alone tells write-back. Linux: copy_present_pte()
                 var flags = leaf.entry.flags
-                flags.remove([.accessed, .dirty])
+                flags.remove(vma.flags.contains(.shared) ? [.accessed, .dirty] : .accessed)
                 var parentEntry: PageTableEntry? = nil
                 if !vma.flags.contains(.shared) && flags.contains(.writable) {
                     flags.remove(.writable)      // copy-on-write: read-only on both sides

@@ -79,6 +79,9 @@ enum PageAllocator {
     @inline(never)
     static func free(_ block: PhysAddr, order: Int = 0) {
         Trace.pageFree(block, order: order)
+        if memMap.unsafelyUnwrapped.contains(pfn: block.pfn), page(block).pointee.flags.contains(.anon) {
+            VMStat.add(.anonPages, -1)          // (an anonymous page is always a single frame)
+        }
         if order == 0, let lists = perCPU, isAllocatedSingleFrame(block) {
             lists[PerCPU.cpu].give(block)
             return
@@ -113,9 +116,15 @@ enum PageAllocator {
     /// Records what a freshly allocated block (or a page changing hands, under
     /// its owner's locks) is used for; a free clears it. Nobody else writes the
     /// descriptor of an allocated block; /proc/kpageflags reads it racily.
-    /// Linux: __folio_set_anon(), __SetPageSlab(), pagetable_ctor()
+    /// A page that becomes anonymous here counts in /proc/meminfo's AnonPages
+    /// until `free` counts it out: the one place each happens, whichever path
+    /// (a zero-filled page, a copy on write, a private file page written in
+    /// place) made it. Linux: __folio_set_anon() with the NR_ANON_MAPPED count
+    /// of folio_add_new_anon_rmap(), __SetPageSlab(), pagetable_ctor()
     static func mark(_ block: PhysAddr, _ use: PageFlags) {
-        page(block).pointee.flags.formUnion(use)
+        let descriptor = page(block)
+        if use.contains(.anon) && !descriptor.pointee.flags.contains(.anon) { VMStat.add(.anonPages, 1) }
+        descriptor.pointee.flags.formUnion(use)
     }
 
     /// The descriptor of a frame. Linux: pfn_to_page()

@@ -1,18 +1,31 @@
 // Memory for the buffer cache: whole pages from the page allocator (a block of
 // 1, 2 or 4 KiB takes one page; a 64 KiB write-back bounce buffer an order-4
 // block), so that running out is a nil the cache turns into ENOMEM instead of
-// a trap in the Swift heap. Linux: grow_buffers() → alloc_page()
+// a trap in the Swift heap. It counts the pages it holds: /proc/meminfo's
+// Buffers. Linux: grow_buffers() → alloc_page(), nr_blockdev_pages()
+
+import Synchronization
 
 final class PageBufferMemory: BufferMemory {
     nonisolated(unsafe) static let shared = PageBufferMemory()
 
+    /// Pages handed out and not yet given back: every cached block, and each
+    /// mount's write-back bounce buffer. Each mount allocates under its own
+    /// lock, so the count is an atomic word. Linux: nr_blockdev_pages()
+    private static let heldPages = Atomic<Int>(0)
+    static var pages: Int { heldPages.load(ordering: .relaxed) }
+
     func allocate(byteCount: Int) -> UnsafeMutableRawPointer? {
-        guard byteCount > 0, let frame = PageAllocator.allocate(order: Self.order(of: byteCount)) else { return nil }
+        let order = Self.order(of: byteCount)
+        guard byteCount > 0, let frame = PageAllocator.allocate(order: order) else { return nil }
+        Self.heldPages.add(1 << order, ordering: .relaxed)
         return UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self))
     }
 
     func free(_ memory: UnsafeMutableRawPointer, byteCount: Int) {
-        PageAllocator.free(VirtAddr(UInt64(UInt(bitPattern: memory))).directMapPhys, order: Self.order(of: byteCount))
+        let order = Self.order(of: byteCount)
+        PageAllocator.free(VirtAddr(UInt64(UInt(bitPattern: memory))).directMapPhys, order: order)
+        Self.heldPages.subtract(1 << order, ordering: .relaxed)
     }
 
     /// The smallest order whose block holds `byteCount` bytes.

@@ -24,6 +24,11 @@ enum VMEvent: Int, CaseIterable {
     case shmemFaults
     /// Processes the OOM killer killed. Linux: oom_kill
     case oomKills
+    /// 512-byte sectors the block layer was asked to read; /proc/vmstat shows
+    /// KiB. Linux: PGPGIN (counted in submit_bio(), halved in vmstat_start())
+    case sectorsIn
+    /// Sectors asked to be written. Linux: PGPGOUT
+    case sectorsOut
 }
 
 /// How many pages are in some state now: counts that go up and down, unlike
@@ -66,6 +71,12 @@ enum VMStat {
     @inline(__always)
     static func count(_ event: VMEvent) {
         rows.unsafelyUnwrapped[PerCPU.cpu * VMEvent.allCases.count + event.rawValue] &+= 1
+    }
+
+    /// `count` more `event`s on this CPU. Linux: count_vm_events()
+    @inline(__always)
+    static func count(_ event: VMEvent, by count: UInt64) {
+        rows.unsafelyUnwrapped[PerCPU.cpu * VMEvent.allCases.count + event.rawValue] &+= count
     }
 
     /// The sum over every CPU. Linux: all_vm_events()

@@ -23,5 +23,32 @@ final class AddressTests: XCTestCase {
         XCTAssertEqual(Fmt.dec(42, width: 6), "    42")
         XCTAssertEqual(Fmt.hex(255, digits: 4), "00ff")
         XCTAssertEqual(Fmt.padRight("ab", 4), "ab  ")
+        XCTAssertEqual(Fmt.pad("abcdef", 4), "abcdef")
+    }
+
+    /// The writers give the same text as the String formatters, and the
+    /// sinks that do not keep it count it alike.
+    func testFmtWriters() {
+        for (v, width) in [(UInt64(0), 0), (42, 6), (123_456_789, 8), (.max, 3), (7, 30)] {
+            var out = ""
+            Fmt.writeDec(v, width: width, to: &out)
+            XCTAssertEqual(out, Fmt.dec(v, width: width))
+            out = ""
+            Fmt.writeHex(v, digits: width, to: &out)
+            XCTAssertEqual(out, Fmt.hex(v, digits: width))
+        }
+        var spaces = ""
+        Fmt.writeSpaces(3, to: &spaces)
+        Fmt.writeSpaces(-1, to: &spaces)
+        XCTAssertEqual(spaces, "   ")
+        var length = TextLength(), window = TextWindow(start: 2, capacity: 5)
+        for sink in ["ab", "cdef"] { length.write(sink); window.write(sink) }
+        Fmt.writeHex(0xbeef, to: &length)
+        Fmt.writeHex(0xbeef, to: &window)
+        length.write(StaticString("!"))
+        window.write(StaticString("!"))
+        XCTAssertEqual(length.count, 11)
+        XCTAssertEqual(window.written, 11)
+        XCTAssertEqual(String(decoding: window.bytes, as: UTF8.self), "cdefb")
     }
 }

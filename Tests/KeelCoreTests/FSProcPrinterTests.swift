@@ -5,7 +5,9 @@ import XCTest
 @testable import KeelCore
 
 final class FSProcPrinterTests: XCTestCase {
-    let info = MemInfo(totalPages: 61_000, freePages: 52_345, slabPages: 100, vmallocPages: 12,
+    let info = MemInfo(totalPages: 61_000, freePages: 52_345, filePages: 3_000, bufferPages: 200, dirtyPages: 7,
+                       writebackPages: 1, anonPages: 2_500, mappedPages: 900, shmemPages: 400,
+                       lowWatermarkPages: 300, reservePages: 450, slabPages: 100, vmallocPages: 12,
                        vmallocTotalBytes: 0x3f_ffff_f000)
 
     func testMeminfoLines() {
@@ -14,12 +16,34 @@ final class FSProcPrinterTests: XCTestCase {
         let lines = text.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.first, "MemTotal:         244000 kB")
         XCTAssertTrue(lines.contains("MemFree:          209380 kB"))
-        XCTAssertTrue(lines.contains("MemAvailable:     209380 kB"))
+        // free 52345 - reserve 450, plus file LRU 2600 less min(1300, low 300)
+        XCTAssertTrue(lines.contains("MemAvailable:     216780 kB"))
+        XCTAssertTrue(lines.contains("Buffers:             800 kB"))
+        XCTAssertTrue(lines.contains("Cached:            11200 kB"), "file pages less the buffers")
+        XCTAssertTrue(lines.contains("Dirty:                28 kB"))
+        XCTAssertTrue(lines.contains("Writeback:             4 kB"))
+        XCTAssertTrue(lines.contains("AnonPages:         10000 kB"))
+        XCTAssertTrue(lines.contains("Mapped:             3600 kB"))
+        XCTAssertTrue(lines.contains("Shmem:              1600 kB"))
         XCTAssertTrue(lines.contains("SwapTotal:             0 kB"))
         XCTAssertTrue(lines.contains("Slab:                400 kB"))
         XCTAssertTrue(lines.contains("VmallocTotal:   268435452 kB"), "a 9-digit value pushes into the padding")
         XCTAssertTrue(lines.contains("VmallocUsed:          48 kB"))
         XCTAssertTrue(text.hasSuffix("\n"))
+    }
+
+    /// MemAvailable as si_mem_available() estimates it: half the file LRU at
+    /// most stays (here the low watermark is less), never below 0.
+    func testMemAvailable() {
+        var m = info
+        m.lowWatermarkPages = 5_000
+        XCTAssertEqual(m.availablePages, 52_345 - 450 + 2_600 - 1_300)
+        m.freePages = 100
+        m.filePages = 0
+        m.shmemPages = 0
+        m.bufferPages = 0
+        XCTAssertEqual(m.availablePages, 0, "the reserve is more than is free")
+        XCTAssertEqual(m.cachedPages, 0)
     }
 
     /// Every name Keel prints appears in the host's /proc/meminfo in the same order and,

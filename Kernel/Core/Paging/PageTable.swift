@@ -92,7 +92,11 @@ extension PageTable {
         _ table: PhysAddr, at level: PageTableLevel, base: UInt64, first: UInt64, last: UInt64,
         _ body: (PageTableLeaf) throws(E) -> Void
     ) throws(E) {
-        for index in 0..<PageTableLevel.entriesPerTable {
+        // A range starting inside this table starts at its entry (the index
+        // bits of `first`), not at entry 0: a walk of one page looks at one
+        // entry per level.
+        let firstIndex = first > base ? Int((first >> level.shift) & UInt64(PageTableLevel.entriesPerTable - 1)) : 0
+        for index in firstIndex..<PageTableLevel.entriesPerTable {
             // PML4 slots 256–511 map the upper canonical half: sign-extend bit 47.
             let offset = base + UInt64(index) << level.shift
             let start = offset & (1 << 47) == 0 ? offset : offset | 0xffff_0000_0000_0000

@@ -32,7 +32,7 @@ extension VMATree {
 }
 
 extension VMA {
-    /// Writes this region's maps line. Linux: show_map_vma() + show_vma_header_prefix()
+    /// Writes this region's maps line. Linux: show_map_vma()
     public func writeProcMapsLine<Sink: TextSink, Files: MappedFileLookup>(
         context: MapsContext, files: Files, to out: inout Sink
     ) {
@@ -42,19 +42,8 @@ extension VMA {
             file = files.mappedFileInfo(id)
             offset = pageOffset << pageShift
         }
-        var line = Fmt.hex(start.value, digits: 8) + "-" + Fmt.hex(end.value, digits: 8) + " "
-        line += flags.contains(.read) ? "r" : "-"
-        line += flags.contains(.write) ? "w" : "-"
-        line += flags.contains(.exec) ? "x" : "-"
-        line += flags.contains(.mayShare) ? "s" : "p"
-        line += " " + Fmt.hex(offset, digits: 8)
-        line += " " + Fmt.hex(file?.deviceMajor ?? 0, digits: 2) + ":" + Fmt.hex(file?.deviceMinor ?? 0, digits: 2)
-        line += " " + Fmt.dec(file?.inode ?? 0) + " "
-        if let name = procMapsName(file: file, context: context) {
-            line = Fmt.padRight(line, procMapsNameColumn) + name
-        }
-        out.write(line)
-        out.write("\n")
+        writeMapsLine(start: start, end: end, flags: flags, offset: offset, file: file,
+                      name: procMapsName(file: file, context: context), to: &out)
     }
 
     /// The file path, "[heap]" for a region touching [start_brk, brk], "[stack]" for the
@@ -76,4 +65,40 @@ func escapedNewlines(_ path: String) -> String {
         if scalar == "\n" { out += "\\012" } else { out.unicodeScalars.append(scalar) }
     }
     return out
+}
+
+/// One maps line: range, permissions, offset, device, inode, then the name (if
+/// any) in its column, and the newline. No String is made but the name's: a
+/// process may have 65530 regions. Linux: show_vma_header_prefix(), then
+/// seq_pad() and the name
+func writeMapsLine<Sink: TextSink>(start: VirtAddr, end: VirtAddr, flags: VMFlags, offset: UInt64,
+                                   file: MappedFileInfo?, name: String?, to out: inout Sink) {
+    // The longest start: two 16-digit addresses, an offset, 8-digit device
+    // numbers and a 20-digit inode, with separators: 96 bytes.
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96) { storage in
+        var line = LineBuffer(storage)
+        Fmt.writeHex(start.value, digits: 8, to: &line)
+        line.write("-")
+        Fmt.writeHex(end.value, digits: 8, to: &line)
+        line.write(" ")
+        line.write(flags.contains(.read) ? "r" : "-")
+        line.write(flags.contains(.write) ? "w" : "-")
+        line.write(flags.contains(.exec) ? "x" : "-")
+        line.write(flags.contains(.mayShare) ? "s" : "p")
+        line.write(" ")
+        Fmt.writeHex(offset, digits: 8, to: &line)
+        line.write(" ")
+        Fmt.writeHex(UInt64(file?.deviceMajor ?? 0), digits: 2, to: &line)
+        line.write(":")
+        Fmt.writeHex(UInt64(file?.deviceMinor ?? 0), digits: 2, to: &line)
+        line.write(" ")
+        Fmt.writeDec(file?.inode ?? 0, to: &line)
+        line.write(" ")
+        out.write(utf8: line.bytes)
+        if let name {
+            Fmt.writeSpaces(procMapsNameColumn - line.count, to: &out)
+            out.write(name)
+        }
+    }
+    out.write("\n")
 }

@@ -6,6 +6,8 @@ final class ProcPidDirectory: FixedDirectory {
     /// The files of every process directory, in listing order. Linux: tgid_base_stuff[]
     nonisolated(unsafe) private static let files: [(name: String, show: (Task, inout TextWindow) throws(Errno) -> Void)] = [
         ("maps", ProcPidFiles.maps),
+        ("smaps", ProcPidFiles.smaps),
+        ("smaps_rollup", ProcPidFiles.smapsRollup),
         ("stat", { task, window in window.write(ProcPidFiles.stat(task)) }),
         ("status", { task, window in window.write(ProcPidFiles.status(task)) }),
     ]

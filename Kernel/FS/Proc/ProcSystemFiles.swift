@@ -3,11 +3,24 @@
 // Linux: fs/proc/meminfo.c, mm/vmstat.c (frag_show, vmstat_show), mm/slab_common.c
 
 enum ProcSystemFiles {
-    /// Linux: meminfo_proc_show()
+    /// The page-cache gauges of Kernel/Memory/VMStat.swift, the buffer cache's
+    /// pages (outside Keel's page cache, counted in its file pages as Linux
+    /// does) and the zones' watermarks for MemAvailable. Linux: meminfo_proc_show()
     static func meminfo() -> String {
-        let slabPages = Slab.totalPages
+        var low: UInt64 = 0, reserve: UInt64 = 0
+        for type in ZoneType.allCases {
+            let zone = PageAllocator.buddy.pointee.zone(type)
+            let marks = ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages)
+            low += UInt64(marks.low)
+            reserve += UInt64(min(marks.high, zone.managedPages))     // Linux: calculate_totalreserve_pages()
+        }
+        let buffers = UInt64(PageBufferMemory.pages)
         let info = MemInfo(totalPages: UInt64(PageAllocator.managedPages), freePages: UInt64(PageAllocator.freePages),
-                           slabPages: UInt64(slabPages), vmallocPages: UInt64(Vmalloc.mappedPages),
+                           filePages: UInt64(VMStat.value(.filePages)) + buffers, bufferPages: buffers,
+                           dirtyPages: UInt64(VMStat.value(.fileDirty)), writebackPages: UInt64(VMStat.value(.writeback)),
+                           anonPages: UInt64(VMStat.value(.anonPages)), mappedPages: UInt64(VMStat.value(.fileMapped)),
+                           shmemPages: UInt64(VMStat.value(.shmem)), lowWatermarkPages: low, reservePages: reserve,
+                           slabPages: UInt64(Slab.totalPages), vmallocPages: UInt64(Vmalloc.mappedPages),
                            vmallocTotalBytes: KernelLayout.vmallocEnd - KernelLayout.vmallocStart)
         var text = ""
         info.write(to: &text)
@@ -44,11 +57,21 @@ enum ProcSystemFiles {
         return text
     }
 
-    /// "name value" lines: Linux's counter names first, then Keel's own (see
-    /// Kernel/Memory/VMStat.swift). Linux: vmstat_show()
+    /// "name value" lines: Linux's names in Linux's order (the page counts,
+    /// then the events), then Keel's own (see Kernel/Memory/VMStat.swift).
+    /// nr_file_pages holds the buffer cache's pages, as Linux's does.
+    /// Linux: vmstat_show() over vmstat_text[]
     static func vmstat() -> String {
         let counters: [(String, UInt64)] = [
             ("nr_free_pages", UInt64(PageAllocator.freePages)),
+            ("nr_anon_pages", UInt64(VMStat.value(.anonPages))),
+            ("nr_mapped", UInt64(VMStat.value(.fileMapped))),
+            ("nr_file_pages", UInt64(VMStat.value(.filePages) + PageBufferMemory.pages)),
+            ("nr_dirty", UInt64(VMStat.value(.fileDirty))),
+            ("nr_writeback", UInt64(VMStat.value(.writeback))),
+            ("nr_shmem", UInt64(VMStat.value(.shmem))),
+            ("pgpgin", VMStat.total(.sectorsIn) / 2),           // sectors → KiB, as vmstat_start()
+            ("pgpgout", VMStat.total(.sectorsOut) / 2),
             ("pgfault", VMStat.total(.pageFaults)),
             ("pgmajfault", VMStat.total(.majorFaults)),
             ("oom_kill", VMStat.total(.oomKills)),
