@@ -814,6 +814,38 @@ def ext2_dentry_and_inode_caches_in_slabinfo(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+EXT2_COUNTERS_DISK = make_disk("ext2-counters.img", script=(
+    'counters() { busybox grep -E "^(pgpgin|pgpgout) " /proc/vmstat; busybox grep -E "^(Buffers|Cached):" /proc/meminfo; }\n'
+    'echo before; counters\n'
+    'busybox cat /bin/busybox > /dev/null\n'
+    'busybox dd if=/dev/zero of=/written bs=65536 count=16 2>/dev/null\n'
+    'busybox sync\n'
+    'echo after; counters\n'))
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/busybox -- sh /script.sh", disk=EXT2_COUNTERS_DISK)
+def ext2_io_counts_in_vmstat_and_meminfo(rc, out):
+    """pgpgin and pgpgout count the KiB the block layer was asked to move
+    (Linux: submit_bio()'s PGPGIN/PGPGOUT in sectors, halved in /proc/vmstat):
+    reading busybox from the ext2 root moves pgpgin by about its size, 1 MiB
+    written and synced moves pgpgout by at least that; the buffer cache's
+    blocks show as meminfo's Buffers."""
+    text = out.replace("\r", "")
+    before, _, after = text.partition("\nafter\n")
+    def value(part, name):
+        m = re.search(r"^%s:? +(\d+)" % name, part, re.M)
+        expect(m, f"no {name} line")
+        return int(m.group(1))
+    busybox_kib = os.path.getsize("/bin/busybox") // 1024
+    read_kib = value(after, "pgpgin") - value(before, "pgpgin")
+    written_kib = value(after, "pgpgout") - value(before, "pgpgout")
+    expect(value(before, "pgpgin") > 0, "mounting the root read nothing, says pgpgin")
+    expect(read_kib >= busybox_kib // 2, f"pgpgin rose {read_kib} KiB reading busybox ({busybox_kib} KiB)")
+    expect(written_kib >= 1024, f"pgpgout rose {written_kib} KiB after 1 MiB written and synced")
+    expect(value(after, "Buffers") > 0, "no Buffers with an ext2 root mounted")
+    expect(rc == 0, f"status {rc}")
+
+
 EXT2_SMALL = raw_ext2("ext2-small.img", 1024, 1024)
 
 
