@@ -187,6 +187,12 @@ final class SmapsPrinterTests: XCTestCase {
         XCTAssertEqual(skipped.bytes, printed.bytes)
         XCTAssertEqual(skipped.bytes, Array(second.utf8.dropFirst(5).prefix(100)))
         XCTAssertTrue(skipped.isFull)
+        var exact = TextWindow(start: 0, capacity: 4)
+        exact.write("abcd")
+        XCTAssertFalse(exact.isFull, "a text ending at the window's end may go on")
+        exact.write("e")
+        XCTAssertTrue(exact.isFull)
+        XCTAssertTrue(TextWindow(start: 0, capacity: 0).isFull, "the probe at open")
     }
 
     /// The names of an entry in the host's own smaps, in order, are Keel's (the

@@ -239,6 +239,28 @@ static void test_layout(void)
        bad >= 0 ? (unsigned long)entries[bad].map.end : 0UL);
 }
 
+/* Read in small pieces, smaps is the text of one whole read (the process
+ * changes nothing in between: both buffers are written beforehand). On Keel
+ * each piece past the first 16 KiB is printed anew from a window over the
+ * text, skipping the regions before it. */
+static void test_pieces(void)
+{
+    static char whole[1 << 20], pieces[1 << 20];
+    memset(whole, 1, sizeof whole);
+    memset(pieces, 1, sizeof pieces);
+    long len = read_whole("/proc/self/smaps", whole, sizeof whole);
+    int fd = open("/proc/self/smaps", O_RDONLY);
+    long got = 0;
+    ssize_t n = 0;
+    while (fd >= 0 && got < (long)sizeof pieces - 1000 && (n = read(fd, pieces + got, 777)) > 0)
+        got += n;
+    if (fd >= 0) close(fd);
+    pieces[got] = '\0';
+    ok(len > 0 && n == 0 && got == len && memcmp(whole, pieces, (size_t)len) == 0,
+       "smaps read 777 bytes at a time is the same text", "%ld bytes at once, %ld in pieces (last read %zd)",
+       len, got, n);
+}
+
 /* ---- anonymous memory, fork ---------------------------------------------------- */
 
 #define ANON_PAGES 16
@@ -661,6 +683,7 @@ static void note_smaps_time(void)
 int main(void)
 {
     test_layout();
+    test_pieces();
     test_anonymous();
     test_fork();
     test_file();

@@ -84,9 +84,12 @@ public struct TextWindow: TextSink {
     public mutating func write(_ s: StaticString) { s.withUTF8Buffer { append($0) } }
     public mutating func write(utf8 bytes: UnsafeBufferPointer<UInt8>) { append(bytes) }
 
-    /// Nothing written from now on would be kept: a printer whose text costs
-    /// work (smaps walks page tables) may stop here. Linux: seq_has_overflowed()
-    public var isFull: Bool { written >= start + capacity }
+    /// The text already runs past the window's end: nothing written from now
+    /// on would be kept, and `written` tells the reader there is more (a text
+    /// ending exactly at the end does not count), so a printer whose text
+    /// costs work (smaps walks page tables) may stop. A window of no bytes
+    /// (the probe at open) is full from the start. Linux: seq_has_overflowed()
+    public var isFull: Bool { capacity == 0 || written > start + capacity }
 
     /// Counts `count` bytes of text that lie wholly before the window, without
     /// their bytes: a printer that knows how long a part would be skips

@@ -18,9 +18,9 @@ enum ProcPidFiles {
     /// Each region's maps line and the counts of its pages. Each read prints
     /// the text again into the reader's window, so only the regions in the
     /// window are walked: one wholly before it is skipped by its length (which
-    /// does not depend on its counts), and printing stops once the window is
-    /// full (at open, which only checks the process is there, nothing is
-    /// walked). Empty for a process without memory, as maps.
+    /// does not depend on its counts), and printing stops once the text runs
+    /// past the window (at open, which only checks the process is there,
+    /// nothing is walked). Empty for a process without memory, as maps.
     /// Linux: show_smap() for each VMA (seq_file resumes at the VMA instead)
     static func smaps(_ task: Task, into window: inout TextWindow) {
         guard let mm = task.mmReference() else { return }
