@@ -24,6 +24,9 @@ enum VMEvent: Int, CaseIterable {
     case shmemFaults
     /// Processes the OOM killer killed. Linux: oom_kill
     case oomKills
+    /// Writes that found dirty memory past dirty_ratio and wrote their file
+    /// back before going on. Keel: pgdirtythrottle (Linux traces balance_dirty_pages instead)
+    case dirtyThrottled
 }
 
 /// How many pages are in some state now: counts that go up and down, unlike

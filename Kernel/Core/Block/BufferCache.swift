@@ -241,6 +241,9 @@ public final class BufferCache {
         buffer.isUptodate = true
     }
 
+    /// Some buffer is newer than the disk (what the flusher looks for).
+    public var hasDirtyBuffers: Bool { buffers.values.contains { $0.isDirty } }
+
     /// A freed block's buffer: its data need not reach the disk any more.
     /// Linux: bforget()
     public func forget(_ device: any BlockDevice, _ block: UInt64) {

@@ -63,6 +63,18 @@ public protocol FileSystemOperations: AnyObject {
     /// Files or directories of this file system are in use besides its root:
     /// umount would pull them from under their users. Linux: may_umount_tree()
     var isBusy: Bool { get }
+    /// Its own blocks (bitmaps, inode tables, directories) are newer in
+    /// memory than on the disk. Linux: the block device inode being dirty
+    var hasDirtyMetadata: Bool { get }
+    /// Writes those blocks (the flusher's periodic pass; file data is the
+    /// page cache's). Linux: write-back of the block device's buffers
+    func writeMetadata() throws(Errno)
+}
+
+extension FileSystemOperations {
+    /// Memory file systems have no metadata apart from memory.
+    public var hasDirtyMetadata: Bool { false }
+    public func writeMetadata() throws(Errno) {}
 }
 
 /// Linux: struct super_block

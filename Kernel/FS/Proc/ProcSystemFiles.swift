@@ -57,6 +57,7 @@ enum ProcSystemFiles {
             ("pgzerofill", VMStat.total(.zeroFillFaults)),
             ("pgzeropage", VMStat.total(.zeroPageMaps)),
             ("pgshmemfault", VMStat.total(.shmemFaults)),
+            ("pgdirtythrottle", VMStat.total(.dirtyThrottled)),
             ("stack_grow", VMStat.total(.stackGrowths)),
         ]
         var text = ""
