@@ -13,6 +13,8 @@
 // The caller holds the mm's mmap_lock for writing (MemorySyscalls.swift takes it).
 // Linux: mm/mmap.c, mm/madvise.c, mm/msync.c, mm/gup.c (populate)
 
+import Synchronization
+
 /// mmap's and friends' constants. Linux: include/uapi/asm-generic/mman*.h
 enum Mman {
     static let PROT_READ: UInt64 = 1, PROT_WRITE: UInt64 = 2, PROT_EXEC: UInt64 = 4
@@ -61,6 +63,13 @@ extension MM {
             if type != Mman.MAP_PRIVATE && !file.writable {
                 guard prot & Mman.PROT_WRITE == 0 else { throw .EACCES }
                 vmFlags.remove([.mayWrite, .shared])
+            }
+            // A memfd sealed against writes: no writable shared mapping, and
+            // none that mprotect could make writable. Linux: memfd_check_seals_mmap()
+            if type != Mman.MAP_PRIVATE, let mapping = file.inode.mapping,
+               mapping.seals.load(ordering: .relaxed) & Seal.writes != 0 {
+                guard prot & Mman.PROT_WRITE == 0 else { throw .EPERM }
+                vmFlags.remove(.mayWrite)
             }
         }
 

@@ -101,6 +101,10 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// ahead brings. Protected by `lock`. Linux: struct file_ra_state
     private var readaheadNext: UInt64 = 0
     private var readaheadWindow = 0
+    /// memfd seals (Shmem.swift's `Seal`): every file starts sealed against
+    /// sealing; memfd_create(MFD_ALLOW_SEALING) clears it. Changed under
+    /// `writeLock`, read without a lock. Linux: shmem_inode_info.seals
+    let seals = Atomic<UInt32>(Seal.seal)
     /// i_size: written under `writeLock` (or by the file system's lock for
     /// ext2's attribute refresh), read without a lock.
     private let length = Atomic<Int>(0)
@@ -184,6 +188,10 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         guard newSize >= 0 else { throw .EINVAL }
         guard newSize <= operations.maxSize else { throw .EFBIG }
         let oldSize = size
+        let sealed = seals.load(ordering: .relaxed)
+        if (newSize < oldSize && sealed & Seal.shrink != 0) || (newSize > oldSize && sealed & Seal.grow != 0) {
+            throw .EPERM
+        }
         if newSize < oldSize {
             // First the pages go from the cache (under `lock`, with the size,
             // so a fault either mapped its page before, and is unmapped below,
@@ -213,6 +221,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         guard offset >= 0, requested > 0 else { throw .EINVAL }
         guard requested <= operations.maxSize - offset else { throw .EFBIG }
         let end = offset + requested
+        if end > size && seals.load(ordering: .relaxed) & Seal.grow != 0 { throw .EPERM }
         var position = offset
         while position < end {
             let index = UInt64(position) / pageSize, within = position % Int(pageSize)
@@ -265,7 +274,19 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
             let fileSize = size
             guard position < fileSize else { break }
             let index = UInt64(position) / pageSize, within = position % Int(pageSize)
-            let (frame, _) = try getPage(index, reading: true)
+            let frame: PhysAddr
+            do throws(Errno) {
+                // A hole in a shmem file reads as the zero page: reading does
+                // not fill tmpfs. Linux: shmem_file_read_iter() with ZERO_PAGE
+                if isShmem {
+                    frame = findPage(index) ?? ZeroPage.frame
+                } else {
+                    frame = try getPage(index, reading: true).frame
+                }
+            } catch {
+                if done == 0 { throw error }
+                break
+            }
             // The size again: a truncate may have cut the page short meanwhile.
             let piece = min(count - done, Int(pageSize) - within, max(0, size - position))
             var moved = 0
@@ -275,7 +296,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
             } catch {
                 failure = error
             }
-            putPage(frame)
+            if frame != ZeroPage.frame { putPage(frame) }
             if let failure { if done == 0 { throw failure }; break }
             done += moved
             if moved < piece || piece == 0 { break }
@@ -294,7 +315,14 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
                        _ copy: (UnsafeMutableRawPointer, Int, Int) throws(Errno) -> Int) throws(Errno) -> Int {
         guard requested > 0 else { return 0 }
         guard offset >= 0, offset < operations.maxSize else { throw .EFBIG }
-        let count = min(requested, operations.maxSize - offset)
+        let sealed = seals.load(ordering: .relaxed)
+        guard sealed & Seal.writes == 0 else { throw .EPERM }
+        var count = min(requested, operations.maxSize - offset)
+        if sealed & Seal.grow != 0 {
+            // Up to the end only; nothing at all from past it. Linux: shmem_write_begin()
+            guard offset < size else { throw .EPERM }
+            count = min(count, size - offset)
+        }
         let oldSize = size
         var done = 0
         var reservedEnd = offset
@@ -398,6 +426,16 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         }
         if fromStorage && window > 1 { readAhead(after: index, pages: window - 1) }
         return (frame, fromStorage)
+    }
+
+    /// Page `index` with a reference for the caller if it is in the cache.
+    /// Linux: filemap_get_folio() without FGP_CREAT
+    private func findPage(_ index: UInt64) -> PhysAddr? {
+        lock.withLock { () -> PhysAddr? in
+            guard let frame = pages[index] else { return nil }
+            MapCount.add(frame)
+            return frame
+        }
     }
 
     /// A fresh page for `index`: charged (shmem), filled from storage or zeroed.
@@ -658,6 +696,34 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         }
         if let failure { Log.error("write-back: page \(index) of a file: \(failure.name); kept dirty") }
         putPage(frame)
+    }
+
+    // MARK: - Seals
+
+    /// fcntl(F_ADD_SEALS): EPERM once sealed against sealing, EBUSY for
+    /// F_SEAL_WRITE while a writable shared mapping exists. Linux: memfd_add_seals()
+    func addSeals(_ added: UInt32) throws(Errno) {
+        guard added & ~Seal.all == 0 else { throw .EINVAL }
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        let current = seals.load(ordering: .relaxed)
+        guard current & Seal.seal == 0 else { throw .EPERM }
+        if added & Seal.write != 0 && current & Seal.write == 0 && isMappedWritable { throw .EBUSY }
+        seals.store(current | added, ordering: .relaxed)
+    }
+
+    /// Some MAP_SHARED mapping could store into the file. Linux: mapping_writably_mapped()
+    private var isMappedWritable: Bool {
+        var writable = false
+        for (mm, file) in mapperSnapshot() {
+            mm.mmapLock.lockRead()
+            for vma in mm.vmas where vma.flags.contains(.shared) && vma.flags.contains(.mayWrite) {
+                if case .file(let id, _) = vma.backing, id == file { writable = true }
+            }
+            mm.mmapLock.unlockRead()
+            mm.put()
+        }
+        return writable
     }
 
     // MARK: - Mappings (i_mmap)

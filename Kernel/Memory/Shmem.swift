@@ -9,7 +9,29 @@
 
 import Synchronization
 
+/// memfd seals: what may no longer be done to a shmem file. Linux: F_SEAL_* (include/uapi/linux/fcntl.h)
+enum Seal {
+    /// No more seals may be added.
+    static let seal: UInt32 = 0x01
+    /// The file may not shrink.
+    static let shrink: UInt32 = 0x02
+    /// The file may not grow.
+    static let grow: UInt32 = 0x04
+    /// Its bytes may not change (write, a writable shared mapping).
+    static let write: UInt32 = 0x08
+    /// No new way to change its bytes (existing writable mappings stay).
+    static let futureWrite: UInt32 = 0x10
+    /// Its execute bits may not change.
+    static let exec: UInt32 = 0x20
+    static let all: UInt32 = 0x3f
+    /// Either write seal forbids write(2).
+    static let writes: UInt32 = write | futureWrite
+}
+
 enum Shmem {
+    /// The longest memfd name: NAME_MAX less "memfd:". Linux: MFD_NAME_MAX_LEN
+    static let memfdNameMax = 249
+
     /// The kernel's internal tmpfs: as large as memory allows (each page is
     /// still charged to its mapping's memory, never to this limit).
     /// Linux: shm_mnt, mounted by shmem_init() with no size limit

@@ -799,6 +799,20 @@ def ext2_tree_matches_linux_and_e2fsck_is_clean(rc, out):
     expect(re.search(rb"Links: 2\b", p.stdout), "the hard link does not count 2 links on the disk")
 
 
+EXT2_PAGECACHE_DISK = make_disk("ext2-pagecache.img")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/test_pagecache -- /tmp", disk=EXT2_PAGECACHE_DISK, smp=2, timeout=90)
+def ext2_page_cache_frames_and_write_back(rc, out):
+    # test_pagecache on a disk file: the frames of read, MAP_SHARED,
+    # MAP_PRIVATE and exec, and a stored-to page dirty until fsync.
+    find(r"^ok - after fsync it is clean$", out, "the dirty check did not run on the disk")
+    m = find(r"^(\d+) passed, (\d+) failed$", out)
+    expect(m.group(2) == "0", "test_pagecache failed on ext2")
+    expect(rc == 0, f"status {rc}")
+    e2fsck_clean(EXT2_PAGECACHE_DISK.path)
+
+
 EXT2_CACHES_DISK = make_disk("ext2-caches.img", script='busybox ls -R / >/dev/null\n'
                                                          'busybox ls /no-such-name\n'
                                                          'busybox grep -E "^(dentry|ext2_inode_cache) " /proc/slabinfo\n')
