@@ -9,9 +9,11 @@
 
 final class RamFile: AddressSpaceOperations {
     private let ramFileSystem: RamFileSystem
-    /// The largest tmpfs file: 2^43 bytes, far beyond any memory Keel runs in,
-    /// and small enough that no offset arithmetic can overflow. Linux: MAX_LFS_FILESIZE
-    static let maxSize = 1 << 43
+    /// The largest tmpfs file: 2^47 bytes, as large as a user address space
+    /// (a shared anonymous mapping of all of it is such a file), far beyond any
+    /// memory Keel runs in, and small enough that no offset arithmetic can
+    /// overflow. Linux: MAX_LFS_FILESIZE
+    static let maxSize = 1 << 47
 
     /// A new, empty file's contents: its page cache over these operations.
     static func makeContents(_ fileSystem: RamFileSystem) -> AddressSpace {
