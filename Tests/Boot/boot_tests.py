@@ -843,6 +843,35 @@ def ext2_dentry_and_inode_caches_in_slabinfo(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+EXT2_DROP_DISK = make_disk("ext2-drop.img", script='busybox ls -R / >/dev/null\n'
+                                                     'busybox grep -E "^(dentry|ext2_inode_cache) " /proc/slabinfo\n'
+                                                     'busybox grep MemFree /proc/meminfo\n'
+                                                     'echo 1 > /proc/sys/vm/drop_caches\n'
+                                                     'busybox grep MemFree /proc/meminfo\n'
+                                                     'echo 2 > /proc/sys/vm/drop_caches\n'
+                                                     'busybox grep -E "^(dentry|ext2_inode_cache) " /proc/slabinfo\n'
+                                                     'busybox grep -E "^drop_" /proc/vmstat\n')
+
+
+@boot_test(cmdline="root=/dev/vda loglevel=7 init=/bin/busybox -- sh /script.sh", disk=EXT2_DROP_DISK)
+def ext2_drop_caches_frees_buffers_dentries_and_inodes(rc, out):
+    # 1: the clean cached blocks of the disk (the directories and inodes ls -R
+    # read: some 90 blocks) go back to the page allocator; 2: the names and
+    # the inodes no one holds (what is running, open or mounted on stays).
+    free = [int(kb) for kb in re.findall(r"^MemFree: +(\d+) kB$", out, re.M)]
+    expect(len(free) == 2, f"MemFree lines: {free}")
+    expect(free[1] - free[0] >= 64, f"drop_caches 1 freed {free[1] - free[0]} kB, expected the disk's cached blocks")
+    for cache in ("dentry", "ext2_inode_cache"):
+        counts = [int(n) for n in re.findall(r"^%s +(\d+) " % cache, out, re.M)]
+        expect(len(counts) == 2, f"{cache} lines in /proc/slabinfo: {counts}")
+        expect(counts[0] >= 30 and counts[1] <= 15, f"{cache}: {counts[0]} active objects, {counts[1]} after drop_caches 2")
+    find(r"^busybox \(1\): drop_caches: 1$", out, "no log line for drop_caches 1")
+    find(r"^busybox \(1\): drop_caches: 2$", out, "no log line for drop_caches 2")
+    find(r"^drop_pagecache 1$", out)
+    find(r"^drop_slab 1$", out)
+    expect(rc == 0, f"status {rc}")
+
+
 EXT2_SMALL = raw_ext2("ext2-small.img", 1024, 1024)
 
 
