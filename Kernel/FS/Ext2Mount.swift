@@ -196,10 +196,21 @@ final class Ext2Mount: FileSystemOperations {
 
     /// Anything but the root still in use (open, a current directory, mapped).
     var isBusy: Bool {
-        DentryCache.forgetAll(of: self)
-        return lock.withLock { () -> Bool in
-            pruneLocked(all: true)
-            return inodes.count > 1
+        dropCaches(.slab)
+        return lock.withLock { inodes.count > 1 }
+    }
+
+    /// drop_caches: the disk's clean cached blocks no one holds (`.pageCache`);
+    /// the cached names of this file system, then every inode they and no one
+    /// else held (`.slab`; an unlinked one is freed on the disk). Dirty blocks
+    /// stay. Linux: drop_pagecache_sb() on the block device's mapping;
+    /// super_cache_scan() → prune_dcache_sb(), prune_icache_sb()
+    func dropCaches(_ mode: DropCachesMode) {
+        if mode.contains(.slab) { DentryCache.forgetAll(of: self) }
+        lock.withLock {
+            guard !isUnmounted else { return }
+            if mode.contains(.pageCache) { fs.cache.dropClean() }
+            if mode.contains(.slab) { pruneLocked(all: true) }
         }
     }
 

@@ -22,6 +22,10 @@ enum VMEvent: Int, CaseIterable {
     case stackGrowths
     /// Faults on shared anonymous memory (Kernel/Memory/Shmem.swift). Keel: pgshmemfault
     case shmemFaults
+    /// Writes to drop_caches that dropped the page cache. Linux: drop_pagecache
+    case dropPageCache
+    /// Writes to drop_caches that dropped dentries and inodes. Linux: drop_slab
+    case dropSlab
     /// Processes the OOM killer killed. Linux: oom_kill
     case oomKills
     /// Writes that found dirty memory past dirty_ratio and wrote their file

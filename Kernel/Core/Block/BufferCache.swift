@@ -283,6 +283,23 @@ public final class BufferCache {
         for buffer in buffers.values where identity(buffer.device) == id { drop(buffer) }
     }
 
+    /// Drops every buffer that is neither held nor dirty, of every device;
+    /// returns how many. Linux: invalidate_mapping_pages() on a block
+    /// device's mapping, as drop_caches 1 does (dirty and locked pages stay)
+    @discardableResult
+    public func dropClean() -> Int {
+        var dropped = 0
+        var node = oldest
+        while let buffer = node {
+            node = buffer.newer
+            if buffer.referenceCount == 0 && !buffer.isDirty {
+                drop(buffer)
+                dropped += 1
+            }
+        }
+        return dropped
+    }
+
     // MARK: - Internals
 
     /// Which device: the driver object's identity.

@@ -60,6 +60,12 @@ public protocol FileSystemOperations: AnyObject {
     /// (chmod, chown, utimensat, a write's mtime), to where the file system
     /// keeps them. Linux: super_operations.write_inode / inode_operations.setattr
     func writeAttributes(of inode: Inode) throws(Errno)
+    /// Lets go of what the file system keeps in memory for speed and no one
+    /// uses, as drop_caches asks: clean cached blocks (`.pageCache`), unused
+    /// names and inodes (`.slab`). Dirty data stays. Linux: drop_pagecache_sb(),
+    /// and the super block's shrinker super_cache_scan() (prune_dcache_sb(),
+    /// prune_icache_sb())
+    func dropCaches(_ mode: DropCachesMode)
     /// Files or directories of this file system are in use besides its root:
     /// umount would pull them from under their users. Linux: may_umount_tree()
     var isBusy: Bool { get }

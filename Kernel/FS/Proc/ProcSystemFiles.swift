@@ -51,6 +51,8 @@ enum ProcSystemFiles {
             ("nr_free_pages", UInt64(PageAllocator.freePages)),
             ("pgfault", VMStat.total(.pageFaults)),
             ("pgmajfault", VMStat.total(.majorFaults)),
+            ("drop_pagecache", VMStat.total(.dropPageCache)),
+            ("drop_slab", VMStat.total(.dropSlab)),
             ("oom_kill", VMStat.total(.oomKills)),
             ("cow_fault", VMStat.total(.cowFaults)),
             ("cow_reuse", VMStat.total(.cowReuses)),
