@@ -317,12 +317,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         guard offset >= 0, offset < operations.maxSize else { throw .EFBIG }
         let sealed = seals.load(ordering: .relaxed)
         guard sealed & Seal.writes == 0 else { throw .EPERM }
-        var count = min(requested, operations.maxSize - offset)
-        if sealed & Seal.grow != 0 {
-            // Up to the end only; nothing at all from past it. Linux: shmem_write_begin()
-            guard offset < size else { throw .EPERM }
-            count = min(count, size - offset)
-        }
+        let count = min(requested, operations.maxSize - offset)
         let oldSize = size
         var done = 0
         var reservedEnd = offset
@@ -333,6 +328,12 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
             let index = UInt64(position) / pageSize, within = position % Int(pageSize)
             let piece = min(count - done, Int(pageSize) - within)
             var moved = 0
+            // Each page's piece must stay inside a file sealed against growth:
+            // EPERM for the piece that would not. Linux: shmem_write_begin()
+            if sealed & Seal.grow != 0 && position + piece > size {
+                failure = .EPERM
+                break
+            }
             do throws(Errno) {
                 let room = isShmem ? piece : try operations.reserve(at: position, count: piece)
                 reservedEnd = position + room

@@ -32,9 +32,9 @@ enum Writeback {
 
     /// Linux: domain_dirty_limits() over global_dirtyable_memory()
     static func thresholds() -> Thresholds {
-        let dirtyable = PageAllocator.freePages + VMStat.value(.filePages) - VMStat.value(.shmem)
-        func limit(bytes: Int, ratio: Int) -> Int {
-            bytes > 0 ? (bytes + Int(pageSize) - 1) / Int(pageSize) : dirtyable * ratio / 100
+        let dirtyable = VMSysctl.dirtyableMemory
+        func limit(bytes: UInt64, ratio: Int) -> Int {
+            bytes > 0 ? Int(clamping: (bytes + pageSize - 1) / pageSize) : dirtyable * ratio / 100
         }
         let dirty = max(limit(bytes: VMSysctl.dirtyBytes, ratio: VMSysctl.dirtyRatio), 1)
         var background = limit(bytes: VMSysctl.dirtyBackgroundBytes, ratio: VMSysctl.dirtyBackgroundRatio)
