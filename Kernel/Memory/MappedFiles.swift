@@ -54,7 +54,9 @@ enum MappedFiles {
         lock.lock()
         guard let entry = files[id.rawValue] else { Panic.now("put of unmapped file \(id.rawValue)") }
         files[id.rawValue] = entry.users == 1 ? nil : Entry(name: entry.name, users: entry.users - 1)
-        lock.unlock()
+        // The last reference to the name may be this entry's: the inode and
+        // its page cache go when it goes, after the lock (they take their own).
+        withExtendedLifetime(entry) { lock.unlock() }
     }
 
     static func inode(_ id: MappedFileID) -> Inode? { lock.withLock { files[id.rawValue]?.inode } }

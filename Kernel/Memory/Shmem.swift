@@ -7,8 +7,6 @@
 // "/dev/zero (deleted)" and "/memfd:NAME (deleted)".
 // Linux: mm/shmem.c (shm_mnt, shmem_file_setup(), shmem_zero_setup()), mm/memfd.c
 
-import Synchronization
-
 /// memfd seals: what may no longer be done to a shmem file. Linux: F_SEAL_* (include/uapi/linux/fcntl.h)
 enum Seal {
     /// No more seals may be added.
@@ -33,27 +31,27 @@ enum Shmem {
     static let memfdNameMax = 249
 
     /// The kernel's internal tmpfs: as large as memory allows (each page is
-    /// still charged to its mapping's memory, never to this limit).
+    /// still charged to its mapping's memory, never to this limit). Its files
+    /// are made here directly, never in its root directory: they have no
+    /// name, and this needs no namespace lock (mmap calls it holding
+    /// mmap_lock, which comes after that lock).
     /// Linux: shm_mnt, mounted by shmem_init() with no size limit
-    nonisolated(unsafe) private static let internalMount = FS.makeTmpfs(source: "shm", options: "", maxPages: Int.max / 2,
-                                                    maxInodes: Int.max / 2, typeName: "tmpfs")
-    private static let lastEntry = Atomic<UInt64>(0)
+    nonisolated(unsafe) private static let internalRoot = FS.makeTmpfs(source: "shm", options: "", maxPages: Int.max / 2,
+                                                                       maxInodes: Int.max / 2, typeName: "tmpfs").root
     /// Where the internal files hang: their paths are "/" plus their names.
-    nonisolated(unsafe) private static let root = Dentry(root: internalMount.root)
+    nonisolated(unsafe) private static let root = Dentry(root: internalRoot)
 
     /// A new unnamed shmem file of `size` bytes called `name` (its path in
-    /// /proc/<pid>/maps and /proc/<pid>/fd). ENOSPC without an inode, ENOMEM
-    /// without memory. Linux: shmem_file_setup() → __shmem_file_setup()
+    /// /proc/<pid>/maps and /proc/<pid>/fd), with no link (nlink 0, as
+    /// Linux's d_alloc_pseudo() files). Linux: shmem_file_setup() → __shmem_file_setup()
     static func file(named name: String, size: Int) throws(Errno) -> Dentry {
-        guard let directory = internalMount.root.directory else { Panic.now("shm: the internal tmpfs root is not a directory") }
-        // Made in the internal root's directory under a name of its own (two
-        // CPUs may make files at once) and unlinked at once: a file with no
-        // name, as Linux's d_alloc_pseudo() gives.
-        let entry = String(lastEntry.add(1, ordering: .relaxed).newValue)
-        let inode = try directory.create(entry, .regular, permissions: 0o777, owner: .root, in: internalMount.root)
-        try directory.remove(entry, inode, in: internalMount.root)
+        guard let fileSystem = internalRoot.superBlock.operations as? RamFileSystem else {
+            Panic.now("shm: the internal tmpfs has no RamFileSystem")
+        }
+        let mapping = RamFile.makeContents(fileSystem)
+        let inode = internalRoot.superBlock.makeInode(.regular(mapping), permissions: 0o777)
+        inode.nlink = 0
         if size > 0 {
-            guard let mapping = inode.mapping else { Panic.now("shm: a tmpfs file without a page cache") }
             mapping.lockForWriting()
             defer { mapping.unlockForWriting() }
             try mapping.truncate(to: size)

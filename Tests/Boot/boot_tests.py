@@ -1049,7 +1049,8 @@ def main():
                     # except where a test provokes it.
                     if name not in ("lockdep_reports_abba", "might_sleep_reports_a_held_spinlock"):
                         m = LOCKDEP_REPORT.search(out)
-                        expect(m is None, f"the lock validator reported: {m and m.group(0)}")
+                        report = m and "\n".join(out[m.start():].splitlines()[:60])
+                        expect(m is None, f"the lock validator reported:\n{report}")
                     check(rc, out)
                     print(f"ok - {name}")
                     passed += 1
