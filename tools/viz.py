@@ -473,11 +473,11 @@ def draw_address_space(cap, out_png):
 # --------------------------------------------------------------- faults
 
 TRACE_LINE = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\S+\s+)?(\d+\.\d+):\s+(\w+):\s*(.*)$")
-KINDS = ["zero_page", "zero_fill", "cow_copy", "cow_reuse", "file_read", "shmem", "stack_growth", "spurious",
-         "sigsegv"]
+KINDS = ["zero_page", "zero_fill", "cow_copy", "cow_reuse", "file_read", "page_cache", "shmem", "stack_growth", "spurious",
+         "sigsegv", "sigbus"]
 KIND_COLOURS = dict(zero_page="#17becf", zero_fill="#2ca02c", cow_copy="#7b3294", cow_reuse="#c2a5cf",
-                    file_read="#ff7f0e", shmem="#bcbd22", stack_growth="#8c564b", spurious="#7f7f7f",
-                    sigsegv="#d62728")
+                    file_read="#ff7f0e", page_cache="#ffbb78", shmem="#bcbd22", stack_growth="#8c564b",
+                    spurious="#7f7f7f", sigsegv="#d62728", sigbus="#9467bd")
 
 
 def trace_events(cap):

@@ -81,7 +81,7 @@ final class Ext2Mount: FileSystemOperations {
         guard let type = disk.fileType else { throw .EUCLEAN }
         let kind: InodeKind
         switch type {
-        case .regular: kind = .regular(Ext2File(self, ino))
+        case .regular: kind = .regular(AddressSpace(Ext2File(self, ino), size: Int(clamping: disk.size)))
         case .directory: kind = .directory(CachedDirectory(Ext2Dir(self, ino), in: self))
         case .symlink: kind = .symlink(try fs.readlink(ino))
         case .characterDevice: kind = .characterDevice(disk.deviceNumber)
@@ -103,7 +103,9 @@ final class Ext2Mount: FileSystemOperations {
         inode.accessTime = FileTime(seconds: Int64(disk.accessTime))
         inode.modifyTime = FileTime(seconds: Int64(disk.modifyTime))
         inode.changeTime = FileTime(seconds: Int64(disk.changeTime))
-        (inode.contents as? Ext2File)?.update(size: Int(disk.size), sectors: Int(disk.sectors))
+        // The size is the page cache's (it moves as bytes are copied in);
+        // the disk's follows it. Linux: i_size is the VFS inode's
+        (inode.mapping?.operations as? Ext2File)?.update(sectors: Int(disk.sectors))
     }
 
     /// Reads `ino`'s attributes again if it is cached. `lock` held.
@@ -119,13 +121,17 @@ final class Ext2Mount: FileSystemOperations {
     }
 
     /// Lets go of cached inodes nobody else holds: orphans are freed on the
-    /// disk; with `all`, every unused inode leaves the cache. `lock` held.
-    /// Linux: iput_final() and prune_icache_sb()
+    /// disk, their cached pages (dirty ones too) dropped; with `all`, every
+    /// other unused inode leaves the cache with its clean pages. An inode
+    /// with dirty pages stays until the flusher has written them. `lock` held.
+    /// Linux: iput_final() and prune_icache_sb(), evict() → truncate_inode_pages_final()
     func pruneLocked(all: Bool) {
         let candidates = all ? inodes.inodeNumbers : orphans
         for ino in candidates {
             guard var inode = inodes.remove(ino) else { continue }
-            if !isKnownUniquelyReferenced(&inode) {
+            let mapping = inode.mapping
+            let dirty = inode.nlink > 0 && (mapping?.dirtyCount ?? 0) > 0
+            if dirty || !isKnownUniquelyReferenced(&inode) {
                 // Still in use; putting it back takes the record just freed.
                 do throws(Errno) {
                     try inodes.insert(inode, as: ino)
@@ -134,6 +140,8 @@ final class Ext2Mount: FileSystemOperations {
                 }
                 continue
             }
+            (mapping?.operations as? Ext2File)?.isFreed = inode.nlink == 0
+            mapping?.evict()
             guard inode.nlink == 0 else { continue }
             orphans.removeAll { $0 == ino }
             do throws(Errno) {
@@ -154,19 +162,32 @@ final class Ext2Mount: FileSystemOperations {
         return result
     }
 
+    /// The files' dirty pages, then every dirty buffer and the super block.
+    /// Linux: sync_filesystem() → sync_inodes_sb() + ext2_sync_fs() + sync_blockdev()
     func sync() throws(Errno) {
+        Writeback.writebackAll(of: superBlock)
         try locked { () throws(Errno) in
             pruneLocked(all: false)
             try fs.sync()
         }
     }
 
+    var hasDirtyMetadata: Bool { lock.withLock { !isUnmounted && fs.cache.hasDirtyBuffers } }
+
+    /// The buffers only: the flusher's pass, and fsync after the file's pages.
+    func writeMetadata() throws(Errno) {
+        try locked { () throws(Errno) in try fs.sync() }
+    }
+
     /// Frees what unlinked inodes are no longer used, writes everything and
-    /// marks the file system clean. Linux: ext2_put_super()
+    /// marks the file system clean. Files still open there (umount is lazy)
+    /// lose their cached pages with the rest. Linux: ext2_put_super()
     func unmount() throws(Errno) {
+        Writeback.writebackAll(of: superBlock)
         DentryCache.forgetAll(of: self)
         try locked { () throws(Errno) in
             pruneLocked(all: false)
+            for ino in inodes.inodeNumbers { inodes[ino]?.mapping?.evict() }
             isUnmounted = true
             try fs.unmount()
         }
@@ -175,10 +196,21 @@ final class Ext2Mount: FileSystemOperations {
 
     /// Anything but the root still in use (open, a current directory, mapped).
     var isBusy: Bool {
-        DentryCache.forgetAll(of: self)
-        return lock.withLock { () -> Bool in
-            pruneLocked(all: true)
-            return inodes.count > 1
+        dropCaches(.slab)
+        return lock.withLock { inodes.count > 1 }
+    }
+
+    /// drop_caches: the disk's clean cached blocks no one holds (`.pageCache`);
+    /// the cached names of this file system, then every inode they and no one
+    /// else held (`.slab`; an unlinked one is freed on the disk). Dirty blocks
+    /// stay. Linux: drop_pagecache_sb() on the block device's mapping;
+    /// super_cache_scan() → prune_dcache_sb(), prune_icache_sb()
+    func dropCaches(_ mode: DropCachesMode) {
+        if mode.contains(.slab) { DentryCache.forgetAll(of: self) }
+        lock.withLock {
+            guard !isUnmounted else { return }
+            if mode.contains(.pageCache) { fs.cache.dropClean() }
+            if mode.contains(.slab) { pruneLocked(all: true) }
         }
     }
 
@@ -196,49 +228,65 @@ final class Ext2Mount: FileSystemOperations {
     }
 }
 
-/// A regular file's bytes on the disk. Linux: ext2_file_operations with the
-/// address-space operations of fs/ext2/inode.c
-final class Ext2File: FileContents, @unchecked Sendable {   // the sizes are atomic
+/// What ext2 does for a regular file's page cache: pages read from and
+/// written to the file's blocks, blocks found before bytes are dirtied, the
+/// size kept in the disk inode. Linux: ext2_aops (fs/ext2/inode.c) and ext2_setsize()
+final class Ext2File: AddressSpaceOperations, @unchecked Sendable {   // the sector count is atomic
     private let mount: Ext2Mount
     private let ino: UInt32
-    /// The disk inode's size and i_blocks as of the last Core call that
-    /// changed them (the mount copies them in): stat and lseek read them
-    /// without the lock. Linux: i_size, i_blocks in the VFS inode
-    private let cachedSize = Atomic<Int>(0)
+    /// i_blocks as of the last Core call that changed it (the mount copies
+    /// it in): stat reads it without the lock. Linux: i_blocks in the VFS inode
     private let cachedSectors = Atomic<Int>(0)
-    /// Linux: inode->i_rwsem
-    private let writeLock = SleepLock(Ext2File.writeLockClass)
-    private static let writeLockClass = LockClass("&ext2->i_rwsem", sleeping: true)
+    /// Set when the inode is freed on the disk: a write-back still under way
+    /// (the flusher held the page cache) must not write into freed blocks.
+    /// Protected by the mount's lock.
+    var isFreed = false
 
     init(_ mount: Ext2Mount, _ ino: UInt32) {
         self.mount = mount
         self.ino = ino
     }
 
-    var size: Int { cachedSize.load(ordering: .relaxed) }
+    var isShmem: Bool { false }
+    var fileSystem: AnyObject { mount }
+    var maxSize: Int { Int(clamping: mount.fs.maxFileSize) }
     var allocatedBytes: Int { cachedSectors.load(ordering: .relaxed) * 512 }
 
-    func update(size: Int, sectors: Int) {
-        cachedSize.store(size, ordering: .relaxed)
-        cachedSectors.store(sectors, ordering: .relaxed)
-    }
+    func update(sectors: Int) { cachedSectors.store(sectors, ordering: .relaxed) }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
-        guard offset >= 0 else { return 0 }
-        return try mount.locked { () throws(Errno) -> Int in try mount.fs.read(ino, at: UInt64(offset), into: buffer) }
-    }
-
-    func write(from buffer: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
-        guard offset >= 0 else { throw .EINVAL }
-        return try mount.locked { () throws(Errno) -> Int in
-            mount.pruneLocked(all: false)          // an unlinked file's blocks may be free now
-            let written = try mount.fs.write(ino, at: UInt64(offset), from: buffer)
-            try mount.refreshLocked(ino)
-            return written
+    /// Linux: ext2_read_folio() → mpage_read_folio() over ext2_get_block()
+    func readPage(_ index: UInt64, into page: UnsafeMutableRawBufferPointer) throws(Errno) {
+        let read = try mount.locked { () throws(Errno) -> Int in
+            try mount.fs.read(ino, at: index * pageSize, into: page)
+        }
+        if read < page.count {
+            UnsafeMutableRawBufferPointer(rebasing: page[read...]).initializeMemory(as: UInt8.self, repeating: 0)
         }
     }
 
-    func truncate(to size: Int) throws(Errno) {
+    /// The blocks were found when the bytes were dirtied (`reserve`), so this
+    /// only copies into their buffers. Linux: ext2_writepages() → mpage_writepages()
+    func writePage(_ index: UInt64, from bytes: UnsafeRawBufferPointer) throws(Errno) {
+        let written = try mount.locked { () throws(Errno) -> Int in
+            guard !isFreed else { return bytes.count }      // the file is gone: nothing to keep
+            let written = try mount.fs.write(ino, at: index * pageSize, from: bytes, touchingTimes: false)
+            try mount.refreshLocked(ino)
+            return written
+        }
+        guard written == bytes.count else { throw .ENOSPC }
+    }
+
+    func reserve(at offset: Int, count: Int) throws(Errno) -> Int {
+        guard offset >= 0 else { throw .EINVAL }
+        return try mount.locked { () throws(Errno) -> Int in
+            mount.pruneLocked(all: false)          // an unlinked file's blocks may be free now
+            let room = try mount.fs.reserve(ino, at: UInt64(offset), count: count)
+            try mount.refreshLocked(ino)
+            return room
+        }
+    }
+
+    func setStorageSize(_ size: Int) throws(Errno) {
         guard size >= 0 else { throw .EINVAL }
         try mount.locked { () throws(Errno) in
             try mount.fs.truncate(ino, to: UInt64(size))
@@ -246,36 +294,11 @@ final class Ext2File: FileContents, @unchecked Sendable {   // the sizes are ato
         }
     }
 
-    /// Storage for the range: every block in it that reads as all zeros
-    /// (a hole, or zeros on the disk) is written with zeros, which changes no
-    /// byte and gives a hole its block. The file grows to cover the range.
-    /// Linux: ext2 has no fallocate; this is what glibc's posix_fallocate()
-    /// falls back to.
-    func allocate(offset: Int, length: Int) throws(Errno) {
-        guard offset >= 0, length > 0 else { throw .EINVAL }
-        let block = mount.fs.blockSize
-        try Slab.withBuffer(bytes: block) { (scratch) throws(Errno) in
-            let end = offset + length
-            var position = offset / block * block
-            while position < end {
-                scratch.initializeMemory(as: UInt8.self, repeating: 0)
-                let read = try self.read(into: scratch, at: position)
-                if !scratch.contains(where: { $0 != 0 }) {
-                    let count = max(read, min(block, end - position))
-                    let written = try write(from: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), at: position)
-                    guard written == count else { throw .ENOSPC }
-                }
-                position += block
-            }
-        }
-    }
+    func syncStorage() throws(Errno) { try mount.writeMetadata() }
 
-    func lockForWriting() { writeLock.lock() }
-    func unlockForWriting() { writeLock.unlock() }
-
-    func sync() throws(Errno) {
-        try mount.sync()
-    }
+    /// Disk files are not charged page by page: their room is blocks (`reserve`).
+    func chargePage() -> Bool { true }
+    func unchargePages(_ count: Int) {}
 }
 
 /// A directory on the disk. Linux: ext2_dir_inode_operations, ext2_dir_operations

@@ -46,7 +46,7 @@ enum FS {
                           readOnly: Bool = false, typeName: String = "tmpfs",
                           permissions: UInt32 = 0o1777) -> (root: Inode, mount: Mount) {
         let half = max(PageAllocator.managedPages / 2, 1)
-        let fileSystem = RamFileSystem(maxPages: maxPages ?? half, maxInodes: maxInodes ?? half) { fs in RamFile(fs) }
+        let fileSystem = RamFileSystem(maxPages: maxPages ?? half, maxInodes: maxInodes ?? half) { fs in RamFile.makeContents(fs) }
         let superBlock = SuperBlock(device: anonymousDevice(), isReadOnly: readOnly, typeName: typeName,
                                     magic: FileSystemMagic.tmpfs, operations: fileSystem)
         let root = superBlock.makeInode(.directory(RamDirectory(fileSystem)), permissions: permissions)

@@ -11,8 +11,9 @@ import Synchronization
 
 /// How an open file's operations behave. Linux: file->f_op, chosen at open from the inode
 enum FileOperations {
-    /// A regular file's contents: read and write at the offset, seek anywhere.
-    case regular(any FileContents)
+    /// A regular file's contents, its page cache: read and write at the
+    /// offset, seek anywhere, map.
+    case regular(AddressSpace)
     /// getdents64 only; the offset counts entries ("." is 0, ".." is 1).
     /// Linux: dcache_readdir() / proc_readdir()
     case directory(any DirectoryOperations)
@@ -100,7 +101,8 @@ final class OpenFile {
         try inode.checkOpen(flags, as: .root)
         let operations: FileOperations
         switch inode.kind {
-        case .regular(let contents):
+        case .regular:
+            guard let contents = inode.mapping else { Panic.now("open: a regular file without a page cache") }
             // A running program's file. Linux: get_write_access() in do_dentry_open()
             if flags.allowsWrite && inode.isExecuting { throw .ETXTBSY }
             if flags.contains(.truncate) && flags.allowsWrite {
@@ -182,15 +184,13 @@ final class OpenFile {
         }
     }
 
-    /// Copies file bytes to the user through a kernel page: the contents are
-    /// read under their own lock, the user copy (which may fault) after it.
-    /// Linux: filemap_read() → copy_folio_to_iter()
-    private func readContents(_ contents: any FileContents, _ buffer: inout UserIOVector,
+    /// Copies file bytes from the page cache to the user. Linux: filemap_read()
+    private func readContents(_ contents: AddressSpace, _ buffer: inout UserIOVector,
                               at position: Int64?) throws(Errno) -> Int {
-        let (total, end) = try Self.copyOut(to: &buffer, from: position ?? offset, onePiece: false) {
-            (piece, at) throws(Errno) in try contents.read(into: piece, at: at)
-        }
-        if position == nil { offset = end }
+        let start = position ?? offset
+        guard start < Int64(Int.max / 2) else { return 0 }
+        let total = try contents.read(to: &buffer, at: Int(start))
+        if position == nil { offset = start + Int64(total) }
         return total
     }
 
@@ -274,19 +274,18 @@ final class OpenFile {
         return total
     }
 
-    /// Copies user bytes into the file through a kernel page, holding the
-    /// file's writer lock throughout (an O_APPEND write finds the end and
-    /// writes there as one step). A full file system after some bytes is a
-    /// short count. Linux: generic_file_write_iter() under inode_lock()
-    private func writeContents(_ contents: any FileContents, _ buffer: inout UserIOVector,
+    /// Copies user bytes into the file's page cache, holding the file's writer
+    /// lock throughout (an O_APPEND write finds the end and writes there as
+    /// one step). A full file system after some bytes is a short count.
+    /// Linux: generic_file_write_iter() under inode_lock()
+    private func writeContents(_ contents: AddressSpace, _ buffer: inout UserIOVector,
                                at position: Int64?) throws(Errno) -> Int {
         contents.lockForWriting()
         defer { contents.unlockForWriting() }
         let start = flags.contains(.append) ? Int64(contents.size) : position ?? offset
-        let (total, end) = try Self.copyIn(from: &buffer, to: start) {
-            (bytes, at) throws(Errno) in try contents.write(from: bytes, at: at)
-        }
-        if position == nil { offset = end }
+        guard start <= Int64(Int.max / 2) else { throw .EFBIG }
+        let total = try contents.write(from: &buffer, at: Int(start))
+        if position == nil { offset = start + Int64(total) }
         if total > 0 {
             inode.touchModified()
             // The bytes are written; a failure to record the time is the file

@@ -1,152 +1,54 @@
-// A tmpfs file's bytes: whole pages of memory by index, made when first
-// written and charged to the file system's size. A page never written is a
-// hole and reads as zeros; truncate gives pages back. The pages are the file's
-// own (a mapping of the file copies them on fault until the page cache lands).
-//
-// Locks: `lock` (a spinlock) protects the page index and the size; readers and
-// page faults take only it, for one copy of at most one kernel buffer, so a
-// reader never holds it across a user copy. `writeLock` (i_rwsem, sleeping)
-// serialises writers and truncate across all their steps, their user copies
-// included; the order is i_rwsem, then mmap_lock (a fault in that user copy),
-// then `lock`.
-// Linux: mm/shmem.c (shmem_file_read_iter, shmem_write_begin/end,
-// shmem_setattr, shmem_undo_range, shmem_evict_inode)
+// A tmpfs file's bytes are its page cache (Kernel/Memory/PageCache.swift):
+// shmem pages, made zeroed when first written or faulted in, charged to the
+// file system's size, never written anywhere and never dropped. A page never
+// made is a hole and reads as zeros; truncate gives pages back. This is
+// everything tmpfs adds to the page cache: there is no storage to read,
+// write or find room in. Shared anonymous memory and memfds are such files
+// too, on the kernel's internal tmpfs (Kernel/Memory/Shmem.swift).
+// Linux: mm/shmem.c (shmem_aops, shmem_get_folio, shmem_inode_acct_blocks)
 
-import Synchronization
+final class RamFile: AddressSpaceOperations {
+    private let ramFileSystem: RamFileSystem
+    /// The largest tmpfs file: 2^47 bytes, as large as a user address space
+    /// (a shared anonymous mapping of all of it is such a file), far beyond any
+    /// memory Keel runs in, and small enough that no offset arithmetic can
+    /// overflow. Linux: MAX_LFS_FILESIZE
+    static let maxSize = 1 << 47
 
-final class RamFile: FileContents, @unchecked Sendable {   // fields under the locks below
-    private let fileSystem: RamFileSystem
-    /// Protected by `lock`.
-    private var pages = PageIndex()
-    /// i_size: written under `lock`, read without it for stat and lseek.
-    private let length = Atomic<Int>(0)
-    /// Linux: shmem_inode_info.lock
-    private let lock = SpinLock(RamFile.lockClass, disablesInterrupts: false)
-    private static let lockClass = LockClass("&info->lock")
-    /// Linux: inode->i_rwsem
-    private let writeLock = SleepLock(RamFile.writeLockClass)
-    private static let writeLockClass = LockClass("&inode->i_rwsem", sleeping: true)
-    /// The largest tmpfs file: 2^43 bytes, far beyond any memory Keel runs in,
-    /// and small enough that no offset arithmetic can overflow. Linux: MAX_LFS_FILESIZE
-    static let maxSize = 1 << 43
-
-    init(_ fileSystem: RamFileSystem) {
-        self.fileSystem = fileSystem
+    /// A new, empty file's contents: its page cache over these operations.
+    static func makeContents(_ fileSystem: RamFileSystem) -> AddressSpace {
+        AddressSpace(RamFile(fileSystem))
     }
 
-    /// The last reference to the file (its last name, open file or mapping)
-    /// gives its pages back. Linux: shmem_evict_inode()
-    deinit {
-        var freed = 0
-        pages.removeAll { frame in
-            PageAllocator.free(frame)
-            freed += 1
-        }
-        fileSystem.unchargePages(freed)
+    private init(_ fileSystem: RamFileSystem) {
+        ramFileSystem = fileSystem
     }
 
-    var size: Int { length.load(ordering: .relaxed) }
-    var allocatedBytes: Int { lock.withLock { pages.count } * Int(pageSize) }
+    var isShmem: Bool { true }
+    var fileSystem: AnyObject { ramFileSystem }
+    var maxSize: Int { Self.maxSize }
+    /// Shmem counts its pages itself (AddressSpace.allocatedBytes).
+    var allocatedBytes: Int { 0 }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
-        guard let target = buffer.baseAddress, offset >= 0 else { return 0 }
-        lock.lock()
-        defer { lock.unlock() }
-        guard offset < size else { return 0 }
-        let end = offset + min(buffer.count, size - offset)
-        var position = offset
-        while position < end {
-            let index = UInt64(position) / pageSize, within = position % Int(pageSize)
-            let count = min(end - position, Int(pageSize) - within)
-            if let frame = pages[index] {
-                (target + (position - offset)).copyMemory(from: DirectMap.pointer(frame + UInt64(within), as: UInt8.self),
-                                                          byteCount: count)
-            } else {
-                (target + (position - offset)).initializeMemory(as: UInt8.self, repeating: 0, count: count)
-            }
-            position += count
-        }
-        return max(0, end - offset)
+    /// A page not in the cache is a hole: zeros. Linux: shmem_get_folio() of a hole
+    func readPage(_ index: UInt64, into page: UnsafeMutableRawBufferPointer) throws(Errno) {
+        page.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
-    /// Fills pages from `buffer`, making the ones missing. A full file system
-    /// (ENOSPC) or memory (ENOMEM) after some bytes gives a short count.
-    /// Linux: shmem_write_begin() → shmem_get_folio(SGP_WRITE), then shmem_write_end()
-    func write(from buffer: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
-        guard let source = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        guard offset >= 0, offset < Self.maxSize else { throw .EFBIG }
-        let end = offset + min(buffer.count, Self.maxSize - offset)
-        lock.lock()
-        defer { lock.unlock() }
-        var position = offset
-        while position < end {
-            let index = UInt64(position) / pageSize, within = position % Int(pageSize)
-            let count = min(end - position, Int(pageSize) - within)
-            let frame: PhysAddr
-            if let existing = pages[index] {
-                frame = existing
-            } else {
-                guard fileSystem.chargePages(1) else { break }
-                guard let fresh = PageAllocator.allocate(flags: .zero) else {
-                    fileSystem.unchargePages(1)
-                    if position == offset { throw .ENOMEM }
-                    break
-                }
-                pages.insert(fresh, at: index)
-                frame = fresh
-            }
-            DirectMap.pointer(frame + UInt64(within), as: UInt8.self).update(
-                from: (source + (position - offset)).assumingMemoryBound(to: UInt8.self), count: count)
-            position += count
-        }
-        guard position > offset else { throw .ENOSPC }
-        if position > size { length.store(position, ordering: .relaxed) }
-        return position - offset
+    /// Never called: shmem pages are not written back.
+    func writePage(_ index: UInt64, from bytes: UnsafeRawBufferPointer) throws(Errno) {
+        Panic.now("tmpfs: write-back of a shmem page")
     }
 
-    /// Linux: shmem_fallocate()
-    func allocate(offset: Int, length: Int) throws(Errno) {
-        guard offset >= 0, length > 0 else { throw .EINVAL }
-        guard length <= Self.maxSize - offset else { throw .EFBIG }
-        lock.lock()
-        defer { lock.unlock() }
-        let first = UInt64(offset) / pageSize, end = (UInt64(offset + length) + pageSize - 1) / pageSize
-        for index in first..<end where pages[index] == nil {
-            guard fileSystem.chargePages(1) else { throw .ENOSPC }
-            guard let frame = PageAllocator.allocate(flags: .zero) else {
-                fileSystem.unchargePages(1)
-                throw .ENOMEM
-            }
-            pages.insert(frame, at: index)
-        }
-        if offset + length > size { self.length.store(offset + length, ordering: .relaxed) }
-    }
+    /// Room is taken page by page as pages are made (`chargePage`).
+    func reserve(at offset: Int, count: Int) throws(Errno) -> Int { count }
 
-    /// Linux: shmem_setattr() → shmem_truncate_range()
-    func truncate(to newSize: Int) throws(Errno) {
-        guard newSize >= 0 else { throw .EINVAL }
-        guard newSize <= Self.maxSize else { throw .EFBIG }
-        lock.lock()
-        defer { lock.unlock() }
-        if newSize < size {
-            // The part of the last page past the new end must read as zeros if the file grows again.
-            let within = newSize % Int(pageSize)
-            if within != 0, let frame = pages[UInt64(newSize) / pageSize] {
-                DirectMap.pointer(frame + UInt64(within), as: UInt8.self).initialize(repeating: 0,
-                                                                                     count: Int(pageSize) - within)
-            }
-            let firstWhole = (UInt64(newSize) + pageSize - 1) / pageSize
-            var freed = 0
-            pages.removeAll(from: firstWhole) { frame in
-                PageAllocator.free(frame)
-                freed += 1
-            }
-            fileSystem.unchargePages(freed)
-        }
-        length.store(newSize, ordering: .relaxed)
-    }
+    /// The size is the cache's own; the pages past it went with the truncate.
+    func setStorageSize(_ size: Int) throws(Errno) {}
 
-    func lockForWriting() { writeLock.lock() }
-    func unlockForWriting() { writeLock.unlock() }
-    func sync() throws(Errno) {}
+    /// Memory is as durable as tmpfs gets.
+    func syncStorage() throws(Errno) {}
+
+    func chargePage() -> Bool { ramFileSystem.chargePages(1) }
+    func unchargePages(_ count: Int) { ramFileSystem.unchargePages(count) }
 }

@@ -1,9 +1,11 @@
 // A user buffer to read into or write from, possibly in several pieces (readv
-// and writev take an array of them). Each piece is a checked UserRange; a copy
+// and writev take an array of them), or a kernel buffer standing in for one
+// (sendfile hands a page of the file it reads to the file it writes). Each piece is a checked UserRange; a copy
 // that meets an unmapped page stops there, and once anything was transferred a
 // fault ends the buffer instead of failing the call: the system call returns the
 // short count, as Linux does, and no caller's loop can turn it into EFAULT.
-// Linux: struct iov_iter over user memory (ITER_UBUF, ITER_IOVEC), lib/iov_iter.c
+// Linux: struct iov_iter over user memory (ITER_UBUF, ITER_IOVEC) or kernel
+// memory (ITER_KVEC), lib/iov_iter.c
 
 struct UserIOVector {
     /// Most bytes one call transfers; larger requests are cut short. Linux: MAX_RW_COUNT
@@ -12,6 +14,8 @@ struct UserIOVector {
     static let maxSegments = 1024
 
     private var segments: [UserRange]
+    /// The kernel memory this buffer is instead of user memory, if it is. Linux: ITER_KVEC
+    private var kernel: UnsafeMutableRawBufferPointer? = nil
     private var index = 0
     private var offsetInSegment = 0
     /// Bytes the buffer still has room for (or still holds, for a write); 0 after a fault.
@@ -25,6 +29,13 @@ struct UserIOVector {
         let length = min(count, Self.maxTransfer)
         segments = [range.slice(from: 0, count: length)]
         remaining = length
+    }
+
+    /// A kernel buffer: copies never fault. Linux: iov_iter_kvec()
+    init(kernel buffer: UnsafeMutableRawBufferPointer) {
+        segments = []
+        kernel = buffer
+        remaining = buffer.count
     }
 
     /// The `count` struct iovec {base, length} at `address`. EINVAL for a bad count or
@@ -53,7 +64,12 @@ struct UserIOVector {
     /// Copies `bytes` (as many as fit) to the user buffer; returns how many.
     /// Linux: copy_to_iter()
     mutating func copyOut(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
-        try transfer(bytes.count) { user, offset in
+        if let kernel {
+            let count = min(bytes.count, remaining)
+            (kernel.baseAddress! + transferred).copyMemory(from: bytes.baseAddress!, byteCount: count)
+            return advanceKernel(count)
+        }
+        return try transfer(bytes.count) { user, offset in
             UserCopy.copyOutPartial(to: user, from: bytes.baseAddress! + offset)
         }
     }
@@ -61,7 +77,12 @@ struct UserIOVector {
     /// Copies from the user buffer into `buffer` (as much as it holds); returns how many.
     /// Linux: copy_from_iter()
     mutating func copyIn(_ buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
-        try transfer(buffer.count) { user, offset in
+        if let kernel {
+            let count = min(buffer.count, remaining)
+            buffer.baseAddress!.copyMemory(from: kernel.baseAddress! + transferred, byteCount: count)
+            return advanceKernel(count)
+        }
+        return try transfer(buffer.count) { user, offset in
             UserCopy.copyInPartial(buffer.baseAddress! + offset, from: user)
         }
     }
@@ -73,6 +94,12 @@ struct UserIOVector {
         transferred += count
         remaining = 0
         index = segments.count
+        return count
+    }
+
+    private mutating func advanceKernel(_ count: Int) -> Int {
+        remaining -= count
+        transferred += count
         return count
     }
 

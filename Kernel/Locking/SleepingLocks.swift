@@ -178,6 +178,8 @@ final class SleepLock: @unchecked Sendable {     // its semaphore guards itself
     func lock() { semaphore.lockWrite() }
     /// Linux: mutex_unlock()
     func unlock() { semaphore.unlockWrite() }
+    /// Someone holds it (for assertions of the caller's own locking). Linux: mutex_is_locked()
+    var isLocked: Bool { semaphore.isWriteLocked }
 
     func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock()

@@ -136,7 +136,7 @@ final class MM {
         defer { mmapLock.unlockWrite() }
         releaseUserPages(VirtAddr(0), VirtAddr(layout.taskSize))
         vmas = VMATree()
-        for id in mappedFiles { MappedFiles.put(id) }
+        for id in mappedFiles { detach(id) }
         mappedFiles = []
         setExeFile(nil)
         PageAllocator.free(pageTable.root)
@@ -163,7 +163,10 @@ final class MM {
             }
         }
         child.mappedFiles = mappedFiles
-        for id in mappedFiles { MappedFiles.get(id) }
+        for id in mappedFiles {
+            MappedFiles.get(id)
+            MappedFiles.mapping(id)?.addMapper(child, id)
+        }
         child.layout = layout
         child.startCode = startCode; child.endCode = endCode
         child.startData = startData; child.endData = endData
@@ -210,8 +213,20 @@ final class MM {
     /// about to map it; a second reference to an object it already holds is
     /// dropped at once. Returns `id`.
     func attach(_ id: MappedFileID) -> MappedFileID {
-        if mappedFiles.contains(id) { MappedFiles.put(id) } else { mappedFiles.append(id) }
+        if mappedFiles.contains(id) {
+            MappedFiles.put(id)
+        } else {
+            mappedFiles.append(id)
+            MappedFiles.mapping(id)?.addMapper(self, id)
+        }
         return id
+    }
+
+    /// Lets go of this mm's reference to `id`: off the file's i_mmap, then
+    /// the reference. Linux: unlink_file_vma() + fput()
+    private func detach(_ id: MappedFileID) {
+        MappedFiles.mapping(id)?.removeMapper(self)
+        MappedFiles.put(id)
     }
 
     /// After VMAs went away: gives back the objects no VMA maps any more.
@@ -222,7 +237,7 @@ final class MM {
         for vma in vmas {
             if case .file(let id, _) = vma.backing, mappedFiles.contains(id), !used.contains(id) { used.append(id) }
         }
-        for id in mappedFiles where !used.contains(id) { MappedFiles.put(id) }
+        for id in mappedFiles where !used.contains(id) { detach(id) }
         mappedFiles = used
     }
 
@@ -327,11 +342,51 @@ final class MM {
     /// may be stale by the time it is used, which the re-check catches.
     func pteState(at address: VirtAddr) -> (state: PTEState, entry: PageTableEntry?) {
         guard let (frame, flags, _) = pageTable.translate(address) else { return (.notPresent, nil) }
-        let kind: MappedFrame = frame.alignedDown() == ZeroPage.frame
-            ? .zeroPage
+        let kind: MappedFrame = frame.alignedDown() == ZeroPage.frame ? .zeroPage
+            : PageAllocator.page(frame.alignedDown()).pointee.mapping != 0 ? .pageCache
             : .anonymous(mapCount: Int(MapCount.count(frame)))
         return (.present(writable: flags.contains(.writable), frame: kind),
                 PageTableEntry(frame: frame.alignedDown(), flags: flags))
+    }
+
+    /// The address of page `index` of file `file` in each VMA of this mm
+    /// mapping it (`sharedOnly`: MAP_SHARED ones). mmap_lock held.
+    /// Linux: vma_address() over the i_mmap interval tree
+    private func addresses(of file: MappedFileID, from first: UInt64, through last: UInt64,
+                           sharedOnly: Bool, _ body: (VMA, VirtAddr, VirtAddr) -> Void) {
+        for vma in vmas {
+            guard case .file(let id, let pageOffset) = vma.backing, id == file,
+                  !sharedOnly || vma.flags.contains(.shared) else { continue }
+            let pages = (vma.end - vma.start) >> pageShift
+            let lastMapped = pageOffset &+ pages &- 1
+            guard last >= pageOffset, first <= lastMapped else { continue }
+            let from = max(first, pageOffset), through = min(last, lastMapped)
+            body(vma, vma.start + (from - pageOffset) << pageShift, vma.start + (through - pageOffset + 1) << pageShift)
+        }
+    }
+
+    /// Unmaps pages `first` and above of `file` from every VMA mapping it,
+    /// private copies included: a truncate took them from the file. mmap_lock
+    /// held for writing. Linux: unmap_mapping_range() → zap_page_range_single()
+    func unmapFilePages(_ file: MappedFileID, from first: UInt64) {
+        precondition(mmapLock.isWriteLocked, "unmap_mapping_range without mmap_lock held for writing")
+        var ranges: [(VirtAddr, VirtAddr)] = []
+        addresses(of: file, from: first, through: UInt64.max, sharedOnly: false) { _, start, end in
+            ranges.append((start, end))
+        }
+        for (start, end) in ranges { releaseUserPages(start, end) }
+    }
+
+    /// Makes page `index` of `file` read-only and clean wherever a shared
+    /// VMA of this mm maps it as `frame`, so the next store faults and dirties
+    /// the page again. mmap_lock held. Linux: page_mkclean_one()
+    func writeProtectFilePage(_ file: MappedFileID, index: UInt64, frame: PhysAddr) {
+        addresses(of: file, from: index, through: index, sharedOnly: true) { _, address, _ in
+            pageTableLock.lock()
+            let old = pageTable.writeProtect(address, ifMapping: frame)
+            pageTableLock.unlock()
+            if let old, !old.entry.flags.intersection([.writable, .dirty]).isEmpty { flush(address) }
+        }
     }
 
     /// Linux: flush_tlb_page()

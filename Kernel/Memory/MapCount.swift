@@ -28,12 +28,10 @@ enum MapCount {
     /// rising (see MM.handleFault's reuse rule). Linux: page_mapcount()
     static func count(_ frame: PhysAddr) -> Int32 { withField(frame) { AtomicField.load($0) } }
 
-    /// The page-table entries mapping the frame: the count less the page
-    /// cache's own reference for a page of some file's address_space (its
-    /// descriptor's `mapping` is set). What smaps, pagemap and kpagecount
-    /// show. Linux: folio_mapcount()
+    /// The page-table entries mapping the frame (the page cache's own
+    /// reference left out): what smaps, pagemap and kpagecount show.
+    /// Linux: folio_mapcount()
     static func mappers(_ frame: PhysAddr) -> Int32 {
-        let count = count(frame)
-        return PageAllocator.page(frame).pointee.mapping != 0 ? max(0, count - 1) : count
+        MemMapInspector.mappings(of: PageAllocator.page(frame).pointee)
     }
 }

@@ -13,6 +13,8 @@
 // The caller holds the mm's mmap_lock for writing (MemorySyscalls.swift takes it).
 // Linux: mm/mmap.c, mm/madvise.c, mm/msync.c, mm/gup.c (populate)
 
+import Synchronization
+
 /// mmap's and friends' constants. Linux: include/uapi/asm-generic/mman*.h
 enum Mman {
     static let PROT_READ: UInt64 = 1, PROT_WRITE: UInt64 = 2, PROT_EXEC: UInt64 = 4
@@ -56,16 +58,18 @@ extension MM {
             guard offset <= UInt64(Int64.max) - length else { throw .EOVERFLOW }
             guard file.readable else { throw .EACCES }
             guard case .regular = file.operations else { throw .ENODEV }
+            // A shared mapping of a file open read-only can never be made
+            // writable, so it is the same as a private one. Linux: do_mmap()
             if type != Mman.MAP_PRIVATE && !file.writable {
                 guard prot & Mman.PROT_WRITE == 0 else { throw .EACCES }
                 vmFlags.remove([.mayWrite, .shared])
-            } else if type != Mman.MAP_PRIVATE {
-                // A fault copies a file page into a frame of the mapping's own,
-                // so stores through a shared mapping would never reach the file.
-                // Until the page cache maps the file's own pages, Keel refuses
-                // them rather than lose the data.
-                guard prot & Mman.PROT_WRITE == 0 else { throw .ENODEV }
-                vmFlags.remove([.mayWrite, .shared])
+            }
+            // A memfd sealed against writes: no writable shared mapping, and
+            // none that mprotect could make writable. Linux: memfd_check_seals_mmap()
+            if type != Mman.MAP_PRIVATE, let mapping = file.inode.mapping,
+               mapping.seals.load(ordering: .relaxed) & Seal.writes != 0 {
+                guard prot & Mman.PROT_WRITE == 0 else { throw .EPERM }
+                vmFlags.remove(.mayWrite)
             }
         }
 
@@ -83,14 +87,14 @@ extension MM {
             if flags & Mman.MAP_FIXED_NOREPLACE != 0 { throw .EEXIST }
             try munmap(start, end)
         }
-        // The object the VMA maps, with this mm's reference to it: the file, or for
-        // shared anonymous memory an object of its own (Linux: shmem_zero_setup()),
-        // faulted in lazily by every process that shares it.
+        // The file the VMA maps, with this mm's reference to it: the file, or for
+        // shared anonymous memory an unnamed tmpfs file of its own (Linux:
+        // shmem_zero_setup()), faulted in lazily by every process that shares it.
         var backing = VMABacking.anonymous
         if let file {
             backing = .file(attach(MappedFiles.get(file.path)), pageOffset: offset >> pageShift)
         } else if type != Mman.MAP_PRIVATE {
-            backing = .file(attach(SharedMemory.create()), pageOffset: 0)
+            backing = .file(attach(MappedFiles.get(try Shmem.zeroSetup(length: length))), pageOffset: 0)
         }
         do {
             try vmas.insert(VMA(start: start, end: end, flags: vmFlags, backing: backing))
@@ -157,15 +161,29 @@ extension MM {
         if advice == Mman.MADV_DONTNEED { releaseUserPages(start, end) }
     }
 
-    /// Keel has no page cache yet, so there is nothing to write back; msync
-    /// checks its arguments and the range. Linux: msync()
-    func msync(_ start: VirtAddr, length requested: UInt64, flags: Int) throws(Errno) {
+    /// msync's checks, then the files a MAP_SHARED VMA maps in the range, with
+    /// the page range of each, for the caller to write back once it has let
+    /// go of mmap_lock (write-back write-protects pages in every mm mapping
+    /// the file, this one included). MS_ASYNC names nothing: the flusher
+    /// writes dirty pages anyway, as Linux's MS_ASYNC does nothing since 2.6.19.
+    /// Linux: SYSCALL_DEFINE3(msync)
+    func msync(_ start: VirtAddr, length requested: UInt64, flags: Int) throws(Errno) -> [(MappedFileID, ClosedRange<UInt64>)] {
+        precondition(mmapLock.isLocked, "msync without mmap_lock")
         guard flags & ~(Mman.MS_ASYNC | Mman.MS_INVALIDATE | Mman.MS_SYNC) == 0, start.isPageAligned,
               flags & (Mman.MS_ASYNC | Mman.MS_SYNC) != (Mman.MS_ASYNC | Mman.MS_SYNC) else { throw .EINVAL }
         let length = Mman.pageAlign(requested)
         guard length <= UInt64.max - start.value else { throw .ENOMEM }        // end < start
-        guard length > 0 else { return }
+        guard length > 0 else { return [] }
         guard let end = UserRange.end(of: start, length: length), covered(start, end) else { throw .ENOMEM }
+        guard flags & Mman.MS_SYNC != 0 else { return [] }
+        var files: [(MappedFileID, ClosedRange<UInt64>)] = []
+        for vma in vmas where vma.end > start && vma.start < end && vma.flags.contains(.shared) {
+            guard case .file(let id, let pageOffset) = vma.backing else { continue }
+            let first = (max(vma.start, start) - vma.start) >> pageShift
+            let pages = (min(vma.end, end) - max(vma.start, start)) >> pageShift
+            files.append((id, (pageOffset + first)...(pageOffset + first + pages - 1)))
+        }
+        return files
     }
 
     /// Every page of [start, end) lies in some VMA.

@@ -26,8 +26,11 @@ extension MM {
         for leaf in leaves {
             guard let vma = vmas.findVMA(leaf.virt), vma.contains(leaf.virt) else { continue }
             let frame = leaf.entry.frame
-            let exclusive = frame != ZeroPage.frame
-                && (vma.flags.contains(.shared) || MapCount.count(frame) == 1)
+            // Only a private anonymous page mapped once may become writable
+            // here; a page-cache page (shared or not) waits for its first
+            // store to fault, which dirties it or copies it.
+            let exclusive = frame != ZeroPage.frame && PageAllocator.page(frame).pointee.mapping == 0
+                && MapCount.count(frame) == 1
             let writable = leaf.entry.flags.contains(.writable) || (exclusive && vma.flags.contains(.write))
             do {
                 _ = try pageTable.protect(leaf.virt, flags: MM.pteFlags(for: vma.flags, writable: writable))

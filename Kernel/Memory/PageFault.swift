@@ -7,10 +7,11 @@
 //   MM.handleFault            look up the VMA and ask Kernel/Core/VM's FaultAction
 //                             what to do (Linux: handle_mm_fault → handle_pte_fault)
 //   the actions               a zeroed frame (do_anonymous_page), the shared zero page,
-//                             a file page (do_read_fault / do_cow_fault), a page of a
-//                             shared object (shmem_fault), a copy on write
-//                             (do_wp_page → wp_page_copy) or reuse of an exclusive page
-//                             (wp_page_reuse)
+//                             a page-cache page mapped as it is (do_read_fault,
+//                             do_shared_fault) or copied for a private write
+//                             (do_cow_fault), a copy on write (do_wp_page →
+//                             wp_page_copy) or reuse of an exclusive page
+//                             (wp_page_reuse), or SIGBUS past the end of a file
 //
 // The decision is a pure truth table tested on the host (FaultAction.classify);
 // this file only acts on it. Locking, as in Linux: the fault holds the mm's
@@ -53,6 +54,7 @@ enum PageFaultHandler {
             switch outcome {
             case .resolved: Trace.faultResolved(address: address, ip: frame.pointee.rip, errorCode: error.rawValue, how: how)
             case .segv: Trace.faultResolved(address: address, ip: frame.pointee.rip, errorCode: error.rawValue, how: .sigsegv)
+            case .sigbus: Trace.faultResolved(address: address, ip: frame.pointee.rip, errorCode: error.rawValue, how: .sigbus)
             case .needsWriteLock, .outOfMemory: break
             }
             switch outcome {
@@ -71,6 +73,11 @@ enum PageFaultHandler {
                     Signals.force(Signal.SIGSEGV, info: SignalFrame.Info(code: cause.siCode, address: address), on: task)
                     return
                 }
+            case .sigbus:
+                if fromUser {
+                    Signals.force(Signal.SIGBUS, info: SignalFrame.Info(code: busAddressError, address: address), on: task)
+                    return
+                }                                // in a user copy: EFAULT below, as Linux's no_context
             }
         }
         if !fromUser {
@@ -98,10 +105,16 @@ enum PageFaultHandler {
     }
 }
 
+/// si_code of a SIGBUS for an address with nothing behind it. Linux: BUS_ADRERR
+private let busAddressError: Int32 = 2
+
 /// How a fault ended.
 enum FaultOutcome {
     case resolved
     case segv(SegvCause)
+    /// A file page wholly past the end of the file, a disk that cannot give
+    /// a shared page room, or one that cannot be read. Linux: VM_FAULT_SIGBUS
+    case sigbus
     /// No frame could be had. Linux: VM_FAULT_OOM
     case outOfMemory
     /// The stack must grow, which changes a VMA: run the fault again holding
@@ -109,24 +122,9 @@ enum FaultOutcome {
     case needsWriteLock
 }
 
-/// What a user page faulted in is, for its page descriptor (and so for
-/// /proc/kpageflags and pagemap's file bit).
-enum PageUse {
-    /// Zero-filled or copied on write. Linux: PageAnon + PG_swapbacked
-    case anonymous
-    /// A copy of a file's bytes, in place of a page-cache page. Linux: page->mapping = the file's address_space
-    case file
-    /// A shared anonymous object's page. Linux: shmem: PG_swapbacked, always dirty (no backing file)
-    case shmem
-
-    var flags: PageFlags {
-        switch self {
-        case .anonymous: [.anon, .swapBacked]
-        case .file: []
-        case .shmem: [.swapBacked, .dirty]
-        }
-    }
-}
+/// The page flags of a process's own anonymous page (zero-filled or a copy):
+/// /proc/kpageflags and pagemap read them. Linux: PageAnon + PG_swapbacked
+let anonymousPageFlags: PageFlags = [.anon, .swapBacked]
 
 extension MM {
     /// `handleFault` under mmap_lock held for reading. (A method of the mm, so
@@ -182,26 +180,15 @@ extension MM {
             return .segv(.noVMA)        // grown once already and still not covered
         case .zeroFillAnonymous:
             VMStat.count(.zeroFillFaults)
-            return mapNewFrame(page, vma: vma, writable: true, use: .anonymous) { PageBytes.clear($0) }
+            return mapNewFrame(page, vma: vma, writable: true, fill: { PageBytes.clear($0) })
         case .mapZeroPage:
             VMStat.count(.zeroPageMaps)
             return mapIfEmpty(page, ZeroPage.frame, flags: Self.pteFlags(for: vma.flags, writable: false))
-        case .readFilePage(let pageOffset), .copyFilePage(let pageOffset), .writeSharedFilePage(let pageOffset):
-            guard case .file(let file, _) = vma.backing else { return .segv(.accessError) }
-            if let object = SharedMemory.object(file) {
-                VMStat.count(.shmemFaults)
-                how = .shmem
-                guard let frame = object.findOrCreate(pageOffset) else { return .outOfMemory }
-                return mapIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: access.kind == .write))
+        case .readFilePage(let index), .copyFilePage(let index), .writeSharedFilePage(let index):
+            guard case .file(let file, _) = vma.backing, let mapping = MappedFiles.mapping(file) else {
+                return .segv(.accessError)
             }
-            VMStat.count(.majorFaults)
-            // A private write gets its own copy at once (anonymous); otherwise the
-            // copy of the file's bytes stands in for a page-cache page.
-            let use: PageUse
-            if case .copyFilePage = action { use = .anonymous } else { use = .file }
-            return mapNewFrame(page, vma: vma, writable: access.kind == .write, use: use) { frame in
-                MappedFiles.read(file, page: pageOffset, into: frame)
-            }
+            return fileFault(page, vma: vma, mapping: mapping, index: index, action: action, how: &how)
         case .copyOnWrite:
             VMStat.count(.cowFaults)
             guard let entry = seen.entry else { return .resolved }      // (classified present: never nil)
@@ -216,10 +203,10 @@ extension MM {
     /// A fresh frame, every byte of it written by `fill` (no lock held), mapped
     /// at `page` unless another thread's fault mapped one there meanwhile.
     /// Linux: do_anonymous_page(), do_read_fault(), do_cow_fault()
-    private func mapNewFrame(_ page: VirtAddr, vma: VMA, writable: Bool, use: PageUse,
-                             _ fill: (UnsafeMutableRawPointer) -> Void) -> FaultOutcome {
+    private func mapNewFrame(_ page: VirtAddr, vma: VMA, writable: Bool,
+                             fill: (UnsafeMutableRawPointer) -> Void) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
-        PageAllocator.mark(frame, use.flags)
+        PageAllocator.mark(frame, anonymousPageFlags)
         fill(UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)))
         let installed = installIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable), fresh: true)
         if installed != .installed { PageAllocator.free(frame) }
@@ -253,6 +240,16 @@ extension MM {
     /// Makes an exclusive page writable in place, if the PTE is still the
     /// read-only one the decision saw. Linux: wp_page_reuse()
     private func reuseOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
+        // A shared file page the write-back made read-only: room on the disk
+        // and dirty again before it is written. Linux: wp_page_shared() → do_page_mkwrite()
+        if PageAllocator.page(seen.frame).pointee.mapping != 0, case .file(let file, let pageOffset) = vma.backing,
+           let mapping = MappedFiles.mapping(file) {
+            do throws(Errno) {
+                try mapping.pageMkwrite(pageOffset + (page - vma.start) >> pageShift, seen.frame)
+            } catch {
+                return .sigbus
+            }
+        }
         pageTableLock.lock()
         defer { pageTableLock.unlock() }
         guard let (address, flags, _) = pageTable.translate(page), address.alignedDown() == seen.frame,
@@ -262,11 +259,48 @@ extension MM {
         } catch {
             Panic.now("wp_page_reuse: the PTE at \(Fmt.hex(page.value)) vanished under the page-table lock: \(error)")
         }
-        // A private file page written in place is the process's own now: Linux
-        // would have copied it into an anonymous page (Keel reuses the frame).
-        if !vma.flags.contains(.shared) { PageAllocator.mark(seen.frame, PageUse.anonymous.flags) }
         flush(page)
         return .resolved
+    }
+
+    /// A page-cache page for a fault on a file mapping: found in the cache or
+    /// read into it, then mapped as it is (read-only for a read, so the first
+    /// store faults again and dirties it; writable for a store to a shared
+    /// mapping, once the file system found it room) or copied for a store to
+    /// a private mapping. A page wholly past the end of the file is SIGBUS.
+    /// Linux: do_fault() → do_read_fault() / do_shared_fault() / do_cow_fault(),
+    /// filemap_fault()
+    private func fileFault(_ page: VirtAddr, vma: VMA, mapping: AddressSpace, index: UInt64, action: FaultAction,
+                           how: inout FaultHow) -> FaultOutcome {
+        guard index < (UInt64(mapping.size) + pageSize - 1) / pageSize else { return .sigbus }
+        let frame: PhysAddr
+        do throws(Errno) {
+            let found = try mapping.getPage(index, reading: true)
+            frame = found.frame
+            if found.wasRead { VMStat.count(.majorFaults) }
+            if mapping.isShmem { VMStat.count(.shmemFaults) }
+            how = mapping.isShmem ? .shmem : found.wasRead ? .fileRead : .pageCache
+        } catch .ENOMEM {
+            return .outOfMemory
+        } catch {
+            return .sigbus                 // EIO reading it, ENOSPC for a new tmpfs page
+        }
+        defer { mapping.putPage(frame) }
+        if case .copyFilePage = action {
+            how = .cowCopy
+            return mapNewFrame(page, vma: vma, writable: true) { copy in
+                PageBytes.copy(to: copy.assumingMemoryBound(to: UInt8.self), from: DirectMap.pointer(frame, as: UInt8.self))
+            }
+        }
+        let write = action == .writeSharedFilePage(pageOffset: index)
+        if write {
+            do throws(Errno) { try mapping.pageMkwrite(index, frame) } catch { return .sigbus }
+        }
+        let flags = Self.pteFlags(for: vma.flags, writable: write)
+        // Mapped while the cache still holds the page for the file: a truncate
+        // comes wholly before (the page is gone: the fault runs again) or after.
+        let installed = mapping.whileCached(index, frame) { installIfEmpty(page, frame, flags: flags) }
+        return installed == .noMemory ? .outOfMemory : .resolved
     }
 
     /// Copies the page into a fresh frame and swaps it into the same PTE, if
@@ -276,7 +310,7 @@ extension MM {
     /// Linux: wp_page_copy() with its pte_same() re-check
     private func copyOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
-        PageAllocator.mark(frame, PageUse.anonymous.flags)
+        PageAllocator.mark(frame, anonymousPageFlags)
         // The old frame may be freed while it is copied (its other mapper broke
         // the sharing too, and this mm's PTE changed first): then the re-check
         // fails and the copy is dropped unread.

@@ -22,8 +22,15 @@ enum VMEvent: Int, CaseIterable {
     case stackGrowths
     /// Faults on shared anonymous memory (Kernel/Memory/Shmem.swift). Keel: pgshmemfault
     case shmemFaults
+    /// Writes to drop_caches that dropped the page cache. Linux: drop_pagecache
+    case dropPageCache
+    /// Writes to drop_caches that dropped dentries and inodes. Linux: drop_slab
+    case dropSlab
     /// Processes the OOM killer killed. Linux: oom_kill
     case oomKills
+    /// Writes that found dirty memory past dirty_ratio and wrote their file
+    /// back before going on. Keel: pgdirtythrottle (Linux traces balance_dirty_pages instead)
+    case dirtyThrottled
     /// 512-byte sectors the block layer was asked to read; /proc/vmstat shows
     /// KiB. Linux: PGPGIN (counted in submit_bio(), halved in vmstat_start())
     case sectorsIn

@@ -40,7 +40,10 @@ enum KernelThread {
         frame.rsp = (TaskStack.sseArea(of: task) & ~15) - 8
         frame.rdi = UInt64(UInt(bitPattern: Unmanaged.passRetained(KernelThreadBody(body)).toOpaque()))
         task.savedSP.pointee = TaskStack.prepareReturnToUser(task, frame: frame)
-        Scheduler.admit(task, like: Scheduler.defaultEntity)
+        // SCHED_NORMAL, as Linux's kthreads: below every WRR task (init and
+        // its descendants), so the flusher never takes a share of their CPU
+        // and never shows in /proc/sched_wrr.
+        Scheduler.admit(task, like: SchedEntity(pid: 0, tgid: 0, policy: .normal))
         // The creator's reference: nobody waits for this task, so the
         // scheduler's (dropped when it is reaped after exiting) is the last.
         task.put()

@@ -2,9 +2,12 @@
 // file offset and device control. Linux: fs/file.c (dup, dup2, dup3),
 // fs/fcntl.c, fs/read_write.c (lseek), fs/ioctl.c
 
+import Synchronization
+
 extension FileSyscalls {
     /// Linux: F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC and FD_CLOEXEC
     static let F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030
+    static let F_ADD_SEALS = 1033, F_GET_SEALS = 1034
     static let FD_CLOEXEC = 1
     /// Linux: FIONBIO, FIONCLEX, FIOCLEX (the ioctls every file understands)
     static let FIONBIO: UInt32 = 0x5421, FIONCLEX: UInt32 = 0x5450, FIOCLEX: UInt32 = 0x5451
@@ -48,6 +51,13 @@ extension FileSyscalls {
             return Int(file.flags.rawValue)
         case F_SETFL:
             file.setStatusFlags(OpenFlags(rawValue: UInt32(truncatingIfNeeded: a.u64(2))), in: OpenFlags.settable)
+            return 0
+        case F_ADD_SEALS, F_GET_SEALS:
+            // Only shmem files have seals. Linux: memfd_fcntl()
+            guard case .regular(let mapping) = file.operations, mapping.isShmem else { throw .EINVAL }
+            if a.int(1) == F_GET_SEALS { return Int(mapping.seals.load(ordering: .relaxed)) }
+            guard file.writable else { throw .EPERM }
+            try mapping.addSeals(UInt32(truncatingIfNeeded: a.u64(2)))
             return 0
         default:
             throw .EINVAL

@@ -3,6 +3,8 @@
 // Linux: fs/open.c (do_sys_openat2, close_fd) and fs/namei.c (path_openat,
 // open_last_lookups, lookup_open)
 
+import Synchronization
+
 extension FileSyscalls {
     /// open(path, flags, mode). Linux: do_sys_open(AT_FDCWD, ...)
     static func open(_ a: SyscallArgs) throws(Errno) -> Int {
@@ -18,6 +20,37 @@ extension FileSyscalls {
     static func creat(_ a: SyscallArgs) throws(Errno) -> Int {
         let flags = OpenFlags([.create, .writeOnly, .truncate]).rawValue
         return try open(dirfd: AT_FDCWD, path: a.address(0), flags: UInt64(flags), mode: a.u64(1))
+    }
+
+    /// memfd_create(name, flags): an unnamed tmpfs file, open for reading and
+    /// writing, named "memfd:NAME" in /proc/<pid>/fd and maps. MFD_ALLOW_SEALING
+    /// lets fcntl(F_ADD_SEALS) seal it; without it the file starts sealed
+    /// against sealing. EINVAL for unknown flags, MFD_HUGETLB (Keel has no
+    /// hugetlbfs) and names over 249 bytes; EFAULT for a bad name.
+    /// Linux: SYSCALL_DEFINE2(memfd_create) (mm/memfd.c)
+    static func memfdCreate(_ a: SyscallArgs) throws(Errno) -> Int {
+        let MFD_CLOEXEC: UInt64 = 1, MFD_ALLOW_SEALING: UInt64 = 2, MFD_HUGETLB: UInt64 = 4
+        let MFD_NOEXEC_SEAL: UInt64 = 8, MFD_EXEC: UInt64 = 0x10
+        let flags = a.u64(1) & 0xffff_ffff                     // an unsigned int in Linux
+        guard flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC) == 0,
+              flags & MFD_HUGETLB == 0,
+              flags & (MFD_NOEXEC_SEAL | MFD_EXEC) != (MFD_NOEXEC_SEAL | MFD_EXEC) else { throw .EINVAL }
+        let name: String
+        do {
+            name = try UserCopy.readString(at: a.address(0), maxLength: Shmem.memfdNameMax)
+        } catch .ENAMETOOLONG {
+            throw .EINVAL
+        }
+        let dentry = try Shmem.file(named: "memfd:" + name, size: 0)
+        guard let mapping = dentry.inode.mapping else { Panic.now("memfd: a tmpfs file without a page cache") }
+        if flags & MFD_NOEXEC_SEAL != 0 {
+            dentry.inode.permissions = 0o666
+            mapping.seals.store(Seal.exec, ordering: .relaxed)
+        } else if flags & MFD_ALLOW_SEALING != 0 {
+            mapping.seals.store(0, ordering: .relaxed)
+        }
+        let file = try OpenFile.open(dentry, flags: [.readWrite, .largeFile])
+        return try files.install(file, closeOnExec: flags & MFD_CLOEXEC != 0)
     }
 
     /// close(fd). Linux: close_fd()

@@ -54,6 +54,55 @@ extension FileSyscalls {
         return try file.write(&buffer)
     }
 
+    /// sendfile(out_fd, in_fd, offset, count): copies from a regular file (its
+    /// page cache) to any file open for writing, a page at a time through a
+    /// kernel buffer: no user memory in between. With `offset` the input is
+    /// read from *offset, which is updated, and its file offset left alone;
+    /// without, its file offset advances by what was written. A short write
+    /// ends the copy with the count so far. Linux: do_sendfile() over splice
+    static func sendfile(_ a: SyscallArgs) throws(Errno) -> Int {
+        let input = try readableFile(a.int(1))
+        let output = try writableFile(a.int(0))
+        guard case .regular = input.operations else { throw .EINVAL }
+        guard !output.flags.contains(.append) else { throw .EINVAL }     // Linux: "the output may not append"
+        let offsetPointer = a.address(2)
+        let start: Int64
+        if offsetPointer.value != 0 {
+            start = try UserCopy.read(Int64.self, at: offsetPointer)
+            guard start >= 0 else { throw .EINVAL }
+        } else {
+            start = try input.seek(0, whence: SeekWhence.current.rawValue)
+        }
+        let count = min(a.size(3), UserIOVector.maxTransfer)
+        var total = 0
+        try Slab.withBuffer(bytes: Int(pageSize)) { (page) throws(Errno) in
+            while total < count {
+                if total > 0 && Signals.interrupted(Scheduler.current) { break }
+                let piece = UnsafeMutableRawBufferPointer(rebasing: page[0..<min(page.count, count - total)])
+                var source = UserIOVector(kernel: piece)
+                let read = try input.read(&source, at: start + Int64(total))
+                if read == 0 { break }
+                var sink = UserIOVector(kernel: UnsafeMutableRawBufferPointer(rebasing: piece[0..<read]))
+                let written: Int
+                do throws(Errno) {
+                    written = try output.write(&sink)
+                } catch {
+                    if total == 0 { throw error }
+                    break
+                }
+                total += written
+                if written < read { break }
+            }
+        }
+        let end = start + Int64(total)
+        if offsetPointer.value != 0 {
+            try UserCopy.write(end, at: offsetPointer)
+        } else {
+            _ = try input.seek(end, whence: SeekWhence.set.rawValue)
+        }
+        return total
+    }
+
     /// EBADF unless `fd` is open for reading, checked before the buffer. Linux: FMODE_READ
     private static func readableFile(_ fd: Int) throws(Errno) -> OpenFile {
         let file = try file(fd)

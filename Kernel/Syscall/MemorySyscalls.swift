@@ -63,10 +63,17 @@ enum MemorySyscalls {
         return 0
     }
 
-    /// msync(addr, length, flags)
+    /// msync(addr, length, flags): with MS_SYNC, the shared file pages of the
+    /// range are written back and waited for, after mmap_lock is let go of.
+    /// Linux: SYSCALL_DEFINE3(msync) → vfs_fsync_range()
     static func msync(_ a: SyscallArgs) throws(Errno) -> Int {
         let mm = try mm
-        try mm.mmapLock.withRead { () throws(Errno) in try mm.msync(a.address(0), length: a.u64(1), flags: a.int(2)) }
+        let files = try mm.mmapLock.withRead { () throws(Errno) in
+            try mm.msync(a.address(0), length: a.u64(1), flags: a.int(2))
+        }
+        for (file, pages) in files {
+            try MappedFiles.mapping(file)?.sync(pages)
+        }
         return 0
     }
 }

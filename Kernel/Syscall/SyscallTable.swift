@@ -65,6 +65,7 @@ enum Syscall: Int {
     case pause = 34
     case nanosleep = 35
     case getpid = 39
+    case sendfile = 40
     case clone = 56
     case fork = 57
     case vfork = 58
@@ -166,6 +167,7 @@ enum Syscall: Int {
     case syncfs = 306
     case renameat2 = 316
     case getrandom = 318
+    case memfd_create = 319
     case statx = 332
     case faccessat2 = 439
     // Keel's own, above Linux's range (Tests/Userland/keel.h)
@@ -207,6 +209,7 @@ enum SyscallTable {
         case .ioctl: return try FileSyscalls.ioctl(a)
         case .pread64: return try FileSyscalls.pread64(a)
         case .pwrite64: return try FileSyscalls.pwrite64(a)
+        case .sendfile: return try FileSyscalls.sendfile(a)
         case .fsync: return try FileSyscalls.fsync(a)
         case .fdatasync: return try FileSyscalls.fsync(a)
         case .truncate: return try FileSyscalls.truncate(a)
@@ -335,6 +338,7 @@ enum SyscallTable {
         case .clock_gettime: return try MiscSyscalls.clockGettime(a)
         case .clock_nanosleep: return try MiscSyscalls.clockNanosleep(a)
         case .getrandom: return try MiscSyscalls.getrandom(a)
+        case .memfd_create: return try FileSyscalls.memfdCreate(a)
         }
     }
 }

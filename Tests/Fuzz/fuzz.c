@@ -200,10 +200,10 @@ static char *put_call(char *p, uint64_t nr, const volatile uint64_t *args)
  * those workers, 5 s each. */
 static const uint16_t keel_calls[] = {
     0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 24, 25,
-    26, 28, 32, 33, 35, 39, 56, 57, 58, 59, 61, 62, 63, 72, 79, 80, 81, 89, 96, 97, 102,
+    26, 28, 32, 33, 35, 39, 40, 56, 57, 58, 59, 61, 62, 63, 72, 79, 80, 81, 89, 96, 97, 102,
     104, 107, 108, 109, 110, 111, 112, 121, 124, 127, 142, 143, 144, 145, 146, 147, 148,
     157, 158, 186, 200, 201, 202, 203, 204, 217, 218, 228, 234, 247, 257, 262, 267, 269,
-    273, 292, 293, 302, 318, 439,
+    273, 292, 293, 302, 318, 319, 439,
     /* files: fsync..ftruncate, rename..symlink, chmod..umask, utime, mknod,
      * statfs, fstatfs, chroot, sync, mount, umount2, utimes, the *at calls,
      * utimensat, fallocate, syncfs, renameat2, statx */

@@ -36,6 +36,29 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertEqual(cache.statistics.reads, 1)
     }
 
+    func testDropCleanKeepsHeldAndDirtyBuffers() throws {
+        let device = MemoryBlockDevice(sectors: 64)
+        let cache = BufferCache(blockSize: 1024, capacity: 8)
+        for block in [1, 2] as [UInt64] { cache.brelse(try cache.bread(device, block)) }
+        let held = try cache.bread(device, 3)
+        let dirty = try cache.getblk(device, 4)
+        fill(dirty, 9)
+        cache.markDirty(dirty)
+        cache.brelse(dirty)
+        XCTAssertEqual(cache.dropClean(), 2)
+        XCTAssertEqual(cache.count, 2)
+        XCTAssertFalse(cache.isCached(device, 1))
+        XCTAssertTrue(cache.isCached(device, 3))
+        XCTAssertTrue(cache.isCached(device, 4))
+        cache.brelse(held)
+        // The dirty buffer still reaches the disk; once clean it can go too.
+        try cache.writeDirtyBuffers(of: device)
+        XCTAssertEqual(device.bytes[4 * 1024], 9)
+        XCTAssertEqual(cache.dropClean(), 2)
+        XCTAssertEqual(cache.count, 0)
+        XCTAssertEqual(try cache.bread(device, 4).data[0], 9)
+    }
+
     func testGetblkDoesNotRead() throws {
         let device = MemoryBlockDevice(sectors: 64)
         let cache = BufferCache(blockSize: 1024, capacity: 8)

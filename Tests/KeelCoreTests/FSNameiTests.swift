@@ -190,6 +190,22 @@ final class FSNameiTests: XCTestCase {
         XCTAssertEqual(Set(removed.map(\.value)), Set([513 << 12, 5001 << 12, ((1 << 32) + 1) << 12].map { UInt64($0) }))
         XCTAssertEqual(index.count, 3)
         XCTAssertEqual(index[1], PhysAddr(2 << 12))
+        var seen: [UInt64] = []
+        index.forEach { i, frame in
+            XCTAssertEqual(frame, PhysAddr((i + 1) << 12))
+            seen.append(i)
+            return true
+        }
+        XCTAssertEqual(seen.sorted(), [0, 1, 511])
+        var visits = 0
+        index.forEach { _, _ in visits += 1; return false }
+        XCTAssertEqual(visits, 1, "forEach stops when asked")
+        XCTAssertEqual(index.remove(at: 1), PhysAddr(2 << 12))
+        XCTAssertNil(index.remove(at: 1))
+        XCTAssertNil(index.remove(at: 77))
+        XCTAssertEqual(index.count, 2)
+        index.insert(PhysAddr(9 << 12), at: 1)
+        XCTAssertEqual(index[1], PhysAddr(9 << 12))
         index.removeAll { _ in }
         XCTAssertTrue(index.isEmpty)
     }

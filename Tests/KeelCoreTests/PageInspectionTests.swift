@@ -48,10 +48,11 @@ final class PageInspectionTests: XCTestCase {
 
     // MARK: KPF from page state
 
-    private func page(_ flags: PageFlags, mapcount: Int32 = 0, order: UInt32 = 0) -> Page {
+    private func page(_ flags: PageFlags, mapcount: Int32 = 0, order: UInt32 = 0, mapping: UInt32 = 0) -> Page {
         var p = Page(flags: flags)
         p.mapcount = mapcount
         p.private = order
+        p.mapping = mapping
         return p
     }
 
@@ -70,12 +71,16 @@ final class PageInspectionTests: XCTestCase {
              kpf(KPF.anon, KPF.swapBacked, KPF.mmap, KPF.uptodate)),
             ("anonymous, mapped twice", page([.head, .anon, .swapBacked], mapcount: 2),
              kpf(KPF.anon, KPF.swapBacked, KPF.mmap, KPF.uptodate)),
-            ("file copy, mapped", page(.head, mapcount: 1), kpf(KPF.mmap, KPF.uptodate)),
-            // The object's own reference is not a mapping: unmapped shmem is not MMAP.
-            ("shmem held by its object only", page([.head, .swapBacked, .dirty], mapcount: 1),
-             kpf(KPF.swapBacked, KPF.dirty, KPF.uptodate)),
-            ("shmem mapped once", page([.head, .swapBacked, .dirty], mapcount: 2),
-             kpf(KPF.swapBacked, KPF.dirty, KPF.uptodate, KPF.mmap)),
+            // The cache's own reference is not a mapping: an unmapped cached page is not MMAP.
+            ("page-cache page, cached only", page(.head, mapcount: 1, mapping: 7), kpf(KPF.uptodate)),
+            ("page-cache page, mapped once", page(.head, mapcount: 2, mapping: 7), kpf(KPF.mmap, KPF.uptodate)),
+            ("dirty page-cache page", page([.head, .dirty], mapcount: 1, mapping: 7), kpf(KPF.dirty, KPF.uptodate)),
+            ("page-cache page under write-back", page([.head, .writeback], mapcount: 1, mapping: 7),
+             kpf(KPF.writeback, KPF.uptodate)),
+            ("shmem held by its file only", page([.head, .swapBacked], mapcount: 1, mapping: 7),
+             kpf(KPF.swapBacked, KPF.uptodate)),
+            ("shmem mapped once", page([.head, .swapBacked], mapcount: 2, mapping: 7),
+             kpf(KPF.swapBacked, KPF.uptodate, KPF.mmap)),
         ]
         for (name, p, want) in cases {
             XCTAssertEqual(MemMapInspector.flags(of: p, isZeroPage: false, head: nil), want, name)
@@ -92,10 +97,11 @@ final class PageInspectionTests: XCTestCase {
         XCTAssertEqual(MemMapInspector.flags(of: tail, isZeroPage: false, head: nil), 0)
     }
 
-    func testMappingsLeaveOutShmemObjectReference() {
+    func testMappingsLeaveOutThePageCachesReference() {
         XCTAssertEqual(MemMapInspector.mappings(of: page([.head, .anon, .swapBacked], mapcount: 3)), 3)
-        XCTAssertEqual(MemMapInspector.mappings(of: page([.head, .swapBacked, .dirty], mapcount: 3)), 2)
-        XCTAssertEqual(MemMapInspector.mappings(of: page([.head, .swapBacked, .dirty], mapcount: 0)), 0)
+        XCTAssertEqual(MemMapInspector.mappings(of: page([.head, .swapBacked], mapcount: 3, mapping: 2)), 2)
+        XCTAssertEqual(MemMapInspector.mappings(of: page(.head, mapcount: 1, mapping: 2)), 0)
+        XCTAssertEqual(MemMapInspector.mappings(of: page(.head, mapcount: 0, mapping: 2)), 0)
     }
 
     // MARK: mem_map walks

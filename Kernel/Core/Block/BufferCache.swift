@@ -241,6 +241,9 @@ public final class BufferCache {
         buffer.isUptodate = true
     }
 
+    /// Some buffer is newer than the disk (what the flusher looks for).
+    public var hasDirtyBuffers: Bool { buffers.values.contains { $0.isDirty } }
+
     /// A freed block's buffer: its data need not reach the disk any more.
     /// Linux: bforget()
     public func forget(_ device: any BlockDevice, _ block: UInt64) {
@@ -278,6 +281,23 @@ public final class BufferCache {
             if buffer.referenceCount > 0 { throw .EBUSY }
         }
         for buffer in buffers.values where identity(buffer.device) == id { drop(buffer) }
+    }
+
+    /// Drops every buffer that is neither held nor dirty, of every device;
+    /// returns how many. Linux: invalidate_mapping_pages() on a block
+    /// device's mapping, as drop_caches 1 does (dirty and locked pages stay)
+    @discardableResult
+    public func dropClean() -> Int {
+        var dropped = 0
+        var node = oldest
+        while let buffer = node {
+            node = buffer.newer
+            if buffer.referenceCount == 0 && !buffer.isDirty {
+                drop(buffer)
+                dropped += 1
+            }
+        }
+        return dropped
     }
 
     // MARK: - Internals

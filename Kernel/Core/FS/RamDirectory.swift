@@ -72,6 +72,10 @@ public final class RamFileSystem: FileSystemOperations, @unchecked Sendable {   
     public func unmount() throws(Errno) {}
     /// The inode is where the attributes are kept.
     public func writeAttributes(of inode: Inode) throws(Errno) {}
+    /// Its pages are its files' only copy and its names and inodes live as
+    /// long as the files: drop_caches finds nothing to free. Linux: shmem's
+    /// pages are never clean page cache, and its dentries are pinned
+    public func dropCaches(_ mode: DropCachesMode) {}
     /// A tmpfs lives in memory and dies with its last user: unmounting one in
     /// use is safe (Linux's lazy umount keeps it for its users the same way).
     public var isBusy: Bool { false }

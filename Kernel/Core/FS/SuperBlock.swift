@@ -60,9 +60,27 @@ public protocol FileSystemOperations: AnyObject {
     /// (chmod, chown, utimensat, a write's mtime), to where the file system
     /// keeps them. Linux: super_operations.write_inode / inode_operations.setattr
     func writeAttributes(of inode: Inode) throws(Errno)
+    /// Lets go of what the file system keeps in memory for speed and no one
+    /// uses, as drop_caches asks: clean cached blocks (`.pageCache`), unused
+    /// names and inodes (`.slab`). Dirty data stays. Linux: drop_pagecache_sb(),
+    /// and the super block's shrinker super_cache_scan() (prune_dcache_sb(),
+    /// prune_icache_sb())
+    func dropCaches(_ mode: DropCachesMode)
     /// Files or directories of this file system are in use besides its root:
     /// umount would pull them from under their users. Linux: may_umount_tree()
     var isBusy: Bool { get }
+    /// Its own blocks (bitmaps, inode tables, directories) are newer in
+    /// memory than on the disk. Linux: the block device inode being dirty
+    var hasDirtyMetadata: Bool { get }
+    /// Writes those blocks (the flusher's periodic pass; file data is the
+    /// page cache's). Linux: write-back of the block device's buffers
+    func writeMetadata() throws(Errno)
+}
+
+extension FileSystemOperations {
+    /// Memory file systems have no metadata apart from memory.
+    public var hasDirtyMetadata: Bool { false }
+    public func writeMetadata() throws(Errno) {}
 }
 
 /// Linux: struct super_block

@@ -31,6 +31,9 @@ public struct PageFlags: OptionSet, Sendable {
     /// Anonymous memory of a process (zero-filled or a copy-on-write copy),
     /// not a file's page. Linux: PageAnon() (PAGE_MAPPING_ANON in page->mapping)
     @inlinable public static var anon: PageFlags { PageFlags(rawValue: 1 << 8) }
+    /// A page-cache page being written to its file now; its dirty flag was
+    /// cleared when the write began. Linux: PG_writeback
+    @inlinable public static var writeback: PageFlags { PageFlags(rawValue: 1 << 10) }
     /// Holds a page table. Linux: PageTable() (the PGTY_table page type)
     @inlinable public static var pageTable: PageFlags { PageFlags(rawValue: 1 << 9) }
 }

@@ -59,4 +59,33 @@ public struct PageIndex {
             chunks.removeValue(forKey: key)?.deallocate()
         }
     }
+
+    /// Takes the frame at `index` out of the index, if there is one; a chunk
+    /// left empty is freed. Linux: xa_erase() (__filemap_remove_folio())
+    @discardableResult
+    public mutating func remove(at index: UInt64) -> PhysAddr? {
+        let key = index / UInt64(Self.chunkEntries)
+        guard let chunk = chunks[key] else { return nil }
+        let slot = Int(index % UInt64(Self.chunkEntries))
+        let frame = chunk[slot]
+        guard frame.value != 0 else { return nil }
+        chunk[slot] = PhysAddr(0)
+        count -= 1
+        if (0..<Self.chunkEntries).allSatisfy({ chunk[$0].value == 0 }) {
+            chunks.removeValue(forKey: key)?.deallocate()
+        }
+        return frame
+    }
+
+    /// Hands every (index, frame) to `body`, chunk by chunk in no set order,
+    /// until `body` returns false. The index must not change meanwhile.
+    /// Linux: xa_for_each()
+    public func forEach(_ body: (UInt64, PhysAddr) -> Bool) {
+        for (key, chunk) in chunks.keyValuePairs {
+            let base = key * UInt64(Self.chunkEntries)
+            for slot in 0..<Self.chunkEntries where chunk[slot].value != 0 {
+                if !body(base + UInt64(slot), chunk[slot]) { return }
+            }
+        }
+    }
 }

@@ -174,17 +174,19 @@ public struct MemMapInspector {
         return nil
     }
 
-    /// Page-table entries mapping a frame with descriptor `page`.
+    /// Page-table entries mapping a frame with descriptor `page`: its count
+    /// less the page cache's own reference for a page of some file's cache
+    /// (`mapping` set). A read() copying from the page holds one more for the
+    /// copy, which shows here for that moment. Linux: folio_mapcount()
     public static func mappings(of page: Page) -> Int32 {
-        let isShmem = page.flags.contains(.swapBacked) && !page.flags.contains(.anon)
-        return max(0, isShmem ? page.mapcount - 1 : page.mapcount)
+        max(0, page.mapping != 0 ? page.mapcount - 1 : page.mapcount)
     }
 
     /// The kpageflags word of one descriptor: the truth table from Keel's page
     /// state to Linux's KPF bits. `head` is the block an empty descriptor is the
-    /// tail of (nil if none). Keel has no LRU lists, no page cache (a file page is
-    /// a private copy of the file's bytes, standing in for Linux's page-cache
-    /// page until written), no swap, no huge pages: those bits stay 0.
+    /// tail of (nil if none). A page-cache page is always uptodate (it enters
+    /// the cache filled). Keel has no LRU lists, no swap, no huge pages: those
+    /// bits stay 0.
     /// Linux: stable_page_flags()
     public static func flags(of page: Page, isZeroPage: Bool, head: (page: Page, order: Int)?) -> UInt64 {
         // Linux's zero page lies in the kernel image: PG_reserved, and never mapped-counted.
@@ -201,9 +203,10 @@ public struct MemMapInspector {
         var value = kindBits(f)
         if f.contains(.head) && page.private > 0 { value |= KPF.bit(KPF.compoundHead) }
         if f.contains(.dirty) { value |= KPF.bit(KPF.dirty) }
+        if f.contains(.writeback) { value |= KPF.bit(KPF.writeback) }
         let mapped = mappings(of: page) > 0
         if mapped { value |= KPF.bit(KPF.mmap) }
-        if mapped || f.contains(.anon) || f.contains(.swapBacked) { value |= KPF.bit(KPF.uptodate) }
+        if mapped || page.mapping != 0 || f.contains(.anon) || f.contains(.swapBacked) { value |= KPF.bit(KPF.uptodate) }
         return value
     }
 

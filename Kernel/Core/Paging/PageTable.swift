@@ -308,6 +308,20 @@ extension PageTable {
         write(slot, PageTableEntry(frame: leaf.entry.frame, flags: newFlags))
         return leaf
     }
+
+    /// Makes the 4 KiB leaf at `virt` read-only and clean (clears writable
+    /// and the CPU's dirty bit) if it maps `frame`; returns the leaf as it
+    /// was, nil if `virt` maps something else or nothing. Write-back uses it
+    /// so that the next store through any mapping faults and marks the page
+    /// dirty again. The caller flushes the TLB if the old leaf was writable
+    /// or dirty. Linux: page_mkclean_one() (ptep_clear_flush + pte_wrprotect + pte_mkclean)
+    public func writeProtect(_ virt: VirtAddr, ifMapping frame: PhysAddr) -> PageTableLeaf? {
+        guard virt.isCanonical, virt.isPageAligned, let (slot, leaf) = findLeaf(virt),
+              leaf.virt == virt, leaf.size == .size4K, leaf.entry.frame == frame else { return nil }
+        let flags = leaf.entry.flags.subtracting([.writable, .dirty])
+        write(slot, PageTableEntry(frame: frame, flags: flags))
+        return leaf
+    }
 }
 
 extension PageTable {

@@ -198,6 +198,10 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
 /// Linux has no such event; the kinds are Keel's fault paths (Kernel/Memory/PageFault.swift).
 public enum FaultHow: UInt32, CaseIterable, Sendable {
     case zeroPage = 0, zeroFill, cowCopy, cowReuse, fileRead, shmem, stackGrowth, spurious, sigsegv
+    /// A file page found in the page cache (fileRead: read from the disk for the fault).
+    case pageCache
+    /// A file page wholly past the end of the file.
+    case sigbus
 
     public var name: String {
         switch self {
@@ -210,6 +214,8 @@ public enum FaultHow: UInt32, CaseIterable, Sendable {
         case .stackGrowth: "stack_growth"
         case .spurious: "spurious"
         case .sigsegv: "sigsegv"
+        case .pageCache: "page_cache"
+        case .sigbus: "sigbus"
         }
     }
 }

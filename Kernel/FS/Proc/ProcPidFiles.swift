@@ -140,10 +140,6 @@ enum ProcPidFiles {
 /// and inode number. Linux: the vm_file part of show_map_vma()
 struct MappedFileNames: MappedFileLookup {
     func mappedFileInfo(_ file: MappedFileID) -> MappedFileInfo {
-        if SharedMemory.object(file) != nil {       // Linux names shmem_zero_setup()'s file so
-            return MappedFileInfo(path: "/dev/zero (deleted)", deviceMajor: 0, deviceMinor: 1,
-                                  inode: file.rawValue & ~SharedMemory.idTag)
-        }
         guard let name = MappedFiles.name(file) else {
             return MappedFileInfo(path: "(unreachable)", deviceMajor: 0, deviceMinor: 0, inode: file.rawValue)
         }

@@ -1,5 +1,5 @@
-// The /proc directory itself: the system-wide files, "self", and one directory
-// per process (thread-group leader), named by its pid.
+// The /proc directory itself: the system-wide files, "self", "sys" (the
+// tunables, ProcSysDirectory.swift), and one directory per process (thread-group leader), named by its pid.
 // Linux: proc_root_lookup() → proc_pid_lookup(), proc_root_readdir()
 
 final class ProcRootDirectory: FixedDirectory {
@@ -31,6 +31,7 @@ final class ProcRootDirectory: FixedDirectory {
             return Inode(ino: Self.selfIno, superBlock: ProcFS.superBlock,
                          kind: .symlink(String(Scheduler.current.tgid)), permissions: 0o777)
         }
+        if name == "sys" { return ProcSys.root }
         if let index = Self.files.firstIndex(where: { $0.name == name }) {
             return ProcFS.fileInode(ino: Self.firstFileIno + UInt64(index), ProcFS.text(Self.files[index].show))
         }
@@ -51,6 +52,7 @@ final class ProcRootDirectory: FixedDirectory {
             entries.append(DirectoryEntry(name: table.name, ino: Self.firstTableIno + UInt64(index), type: .regular))
         }
         entries.append(DirectoryEntry(name: "self", ino: Self.selfIno, type: .symlink))
+        entries.append(DirectoryEntry(name: "sys", ino: ProcSys.ino, type: .directory))
         for task in Task.all where task.pid == task.tgid {
             entries.append(DirectoryEntry(name: String(task.pid), ino: ProcPidDirectory.ino(pid: task.pid), type: .directory))
         }

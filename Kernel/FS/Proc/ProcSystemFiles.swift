@@ -74,12 +74,15 @@ enum ProcSystemFiles {
             ("pgpgout", VMStat.total(.sectorsOut) / 2),
             ("pgfault", VMStat.total(.pageFaults)),
             ("pgmajfault", VMStat.total(.majorFaults)),
+            ("drop_pagecache", VMStat.total(.dropPageCache)),
+            ("drop_slab", VMStat.total(.dropSlab)),
             ("oom_kill", VMStat.total(.oomKills)),
             ("cow_fault", VMStat.total(.cowFaults)),
             ("cow_reuse", VMStat.total(.cowReuses)),
             ("pgzerofill", VMStat.total(.zeroFillFaults)),
             ("pgzeropage", VMStat.total(.zeroPageMaps)),
             ("pgshmemfault", VMStat.total(.shmemFaults)),
+            ("pgdirtythrottle", VMStat.total(.dirtyThrottled)),
             ("stack_grow", VMStat.total(.stackGrowths)),
         ]
         var text = ""

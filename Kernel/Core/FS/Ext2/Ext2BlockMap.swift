@@ -276,7 +276,8 @@ extension Ext2FileSystem {
     /// holes and the end; returns how many bytes were written. When the disk
     /// fills up part way, the bytes written so far count (a short write);
     /// ENOSPC only if none could be. Linux: generic_perform_write() over ext2_get_block()
-    public func write(_ ino: UInt32, at offset: UInt64, from bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
+    public func write(_ ino: UInt32, at offset: UInt64, from bytes: UnsafeRawBufferPointer,
+                      touchingTimes: Bool = true) throws(Errno) -> Int {
         try requireWritable()
         var inode = try readInode(ino)
         if inode.isDirectory { throw .EISDIR }
@@ -314,13 +315,55 @@ extension Ext2FileSystem {
         }
         let end = offset + UInt64(done)
         if end > inode.size { try growSize(&inode, to: end) }
-        if done > 0 {
+        if done > 0 && touchingTimes {
             inode.modifyTime = clock()
             inode.changeTime = inode.modifyTime
         }
         try writeInode(ino, inode)
         if let failure, done == 0 { throw failure }
         return done
+    }
+
+    /// Gives bytes `offset..<offset+count` of regular file `ino` their blocks
+    /// before the page cache dirties them, so writing the page back later
+    /// cannot fail for space, and makes the file at least as long as the
+    /// bytes that got blocks. A new block's buffer is zeroed (and dirty), so
+    /// nothing the disk held before can be read through it. Returns how many
+    /// bytes from `offset` have blocks: short when the disk filled part way,
+    /// ENOSPC when none. Linux: block_write_begin() / block_page_mkwrite()
+    /// → ext2_get_block(create: 1) with BH_New zeroing, and write_end()'s i_size
+    public func reserve(_ ino: UInt32, at offset: UInt64, count requested: Int) throws(Errno) -> Int {
+        try requireWritable()
+        var inode = try readInode(ino)
+        guard inode.fileType == .regular else { throw inode.isDirectory ? .EISDIR : .EINVAL }
+        guard requested > 0 else { return 0 }
+        guard offset < maxFileSize else { throw .EFBIG }
+        let count = Int(Swift.min(UInt64(requested), maxFileSize - offset))
+        if offset > inode.size { try zeroPastEnd(inode, ino: ino, from: inode.size) }
+        let blockSize = UInt64(blockSize)
+        var covered = 0
+        var failure: Errno?
+        var logical = offset / blockSize
+        while covered < count {
+            do throws(Errno) {
+                let (block, isNew) = try mapOrAllocateBlock(&inode, ino: ino, logical)
+                if isNew {
+                    let buffer = try newZeroedBuffer(block)
+                    cache.markDirty(buffer)
+                    cache.brelse(buffer)
+                }
+            } catch {
+                failure = error
+                break
+            }
+            logical += 1
+            covered = Swift.min(count, Int((logical * blockSize) - offset))
+        }
+        let end = offset + UInt64(covered)
+        if end > inode.size { try growSize(&inode, to: end) }
+        try writeInode(ino, inode)
+        if let failure, covered == 0 { throw failure }
+        return covered
     }
 
     /// Zeroes the bytes of the block holding offset `end` from there to the
