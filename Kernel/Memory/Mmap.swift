@@ -99,7 +99,13 @@ extension MM {
             throw .ENOMEM
         }
         _ = vmas.mergeAdjacent(at: start)
-        if flags & Mman.MAP_POPULATE != 0 { populate(start, end, write: prot & Mman.PROT_WRITE != 0) }
+        if flags & Mman.MAP_POPULATE != 0 {
+            do throws(PopulateFailure) {
+                try populate(start, end, access: .asMapped)
+            } catch {
+                // As far as it goes: mmap succeeds even if memory runs out. Linux: mm_populate()
+            }
+        }
         return start
     }
 
@@ -176,20 +182,5 @@ extension MM {
             cursor = vma.end
         }
         return true
-    }
-
-    /// MAP_POPULATE: fault every page in now, as far as it goes. It stops at the
-    /// first page that cannot be had (no memory, no access: mmap still succeeds, as
-    /// Linux's does) and at a fatal signal, and gives the CPU away when asked: a
-    /// huge request is never an unbounded loop in the kernel. Linux: mm_populate()
-    /// → populate_vma_page_range() with its fatal_signal_pending() and cond_resched()
-    private func populate(_ start: VirtAddr, _ end: VirtAddr, write: Bool) {
-        var page = start
-        while page < end && !Signals.fatalPending(Scheduler.current) {
-            guard case .resolved = handleFault(at: page, access: FaultAccess(write ? .write : .read, fromUserMode: false))
-            else { return }
-            page = page + pageSize
-            Scheduler.condResched()
-        }
     }
 }

@@ -100,8 +100,9 @@ enum ProcessExit {
     /// or, for init, the machine powers off. Linux: exit_notify()
     private static func processEnded(_ leader: Task, status: Int32) {
         if leader.pid == 1 { initExited(status) }
+        AlarmTimers.cancel(for: leader)
         let leadsSession = Task.tasklistLock.withLock { leader.sid == leader.pid }
-        if leadsSession { ConsoleDevice.shared.sessionLeaderExited(leader.pid) }
+        if leadsSession { ConsoleDevice.shared.disassociate(session: leader.pid) }
         Task.tasklistLock.lock()
         leader.exitStatus = status
         reparentChildren(of: leader)

@@ -1,4 +1,5 @@
-// Identity, time, randomness, limits, signals bookkeeping and reboot.
+// Identity, time, alarms, system information, randomness, limits, signals
+// bookkeeping and reboot.
 // Linux: kernel/sys.c, kernel/time/, drivers/char/random.c, kernel/signal.c
 
 enum MiscSyscalls {
@@ -45,6 +46,112 @@ enum MiscSyscalls {
         let seconds = Int64(Clock.realtimeNanoseconds / 1_000_000_000)
         if a.u64(0) != 0 { try UserCopy.write(seconds, at: a.address(0)) }
         return Int(seconds)
+    }
+
+    /// sysinfo(info): uptime, load averages, memory and the number of tasks,
+    /// in struct sysinfo (112 bytes). Memory is counted in bytes (mem_unit 1),
+    /// as 64-bit Linux does whenever the totals fit. There is no swap, no high
+    /// memory, and Keel's buffer cache is not counted (bufferram 0, as Buffers
+    /// in /proc/meminfo). Linux: sys_sysinfo() → do_sysinfo(), si_meminfo()
+    static func sysinfo(_ a: SyscallArgs) throws(Errno) -> Int {
+        var words = [UInt64](repeating: 0, count: 14)
+        let now = Clock.monotonicNanoseconds
+        words[0] = now / 1_000_000_000 + (now % 1_000_000_000 == 0 ? 0 : 1)       // uptime, rounded up
+        for (i, load) in Scheduler.loadAverages.enumerated() { words[1 + i] = load }
+        words[4] = UInt64(PageAllocator.managedPages) * pageSize                  // totalram
+        words[5] = UInt64(PageAllocator.freePages) * pageSize                     // freeram
+        words[6] = UInt64(max(VMStat.value(.shmem), 0)) * pageSize                // sharedram
+        words[10] = UInt64(min(Task.count, Int(UInt16.max)))                       // procs (u16), pad
+        words[13] = 1                                                             // mem_unit (u32)
+        try UserCopy.copyOut(to: a.address(0), words.withUnsafeBytes { Array($0) })
+        return 0
+    }
+
+    /// getcpu(cpu, node, cache): the CPU the caller runs on (it may move at
+    /// once) and its NUMA node, always 0; either pointer may be NULL, the third
+    /// argument is unused since Linux 2.6.24. Linux: sys_getcpu()
+    static func getcpu(_ a: SyscallArgs) throws(Errno) -> Int {
+        let cpu = UInt32(PerCPU.cpu)
+        if a.u64(0) != 0 { try UserCopy.write(cpu, at: a.address(0)) }
+        if a.u64(1) != 0 { try UserCopy.write(UInt32(0), at: a.address(1)) }
+        return 0
+    }
+
+    /// alarm(seconds): SIGALRM to the process after `seconds` (0 cancels);
+    /// returns the seconds the previous alarm had left. Linux: sys_alarm()
+    static func alarm(_ a: SyscallArgs) -> Int {
+        let process = ProcessGroups.process(of: Scheduler.current)
+        return Int(AlarmTimers.alarm(seconds: a.u64(0) & 0xffff_ffff, for: process))
+    }
+
+    /// Linux: _LINUX_CAPABILITY_VERSION_1 (one 32-bit word per set), _2 and _3 (two)
+    static let capabilityVersion1: UInt32 = 0x1998_0330, capabilityVersion2: UInt32 = 0x2007_1026
+    static let capabilityVersion3: UInt32 = 0x2008_0522
+
+    /// The header of capget and capset: the pid it names and how many 32-bit
+    /// words each set has in the data. An unknown version gets the one the
+    /// kernel prefers written back, then EINVAL. Linux: cap_validate_magic()
+    private static func capabilityHeader(_ address: VirtAddr) throws(Errno) -> (pid: Int32, words: Int) {
+        let (version, pid) = try UserCopy.read((UInt32, Int32).self, at: address)
+        switch version {
+        case capabilityVersion1: return (pid, 1)
+        case capabilityVersion2, capabilityVersion3: return (pid, 2)
+        default:
+            try UserCopy.write(capabilityVersion3, at: address)
+            throw .EINVAL
+        }
+    }
+
+    /// capget(header, data): a process's effective, permitted and inheritable
+    /// capabilities (Kernel/Core/Cred/Capabilities.swift), in `words` structs
+    /// of three u32s. Data NULL only checks the header, and is 0 even for an
+    /// unknown version: how a program asks which version to use.
+    /// Linux: sys_capget() → cap_get_target_pid()
+    static func capget(_ a: SyscallArgs) throws(Errno) -> Int {
+        let header: (pid: Int32, words: Int)
+        do throws(Errno) {
+            header = try capabilityHeader(a.address(0))
+        } catch {
+            if error == .EINVAL && a.u64(1) == 0 { return 0 }
+            throw error
+        }
+        guard a.u64(1) != 0 else { return 0 }
+        guard header.pid >= 0 else { throw .EINVAL }
+        var target = Scheduler.current
+        if header.pid != 0 {
+            guard let task = Task.lookup(pid: header.pid) else { throw .ESRCH }
+            target = task
+        }
+        let sets = target.allocLock.withLock { target.capabilities }
+        var data: [UInt32] = []
+        for word in 0..<header.words {
+            let shift = UInt64(32 * word)
+            data += [UInt32(truncatingIfNeeded: sets.effective >> shift), UInt32(truncatingIfNeeded: sets.permitted >> shift),
+                     UInt32(truncatingIfNeeded: sets.inheritable >> shift)]
+        }
+        try UserCopy.copyOut(to: a.address(1), data.withUnsafeBytes { Array($0) })
+        return 0
+    }
+
+    /// capset(header, data): the caller's own new sets (pid 0 or its own,
+    /// else EPERM), which may only shrink (CapabilitySets.replaced). With a
+    /// one-word version the upper capabilities are dropped. Linux: sys_capset()
+    static func capset(_ a: SyscallArgs) throws(Errno) -> Int {
+        let header = try capabilityHeader(a.address(0))
+        let task = Scheduler.current
+        guard header.pid == 0 || header.pid == task.pid else { throw .EPERM }
+        let bytes = try UserCopy.copyIn(from: a.address(1), count: 12 * header.words)
+        func set(_ index: Int) -> UInt64 {
+            var bits: UInt64 = 0
+            for word in 0..<header.words {
+                for b in 0..<4 { bits |= UInt64(bytes[12 * word + 4 * index + b]) << UInt64(32 * word + 8 * b) }
+            }
+            return bits
+        }
+        let new = CapabilitySets(effective: set(0), permitted: set(1), inheritable: set(2))
+        let installed = try task.capabilities.replaced(by: new)
+        task.allocLock.withLock { task.capabilities = installed }
+        return 0
     }
 
     static let PR_SET_NAME = 15, PR_GET_NAME = 16

@@ -29,7 +29,7 @@ public enum ELF {
 
     /// Loadable segment. Linux: PT_LOAD
     public static let ptLoad: UInt32 = 1
-    /// Path of the dynamic linker. Linux: PT_INTERP
+    /// Path of the dynamic loader, NUL included. Linux: PT_INTERP
     public static let ptInterp: UInt32 = 3
     /// The program header table itself. Linux: PT_PHDR
     public static let ptPhdr: UInt32 = 6
@@ -38,7 +38,8 @@ public enum ELF {
     /// Stack permissions (only its flags matter). Linux: PT_GNU_STACK
     public static let ptGNUStack: UInt32 = 0x6474_e551
 
-    /// Where execve places a static-PIE (ET_DYN) image: two thirds of the
+    /// Where execve places a position-independent (ET_DYN) program, static or
+    /// dynamically linked (its loader goes where mmap finds room): two thirds of the
     /// 47-bit user window, page-aligned, the value Linux's ELF_ET_DYN_BASE has on
     /// x86-64 without randomisation, so Keel's /proc/self/maps of a PIE reads
     /// like Linux's under `setarch -R`. It lies well below KernelLayout.taskSize.
