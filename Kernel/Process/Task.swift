@@ -61,6 +61,15 @@ final class Task {
     /// The alternate signal stack (sigaltstack); only the task itself touches
     /// it. Linux: sas_ss_sp, sas_ss_size, sas_ss_flags
     var signalStack = SignalStack()
+    /// The signal this task gets when its parent exits, 0 for none
+    /// (prctl PR_SET_PDEATHSIG); fork clears it. Protected by tasklistLock.
+    /// Linux: pdeath_signal
+    var parentDeathSignal: Int32 = 0
+    /// execve may not grant privileges (prctl PR_SET_NO_NEW_PRIVS): inherited
+    /// by fork, kept by execve, never cleared. Keel's execve grants none anyway
+    /// (no set-user-ID files), so it is only reported. Only the task itself
+    /// touches it. Linux: the PFA_NO_NEW_PRIVS atomic flag
+    var noNewPrivileges = false
     /// The capability sets: changed by the task itself (capset, execve) under
     /// `allocLock`, which capget of another task reads them under. Linux: cred->cap_*
     var capabilities = CapabilitySets.root

@@ -77,6 +77,50 @@ enum MiscSyscalls {
         return 0
     }
 
+    static let ITIMER_REAL = 0
+
+    /// setitimer(which, new, old): ITIMER_REAL, the process's real-time timer
+    /// (struct itimerval: interval, then value, each a timeval). ITIMER_VIRTUAL
+    /// and ITIMER_PROF (CPU-time timers) are EINVAL, as in Linux built without
+    /// CONFIG_POSIX_TIMERS. A NULL `new` only reads. Linux: sys_setitimer()
+    static func setitimer(_ a: SyscallArgs) throws(Errno) -> Int {
+        guard a.int(0) == ITIMER_REAL else { throw .EINVAL }
+        let process = ProcessGroups.process(of: Scheduler.current)
+        var old = AlarmTimers.get(process)
+        if a.u64(1) != 0 {
+            let (intervalSeconds, intervalMicros, valueSeconds, valueMicros) =
+                try UserCopy.read((Int64, Int64, Int64, Int64).self, at: a.address(1))
+            // Linux: timeval_valid()
+            for (seconds, micros) in [(intervalSeconds, intervalMicros), (valueSeconds, valueMicros)] {
+                guard seconds >= 0, micros >= 0, micros < 1_000_000 else { throw .EINVAL }
+            }
+            old = AlarmTimers.set(process, value: nanoseconds(valueSeconds, valueMicros),
+                                  interval: nanoseconds(intervalSeconds, intervalMicros))
+        }
+        if a.u64(2) != 0 { try writeItimerval(old, at: a.address(2)) }
+        return 0
+    }
+
+    /// getitimer(which, value). Linux: sys_getitimer()
+    static func getitimer(_ a: SyscallArgs) throws(Errno) -> Int {
+        guard a.int(0) == ITIMER_REAL else { throw .EINVAL }
+        try writeItimerval(AlarmTimers.get(ProcessGroups.process(of: Scheduler.current)), at: a.address(1))
+        return 0
+    }
+
+    private static func nanoseconds(_ seconds: Int64, _ micros: Int64) -> UInt64 {
+        let (ns, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? UInt64.max : ns &+ UInt64(micros) * 1000
+    }
+
+    /// A timer as struct itimerval; a time left under a microsecond shows as
+    /// one, so an armed timer never reads as disarmed. Linux: itimer_get_remtime()
+    private static func writeItimerval(_ timer: (left: UInt64, interval: UInt64), at address: VirtAddr) throws(Errno) {
+        let left = timer.left == 0 ? 0 : max(timer.left, 1000)
+        try UserCopy.write((timer.interval / 1_000_000_000, timer.interval % 1_000_000_000 / 1000,
+                            left / 1_000_000_000, left % 1_000_000_000 / 1000), at: address)
+    }
+
     /// alarm(seconds): SIGALRM to the process after `seconds` (0 cancels);
     /// returns the seconds the previous alarm had left. Linux: sys_alarm()
     static func alarm(_ a: SyscallArgs) -> Int {
@@ -154,9 +198,11 @@ enum MiscSyscalls {
         return 0
     }
 
-    static let PR_SET_NAME = 15, PR_GET_NAME = 16
+    static let PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_SET_NAME = 15, PR_GET_NAME = 16
+    static let PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39
 
-    /// Linux: prctl(); the thread name (comm) only, EINVAL for every other option.
+    /// Linux: prctl(); the thread name (comm), the parent-death signal and
+    /// no_new_privs; EINVAL for every other option.
     static func prctl(_ a: SyscallArgs) throws(Errno) -> Int {
         let task = Scheduler.current
         switch a.int(0) {
@@ -171,6 +217,21 @@ enum MiscSyscalls {
             for (i, byte) in task.name.utf8.prefix(15).enumerated() { bytes[i] = byte }   // its own: no lock
             try UserCopy.copyOut(to: a.address(1), bytes)
             return 0
+        case PR_SET_PDEATHSIG:
+            guard a.u64(1) <= 64 else { throw .EINVAL }                 // Linux: valid_signal()
+            Task.tasklistLock.withLock { task.parentDeathSignal = Int32(a.u64(1)) }
+            return 0
+        case PR_GET_PDEATHSIG:
+            let signal = Task.tasklistLock.withLock { task.parentDeathSignal }
+            try UserCopy.write(Int32(signal), at: a.address(1))
+            return 0
+        case PR_SET_NO_NEW_PRIVS:
+            guard a.u64(1) == 1, a.u64(2) == 0, a.u64(3) == 0, a.u64(4) == 0 else { throw .EINVAL }
+            task.noNewPrivileges = true
+            return 0
+        case PR_GET_NO_NEW_PRIVS:
+            guard a.u64(1) == 0, a.u64(2) == 0, a.u64(3) == 0, a.u64(4) == 0 else { throw .EINVAL }
+            return task.noNewPrivileges ? 1 : 0
         default:
             throw .EINVAL
         }

@@ -65,7 +65,9 @@ enum Syscall: Int {
     case dup2 = 33
     case pause = 34
     case nanosleep = 35
+    case getitimer = 36
     case alarm = 37
+    case setitimer = 38
     case getpid = 39
     case socket = 41
     case connect = 42
@@ -350,7 +352,9 @@ enum SyscallTable {
         // time, identity and the rest (MiscSyscalls.swift)
         case .pause: return try MiscSyscalls.pause()
         case .nanosleep: return try MiscSyscalls.nanosleep(a)
+        case .getitimer: return try MiscSyscalls.getitimer(a)
         case .alarm: return MiscSyscalls.alarm(a)
+        case .setitimer: return try MiscSyscalls.setitimer(a)
         case .uname: return try MiscSyscalls.uname(a)
         case .gettimeofday: return try MiscSyscalls.gettimeofday(a)
         case .getrusage: return try ProcessSyscalls.getrusage(a)
