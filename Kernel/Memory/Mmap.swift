@@ -150,17 +150,17 @@ extension MM {
         return requested
     }
 
-    /// MADV_DONTNEED drops the pages, so the next touch sees zeros (private
-    /// anonymous) or the file again; the other advice is accepted and ignored.
-    /// Linux: do_madvise()
+    /// madvise's checks, then the advice (Madvise.swift): MADV_DONTNEED drops
+    /// the pages, so the next touch sees zeros (private anonymous) or the file
+    /// again. Linux: do_madvise()
     func madvise(_ start: VirtAddr, length requested: UInt64, advice: Int) throws(Errno) {
-        guard (Mman.MADV_NORMAL...Mman.MADV_DONTNEED).contains(advice), start.isPageAligned else { throw .EINVAL }
+        guard Mman.isKnownAdvice(advice), start.isPageAligned else { throw .EINVAL }
         let length = Mman.pageAlign(requested)
         guard requested == 0 || length != 0 else { throw .EINVAL }            // rounded up to 0
         guard length <= UInt64.max - start.value else { throw .EINVAL }        // end < start
         guard length > 0 else { return }
         guard let end = UserRange.end(of: start, length: length), covered(start, end) else { throw .ENOMEM }
-        if advice == Mman.MADV_DONTNEED { releaseUserPages(start, end) }
+        try advise(advice, start, end)
     }
 
     /// Keel has no page cache yet, so there is nothing to write back; msync

@@ -281,6 +281,60 @@ static void test_mlock(void)
     munmap(p, len);
 }
 
+/* ---- madvise (what stress-ng's vm and mmap stressors give) ---- */
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#define MADV_PAGEOUT 21
+#endif
+#define MADV_DONTNEED_LOCKED_ 24
+
+static void test_madvise(void)
+{
+    size_t len = 8 * 4096;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ok(madvise(p, len, MADV_POPULATE_WRITE) == 0 && present(p) && present(p + len - 1),
+       "MADV_POPULATE_WRITE faults the pages in", "errno %d", errno);
+    p[0] = 42;
+    ok(madvise(p, len, MADV_FREE) == 0, "MADV_FREE of private anonymous memory", "errno %d", errno);
+    p[4096] = 7;
+    ok(p[4096] == 7, "a page written after MADV_FREE keeps what was written", "%d", p[4096]);
+    ok(madvise(p, len, MADV_COLD) == 0 && madvise(p, len, MADV_PAGEOUT) == 0 && madvise(p, len, MADV_WILLNEED) == 0,
+       "reclaim and access hints", "errno %d", errno);
+    ok(madvise(p, 4096, MADV_DONTFORK) == 0, "MADV_DONTFORK", "errno %d", errno);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The first page is not in the child: touching it is SIGSEGV. */
+        signal(SIGSEGV, SIG_DFL);
+        volatile char c = p[4096];
+        (void)c;
+        c = p[0];
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "the child has no MADV_DONTFORK page",
+       "status %#x", status);
+    ok(madvise(p, 4096, MADV_DOFORK) == 0, "MADV_DOFORK", "errno %d", errno);
+    mlock(p, len);
+    ok_errno(madvise(p, len, MADV_DONTNEED), EINVAL, "MADV_DONTNEED of locked pages: EINVAL");
+    ok_errno(madvise(p, len, MADV_COLD), EINVAL, "MADV_COLD of locked pages: EINVAL");
+    ok(madvise(p, len, MADV_DONTNEED_LOCKED_) == 0 && p[4096] == 0, "MADV_DONTNEED_LOCKED drops them", "errno %d",
+       errno);
+    munlock(p, len);
+    ok_errno(madvise(p, len, 99), EINVAL, "unknown advice: EINVAL");
+    char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ok_errno(madvise(ro, 4096, MADV_POPULATE_WRITE), EINVAL, "MADV_POPULATE_WRITE of read-only memory: EINVAL");
+    ok(madvise(ro, 4096, MADV_POPULATE_READ) == 0 && present(ro), "MADV_POPULATE_READ of it", "errno %d", errno);
+    munmap(ro, 4096);
+    ok_errno(madvise(ro, 4096, MADV_POPULATE_READ), ENOMEM, "MADV_POPULATE_READ of an unmapped page: ENOMEM");
+    munmap(p, len);
+}
+
 /* ---- capabilities ---- */
 
 static void test_capabilities(void)
@@ -401,6 +455,7 @@ int main(void)
     test_alarm();
     test_sysinfo_getcpu();
     test_mlock();
+    test_madvise();
     test_capabilities();
     test_prctl_vhangup();
     return ktest_done();
