@@ -1,10 +1,13 @@
 // execve, all of it: a new mm whose VMAs describe the ELF file's PT_LOAD
-// segments (filled from the file on first touch), an anonymous bss, a grow-down
+// segments (filled from the file on first touch), an anonymous bss, for a
+// dynamically linked program the same for its loader (PT_INTERP), a grow-down
 // stack holding argv, envp and the auxiliary vector, and the heap's start after
 // the bss; then the point of no return, where the task drops its old mm and
-// starts the new program. Until that point any failure leaves the caller as it
-// was. Linux: fs/exec.c do_execveat_common(), begin_new_exec(), exec_mmap();
-// fs/binfmt_elf.c load_elf_binary(), create_elf_tables()
+// starts the new program (at its loader's entry, if it has one). Until that
+// point any failure leaves the caller as it was; the failures Linux finds only
+// past its own point of no return (mapping the loader) kill the caller instead.
+// Linux: fs/exec.c do_execveat_common(), begin_new_exec(), exec_mmap();
+// fs/binfmt_elf.c load_elf_binary(), load_elf_interp(), create_elf_tables()
 
 enum Exec {
     /// A loaded program, ready to run in its own address space.

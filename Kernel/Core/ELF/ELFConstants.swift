@@ -14,7 +14,8 @@ public enum ELF {
 
     /// Executable linked at fixed addresses. Linux: ET_EXEC
     public static let typeExec: UInt16 = 2
-    /// Position-independent object; for execve, a static-PIE executable. Linux: ET_DYN
+    /// Position-independent object; for execve, a PIE program (static or
+    /// dynamically linked) or the dynamic loader itself. Linux: ET_DYN
     public static let typeDyn: UInt16 = 3
     /// AMD x86-64. Linux: EM_X86_64
     public static let machineX86_64: UInt16 = 62
