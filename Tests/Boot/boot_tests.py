@@ -1027,14 +1027,18 @@ def ext2_corrupt_inode_is_an_error_not_a_panic(rc, out):
 # shared libraries and the loader, unchanged; the image holds that tree and the
 # test's /script.sh, nothing of Keel's own userland.
 
-def debian_disk(name, script_text):
-    """A builder of an ext2 image (make-disk.sh --only) of a Debian tree with /script.sh."""
+def debian_disk(name, script_text, programs=()):
+    """A builder of an ext2 image (make-disk.sh --only) of a Debian tree with
+    /script.sh, and `programs` of Keel's userland (static) in /bin."""
     def build():
         tree = os.path.join(ROOT, "build", "debian-tree-" + name)
         subprocess.run([os.path.join(ROOT, "tools", "debian-root.sh"), tree], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(os.path.join(tree, "script.sh"), "w") as f:
             f.write(script_text)
+        for program in programs:
+            subprocess.run(["cp", os.path.join(ROOT, "build", "userland", program), os.path.join(tree, "bin", program)],
+                           check=True)
         image = os.path.join(ROOT, "build", name + ".img")
         subprocess.run([os.path.join(ROOT, "tools", "make-disk.sh"), "--only", tree, image, "128M"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -1079,6 +1083,44 @@ def debian_dash_script_matches_linux(rc, out):
         import difflib
         diff = "".join(difflib.unified_diff(linux.splitlines(True), keel.splitlines(True), "linux", "keel", n=1))
         raise Failure(f"Keel's output differs from Linux's:\n{diff[:2000]}")
+
+
+# 20 processes of one dynamically linked program (Debian's sleep) map libc's
+# text from the page cache: every page of it is one frame shared by all, so
+# smaps shows it all as Shared_Clean, on Keel as in the host's chroot.
+SHARED_TEXT_SCRIPT = """export PATH=/bin
+pids=
+for i in $(seq 1 20); do sleep 30 & pids="$pids $!"; done
+sleep 1
+smaps_shared $! libc.so.6
+kill $pids
+wait
+echo "== done"
+"""
+DEBIAN_SHARED_TEXT_DISK = debian_disk("debian-shared-text", SHARED_TEXT_SCRIPT, programs=("smaps_shared",))
+SHARED_TEXT_LINE = r"^libc\.so\.6 text: rss=(\d+) shared_clean=(\d+) shared_dirty=(\d+) private_clean=(\d+) private_dirty=(\d+)$"
+
+
+def check_libc_text_shared(out, where):
+    m = re.search(SHARED_TEXT_LINE, out, re.M)
+    expect(m, f"{where}: no smaps_shared line")
+    rss, shared_clean, shared_dirty, private_clean, private_dirty = map(int, m.groups())
+    expect(rss > 0 and shared_clean == rss, f"{where}: libc's text is not all Shared_Clean: {m.group(0)}")
+    expect(shared_dirty == private_clean == private_dirty == 0, f"{where}: libc's text has private pages: {m.group(0)}")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=DEBIAN_SHARED_TEXT_DISK, timeout=90)
+def debian_libc_text_shared_by_20_processes(rc, out):
+    check_libc_text_shared(out, "Keel")
+    find(r"^== done$", out)
+    expect(rc == 0, f"status {rc}")
+    e2fsck_clean(DEBIAN_SHARED_TEXT_DISK.path)
+    p = subprocess.run(["unshare", "-m", "sh", "-c", 'mount --bind /dev "$1/dev" && mount -t proc proc "$1/proc" '
+                        '&& exec chroot "$1" /bin/dash /script.sh', "sh", DEBIAN_SHARED_TEXT_DISK.tree],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    linux = p.stdout.decode("utf-8", "replace")
+    expect(p.returncode == 0, f"the script failed on Linux ({p.returncode}): {linux[-300:]!r}")
+    check_libc_text_shared(linux, "Linux")
 
 
 # Each stressor for 10 s with --verify, one worker (a TCG CPU is slow), three
