@@ -282,9 +282,12 @@ final class ConsoleDevice: CharacterDevice {
         throw .ERESTARTSYS
     }
 
-    /// The session's leader exited: the terminal has no session any more, and
-    /// its foreground group gets SIGHUP and SIGCONT. Linux: disassociate_ctty()
-    func sessionLeaderExited(_ sid: Int32) {
+    /// The session `sid` loses the terminal (its leader exited, or called
+    /// vhangup): the terminal has no session any more, and its foreground group
+    /// gets SIGHUP and SIGCONT. Linux: disassociate_ctty(), tty_vhangup_self()
+    /// (which also turns every descriptor open on the terminal into a hung-up
+    /// file, reading end of file; Keel's descriptors stay as they are)
+    func disassociate(session sid: Int32) {
         let group = lock.withLock { () -> Int32 in
             guard session == sid else { return 0 }
             defer { (session, foregroundGroup) = (0, 0) }

@@ -1,8 +1,10 @@
-// /sys: a small fixed tree for now, whose one job is to give tracefs its
-// mount point, /sys/kernel/tracing, as on Linux. More directories (the NUMA
-// nodes under devices/system/node) are added to `makeTree`.
+// /sys: a small fixed tree for now: tracefs's mount point, /sys/kernel/tracing,
+// as on Linux, and the CPUs under devices/system/cpu (a directory per CPU, and
+// the online, possible and present lists), where programs count them
+// (glibc's get_nprocs_conf, stress-ng). More directories (the NUMA nodes under
+// devices/system/node) are added to `makeTree`.
 // Linux: fs/sysfs (kernfs), kernel/ksysfs.c (kernel_kobj), tracefs's
-// automount on /sys/kernel/tracing
+// automount on /sys/kernel/tracing, drivers/base/cpu.c
 
 enum SysFS {
     /// One sysfs for the whole system: every mount of it shows the same tree.
@@ -19,9 +21,27 @@ enum SysFS {
         superBlock.makeInode(.directory(FixedTree(children)), permissions: 0o755)
     }
 
-    /// The tree: kernel/tracing (empty: tracefs covers it).
+    /// A read-only attribute file printing `text`. Linux: a sysfs attribute's show()
+    private static func attribute(_ text: String) -> Inode {
+        superBlock.makeInode(.generated(PrintedFile { (window: inout TextWindow) throws(Errno) in window.write(text) }),
+                             permissions: 0o444)
+    }
+
+    /// The tree: kernel/tracing (empty: tracefs covers it), and
+    /// devices/system/cpu. Made at the first mount, after every CPU is up;
+    /// Keel has no CPU hotplug, so all are online and present for good.
     private static func makeTree() -> Inode {
-        directory([
+        let cpus = Scheduler.cpuCount
+        let list = cpus == 1 ? "0\n" : "0-\(cpus - 1)\n"     // Linux: cpumap_print_list
+        var cpu: [(String, Inode)] = [("online", attribute(list)), ("possible", attribute(list)),
+                                      ("present", attribute(list))]
+        for n in 0..<cpus { cpu.append(("cpu\(n)", directory([]))) }
+        return directory([
+            ("devices", directory([
+                ("system", directory([
+                    ("cpu", directory(cpu)),
+                ])),
+            ])),
             ("kernel", directory([
                 ("tracing", directory([])),
             ])),

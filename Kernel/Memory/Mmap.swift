@@ -103,7 +103,13 @@ extension MM {
             throw .ENOMEM
         }
         _ = vmas.mergeAdjacent(at: start)
-        if flags & Mman.MAP_POPULATE != 0 { populate(start, end, write: prot & Mman.PROT_WRITE != 0) }
+        if flags & Mman.MAP_POPULATE != 0 {
+            do throws(PopulateFailure) {
+                try populate(start, end, access: .asMapped)
+            } catch {
+                // As far as it goes: mmap succeeds even if memory runs out. Linux: mm_populate()
+            }
+        }
         return start
     }
 
@@ -148,17 +154,17 @@ extension MM {
         return requested
     }
 
-    /// MADV_DONTNEED drops the pages, so the next touch sees zeros (private
-    /// anonymous) or the file again; the other advice is accepted and ignored.
-    /// Linux: do_madvise()
+    /// madvise's checks, then the advice (Madvise.swift): MADV_DONTNEED drops
+    /// the pages, so the next touch sees zeros (private anonymous) or the file
+    /// again. Linux: do_madvise()
     func madvise(_ start: VirtAddr, length requested: UInt64, advice: Int) throws(Errno) {
-        guard (Mman.MADV_NORMAL...Mman.MADV_DONTNEED).contains(advice), start.isPageAligned else { throw .EINVAL }
+        guard Mman.isKnownAdvice(advice), start.isPageAligned else { throw .EINVAL }
         let length = Mman.pageAlign(requested)
         guard requested == 0 || length != 0 else { throw .EINVAL }            // rounded up to 0
         guard length <= UInt64.max - start.value else { throw .EINVAL }        // end < start
         guard length > 0 else { return }
         guard let end = UserRange.end(of: start, length: length), covered(start, end) else { throw .ENOMEM }
-        if advice == Mman.MADV_DONTNEED { releaseUserPages(start, end) }
+        try advise(advice, start, end)
     }
 
     /// msync's checks, then the files a MAP_SHARED VMA maps in the range, with
@@ -194,20 +200,5 @@ extension MM {
             cursor = vma.end
         }
         return true
-    }
-
-    /// MAP_POPULATE: fault every page in now, as far as it goes. It stops at the
-    /// first page that cannot be had (no memory, no access: mmap still succeeds, as
-    /// Linux's does) and at a fatal signal, and gives the CPU away when asked: a
-    /// huge request is never an unbounded loop in the kernel. Linux: mm_populate()
-    /// → populate_vma_page_range() with its fatal_signal_pending() and cond_resched()
-    private func populate(_ start: VirtAddr, _ end: VirtAddr, write: Bool) {
-        var page = start
-        while page < end && !Signals.fatalPending(Scheduler.current) {
-            guard case .resolved = handleFault(at: page, access: FaultAccess(write ? .write : .read, fromUserMode: false))
-            else { return }
-            page = page + pageSize
-            Scheduler.condResched()
-        }
     }
 }

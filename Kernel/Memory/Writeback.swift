@@ -53,9 +53,12 @@ enum Writeback {
     nonisolated(unsafe) private static var metadataDirtySince: [(superBlock: SuperBlock, since: UInt64)] = []
 
     /// Starts the flusher; a boot without it would keep dirty data until
-    /// sync or power-off, so failing to start it is a kernel bug.
+    /// sync or power-off, so failing to start it is a kernel bug. It is
+    /// SCHED_NORMAL: it never takes a share of a WRR task's CPU (nor shows in
+    /// /proc/sched_wrr), and writes while WRR tasks sleep; a writer that
+    /// dirties too much writes back itself meanwhile.
     static func start() {
-        guard KernelThread.start("flush", { run() }) else { Panic.now("no memory for the flusher thread") }
+        guard KernelThread.start("flush", policy: .normal, { run() }) else { Panic.now("no memory for the flusher thread") }
     }
 
     /// Linux: wb_wakeup() / wakeup_flusher_threads()

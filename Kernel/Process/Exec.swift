@@ -1,10 +1,13 @@
 // execve, all of it: a new mm whose VMAs describe the ELF file's PT_LOAD
-// segments (filled from the file on first touch), an anonymous bss, a grow-down
+// segments (filled from the file on first touch), an anonymous bss, for a
+// dynamically linked program the same for its loader (PT_INTERP), a grow-down
 // stack holding argv, envp and the auxiliary vector, and the heap's start after
 // the bss; then the point of no return, where the task drops its old mm and
-// starts the new program. Until that point any failure leaves the caller as it
-// was. Linux: fs/exec.c do_execveat_common(), begin_new_exec(), exec_mmap();
-// fs/binfmt_elf.c load_elf_binary(), create_elf_tables()
+// starts the new program (at its loader's entry, if it has one). Until that
+// point any failure leaves the caller as it was; the failures Linux finds only
+// past its own point of no return (mapping the loader) kill the caller instead.
+// Linux: fs/exec.c do_execveat_common(), begin_new_exec(), exec_mmap();
+// fs/binfmt_elf.c load_elf_binary(), load_elf_interp(), create_elf_tables()
 
 enum Exec {
     /// A loaded program, ready to run in its own address space.
@@ -26,7 +29,19 @@ enum Exec {
     static func execve(path: String, arguments: ExecStrings, environment: ExecStrings,
                        frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) {
         let task = Scheduler.current
-        let image = try load(path: path, in: task.fs, arguments: arguments, environment: environment)
+        let image: Image
+        do throws(ExecFailure) {
+            image = try load(path: path, in: task.fs, arguments: arguments, environment: environment)
+        } catch {
+            switch error {
+            case .error(let errno): throw errno
+            case .killed:
+                // Dies on its way back to user mode; the error is never seen.
+                // Linux: force_fatal_sig(SIGSEGV)
+                task.fatalSignal = Signal.SIGSEGV
+                throw .ENOEXEC
+            }
+        }
         // The point of no return. Linux: begin_new_exec() → exec_mmap()
         MMU.load(image.mm.pageTable.root)             // before the old tables can be freed
         image.mm.activate(on: PerCPU.cpu)
@@ -39,6 +54,7 @@ enum Exec {
             task.mm = image.mm
             task.name = image.name
             task.signals = signals
+            task.capabilities = task.capabilities.afterExec
             return old
         }
         if let old {
@@ -49,6 +65,7 @@ enum Exec {
         Task.tasklistLock.withLock { (task.groupLeader ?? task).didExec = true }
         task.fsBase = 0
         CPU.setFSBase(0)
+        task.signalStack = SignalStack()                // the old program's stack is gone
         task.files.closeOnExec()
         frame.pointee = InterruptFrame.userEntry(rip: image.entry.value, rsp: image.stackPointer)
         // The new program starts with clean x87/SSE state. Linux: fpu__clear_user_states()
@@ -58,54 +75,154 @@ enum Exec {
     }
 
     /// The new program's mm, entry point and stack, with one user (the caller
-    /// installs it or puts it). Linux: bprm_execve() → load_elf_binary()
-    static func load(path: String, in fs: FSContext, arguments: ExecStrings, environment: ExecStrings) throws(Errno) -> Image {
+    /// installs it or puts it). A dynamically linked program (PT_INTERP) gets its
+    /// loader mapped too and starts there, the loader finding the program
+    /// through the auxiliary vector. Linux: bprm_execve() → load_elf_binary()
+    static func load(path: String, in fs: FSContext, arguments: ExecStrings,
+                     environment: ExecStrings) throws(ExecFailure) -> Image {
         let (root, pwd) = fs.rootAndPwd
-        let file = try FS.lookup(path, root: root, from: pwd)
-        let inode = file.inode
-        guard inode.isRegular else { throw .EACCES }
-        guard inode.mode & 0o111 != 0 else { throw .EACCES }
-        // Only the headers are read: the file header, then through the program
-        // headers. The segments are read page by page when they fault.
-        let size = inode.size
-        let fileHeader = try readPrefix(of: inode, count: min(size, ELF.fileHeaderSize))
-        let headerBytes = fileHeader.withUnsafeBytes { ELFExecutable.headerBytes(in: $0) }
-        let headers = try readPrefix(of: inode, count: min(size, headerBytes))
-        let parsed = headers.withUnsafeBytes { bytes -> Result<ELFExecutable, ELFError> in
-            do throws(ELFError) {
-                return .success(try ELFExecutable(parsing: bytes, fileLength: size))
-            } catch {
-                return .failure(error)
+        // Both ELF files are opened and their headers checked before anything is
+        // built: these errors return to the caller.
+        let program: ExecFile
+        let loader: ExecFile?
+        do throws(Errno) {
+            program = try ExecFile(opening: path, root: root, pwd: pwd)
+        } catch {
+            throw .error(error)
+        }
+        let exe: ELFExecutable
+        do throws(ELFError) {
+            exe = try parse(program.headers) { (raw) throws(ELFError) in
+                try ELFExecutable(parsing: raw, fileLength: program.size)
             }
+        } catch {
+            Log.notice("execve: \(path): \(error.description)")
+            throw .error(.ENOEXEC)
         }
-        guard case .success(let exe) = parsed else {
-            if case .failure(let error) = parsed { Log.notice("execve: \(path): \(error.description)") }
-            throw .ENOEXEC
+        if let request = exe.interpreter {
+            loader = try openInterpreter(request, of: program, path: path, root: root, pwd: pwd)
+        } else {
+            loader = nil
         }
-        guard let mm = MM() else { throw .ENOMEM }
-        mm.setExeFile(file)
-        let stackPointer: UInt64
-        do {
-            try mapSegments(exe, file: mm.attach(MappedFiles.get(file)), into: mm)
-            stackPointer = try buildStack(mm, exe: exe, path: path, arguments: arguments, environment: environment)
+        guard let mm = MM() else { throw .error(.ENOMEM) }
+        mm.setExeFile(program.name)
+        do throws(ExecFailure) {
+            do throws(Errno) {
+                try mapSegments(exe, file: mm.attach(MappedFiles.get(program.name)), into: mm)
+                setProgramBounds(exe, mm)
+            } catch {
+                throw .error(error)
+            }
+            // Linux maps the interpreter past the point of no return: a failure
+            // here kills the process instead of returning.
+            let interpreter = try loader.map { (loader) throws(ExecFailure) in try mapInterpreter(loader, into: mm) }
+            let stackPointer: UInt64
+            do throws(Errno) {
+                stackPointer = try buildStack(mm, exe: exe, interpreterBase: interpreter?.loadBias ?? 0, path: path,
+                                              arguments: arguments, environment: environment)
+            } catch {
+                throw .error(error)
+            }
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            return Image(mm: mm, entry: interpreter?.entry ?? exe.entry, stackPointer: stackPointer,
+                         name: String(name.prefix(15)))
         } catch {
             mm.put()                                    // the half-built mm goes
             throw error
         }
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        return Image(mm: mm, entry: exe.entry, stackPointer: stackPointer, name: String(name.prefix(15)))
     }
 
-    /// PT_LOAD segments as private file VMAs plus anonymous bss. Linux: elf_map(), set_brk()
-    /// The first `count` bytes of a regular file (fewer if it is shorter);
-    /// a read error (EIO from a disk) fails the exec.
-    private static func readPrefix(of inode: Inode, count: Int) throws(Errno) -> [UInt8] {
+    /// Reads the program's PT_INTERP path, opens that file as execve opens a
+    /// program, and checks its ELF header and program header table: a path that
+    /// is not NUL-terminated is ENOEXEC, a missing or non-executable loader
+    /// ENOENT or EACCES, one that is not an x86-64 ELF object ELIBBAD, one shorter
+    /// than an ELF header EIO. Linux: the PT_INTERP loop of load_elf_binary(),
+    /// open_exec(), and the ELIBBAD checks after it
+    private static func openInterpreter(_ request: InterpreterRequest, of program: ExecFile, path: String,
+                                        root: Dentry, pwd: Dentry) throws(ExecFailure) -> ExecFile {
+        let loader: ExecFile
+        do throws(Errno) {
+            let bytes = try readBytes(of: program.name.inode, at: request.fileOffset, count: request.size)
+            guard bytes.count == request.size else { throw .EIO }    // Linux: elf_read() falls short
+            let interpreterPath: String
+            do throws(ELFError) {
+                interpreterPath = try parse(bytes) { (raw) throws(ELFError) in try ELFExecutable.interpreterPath(raw) }
+            } catch {
+                Log.notice("execve: \(path): \(error.description)")
+                throw .ENOEXEC
+            }
+            loader = try ExecFile(opening: interpreterPath, root: root, pwd: pwd)
+        } catch {
+            throw .error(error)
+        }
+        do throws(ELFError) {
+            _ = try parse(loader.headers) { (raw) throws(ELFError) in try ELFExecutable.mappingSpan(of: raw) }
+        } catch {
+            // The rest of its errors are found while mapping it (mapInterpreter).
+            if case .error = error.interpreterFailure {
+                Log.notice("execve: \(path): interpreter: \(error.description)")
+                throw error.interpreterFailure
+            }
+        }
+        return loader
+    }
+
+    /// Maps the loader: an ET_DYN one wherever get_unmapped_area finds room for
+    /// all its segments (below the mmap base, like any mmap), an ET_EXEC one at
+    /// its own addresses. Its segments are private file mappings like the
+    /// program's. Any failure kills the process, as in Linux. Linux: load_elf_interp()
+    private static func mapInterpreter(_ loader: ExecFile, into mm: MM) throws(ExecFailure) -> ELFExecutable {
+        let interpreter: ELFExecutable
+        do throws(ELFError) {
+            interpreter = try parse(loader.headers) { (raw) throws(ELFError) in
+                let span = try ELFExecutable.mappingSpan(of: raw)
+                let base: VirtAddr
+                do throws(VMError) {
+                    base = try mm.vmas.getUnmappedArea(length: span.size, alignment: span.alignment, layout: mm.layout)
+                } catch {
+                    // No room for it: the interpreter's first mmap fails. Linux: elf_map()
+                    throw .segmentOutsideUserSpace(0)
+                }
+                return try ELFExecutable(parsing: raw, fileLength: loader.size, role: .interpreter(base: base))
+            }
+        } catch {
+            Log.notice("execve: interpreter \(loader.path): \(error.description)")
+            throw error.interpreterFailure
+        }
+        do throws(Errno) {
+            try mapSegments(interpreter, file: mm.attach(MappedFiles.get(loader.name)), into: mm)
+        } catch {
+            Log.notice("execve: interpreter \(loader.path): \(error.name) mapping it")
+            throw .killed
+        }
+        return interpreter
+    }
+
+    /// `body` over the bytes of `array`, keeping its error's type (withUnsafeBytes
+    /// would erase it).
+    private static func parse<T>(_ array: [UInt8],
+                                 _ body: (UnsafeRawBufferPointer) throws(ELFError) -> T) throws(ELFError) -> T {
+        let result = array.withUnsafeBytes { raw -> Result<T, ELFError> in
+            do throws(ELFError) {
+                return .success(try body(raw))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// The first `count` bytes at `offset` of a regular file (fewer if it is
+    /// shorter); a read error (EIO from a disk) fails the exec.
+    fileprivate static func readBytes(of inode: Inode, at offset: UInt64, count: Int) throws(Errno) -> [UInt8] {
+        guard offset <= UInt64(Int.max) else { return [] }
         var bytes = [UInt8](repeating: 0, count: count)
-        let read = try bytes.withMutableBytes { (buffer) throws(Errno) in try inode.read(into: buffer, at: 0) }
+        let read = try bytes.withMutableBytes { (buffer) throws(Errno) in try inode.read(into: buffer, at: Int(offset)) }
         bytes.removeLast(count - read)
         return bytes
     }
 
+    /// PT_LOAD segments as private file VMAs plus anonymous bss. Linux: elf_map(), padzero()
     private static func mapSegments(_ exe: ELFExecutable, file: MappedFileID, into mm: MM) throws(Errno) {
         for segment in exe.segments {
             var flags: VMFlags = [.mayRead, .mayWrite, .mayExec]
@@ -121,10 +238,19 @@ enum Exec {
             }
             let bssStart = segment.fileSize > 0 ? fileEnd : start
             if end > bssStart { try insert(VMA(start: bssStart, end: end, flags: flags), into: mm) }
-            // The rest of the last file page belongs to the bss: it must read as zeros.
+            // The rest of the last file page belongs to the bss: it must read as
+            // zeros. The write goes through the fault path, so it lands in this
+            // process's private copy of the page, never in the file's.
             if segment.memSize > segment.fileSize && !segment.fileEnd.isPageAligned {
                 guard mm.zero(at: segment.fileEnd, count: Int(fileEnd - segment.fileEnd)) else { throw .ENOMEM }
             }
+        }
+    }
+
+    /// The program's (not its loader's) code and data bounds for /proc, and the
+    /// heap's start after its bss. Linux: start_code, end_data... and set_brk()
+    private static func setProgramBounds(_ exe: ELFExecutable, _ mm: MM) {
+        for segment in exe.segments {
             if segment.flags.contains(.execute) {
                 mm.startCode = mm.startCode.value == 0 ? segment.start : min(mm.startCode, segment.start)
                 mm.endCode = max(mm.endCode, segment.fileEnd)
@@ -147,7 +273,8 @@ enum Exec {
     /// The stack VMA, sized for the arguments, and Linux's initial stack streamed
     /// into it from the calling program's memory. Linux: setup_arg_pages(),
     /// copy_strings(), create_elf_tables()
-    private static func buildStack(_ mm: MM, exe: ELFExecutable, path: String,
+    /// `interpreterBase` is where the loader was mapped (AT_BASE), 0 without one.
+    private static func buildStack(_ mm: MM, exe: ELFExecutable, interpreterBase: UInt64, path: String,
                                    arguments: ExecStrings, environment: ExecStrings) throws(Errno) -> UInt64 {
         let top = mm.layout.stackTop
         let auxv: [(AuxKey, UInt64)] = [
@@ -156,7 +283,7 @@ enum Exec {
             (.pagesz, pageSize), (.clktck, UInt64(HZ)),
             (.phdr, exe.programHeaderAddress?.value ?? 0),
             (.phent, exe.programHeaderEntrySize), (.phnum, exe.programHeaderCount),
-            (.base, 0), (.flags, 0), (.entry, exe.entry.value),
+            (.base, interpreterBase), (.flags, 0), (.entry, exe.entry.value),
             (.uid, 0), (.euid, 0), (.gid, 0), (.egid, 0), (.secure, 0),
         ]
         guard let layout = InitialStackLayout(argumentCount: arguments.count, environmentCount: environment.count,
@@ -186,6 +313,33 @@ enum Exec {
         try stack.string(InitialStackLayout.platformString, at: layout.platform)
         mm.startStack = VirtAddr(layout.stackPointer)
         return layout.stackPointer
+    }
+}
+
+/// A file execve runs, the program or its loader: opened with exec's checks
+/// and its ELF headers read (the file header, then through the program header
+/// table; the segments are read page by page when they fault).
+/// Linux: open_exec() and the first elf_read()s of load_elf_binary()
+private struct ExecFile {
+    let path: String
+    let name: Dentry
+    let size: Int
+    let headers: [UInt8]
+
+    /// EACCES unless a regular file with an execute bit. A file shorter than
+    /// its headers is read as far as it goes: the parse finds it truncated.
+    init(opening path: String, root: Dentry, pwd: Dentry) throws(Errno) {
+        let name = try FS.lookup(path, root: root, from: pwd)
+        let inode = name.inode
+        guard inode.isRegular else { throw .EACCES }
+        guard inode.mode & 0o111 != 0 else { throw .EACCES }
+        let size = inode.size
+        let fileHeader = try Exec.readBytes(of: inode, at: 0, count: min(size, ELF.fileHeaderSize))
+        let headerBytes = fileHeader.withUnsafeBytes { ELFExecutable.headerBytes(in: $0) }
+        self.path = path
+        self.name = name
+        self.size = size
+        self.headers = try Exec.readBytes(of: inode, at: 0, count: min(size, headerBytes))
     }
 }
 

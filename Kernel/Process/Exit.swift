@@ -100,8 +100,9 @@ enum ProcessExit {
     /// or, for init, the machine powers off. Linux: exit_notify()
     private static func processEnded(_ leader: Task, status: Int32) {
         if leader.pid == 1 { initExited(status) }
+        AlarmTimers.cancel(for: leader)
         let leadsSession = Task.tasklistLock.withLock { leader.sid == leader.pid }
-        if leadsSession { ConsoleDevice.shared.sessionLeaderExited(leader.pid) }
+        if leadsSession { ConsoleDevice.shared.disassociate(session: leader.pid) }
         Task.tasklistLock.lock()
         leader.exitStatus = status
         reparentChildren(of: leader)
@@ -243,13 +244,20 @@ enum ProcessExit {
         _ = Futex.wake(key: Futex.key(mm: mm, address: task.clearChildTID, isPrivate: false), count: 1)
     }
 
-    /// Orphans are adopted by init (tasklistLock held). Linux: forget_original_parent()
+    /// Orphans are adopted by init (tasklistLock held); those that asked for
+    /// it (PR_SET_PDEATHSIG) get their signal. Linux: forget_original_parent(),
+    /// reparent_leader()
     private static func reparentChildren(of task: Task) {
         guard let initTask = Task.initProcessLocked, initTask !== task else { return }
         for child in task.children {
             child.parent = initTask
             initTask.children.append(child)
-            for thread in child.threads { thread.parent = initTask }
+            for thread in child.threads {
+                thread.parent = initTask
+                if thread.parentDeathSignal != 0 {
+                    Signals.send(thread.parentDeathSignal, to: thread, info: SignalFrame.Info(code: 0x80))   // SI_KERNEL
+                }
+            }
         }
         if !task.children.isEmpty { Scheduler.wake(initTask) }
         task.children.removeAll()

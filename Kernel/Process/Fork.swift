@@ -74,7 +74,11 @@ enum Fork {
         child.fs = flags.contains(.fs) ? parent.fs : parent.fs.copy()
         child.signals = flags.contains(.sighand) ? parent.signals : parent.signals.copy()
         child.blockedSignals = parent.blockedSignals
+        child.capabilities = parent.capabilities          // the parent's own: no lock. Linux: copy_creds()
+        child.noNewPrivileges = parent.noNewPrivileges
         child.fsBase = flags.contains(.settls) ? tls : parent.fsBase
+        // A thread sharing the memory must not share the stack. Linux: sas_ss_reset() in copy_process()
+        if !flags.contains(.vm) || flags.contains(.vfork) { child.signalStack = parent.signalStack }
         if flags.contains(.childCleartid) { child.clearChildTID = childTID }
         if flags.contains(.vfork) { child.vforkParent = parent }       // before the child can run
 

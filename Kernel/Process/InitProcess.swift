@@ -12,7 +12,8 @@ enum InitProcess {
                                   environment: ExecStrings(kernel: cmdline.initEnvironment))
         } catch {
             // Linux panics the same way, after trying its fallbacks.
-            Panic.now("No working init found: cannot execute \(path): \(error.name). Try passing init= option to kernel.")
+            let why = switch error { case .error(let errno): errno.name; case .killed: "its loader cannot be mapped" }
+            Panic.now("No working init found: cannot execute \(path): \(why). Try passing init= option to kernel.")
         }
         guard Scheduler.reserveEntity(), let pid = Task.allocatePID(), let stack = KernelStacks.allocate() else {
             Panic.now("no memory for init")

@@ -20,8 +20,11 @@ enum KernelThread {
     /// scheduler picks; false without memory. The thread exits when `body`
     /// returns. Nobody waits for a kernel thread: the caller learns it has
     /// finished from what `body` does. Linux: kthread_run()
+    /// `policy` is its scheduling class: WRR by default, spread over the CPUs
+    /// like any new task; a housekeeping thread (the flusher) is SCHED_NORMAL,
+    /// below every WRR task, as Linux's kthreads are CFS tasks.
     @discardableResult
-    static func start(_ name: String, _ body: @escaping () -> Void) -> Bool {
+    static func start(_ name: String, policy: SchedPolicy = .wrr, _ body: @escaping () -> Void) -> Bool {
         guard Scheduler.reserveEntity() else { return false }
         guard let stack = KernelStacks.allocate() else {
             Scheduler.cancelReservation()
@@ -40,10 +43,7 @@ enum KernelThread {
         frame.rsp = (TaskStack.sseArea(of: task) & ~15) - 8
         frame.rdi = UInt64(UInt(bitPattern: Unmanaged.passRetained(KernelThreadBody(body)).toOpaque()))
         task.savedSP.pointee = TaskStack.prepareReturnToUser(task, frame: frame)
-        // SCHED_NORMAL, as Linux's kthreads: below every WRR task (init and
-        // its descendants), so the flusher never takes a share of their CPU
-        // and never shows in /proc/sched_wrr.
-        Scheduler.admit(task, like: SchedEntity(pid: 0, tgid: 0, policy: .normal))
+        Scheduler.admit(task, like: SchedEntity(pid: 0, tgid: 0, policy: policy))
         // The creator's reference: nobody waits for this task, so the
         // scheduler's (dropped when it is reaped after exiting) is the last.
         task.put()

@@ -5,7 +5,8 @@
 // (arch/x86/include/asm/sigframe.h, arch/x86/kernel/signal_64.c):
 //
 //   rt_sigframe:  +0 pretcode (sa_restorer)
-//                 +8 ucontext: uc_flags, uc_link, uc_stack(24), sigcontext(256), uc_sigmask
+//                 +8 ucontext: uc_flags, uc_link, uc_stack(24: ss_sp, ss_flags, ss_size),
+//                              sigcontext(256), uc_sigmask
 //               +312 siginfo (128 bytes)
 //   above it, 64-byte aligned: the 512-byte fxsave image sigcontext.fpstate points to
 
@@ -34,16 +35,24 @@ enum SignalFrame {
             task.savedSignalMask = nil
             return (info, saved)
         }
-        let fpstate = (regs.rsp &- 128 &- 512) & ~63                   // below the red zone
+        // Below the red zone, or at the top of the alternate stack. Linux: get_sigframe()
+        let stack = task.signalStack
+        let (top, entering) = stack.frameTop(sp: regs.rsp, onStack: action.flags & SignalAction.SA_ONSTACK != 0)
+        let fpstate = (top &- 512) & ~63
         let base = ((fpstate &- UInt64(frameBytes) &+ 8) & ~15) &- 8   // rsp + 8 is 16-aligned, as after a call
-        guard base > pageSize, base < KernelLayout.taskSize else { return false }
+        guard base > pageSize, base < KernelLayout.taskSize, stack.frameFits(base, sp: regs.rsp, entering: entering) else {
+            return false
+        }
 
         var bytes = [UInt8](repeating: 0, count: frameBytes)
         func put(_ value: UInt64, _ offset: Int) {
             for b in 0..<8 { bytes[offset + b] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(b))) }
         }
         put(action.restorer, 0)
-        put(2, ucontextOffset + 24)                                     // uc_stack.ss_flags = SS_DISABLE
+        // uc_stack: the alternate stack as it was; rt_sigreturn restores it. Linux: __save_altstack()
+        put(stack.base, ucontextOffset + 16)
+        put(UInt64(UInt32(bitPattern: stack.flags(at: regs.rsp))), ucontextOffset + 24)
+        put(stack.size, ucontextOffset + 32)
         let sc = sigcontextOffset
         let gprs: [UInt64] = [regs.r8, regs.r9, regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15,
                               regs.rdi, regs.rsi, regs.rbp, regs.rbx, regs.rdx, regs.rax, regs.rcx, regs.rsp,
@@ -77,6 +86,7 @@ enum SignalFrame {
         if action.flags & SignalAction.SA_NODEFER == 0 { blocked |= Signals.bit(signal) }
         task.signals.lock.withLock { task.blockedSignals = blocked & ~Signals.unblockable }
 
+        if stack.autoDisarm { task.signalStack = SignalStack() }        // Linux: sas_ss_reset()
         frame.pointee.rip = action.handler
         frame.pointee.rsp = base
         frame.pointee.rdi = UInt64(signal)
@@ -122,6 +132,13 @@ enum SignalFrame {
         }
         let restored = get(sigmaskOffset) & ~Signals.unblockable
         task.signals.lock.withLock { task.blockedSignals = restored }
+        // The alternate stack as uc_stack says, if it may be replaced now: errors
+        // are ignored, as Linux's restore_altstack() does.
+        let uc = ucontextOffset
+        if let stack = try? task.signalStack.replaced(base: get(uc + 16), flags: Int32(truncatingIfNeeded: get(uc + 24)),
+                                                       size: get(uc + 32), at: frame.pointee.rsp) {
+            task.signalStack = stack
+        }
         frame.pointee = regs
         return Int(Int64(bitPattern: regs.rax))
     }

@@ -179,12 +179,13 @@ enum Signals {
     /// (A system call does the same on its own way out.) Linux:
     /// irqentry_exit_to_user_mode() → exit_to_user_mode_loop() with
     /// local_irq_enable_exit_to_user()
-    /// Typed input waiting for the terminal is handled first (its ^C may be
-    /// for this very task).
+    /// Typed input waiting for the terminal and due SIGALRMs are handled
+    /// first (its ^C, or the alarm, may be for this very task).
     static func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>) {
-        if ConsoleDevice.hasReceiveWork {
+        if ConsoleDevice.hasReceiveWork || AlarmTimers.isDue {
             CPU.enableInterrupts()
             ConsoleDevice.runReceiveWork()
+            AlarmTimers.runExpired()
             CPU.disableInterrupts()
         }
         guard mayBePending(Scheduler.current) else { return }

@@ -2,15 +2,15 @@
 // registers; a process is a thread group of tasks sharing an address space.
 //
 // Who may touch what (each field says it too):
-//   - the task itself, running, owns its registers, `fsBase`, `clearChildTID`,
+//   - the task itself, running, owns its registers, `fsBase`, `signalStack`, `clearChildTID`,
 //     `vforkParent` and its own reads of `mm`, `files`, `fs`;
 //   - `Task.tasklistLock` (ProcessTable.swift) protects the family: `parent`,
 //     `children`, `threads`, `groupLeader`, `groupExitStatus`, `exitStatus`,
 //     `hasExited`, `pgid`, `sid`, `didExec`, and the pid table;
 //   - `signals.lock` (the thread group's siglock) protects the pending and
 //     blocked sets and `pendingSignalInfo` (Signals.swift);
-//   - `allocLock` lets another task read `mm` and `name` while the task itself
-//     may replace them (execve, exit);
+//   - `allocLock` lets another task read `mm`, `name` and `capabilities` while
+//     the task itself may replace them (execve, exit, capset);
 //   - the scheduler lock protects `state` and `entity`.
 // Linux: struct task_struct (include/linux/sched.h)
 
@@ -58,6 +58,21 @@ final class Task {
     var mm: MM?
     /// User TLS base (arch_prctl ARCH_SET_FS). Linux: thread.fsbase
     var fsBase: UInt64 = 0
+    /// The alternate signal stack (sigaltstack); only the task itself touches
+    /// it. Linux: sas_ss_sp, sas_ss_size, sas_ss_flags
+    var signalStack = SignalStack()
+    /// The signal this task gets when its parent exits, 0 for none
+    /// (prctl PR_SET_PDEATHSIG); fork clears it. Protected by tasklistLock.
+    /// Linux: pdeath_signal
+    var parentDeathSignal: Int32 = 0
+    /// execve may not grant privileges (prctl PR_SET_NO_NEW_PRIVS): inherited
+    /// by fork, kept by execve, never cleared. Keel's execve grants none anyway
+    /// (no set-user-ID files), so it is only reported. Only the task itself
+    /// touches it. Linux: the PFA_NO_NEW_PRIVS atomic flag
+    var noNewPrivileges = false
+    /// The capability sets: changed by the task itself (capset, execve) under
+    /// `allocLock`, which capget of another task reads them under. Linux: cred->cap_*
+    var capabilities = CapabilitySets.root
     /// This task's scheduling entity in the scheduler's pool.
     var entity: EntityIndex = SchedEntity.none
     /// Scheduler ticks that found this task running in user mode and in the

@@ -42,6 +42,9 @@ enum Scheduler {
     nonisolated(unsafe) private static var idleTasks: [Task] = []
     nonisolated(unsafe) static var needResched: [Bool] = []
     nonisolated(unsafe) private static var ticks = 0
+    /// The runnable tasks averaged over 1, 5 and 15 minutes, sampled by CPU 0's
+    /// tick. Protected by `lock`. Linux: avenrun
+    nonisolated(unsafe) private static var loadAverage = LoadAverage(ticksPerSecond: UInt64(HZ))
     /// Tasks that exited, kept until their kernel stack is no longer in use.
     nonisolated(unsafe) private static var exited: [Task] = []
     /// Guards everything above, and `sleepers`. Lock order: after every lock of
@@ -306,6 +309,14 @@ enum Scheduler {
     // MARK: attributes
 
     /// A consistent look at every run queue (for /proc/sched_wrr).
+    /// The load averages as sysinfo(2) gives them (16 fraction bits). Linux: get_avenrun()
+    static var loadAverages: [UInt64] {
+        let irq = lock.lock()
+        let snapshot = loadAverage
+        lock.unlock(irq)
+        return snapshot.sysinfoLoads
+    }
+
     static func withRunQueues(_ body: ([RunQueue], UnsafeMutableBufferPointer<SchedEntity>) -> Void) {
         let irq = lock.lock()
         body(runQueues, entities)
@@ -368,6 +379,9 @@ enum Scheduler {
         if current === idleTasks[cpu] && runQueues[cpu].nrRunning > 0 { needResched[cpu] = true }
         if cpu == 0 {
             ticks += 1
+            var runnable = 0
+            for queue in runQueues { runnable += queue.nrRunning }
+            loadAverage.tick(UInt64(ticks), active: runnable)
             if ticks % balanceInterval == 0, let move = runQueues.balance(in: entities) {
                 Trace.schedMigrate(tasks[Int(move.entity)], from: move.from, to: move.to)
                 runQueues.migrate(move, in: &entities)
@@ -475,12 +489,14 @@ enum Scheduler {
 
     /// Runs on each CPU's boot context once everything is set up. An idle CPU
     /// also feeds typed input to the terminal (Keel's stand-in for the
-    /// kernel worker thread that does it in Linux). Linux: do_idle()
+    /// kernel worker thread that does it in Linux) and sends the SIGALRMs that
+    /// are due. Linux: do_idle()
     static func idleLoop() -> Never {
         let cpu = PerCPU.cpu
         while true {
             CPU.idle()
             ConsoleDevice.runReceiveWork()
+            AlarmTimers.runExpired()
             if needResched[cpu] { schedule() }
         }
     }

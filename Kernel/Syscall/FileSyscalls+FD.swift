@@ -1,6 +1,6 @@
 // Operations on descriptors themselves: duplicating them, their flags, the
-// file offset and device control. Linux: fs/file.c (dup, dup2, dup3),
-// fs/fcntl.c, fs/read_write.c (lseek), fs/ioctl.c
+// file offset, access advice and device control. Linux: fs/file.c (dup, dup2, dup3),
+// fs/fcntl.c, fs/read_write.c (lseek), mm/fadvise.c, fs/ioctl.c
 
 import Synchronization
 
@@ -67,6 +67,21 @@ extension FileSyscalls {
     /// lseek(fd, offset, whence). Linux: ksys_lseek() → vfs_llseek()
     static func lseek(_ a: SyscallArgs) throws(Errno) -> Int {
         Int(try file(a.int(0)).seek(Int64(bitPattern: a.u64(1)), whence: a.int(2)))
+    }
+
+    /// Linux: POSIX_FADV_NORMAL ... POSIX_FADV_NOREUSE (0 through 5)
+    static let POSIX_FADV_NOREUSE = 5
+
+    /// fadvise64(fd, offset, len, advice): how the program will read the file.
+    /// Advice only: EBADF, ESPIPE for a pipe or FIFO, EINVAL for a negative
+    /// length or unknown advice, else 0; Keel does no readahead to tune and
+    /// keeps no clean pages it could drop early. Linux: ksys_fadvise64_64() →
+    /// generic_fadvise()
+    static func fadvise64(_ a: SyscallArgs) throws(Errno) -> Int {
+        let file = try file(a.int(0))
+        guard file.path.inode.fileType != .fifo else { throw .ESPIPE }
+        guard Int64(bitPattern: a.u64(2)) >= 0, (0...POSIX_FADV_NOREUSE).contains(a.int(3)) else { throw .EINVAL }
+        return 0
     }
 
     /// ioctl(fd, cmd, arg): the generic commands, then the device's.

@@ -1,10 +1,10 @@
 // The memory-management system calls: registers in, one MM method called
-// (Kernel/Memory/Mmap.swift, Mprotect.swift, Mremap.swift), result out. All
+// (Kernel/Memory/Mmap.swift, Mprotect.swift, Mremap.swift, Mlock.swift), result out. All
 // checking of lengths, flags and ranges happens there, in Linux's order. Each
 // call holds the mm's mmap_lock around its work: for writing where VMAs or
 // pages change, for reading where they are only looked at.
 // Linux: the SYSCALL_DEFINEs of mm/mmap.c, mm/mprotect.c, mm/mremap.c,
-// mm/madvise.c, mm/msync.c and arch/x86/kernel/sys_x86_64.c
+// mm/mlock.c, mm/madvise.c, mm/msync.c and arch/x86/kernel/sys_x86_64.c
 
 enum MemorySyscalls {
     private static var mm: MM {
@@ -44,6 +44,13 @@ enum MemorySyscalls {
     static func brk(_ a: SyscallArgs) throws(Errno) -> Int {
         let mm = try mm
         return Int(try mm.mmapLock.withWrite { () throws(Errno) in try mm.brk(a.address(0)) }.value)
+    }
+
+    /// mlock(addr, length) and munlock(addr, length)
+    static func mlock(_ a: SyscallArgs, lock: Bool) throws(Errno) -> Int {
+        let mm = try mm
+        try mm.mmapLock.withWrite { () throws(Errno) in try mm.mlock(a.address(0), length: a.u64(1), lock: lock) }
+        return 0
     }
 
     /// mremap(old, old_length, new_length, flags, new_address)

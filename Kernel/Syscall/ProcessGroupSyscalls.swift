@@ -1,6 +1,6 @@
 // setpgid, getpgid, getpgrp, setsid, getsid: moving processes between process
-// groups and starting sessions (Kernel/Process/ProcessGroups.swift).
-// Linux: kernel/sys.c
+// groups and starting sessions (Kernel/Process/ProcessGroups.swift); vhangup.
+// Linux: kernel/sys.c, drivers/tty/tty_io.c
 
 enum ProcessGroupSyscalls {
     /// setpgid(pid, pgid): the caller or one of its children (before it execs)
@@ -65,5 +65,16 @@ enum ProcessGroupSyscalls {
             let process = ProcessGroups.process(of: task)
             return (process.pgid, process.sid)
         }
+    }
+
+    /// vhangup(): hangs up the caller's controlling terminal, if it has one
+    /// (everyone is root, so CAP_SYS_TTY_CONFIG is never missing): its session
+    /// loses it, and its foreground group gets SIGHUP and SIGCONT. Without a
+    /// controlling terminal (after setsid) there is nothing to do.
+    /// Linux: sys_vhangup() → tty_vhangup_self()
+    static func vhangup() -> Int {
+        let sid = ProcessGroups.ids(of: Scheduler.current).sid
+        ConsoleDevice.shared.disassociate(session: sid)
+        return 0
     }
 }

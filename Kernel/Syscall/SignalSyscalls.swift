@@ -1,4 +1,4 @@
-// rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigreturn, kill, tkill, tgkill.
+// rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigreturn, sigaltstack, kill, tkill, tgkill.
 // Linux: kernel/signal.c
 
 enum SignalSyscalls {
@@ -59,6 +59,23 @@ enum SignalSyscalls {
         let task = Scheduler.current
         let pending = task.signals.lock.withLock { task.pendingSignals & task.blockedSignals }
         try UserCopy.write(pending, at: a.address(0))
+        return 0
+    }
+
+    /// sigaltstack(ss, old_ss): reports the calling thread's alternate signal
+    /// stack in old_ss (stack_t: ss_sp, ss_flags, ss_size) and installs ss.
+    /// On an error old_ss is left alone. Linux: sys_sigaltstack() → do_sigaltstack()
+    static func sigaltstack(_ a: SyscallArgs, frame: UnsafeMutablePointer<InterruptFrame>) throws(Errno) -> Int {
+        let task = Scheduler.current
+        let sp = frame.pointee.rsp
+        let old = task.signalStack
+        if a.u64(0) != 0 {
+            let (base, flags, size) = try UserCopy.read((UInt64, UInt64, UInt64).self, at: a.address(0))
+            task.signalStack = try old.replaced(base: base, flags: Int32(truncatingIfNeeded: flags), size: size, at: sp)
+        }
+        if a.u64(1) != 0 {
+            try UserCopy.write((old.base, UInt64(UInt32(bitPattern: old.flags(at: sp))), old.size), at: a.address(1))
+        }
         return 0
     }
 

@@ -23,6 +23,7 @@ func keelSyscall(_ framePointer: UnsafeMutableRawPointer) {
 private func exitToUserMode(_ frame: UnsafeMutablePointer<InterruptFrame>, restarting call: Int?) {
     OOMKiller.checkReserve()
     ConsoleDevice.runReceiveWork()
+    AlarmTimers.runExpired()
     Scheduler.condResched()
     if call != nil || Signals.mayBePending(Scheduler.current) { Signals.deliver(frame, restarting: call) }
 }
@@ -64,8 +65,13 @@ enum Syscall: Int {
     case dup2 = 33
     case pause = 34
     case nanosleep = 35
+    case getitimer = 36
+    case alarm = 37
+    case setitimer = 38
     case getpid = 39
     case sendfile = 40
+    case socket = 41
+    case connect = 42
     case clone = 56
     case fork = 57
     case vfork = 58
@@ -99,6 +105,7 @@ enum Syscall: Int {
     case gettimeofday = 96
     case getrlimit = 97
     case getrusage = 98
+    case sysinfo = 99
     case times = 100
     case getuid = 102
     case getgid = 104
@@ -110,8 +117,11 @@ enum Syscall: Int {
     case setsid = 112
     case getpgid = 121
     case getsid = 124
+    case capget = 125
+    case capset = 126
     case rt_sigpending = 127
     case rt_sigsuspend = 130
+    case sigaltstack = 131
     case utime = 132
     case mknod = 133
     case statfs = 137
@@ -123,6 +133,9 @@ enum Syscall: Int {
     case sched_get_priority_max = 146
     case sched_get_priority_min = 147
     case sched_rr_get_interval = 148
+    case mlock = 149
+    case munlock = 150
+    case vhangup = 153
     case prctl = 157
     case arch_prctl = 158
     case chroot = 161
@@ -138,6 +151,7 @@ enum Syscall: Int {
     case sched_getaffinity = 204
     case getdents64 = 217
     case set_tid_address = 218
+    case fadvise64 = 221
     case clock_gettime = 228
     case clock_nanosleep = 230
     case exit_group = 231
@@ -165,10 +179,12 @@ enum Syscall: Int {
     case pipe2 = 293
     case prlimit64 = 302
     case syncfs = 306
+    case getcpu = 309
     case renameat2 = 316
     case getrandom = 318
     case memfd_create = 319
     case statx = 332
+    case rseq = 334
     case faccessat2 = 439
     // Keel's own, above Linux's range (Tests/Userland/keel.h)
     case sched_setweight = 1001
@@ -206,6 +222,7 @@ enum SyscallTable {
         case .fstat: return try FileSyscalls.fstat(a)
         case .lstat: return try FileSyscalls.lstat(a)
         case .lseek: return try FileSyscalls.lseek(a)
+        case .fadvise64: return try FileSyscalls.fadvise64(a)
         case .ioctl: return try FileSyscalls.ioctl(a)
         case .pread64: return try FileSyscalls.pread64(a)
         case .pwrite64: return try FileSyscalls.pwrite64(a)
@@ -280,6 +297,7 @@ enum SyscallTable {
         case .mremap: return try MemorySyscalls.mremap(a)
         case .msync: return try MemorySyscalls.msync(a)
         case .madvise: return try MemorySyscalls.madvise(a)
+        case .mlock, .munlock: return try MemorySyscalls.mlock(a, lock: call == .mlock)
         // processes and threads (ProcessSyscalls.swift, ChildSyscalls.swift → Kernel/Process)
         case .getpid: return Int(Scheduler.current.tgid)
         case .clone: return try ChildSyscalls.clone(a, frame: frame)
@@ -296,12 +314,17 @@ enum SyscallTable {
         case .setsid: return try ProcessGroupSyscalls.setsid()
         case .getpgid: return try ProcessGroupSyscalls.getpgid(a)
         case .getsid: return try ProcessGroupSyscalls.getsid(a)
+        case .vhangup: return ProcessGroupSyscalls.vhangup()
         case .arch_prctl: return try ProcessSyscalls.archPrctl(a)
         case .gettid: return Int(Scheduler.current.pid)
         case .futex: return try Futex.syscall(a)
         case .set_tid_address: return ProcessSyscalls.setTIDAddress(a)
         case .exit_group: ProcessSyscalls.exitGroup(a)
         case .set_robust_list: return 0                 // accepted; robust futexes are not walked
+        // Restartable sequences are an optional feature: Keel is a Linux built
+        // without CONFIG_RSEQ, whose rseq() is ENOSYS; glibc then does without
+        // (its __rseq_size is 0). Linux: kernel/rseq.c, COND_SYSCALL(rseq)
+        case .rseq: throw .ENOSYS
         // signals (SignalSyscalls.swift)
         case .rt_sigaction: return try SignalSyscalls.rtSigaction(a)
         case .rt_sigprocmask: return try SignalSyscalls.rtSigprocmask(a)
@@ -310,6 +333,7 @@ enum SyscallTable {
         case .rt_sigpending: return try SignalSyscalls.rtSigpending(a)
         case .tkill, .tgkill: return try SignalSyscalls.tkill(a)
         case .rt_sigsuspend: return try PollSyscalls.rtSigsuspend(a)
+        case .sigaltstack: return try SignalSyscalls.sigaltstack(a, frame: frame)
         // scheduling (SchedSyscalls.swift)
         case .sched_yield: return ProcessSyscalls.schedYield(a)
         case .sched_setparam: return try SchedSyscalls.setParam(a)
@@ -323,12 +347,23 @@ enum SyscallTable {
         case .sched_getaffinity: return try SchedSyscalls.getAffinity(a)
         case .sched_setweight: return try SchedSyscalls.setWeight(a)
         case .sched_getweight: return try SchedSyscalls.getWeight(a)
+        // Keel has no network stack: it is a Linux built without CONFIG_NET,
+        // where every socket call is ENOSYS. glibc's callers cope: syslog()
+        // drops the message, the nscd client falls back to the files.
+        // Linux: net/socket.c, COND_SYSCALL(socket) in kernel/sys_ni.c
+        case .socket, .connect: throw .ENOSYS
         // time, identity and the rest (MiscSyscalls.swift)
         case .pause: return try MiscSyscalls.pause()
         case .nanosleep: return try MiscSyscalls.nanosleep(a)
+        case .getitimer: return try MiscSyscalls.getitimer(a)
+        case .alarm: return MiscSyscalls.alarm(a)
+        case .setitimer: return try MiscSyscalls.setitimer(a)
         case .uname: return try MiscSyscalls.uname(a)
         case .gettimeofday: return try MiscSyscalls.gettimeofday(a)
         case .getrusage: return try ProcessSyscalls.getrusage(a)
+        case .sysinfo: return try MiscSyscalls.sysinfo(a)
+        case .capget: return try MiscSyscalls.capget(a)
+        case .capset: return try MiscSyscalls.capset(a)
         case .times: return try ProcessSyscalls.times(a)
         case .getrlimit, .prlimit64: return try MiscSyscalls.prlimit(a)
         case .getuid, .getgid, .geteuid, .getegid: return 0      // everyone is root
@@ -339,6 +374,7 @@ enum SyscallTable {
         case .clock_nanosleep: return try MiscSyscalls.clockNanosleep(a)
         case .getrandom: return try MiscSyscalls.getrandom(a)
         case .memfd_create: return try FileSyscalls.memfdCreate(a)
+        case .getcpu: return try MiscSyscalls.getcpu(a)
         }
     }
 }

@@ -1054,6 +1054,148 @@ def ext2_corrupt_inode_is_an_error_not_a_panic(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+# ---- Debian's own dynamically linked programs from an ext2 root ----
+# tools/debian-root.sh copies the host's dash, coreutils, stress-ng, their
+# shared libraries and the loader, unchanged; the image holds that tree and the
+# test's /script.sh, nothing of Keel's own userland.
+
+def debian_disk(name, script_text, programs=()):
+    """A builder of an ext2 image (make-disk.sh --only) of a Debian tree with
+    /script.sh, and `programs` of Keel's userland (static) in /bin."""
+    def build():
+        tree = os.path.join(ROOT, "build", "debian-tree-" + name)
+        subprocess.run([os.path.join(ROOT, "tools", "debian-root.sh"), tree], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(tree, "script.sh"), "w") as f:
+            f.write(script_text)
+        for program in programs:
+            subprocess.run(["cp", os.path.join(ROOT, "build", "userland", program), os.path.join(tree, "bin", program)],
+                           check=True)
+        image = os.path.join(ROOT, "build", name + ".img")
+        subprocess.run([os.path.join(ROOT, "tools", "make-disk.sh"), "--only", tree, image, "128M"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return image
+    build.path = os.path.join(ROOT, "build", name + ".img")
+    build.tree = os.path.join(ROOT, "build", "debian-tree-" + name)
+    return build
+
+
+with open(os.path.join(ROOT, "Tests", "Boot", "debian-script.sh")) as f:
+    DEBIAN_SCRIPT = f.read()
+DEBIAN_DASH_DISK = debian_disk("debian-dash", DEBIAN_SCRIPT)
+
+
+def script_output(out):
+    """The lines from the script's first "== " heading to its "== done"."""
+    lines = out.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("== ")]
+    expect(starts, "the script printed nothing")
+    ends = [i for i, line in enumerate(lines) if line == "== done"]
+    expect(ends, "the script did not reach its end")
+    return "\n".join(lines[starts[0]:ends[-1] + 1]) + "\n"
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=DEBIAN_DASH_DISK)
+def debian_dash_script_matches_linux(rc, out):
+    """Debian's dash and coreutils (dynamically linked, glibc) run a script of
+    pipelines, background jobs and command substitutions from the ext2 root;
+    the host runs the same script in a chroot of the same tree."""
+    expect("unknown system call" not in out, "a program met an unknown system call")
+    keel = script_output(out)
+    expect(rc == 0, f"status {rc}")
+    e2fsck_clean(DEBIAN_DASH_DISK.path)
+    # The host: a private mount namespace with its /dev (dash's background
+    # jobs read /dev/null), the same programs and script in a chroot.
+    tree = DEBIAN_DASH_DISK.tree
+    p = subprocess.run(["unshare", "-m", "sh", "-c", 'mount --bind /dev "$1/dev" && exec chroot "$1" /bin/dash /script.sh',
+                        "sh", tree], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    linux = p.stdout.decode("utf-8", "replace")
+    expect(p.returncode == 0, f"the script failed on Linux ({p.returncode}): {linux[-300:]!r}")
+    if keel != linux:
+        import difflib
+        diff = "".join(difflib.unified_diff(linux.splitlines(True), keel.splitlines(True), "linux", "keel", n=1))
+        raise Failure(f"Keel's output differs from Linux's:\n{diff[:2000]}")
+
+
+# 20 processes of one dynamically linked program (Debian's sleep) map libc's
+# text from the page cache: every page of it is one frame shared by all, so
+# smaps shows it all as Shared_Clean, on Keel as in the host's chroot.
+SHARED_TEXT_SCRIPT = """export PATH=/bin
+pids=
+for i in $(seq 1 20); do sleep 30 & pids="$pids $!"; done
+sleep 1
+smaps_shared $! libc.so.6
+kill $pids
+wait
+echo "== done"
+"""
+DEBIAN_SHARED_TEXT_DISK = debian_disk("debian-shared-text", SHARED_TEXT_SCRIPT, programs=("smaps_shared",))
+SHARED_TEXT_LINE = r"^libc\.so\.6 text: rss=(\d+) shared_clean=(\d+) shared_dirty=(\d+) private_clean=(\d+) private_dirty=(\d+)$"
+
+
+def check_libc_text_shared(out, where):
+    m = re.search(SHARED_TEXT_LINE, out, re.M)
+    expect(m, f"{where}: no smaps_shared line")
+    rss, shared_clean, shared_dirty, private_clean, private_dirty = map(int, m.groups())
+    expect(rss > 0 and shared_clean == rss, f"{where}: libc's text is not all Shared_Clean: {m.group(0)}")
+    expect(shared_dirty == private_clean == private_dirty == 0, f"{where}: libc's text has private pages: {m.group(0)}")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=DEBIAN_SHARED_TEXT_DISK, timeout=90)
+def debian_libc_text_shared_by_20_processes(rc, out):
+    check_libc_text_shared(out, "Keel")
+    find(r"^== done$", out)
+    expect(rc == 0, f"status {rc}")
+    e2fsck_clean(DEBIAN_SHARED_TEXT_DISK.path)
+    # The tree was copied a moment ago: until written back, its page-cache
+    # pages are dirty, and smaps counts libc's text Shared_Dirty, not Clean.
+    os.sync()
+    p = subprocess.run(["unshare", "-m", "sh", "-c", 'mount --bind /dev "$1/dev" && mount -t proc proc "$1/proc" '
+                        '&& exec chroot "$1" /bin/dash /script.sh', "sh", DEBIAN_SHARED_TEXT_DISK.tree],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    linux = p.stdout.decode("utf-8", "replace")
+    expect(p.returncode == 0, f"the script failed on Linux ({p.returncode}): {linux[-300:]!r}")
+    check_libc_text_shared(linux, "Linux")
+
+
+# Each stressor for 10 s with --verify, one worker (a TCG CPU is slow), three
+# per boot; the vm and mmap buffers are sized to the guest's memory.
+STRESS_SCRIPT = """cd /tmp
+for s in {stressors}; do
+  /bin/stress-ng --$s 1 --verify -t 10s --metrics-brief --temp-path /tmp --vm-bytes 64M --mmap-bytes 64M
+  echo "stressor $s exit $?"
+done
+echo "== done"
+"""
+STRESS_DISKS = {group: debian_disk("debian-stress-" + group, STRESS_SCRIPT.format(stressors=group.replace("-", " ")))
+                for group in ("vm-mmap-brk", "stack-bigheap-fork")}
+
+
+def check_stress(rc, out, group):
+    expect("unknown system call" not in out, "stress-ng met an unknown system call")
+    for stressor in group.split("-"):
+        find(rf"^stressor {stressor} exit 0$", out, f"stress-ng --{stressor} did not exit 0")
+        find(rf"^stress-ng: metrc: \[\d+\] {stressor} +\d+ ", out, f"no bogo ops for {stressor}")
+    expect(len(re.findall(r"successful run completed", out)) == 3, "not every run completed successfully")
+    fails = [line for line in out.split("\n") if re.search(r"stress-ng: (fail|error):", line)]
+    expect(not fails, f"stress-ng reported: {fails[:3]}")
+    find(r"^== done$", out)
+    expect(rc == 0, f"status {rc}")
+    e2fsck_clean(STRESS_DISKS[group].path)
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=STRESS_DISKS["vm-mmap-brk"], mem="512M",
+           timeout=90)
+def debian_stress_ng_vm_mmap_brk(rc, out):
+    check_stress(rc, out, "vm-mmap-brk")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=STRESS_DISKS["stack-bigheap-fork"],
+           mem="512M", timeout=90)
+def debian_stress_ng_stack_bigheap_fork(rc, out):
+    check_stress(rc, out, "stack-bigheap-fork")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0

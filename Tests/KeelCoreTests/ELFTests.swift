@@ -173,14 +173,125 @@ final class ELFTests: XCTestCase {
         XCTAssertEqual(broken { $0.phdrs[2].vaddr = 0x40_1010 }, .overlappingSegments(2))
         XCTAssertEqual(broken { $0.phdrs.swapAt(1, 2) }, .overlappingSegments(2))   // unsorted
         XCTAssertEqual(broken { $0.entry = KernelLayout.taskSize }, .entryOutsideUserSpace)
-        XCTAssertEqual(broken { $0.phdrs[3].type = ELF.ptInterp }, .interpreterNotSupported)
     }
 
-    func testInterpreterIsReportedBeforeSegmentProblems() {
+    // MARK: dynamic linking (PT_INTERP)
+
+    /// A program with PT_INTERP: the path's place is reported, the layout is the same.
+    func testInterpreterRequestIsReported() throws {
+        var b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        b.phdrs.append(Phdr(type: ELF.ptInterp, offset: 0x1c0, vaddr: 0x1c0, fileSize: 28, memSize: 28, align: 1))
+        let exe = try b.parse().get()
+        XCTAssertEqual(exe.interpreter, InterpreterRequest(fileOffset: 0x1c0, size: 28))
+        XCTAssertEqual(exe.loadBias, 0x5555_5555_4000)
+        XCTAssertNil(try ELFImageBuilder.staticExecutable().parse().get().interpreter)
+        // Only the first PT_INTERP counts.
+        b.phdrs.append(Phdr(type: ELF.ptInterp, offset: 0x10, vaddr: 0x10, fileSize: 1, memSize: 1, align: 1))
+        XCTAssertEqual(try b.parse().get().interpreter, InterpreterRequest(fileOffset: 0x1c0, size: 28))
+    }
+
+    /// Linux: p_filesz must be 2 through PATH_MAX, else ENOEXEC, found before any segment is placed.
+    func testInterpreterPathSizeIsCheckedBeforeSegmentProblems() {
         var b = ELFImageBuilder.staticExecutable()
         b.phdrs[0].vaddr = 0   // would be segmentOutsideUserSpace(0)
         b.phdrs[4].type = ELF.ptInterp
-        XCTAssertEqual(b.error(), .interpreterNotSupported)
+        XCTAssertEqual(b.error(), .badInterpreterPath)         // p_filesz 0
+        for size: UInt64 in [1, UInt64(PathWalk.pathMax) + 1, UInt64.max] {
+            var c = ELFImageBuilder.staticExecutable()
+            c.phdrs[4] = Phdr(type: ELF.ptInterp, offset: 0x100, fileSize: size, memSize: size)
+            XCTAssertEqual(c.error(), .badInterpreterPath, "p_filesz \(size)")
+        }
+        var c = ELFImageBuilder.staticExecutable()
+        c.phdrs[4] = Phdr(type: ELF.ptInterp, offset: 0x100, fileSize: UInt64(PathWalk.pathMax), memSize: 0)
+        XCTAssertEqual(try c.parse().get().interpreter?.size, PathWalk.pathMax)
+    }
+
+    func testInterpreterPathMustEndInNUL() throws {
+        func path(_ bytes: [UInt8]) -> Result<String, ELFError> {
+            bytes.withUnsafeBytes { raw in Result { () throws(ELFError) in try ELFExecutable.interpreterPath(raw) } }
+        }
+        XCTAssertEqual(try path(Array("/lib64/ld-linux-x86-64.so.2\0".utf8)).get(), "/lib64/ld-linux-x86-64.so.2")
+        XCTAssertEqual(path(Array("/lib/ld.so".utf8)), .failure(.badInterpreterPath))
+        XCTAssertEqual(path([]), .failure(.badInterpreterPath))
+        // The path ends at its first NUL, as the C string Linux opens.
+        XCTAssertEqual(try path(Array("/a\0/b\0".utf8)).get(), "/a")
+        XCTAssertEqual(try path([0, 0]).get(), "")
+    }
+
+    /// The loader is placed with its first page at the base mmap chose; its own PT_INTERP is ignored.
+    func testInterpreterRolePlacesAnETDynAtItsBase() throws {
+        var b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        b.phdrs[4] = Phdr(type: ELF.ptInterp, offset: 0x100, fileSize: 0, memSize: 0)   // refused for a program
+        XCTAssertEqual(b.error(), .badInterpreterPath)
+        let base = VirtAddr(0x7eff_f7fc_0000)
+        let loader = try b.bytes.withUnsafeBytes { raw in
+            try ELFExecutable(parsing: raw, role: .interpreter(base: base))
+        }
+        XCTAssertNil(loader.interpreter)
+        XCTAssertEqual(loader.loadBias, base.value)
+        XCTAssertEqual(loader.segments.map(\.start), [base, base + 0x1000, base + 0x2010])
+        XCTAssertEqual(loader.entry, base + 0x1000)
+        // A first segment starting inside a page: that page goes at the base.
+        var c = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        c.phdrs[0].vaddr = 0x40; c.phdrs[0].offset = 0x40; c.phdrs[0].fileSize = 0x1c0; c.phdrs[0].memSize = 0x1c0
+        let shifted = try c.bytes.withUnsafeBytes { try ELFExecutable(parsing: $0, role: .interpreter(base: base)) }
+        XCTAssertEqual(shifted.segments[0].start, base + 0x40)
+        // An ET_EXEC loader stays where it was linked.
+        let fixed = try ELFImageBuilder.staticExecutable().bytes.withUnsafeBytes {
+            try ELFExecutable(parsing: $0, role: .interpreter(base: base))
+        }
+        XCTAssertEqual(fixed.loadBias, 0)
+    }
+
+    func testMappingSpanIsFirstPageToLastEnd() throws {
+        let span = try ELFImageBuilder.staticExecutable(type: ELF.typeDyn).bytes.withUnsafeBytes {
+            try ELFExecutable.mappingSpan(of: $0)
+        }
+        XCTAssertEqual(span.size, 0x5010)      // 0 ..< 0x2010 + 0x3000
+        XCTAssertEqual(span.alignment, 0x1000)
+        var b = ELFImageBuilder.staticExecutable(type: ELF.typeDyn)
+        b.phdrs[1].align = 0x20_0000
+        XCTAssertEqual(try b.bytes.withUnsafeBytes { try ELFExecutable.mappingSpan(of: $0) }.alignment, 0x20_0000)
+        b.phdrs[2].vaddr = 0; b.phdrs[2].offset = 0x2000   // ends below the first: wraps
+        XCTAssertEqual(try b.bytes.withUnsafeBytes { try ELFExecutable.mappingSpan(of: $0) }.size, 0x3000)
+        b.phdrs[0].vaddr = 0x10_0000
+        XCTAssertEqual(try b.bytes.withUnsafeBytes { try ELFExecutable.mappingSpan(of: $0) }.size, UInt64.max)
+    }
+
+    /// What execve makes of each error in the interpreter: Linux's EIO, ELIBBAD, or death by SIGSEGV.
+    func testInterpreterFailures() {
+        XCTAssertEqual(ELFError.truncated(.fileHeader).interpreterFailure, .error(.EIO))
+        for error: ELFError in [.badMagic, .notELF64, .wrongMachine(3), .badProgramHeaderSize(1),
+                                .badProgramHeaderCount(0), .truncated(.programHeaders)] {
+            XCTAssertEqual(error.interpreterFailure, .error(.ELIBBAD), "\(error)")
+        }
+        for error: ELFError in [.wrongType(1), .segmentOutOfFile(0), .misalignedSegment(1), .noLoadSegments,
+                                .entryOutsideUserSpace] {
+            XCTAssertEqual(error.interpreterFailure, .killed, "\(error)")
+        }
+    }
+
+    /// The host's own loader, as execve maps it for a dynamically linked program.
+    func testHostDynamicLoader() throws {
+        let path = "/lib64/ld-linux-x86-64.so.2"
+        guard FormatsHost.has("readelf"), FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("no readelf or no \(path)")
+        }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let program = try XCTUnwrap(FormatsHost.shell("readelf -lW \(path)"))
+        let loads = program.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("LOAD ") }
+            .map { $0.split(separator: " ").map(String.init) }
+        let first = try XCTUnwrap(UInt64(loads[0][2].dropFirst(2), radix: 16))
+        let last = try XCTUnwrap(loads.last.map { UInt64($0[2].dropFirst(2), radix: 16)! + UInt64($0[5].dropFirst(2), radix: 16)! })
+        let span = try bytes.withUnsafeBytes { try ELFExecutable.mappingSpan(of: $0) }
+        XCTAssertEqual(span.size, last - (first & ~(pageSize - 1)))
+        let base = VirtAddr(0x7eff_f7fc_3000)
+        let loader = try bytes.withUnsafeBytes { try ELFExecutable(parsing: $0, role: .interpreter(base: base)) }
+        XCTAssertTrue(loader.isPositionIndependent)
+        XCTAssertEqual(loader.segments.count, loads.count)
+        XCTAssertEqual(loader.segments.first?.start.alignedDown(), base)
+        XCTAssertNil(loader.interpreter)
+        XCTAssertNil(elfInvariantViolation(loader, fileLength: bytes.count))
     }
 
     func testNoLoadSegments() {
@@ -212,7 +323,7 @@ final class ELFTests: XCTestCase {
             .badMagic, .notELF64, .wrongEndianness, .wrongVersion, .wrongMachine(3), .wrongType(1),
             .badProgramHeaderSize(1), .badProgramHeaderCount(0), .truncated(.fileHeader), .truncated(.programHeaders),
             .segmentOutOfFile(1), .filesizeExceedsMemsize(1), .misalignedSegment(1), .segmentOutsideUserSpace(1),
-            .overlappingSegments(1), .noLoadSegments, .entryOutsideUserSpace, .interpreterNotSupported,
+            .overlappingSegments(1), .noLoadSegments, .entryOutsideUserSpace, .badInterpreterPath,
         ]
         XCTAssertEqual(Set(all.map(\.description)).count, all.count)
         XCTAssertEqual(ELFError.wrongMachine(40).description, "wrong machine 40 (want x86-64, 62)")
@@ -286,9 +397,9 @@ final class ELFTests: XCTestCase {
     // MARK: real binaries from the host toolchain
 
     /// Compiles a tiny program with each available compiler mode and checks the
-    /// parse against readelf's view of the same file. A build that still asks for
-    /// an interpreter (a plain dynamic link, or Debian's musl-gcc wrapper, which
-    /// turns -static-pie into a dynamic PIE) must be refused as such.
+    /// parse against readelf's view of the same file. A build that asks for an
+    /// interpreter (a plain dynamic link, or Debian's musl-gcc wrapper, which
+    /// turns -static-pie into a dynamic PIE) reports readelf's interpreter path.
     func testRealBinaries() throws {
         guard FormatsHost.has("readelf") else { throw XCTSkip("readelf not installed") }
         let dir = FormatsHost.temporaryDirectory(self)
@@ -301,11 +412,16 @@ final class ELFTests: XCTestCase {
             let label = "\(compiler) \(flags)"
             guard FormatsHost.shell("\(compiler) \(flags) -O0 -o '\(out.path)' t.c", in: dir) != nil,
                   let program = FormatsHost.shell("readelf -lW '\(out.path)'") else { continue }
-            if program.contains("INTERP") {
-                XCTAssertEqual(elfError([UInt8](try Data(contentsOf: out))), .interpreterNotSupported, label)
+            try checkAgainstReadelf(out, program: program, label: label)
+            if let line = program.split(separator: "\n").first(where: { $0.contains("Requesting program interpreter: ") }) {
+                let wanted = line.split(separator: ":", maxSplits: 1)[1].dropFirst().dropLast()   // " path]"
+                let bytes = [UInt8](try Data(contentsOf: out))
+                let request = try XCTUnwrap(try parseELF(bytes).get().interpreter, label)
+                let raw = Array(bytes[Int(request.fileOffset)..<Int(request.fileOffset) + request.size])
+                let path = try raw.withUnsafeBytes { try ELFExecutable.interpreterPath($0) }
+                XCTAssertEqual(path, String(wanted), label)
             } else {
                 staticBuilds += 1
-                try checkAgainstReadelf(out, program: program, label: label)
             }
         }
         if staticBuilds == 0 { throw XCTSkip("no C compiler here links static binaries") }

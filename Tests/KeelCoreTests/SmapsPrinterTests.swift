@@ -102,6 +102,17 @@ final class SmapsPrinterTests: XCTestCase {
         XCTAssertEqual(freed.lazyFree, 4096)
     }
 
+    /// An mlocked region's pages count in Locked by their Pss share.
+    func testLocked() {
+        let locked = SmapsPage(mapcount: 2, isAnonymous: true, isSwapBacked: true, isDirty: true, isYoung: true,
+                               isLocked: true)
+        let s = stats([locked, locked, anon()])
+        XCTAssertEqual(s.pssLocked >> MemorySizeStats.pssShift, 4096)
+        var out = ""
+        s.writeCounts(rollup: false, to: &out)
+        XCTAssertTrue(out.hasSuffix("Locked:                4 kB\n"))
+    }
+
     /// The rollup: Linux's header over the whole range, and the three Pss lines.
     func testRollupMatchesLinux() {
         var out = ""
@@ -133,6 +144,8 @@ final class SmapsPrinterTests: XCTestCase {
         XCTAssertEqual(line([.read, .write, .shared, .mayRead, .mayWrite, .mayShare, .dontCopy]),
                        "VmFlags: rd wr sh mr mw ms dc \n")
         XCTAssertEqual(line([]), "VmFlags: \n")
+        XCTAssertEqual(line([.read, .write, .mayRead, .mayWrite, .mayExec, .locked, .dontDump]),
+                       "VmFlags: rd wr mr mw me lo dd \n")
         let vma = VMA(start: VirtAddr(0x55ce_da2a_7000), end: VirtAddr(0x55ce_da2a_9000),
                       flags: [.read, .mayRead, .mayWrite, .mayExec], backing: fileAt(1, 0))
         let clean = SmapsPage(mapcount: 1, isAnonymous: false, isSwapBacked: false, isDirty: false, isYoung: true)

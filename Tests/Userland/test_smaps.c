@@ -5,7 +5,8 @@
  * mm/vmstat.c), checked on the host and on Keel alike:
  *   - every smaps entry is a maps line, Linux's fields in Linux's order and
  *     columns, THPeligible and VmFlags, and the regions are the maps file's;
- *   - written anonymous pages are Private_Dirty and Anonymous; after fork the
+ *   - written anonymous pages are Private_Dirty and Anonymous (and Locked
+ *     once mlocked, with "lo" in VmFlags); after fork the
  *     pages are Shared_Dirty in parent and child with Pss halved, a page the
  *     child writes is its own again, and once the child is gone the parent's
  *     pages are private again;
@@ -292,6 +293,15 @@ static void test_anonymous(void)
        e ? e->v[F_REFERENCED] : -1);
     ok(e && strncmp(e->vmflags, "rd wr mr mw me ", 15) == 0, "VmFlags of a private read-write region: rd wr mr mw me",
        "\"%s\"", e ? e->vmflags : why);
+    ok(e && e->v[F_LOCKED] == 0, "not mlocked: Locked 0", "Locked %lld", e ? e->v[F_LOCKED] : -1);
+    if (mlock(p, ANON_PAGES * PAGE) != 0) {
+        skip("mlocked: Locked = Pss, VmFlags lo", errno == EPERM || errno == ENOMEM ? "mlock not allowed here" : "mlock failed");
+    } else {
+        e = entry_at(p);
+        ok(e && e->v[F_LOCKED] == want && strstr(e->vmflags, "lo ") != NULL, "mlocked: Locked = Pss, VmFlags lo",
+           "Locked %lld, VmFlags \"%s\"", e ? e->v[F_LOCKED] : -1, e ? e->vmflags : why);
+        munlock(p, ANON_PAGES * PAGE);
+    }
     release(p, ANON_PAGES);
 }
 

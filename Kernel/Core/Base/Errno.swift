@@ -11,6 +11,9 @@ public enum Errno: Int32, Error, Sendable {
     case EMFILE = 24, ENOTTY = 25, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31
     case EPIPE = 32, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39
     case ELOOP = 40, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110
+    /// Accessing a corrupted shared library: execve's PT_INTERP names a file
+    /// that is not an ELF loader for this machine. Linux: ELIBBAD
+    case ELIBBAD = 80
     /// A file system found its on-disk structures inconsistent. Linux: EFSCORRUPTED
     case EUCLEAN = 117
     /// Kernel-internal, never seen by a program: the call was interrupted by
@@ -68,6 +71,7 @@ extension Errno {
         case .EOVERFLOW: "EOVERFLOW"
         case .EOPNOTSUPP: "EOPNOTSUPP"
         case .ETIMEDOUT: "ETIMEDOUT"
+        case .ELIBBAD: "ELIBBAD"
         case .EUCLEAN: "EUCLEAN"
         case .ERESTARTSYS: "ERESTARTSYS"
         }

@@ -14,7 +14,8 @@ public enum ELF {
 
     /// Executable linked at fixed addresses. Linux: ET_EXEC
     public static let typeExec: UInt16 = 2
-    /// Position-independent object; for execve, a static-PIE executable. Linux: ET_DYN
+    /// Position-independent object; for execve, a PIE program (static or
+    /// dynamically linked) or the dynamic loader itself. Linux: ET_DYN
     public static let typeDyn: UInt16 = 3
     /// AMD x86-64. Linux: EM_X86_64
     public static let machineX86_64: UInt16 = 62
@@ -29,7 +30,7 @@ public enum ELF {
 
     /// Loadable segment. Linux: PT_LOAD
     public static let ptLoad: UInt32 = 1
-    /// Path of the dynamic linker. Linux: PT_INTERP
+    /// Path of the dynamic loader, NUL included. Linux: PT_INTERP
     public static let ptInterp: UInt32 = 3
     /// The program header table itself. Linux: PT_PHDR
     public static let ptPhdr: UInt32 = 6
@@ -38,7 +39,8 @@ public enum ELF {
     /// Stack permissions (only its flags matter). Linux: PT_GNU_STACK
     public static let ptGNUStack: UInt32 = 0x6474_e551
 
-    /// Where execve places a static-PIE (ET_DYN) image: two thirds of the
+    /// Where execve places a position-independent (ET_DYN) program, static or
+    /// dynamically linked (its loader goes where mmap finds room): two thirds of the
     /// 47-bit user window, page-aligned, the value Linux's ELF_ET_DYN_BASE has on
     /// x86-64 without randomisation, so Keel's /proc/self/maps of a PIE reads
     /// like Linux's under `setarch -R`. It lies well below KernelLayout.taskSize.

@@ -1,7 +1,7 @@
 // Why execve refused a file. The ELF parser reads untrusted bytes, so every
-// malformed input ends here instead of in a trap; the caller turns all of these
-// into ENOEXEC (Linux returns ENOEXEC or EINVAL from load_elf_binary) and logs
-// `description` so the user learns which check failed.
+// malformed input ends here instead of in a trap; the caller turns these into
+// the errno Linux gives (ENOEXEC for the program; for its interpreter, see
+// `interpreterFailure`) and logs `description` so the user learns which check failed.
 
 /// A reason an ELF file cannot be executed. Segment payloads are indices into
 /// the program header table. Linux: the `goto out` paths of load_elf_binary()
@@ -44,8 +44,8 @@ public enum ELFError: Error, Equatable, CustomStringConvertible {
     case noLoadSegments
     /// e_entry, after the load bias, is not a user address.
     case entryOutsideUserSpace
-    /// PT_INTERP: a dynamically linked program; Keel runs static binaries only.
-    case interpreterNotSupported
+    /// PT_INTERP's path is under 2 or over PATH_MAX bytes, or does not end in a NUL.
+    case badInterpreterPath
 
     public var description: String {
         switch self {
@@ -66,7 +66,39 @@ public enum ELFError: Error, Equatable, CustomStringConvertible {
         case .overlappingSegments(let i): return "segment " + String(i) + " overlaps or precedes the previous one"
         case .noLoadSegments: return "no loadable segments"
         case .entryOutsideUserSpace: return "entry point outside user space"
-        case .interpreterNotSupported: return "dynamically linked (PT_INTERP): only static binaries are supported"
+        case .badInterpreterPath: return "PT_INTERP is not a NUL-terminated path of 2 to PATH_MAX bytes"
+        }
+    }
+}
+
+/// How execve fails. Linux reads and checks both ELF files (the program and
+/// its interpreter) before the point of no return, where errors return to the
+/// caller, but maps the interpreter after it, where errors kill the process.
+public enum ExecFailure: Error, Equatable, Sendable {
+    /// execve returns this error; the calling program goes on.
+    case error(Errno)
+    /// execve does not return: the process dies of SIGSEGV.
+    /// Linux: force_fatal_sig(SIGSEGV) in bprm_execve() after point_of_no_return
+    case killed
+}
+
+extension ELFError {
+    /// What Linux makes of this error in the interpreter rather than the
+    /// program: a file shorter than its ELF header is EIO (elf_read() falls
+    /// short); a file that is not an x86-64 ELF object, or whose program header
+    /// table is unusable, is ELIBBAD ("accessing a corrupted shared library");
+    /// anything wrong with its type, segments or entry point is found while
+    /// mapping it, past the point of no return. Linux: load_elf_binary(),
+    /// load_elf_interp()
+    public var interpreterFailure: ExecFailure {
+        switch self {
+        case .truncated(.fileHeader): return .error(.EIO)
+        case .badMagic, .notELF64, .wrongEndianness, .wrongVersion, .wrongMachine, .badProgramHeaderSize,
+             .badProgramHeaderCount, .truncated(.programHeaders):
+            return .error(.ELIBBAD)
+        case .wrongType, .segmentOutOfFile, .filesizeExceedsMemsize, .misalignedSegment, .segmentOutsideUserSpace,
+             .overlappingSegments, .noLoadSegments, .entryOutsideUserSpace, .badInterpreterPath:
+            return .killed
         }
     }
 }

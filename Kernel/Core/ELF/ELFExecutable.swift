@@ -2,17 +2,38 @@
 // mappings, the entry point, the auxiliary-vector facts and the start of the
 // heap. Pure arithmetic over the file's bytes; building the address space is
 // the caller's job. Every malformed input becomes an ELFError, never a trap.
+//
+// A dynamically linked program is two ELF files: the program, whose PT_INTERP
+// names its dynamic loader (/lib64/ld-linux-x86-64.so.2), and that loader, an
+// ET_DYN object the kernel maps wherever mmap finds room and starts instead of
+// the program. Both are parsed here, in their two roles.
 
-/// A static ELF64 executable (ET_EXEC, or static-PIE ET_DYN) validated and
-/// placed in a user address space. Linux: the parsing half of load_elf_binary()
-/// (fs/binfmt_elf.c)
+/// An ELF64 executable (ET_EXEC, or position-independent ET_DYN) or dynamic
+/// loader validated and placed in a user address space. Linux: the parsing
+/// half of load_elf_binary() and load_elf_interp() (fs/binfmt_elf.c)
 public struct ELFExecutable {
-    /// True for ET_DYN (static-PIE), which is relocated by `loadBias`.
+    /// Which of execve's two ELF files is parsed, which decides where an ET_DYN goes.
+    public enum Role: Equatable, Sendable {
+        /// The file execve was given: an ET_DYN goes at ELF.etDynBase; its
+        /// PT_INTERP, if any, is reported in `interpreter`. Linux: load_elf_binary()
+        case program
+        /// The dynamic loader a program's PT_INTERP names: an ET_DYN's first page
+        /// goes at `base` (chosen by get_unmapped_area for `mappingSpan`); its own
+        /// PT_INTERP is ignored. Linux: load_elf_interp()
+        case interpreter(base: VirtAddr)
+    }
+
+    /// True for ET_DYN (a PIE or the dynamic loader), which is relocated by `loadBias`.
     public let isPositionIndependent: Bool
-    /// Added to every p_vaddr: 0 for ET_EXEC; for ET_DYN, ELF.etDynBase (aligned
-    /// down to the largest power-of-two p_align) minus the first PT_LOAD's page.
-    /// Linux: load_bias
+    /// Added to every p_vaddr: 0 for ET_EXEC; for an ET_DYN program, ELF.etDynBase
+    /// (aligned down to the largest power-of-two p_align) minus the first
+    /// PT_LOAD's page; for an ET_DYN interpreter, its base minus that page.
+    /// Linux: load_bias (the program), load_addr (the interpreter, AT_BASE)
     public let loadBias: UInt64
+    /// The program's PT_INTERP: where the loader's path lies in the file, to be
+    /// read and checked by `interpreterPath(_:)`. nil for a static program and
+    /// for the interpreter role.
+    public let interpreter: InterpreterRequest?
     /// Where user mode starts, bias applied. Linux: e_entry + load_bias (AT_ENTRY)
     public let entry: VirtAddr
     /// Non-empty PT_LOAD segments, sorted by address, non-overlapping, inside
@@ -53,12 +74,14 @@ public struct ELFExecutable {
 
     /// Validates `image`, the first bytes of a file of `fileLength` bytes (the
     /// whole file when nil; at least `headerBytes` of it otherwise), and lays it
-    /// out. The result refers to the file only by offsets, so it outlives `image`.
-    public init(parsing image: UnsafeRawBufferPointer, fileLength: Int? = nil) throws(ELFError) {
+    /// out for `role`. The result refers to the file only by offsets, so it
+    /// outlives `image`.
+    public init(parsing image: UnsafeRawBufferPointer, fileLength: Int? = nil, role: Role = .program) throws(ELFError) {
         let fileLength = fileLength ?? image.count
         let file = LittleEndianBytes(bytes: image)
         let header = try ELFHeader(file)
-        let bias = try Self.loadBias(file, header)
+        let plan = try LoadPlan(file, header, role: role)
+        let bias = plan.bias(header, role: role)
 
         var segments: [LoadSegment] = []
         var phdrVaddr: UInt64?
@@ -92,6 +115,7 @@ public struct ELFExecutable {
 
         self.isPositionIndependent = header.type == ELF.typeDyn
         self.loadBias = bias
+        self.interpreter = plan.interpreter
         self.entry = VirtAddr(entry)
         self.segments = segments
         self.programHeaderAddress = phdrVaddr.map { VirtAddr($0 &+ bias) }
@@ -102,25 +126,28 @@ public struct ELFExecutable {
         self.tls = tls
     }
 
-    /// The first pass over the program headers, as in Linux: refuse PT_INTERP
-    /// before anything is placed, then derive the bias from the first PT_LOAD and
-    /// the largest power-of-two alignment any PT_LOAD asks for.
-    /// Linux: the PT_INTERP loop, maximum_alignment() and the ET_DYN branch of load_elf_binary()
-    private static func loadBias(_ file: LittleEndianBytes, _ header: ELFHeader) throws(ELFError) -> UInt64 {
-        var firstVaddr: UInt64?
-        var alignment = pageSize
-        for index in 0..<header.programHeaderCount {
-            let ph = ELFProgramHeader(file, header: header, index: index)
-            if ph.type == ELF.ptInterp { throw .interpreterNotSupported }
-            guard ph.type == ELF.ptLoad else { continue }
-            if firstVaddr == nil { firstVaddr = ph.vaddr }
-            if ph.align > alignment, ph.align & (ph.align - 1) == 0 { alignment = ph.align }
-        }
-        guard let firstVaddr else { throw .noLoadSegments }
-        guard header.type == ELF.typeDyn else { return 0 }
-        // Wrapping on purpose: a nonsensical p_vaddr yields addresses that the
-        // per-segment user-space check then rejects.
-        return ((ELF.etDynBase & ~(alignment - 1)) &- firstVaddr) & ~(pageSize - 1)
+    /// How much address space the PT_LOAD segments span as linked, from the
+    /// first one's page to the end of the last, and the alignment their base
+    /// needs (the largest power-of-two p_align, at least a page): what execve
+    /// asks get_unmapped_area for before it places an interpreter with
+    /// `.interpreter(base:)`. A span that wraps is reported as UInt64.max, which
+    /// no address space has room for. Linux: total_mapping_size(), maximum_alignment()
+    public static func mappingSpan(of image: UnsafeRawBufferPointer) throws(ELFError) -> (size: UInt64, alignment: UInt64) {
+        let file = LittleEndianBytes(bytes: image)
+        let header = try ELFHeader(file)
+        let plan = try LoadPlan(file, header, role: .interpreter(base: VirtAddr(0)))
+        let start = plan.firstVaddr & ~(pageSize - 1)
+        guard plan.lastEnd >= start else { return (UInt64.max, plan.alignment) }
+        return (plan.lastEnd - start, plan.alignment)
+    }
+
+    /// The path in PT_INTERP's bytes (`request.size` of them read from
+    /// `request.fileOffset`): it must end in a NUL, and ends at its first NUL.
+    /// Linux: the "make sure path is NULL terminated" check of load_elf_binary()
+    public static func interpreterPath(_ bytes: UnsafeRawBufferPointer) throws(ELFError) -> String {
+        guard let last = bytes.last, last == 0 else { throw .badInterpreterPath }
+        let length = bytes.firstIndex(of: 0) ?? 0
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<length]), as: UTF8.self)
     }
 
     /// Where file byte `offset` appears in memory, if a segment maps it from the file.
@@ -129,5 +156,63 @@ public struct ELFExecutable {
             return segment.start + (offset - segment.fileOffset)
         }
         return nil
+    }
+}
+
+/// Where a program's PT_INTERP keeps the loader's path: `size` bytes (2 through
+/// PATH_MAX, NUL included) at `fileOffset`. Linux: elf_ppnt->p_offset, p_filesz
+public struct InterpreterRequest: Equatable, Sendable {
+    public let fileOffset: UInt64
+    public let size: Int
+}
+
+/// The first pass over the program headers, as in Linux: find PT_INTERP and
+/// refuse a bad one before anything is placed, and note the first PT_LOAD's
+/// address, the end of the last and the largest power-of-two alignment any
+/// asks for. Linux: the PT_INTERP loop, maximum_alignment() and
+/// total_mapping_size() of fs/binfmt_elf.c
+private struct LoadPlan {
+    var firstVaddr: UInt64
+    /// p_vaddr + p_memsz of the last PT_LOAD (wrapping on purpose: a nonsensical
+    /// one yields addresses the per-segment checks then reject).
+    var lastEnd: UInt64
+    var alignment: UInt64
+    var interpreter: InterpreterRequest?
+
+    init(_ file: LittleEndianBytes, _ header: ELFHeader, role: ELFExecutable.Role) throws(ELFError) {
+        var firstVaddr: UInt64?
+        var lastEnd: UInt64 = 0
+        var alignment = pageSize
+        var interpreter: InterpreterRequest?
+        for index in 0..<header.programHeaderCount {
+            let ph = ELFProgramHeader(file, header: header, index: index)
+            // Only the first PT_INTERP counts, and only the program's.
+            if ph.type == ELF.ptInterp, role == .program, interpreter == nil {
+                guard ph.fileSize >= 2, ph.fileSize <= UInt64(PathWalk.pathMax) else { throw .badInterpreterPath }
+                interpreter = InterpreterRequest(fileOffset: ph.offset, size: Int(ph.fileSize))
+            }
+            guard ph.type == ELF.ptLoad else { continue }
+            if firstVaddr == nil { firstVaddr = ph.vaddr }
+            lastEnd = ph.vaddr &+ ph.memSize
+            if ph.align > alignment, ph.align & (ph.align - 1) == 0 { alignment = ph.align }
+        }
+        guard let firstVaddr else { throw .noLoadSegments }
+        self.firstVaddr = firstVaddr
+        self.lastEnd = lastEnd
+        self.alignment = alignment
+        self.interpreter = interpreter
+    }
+
+    /// The load bias: 0 for ET_EXEC; an ET_DYN's first page goes at ELF.etDynBase
+    /// (a program, aligned down to `alignment`) or at the interpreter's base.
+    /// Linux: the ET_DYN branch of load_elf_binary(); load_addr in load_elf_interp()
+    func bias(_ header: ELFHeader, role: ELFExecutable.Role) -> UInt64 {
+        guard header.type == ELF.typeDyn else { return 0 }
+        // Wrapping on purpose: a nonsensical p_vaddr yields addresses that the
+        // per-segment user-space check then rejects.
+        switch role {
+        case .program: return ((ELF.etDynBase & ~(alignment - 1)) &- firstVaddr) & ~(pageSize - 1)
+        case .interpreter(let base): return base.value &- (firstVaddr & ~(pageSize - 1))
+        }
     }
 }

@@ -36,13 +36,17 @@ public struct SmapsPage: Sendable {
     public var isDirty: Bool
     /// The PTE's accessed bit. Linux: pte_young()
     public var isYoung: Bool
+    /// Its region is mlocked. Linux: vma->vm_flags & VM_LOCKED
+    public var isLocked: Bool
 
-    public init(mapcount: Int32, isAnonymous: Bool, isSwapBacked: Bool, isDirty: Bool, isYoung: Bool) {
+    public init(mapcount: Int32, isAnonymous: Bool, isSwapBacked: Bool, isDirty: Bool, isYoung: Bool,
+                isLocked: Bool = false) {
         self.mapcount = mapcount
         self.isAnonymous = isAnonymous
         self.isSwapBacked = isSwapBacked
         self.isDirty = isDirty
         self.isYoung = isYoung
+        self.isLocked = isLocked
     }
 }
 
@@ -67,12 +71,13 @@ public struct MemorySizeStats: Equatable, Sendable {
     /// Anonymous pages not backed by swap and clean: given up by MADV_FREE.
     /// Linux: mss->lazyfree
     public var lazyFree: UInt64 = 0
-    /// Linux: mss->pss, pss_dirty, pss_anon, pss_file, pss_shmem
+    /// Linux: mss->pss, pss_dirty, pss_anon, pss_file, pss_shmem, pss_locked
     public var pss: UInt64 = 0
     public var pssDirty: UInt64 = 0
     public var pssAnonymous: UInt64 = 0
     public var pssFile: UInt64 = 0
     public var pssShmem: UInt64 = 0
+    public var pssLocked: UInt64 = 0
 
     public init() {}
 
@@ -89,6 +94,7 @@ public struct MemorySizeStats: Equatable, Sendable {
         let isPrivate = page.mapcount < 2
         let share = isPrivate ? size << Self.pssShift : (size << Self.pssShift) / UInt64(page.mapcount)
         pss += share
+        if page.isLocked { pssLocked += share }
         if page.isAnonymous {
             pssAnonymous += share
         } else if page.isSwapBacked {
@@ -105,8 +111,8 @@ public struct MemorySizeStats: Equatable, Sendable {
     }
 
     /// The count lines from Rss to Locked; the rollup adds Pss_Anon, Pss_File
-    /// and Pss_Shmem after Pss_Dirty. Keel has no KSM, huge pages, swap or
-    /// mlock, so their lines are 0 as on a Linux system without them.
+    /// and Pss_Shmem after Pss_Dirty. Keel has no KSM, huge pages or swap, so
+    /// their lines are 0 as on a Linux system without them.
     /// Linux: __show_smap()
     public func writeCounts<Sink: TextSink>(rollup: Bool, to out: inout Sink) {
         Self.line("Rss:            ", resident, to: &out)
@@ -132,7 +138,7 @@ public struct MemorySizeStats: Equatable, Sendable {
         Self.line("Private_Hugetlb: ", 0, width: 7, to: &out)
         Self.line("Swap:           ", 0, to: &out)
         Self.line("SwapPss:        ", 0, to: &out)
-        Self.line("Locked:         ", 0, to: &out)
+        Self.line("Locked:         ", pssLocked >> Self.pssShift, to: &out)
     }
 
     /// Count lines an smaps entry has: Size, KernelPageSize, MMUPageSize and
@@ -184,7 +190,8 @@ extension VMA {
     }
 
     /// Room for an entry after its maps line: 22 count lines of at most 17 +
-    /// 20 digits + 4 bytes, THPeligible, and VmFlags with every name Keel has.
+    /// 20 digits + 4 bytes, THPeligible, and VmFlags with every name Keel has
+    /// (12 of them).
     private static let countsCapacity = 1024
 
     private static let thpEligibleLine: StaticString = "THPeligible:           0\n"
@@ -209,7 +216,7 @@ extension VMFlags {
     /// Linux: the mnemonics[] table of show_smap_vma_flags()
     static let mnemonics: [(bit: Int, name: StaticString)] = [
         (0, "rd"), (1, "wr"), (2, "ex"), (3, "sh"), (4, "mr"), (5, "mw"), (6, "me"), (7, "ms"),
-        (8, "gd"), (17, "dc"),
+        (8, "gd"), (13, "lo"), (17, "dc"), (26, "dd"),
     ]
 
     /// "VmFlags: ", the set flags' names, lowest bit first, each followed by a

@@ -318,12 +318,12 @@ extension VMATree {
     }
 }
 
-// MARK: - mprotect
+// MARK: - mprotect, mlock
 //
-// mprotect: give every page in a range new access bits. Regions straddling the
-// range ends are split, the pieces inside get the new flags, and pieces that now
-// match a neighbour are merged again, so mprotect there and back leaves the
-// regions as they were.
+// mprotect and mlock change the flags of every page in a range. Regions
+// straddling the range ends are split, the pieces inside get the new flags, and
+// pieces that now match a neighbour are merged again, so a change there and
+// back leaves the regions as they were.
 
 extension VMATree {
     /// Sets the access bits (a subset of `VMFlags.access`) of every page in [start, end),
@@ -334,8 +334,28 @@ extension VMATree {
     /// rewrites the PTEs in the range. Linux: do_mprotect_pkey() + mprotect_fixup()
     public mutating func protectRange(_ start: VirtAddr, _ end: VirtAddr,
                                       protection: VMFlags) throws(VMError) {
-        let end = end.alignedUp()
         guard start.isPageAligned, protection.isSubset(of: .access) else { throw .invalidArgument }
+        try changeFlags(start, end) { (flags) throws(VMError) in
+            let changed = flags.withAccess(protection)
+            guard changed.accessIsPermitted else { throw .accessDenied }
+            return changed
+        }
+    }
+
+    /// Sets or clears `flags` on every page in [start, end) (`end` rounded up to
+    /// a page; `start` page-aligned). ENOMEM if part of the range is unmapped or
+    /// the splits would pass max_map_count; nothing changes then.
+    /// Linux: apply_vma_lock_flags() → mlock_fixup() (VM_LOCKED), madvise_update_vma()
+    public mutating func setFlags(_ flags: VMFlags, on: Bool, _ start: VirtAddr, _ end: VirtAddr) throws(VMError) {
+        try changeFlags(start, end) { (old) throws(VMError) in on ? old.union(flags) : old.subtracting(flags) }
+    }
+
+    /// Every region of [start, end) gets `change(its flags)`: first each is
+    /// checked (a hole is ENOMEM, `change` may refuse), then the edges are
+    /// split, the flags set, and neighbours merged. On error nothing changes.
+    private mutating func changeFlags(_ start: VirtAddr, _ end: VirtAddr,
+                                      _ change: (VMFlags) throws(VMError) -> VMFlags) throws(VMError) {
+        let end = end.alignedUp()
         guard start <= end else { throw .noMemory }
         guard start < end else { return }
 
@@ -344,9 +364,7 @@ extension VMATree {
         var node = first
         while covered < end {
             guard node != vmaNil, pool[node].vma.start <= covered else { throw .noMemory }
-            guard pool[node].vma.flags.withAccess(protection).accessIsPermitted else {
-                throw .accessDenied
-            }
+            _ = try change(pool[node].vma.flags)
             covered = pool[node].vma.end
             node = pool[node].next
         }
@@ -360,7 +378,7 @@ extension VMATree {
         node = first
         while node != vmaNil && pool[node].vma.start < end {
             if pool[node].vma.end > end { split(node, at: end) }
-            pool[node].vma.flags = pool[node].vma.flags.withAccess(protection)
+            pool[node].vma.flags = try change(pool[node].vma.flags)
             node = pool[node].next
         }
 

@@ -28,8 +28,14 @@ public struct VMFlags: OptionSet, Hashable, Sendable {
     public static let mayShare = VMFlags(rawValue: 0x80)
     /// A fault just below the region extends it downwards: the stack. Linux: VM_GROWSDOWN
     public static let growsDown = VMFlags(rawValue: 0x100)
+    /// The pages are kept in memory (mlock): present from the call on, never
+    /// reclaimed. Linux: VM_LOCKED
+    public static let locked = VMFlags(rawValue: 0x2000)
     /// fork leaves this region out of the child (madvise MADV_DONTFORK). Linux: VM_DONTCOPY
     public static let dontCopy = VMFlags(rawValue: 0x2_0000)
+    /// A core dump would leave this region out (madvise MADV_DONTDUMP; Keel
+    /// writes no core dumps). Linux: VM_DONTDUMP
+    public static let dontDump = VMFlags(rawValue: 0x400_0000)
 
     /// The bits mprotect changes. Linux: VM_ACCESS_FLAGS
     public static let access: VMFlags = [.read, .write, .exec]

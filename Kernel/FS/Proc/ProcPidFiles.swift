@@ -71,7 +71,7 @@ enum ProcPidFiles {
             mm.pageTable.forEachLeaf(in: vma.start..<vma.end) { leaf in
                 var virt = max(leaf.virt, vma.start)
                 let leafEnd = min(leaf.virt + leaf.size.bytes, vma.end)
-                let pte = leaf.entry.flags
+                let pte = leaf.entry.flags, locked = vma.flags.contains(.locked)
                 while virt < leafEnd {
                     let frame = leaf.entry.frame + (virt - leaf.virt)
                     if frame != ZeroPage.frame {
@@ -79,7 +79,7 @@ enum ProcPidFiles {
                         stats.account(SmapsPage(mapcount: MapCount.mappers(frame), isAnonymous: flags.contains(.anon),
                                                 isSwapBacked: flags.contains(.swapBacked),
                                                 isDirty: pte.contains(.dirty) || flags.contains(.dirty),
-                                                isYoung: pte.contains(.accessed)))
+                                                isYoung: pte.contains(.accessed), isLocked: locked))
                     }
                     virt = virt + pageSize
                 }
