@@ -37,10 +37,6 @@ final class AddressTests: XCTestCase {
             Fmt.writeHex(v, digits: width, to: &out)
             XCTAssertEqual(out, Fmt.hex(v, digits: width))
         }
-        var spaces = ""
-        Fmt.writeSpaces(3, to: &spaces)
-        Fmt.writeSpaces(-1, to: &spaces)
-        XCTAssertEqual(spaces, "   ")
         var length = TextLength(), window = TextWindow(start: 2, capacity: 5)
         for sink in ["ab", "cdef"] { length.write(sink); window.write(sink) }
         Fmt.writeHex(0xbeef, to: &length)

@@ -41,6 +41,13 @@ struct LineBuffer: TextSink {
         var text = s
         text.withUTF8 { write(utf8: $0) }
     }
+    /// One byte (an ASCII character): no String, no copy call.
+    mutating func put(_ byte: UInt8) {
+        precondition(count < storage.count, "line longer than its buffer")
+        storage[count] = byte
+        count += 1
+    }
+
     mutating func write(utf8 bytes: UnsafeBufferPointer<UInt8>) {
         precondition(count + bytes.count <= storage.count, "line longer than its buffer")
         guard let from = bytes.baseAddress, let to = storage.baseAddress else { return }
@@ -157,15 +164,6 @@ public enum Fmt {
                 buffer[at] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
                 rest >>= 4
             } while rest > 0
-        }
-    }
-
-    /// `count` spaces (none if `count` is not positive).
-    public static func writeSpaces<Sink: TextSink>(_ count: Int, to out: inout Sink) {
-        guard count > 0 else { return }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
-            buffer.initialize(repeating: UInt8(ascii: " "))
-            out.write(utf8: UnsafeBufferPointer(buffer))
         }
     }
 

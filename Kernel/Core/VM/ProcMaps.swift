@@ -74,31 +74,38 @@ func escapedNewlines(_ path: String) -> String {
 func writeMapsLine<Sink: TextSink>(start: VirtAddr, end: VirtAddr, flags: VMFlags, offset: UInt64,
                                    file: MappedFileInfo?, name: String?, to out: inout Sink) {
     // The longest start: two 16-digit addresses, an offset, 8-digit device
-    // numbers and a 20-digit inode, with separators: 96 bytes.
+    // numbers and a 20-digit inode, with separators: 96 bytes; padded to the
+    // name column: no more.
     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96) { storage in
         var line = LineBuffer(storage)
         Fmt.writeHex(start.value, digits: 8, to: &line)
-        line.write("-")
+        line.put(UInt8(ascii: "-"))
         Fmt.writeHex(end.value, digits: 8, to: &line)
-        line.write(" ")
-        line.write(flags.contains(.read) ? "r" : "-")
-        line.write(flags.contains(.write) ? "w" : "-")
-        line.write(flags.contains(.exec) ? "x" : "-")
-        line.write(flags.contains(.mayShare) ? "s" : "p")
-        line.write(" ")
+        line.put(UInt8(ascii: " "))
+        line.put(UInt8(ascii: flags.contains(.read) ? "r" : "-"))
+        line.put(UInt8(ascii: flags.contains(.write) ? "w" : "-"))
+        line.put(UInt8(ascii: flags.contains(.exec) ? "x" : "-"))
+        line.put(UInt8(ascii: flags.contains(.mayShare) ? "s" : "p"))
+        line.put(UInt8(ascii: " "))
         Fmt.writeHex(offset, digits: 8, to: &line)
-        line.write(" ")
+        line.put(UInt8(ascii: " "))
         Fmt.writeHex(UInt64(file?.deviceMajor ?? 0), digits: 2, to: &line)
-        line.write(":")
+        line.put(UInt8(ascii: ":"))
         Fmt.writeHex(UInt64(file?.deviceMinor ?? 0), digits: 2, to: &line)
-        line.write(" ")
+        line.put(UInt8(ascii: " "))
         Fmt.writeDec(file?.inode ?? 0, to: &line)
-        line.write(" ")
-        out.write(utf8: line.bytes)
+        line.put(UInt8(ascii: " "))
         if let name {
-            Fmt.writeSpaces(procMapsNameColumn - line.count, to: &out)
+            while line.count < procMapsNameColumn { line.put(UInt8(ascii: " ")) }
+            out.write(utf8: line.bytes)
             out.write(name)
+        } else {
+            out.write(utf8: line.bytes)
         }
     }
-    out.write("\n")
+    out.write(newline)
 }
+
+/// The literals the hot printers write, typed so: a bare literal would pick
+/// the String overload of TextSink.write.
+let newline: StaticString = "\n"

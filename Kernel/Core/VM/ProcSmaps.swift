@@ -160,11 +160,13 @@ public struct MemorySizeStats: Equatable, Sendable {
     static func line<Sink: TextSink>(_ label: StaticString, _ bytes: UInt64, width: Int = 8, to out: inout Sink) {
         out.write(label)
         Fmt.writeDec(bytes >> 10, width: width, to: &out)
-        out.write(" kB\n")
+        out.write(kilobytes)
     }
 
     /// Bytes of each count line while its value has at most 8 digits.
     static let countLineLength = 28
+
+    private static let kilobytes: StaticString = " kB\n"
 }
 
 extension VMA {
@@ -222,11 +224,14 @@ extension VMFlags {
     /// "VmFlags: ", the set flags' names, lowest bit first, each followed by a
     /// space, and the newline. Linux: show_smap_vma_flags()
     public func writeSmapsVmFlags<Sink: TextSink>(to out: inout Sink) {
-        out.write("VmFlags: ")
+        out.write(Self.vmFlagsLabel)
         for (bit, name) in Self.mnemonics where rawValue & (1 << UInt64(bit)) != 0 {
             out.write(name)
-            out.write(" ")
+            out.write(Self.space)
         }
-        out.write("\n")
+        out.write(newline)
     }
+
+    private static let vmFlagsLabel: StaticString = "VmFlags: "
+    private static let space: StaticString = " "
 }
