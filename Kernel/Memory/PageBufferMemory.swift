@@ -1,8 +1,9 @@
 // Memory for the buffer cache: whole pages from the page allocator (a block of
 // 1, 2 or 4 KiB takes one page; a 64 KiB write-back bounce buffer an order-4
 // block), so that running out is a nil the cache turns into ENOMEM instead of
-// a trap in the Swift heap. It counts the pages it holds: /proc/meminfo's
-// Buffers. Linux: grow_buffers() → alloc_page(), nr_blockdev_pages()
+// a trap in the Swift heap. It counts the pages it holds, /proc/meminfo's
+// Buffers, and those of dirty buffers, part of its Dirty.
+// Linux: grow_buffers() → alloc_page(), nr_blockdev_pages(), NR_FILE_DIRTY
 
 import Synchronization
 
@@ -14,6 +15,15 @@ final class PageBufferMemory: BufferMemory {
     /// lock, so the count is an atomic word. Linux: nr_blockdev_pages()
     private static let heldPages = Atomic<Int>(0)
     static var pages: Int { heldPages.load(ordering: .relaxed) }
+    /// Of those, the pages of dirty buffers, for meminfo's Dirty (each mount
+    /// counts under its own lock: an atomic word too). Linux: a block
+    /// device's dirty pages in NR_FILE_DIRTY
+    private static let dirtyBufferPages = Atomic<Int>(0)
+    static var dirtyPages: Int { max(0, dirtyBufferPages.load(ordering: .relaxed)) }
+
+    func accountDirty(_ delta: Int, byteCount: Int) {
+        Self.dirtyBufferPages.add(delta << Self.order(of: byteCount), ordering: .relaxed)
+    }
 
     func allocate(byteCount: Int) -> UnsafeMutableRawPointer? {
         let order = Self.order(of: byteCount)

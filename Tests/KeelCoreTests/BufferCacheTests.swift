@@ -215,3 +215,44 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertEqual(device.bytes[2048], 3)
     }
 }
+
+/// Heap memory that keeps the dirty count the cache reports to it.
+private final class CountingMemory: BufferMemory {
+    var dirtyBytes = 0
+    func allocate(byteCount: Int) -> UnsafeMutableRawPointer? {
+        UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 512)
+    }
+    func free(_ memory: UnsafeMutableRawPointer, byteCount: Int) { memory.deallocate() }
+    func accountDirty(_ delta: Int, byteCount: Int) { dirtyBytes += delta * byteCount }
+}
+
+final class BufferCacheDirtyAccountingTests: XCTestCase {
+    /// Every buffer counts once while dirty (marking it twice does not count
+    /// twice), and out when written, forgotten or dropped with the cache:
+    /// what meminfo's Dirty adds for the buffer cache.
+    func testDirtyBuffersAreCountedInAndOut() throws {
+        let device = MemoryBlockDevice(sectors: 64)
+        let memory = CountingMemory()
+        var cache: BufferCache? = BufferCache(blockSize: 1024, capacity: 8, memory: memory)
+        for block in [1, 2, 3] as [UInt64] {
+            let buffer = try XCTUnwrap(cache).getblk(device, block)
+            cache?.markDirty(buffer)
+            cache?.markDirty(buffer)
+            cache?.brelse(buffer)
+        }
+        XCTAssertEqual(memory.dirtyBytes, 3 * 1024)
+        XCTAssertEqual(cache?.dirtyCount, 3)
+        XCTAssertEqual(cache?.hasDirtyBuffers, true)
+        cache?.forget(device, 2)
+        XCTAssertEqual(memory.dirtyBytes, 2 * 1024)
+        try cache?.writeDirtyBuffers(of: device)
+        XCTAssertEqual(memory.dirtyBytes, 0)
+        XCTAssertEqual(cache?.hasDirtyBuffers, false)
+        let again = try XCTUnwrap(cache).getblk(device, 5)
+        cache?.markDirty(again)
+        cache?.brelse(again)
+        XCTAssertEqual(memory.dirtyBytes, 1024)
+        cache = nil
+        XCTAssertEqual(memory.dirtyBytes, 0, "a cache dropped with a dirty buffer counts it out")
+    }
+}

@@ -34,6 +34,15 @@ public protocol BufferMemory: AnyObject {
     func allocate(byteCount: Int) -> UnsafeMutableRawPointer?
     /// Takes back memory `allocate` gave, with the same size.
     func free(_ memory: UnsafeMutableRawPointer, byteCount: Int)
+    /// A buffer of `byteCount` bytes became dirty (`delta` 1) or clean (-1):
+    /// the kernel counts it in /proc/meminfo's Dirty, as Linux counts a block
+    /// device's dirty pages in NR_FILE_DIRTY. Linux: folio_account_dirtied(),
+    /// folio_account_cleaned()
+    func accountDirty(_ delta: Int, byteCount: Int)
+}
+
+extension BufferMemory {
+    public func accountDirty(_ delta: Int, byteCount: Int) {}
 }
 
 /// Buffer memory from the Swift heap: malloc on the host. In the kernel a heap
@@ -132,6 +141,7 @@ public final class BufferCache {
         for buffer in buffers.values {
             buffer.newer = nil
             buffer.older = nil
+            setDirty(buffer, false)
             if let base = buffer.data.baseAddress { memory.free(base, byteCount: blockSize) }
         }
         if let bounce { memory.free(bounce, byteCount: maxMergedBlocks * blockSize) }
@@ -139,6 +149,8 @@ public final class BufferCache {
 
     /// Buffers now cached.
     public var count: Int { buffers.count }
+    /// Buffers newer than the disk.
+    public private(set) var dirtyCount = 0
 
     /// The buffer of `block`, held, without reading it: its data is stale unless
     /// `isUptodate`. ENOMEM if memory is short, EIO if the block is past the
@@ -237,18 +249,18 @@ public final class BufferCache {
     /// The held buffer's data is newer than the disk; it is also uptodate now.
     /// Linux: mark_buffer_dirty()
     public func markDirty(_ buffer: Buffer) {
-        buffer.isDirty = true
+        setDirty(buffer, true)
         buffer.isUptodate = true
     }
 
     /// Some buffer is newer than the disk (what the flusher looks for).
-    public var hasDirtyBuffers: Bool { buffers.values.contains { $0.isDirty } }
+    public var hasDirtyBuffers: Bool { dirtyCount > 0 }
 
     /// A freed block's buffer: its data need not reach the disk any more.
     /// Linux: bforget()
     public func forget(_ device: any BlockDevice, _ block: UInt64) {
         if let buffer = buffers[BufferKey(device: identity(device), block: block)] {
-            buffer.isDirty = false
+            setDirty(buffer, false)
         }
     }
 
@@ -329,7 +341,7 @@ public final class BufferCache {
                 try device.write(sector: try firstSector(of: buffer.block, count: 1, on: device),
                                  from: UnsafeRawBufferPointer(buffer.data))
                 statistics.writes += 1
-                buffer.isDirty = false
+                setDirty(buffer, false)
             }
             return
         }
@@ -342,7 +354,15 @@ public final class BufferCache {
         try device.write(sector: sector, from: UnsafeRawBufferPointer(start: bounce, count: offset))
         statistics.writes += 1
         statistics.merged += run.count - 1
-        for buffer in run { buffer.isDirty = false }
+        for buffer in run { setDirty(buffer, false) }
+    }
+
+    /// Every change of a buffer's dirtiness, counted here and by the memory.
+    private func setDirty(_ buffer: Buffer, _ dirty: Bool) {
+        guard buffer.isDirty != dirty else { return }
+        buffer.isDirty = dirty
+        dirtyCount += dirty ? 1 : -1
+        memory.accountDirty(dirty ? 1 : -1, byteCount: blockSize)
     }
 
     private func bounceBuffer() -> UnsafeMutableRawPointer? {
@@ -364,6 +384,7 @@ public final class BufferCache {
     }
 
     private func drop(_ buffer: Buffer) {
+        setDirty(buffer, false)
         unlink(buffer)
         buffers[BufferKey(device: identity(buffer.device), block: buffer.block)] = nil
         if let base = buffer.data.baseAddress { memory.free(base, byteCount: blockSize) }

@@ -16,7 +16,8 @@ public struct MemInfo: Equatable, Sendable {
     /// The buffer cache's pages (file-system metadata blocks, and the blocks of
     /// a block device read directly). Linux: nr_blockdev_pages()
     public var bufferPages: UInt64
-    /// Page-cache pages changed since their last write-back. Linux: NR_FILE_DIRTY
+    /// Page-cache pages and buffers changed since their last write-back.
+    /// Linux: NR_FILE_DIRTY
     public var dirtyPages: UInt64
     /// Page-cache pages being written back now. Linux: NR_WRITEBACK
     public var writebackPages: UInt64

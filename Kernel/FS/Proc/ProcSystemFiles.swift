@@ -4,8 +4,9 @@
 
 enum ProcSystemFiles {
     /// The page-cache gauges of Kernel/Memory/VMStat.swift, the buffer cache's
-    /// pages (outside Keel's page cache, counted in its file pages as Linux
-    /// does) and the zones' watermarks for MemAvailable. Linux: meminfo_proc_show()
+    /// pages (outside Keel's page cache, counted in its file pages, and its
+    /// dirty ones in Dirty, as Linux counts a block device's pages) and the
+    /// zones' watermarks for MemAvailable. Linux: meminfo_proc_show()
     static func meminfo() -> String {
         var low: UInt64 = 0, reserve: UInt64 = 0
         for type in ZoneType.allCases {
@@ -17,7 +18,8 @@ enum ProcSystemFiles {
         let buffers = UInt64(PageBufferMemory.pages)
         let info = MemInfo(totalPages: UInt64(PageAllocator.managedPages), freePages: UInt64(PageAllocator.freePages),
                            filePages: UInt64(VMStat.value(.filePages)) + buffers, bufferPages: buffers,
-                           dirtyPages: UInt64(VMStat.value(.fileDirty)), writebackPages: UInt64(VMStat.value(.writeback)),
+                           dirtyPages: UInt64(VMStat.value(.fileDirty) + PageBufferMemory.dirtyPages),
+                           writebackPages: UInt64(VMStat.value(.writeback)),
                            anonPages: UInt64(VMStat.value(.anonPages)), mappedPages: UInt64(VMStat.value(.fileMapped)),
                            shmemPages: UInt64(VMStat.value(.shmem)), lowWatermarkPages: low, reservePages: reserve,
                            slabPages: UInt64(Slab.totalPages), vmallocPages: UInt64(Vmalloc.mappedPages),
@@ -59,7 +61,7 @@ enum ProcSystemFiles {
 
     /// "name value" lines: Linux's names in Linux's order (the page counts,
     /// then the events), then Keel's own (see Kernel/Memory/VMStat.swift).
-    /// nr_file_pages holds the buffer cache's pages, as Linux's does.
+    /// nr_file_pages and nr_dirty hold the buffer cache's pages, as Linux's do.
     /// Linux: vmstat_show() over vmstat_text[]
     static func vmstat() -> String {
         let counters: [(String, UInt64)] = [
@@ -67,7 +69,7 @@ enum ProcSystemFiles {
             ("nr_anon_pages", UInt64(VMStat.value(.anonPages))),
             ("nr_mapped", UInt64(VMStat.value(.fileMapped))),
             ("nr_file_pages", UInt64(VMStat.value(.filePages) + PageBufferMemory.pages)),
-            ("nr_dirty", UInt64(VMStat.value(.fileDirty))),
+            ("nr_dirty", UInt64(VMStat.value(.fileDirty) + PageBufferMemory.dirtyPages)),
             ("nr_writeback", UInt64(VMStat.value(.writeback))),
             ("nr_shmem", UInt64(VMStat.value(.shmem))),
             ("pgpgin", VMStat.total(.sectorsIn) / 2),           // sectors → KiB, as vmstat_start()
