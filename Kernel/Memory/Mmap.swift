@@ -94,7 +94,7 @@ extension MM {
         if let file {
             backing = .file(attach(MappedFiles.get(file.path)), pageOffset: offset >> pageShift)
         } else if type != Mman.MAP_PRIVATE {
-            backing = .file(attach(MappedFiles.get(try Shmem.zeroSetup(length: length))), pageOffset: 0)
+            backing = .file(attach(MappedFiles.get(Shmem.zeroSetup(length: length))), pageOffset: 0)
         }
         do {
             try vmas.insert(VMA(start: start, end: end, flags: vmFlags, backing: backing))
