@@ -63,6 +63,35 @@ enum MemorySyscalls {
         return 0
     }
 
+    /// mlock(addr, len), mlock2(addr, len, flags) and munlock(addr, len).
+    /// mlock2's flags are an int in Linux; only MLOCK_ONFAULT is known.
+    /// Linux: SYSCALL_DEFINE2(mlock), SYSCALL_DEFINE3(mlock2), SYSCALL_DEFINE2(munlock)
+    static func mlock(_ a: SyscallArgs) throws(Errno) -> Int {
+        var lock: VMFlags = a.number == Syscall.munlock.rawValue ? [] : [.locked]
+        if a.number == Syscall.mlock2.rawValue {
+            let flags = UInt64(UInt32(truncatingIfNeeded: a.u64(2)))
+            guard flags & ~Mlock.MLOCK_ONFAULT == 0 else { throw .EINVAL }
+            if flags & Mlock.MLOCK_ONFAULT != 0 { lock.insert(.lockOnFault) }
+        }
+        let mm = try mm
+        try mm.mmapLock.withWrite { () throws(Errno) in try mm.mlock(a.address(0), length: a.u64(1), lock) }
+        return 0
+    }
+
+    /// mlockall(flags)
+    static func mlockall(_ a: SyscallArgs) throws(Errno) -> Int {
+        let mm = try mm
+        try mm.mmapLock.withWrite { () throws(Errno) in try mm.mlockall(a.int(0)) }
+        return 0
+    }
+
+    /// munlockall()
+    static func munlockall() throws(Errno) -> Int {
+        let mm = try mm
+        mm.mmapLock.withWrite { mm.munlockall() }
+        return 0
+    }
+
     /// msync(addr, length, flags): with MS_SYNC, the shared file pages of the
     /// range are written back and waited for, after mmap_lock is let go of.
     /// Linux: SYSCALL_DEFINE3(msync) → vfs_fsync_range()

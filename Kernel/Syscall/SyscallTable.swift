@@ -123,6 +123,10 @@ enum Syscall: Int {
     case sched_get_priority_max = 146
     case sched_get_priority_min = 147
     case sched_rr_get_interval = 148
+    case mlock = 149
+    case munlock = 150
+    case mlockall = 151
+    case munlockall = 152
     case prctl = 157
     case arch_prctl = 158
     case chroot = 161
@@ -168,6 +172,7 @@ enum Syscall: Int {
     case renameat2 = 316
     case getrandom = 318
     case memfd_create = 319
+    case mlock2 = 325
     case statx = 332
     case faccessat2 = 439
     // Keel's own, above Linux's range (Tests/Userland/keel.h)
@@ -280,6 +285,9 @@ enum SyscallTable {
         case .mremap: return try MemorySyscalls.mremap(a)
         case .msync: return try MemorySyscalls.msync(a)
         case .madvise: return try MemorySyscalls.madvise(a)
+        case .mlock, .mlock2, .munlock: return try MemorySyscalls.mlock(a)
+        case .mlockall: return try MemorySyscalls.mlockall(a)
+        case .munlockall: return try MemorySyscalls.munlockall()
         // processes and threads (ProcessSyscalls.swift, ChildSyscalls.swift → Kernel/Process)
         case .getpid: return Int(Scheduler.current.tgid)
         case .clone: return try ChildSyscalls.clone(a, frame: frame)
