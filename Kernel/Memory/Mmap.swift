@@ -1,8 +1,9 @@
 // Creating and removing mappings: mmap, munmap, brk, madvise, msync. These
 // edit an mm's VMAs only; pages are mapped later, by faults (PageFault.swift),
-// except for MAP_POPULATE and locked mappings (populated by Mlock.swift). The system calls in Kernel/Syscall/MemorySyscalls.swift
-// decode their registers and call the methods here, which check every argument
-// as Linux does, in Linux's order, with Linux's errno.
+// except for MAP_POPULATE and locked mappings (populated by Mlock.swift). The
+// system calls in Kernel/Syscall/MemorySyscalls.swift decode their registers
+// and call the methods here, which check every argument as Linux does, in
+// Linux's order, with Linux's errno.
 //
 // Two rules keep hostile arguments harmless:
 //   - lengths are page-aligned the way C computes PAGE_ALIGN on a size_t, so a

@@ -45,9 +45,10 @@ enum ProcessExit {
         // (and its release, which sleeps for the pipe's mutex, runs here,
         // under no lock). An empty table stands in for Linux's NULL; the swap
         // is under alloc_lock for /proc readers, the old table let go of after it.
+        let empty = FileTable()
         let files = task.allocLock.withLock { () -> FileTable in
             let old = task.files
-            task.files = FileTable()
+            task.files = empty
             return old
         }
         _ = consume files                   // the last reference (unless a thread shares it) closes them here
