@@ -43,6 +43,19 @@ final class FileTable {
         release(old)
     }
 
+    /// The open file behind `fd` and its close-on-exec bit, read together
+    /// (/proc/<pid>/fdinfo); nil if `fd` is not open. Linux: fget_task() +
+    /// close_on_exec() in seq_show()
+    func fileAndCloseOnExec(_ fd: Int) -> (OpenFile, Bool)? {
+        lock.withLock { () -> (OpenFile, Bool)? in
+            guard let file = table.entry(fd) else { return nil }
+            return (file, table.isCloseOnExec(fd))
+        }
+    }
+
+    /// The open descriptors, lowest first (/proc/<pid>/fd). Linux: proc_readfd_common()
+    var openDescriptors: [Int] { lock.withLock { table.openDescriptors } }
+
     func isCloseOnExec(_ fd: Int) -> Bool { lock.withLock { table.isCloseOnExec(fd) } }
     func setCloseOnExec(_ fd: Int, _ on: Bool) { lock.withLock { table.setCloseOnExec(fd, on) } }
 

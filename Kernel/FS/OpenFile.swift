@@ -63,6 +63,11 @@ final class OpenFile {
     }
 
     var inode: Inode { path.inode }
+    /// The offset, read without `positionLock` by /proc/<pid>/fdinfo (whose
+    /// reader may hold that very lock: it may be reading its own fdinfo). One
+    /// aligned word, so the value is an old one or a new one, never torn.
+    /// Linux: seq_show()'s unlocked read of f_pos
+    var offsetPeek: Int64 { offset }
     var flags: OpenFlags { OpenFlags(rawValue: flagBits.load(ordering: .relaxed)) }
     /// Most bytes one read of a generated (/proc) file returns: a short count the
     /// reader loops over, as for Linux's seq_file, with no more kernel memory.
@@ -128,7 +133,7 @@ final class OpenFile {
             let file = OpenFile(path: path, flags: flags.fileStatusFlags, operations: .device(driver))
             try driver.open(file: file, flags: flags)
             return file
-        case .symlink:
+        case .symlink, .magicLink:
             throw .ELOOP
         case .pipe, .fifo, .blockDevice:
             // Named pipes and opening a disk by its node are not done yet.

@@ -44,6 +44,10 @@ final class MM {
     /// Linux: mm_mt (the maple tree; older kernels: mm_rb + mmap list)
     var vmas = VMATree()
     var layout = MMLayout()
+    /// Flags every new mapping and heap page gets: mlockall(MCL_FUTURE)'s
+    /// lock bits. Protected by mmapLock; a new mm (fork, execve) starts
+    /// without them. Linux: mm->def_flags
+    var defFlags: VMFlags = []
     /// Linux: start_code, end_code, start_data, end_data, start_brk, brk, start_stack
     var startCode = VirtAddr(0), endCode = VirtAddr(0)
     var startData = VirtAddr(0), endData = VirtAddr(0)
@@ -154,6 +158,8 @@ final class MM {
         precondition(mmapLock.isWriteLocked, "dup_mmap() without the parent's mmap_lock held for writing")
         guard let child = MM() else { throw DuplicateFailure(partial: nil) }
         child.vmas = vmas                               // VMATree is a value: one array copy
+        // Memory locks are not inherited. Linux: dup_mmap()'s vm_flags_clear(tmp, VM_LOCKED_MASK)
+        if vmas.lockedVM > 0 { child.vmas.modifyAllFlags(merging: false) { $0.subtracting(.lockedMask) } }
         for vma in vmas where vma.flags.contains(.dontCopy) {
             do {
                 _ = try child.vmas.unmapRange(vma.start, vma.end)

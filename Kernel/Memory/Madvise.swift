@@ -37,16 +37,7 @@ extension MM {
     func advise(_ advice: Int, _ start: VirtAddr, _ end: VirtAddr) throws(Errno) {
         switch advice {
         case Mman.MADV_POPULATE_READ, Mman.MADV_POPULATE_WRITE:
-            do throws(PopulateFailure) {
-                try populate(start, end, access: advice == Mman.MADV_POPULATE_READ ? .read : .write)
-            } catch {
-                switch error {                          // Linux: madvise_populate()
-                case .unmapped: throw .ENOMEM
-                case .accessDenied: throw .EINVAL        // "incompatible mappings / permissions"
-                case .outOfMemory: throw .ENOMEM
-                case .interrupted: throw .EINTR
-                }
-            }
+            try populateForAdvice(start, end, write: advice == Mman.MADV_POPULATE_WRITE)
         case Mman.MADV_DONTNEED, Mman.MADV_DONTNEED_LOCKED, Mman.MADV_FREE, Mman.MADV_COLD, Mman.MADV_PAGEOUT:
             // Pages of a locked region stay; MADV_FREE is for private anonymous
             // memory only. Linux: madvise_dontneed_free_valid_vma(), can_madv_lru_vma()

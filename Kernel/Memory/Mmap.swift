@@ -1,8 +1,9 @@
 // Creating and removing mappings: mmap, munmap, brk, madvise, msync. These
 // edit an mm's VMAs only; pages are mapped later, by faults (PageFault.swift),
-// except for MAP_POPULATE. The system calls in Kernel/Syscall/MemorySyscalls.swift
-// decode their registers and call the methods here, which check every argument
-// as Linux does, in Linux's order, with Linux's errno.
+// except for MAP_POPULATE and locked mappings (populated by Mlock.swift). The
+// system calls in Kernel/Syscall/MemorySyscalls.swift decode their registers
+// and call the methods here, which check every argument as Linux does, in
+// Linux's order, with Linux's errno.
 //
 // Two rules keep hostile arguments harmless:
 //   - lengths are page-aligned the way C computes PAGE_ALIGN on a size_t, so a
@@ -21,7 +22,8 @@ enum Mman {
     /// PROT_GROWSDOWN | PROT_GROWSUP: accepted by mprotect, and ignored.
     static let PROT_GROWS: UInt64 = 0x0300_0000
     static let MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03, MAP_TYPE = 0x0f
-    static let MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_POPULATE = 0x8000
+    static let MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_LOCKED = 0x2000
+    static let MAP_POPULATE = 0x8000
     static let MAP_FIXED_NOREPLACE = 0x100000
     static let MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4
     static let MADV_NORMAL = 0, MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_WILLNEED = 3, MADV_DONTNEED = 4
@@ -49,9 +51,11 @@ extension MM {
         guard type == Mman.MAP_SHARED || type == Mman.MAP_PRIVATE || type == Mman.MAP_SHARED_VALIDATE else {
             throw .EINVAL
         }
-        var vmFlags = VMFlags(rawValue: prot & 7).union([.mayRead, .mayWrite, .mayExec])
+        // mlockall(MCL_FUTURE)'s lock bits come with every new mapping. Linux: mm->def_flags
+        var vmFlags = VMFlags(rawValue: prot & 7).union([.mayRead, .mayWrite, .mayExec]).union(defFlags)
         if type != Mman.MAP_PRIVATE { vmFlags.formUnion([.shared, .mayShare]) }
         if flags & Mman.MAP_GROWSDOWN != 0 { vmFlags.insert(.growsDown) }
+        if flags & Mman.MAP_LOCKED != 0 { vmFlags.insert(.locked) }
         if let file {
             // The file's last byte must be addressable as an off_t.
             // Linux: file_mmap_ok() with MAX_LFS_FILESIZE
@@ -94,7 +98,7 @@ extension MM {
         if let file {
             backing = .file(attach(MappedFiles.get(file.path)), pageOffset: offset >> pageShift)
         } else if type != Mman.MAP_PRIVATE {
-            backing = .file(attach(MappedFiles.get(try Shmem.zeroSetup(length: length))), pageOffset: 0)
+            backing = .file(attach(MappedFiles.get(Shmem.zeroSetup(length: length))), pageOffset: 0)
         }
         do {
             try vmas.insert(VMA(start: start, end: end, flags: vmFlags, backing: backing))
@@ -103,13 +107,8 @@ extension MM {
             throw .ENOMEM
         }
         _ = vmas.mergeAdjacent(at: start)
-        if flags & Mman.MAP_POPULATE != 0 {
-            do throws(PopulateFailure) {
-                try populate(start, end, access: .asMapped)
-            } catch {
-                // As far as it goes: mmap succeeds even if memory runs out. Linux: mm_populate()
-            }
-        }
+        // Linux: do_mmap()'s `populate`, then vm_mmap_pgoff() → mm_populate()
+        if flags & Mman.MAP_POPULATE != 0 || vmFlags.populatesWhenLocked { populate(start, end) }
         return start
     }
 
@@ -147,8 +146,12 @@ extension MM {
                next.start < newEnd || next.flags.contains(.growsDown) {
                 return brk
             }
-            do { try vmas.insert(VMA(start: oldEnd, end: newEnd, flags: .dataDefault)) } catch { return brk }
+            do { try vmas.insert(VMA(start: oldEnd, end: newEnd, flags: VMFlags.dataDefault.union(defFlags))) } catch {
+                return brk
+            }
             _ = vmas.mergeAdjacent(at: oldEnd)
+            // Under mlockall(MCL_FUTURE) the heap's new pages come in now. Linux: sys_brk()'s `populate`
+            if defFlags.contains(.locked) { populate(oldEnd, newEnd) }
         }
         brk = requested
         return requested
@@ -156,14 +159,18 @@ extension MM {
 
     /// madvise's checks, then the advice (Madvise.swift): MADV_DONTNEED drops
     /// the pages, so the next touch sees zeros (private anonymous) or the file
-    /// again. Linux: do_madvise()
+    /// again, and is EINVAL where a page is locked. Linux: do_madvise(),
+    /// madvise_dontneed_free_valid_vma()
     func madvise(_ start: VirtAddr, length requested: UInt64, advice: Int) throws(Errno) {
         guard Mman.isKnownAdvice(advice), start.isPageAligned else { throw .EINVAL }
         let length = Mman.pageAlign(requested)
         guard requested == 0 || length != 0 else { throw .EINVAL }            // rounded up to 0
         guard length <= UInt64.max - start.value else { throw .EINVAL }        // end < start
         guard length > 0 else { return }
-        guard let end = UserRange.end(of: start, length: length), covered(start, end) else { throw .ENOMEM }
+        guard let end = UserRange.end(of: start, length: length) else { throw .ENOMEM }
+        // A locked page refuses before a hole is found. Linux: the VMA walk checks each region in turn
+        if advice == Mman.MADV_DONTNEED && hasLockedRegion(start, end) { throw .EINVAL }
+        guard covered(start, end) else { throw .ENOMEM }
         try advise(advice, start, end)
     }
 
@@ -172,6 +179,7 @@ extension MM {
     /// go of mmap_lock (write-back write-protects pages in every mm mapping
     /// the file, this one included). MS_ASYNC names nothing: the flusher
     /// writes dirty pages anyway, as Linux's MS_ASYNC does nothing since 2.6.19.
+    /// MS_INVALIDATE of a locked page is EBUSY.
     /// Linux: SYSCALL_DEFINE3(msync)
     func msync(_ start: VirtAddr, length requested: UInt64, flags: Int) throws(Errno) -> [(MappedFileID, ClosedRange<UInt64>)] {
         precondition(mmapLock.isLocked, "msync without mmap_lock")
@@ -180,7 +188,9 @@ extension MM {
         let length = Mman.pageAlign(requested)
         guard length <= UInt64.max - start.value else { throw .ENOMEM }        // end < start
         guard length > 0 else { return [] }
-        guard let end = UserRange.end(of: start, length: length), covered(start, end) else { throw .ENOMEM }
+        guard let end = UserRange.end(of: start, length: length) else { throw .ENOMEM }
+        if flags & Mman.MS_INVALIDATE != 0 && hasLockedRegion(start, end) { throw .EBUSY }
+        guard covered(start, end) else { throw .ENOMEM }
         guard flags & Mman.MS_SYNC != 0 else { return [] }
         var files: [(MappedFileID, ClosedRange<UInt64>)] = []
         for vma in vmas where vma.end > start && vma.start < end && vma.flags.contains(.shared) {

@@ -38,6 +38,7 @@ extension MM {
             }
             do { try vmas.insert(grown) } catch { throw .ENOMEM }
             _ = vmas.mergeAdjacent(at: vma.end)
+            if grown.flags.populatesWhenLocked { populate(grown.start, grown.end) }   // Linux: mremap()'s mm_populate()
             return old
         }
         guard flags & maymove != 0 else { throw .ENOMEM }
@@ -98,6 +99,8 @@ extension MM {
         if !leaves.isEmpty { flush(old, old + moved) }
         do { _ = try vmas.unmapRange(old, old + oldLength) } catch { throw error.errno }
         releaseUserPages(old, old + oldLength)
+        // A locked mapping's new pages come in now. Linux: mremap()'s mm_populate()
+        if newLength > moved && piece.flags.populatesWhenLocked { populate(target + moved, target + newLength) }
         return target
     }
 }

@@ -144,8 +144,9 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// Pages in the cache now. Linux: mapping->nrpages
     var pageCount: Int { lock.withLock { pages.count } }
 
-    /// The file system learned the size from its storage (ext2 reads it from
-    /// the inode). Linux: i_size_write() from the file system
+    /// The size of a new file nobody else can reach yet, without i_rwsem
+    /// (Shmem.file: mmap holds mmap_lock, which comes after it).
+    /// Linux: i_size_write() in shmem_file_setup()
     func setSize(_ size: Int) { length.store(size, ordering: .relaxed) }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {

@@ -44,24 +44,22 @@ enum Shmem {
     /// A new unnamed shmem file of `size` bytes called `name` (its path in
     /// /proc/<pid>/maps and /proc/<pid>/fd), with no link (nlink 0, as
     /// Linux's d_alloc_pseudo() files). Linux: shmem_file_setup() → __shmem_file_setup()
-    static func file(named name: String, size: Int) throws(Errno) -> Dentry {
+    static func file(named name: String, size: Int) -> Dentry {
         guard let fileSystem = internalRoot.superBlock.operations as? RamFileSystem else {
             Panic.now("shm: the internal tmpfs has no RamFileSystem")
         }
         let mapping = RamFile.makeContents(fileSystem)
         let inode = internalRoot.superBlock.makeInode(.regular(mapping), permissions: 0o777)
         inode.nlink = 0
-        if size > 0 {
-            mapping.lockForWriting()
-            defer { mapping.unlockForWriting() }
-            try mapping.truncate(to: size)
-        }
+        // Nobody else can reach the new file yet: its size is set without
+        // i_rwsem (mmap calls this holding mmap_lock, which comes after it).
+        mapping.setSize(size)
         return root.child(name, inode)
     }
 
     /// The file behind a new shared anonymous mapping of `length` bytes.
     /// Linux: shmem_zero_setup()
-    static func zeroSetup(length: UInt64) throws(Errno) -> Dentry {
-        try file(named: "dev/zero", size: Int(clamping: length))
+    static func zeroSetup(length: UInt64) -> Dentry {
+        file(named: "dev/zero", size: Int(clamping: length))
     }
 }

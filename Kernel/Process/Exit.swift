@@ -43,8 +43,15 @@ enum ProcessExit {
         // exit_files(), exit_fs(): every thread lets go of its tables now, not
         // when its Task object dies, so a pipe end only it held closes at once
         // (and its release, which sleeps for the pipe's mutex, runs here,
-        // under no lock). An empty table stands in for Linux's NULL.
-        task.files = FileTable()
+        // under no lock). An empty table stands in for Linux's NULL; the swap
+        // is under alloc_lock for /proc readers, the old table let go of after it.
+        let empty = FileTable()
+        let files = task.allocLock.withLock { () -> FileTable in
+            let old = task.files
+            task.files = empty
+            return old
+        }
+        _ = consume files                   // the last reference (unless a thread shares it) closes them here
         task.fs = FSContext()
         let (lastThread, groupStatus) = Task.tasklistLock.withLock { () -> (Bool, Int32?) in
             leader.threads.removeAll { $0 === task }

@@ -9,8 +9,8 @@
 //     `hasExited`, `pgid`, `sid`, `didExec`, and the pid table;
 //   - `signals.lock` (the thread group's siglock) protects the pending and
 //     blocked sets and `pendingSignalInfo` (Signals.swift);
-//   - `allocLock` lets another task read `mm`, `name` and `capabilities` while
-//     the task itself may replace them (execve, exit, capset);
+//   - `allocLock` lets another task read `mm`, `name`, `files` and
+//     `capabilities` while the task itself may replace them (execve, exit, capset);
 //   - the scheduler lock protects `state` and `entity`.
 // Linux: struct task_struct (include/linux/sched.h)
 
@@ -142,7 +142,9 @@ final class Task {
     /// This thread has run its last instruction (a leader may outlive it as the
     /// process's zombie). Protected by tasklistLock. Linux: PF_EXITING
     var hasExited = false
-    /// Open files. Linux: files
+    /// Open files. Set before the task is registered; replaced by its exit
+    /// under `allocLock`; other tasks (/proc/<pid>/fd) read it through
+    /// `filesReference`. Linux: files
     var files = FileTable()
     /// Current directory. Linux: fs
     var fs = FSContext()
@@ -215,6 +217,10 @@ final class Task {
 
     /// The signal handlers, read from another task (a sender). Linux: lock_task_sighand()
     var sighand: SignalHandlers { allocLock.withLock { signals } }
+
+    /// The descriptor table, read from another task (/proc/<pid>/fd); an
+    /// exited task's is empty. Linux: get_files_struct() under task_lock()
+    var filesReference: FileTable { allocLock.withLock { files } }
 
     /// The name, read from another task. Linux: get_task_comm()
     var commName: String { allocLock.withLock { name } }

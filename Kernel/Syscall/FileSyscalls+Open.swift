@@ -41,7 +41,7 @@ extension FileSyscalls {
         } catch .ENAMETOOLONG {
             throw .EINVAL
         }
-        let dentry = try Shmem.file(named: "memfd:" + name, size: 0)
+        let dentry = Shmem.file(named: "memfd:" + name, size: 0)
         guard let mapping = dentry.inode.mapping else { Panic.now("memfd: a tmpfs file without a page cache") }
         if flags & MFD_NOEXEC_SEAL != 0 {
             dentry.inode.permissions = 0o666

@@ -71,12 +71,13 @@ extension FileSyscalls {
         return 0
     }
 
-    /// A symlink's target, truncated to `size` bytes, without a NUL. EINVAL for
-    /// anything else or a size below 1. Linux: do_readlinkat()
+    /// A symlink's target (a /proc magic link's text), truncated to `size`
+    /// bytes, without a NUL. EINVAL for anything else or a size below 1.
+    /// Linux: do_readlinkat()
     private static func readlink(dirfd: Int, path address: VirtAddr, buffer: VirtAddr, size: Int) throws(Errno) -> Int {
         guard size > 0 else { throw .EINVAL }
         let dentry = try lookup(dirfd, userPath(address), follow: false)
-        guard case .symlink(let target) = dentry.inode.kind else { throw .EINVAL }
+        guard let target = try dentry.inode.linkText() else { throw .EINVAL }
         let bytes = Array(target.utf8.prefix(size))
         try bytes.copyOut(to: buffer)
         return bytes.count

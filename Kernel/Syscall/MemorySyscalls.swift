@@ -46,13 +46,6 @@ enum MemorySyscalls {
         return Int(try mm.mmapLock.withWrite { () throws(Errno) in try mm.brk(a.address(0)) }.value)
     }
 
-    /// mlock(addr, length) and munlock(addr, length)
-    static func mlock(_ a: SyscallArgs, lock: Bool) throws(Errno) -> Int {
-        let mm = try mm
-        try mm.mmapLock.withWrite { () throws(Errno) in try mm.mlock(a.address(0), length: a.u64(1), lock: lock) }
-        return 0
-    }
-
     /// mremap(old, old_length, new_length, flags, new_address)
     static func mremap(_ a: SyscallArgs) throws(Errno) -> Int {
         let mm = try mm
@@ -67,6 +60,35 @@ enum MemorySyscalls {
         // For writing, as the other calls that remove pages (Linux takes it for
         // reading and relies on the page-table lock, which Keel's faults do not take yet).
         try mm.mmapLock.withWrite { () throws(Errno) in try mm.madvise(a.address(0), length: a.u64(1), advice: a.int(2)) }
+        return 0
+    }
+
+    /// mlock(addr, len), mlock2(addr, len, flags) and munlock(addr, len).
+    /// mlock2's flags are an int in Linux; only MLOCK_ONFAULT is known.
+    /// Linux: SYSCALL_DEFINE2(mlock), SYSCALL_DEFINE3(mlock2), SYSCALL_DEFINE2(munlock)
+    static func mlock(_ a: SyscallArgs) throws(Errno) -> Int {
+        var lock: VMFlags = a.number == Syscall.munlock.rawValue ? [] : [.locked]
+        if a.number == Syscall.mlock2.rawValue {
+            let flags = UInt64(UInt32(truncatingIfNeeded: a.u64(2)))
+            guard flags & ~Mlock.MLOCK_ONFAULT == 0 else { throw .EINVAL }
+            if flags & Mlock.MLOCK_ONFAULT != 0 { lock.insert(.lockOnFault) }
+        }
+        let mm = try mm
+        try mm.mmapLock.withWrite { () throws(Errno) in try mm.mlock(a.address(0), length: a.u64(1), lock) }
+        return 0
+    }
+
+    /// mlockall(flags)
+    static func mlockall(_ a: SyscallArgs) throws(Errno) -> Int {
+        let mm = try mm
+        try mm.mmapLock.withWrite { () throws(Errno) in try mm.mlockall(a.int(0)) }
+        return 0
+    }
+
+    /// munlockall()
+    static func munlockall() throws(Errno) -> Int {
+        let mm = try mm
+        mm.mmapLock.withWrite { mm.munlockall() }
         return 0
     }
 

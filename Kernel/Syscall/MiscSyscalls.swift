@@ -326,6 +326,7 @@ enum MiscSyscalls {
         case 7: limit = (1024, 4096)                   // RLIMIT_NOFILE
         case 4: limit = (0, infinity)                  // RLIMIT_CORE
         case 6: limit = (UInt64(Scheduler.maxTasks / 2), UInt64(Scheduler.maxTasks / 2))   // RLIMIT_NPROC: Linux's max_threads / 2
+        case 8: limit = (8 << 20, 8 << 20)             // RLIMIT_MEMLOCK: Linux's MLOCK_LIMIT (root may lock past it: Mlock.swift)
         default: limit = (infinity, infinity)
         }
         if oldAddress.value != 0 { try UserCopy.write(limit, at: oldAddress) }

@@ -135,6 +135,8 @@ enum Syscall: Int {
     case sched_rr_get_interval = 148
     case mlock = 149
     case munlock = 150
+    case mlockall = 151
+    case munlockall = 152
     case vhangup = 153
     case prctl = 157
     case arch_prctl = 158
@@ -183,6 +185,7 @@ enum Syscall: Int {
     case renameat2 = 316
     case getrandom = 318
     case memfd_create = 319
+    case mlock2 = 325
     case statx = 332
     case rseq = 334
     case faccessat2 = 439
@@ -297,7 +300,9 @@ enum SyscallTable {
         case .mremap: return try MemorySyscalls.mremap(a)
         case .msync: return try MemorySyscalls.msync(a)
         case .madvise: return try MemorySyscalls.madvise(a)
-        case .mlock, .munlock: return try MemorySyscalls.mlock(a, lock: call == .mlock)
+        case .mlock, .mlock2, .munlock: return try MemorySyscalls.mlock(a)
+        case .mlockall: return try MemorySyscalls.mlockall(a)
+        case .munlockall: return try MemorySyscalls.munlockall()
         // processes and threads (ProcessSyscalls.swift, ChildSyscalls.swift → Kernel/Process)
         case .getpid: return Int(Scheduler.current.tgid)
         case .clone: return try ChildSyscalls.clone(a, frame: frame)

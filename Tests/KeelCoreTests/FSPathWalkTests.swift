@@ -116,6 +116,72 @@ final class FSPathWalkTests: XCTestCase {
         XCTAssertEqual(tree.root.path, "/")
     }
 
+    // MARK: magic links (/proc/<pid>/fd/N)
+
+    /// A link to a dentry, as /proc/<pid>/fd/N is to an open file's.
+    private final class JumpLink: MagicLink {
+        let dentry: Dentry?
+        init(_ dentry: Dentry?) { self.dentry = dentry }
+        func target() throws(Errno) -> Dentry {
+            guard let dentry else { throw .ENOENT }
+            return dentry
+        }
+        func text() throws(Errno) -> String { try target().path }
+    }
+
+    /// A fixed directory of magic links named by number.
+    private final class LinkDirectory: FixedDirectory {
+        let links: [(String, Inode)]
+        init(_ links: [(String, Inode)]) { self.links = links }
+        func lookup(_ name: String) -> Inode? { links.first { $0.0 == name }?.1 }
+        func entries() -> [DirectoryEntry] { links.map { DirectoryEntry(name: $0.0, ino: $0.1.ino, type: .symlink) } }
+    }
+
+    func testMagicLinksJumpToTheirDentry() throws {
+        let hostname = try tree.dentry("/etc/hostname"), etc = try tree.dentry("/etc")
+        func link(_ ino: UInt64, _ target: Dentry?) -> Inode {
+            Inode(ino: ino, superBlock: tree.superBlock, kind: .magicLink(JumpLink(target)), permissions: 0o700)
+        }
+        let fdInode = Inode(ino: 900, superBlock: tree.superBlock,
+                            kind: .directory(LinkDirectory([("3", link(901, hostname)), ("4", link(902, etc)),
+                                                            ("9", link(903, nil))])), permissions: 0o500)
+        let point = tree.mkdir("/fd")
+        tree.mounts.add(Mount(source: "proc", path: "/fd", covered: point, root: fdInode, options: ""))
+
+        XCTAssertTrue(try tree.dentry("/fd/3").inode === hostname.inode, "following lands on the dentry itself")
+        XCTAssertEqual(tree.resolve("/fd/3"), .success("/etc/hostname"))
+        let itself = try tree.dentry("/fd/3", follow: false)
+        XCTAssertTrue(itself.inode.isSymlink, "not followed: the link, which lstat shows as a symlink")
+        XCTAssertEqual(try itself.inode.linkText(), "/etc/hostname")
+        XCTAssertEqual(itself.inode.size, 64, "Linux's i_size of an fd link")
+        XCTAssertEqual(tree.resolve("/fd/4/hostname"), .success("/etc/hostname"), "a walk goes on from the target")
+        XCTAssertEqual(tree.resolve("/fd/4/.."), .success("/"), ".. is the target's parent")
+        XCTAssertEqual(tree.resolve("hostname", from: "/fd/4"), .success("/etc/hostname"))
+        XCTAssertEqual(tree.resolve("/fd/3/"), .failure(.ENOTDIR), "a trailing slash wants a directory")
+        XCTAssertEqual(tree.resolve("/fd/3/x"), .failure(.ENOTDIR))
+        XCTAssertEqual(tree.resolve("/fd/9"), .failure(.ENOENT), "what the link named is gone")
+        XCTAssertEqual(tree.resolve("/fd/9", follow: false), .success("/fd/9"))
+
+        // The file loses its name: the link still reaches it.
+        try etc.inode.directory!.remove("hostname", hostname.inode, in: etc.inode)
+        XCTAssertEqual(tree.resolve("/etc/hostname"), .failure(.ENOENT))
+        XCTAssertEqual(fsReadAll(try tree.dentry("/fd/3").inode), Array("keel\n".utf8))
+        XCTAssertEqual(hostname.displayPath(root: tree.root), "/etc/hostname (deleted)")
+    }
+
+    func testDisplayPath() throws {
+        let sh = try tree.dentry("/bin/busybox")
+        XCTAssertEqual(sh.displayPath(root: tree.root), "/bin/busybox")
+        XCTAssertEqual(sh.displayPath(root: try tree.dentry("/bin")), "/busybox", "as seen from a chroot")
+        XCTAssertEqual(sh.displayPath(root: try tree.dentry("/etc")), "/bin/busybox",
+                       "outside the reader's root: the whole path, not getcwd's \"(unreachable)\"")
+        // A file of a file system no path leads to, with no name left: a memfd.
+        let other = makeTestTmpfs(minor: 10)
+        let file = try other.root.directory!.create("7", .regular, permissions: 0o777, owner: .root, in: other.root)
+        try other.root.directory!.remove("7", file, in: other.root)
+        XCTAssertEqual(Dentry(root: other.root).child("memfd:x", file).displayPath(root: tree.root), "/memfd:x (deleted)")
+    }
+
     func testRamDirectoryIsSortedByBytes() {
         let dirInode = tree.mkdir("/sorted")
         let dir = dirInode.directory as! RamDirectory

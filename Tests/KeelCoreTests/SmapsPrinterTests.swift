@@ -144,8 +144,8 @@ final class SmapsPrinterTests: XCTestCase {
         XCTAssertEqual(line([.read, .write, .shared, .mayRead, .mayWrite, .mayShare, .dontCopy]),
                        "VmFlags: rd wr sh mr mw ms dc \n")
         XCTAssertEqual(line([]), "VmFlags: \n")
-        XCTAssertEqual(line([.read, .write, .mayRead, .mayWrite, .mayExec, .locked, .dontDump]),
-                       "VmFlags: rd wr mr mw me lo dd \n")
+        XCTAssertEqual(line([.read, .write, .mayRead, .mayWrite, .mayExec, .locked, .lockOnFault, .dontDump]),
+                       "VmFlags: rd wr mr mw me lo lf dd \n")
         let vma = VMA(start: VirtAddr(0x55ce_da2a_7000), end: VirtAddr(0x55ce_da2a_9000),
                       flags: [.read, .mayRead, .mayWrite, .mayExec], backing: fileAt(1, 0))
         let clean = SmapsPage(mapcount: 1, isAnonymous: false, isSwapBacked: false, isDirty: false, isYoung: true)

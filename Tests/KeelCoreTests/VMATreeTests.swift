@@ -354,6 +354,47 @@ final class VMATreeTests: XCTestCase {
         assertValid(tree)
     }
 
+    // MARK: mlock
+
+    func testLockRangeSplitsCountsAndMergesBack() throws {
+        var tree = makeTree([vmaPages(10, 30)])
+        try tree.lockRange(page(15), page(20), [.locked])
+        XCTAssertEqual(Array(tree), [vmaPages(10, 15), vmaPages(15, 20, VMFlags.dataDefault.union(.locked)),
+                                     vmaPages(20, 30)])
+        XCTAssertEqual(tree.lockedVM, 5)
+        assertValid(tree)
+        // mprotect keeps the lock; munmap of a locked piece takes its pages off VmLck.
+        try tree.protectRange(page(10), page(30), protection: [.read])
+        XCTAssertEqual(tree.lockedVM, 5)
+        try tree.protectRange(page(10), page(30), protection: [.read, .write])
+        _ = try tree.unmapRange(page(18), page(20))
+        XCTAssertEqual(tree.lockedVM, 3)
+        XCTAssertEqual(tree.count, 3)
+        try tree.lockRange(page(15), page(18), [])
+        XCTAssertEqual(Array(tree), [vmaPages(10, 18), vmaPages(20, 30)], "munlock merges back")
+        XCTAssertEqual(tree.lockedVM, 0)
+        assertValid(tree)
+
+        // A hole is ENOMEM and changes nothing; an unchanged region is not split.
+        let before = Array(tree)
+        XCTAssertThrowsError(try tree.lockRange(page(12), page(22), [.locked])) {
+            XCTAssertEqual($0 as? VMError, .noMemory)
+        }
+        XCTAssertEqual(Array(tree), before)
+        try tree.lockRange(page(12), page(14), [])
+        XCTAssertEqual(Array(tree), before, "munlock of unlocked pages splits nothing")
+
+        // mlockall, munlockall and fork's clearing.
+        tree.modifyAllFlags(merging: true) { $0.withLock([.locked, .lockOnFault]) }
+        XCTAssertEqual(tree.lockedVM, 18)
+        var child = tree
+        child.modifyAllFlags(merging: false) { $0.withLock([]) }
+        XCTAssertEqual(child.lockedVM, 0)
+        XCTAssertEqual(tree.lockedVM, 18, "the parent keeps its locks")
+        assertValid(child)
+        assertValid(tree)
+    }
+
     // MARK: random munmap / mprotect / mmap against a page model
 
     func testRandomOperationsMatchPageModel() {
@@ -371,7 +412,7 @@ final class VMATreeTests: XCTestCase {
         for op in 1...20_000 {
             let (first, end) = randomRange()
             let range = Int(first)..<Int(end)
-            switch rng.below(4) {
+            switch rng.below(5) {
             case 0:  // mmap into a free range (anonymous, or a file at offset = page so neighbours can merge)
                 let flags = flagChoices[Int(rng.below(UInt64(flagChoices.count)))]
                 let fileID = rng.below(UInt64(3))
@@ -418,6 +459,21 @@ final class VMATreeTests: XCTestCase {
                         XCTAssertFalse(a.canMerge(followedBy: b), "unmerged \(a) \(b) at op \(op)")
                     }
                 }
+            case 3:  // mlock / mlock2(MLOCK_ONFAULT) / munlock
+                let lock: VMFlags = [[], [.locked], [.locked, .lockOnFault]][Int(rng.below(3))]
+                let result: Result<Void, VMError>
+                do throws(VMError) {
+                    try tree.lockRange(page(first), page(end), lock)
+                    result = .success(())
+                } catch {
+                    result = .failure(error)
+                }
+                if model[range].contains(where: { $0 == nil }) {
+                    XCTAssertEqual(result.failure, .noMemory, "op \(op)")
+                } else {
+                    XCTAssertNil(result.failure, "op \(op)")
+                    for i in range { model[i]!.flags = model[i]!.flags.withLock(lock) }
+                }
             default:  // split somewhere
                 let at = page(first)
                 let inside = model[range.lowerBound] != nil && first > 0 && model[range.lowerBound - 1] != nil
@@ -431,6 +487,7 @@ final class VMATreeTests: XCTestCase {
             }
             XCTAssertEqual(expandPages(tree, pages: pages), model, "contents at op \(op)")
             XCTAssertEqual(tree.totalVM, UInt64(model.filter { $0 != nil }.count))
+            XCTAssertEqual(tree.lockedVM, UInt64(model.filter { $0?.flags.contains(.locked) == true }.count))
             if op % 100 == 0 { assertValid(tree, "at op \(op)") }
         }
         assertValid(tree)

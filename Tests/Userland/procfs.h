@@ -146,13 +146,27 @@ static inline long long proc_counter(const char *text, const char *key)
     return -1;
 }
 
-/* MemFree from /proc/meminfo in KiB, or -1. */
-static inline long long mem_free_kib(void)
+/* A line of /proc/meminfo ("Dirty", "Cached": the name without its colon) in KiB, or -1. */
+static inline long long meminfo_kib(const char *field)
 {
     static char text[8192];
+    char key[64];
     if (read_whole("/proc/meminfo", text, sizeof text) < 0)
         return -1;
-    return proc_counter(text, "MemFree:");
+    snprintf(key, sizeof key, "%s:", field);
+    return proc_counter(text, key);
+}
+
+/* MemFree from /proc/meminfo in KiB, or -1. */
+static inline long long mem_free_kib(void) { return meminfo_kib("MemFree"); }
+
+/* A counter of /proc/vmstat, or -1. */
+static inline long long vmstat_counter(const char *name)
+{
+    static char text[16384];
+    if (read_whole("/proc/vmstat", text, sizeof text) < 0)
+        return -1;
+    return proc_counter(text, name);
 }
 
 #endif

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "ktest.h"
 #include "pagemap.h"
+#include "procfs.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -112,33 +113,19 @@ static void test_private_and_shared_frames(void)
     unlink(path);
 }
 
-static long meminfo_kb(const char *name)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return -1;
-    char line[128];
-    long value = -1;
-    size_t len = strlen(name);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, name, len) == 0 && line[len] == ':') value = strtol(line + len + 1, NULL, 10);
-    }
-    fclose(f);
-    return value;
-}
-
 static void test_cached_counts_new_pages(void)
 {
     char path[128];
     snprintf(path, sizeof path, "%s/big", dir);
-    long before = meminfo_kb("Cached");
+    long long before = meminfo_kib("Cached");
     int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
     static char chunk[64 * 1024];
     memset(chunk, 'c', sizeof chunk);
     bool written = fd >= 0;
     for (int i = 0; i < 32 && written; i++) written = write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk;
-    long after = meminfo_kb("Cached");
+    long long after = meminfo_kib("Cached");
     ok(written && before >= 0 && after - before >= 1024,
-       "writing 2 MiB to a new file adds at least 1 MiB to Cached", "Cached %ld kB -> %ld kB", before, after);
+       "writing 2 MiB to a new file adds at least 1 MiB to Cached", "Cached %lld kB -> %lld kB", before, after);
     close(fd);
     unlink(path);
 }

@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include "ktest.h"
+#include "procfs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -284,24 +285,6 @@ static void test_sysctl_writes(void)
     ok(back, "every tunable is back to its value", "e.g. dirty_ratio %s", sysctl_text("dirty_ratio"));
 }
 
-static long long vmstat(const char *name)
-{
-    static char b[16384];
-    int fd = open("/proc/vmstat", O_RDONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t len = 0, n;
-    while (len < (ssize_t)sizeof b - 1 && (n = read(fd, b + len, sizeof b - 1 - len)) > 0)
-        len += n;
-    close(fd);
-    b[len] = 0;
-    size_t k = strlen(name);
-    for (char *line = b; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-        if (strncmp(line, name, k) == 0 && line[k] == ' ')
-            return atoll(line + k + 1);
-    return -1;
-}
-
 static void test_drop_caches_file(void)
 {
     int fd = open(VM "drop_caches", O_RDONLY);
@@ -321,13 +304,13 @@ static void test_drop_caches_file(void)
            errno);
     else
         skip("drop_caches 5 is EINVAL (1..4)", "upstream Linux's range; some vendor kernels take more bits");
-    long long slab = vmstat("drop_slab"), pagecache = vmstat("drop_pagecache");
-    ok(sysctl_write("drop_caches", "2\n") == 2 && vmstat("drop_slab") > slab,
+    long long slab = vmstat_counter("drop_slab"), pagecache = vmstat_counter("drop_pagecache");
+    ok(sysctl_write("drop_caches", "2\n") == 2 && vmstat_counter("drop_slab") > slab,
        "drop_caches 2 drops the slab caches (vmstat drop_slab counts it)", "drop_slab %lld -> %lld", slab,
-       vmstat("drop_slab"));
-    ok(sysctl_write("drop_caches", "1") == 1 && vmstat("drop_pagecache") > pagecache,
+       vmstat_counter("drop_slab"));
+    ok(sysctl_write("drop_caches", "1") == 1 && vmstat_counter("drop_pagecache") > pagecache,
        "drop_caches 1 drops the page cache (vmstat drop_pagecache counts it)", "drop_pagecache %lld -> %lld",
-       pagecache, vmstat("drop_pagecache"));
+       pagecache, vmstat_counter("drop_pagecache"));
 }
 
 /* ---- sync calls ---- */
@@ -455,24 +438,6 @@ static void test_msync(void)
 
 /* ---- Dirty in /proc/meminfo ---- */
 
-static long meminfo_kb(const char *field)
-{
-    static char b[8192];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t len = 0, n;
-    while (len < (ssize_t)sizeof b - 1 && (n = read(fd, b + len, sizeof b - 1 - len)) > 0)
-        len += n;
-    close(fd);
-    b[len] = 0;
-    size_t k = strlen(field);
-    for (char *line = b; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-        if (strncmp(line, field, k) == 0 && line[k] == ':')
-            return atol(line + k + 1);
-    return -1;
-}
-
 /* Dirty rises by at least half of `bytes` after `dirty` and falls by as much
  * after `clean`. Other programs dirty pages too: three tries. */
 static void expect_dirty_cycle(const char *path, long bytes, bool through_mapping, const char *rises,
@@ -484,7 +449,7 @@ static void expect_dirty_cycle(const char *path, long bytes, bool through_mappin
         int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
         if (fd < 0 || ftruncate(fd, bytes) != 0 || fsync(fd) != 0)
             break;
-        before = meminfo_kb("Dirty");
+        before = meminfo_kib("Dirty");
         unsigned char *m = NULL;
         if (through_mapping) {
             m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -497,9 +462,9 @@ static void expect_dirty_cycle(const char *path, long bytes, bool through_mappin
             close(fd);
             break;
         }
-        dirtied = meminfo_kb("Dirty");
+        dirtied = meminfo_kib("Dirty");
         int r = through_mapping ? msync(m, bytes, MS_SYNC) : fsync(fd);
-        cleaned = meminfo_kb("Dirty");
+        cleaned = meminfo_kib("Dirty");
         rose = dirtied - before >= bytes / 2048;
         fell = r == 0 && dirtied - cleaned >= bytes / 2048;
         if (m)

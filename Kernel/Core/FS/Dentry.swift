@@ -32,6 +32,19 @@ public final class Dentry {
     /// The absolute path, "/" for the root. Linux: d_path()
     public var path: String { path(below: nil) }
 
+    /// The path readlink shows for an open file (/proc/<pid>/fd/N): as seen
+    /// from `root` when the dentry lies below it, else from the top of its own
+    /// tree (a file of a file system no path leads to, such as a memfd's
+    /// "/memfd:NAME"), and " (deleted)" after it once its last name is gone.
+    /// Unlike getcwd, no "(unreachable)". Linux: d_path() (prepend_path()
+    /// ends at the global root when `root` is not on the way; d_unlinked())
+    public func displayPath(root: Dentry) -> String {
+        var node: Dentry? = self
+        while let step = node, step.inode !== root.inode { node = step.parent }
+        let shown = node == nil ? path : path(below: root)
+        return inode.nlink == 0 ? shown + " (deleted)" : shown
+    }
+
     /// The path as seen from `root` (a chroot): "/" is `root`'s inode; a
     /// dentry not below it is "(unreachable)" plus its full path, as Linux
     /// prints it. Linux: d_path() against current->fs->root

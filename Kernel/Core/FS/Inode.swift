@@ -25,6 +25,13 @@ public enum InodeKind {
     case directory(any DirectoryOperations)
     /// Linux: S_IFLNK with i_link
     case symlink(String)
+    /// A /proc link that leads to an object, not to a path: following it
+    /// jumps straight to the dentry the link names (an open file's), so it
+    /// works for a file that has no name any more, or never had one in this
+    /// tree (a memfd, a pipe). readlink shows a path for people. lstat shows
+    /// a symlink. Linux: S_IFLNK with proc_pid_link_inode_operations, whose
+    /// get_link calls nd_jump_link() (a "magic link")
+    case magicLink(any MagicLink)
     /// A device special file; opening it finds the driver by number. Linux: S_IFCHR with i_rdev
     case characterDevice(DeviceNumber)
     /// A disk: opening it reads and writes its sectors. Linux: S_IFBLK with i_rdev
@@ -39,12 +46,25 @@ public enum InodeKind {
         switch self {
         case .regular, .generated, .special: .regular
         case .directory: .directory
-        case .symlink: .symlink
+        case .symlink, .magicLink: .symlink
         case .characterDevice: .characterDevice
         case .blockDevice: .blockDevice
         case .pipe, .fifo: .fifo
         }
     }
+}
+
+/// What a magic link (`InodeKind.magicLink`) leads to. Both are asked anew
+/// each time (the target by a path walk, under the namespace lock held for
+/// reading): what the link names may change (a descriptor closed, dup2'ed
+/// over) or go (ENOENT).
+public protocol MagicLink: AnyObject {
+    /// Where following the link lands: the path walk goes on from this dentry
+    /// as if the walk had come there by name. Linux: the get_link of
+    /// proc_pid_link_inode_operations → proc_fd_link() + nd_jump_link()
+    func target() throws(Errno) -> Dentry
+    /// What readlink(2) shows. Linux: proc_pid_readlink() → d_path()
+    func text() throws(Errno) -> String
 }
 
 /// Linux: struct inode
@@ -152,6 +172,7 @@ public final class Inode: @unchecked Sendable {   // every mutable field is atom
         switch kind {
         case .regular(let contents): contents.size
         case .symlink(let target): target.utf8.count
+        case .magicLink: 64     // Linux: proc_fd_instantiate()'s i_size = 64
         case .generated, .special, .directory, .characterDevice, .blockDevice, .fifo, .pipe: 0
         }
     }
@@ -166,6 +187,16 @@ public final class Inode: @unchecked Sendable {   // every mutable field is atom
     public var contents: (any FileContents)? {
         if case .regular(let contents) = kind { return contents }
         return nil
+    }
+
+    /// What readlink(2) shows: a symlink's target, a magic link's text; nil
+    /// for anything that is not a link. Linux: vfs_readlink()
+    public func linkText() throws(Errno) -> String? {
+        switch kind {
+        case .symlink(let target): target
+        case .magicLink(let link): try link.text()
+        default: nil
+        }
     }
 
     /// The device number of a device node. Linux: i_rdev

@@ -2,6 +2,8 @@
 // time, following symlinks. Components still to walk sit on a stack, so a
 // symlink's target is simply pushed in place of the name that led to it, and a
 // symlink met as the last component is the last thing left on the stack.
+// A magic link (/proc/<pid>/fd/N) has no target to push: following it moves
+// the walk to the dentry it names, and the walk goes on from there.
 // Keel runs everything as root, so directory search permission is not checked.
 
 /// Linux: fs/namei.c (path_lookupat, link_path_walk, walk_component, pick_link)
@@ -35,7 +37,17 @@ public enum PathWalk {
             guard name.utf8.count <= nameMax else { throw .ENAMETOOLONG }
             guard var inode = try directory.lookup(name) else { throw .ENOENT }
             while let mounted = mounts.root(covering: inode), mounted !== inode { inode = mounted }   // Linux: follow_mount()
-            if case .symlink(let target) = inode.kind, !pending.isEmpty || followFinalSymlink || mustBeDirectory {
+            let follow = !pending.isEmpty || followFinalSymlink || mustBeDirectory
+            if case .magicLink(let link) = inode.kind, follow {
+                // Counted as a symlink, and a jump: no mount on the target is
+                // followed, and ".." from there is the target's parent.
+                // Linux: pick_link() → proc_pid_get_link() → nd_jump_link()
+                linksFollowed += 1
+                guard linksFollowed <= maxSymlinks else { throw .ELOOP }
+                current = try link.target()
+                continue
+            }
+            if case .symlink(let target) = inode.kind, follow {
                 linksFollowed += 1
                 guard linksFollowed <= maxSymlinks else { throw .ELOOP }
                 guard !target.isEmpty else { throw .ENOENT }

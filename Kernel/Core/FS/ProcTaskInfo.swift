@@ -36,12 +36,16 @@ public struct ProcTaskMemory: Equatable, Sendable {
     /// Linux: mm->start_brk, mm->start_stack
     public var startBrk: VirtAddr
     public var startStack: VirtAddr
+    /// Pages of mlocked regions. Linux: mm->locked_vm
+    public var lockedPages: UInt64
 
-    public init(totalPages: UInt64, residentPages: UInt64, startBrk: VirtAddr, startStack: VirtAddr) {
+    public init(totalPages: UInt64, residentPages: UInt64, startBrk: VirtAddr, startStack: VirtAddr,
+                lockedPages: UInt64 = 0) {
         self.totalPages = totalPages
         self.residentPages = residentPages
         self.startBrk = startBrk
         self.startStack = startStack
+        self.lockedPages = lockedPages
     }
 }
 
@@ -100,6 +104,7 @@ public struct ProcTaskInfo: Sendable {
         if let memory {
             // "VmSize:\t%8lu kB" Linux: task_mem()
             out.write("VmSize:\t" + Fmt.dec(memory.totalPages * (pageSize / 1024), width: 8) + " kB\n")
+            out.write("VmLck:\t" + Fmt.dec(memory.lockedPages * (pageSize / 1024), width: 8) + " kB\n")
             out.write("VmRSS:\t" + Fmt.dec(memory.residentPages * (pageSize / 1024), width: 8) + " kB\n")
         }
         out.write("Threads:\t" + Fmt.dec(threads) + "\n")

@@ -193,7 +193,7 @@ extension VMA {
 
     /// Room for an entry after its maps line: 22 count lines of at most 17 +
     /// 20 digits + 4 bytes, THPeligible, and VmFlags with every name Keel has
-    /// (12 of them).
+    /// (13 of them).
     private static let countsCapacity = 1024
 
     private static let thpEligibleLine: StaticString = "THPeligible:           0\n"
@@ -218,7 +218,7 @@ extension VMFlags {
     /// Linux: the mnemonics[] table of show_smap_vma_flags()
     static let mnemonics: [(bit: Int, name: StaticString)] = [
         (0, "rd"), (1, "wr"), (2, "ex"), (3, "sh"), (4, "mr"), (5, "mw"), (6, "me"), (7, "ms"),
-        (8, "gd"), (13, "lo"), (17, "dc"), (26, "dd"),
+        (8, "gd"), (13, "lo"), (17, "dc"), (19, "lf"), (26, "dd"),
     ]
 
     /// "VmFlags: ", the set flags' names, lowest bit first, each followed by a

@@ -16,6 +16,7 @@ public enum VMATreeViolation: Equatable, Sendable {
     case listMismatch(VirtAddr?)
     case countMismatch
     case totalVMMismatch
+    case lockedVMMismatch
     /// The last-hit cache refers to a node that is not in the tree.
     case staleCache
 }
@@ -33,6 +34,7 @@ extension VMATree {
         var previous = vmaNil
         var visited = 0
         var pages: UInt64 = 0
+        var lockedPages: UInt64 = 0
         var blackHeight = -1
         var cacheSeen = cache == vmaNil
         while node != vmaNil || !stack.isEmpty {
@@ -56,6 +58,7 @@ extension VMATree {
             if listCursor != node || pool[node].prev != previous { return .listMismatch(vma.start) }
             if node == cache { cacheSeen = true }
             pages += vma.pageCount
+            if vma.flags.contains(.locked) { lockedPages += vma.pageCount }
             previous = node
             listCursor = pool[node].next
             node = pool[node].right
@@ -63,6 +66,7 @@ extension VMATree {
         if listCursor != vmaNil || tail != previous { return .listMismatch(nil) }
         if visited != count { return .countMismatch }
         if pages != totalVM { return .totalVMMismatch }
+        if lockedPages != lockedVM { return .lockedVMMismatch }
         if !cacheSeen { return .staleCache }
         return nil
     }

@@ -11,10 +11,10 @@
 // Nodes live in a pool (VMANodePool.swift) and are named by index, so the tree
 // is a value: assigning it copies every region, which is what fork's dup_mmap
 // needs. Regions never overlap; every method keeps the tree balanced, the list
-// in step with it and `count`/`totalVM` exact (VMATree+Invariants.swift checks
-// all of it in the host tests).
+// in step with it and `count`/`totalVM`/`lockedVM` exact (VMATree+Invariants.swift
+// checks all of it in the host tests).
 // Linux: mm/mmap.c (find_vma, insert_vm_struct, __split_vma, vma_merge,
-// do_vmi_munmap, get_unmapped_area), mm/mprotect.c
+// do_vmi_munmap, get_unmapped_area), mm/mprotect.c, mm/mlock.c
 
 // MARK: - the tree
 
@@ -22,7 +22,7 @@
 ///
 /// A value type: assigning it copies the regions (what fork's dup_mmap needs).
 /// VMAs never overlap; every method keeps the tree balanced, the list in step with
-/// it and `count`/`totalVM` exact (see `checkInvariants`).
+/// it and `count`/`totalVM`/`lockedVM` exact (see `checkInvariants`).
 public struct VMATree {
     var pool = VMANodePool()
     /// Linux: mm->mm_rb.rb_node
@@ -41,6 +41,12 @@ public struct VMATree {
     public static let maxMapCount = 65530
     /// Pages covered by all regions, what /proc reports as VmSize. Linux: mm->total_vm
     public internal(set) var totalVM: UInt64 = 0
+    /// Pages of the regions with VM_LOCKED, what /proc reports as VmLck. Linux
+    /// keeps mm->locked_vm by hand in mlock, mmap, munmap, mremap and stack
+    /// growth; here it follows from the regions, as `totalVM` does, so no
+    /// path that adds, removes, resizes or re-flags a region can forget it.
+    /// Linux: mm->locked_vm
+    public internal(set) var lockedVM: UInt64 = 0
 
     public init() {}
 }
@@ -173,6 +179,7 @@ extension VMATree {
         insertFixup(node)
         count += 1
         totalVM += vma.pageCount
+        if vma.flags.contains(.locked) { lockedVM += vma.pageCount }
         return node
     }
 
@@ -190,14 +197,25 @@ extension VMATree {
         pool.free(node)
         count -= 1
         totalVM -= vma.pageCount
+        if vma.flags.contains(.locked) { lockedVM -= vma.pageCount }
         return vma
     }
 
-    /// Changes a node's range in place. The caller keeps it between its neighbours,
-    /// so the order (and therefore the tree shape) is unchanged.
+    /// Changes a node's range (and perhaps flags) in place. The caller keeps it
+    /// between its neighbours, so the order (and therefore the tree shape) is unchanged.
     private mutating func reshape(_ node: Int32, to vma: VMA) {
-        totalVM = totalVM - pool[node].vma.pageCount + vma.pageCount
+        let old = pool[node].vma
+        totalVM = totalVM - old.pageCount + vma.pageCount
+        if old.flags.contains(.locked) { lockedVM -= old.pageCount }
+        if vma.flags.contains(.locked) { lockedVM += vma.pageCount }
         pool[node].vma = vma
+    }
+
+    /// Gives a node new flags in place. Linux: vm_flags_reset()
+    private mutating func setFlags(_ node: Int32, _ flags: VMFlags) {
+        var vma = pool[node].vma
+        vma.flags = flags
+        reshape(node, to: vma)
     }
 }
 
@@ -318,12 +336,13 @@ extension VMATree {
     }
 }
 
-// MARK: - mprotect, mlock
+// MARK: - changing flags: mprotect, mlock, fork
 //
-// mprotect and mlock change the flags of every page in a range. Regions
-// straddling the range ends are split, the pieces inside get the new flags, and
-// pieces that now match a neighbour are merged again, so a change there and
-// back leaves the regions as they were.
+// mprotect and mlock give every page in a range new flags. Regions straddling
+// the range ends are split, the pieces inside get the new flags, and pieces
+// that now match a neighbour are merged again, so mprotect or mlock there and
+// back leaves the regions as they were. A region whose flags would not change
+// is left alone, unsplit, as Linux's mprotect_fixup() and mlock_fixup() leave it.
 
 extension VMATree {
     /// Sets the access bits (a subset of `VMFlags.access`) of every page in [start, end),
@@ -334,51 +353,92 @@ extension VMATree {
     /// rewrites the PTEs in the range. Linux: do_mprotect_pkey() + mprotect_fixup()
     public mutating func protectRange(_ start: VirtAddr, _ end: VirtAddr,
                                       protection: VMFlags) throws(VMError) {
-        guard start.isPageAligned, protection.isSubset(of: .access) else { throw .invalidArgument }
-        try changeFlags(start, end) { (flags) throws(VMError) in
-            let changed = flags.withAccess(protection)
-            guard changed.accessIsPermitted else { throw .accessDenied }
-            return changed
-        }
-    }
-
-    /// Sets or clears `flags` on every page in [start, end) (`end` rounded up to
-    /// a page; `start` page-aligned). ENOMEM if part of the range is unmapped or
-    /// the splits would pass max_map_count; nothing changes then.
-    /// Linux: apply_vma_lock_flags() → mlock_fixup() (VM_LOCKED), madvise_update_vma()
-    public mutating func setFlags(_ flags: VMFlags, on: Bool, _ start: VirtAddr, _ end: VirtAddr) throws(VMError) {
-        try changeFlags(start, end) { (old) throws(VMError) in on ? old.union(flags) : old.subtracting(flags) }
-    }
-
-    /// Every region of [start, end) gets `change(its flags)`: first each is
-    /// checked (a hole is ENOMEM, `change` may refuse), then the edges are
-    /// split, the flags set, and neighbours merged. On error nothing changes.
-    private mutating func changeFlags(_ start: VirtAddr, _ end: VirtAddr,
-                                      _ change: (VMFlags) throws(VMError) -> VMFlags) throws(VMError) {
         let end = end.alignedUp()
+        guard start.isPageAligned, protection.isSubset(of: .access) else { throw .invalidArgument }
         guard start <= end else { throw .noMemory }
-        guard start < end else { return }
+        try modifyFlags(start, end, { $0.withAccess(protection) }, check: { (vma) throws(VMError) in
+            guard vma.flags.withAccess(protection).accessIsPermitted else { throw .accessDenied }
+        })
+    }
 
-        var first = lowerBound(start)
-        var covered = start
-        var node = first
-        while covered < end {
-            guard node != vmaNil, pool[node].vma.start <= covered else { throw .noMemory }
-            _ = try change(pool[node].vma.flags)
-            covered = pool[node].vma.end
+    /// Sets the lock bits (a subset of `VMFlags.lockedMask`: none to unlock) of
+    /// every page in [start, end), both page aligned, keeping each region's
+    /// other flags. ENOMEM if part of the range is unmapped or the splits would
+    /// pass max_map_count; on error nothing changes (Linux may already have
+    /// changed the regions before a hole). The caller faults the pages in.
+    /// Linux: apply_vma_lock_flags() + mlock_fixup()
+    public mutating func lockRange(_ start: VirtAddr, _ end: VirtAddr, _ lock: VMFlags) throws(VMError) {
+        precondition(start.isPageAligned && end.isPageAligned && lock.isSubset(of: .lockedMask))
+        try modifyFlags(start, end, { $0.withLock(lock) })
+    }
+
+    /// Sets or clears `flags` (madvise's VM_DONTCOPY, VM_DONTDUMP) on every
+    /// page in [start, end) (`end` rounded up to a page; `start` page-aligned).
+    /// ENOMEM if part of the range is unmapped or the splits would pass
+    /// max_map_count; nothing changes then. Linux: madvise_update_vma()
+    public mutating func setFlags(_ flags: VMFlags, on: Bool, _ start: VirtAddr, _ end: VirtAddr) throws(VMError) {
+        let end = end.alignedUp()
+        guard start.isPageAligned, start <= end else { throw start.isPageAligned ? .noMemory : .invalidArgument }
+        try modifyFlags(start, end, { on ? $0.union(flags) : $0.subtracting(flags) })
+    }
+
+    /// Gives every region the flags `transform` makes of its own, merging
+    /// regions that now match (`merging`) or leaving the regions as they are.
+    /// Never splits, so it cannot fail. mlockall and munlockall merge
+    /// (Linux: apply_mlockall_flags() → mlock_fixup()); fork's copy clears
+    /// VM_LOCKED without merging (Linux: dup_mmap(), vm_flags_clear(VM_LOCKED_MASK)).
+    public mutating func modifyAllFlags(merging: Bool, _ transform: (VMFlags) -> VMFlags) {
+        var node = head
+        while node != vmaNil {
+            let flags = transform(pool[node].vma.flags)
+            if flags != pool[node].vma.flags { setFlags(node, flags) }
             node = pool[node].next
         }
+        guard merging else { return }
+        node = head
+        while node != vmaNil {
+            if !mergeWithNext(node) { node = pool[node].next }
+        }
+    }
 
-        // Each split adds a region. Linux: split_vma()'s map_count check
-        var splits = pool[first].vma.start < start ? 1 : 0
-        if let last = findVMA(VirtAddr(end.value - 1)), last.end > end { splits += 1 }
+    /// The loop mprotect and mlock share: every region in [start, end) (a
+    /// non-empty, page-aligned range) must exist and pass `check`, in address
+    /// order, before anything changes; then each region whose flags `transform`
+    /// changes is cut to the range and re-flagged, and the pieces merge with
+    /// matching neighbours. ENOMEM for a hole or past max_map_count.
+    /// Linux: the VMA loops of do_mprotect_pkey() and apply_vma_lock_flags()
+    /// with vma_modify_flags()
+    private mutating func modifyFlags(_ start: VirtAddr, _ end: VirtAddr, _ transform: (VMFlags) -> VMFlags,
+                                      check: (VMA) throws(VMError) -> Void = { _ in }) throws(VMError) {
+        guard start < end else { return }
+        let first = lowerBound(start)
+        var covered = start
+        var node = first
+        var splits = 0
+        while covered < end {
+            guard node != vmaNil, pool[node].vma.start <= covered else { throw .noMemory }
+            let vma = pool[node].vma
+            try check(vma)
+            // Each split adds a region. Linux: split_vma()'s map_count check
+            if transform(vma.flags) != vma.flags {
+                if vma.start < start { splits += 1 }
+                if vma.end > end { splits += 1 }
+            }
+            covered = vma.end
+            node = pool[node].next
+        }
         guard count + splits <= Self.maxMapCount else { throw .noMemory }
 
-        if pool[first].vma.start < start { first = split(first, at: start) }
+        // A split keeps the lower part in its node, so `first` and the region
+        // below it stay where the merging starts.
         node = first
         while node != vmaNil && pool[node].vma.start < end {
-            if pool[node].vma.end > end { split(node, at: end) }
-            pool[node].vma.flags = try change(pool[node].vma.flags)
+            let flags = transform(pool[node].vma.flags)
+            if flags != pool[node].vma.flags {
+                if pool[node].vma.start < start { node = split(node, at: start) }
+                if pool[node].vma.end > end { split(node, at: end) }
+                setFlags(node, flags)
+            }
             node = pool[node].next
         }
 

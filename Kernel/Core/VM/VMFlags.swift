@@ -28,17 +28,26 @@ public struct VMFlags: OptionSet, Hashable, Sendable {
     public static let mayShare = VMFlags(rawValue: 0x80)
     /// A fault just below the region extends it downwards: the stack. Linux: VM_GROWSDOWN
     public static let growsDown = VMFlags(rawValue: 0x100)
-    /// The pages are kept in memory (mlock): present from the call on, never
-    /// reclaimed. Linux: VM_LOCKED
+    /// The pages are locked in memory (mlock, mlockall, MAP_LOCKED): each is
+    /// faulted in when the lock is taken, unless `lockOnFault` is set too, and
+    /// stays. Keel has no reclaim, so every present page stays anyway; what the
+    /// flag changes is that all of them are present, that /proc counts them as
+    /// VmLck, and that msync(MS_INVALIDATE) and madvise(MADV_DONTNEED) refuse
+    /// them. fork clears it in the child. Linux: VM_LOCKED
     public static let locked = VMFlags(rawValue: 0x2000)
     /// fork leaves this region out of the child (madvise MADV_DONTFORK). Linux: VM_DONTCOPY
     public static let dontCopy = VMFlags(rawValue: 0x2_0000)
+    /// With `locked`: the pages are locked as they are faulted in, not all at
+    /// once (mlock2 MLOCK_ONFAULT, mlockall MCL_ONFAULT). Linux: VM_LOCKONFAULT
+    public static let lockOnFault = VMFlags(rawValue: 0x8_0000)
     /// A core dump would leave this region out (madvise MADV_DONTDUMP; Keel
     /// writes no core dumps). Linux: VM_DONTDUMP
     public static let dontDump = VMFlags(rawValue: 0x400_0000)
 
     /// The bits mprotect changes. Linux: VM_ACCESS_FLAGS
     public static let access: VMFlags = [.read, .write, .exec]
+    /// The bits mlock, munlock and mlockall change. Linux: VM_LOCKED_MASK
+    public static let lockedMask: VMFlags = [.locked, .lockOnFault]
     /// brk heap and bss: read-write, never executable by default on x86-64 with NX.
     /// Linux: VM_DATA_DEFAULT_FLAGS
     public static let dataDefault: VMFlags = [.read, .write, .mayRead, .mayWrite, .mayExec]
@@ -64,5 +73,18 @@ public struct VMFlags: OptionSet, Hashable, Sendable {
     /// These flags with the access bits replaced by `protection`.
     @inlinable public func withAccess(_ protection: VMFlags) -> VMFlags {
         subtracting(.access).union(protection)
+    }
+
+    /// These flags with the lock bits replaced by `lock` (a subset of
+    /// `lockedMask`). Linux: `(vm_flags & ~VM_LOCKED_MASK) | flags` in
+    /// apply_vma_lock_flags() and apply_mlockall_flags()
+    @inlinable public func withLock(_ lock: VMFlags) -> VMFlags {
+        subtracting(.lockedMask).union(lock)
+    }
+
+    /// mlock must fault the pages in now: locked, and not on fault. Linux: the
+    /// `(vm_flags & (VM_LOCKED | VM_LOCKONFAULT)) == VM_LOCKED` test of do_mmap()
+    @inlinable public var populatesWhenLocked: Bool {
+        contains(.locked) && !contains(.lockOnFault)
     }
 }

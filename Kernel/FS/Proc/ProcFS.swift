@@ -1,8 +1,9 @@
 // /proc: a file system with no stored files. Its directories invent their
 // entries when looked up or listed (one directory per live process), and its
 // files print their text when opened. Inode numbers are computed, not
-// allocated: the root is 1, /proc/self 2, the system-wide files 16 and up, and
-// process <pid>'s directory pid << 8 with its files just above.
+// allocated: the root is 1, /proc/self 2, the system-wide files 16 and up,
+// process <pid>'s directory pid << 8 with its files just above, and the
+// entries of its fd and fdinfo directories from 2^44 (ProcFdDirectory.swift).
 // Linux: fs/proc/root.c, fs/proc/base.c, fs/proc/generic.c
 
 enum ProcFS {
@@ -20,6 +21,21 @@ enum ProcFS {
     /// A read-only file whose text `show` prints. Linux: proc_create_single()
     static func fileInode(ino: UInt64, _ show: @escaping (inout TextWindow) throws(Errno) -> Void) -> Inode {
         Inode(ino: ino, superBlock: superBlock, kind: .generated(PrintedFile(show)), permissions: 0o444)
+    }
+
+    /// A pid or descriptor number spelled in decimal without sign or leading
+    /// zeros ("0" itself is fine), as proc accepts it. Linux: name_to_int()
+    static func number(named name: String) -> Int32? {
+        let digits = name.utf8
+        guard let first = digits.first, digits.count <= 10, first != UInt8(ascii: "0") || digits.count == 1 else {
+            return nil
+        }
+        var value: Int64 = 0
+        for c in digits {
+            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(c - UInt8(ascii: "0"))
+        }
+        return value <= Int64(Int32.max) ? Int32(value) : nil
     }
 
     /// A small file printed as one String.

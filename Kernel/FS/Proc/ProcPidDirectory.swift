@@ -45,6 +45,8 @@ final class ProcPidDirectory: FixedDirectory {
             return Inode(ino: netIno, superBlock: ProcFS.superBlock, kind: .directory(EmptyDirectory()),
                          permissions: 0o555)
         }
+        if name == "fd" { return ProcFdDirectory.inode(pid: pid, kind: .links) }
+        if name == "fdinfo" { return ProcFdDirectory.inode(pid: pid, kind: .info) }
         if name == "pagemap" {
             // Linux: proc_pagemap_operations, mode 0400
             return Inode(ino: pagemapIno, superBlock: ProcFS.superBlock, kind: .special(PagemapFile(pid: pid)),
@@ -60,7 +62,9 @@ final class ProcPidDirectory: FixedDirectory {
 
     func entries() -> [DirectoryEntry] {
         [DirectoryEntry(name: "exe", ino: exeIno, type: .symlink), DirectoryEntry(name: "net", ino: netIno, type: .directory),
-         DirectoryEntry(name: "pagemap", ino: pagemapIno, type: .regular)]
+         DirectoryEntry(name: "pagemap", ino: pagemapIno, type: .regular),
+         DirectoryEntry(name: "fd", ino: ProcFdDirectory.ino(pid: pid, kind: .links), type: .directory),
+         DirectoryEntry(name: "fdinfo", ino: ProcFdDirectory.ino(pid: pid, kind: .info), type: .directory)]
             + Self.files.enumerated().map { index, file in
                 DirectoryEntry(name: file.name, ino: Self.ino(pid: pid) + UInt64(index) + 1, type: .regular)
             }

@@ -117,7 +117,7 @@ enum ProcPidFiles {
         if let mm = task.mmReference() {
             memory = mm.mmapLock.withRead {
                 ProcTaskMemory(totalPages: mm.vmas.totalVM, residentPages: UInt64(mm.rssPages),
-                               startBrk: mm.startBrk, startStack: mm.startStack)
+                               startBrk: mm.startBrk, startStack: mm.startStack, lockedPages: mm.vmas.lockedVM)
             }
             mm.put()
         }

@@ -39,7 +39,7 @@ final class ProcRootDirectory: FixedDirectory {
             return Inode(ino: Self.firstTableIno + UInt64(index), superBlock: ProcFS.superBlock,
                          kind: .special(KPageFile(Self.tables[index].table)), permissions: 0o400)
         }
-        guard let pid = Self.pid(named: name), Task.lookup(pid: pid) != nil else { return nil }
+        guard let pid = ProcFS.number(named: name), pid > 0, Task.lookup(pid: pid) != nil else { return nil }
         return ProcPidDirectory.inode(pid: pid)
     }
 
@@ -57,18 +57,5 @@ final class ProcRootDirectory: FixedDirectory {
             entries.append(DirectoryEntry(name: String(task.pid), ino: ProcPidDirectory.ino(pid: task.pid), type: .directory))
         }
         return entries
-    }
-
-    /// A pid spelled in decimal without sign or leading zeros, as proc accepts it.
-    /// Linux: name_to_int()
-    private static func pid(named name: String) -> Int32? {
-        let digits = name.utf8
-        guard let first = digits.first, first != UInt8(ascii: "0"), digits.count <= 10 else { return nil }
-        var value: Int64 = 0
-        for c in digits {
-            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int64(c - UInt8(ascii: "0"))
-        }
-        return value <= Int64(Int32.max) ? Int32(value) : nil
     }
 }
