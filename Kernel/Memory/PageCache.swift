@@ -524,13 +524,15 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     }
 
     /// The page is dirty: write-back will write it. Linux: folio_mark_dirty() → __folio_mark_dirty()
+    /// A shmem page is marked too (kpageflags and smaps show it dirty, as
+    /// Linux's do) but never counted in Dirty nor written back.
     func markDirty(_ frame: PhysAddr) {
-        guard !isShmem else { return }
         var first = false
         lock.withLock {
             let page = PageAllocator.page(frame)
             guard page.pointee.mapping == id, !page.pointee.flags.contains(.dirty) else { return }
             page.pointee.flags.insert(.dirty)
+            if isShmem { return }
             VMStat.add(.fileDirty, 1)
             if dirtyCount == 0 {
                 dirtiedWhen = Clock.monotonicNanoseconds
@@ -546,7 +548,10 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// disk is full, as Linux's VM_FAULT_SIGBUS from page_mkwrite), then the
     /// page is dirty. Linux: do_page_mkwrite() → ext2_page_mkwrite(), fault_dirty_shared_page()
     func pageMkwrite(_ index: UInt64, _ frame: PhysAddr) throws(Errno) {
-        guard !isShmem else { return }
+        guard !isShmem else {
+            markDirty(frame)
+            return
+        }
         let start = Int(index * pageSize)
         let count = min(Int(pageSize), size - start)
         if count > 0 {
@@ -590,8 +595,10 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         let page = PageAllocator.page(frame)
         if page.pointee.flags.contains(.dirty) {
             page.pointee.flags.remove(.dirty)
-            dirtyCount -= 1
-            VMStat.add(.fileDirty, -1)
+            if !isShmem {
+                dirtyCount -= 1
+                VMStat.add(.fileDirty, -1)
+            }
         }
         page.pointee.mapping = 0
         page.pointee.index = 0

@@ -47,8 +47,6 @@ enum VMItem: Int, CaseIterable {
     case fileDirty
     /// Page-cache pages being written to the disk now. Linux: NR_WRITEBACK
     case writeback
-    /// Page-cache pages some PTE maps. Linux: NR_FILE_MAPPED
-    case fileMapped
     /// shmem pages (tmpfs files, shared anonymous memory, memfd). Linux: NR_SHMEM
     case shmem
     /// Anonymous pages of processes. Linux: NR_ANON_MAPPED

@@ -20,7 +20,7 @@ enum ProcSystemFiles {
                            filePages: UInt64(VMStat.value(.filePages)) + buffers, bufferPages: buffers,
                            dirtyPages: UInt64(VMStat.value(.fileDirty) + PageBufferMemory.dirtyPages),
                            writebackPages: UInt64(VMStat.value(.writeback)),
-                           anonPages: UInt64(VMStat.value(.anonPages)), mappedPages: UInt64(VMStat.value(.fileMapped)),
+                           anonPages: UInt64(VMStat.value(.anonPages)), mappedPages: UInt64(PageCache.mappedPages()),
                            shmemPages: UInt64(VMStat.value(.shmem)), lowWatermarkPages: low, reservePages: reserve,
                            slabPages: UInt64(Slab.totalPages), vmallocPages: UInt64(Vmalloc.mappedPages),
                            vmallocTotalBytes: KernelLayout.vmallocEnd - KernelLayout.vmallocStart)
@@ -67,7 +67,7 @@ enum ProcSystemFiles {
         let counters: [(String, UInt64)] = [
             ("nr_free_pages", UInt64(PageAllocator.freePages)),
             ("nr_anon_pages", UInt64(VMStat.value(.anonPages))),
-            ("nr_mapped", UInt64(VMStat.value(.fileMapped))),
+            ("nr_mapped", UInt64(PageCache.mappedPages())),
             ("nr_file_pages", UInt64(VMStat.value(.filePages) + PageBufferMemory.pages)),
             ("nr_dirty", UInt64(VMStat.value(.fileDirty) + PageBufferMemory.dirtyPages)),
             ("nr_writeback", UInt64(VMStat.value(.writeback))),
