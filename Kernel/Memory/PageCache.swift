@@ -523,6 +523,22 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         return body()
     }
 
+    /// Calls `install(index, frame)` under `lock` for each page of `indices`
+    /// that is in the cache and inside the file, while it returns true: the
+    /// pages a read fault maps around its own without reading anything.
+    /// Under the lock no truncate can take a page away meanwhile.
+    /// Linux: filemap_map_pages()
+    func forEachCachedPage(_ indices: Range<UInt64>, _ install: (UInt64, PhysAddr) -> Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        let end = min(indices.upperBound, (UInt64(size) + pageSize - 1) / pageSize)
+        var index = indices.lowerBound
+        while index < end {
+            if let frame = pages[index], !install(index, frame) { return }
+            index += 1
+        }
+    }
+
     /// The page is dirty: write-back will write it. Linux: folio_mark_dirty() → __folio_mark_dirty()
     /// A shmem page is marked too (kpageflags and smaps show it dirty, as
     /// Linux's do) but never counted in Dirty nor written back.
