@@ -842,6 +842,34 @@ def ext2_page_cache_frames_and_write_back(rc, out):
     e2fsck_clean(EXT2_PAGECACHE_DISK.path)
 
 
+EXT2_THROTTLE_DISK = make_disk("ext2-throttle.img")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/dirty_throttle -- /big", disk=EXT2_THROTTLE_DISK, timeout=120)
+def ext2_writer_past_dirty_bytes_is_throttled(rc, out):
+    # With dirty_bytes at 1 MiB a writer of 32 MiB writes its own pages back
+    # (balance_dirty_pages), so Dirty (pages and buffers: the buffer cache
+    # holds up to 1024 blocks of 4 KiB) never nears what it wrote.
+    m = find(r"^dirty_throttle: wrote (\d+) KiB, Dirty at most (\d+) KiB, throttled (\d+) times$", out)
+    wrote, most, throttled = map(int, m.groups())
+    expect(wrote == 32768, f"wrote {wrote} KiB")
+    expect(throttled > 0, "the writer was never throttled")
+    expect(most <= 1024 + 4096 + 1024, f"Dirty reached {most} KiB with dirty_bytes at 1 MiB")
+    expect(rc == 0, f"status {rc}")
+    image = EXT2_THROTTLE_DISK.path
+    e2fsck_clean(image)
+    import tempfile
+    with tempfile.TemporaryDirectory() as work:
+        dumped = os.path.join(work, "big")
+        subprocess.run(["debugfs", "-R", f"dump /big {dumped}", image], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        with open(dumped, "rb") as f:
+            data = f.read()
+    expect(len(data) == 32 << 20, f"the file on the disk has {len(data)} bytes")
+    expect(data == bytes(i % 251 for i in range(251)) * (len(data) // 251) + bytes(i % 251 for i in range(len(data) % 251)),
+           "the file on the disk does not hold what was written")
+
+
 EXT2_CACHES_DISK = make_disk("ext2-caches.img", script='busybox ls -R / >/dev/null\n'
                                                          'busybox ls /no-such-name\n'
                                                          'busybox grep -E "^(dentry|ext2_inode_cache) " /proc/slabinfo\n')
