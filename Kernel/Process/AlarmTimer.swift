@@ -79,7 +79,13 @@ enum AlarmTimers {
     }
 
     /// Some timer's time has come (a racy peek, for the interrupt return path).
-    static var isDue: Bool { Clock.monotonicNanoseconds >= earliest.load(ordering: .relaxed) }
+    /// Runs on every return to user mode: with no timer armed (the usual
+    /// case) it is one load, without reading the clock (rdtsc and two
+    /// divisions, which made getpid 60 ns slower under TCG).
+    static var isDue: Bool {
+        let deadline = earliest.load(ordering: .relaxed)
+        return deadline != UInt64.max && Clock.monotonicNanoseconds >= deadline
+    }
 
     /// Sends SIGALRM for every timer whose time has come, and re-arms those
     /// with an interval (skipping periods already past, as hrtimer_forward()
