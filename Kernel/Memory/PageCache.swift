@@ -141,8 +141,6 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
 
     var size: Int { length.load(ordering: .relaxed) }
     var allocatedBytes: Int { isShmem ? lock.withLock { pages.count } * Int(pageSize) : operations.allocatedBytes }
-    /// Pages in the cache now. Linux: mapping->nrpages
-    var pageCount: Int { lock.withLock { pages.count } }
 
     /// The size of a new file nobody else can reach yet, without i_rwsem
     /// (Shmem.file: mmap holds mmap_lock, which comes after it).
@@ -655,13 +653,11 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// comes during or after the write dirties it again), then written. A
     /// failure leaves the page dirty and is kept for fsync to report. The
     /// caller holds `writeLock` (so the size cannot shrink under the write).
-    /// Returns how many pages were written. Linux: do_writepages() →
-    /// write_cache_pages() → folio_clear_dirty_for_io() (page_mkclean) + writepage
-    @discardableResult
-    func writeback(_ range: ClosedRange<UInt64> = 0...UInt64.max) -> Int {
-        guard !isShmem else { return 0 }
+    /// Linux: do_writepages() → write_cache_pages() →
+    /// folio_clear_dirty_for_io() (page_mkclean) + writepage
+    func writeback(_ range: ClosedRange<UInt64> = 0...UInt64.max) {
+        guard !isShmem else { return }
         precondition(writeLock.isLocked, "write-back without i_rwsem")
-        var written = 0
         withUnsafeTemporaryAllocation(of: (index: UInt64, frame: PhysAddr).self, capacity: 128) { batch in
             while true {
                 var taken = 0
@@ -681,15 +677,11 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
                     }
                 }
                 if taken == 0 { break }
-                for (index, frame) in batch[0..<taken] {
-                    writePage(index, frame)
-                    written += 1
-                }
+                for (index, frame) in batch[0..<taken] { writePage(index, frame) }
                 Scheduler.condResched()
             }
         }
         if lock.withLock({ dirtyCount == 0 }) { PageCache.removeDirty(self) }
-        return written
     }
 
     /// One page of `writeback`, its write-back flag set and a reference held.
