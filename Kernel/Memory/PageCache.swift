@@ -239,6 +239,14 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     func lockForWriting() { writeLock.lock() }
     func unlockForWriting() { writeLock.unlock() }
 
+    /// Writes every dirty page back, taking `writeLock` (the flusher, sync,
+    /// syncfs, umount). Linux: filemap_fdatawrite()
+    func fdatawrite() {
+        writeLock.lock()
+        writeback()
+        writeLock.unlock()
+    }
+
     /// fsync(): the dirty pages to storage, then the metadata; a write-back
     /// error since the last fsync is reported once. Linux: file_write_and_wait_range()
     /// + the file system's fsync + file_check_and_advance_wb_err()
@@ -384,8 +392,13 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// balance_dirty_pages: a writer that has made too much of memory dirty
     /// writes its own file back before it goes on, and wakes the flusher
     /// past the background limit. `writeLock` held. Linux: balance_dirty_pages_ratelimited()
+    /// The limits are looked at once a writer has dirtied `ratelimitPages`
+    /// pages since it last looked, not at every write: summing the per-CPU
+    /// counters and the zones costs hundreds of loads.
     private func balanceDirtyPages() {
-        guard !isShmem else { return }
+        let task = Scheduler.current
+        guard !isShmem, task.dirtiedPages >= Self.ratelimitPages else { return }
+        task.dirtiedPages = 0
         let dirty = VMStat.value(.fileDirty) + VMStat.value(.writeback)
         let limits = Writeback.thresholds()
         if dirty > limits.background { Writeback.wakeFlusher() }
@@ -393,6 +406,10 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         VMStat.count(.dirtyThrottled)
         writeback()
     }
+
+    /// Pages a writer may dirty between two looks at the dirty limits.
+    /// Linux: the initial current->nr_dirtied_pause (32 pages)
+    static let ratelimitPages = 32
 
     // MARK: - Pages
 
@@ -548,6 +565,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
             page.pointee.flags.insert(.dirty)
             if isShmem { return }
             VMStat.add(.fileDirty, 1)
+            Scheduler.current.dirtiedPages += 1
             if dirtyCount == 0 {
                 dirtiedWhen = Clock.monotonicNanoseconds
                 first = true

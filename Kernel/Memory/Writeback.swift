@@ -90,9 +90,7 @@ enum Writeback {
         let now = Clock.monotonicNanoseconds
         let background = VMStat.value(.fileDirty) + VMStat.value(.writeback) > thresholds().background
         for space in PageCache.dirtySpaces where background || now &- space.dirtiedWhen >= expire {
-            space.lockForWriting()
-            space.writeback()
-            space.unlockForWriting()
+            space.fdatawrite()
         }
         for mount in FS.mountList() {
             guard let operations = mount.superBlock.operations, operations.hasDirtyMetadata else {
@@ -119,9 +117,7 @@ enum Writeback {
     static func writebackAll(of superBlock: SuperBlock? = nil) {
         for space in PageCache.dirtySpaces 
             where superBlock == nil || space.operations.fileSystem === superBlock?.operations {
-            space.lockForWriting()
-            space.writeback()
-            space.unlockForWriting()
+            space.fdatawrite()
         }
     }
 }

@@ -181,6 +181,10 @@ final class Task {
     /// retries after letting go. Only the task itself touches it.
     /// Linux: current->pagefault_disabled, pagefault_disable()
     var pagefaultsDisabled = 0
+    /// Page-cache pages this task made dirty since its last
+    /// balance_dirty_pages check (PageCache.swift). Only the task itself
+    /// touches it. Linux: current->nr_dirtied
+    var dirtiedPages = 0
     /// siginfo details of pending fault signals (si_code, si_addr), by signal
     /// number. Protected by `signals.lock`.
     var pendingSignalInfo = [SignalFrame.Info?](repeating: nil, count: 65)
