@@ -73,6 +73,9 @@ extension FileSyscalls {
         } else {
             start = try input.seek(0, whence: SeekWhence.current.rawValue)
         }
+        // A count with the sign bit set is EINVAL; a large one is cut to
+        // MAX_RW_COUNT. Linux: rw_verify_area(), do_sendfile()
+        guard a.size(3) >= 0 else { throw .EINVAL }
         let count = min(a.size(3), UserIOVector.maxTransfer)
         var total = 0
         try Slab.withBuffer(bytes: Int(pageSize)) { (page) throws(Errno) in

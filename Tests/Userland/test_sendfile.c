@@ -84,6 +84,10 @@ static void test_with_offset(void)
     n = sendfile(out, in, &offset, 4096);
     ok(n == 10 && offset == SIZE, "a count past the end copies what is left", "returned %zd, offset %lld", n,
        (long long)offset);
+    offset = SIZE - 20;
+    n = sendfile(out, in, &offset, (size_t)1 << 62);
+    ok(n == 20 && offset == SIZE, "a huge count is cut to what the file has", "returned %zd, offset %lld, errno %d",
+       n, (long long)offset, errno);
     close(in);
     close(out);
 }
@@ -109,6 +113,9 @@ static void test_errors(void)
     errno = 0;
     ok(sendfile(out, in, (off_t *)8, 10) == -1 && errno == EFAULT, "a bad offset pointer is EFAULT", "errno %d",
        errno);
+    errno = 0;
+    ok(sendfile(out, in, NULL, SIZE_MAX) == -1 && errno == EINVAL, "a count with the sign bit set is EINVAL",
+       "errno %d", errno);
     off_t negative = -1;
     errno = 0;
     ok(sendfile(out, in, &negative, 10) == -1 && errno == EINVAL, "a negative offset is EINVAL", "errno %d", errno);
