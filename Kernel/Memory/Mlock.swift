@@ -55,7 +55,10 @@ extension MM {
         guard end >= start else { throw .EINVAL }
         guard end > start else { return }
         do { try vmas.lockRange(start, end, lock) } catch { throw error.errno }
-        guard lock.contains(.locked) else { return }
+        guard lock.contains(.locked) else {
+            rescueUnevictable(start, end)
+            return
+        }
         do {
             try populateLocked(start, end)
         } catch .EFAULT {
@@ -85,6 +88,25 @@ extension MM {
     func munlockall() {
         precondition(mmapLock.isWriteLocked, "munlockall without mmap_lock held for writing")
         applyMlockall(future: [], current: [])
+        rescueUnevictable(VirtAddr(0), VirtAddr(layout.taskSize))
+    }
+
+    /// Unlocked pages of [start, end) that reclaim had set aside as
+    /// unevictable go back to the LRU lists it scans. (A page some other
+    /// mm still locks is set aside again at its next scan.)
+    /// Linux: munlock_folio() → __munlock_folio() → folio_putback_lru()
+    private func rescueUnevictable(_ start: VirtAddr, _ end: VirtAddr) {
+        var frames: [PhysAddr] = []
+        pageTable.forEachLeaf(in: start..<end) { leaf in
+            if leaf.entry.frame != ZeroPage.frame && PageState.flags(leaf.entry.frame).contains(.unevictable) {
+                frames.append(leaf.entry.frame)
+            }
+        }
+        for frame in frames where LRU.isolate(frame) {
+            PageState.clear(frame, .unevictable)
+            LRU.putback(frame)
+            VMStat.count(.unevictableRescued)
+        }
     }
 
     /// The default lock bits become `future`; every region gets the lock bits

@@ -57,6 +57,19 @@ extension MM {
         return vma
     }
 
+    /// The reverse map finds an anonymous page at the virtual page number it
+    /// records: a page only this PTE maps now records its new address. (One
+    /// still shared with a forked relative keeps the old number and can only
+    /// be found there: reclaim then leaves it resident. Linux keeps vm_pgoff
+    /// with the moved VMA instead.) mmap_lock held for writing, so no
+    /// reverse-map walk is inside this mm meanwhile.
+    private func followAnonPage(_ frame: PhysAddr, to address: VirtAddr) {
+        guard frame != ZeroPage.frame else { return }
+        let page = PageAllocator.page(frame)
+        guard page.pointee.flags.contains(.anon), MapCount.mappers(frame) == 1 else { return }
+        page.pointee.index = address.value >> pageShift
+    }
+
     /// Moves [old, old+oldLength) to `target`, page table entries and all, then
     /// extends it to newLength. Linux: move_vma() + move_page_tables()
     private func move(_ vma: VMA, from old: VirtAddr, oldLength: UInt64,
@@ -85,6 +98,7 @@ extension MM {
                 do {
                     try pageTable.map(destination, to: leaf.entry.frame, size: .size4K, flags: leaf.entry.flags,
                                       allocator: &frames)
+                    followAnonPage(leaf.entry.frame, to: destination)
                 } catch {
                     // No memory for a table at the target: the page stays behind and
                     // goes with the old range below (its contents lost, as with any OOM).

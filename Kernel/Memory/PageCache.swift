@@ -445,6 +445,10 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
             discard(frame)                       // another reader made it first
             return (existing, false)
         }
+        if fromStorage && Workingset.refault(id, index) {
+            PageState.set(frame, .workingset)
+            VMStat.count(.workingsetRefaultFile)
+        }
         if fromStorage && window > 1 { readAhead(after: index, pages: window - 1) }
         return (frame, fromStorage)
     }
@@ -658,6 +662,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
             let flags = PageState.flags(frame)
             guard pages[index] == frame, !flags.contains(.dirty), !flags.contains(.writeback),
                   MapCount.count(frame) == 2, let gone = pages.remove(at: index) else { return false }
+            Workingset.evicted(id, index)
             forgetLocked(gone)
             if pages.isEmpty { PageCache.unregister(self) }
             return true

@@ -77,6 +77,10 @@ enum VMEvent: Int, CaseIterable {
     case workingsetRefaultAnon
     /// The same for file pages read again after eviction. Linux: workingset_refault_file
     case workingsetRefaultFile
+    /// mlocked pages reclaim moved to the unevictable list. Linux: unevictable_pgs_culled
+    case unevictableCulled
+    /// Pages munlock moved back to the evictable lists. Linux: unevictable_pgs_rescued
+    case unevictableRescued
 }
 
 /// How many pages are in some state now: counts that go up and down, unlike

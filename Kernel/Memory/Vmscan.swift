@@ -158,6 +158,12 @@ enum Vmscan {
             let wasReferenced = PageState.clear(frame, .referenced).contains(.referenced)
             switch PageReferences.check(referencedPTEs: use.ptes, wasReferenced: wasReferenced, locked: use.locked,
                                         swapBacked: flags.contains(.swapBacked), executable: use.executable) {
+            case .activate where use.locked:
+                // mlocked: off the lists reclaim scans until munlock.
+                // Linux: the mlock_vma_folio() of folio_referenced_one()
+                PageState.set(frame, .unevictable)
+                VMStat.count(.unevictableCulled)
+                continue
             case .activate:
                 next[i] = .activate
                 continue

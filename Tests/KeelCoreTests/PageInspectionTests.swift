@@ -81,6 +81,17 @@ final class PageInspectionTests: XCTestCase {
              kpf(KPF.swapBacked, KPF.uptodate)),
             ("shmem mapped once", page([.head, .swapBacked], mapcount: 2, mapping: 7),
              kpf(KPF.swapBacked, KPF.uptodate, KPF.mmap)),
+            // Reclaim's state: the LRU flags; the swap cache's reference is not a mapping either.
+            ("anonymous on the active list", page([.head, .anon, .swapBacked, .lru, .active], mapcount: 1, mapping: 3),
+             kpf(KPF.anon, KPF.swapBacked, KPF.mmap, KPF.uptodate, KPF.lru, KPF.active)),
+            ("inactive file page, referenced once", page([.head, .lru, .referenced], mapcount: 1, mapping: 7),
+             kpf(KPF.lru, KPF.referenced, KPF.uptodate)),
+            ("swap-cache page, unmapped", page([.head, .anon, .swapBacked, .swapCache], mapcount: 1, mapping: 3),
+             kpf(KPF.anon, KPF.swapBacked, KPF.swapCache, KPF.uptodate)),
+            ("swap-cache page, mapped once", page([.head, .anon, .swapBacked, .swapCache], mapcount: 2, mapping: 3),
+             kpf(KPF.anon, KPF.swapBacked, KPF.swapCache, KPF.mmap, KPF.uptodate)),
+            ("mlocked page", page([.head, .anon, .swapBacked, .lru, .unevictable], mapcount: 1, mapping: 3),
+             kpf(KPF.anon, KPF.swapBacked, KPF.lru, KPF.unevictable, KPF.mmap, KPF.uptodate)),
         ]
         for (name, p, want) in cases {
             XCTAssertEqual(MemMapInspector.flags(of: p, isZeroPage: false, head: nil), want, name)

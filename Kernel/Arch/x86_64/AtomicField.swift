@@ -49,6 +49,12 @@ enum AtomicField {
         atomic_fetch_and_u32(field, ~mask)
     }
 
+    /// Sets `mask`'s bits and returns the old value (lock or). Linux: set_bit()
+    @inline(__always)
+    static func setBits(_ field: UnsafeMutablePointer<UInt64>, _ mask: UInt64) -> UInt64 {
+        atomic_fetch_or_u64(field, mask)
+    }
+
     /// Clears `mask`'s bits and returns the old value (lock and). Linux: clear_bit()
     @inline(__always)
     static func clearBits(_ field: UnsafeMutablePointer<UInt64>, _ mask: UInt64) -> UInt64 {

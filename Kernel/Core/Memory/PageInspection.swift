@@ -185,8 +185,7 @@ public struct MemMapInspector {
     /// The kpageflags word of one descriptor: the truth table from Keel's page
     /// state to Linux's KPF bits. `head` is the block an empty descriptor is the
     /// tail of (nil if none). A page-cache page is always uptodate (it enters
-    /// the cache filled). Keel has no LRU lists, no swap, no huge pages: those
-    /// bits stay 0.
+    /// the cache filled). Keel has no huge pages: those bits stay 0.
     /// Linux: stable_page_flags()
     public static func flags(of page: Page, isZeroPage: Bool, head: (page: Page, order: Int)?) -> UInt64 {
         // Linux's zero page lies in the kernel image: PG_reserved, and never mapped-counted.
@@ -204,6 +203,11 @@ public struct MemMapInspector {
         if f.contains(.head) && page.private > 0 { value |= KPF.bit(KPF.compoundHead) }
         if f.contains(.dirty) { value |= KPF.bit(KPF.dirty) }
         if f.contains(.writeback) { value |= KPF.bit(KPF.writeback) }
+        // The reclaim state, one KPF bit per page flag. Linux: stable_page_flags()'s u |= kpf_copy_bit(...)
+        let reclaimBits: [(PageFlags, Int)] = [(.lru, KPF.lru), (.active, KPF.active), (.referenced, KPF.referenced),
+                                               (.swapCache, KPF.swapCache), (.unevictable, KPF.unevictable),
+                                               (.reclaim, KPF.reclaim)]
+        for (flag, bit) in reclaimBits where f.contains(flag) { value |= KPF.bit(bit) }
         let mapped = mappings(of: page) > 0
         if mapped { value |= KPF.bit(KPF.mmap) }
         if mapped || page.isPageCache || f.contains(.anon) || f.contains(.swapBacked) { value |= KPF.bit(KPF.uptodate) }

@@ -100,6 +100,8 @@ enum ProcSystemFiles {
             ("pgrotated", VMStat.total(.pgRotated)),
             ("workingset_refault_anon", VMStat.total(.workingsetRefaultAnon)),
             ("workingset_refault_file", VMStat.total(.workingsetRefaultFile)),
+            ("unevictable_pgs_culled", VMStat.total(.unevictableCulled)),
+            ("unevictable_pgs_rescued", VMStat.total(.unevictableRescued)),
             ("drop_pagecache", VMStat.total(.dropPageCache)),
             ("drop_slab", VMStat.total(.dropSlab)),
             ("oom_kill", VMStat.total(.oomKills)),
