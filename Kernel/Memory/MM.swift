@@ -349,7 +349,7 @@ final class MM {
     func pteState(at address: VirtAddr) -> (state: PTEState, entry: PageTableEntry?) {
         guard let (frame, flags, _) = pageTable.translate(address) else { return (.notPresent, nil) }
         let kind: MappedFrame = frame.alignedDown() == ZeroPage.frame ? .zeroPage
-            : PageAllocator.page(frame.alignedDown()).pointee.mapping != 0 ? .pageCache
+            : PageAllocator.page(frame.alignedDown()).pointee.isPageCache ? .pageCache
             : .anonymous(mapCount: Int(MapCount.count(frame)))
         return (.present(writable: flags.contains(.writable), frame: kind),
                 PageTableEntry(frame: frame.alignedDown(), flags: flags))

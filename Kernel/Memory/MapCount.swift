@@ -24,6 +24,17 @@ enum MapCount {
     /// be mapped once, a fresh shmem page): a plain store, no locked add.
     static func initialize(_ frame: PhysAddr, to count: Int32) { withField(frame) { AtomicField.store($0, count) } }
 
+    /// One more reference for a kernel path that found the page without
+    /// owning one (reclaim on an LRU list, migration), unless the page is
+    /// already on its way to being freed. Linux: get_page_unless_zero()
+    static func tryGet(_ frame: PhysAddr) -> Bool { withField(frame) { AtomicField.incrementUnlessZero($0) } }
+
+    /// Drops a reference `tryGet` (or any holder) took; the last frees the
+    /// page (off its LRU list first, in PageAllocator.free). Linux: put_page()
+    static func put(_ frame: PhysAddr) {
+        if remove(frame) { PageAllocator.free(frame) }
+    }
+
     /// The mappings now: a snapshot, which only the mm's own locks keep from
     /// rising (see MM.handleFault's reuse rule). Linux: page_mapcount()
     static func count(_ frame: PhysAddr) -> Int32 { withField(frame) { AtomicField.load($0) } }

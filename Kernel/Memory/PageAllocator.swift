@@ -198,7 +198,6 @@ struct PerCPUPages {
         let frame = frames[count]
         let descriptor = PageAllocator.page(frame)
         descriptor.pointee.flags = .head                        // allocated again, as prep_new_page() leaves it
-        descriptor.pointee.refcount = 1
         return frame
     }
 

@@ -505,7 +505,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         }
         let page = PageAllocator.page(frame)
         page.pointee.mapping = id
-        page.pointee.index = UInt32(truncatingIfNeeded: index)
+        page.pointee.index = index
         PageAllocator.mark(frame, isShmem ? [.swapBacked] : [])
         MapCount.initialize(frame, to: references)
         if pages.isEmpty && !isShmem { PageCache.register(self) }

@@ -242,7 +242,7 @@ extension MM {
     private func reuseOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
         // A shared file page the write-back made read-only: room on the disk
         // and dirty again before it is written. Linux: wp_page_shared() → do_page_mkwrite()
-        if PageAllocator.page(seen.frame).pointee.mapping != 0, case .file(let file, let pageOffset) = vma.backing,
+        if PageAllocator.page(seen.frame).pointee.isPageCache, case .file(let file, let pageOffset) = vma.backing,
            let mapping = MappedFiles.mapping(file) {
             do throws(Errno) {
                 try mapping.pageMkwrite(pageOffset + (page - vma.start) >> pageShift, seen.frame)
