@@ -79,7 +79,14 @@ public struct SwapEntry: Hashable, Sendable, CustomStringConvertible {
     // MARK: PTE form
 
     /// The non-present PTE that stands for this entry. Linux: swp_entry_to_pte()
-    public var pte: PageTableEntry { PageTableEntry(swap: self) }
+    public var pageTableEntry: PageTableEntry { PageTableEntry(swap: self) }
+
+    /// The entry a swap or migration PTE stands for; nil for a present, empty
+    /// or PROT_NONE one. Linux: is_swap_pte() + pte_to_swp_entry()
+    public init?(pageTableEntry: PageTableEntry) {
+        guard let entry = pageTableEntry.swapEntry else { return nil }
+        self = entry
+    }
 
     public var description: String {
         isMigration ? "migration(\(isWritableMigration ? "write" : "read"), pfn \(offset))"

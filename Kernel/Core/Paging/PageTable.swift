@@ -377,11 +377,14 @@ extension PageTable {
 
     /// Replaces the 4 KiB entry for `virt` with `new` if it still holds exactly
     /// `old` (else `.changed`, and nothing is written; `.notMapped` without a
-    /// page table there). The caller holds the lock that orders changes to the
-    /// entry and flushes the TLB if `old` was present. Linux: the pte_same()
-    /// re-check + set_pte_at() of do_swap_page() and remove_migration_pte()
+    /// page table there). `old` is not present (a swap or migration entry, or
+    /// none): the MMU never writes such an entry, so a read and a write under
+    /// the caller's lock (which orders every change to the entry) suffice; a
+    /// present one goes through `replaceLeaf`. Linux: the pte_same() re-check +
+    /// set_pte_at() of do_swap_page() and remove_migration_pte()
     public func replaceEntry(_ virt: VirtAddr, expecting old: PageTableEntry,
                              with new: PageTableEntry) throws(PageTableError) {
+        precondition(!old.isPresent, "replaceEntry is for entries the MMU does not write")
         guard virt.isCanonical else { throw .nonCanonical }
         guard virt.isPageAligned else { throw .misaligned }
         guard let slot = ptSlot(virt) else { throw .notMapped }
