@@ -68,6 +68,25 @@ extension Swap {
         Log.info("Adding \(kB)k swap on \(path).  Priority:\(priority) extents:1 across:\(kB)k")
     }
 
+    /// `swap=/dev/vdb,/dev/vdc` on the command line: each disk becomes a
+    /// swap area before init starts, as if init ran swapon on it; one that
+    /// cannot is reported and skipped.
+    static func swaponAtBoot(_ paths: [String]) {
+        for path in paths {
+            let name = path.hasPrefix("/dev/") ? String(path.dropFirst(5)) : path
+            guard let index = BlockDevices.all.firstIndex(where: { $0.name == name }) else {
+                Log.error("swapon: \(path): no such disk")
+                continue
+            }
+            let number = DeviceNumber(major: FS.diskMajor, minor: UInt32(index * FS.minorsPerDisk))
+            do throws(Errno) {
+                try swapon(disk: BlockDevices.all[index], number: number, path: "/dev/" + name, flags: 0)
+            } catch {
+                Log.error("swapon: \(path): \(error.name)")
+            }
+        }
+    }
+
     /// The header page of `disk`. EIO if it cannot be read, EINVAL if it is
     /// no swap header (with Linux's message). Linux: read_swap_header()
     private static func readHeader(_ disk: any BlockDevice) throws(Errno) -> SwapHeader {
