@@ -185,9 +185,7 @@ extension Swap {
             var text = ProcSwapsLine.header
             let kB = UInt64(pageSize / 1024)
             for case let area? in areas {
-                // An area being switched off shows what it still holds as its size too. Linux: swap_usage_in_pages()
-                let size = area.writeOK ? area.map.usablePages : area.map.inUsePages
-                text += ProcSwapsLine(path: area.path, isFile: false, sizeKiB: UInt64(size) * kB,
+                text += ProcSwapsLine(path: area.path, isFile: false, sizeKiB: UInt64(area.map.usablePages) * kB,
                                       usedKiB: UInt64(area.map.inUsePages) * kB, priority: area.priority).text
             }
             return text
