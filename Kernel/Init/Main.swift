@@ -49,6 +49,7 @@ private func startKernelOnKernelStack() {
     mountRoot()
     Swap.swaponAtBoot(Boot.commandLine.swapDevices)
     Writeback.start()
+    Kswapd.start()
     InitProcess.start()
     LocalAPIC.startTimer()
     Scheduler.idleLoop()
