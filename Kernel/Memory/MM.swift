@@ -77,8 +77,6 @@ final class MM {
     /// and every anon_vma whose pages it may map: its own and, from fork, its
     /// ancestors'. `RMap.lock` held. Linux: vma->anon_vma, vma->anon_vma_chain
     var anonVMA: AnonVMA? = nil
-    /// Swap entries in this mm's page tables. Changed under pageTableLock. Linux: MM_SWAPENTS
-    var swapEntries = 0
     var anonChain: [AnonVMA] = []
     /// CPUs that have this mm loaded in CR3, which a TLB flush must reach. Set and
     /// cleared atomically (by the context switch on other CPUs too).
