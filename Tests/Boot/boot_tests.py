@@ -1224,6 +1224,71 @@ def debian_stress_ng_stack_bigheap_fork(rc, out):
     check_stress(rc, out, "stack-bigheap-fork")
 
 
+# ---- swap (issue 16): swapon/swapoff on a mkswap'd virtio disk, swap= on the
+# command line, and pages going out to swap and back in through faults and
+# through swapoff under memory pressure.
+
+def swap_image(name, mib):
+    """A `mib` MiB disk image made by util-linux's mkswap (or, without it, the
+    same SWAPSPACE2 header written here: version 1, last_page, no bad pages)."""
+    path = os.path.join(ROOT, "build", name)
+
+    def build():
+        with open(path, "wb") as f:
+            f.truncate(mib << 20)
+        try:
+            subprocess.run(["mkswap", "-L", "keel-swap", path], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        except FileNotFoundError:
+            header = bytearray(4096)
+            header[1024:1036] = (1).to_bytes(4, "little") + ((mib << 8) - 1).to_bytes(4, "little") + bytes(4)
+            header[4086:4096] = b"SWAPSPACE2"
+            with open(path, "r+b") as f:
+                f.write(header)
+        return path
+    return build
+
+
+def userland_passed(out):
+    m = find(r"^(\d+) passed, (\d+) failed$", out, "the program did not finish")
+    expect(m.group(2) == "0" and int(m.group(1)) > 0, f"{m.group(2)} of its checks failed:\n"
+           + "\n".join(line for line in out.splitlines() if line.startswith("not ok")))
+
+
+@boot_test(cmdline="init=/bin/test_swapon -- /dev/vda", disk=swap_image("swapon-cycle.img", 16))
+def swapon_swapoff_cycle_on_a_disk(rc, out):
+    userland_passed(out)
+    find(r"^ok - swapon of a mkswap'd disk$", out)
+    find(r"^ok - the preferred priority shows$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="loglevel=7 swap=/dev/vda init=/bin/test_swapon -- --boot /dev/vda",
+           disk=swap_image("swap-cmdline.img", 16))
+def swap_on_the_command_line(rc, out):
+    # 4096 pages less the header: 16380 KiB. Linux: enable_swap_info()'s message.
+    find(r"^Adding 16380k swap on /dev/vda\.  Priority:-2 extents:1 across:16380k", out)
+    m = find(r"^init: /bin/test_swapon argv=\[.*\] envp=\[(.*)\]$", out)
+    expect("swap" not in m.group(1), f"swap= reached init's environment: {m.group(1)}")
+    find(r"^ok - swap= turned the disk on before init, priority -2$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="swap=/dev/vda init=/bin/swap_inuse -- /dev/vda 24 40", mem="64M", timeout=150,
+           disk=swap_image("swap-inuse.img", 64))
+def pages_go_to_swap_and_swapoff_brings_them_back(rc, out):
+    # 24 MiB kept by a parent and its forked child (which rewrote an eighth of
+    # it), a 40 MiB hog in 64 MiB of RAM: pages go out, faults and swapoff bring
+    # them back with their data.
+    m = find(r"^# VmSwap (\d+) kB, pswpout (\d+), swap used (\d+) kB$", out)
+    expect(int(m.group(1)) > 0 and int(m.group(2)) > 0, f"nothing went to swap: {m.group(0)}")
+    find(r"^ok - swapoff with pages in use$", out)
+    find(r"^ok - the parent's pages hold their data after swapoff$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0
