@@ -141,3 +141,31 @@ extension MemorySyscalls {
         return (disk, number, found.path(below: Optional<Dentry>.none))
     }
 }
+
+extension MemorySyscalls {
+    /// mincore(start, length, vec): one byte per page of the range, 1 if the
+    /// page is in memory. EINVAL for an unaligned start, ENOMEM for a range
+    /// outside user space or with a hole, EFAULT for a bad vector. Linux: SYSCALL_DEFINE3(mincore)
+    static func mincore(_ a: SyscallArgs) throws(Errno) -> Int {
+        var start = a.address(0)
+        let length = a.u64(1)
+        var vector = a.address(2)
+        guard start.isPageAligned else { throw .EINVAL }
+        guard UserRange.end(of: start, length: length) != nil else { throw .ENOMEM }     // Linux: access_ok()
+        var pages = Int(length >> pageShift) + (length & (pageSize - 1) != 0 ? 1 : 0)
+        guard UserRange.end(of: vector, length: UInt64(pages)) != nil else { throw .EFAULT }
+        guard let chunk = PageAllocator.allocate() else { throw .EAGAIN }
+        defer { PageAllocator.free(chunk) }
+        let buffer = UnsafeMutableBufferPointer(start: DirectMap.pointer(chunk, as: UInt8.self), count: Mincore.chunkPages)
+        let mm = try mm
+        while pages > 0 {
+            let part = UnsafeMutableBufferPointer(rebasing: buffer[0..<min(pages, Mincore.chunkPages)])
+            let filled = try mm.mmapLock.withRead { () throws(Errno) in try mm.mincore(start, into: part) }
+            try UserCopy.copyOut(to: vector, from: UnsafeRawPointer(buffer.baseAddress!), count: filled)
+            pages -= filled
+            vector = vector + UInt64(filled)
+            start = start + UInt64(filled) << pageShift
+        }
+        return 0
+    }
+}

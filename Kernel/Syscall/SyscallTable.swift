@@ -60,6 +60,7 @@ enum Syscall: Int {
     case sched_yield = 24
     case mremap = 25
     case msync = 26
+    case mincore = 27
     case madvise = 28
     case dup = 32
     case dup2 = 33
@@ -305,6 +306,7 @@ enum SyscallTable {
         case .mlock, .mlock2, .munlock: return try MemorySyscalls.mlock(a)
         case .mlockall: return try MemorySyscalls.mlockall(a)
         case .munlockall: return try MemorySyscalls.munlockall()
+        case .mincore: return try MemorySyscalls.mincore(a)
         case .swapon: return try MemorySyscalls.swapon(a)
         case .swapoff: return try MemorySyscalls.swapoff(a)
         // processes and threads (ProcessSyscalls.swift, ChildSyscalls.swift → Kernel/Process)

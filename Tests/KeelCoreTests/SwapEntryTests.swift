@@ -209,3 +209,22 @@ final class SwapEntryTests: XCTestCase {
         XCTAssertTrue(VMFlags([.read, .mayRead, .mayWrite]).isCopyOnWrite, "may become writable by mprotect")
     }
 }
+
+/// mincore's truth table. Linux: mincore_pte_range()
+final class MincoreTests: XCTestCase {
+    func testResidency() {
+        let frame = PhysAddr(0x5000)
+        let never: (SwapEntry) -> Bool = { _ in XCTFail("no swap entry here"); return false }
+        XCTAssertTrue(Mincore.resident(PageTableEntry(frame: frame, flags: [.present, .user]), fileCached: nil, swapCached: never))
+        XCTAssertTrue(Mincore.resident(PageTableEntry(frame: frame, flags: [.protNone, .user]), fileCached: nil, swapCached: never),
+                      "PROT_NONE pages are in memory")
+        XCTAssertFalse(Mincore.resident(.none, fileCached: nil, swapCached: never), "untouched anonymous memory")
+        XCTAssertTrue(Mincore.resident(.none, fileCached: true, swapCached: never), "a file page in the page cache")
+        XCTAssertFalse(Mincore.resident(.none, fileCached: false, swapCached: never))
+        let slot = SwapEntry(type: 0, offset: 7)
+        XCTAssertTrue(Mincore.resident(slot.pageTableEntry, fileCached: nil, swapCached: { $0 == slot }), "still in the swap cache")
+        XCTAssertFalse(Mincore.resident(slot.pageTableEntry, fileCached: nil, swapCached: { _ in false }), "only in its slot")
+        XCTAssertTrue(Mincore.resident(SwapEntry.migration(frame: frame, writable: true).pageTableEntry, fileCached: nil,
+                                       swapCached: never), "a page being migrated is in memory")
+    }
+}

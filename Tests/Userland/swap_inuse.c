@@ -123,6 +123,12 @@ int main(int argc, char **argv)
     long used = proc_value("/proc/meminfo", "SwapTotal") - proc_value("/proc/meminfo", "SwapFree");
     ok(used > 0, "meminfo: SwapTotal - SwapFree > 0", "%ld kB used", used);
     note("VmSwap %ld kB, pswpout %ld, swap used %ld kB", swapped, pswpout - pswpout0, used);
+    static unsigned char vec[1 << 16];
+    size_t out = 0;
+    if (pages <= sizeof vec && mincore(mem, keep, vec) == 0)
+        for (size_t p = 0; p < pages; p++)
+            out += !(vec[p] & 1);
+    ok(out > 0, "mincore: pages in swap are not resident", "%zu of %zu pages out (errno %d)", out, pages, errno);
 
     long pswpin0 = proc_value("/proc/vmstat", "pswpin");
     write(go[1], &c, 1);
@@ -137,6 +143,11 @@ int main(int argc, char **argv)
     ok(proc_value("/proc/meminfo", "SwapTotal") == 0, "SwapTotal is 0", "%ld kB", proc_value("/proc/meminfo", "SwapTotal"));
     read_whole("/proc/swaps", text, sizeof text);
     ok(strchr(text, '\n') && strchr(text, '\n')[1] == 0, "/proc/swaps lists no area", "%s", text);
+    size_t in = 0;
+    if (mincore(mem, keep, vec) == 0)
+        for (size_t p = 0; p < pages; p++)
+            in += vec[p] & 1;
+    ok(in == pages, "mincore: every page is resident after swapoff", "%zu of %zu", in, pages);
     size_t bad = bad_pages(mem, pages, 1, 1);
     ok(bad == 0, "the parent's pages hold their data after swapoff", "%zu of %zu pages wrong", bad, pages);
     write(go[1], &c, 1);
