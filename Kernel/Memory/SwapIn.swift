@@ -209,11 +209,13 @@ extension Swap {
 
     /// A write fault on a read-only swap-cache page: if no PTE names its slot
     /// any more, the page leaves the cache (its slot freed) so the write can
-    /// reuse it instead of copying. True if it did. Linux: folio_free_swap()
-    /// in wp_can_reuse_anon_folio()
+    /// reuse it instead of copying. True if it did. Not while reclaim has it
+    /// isolated (off the LRU): reclaim uses its swap entry. Linux:
+    /// folio_free_swap() in wp_can_reuse_anon_folio() (under the folio lock)
     static func freeIfUnused(_ frame: PhysAddr) -> Bool {
         lock.lock()
-        guard let (area, offset) = SwapCache.slot(of: frame), area.map.count(offset) == 0 else {
+        guard PageState.flags(frame).contains(.lru), let (area, offset) = SwapCache.slot(of: frame),
+              area.map.count(offset) == 0 else {
             lock.unlock()
             return false
         }

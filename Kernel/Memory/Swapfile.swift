@@ -166,12 +166,16 @@ extension Swap {
 
     /// The cache pages of `area` whose slots no PTE names any more leave the
     /// cache (a mapped one lives on as a plain anonymous page, a read-ahead
-    /// page nobody mapped is freed). Linux: try_to_unuse()'s folio_free_swap() loop
+    /// page nobody mapped is freed). A page off the LRU lists is left for the
+    /// next round: reclaim (or migration) has it isolated and relies on its
+    /// swap entry until it puts it back. Linux: try_to_unuse()'s
+    /// folio_free_swap() loop (which takes the folio lock reclaim holds)
     private static func releaseCachePages(_ area: SwapArea) {
         var released: [PhysAddr] = []
         lock.lock()
         for offset in 1..<UInt64(area.map.slots) {
-            guard let frame = area.cachedFrame(offset), area.map.count(offset) == 0 else { continue }
+            guard let frame = area.cachedFrame(offset), area.map.count(offset) == 0,
+                  PageState.flags(frame).contains(.lru) else { continue }
             SwapCache.deleteLocked(frame, area: area, offset: offset)
             released.append(frame)
         }
