@@ -30,8 +30,12 @@ final class SwapArea {
     let type: Int
     /// Linux: si->bdev
     let device: any BlockDevice
-    /// The disk's device number, which swapon and swapoff compare.
+    /// The disk's device number (a swap file's: its file system's disk).
     let deviceNumber: DeviceNumber
+    /// A swap file (nil: the whole disk is the area), which swapon made
+    /// unwritable until swapoff, and where its pages lie on the disk.
+    /// Linux: si->swap_file, S_SWAPFILE, si->swap_extent_root
+    let file: (inode: Inode, extents: SwapExtents)?
     /// The path given to swapon, for /proc/swaps. Linux: d_path(si->swap_file)
     let path: String
     /// Linux: si->prio
@@ -47,11 +51,13 @@ final class SwapArea {
     /// The vmalloc'd memory of `map` and `cacheFrames`.
     private let storage: UnsafeMutableRawPointer
 
-    init(type: Int, device: any BlockDevice, deviceNumber: DeviceNumber, path: String, priority: Int,
-         map: SwapMap, cacheFrames: UnsafeMutableBufferPointer<UInt32>, storage: UnsafeMutableRawPointer) {
+    init(type: Int, device: any BlockDevice, deviceNumber: DeviceNumber, file: (inode: Inode, extents: SwapExtents)?,
+         path: String, priority: Int, map: SwapMap, cacheFrames: UnsafeMutableBufferPointer<UInt32>,
+         storage: UnsafeMutableRawPointer) {
         self.type = type
         self.device = device
         self.deviceNumber = deviceNumber
+        self.file = file
         self.path = path
         self.priority = priority
         self.map = map
@@ -62,13 +68,39 @@ final class SwapArea {
     /// Gives the slot map's memory back; the area is out of `Swap.areas`.
     func release() { Vmalloc.free(storage) }
 
-    /// The first 512-byte sector of slot `offset`. Linux: swap_folio_sector()
-    func sector(of offset: UInt64) -> UInt64 { offset * (pageSize / 512) }
-
     /// The cache page standing for slot `offset`, if any. Swap.lock held.
     func cachedFrame(_ offset: UInt64) -> PhysAddr? {
         let pfn = cacheFrames[Int(offset)]
         return pfn == 0 ? nil : PhysAddr(UInt64(pfn) << pageShift)
+    }
+
+    /// Reads (or writes) slot `offset` into (from) the page at `buffer`: on a
+    /// disk the slot's eight sectors, in a swap file its blocks, in as many
+    /// pieces as they lie in. The area's fields read here never change.
+    /// Linux: swap_folio_sector() / map_swap_entry() + the bio of swap_read_folio(), __swap_writepage()
+    func transfer(_ offset: UInt64, _ buffer: UnsafeMutableRawPointer, write: Bool) throws(Errno) {
+        try Swap.transfer(device, file?.extents, offset, buffer, write: write)
+    }
+}
+
+extension Swap {
+    /// `SwapArea.transfer` for `device` and, for a swap file, its `extents`
+    /// (swapon reads the header with it before the area exists).
+    static func transfer(_ device: any BlockDevice, _ extents: SwapExtents?, _ offset: UInt64,
+                         _ buffer: UnsafeMutableRawPointer, write: Bool) throws(Errno) {
+        func piece(_ sector: UInt64, _ at: Int, _ bytes: Int) throws(Errno) {
+            if write {
+                try device.write(sector: sector, from: UnsafeRawBufferPointer(start: buffer + at, count: bytes))
+            } else {
+                try device.read(sector: sector, into: UnsafeMutableRawBufferPointer(start: buffer + at, count: bytes))
+            }
+        }
+        guard let extents else { return try piece(offset * (pageSize / 512), 0, Int(pageSize)) }
+        var done = 0
+        try extents.forEachPiece(ofPage: offset) { (sector, bytes) throws(Errno) in
+            try piece(sector, done, bytes)
+            done += bytes
+        }
     }
 }
 

@@ -148,7 +148,6 @@ extension Swap {
             lock.unlock()
             return .busy
         }
-        let device = area.device, sector = area.sector(of: entry.offset)
         lock.unlock()
         guard let frame = PageAllocator.allocate() else {
             unclaim(entry)
@@ -158,10 +157,9 @@ extension Swap {
         MapCount.initialize(frame, to: forFault ? 1 : 0)
         PageAllocator.mark(frame, [.swapBacked])
         do throws(Errno) {
-            try device.read(sector: sector, into: UnsafeMutableRawBufferPointer(
-                start: DirectMap.pointer(frame, as: UInt8.self), count: Int(pageSize)))
+            try area.transfer(entry.offset, UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)), write: false)
         } catch {
-            Log.error("Read-error on swap-device (\(area.deviceNumber.major):\(area.deviceNumber.minor):\(sector))")
+            Log.error("Read-error on swap-device (\(area.deviceNumber.major):\(area.deviceNumber.minor):\(entry.offset * 8))")
             unclaim(entry)
             PageAllocator.free(frame)
             return .ioError

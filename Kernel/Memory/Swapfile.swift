@@ -10,9 +10,13 @@
 //                 in, the cache pages let go of their slots), then it goes.
 //                 Linux: sys_swapoff() → try_to_unuse()
 //
-// Errors are Linux's: EINVAL for flags it does not know, a file that is no
-// disk (swap files are not supported yet) or a bad header; EBUSY for a disk
-// already used (swap, or a mounted file system); EPERM without
+// A swap file (a regular file of an ext2 file system, without holes) works
+// like a disk through its extents (Kernel/Core/Memory/SwapExtents.swift) and
+// cannot be written while it is swap (ETXTBSY).
+//
+// Errors are Linux's: EINVAL for flags it does not know, a file that is
+// neither a disk nor an ext2 file, a file with holes, or a bad header; EBUSY
+// for a disk or file already used (swap, or a mounted file system); EPERM without
 // CAP_SYS_ADMIN or when all 29 types are used; swapoff of something that is
 // not swap is EINVAL. swapon_mutex (`Swap.swaponLock`) orders them.
 
@@ -26,23 +30,59 @@ extension Swap {
     /// Linux: CAP_SYS_ADMIN
     static let capSysAdmin: UInt64 = 1 << 21
 
-    /// Turns the disk `number` (named `path` by the caller) into a swap area.
-    /// The caller checked the flags and the capability. Discard flags are
+    /// What swapon and swapoff name: a whole disk, or a regular file of an
+    /// ext2 file system (its blocks on that file system's disk).
+    enum Target {
+        case disk(any BlockDevice, DeviceNumber)
+        case file(Inode, Ext2Mount)
+
+        /// `area` is this target's.
+        func matches(_ area: SwapArea) -> Bool {
+            switch self {
+            case .disk(_, let number): return area.file == nil && area.deviceNumber == number
+            case .file(let inode, _): return area.file?.inode === inode
+            }
+        }
+    }
+
+    /// Turns `target` (named `path` by the caller) into a swap area. The
+    /// caller checked the flags and the capability. Discard flags are
     /// accepted and mean nothing: virtio disks here have no discard.
     /// Linux: sys_swapon() after getname()
-    static func swapon(disk: any BlockDevice, number: DeviceNumber, path: String, flags: Int) throws(Errno) {
+    static func swapon(_ target: Target, path: String, flags: Int) throws(Errno) {
         swaponLock.lock()
         defer { swaponLock.unlock() }
-        let busy = lock.withLock { areas.contains { $0?.deviceNumber == number } }
-        // Linux: the exclusive claim of the bdev fails for a swap area or a mounted file system.
-        guard !busy, !FS.mountList().contains(where: { $0.superBlock.device == number }) else { throw .EBUSY }
+        var busy = lock.withLock { areas.contains { $0.map(target.matches) ?? false } }
+        // Linux: the exclusive claim of the bdev fails for a mounted file system too.
+        if case .disk(_, let number) = target, FS.mountList().contains(where: { $0.superBlock.device == number }) {
+            busy = true
+        }
+        guard !busy else { throw .EBUSY }
         guard let type = lock.withLock({ areas.firstIndex { $0 == nil } ?? (areas.count < SwapEntry.maxSwapFiles ? areas.count : nil) })
         else { throw .EPERM }                       // Linux: alloc_swap_info() past MAX_SWAPFILES
-        let header = try readHeader(disk)
+        let device: any BlockDevice, number: DeviceNumber, devicePages: UInt64
+        var file: (inode: Inode, extents: SwapExtents)? = nil
+        switch target {
+        case .disk(let disk, let diskNumber):
+            (device, number, devicePages) = (disk, diskNumber, disk.sectorCount / (pageSize / 512))
+        case .file(let inode, let mount):
+            // What the file system still holds in memory (mkswap's header) goes
+            // to the disk first: swap reads and writes the blocks directly.
+            try inode.superBlock.sync()
+            let pages = inode.size / Int(pageSize)
+            guard pages > 0 else { throw .EINVAL }
+            guard let extents = try mount.swapExtents(of: inode, pages: pages) else {
+                Log.error("swapon: swapfile has holes")
+                throw .EINVAL
+            }
+            (device, number, devicePages) = (mount.fs.device, inode.superBlock.device, UInt64(pages))
+            file = (inode, extents)
+        }
+        guard devicePages > 0 else { throw .EINVAL }
+        let header = try readHeader(device, file?.extents)
         let slots: Int
         do throws(SwapHeader.ParseError) {
-            slots = try header.slots(devicePages: disk.sectorCount / (pageSize / 512), maxSlots: SwapEntry.maxOffset,
-                                     isFile: false)
+            slots = try header.slots(devicePages: devicePages, maxSlots: SwapEntry.maxOffset, isFile: file != nil)
         } catch {
             Log.error(error.message)
             throw .EINVAL
@@ -57,15 +97,18 @@ extension Swap {
         let cache = UnsafeMutableBufferPointer(start: (storage + mapBytes).bindMemory(to: UInt32.self, capacity: slots),
                                                count: slots)
         cache.update(repeating: 0)
+        // A swap file may not be written while it is swap. Linux: S_SWAPFILE (ETXTBSY)
+        file?.inode.denyWrite()
         lock.lock()
         let priority = flags & flagPrefer != 0 ? flags & flagPriorityMask : { leastPriority -= 1; return leastPriority }()
-        let area = SwapArea(type: type, device: disk, deviceNumber: number, path: path, priority: priority, map: map,
-                            cacheFrames: cache, storage: storage)
+        let area = SwapArea(type: type, device: device, deviceNumber: number, file: file, path: path, priority: priority,
+                            map: map, cacheFrames: cache, storage: storage)
         if type == areas.count { areas.append(area) } else { areas[type] = area }
         lock.unlock()
         let kB = map.usablePages * Int(pageSize / 1024)
-        // Linux: enable_swap_info()'s pr_info (one extent: a disk is contiguous)
-        Log.info("Adding \(kB)k swap on \(path).  Priority:\(priority) extents:1 across:\(kB)k")
+        // Linux: enable_swap_info()'s pr_info
+        Log.info("Adding \(kB)k swap on \(path).  Priority:\(priority) extents:\(file?.extents.extents.count ?? 1) "
+                 + "across:\(kB)k")
     }
 
     /// `swap=/dev/vdb,/dev/vdc` on the command line: each disk becomes a
@@ -80,37 +123,37 @@ extension Swap {
             }
             let number = DeviceNumber(major: FS.diskMajor, minor: UInt32(index * FS.minorsPerDisk))
             do throws(Errno) {
-                try swapon(disk: BlockDevices.all[index], number: number, path: "/dev/" + name, flags: 0)
+                try swapon(.disk(BlockDevices.all[index], number), path: "/dev/" + name, flags: 0)
             } catch {
                 Log.error("swapon: \(path): \(error.name)")
             }
         }
     }
 
-    /// The header page of `disk`. EIO if it cannot be read, EINVAL if it is
-    /// no swap header (with Linux's message). Linux: read_swap_header()
-    private static func readHeader(_ disk: any BlockDevice) throws(Errno) -> SwapHeader {
-        guard disk.sectorCount >= pageSize / 512 else { throw .EINVAL }
+    /// The header page of a disk (or of a swap file's `extents` on it). EIO
+    /// if it cannot be read, EINVAL if it is no swap header (with Linux's
+    /// message). Linux: read_swap_header()
+    private static func readHeader(_ device: any BlockDevice, _ extents: SwapExtents?) throws(Errno) -> SwapHeader {
         guard let frame = PageAllocator.allocate() else { throw .ENOMEM }
         defer { PageAllocator.free(frame) }
-        let page = UnsafeMutableRawBufferPointer(start: DirectMap.pointer(frame, as: UInt8.self), count: Int(pageSize))
-        try disk.read(sector: 0, into: page)
+        let page = UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self))
+        try transfer(device, extents, 0, page, write: false)
         do throws(SwapHeader.ParseError) {
-            return try SwapHeader(parsing: UnsafeRawBufferPointer(page))
+            return try SwapHeader(parsing: UnsafeRawBufferPointer(start: page, count: Int(pageSize)))
         } catch {
             Log.error(error.message)
             throw .EINVAL
         }
     }
 
-    /// Switches off the area on disk `number`: EINVAL if there is none. Every
+    /// Switches off the area of `target`: EINVAL if there is none. Every
     /// page of it comes back into memory first; ENOMEM (or EIO, EINTR) leaves
     /// the area on, as it was. Linux: sys_swapoff()
-    static func swapoff(number: DeviceNumber) throws(Errno) {
+    static func swapoff(_ target: Target) throws(Errno) {
         swaponLock.lock()
         defer { swaponLock.unlock() }
         lock.lock()
-        guard let area = areas.first(where: { $0?.deviceNumber == number }) ?? nil else {
+        guard let area = areas.first(where: { $0.map(target.matches) ?? false }) ?? nil else {
             lock.unlock()
             throw .EINVAL
         }
@@ -132,6 +175,7 @@ extension Swap {
         while areas.last.map({ $0 == nil }) == true { areas.removeLast() }
         lock.unlock()
         area.release()
+        area.file?.inode.allowWrite()
     }
 
     /// Brings every page of `area` back into memory: each mm's swap PTEs of
@@ -183,13 +227,18 @@ extension Swap {
         for frame in released { MapCount.put(frame) }
     }
 
+    /// The whole disk `number` is a swap area (mount refuses it: EBUSY).
+    static func isSwapDisk(_ number: DeviceNumber) -> Bool {
+        lock.withLock { areas.contains { $0.map { $0.file == nil && $0.deviceNumber == number } ?? false } }
+    }
+
     /// /proc/swaps. Linux: swap_show()
     static var procSwaps: String {
         lock.withLock {
             var text = ProcSwapsLine.header
             let kB = UInt64(pageSize / 1024)
             for case let area? in areas {
-                text += ProcSwapsLine(path: area.path, isFile: false, sizeKiB: UInt64(area.map.usablePages) * kB,
+                text += ProcSwapsLine(path: area.path, isFile: area.file != nil, sizeKiB: UInt64(area.map.usablePages) * kB,
                                       usedKiB: UInt64(area.map.inUsePages) * kB, priority: area.priority).text
             }
             return text

@@ -115,8 +115,8 @@ extension MemorySyscalls {
         let flags = a.int(1)
         guard flags & ~Swap.validFlags == 0 else { throw .EINVAL }
         guard Scheduler.current.capabilities.effective & Swap.capSysAdmin != 0 else { throw .EPERM }
-        let (disk, number, path) = try swapDevice(FileSyscalls.userPath(a.address(0)))
-        try Swap.swapon(disk: disk, number: number, path: path, flags: flags)
+        let (target, path) = try swapTarget(FileSyscalls.userPath(a.address(0)))
+        try Swap.swapon(target, path: path, flags: flags)
         return 0
     }
 
@@ -124,21 +124,29 @@ extension MemorySyscalls {
     /// is switched off. EINVAL if `path` is no swap area. Linux: SYSCALL_DEFINE1(swapoff)
     static func swapoff(_ a: SyscallArgs) throws(Errno) -> Int {
         guard Scheduler.current.capabilities.effective & Swap.capSysAdmin != 0 else { throw .EPERM }
-        let (_, number, _) = try swapDevice(FileSyscalls.userPath(a.address(0)))
-        try Swap.swapoff(number: number)
+        try Swap.swapoff(swapTarget(FileSyscalls.userPath(a.address(0))).target)
         return 0
     }
 
-    /// The disk a swapon/swapoff path names, its number and its full path
+    /// The disk or swap file a swapon/swapoff path names, and its full path
     /// (what /proc/swaps shows). Linux opens it O_RDWR (EISDIR for a
-    /// directory); a disk node with no disk is ENXIO; anything but a disk is
-    /// EINVAL (Linux's claim_swapfile(); Keel has no swap files yet).
-    static func swapDevice(_ path: String) throws(Errno) -> (any BlockDevice, DeviceNumber, String) {
+    /// directory); a disk node with no disk is ENXIO; a regular file must be
+    /// on ext2 (Linux: a file system with swap_activate or bmap); anything
+    /// else is EINVAL. Linux: claim_swapfile()
+    static func swapTarget(_ path: String) throws(Errno) -> (target: Swap.Target, path: String) {
         let found = try FileSyscalls.lookup(FileSyscalls.AT_FDCWD, path, follow: true)
         guard !found.inode.isDirectory else { throw .EISDIR }
-        guard case .blockDevice(let number) = found.inode.kind else { throw .EINVAL }
-        guard let disk = FS.disk(for: number) else { throw .ENXIO }
-        return (disk, number, found.path(below: Optional<Dentry>.none))
+        let full = found.path(below: Optional<Dentry>.none)
+        switch found.inode.kind {
+        case .blockDevice(let number):
+            guard let disk = FS.disk(for: number) else { throw .ENXIO }
+            return (.disk(disk, number), full)
+        case .regular:
+            guard let mount = found.inode.superBlock.operations as? Ext2Mount else { throw .EINVAL }
+            return (.file(found.inode, mount), full)
+        default:
+            throw .EINVAL
+        }
     }
 }
 

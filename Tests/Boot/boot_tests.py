@@ -1289,6 +1289,26 @@ def pages_go_to_swap_and_swapoff_brings_them_back(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+@boot_test(cmdline="root=/dev/vda init=/bin/test_swapon -- --files /tmp", disk=make_disk("swap-files.img"))
+def swap_files_on_ext2(rc, out):
+    find(r"^ok - swapon of a file with holes: EINVAL$", out)
+    find(r"^ok - /proc/swaps: file, 1020 kB, priority 7$", out)
+    find(r"^ok - a swap file cannot be opened for writing: ETXTBSY$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/swap_inuse -- --file=/tmp/swapfile:32 16 40", mem="64M", timeout=150,
+           disk=make_disk("swap-file-inuse.img", "128M"))
+def pages_go_to_a_swap_file_and_come_back(rc, out):
+    # The same pressure as above, on a 32 MiB swap file of the ext2 root.
+    m = find(r"^# VmSwap (\d+) kB, pswpout (\d+), swap used (\d+) kB$", out)
+    expect(int(m.group(1)) > 0, f"nothing went to swap: {m.group(0)}")
+    find(r"^ok - the parent's pages hold their data after swapoff$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0

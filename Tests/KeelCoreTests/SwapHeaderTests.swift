@@ -265,3 +265,68 @@ extension Array {
         isEmpty ? nil : self[random.below(count)]
     }
 }
+
+extension SwapExtents {
+    fileprivate func pieces(ofPage page: UInt64) -> [(sector: UInt64, bytes: Int)] {
+        var out: [(sector: UInt64, bytes: Int)] = []
+        forEachPiece(ofPage: page) { out.append(($0, $1)) }
+        return out
+    }
+}
+
+/// A swap file's block map cut into extents, and a page's pieces on the disk.
+final class SwapExtentsTests: XCTestCase {
+    func testContiguousBlocksMakeOneExtent() {
+        let map = SwapExtents.map(pages: 4, blockSize: 1024) { (i: UInt64) -> UInt64 in 1000 + i }!
+        XCTAssertEqual(map.extents, [.init(fileBlock: 0, diskBlock: 1000, blocks: 16)])
+        XCTAssertEqual(map.pages, 4)
+        XCTAssertEqual(map.pieces(ofPage: 2).map(\.sector), [1008 * 2])
+        XCTAssertEqual(map.pieces(ofPage: 2).map(\.bytes), [4096])
+    }
+
+    func testAFragmentedPageIsReadInPieces() {
+        // 1 KiB blocks: file blocks 0-5 at 100-105, 6-9 at 300-303, 10-11 at 106-107.
+        let disk: [UInt64] = [100, 101, 102, 103, 104, 105, 300, 301, 302, 303, 106, 107]
+        let map = SwapExtents.map(pages: 3, blockSize: 1024) { (i: UInt64) -> UInt64 in disk[Int(i)] }!
+        XCTAssertEqual(map.extents.count, 3)
+        XCTAssertEqual(map.pieces(ofPage: 0).map(\.sector), [200])
+        let page1 = map.pieces(ofPage: 1)
+        XCTAssertEqual(page1.map(\.sector), [208, 600])
+        XCTAssertEqual(page1.map(\.bytes), [2048, 2048])
+        XCTAssertEqual(map.pieces(ofPage: 2).map(\.sector), [604, 212])
+        XCTAssertEqual(map.pieces(ofPage: 2).map(\.bytes), [2048, 2048])
+    }
+
+    func testAHoleRefuses() {
+        XCTAssertNil(SwapExtents.map(pages: 2, blockSize: 4096) { (i: UInt64) -> UInt64 in i == 1 ? 0 : 50 + i })
+        let four = SwapExtents.map(pages: 2, blockSize: 4096) { (i: UInt64) -> UInt64 in 50 + i }!
+        XCTAssertEqual(four.pieces(ofPage: 1).map(\.sector), [51 * 8])
+    }
+
+    func testRandomMapsCoverEveryByteOnce() {
+        var random = SplitMix64(seed: 6)
+        for _ in 0..<50 {
+            let blockSize = [1024, 2048, 4096][random.below(3)]
+            let pages = 1 + random.below(40)
+            let perPage = 4096 / blockSize
+            var disk: [UInt64] = []
+            var next: UInt64 = 10
+            for _ in 0..<pages * perPage {
+                if random.below(4) == 0 { next += UInt64(1 + random.below(100)) }
+                disk.append(next)
+                next += 1
+            }
+            let map = SwapExtents.map(pages: pages, blockSize: blockSize) { (i: UInt64) -> UInt64 in disk[Int(i)] }!
+            XCTAssertEqual(map.pages, pages)
+            for page in 0..<pages {
+                var expected: [UInt64] = []
+                for b in 0..<perPage { expected.append(disk[page * perPage + b] * UInt64(blockSize) / 512) }
+                var got: [UInt64] = []
+                for piece in map.pieces(ofPage: UInt64(page)) {
+                    for k in 0..<piece.bytes / blockSize { got.append(piece.sector + UInt64(k * blockSize / 512)) }
+                }
+                XCTAssertEqual(got, expected)
+            }
+        }
+    }
+}

@@ -3,7 +3,8 @@
  * swapoff. For a boot test with little RAM and a swap disk (not for the
  * host: it needs a swap area it may switch off).
  *
- *   swap_inuse DEV KEEP_MB HOG_MB
+ *   swap_inuse DEV KEEP_MB HOG_MB           DEV is swapped on already
+ *   swap_inuse --file=PATH:MB KEEP_MB HOG_MB  a swap file made and swapped on here
  *
  * Fills KEEP_MB of private anonymous memory with a pattern, forks a child
  * that shares it copy-on-write and rewrites every eighth page of its copy,
@@ -15,6 +16,7 @@
  * Prints TAP lines and "N passed, N failed".
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +57,27 @@ static size_t bad_pages(uint64_t *mem, size_t pages, uint64_t salt, uint64_t sal
     return bad;
 }
 
+/* Makes `path` a written swap file of `mb` MiB (the header as mkswap writes
+ * it) and swaps on it: the swap-file variant of the test. */
+static bool make_swap_file(const char *path, long mb)
+{
+    static char buf[1 << 16];
+    int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    if (fd < 0)
+        return false;
+    memset(buf, 0xa5, sizeof buf);
+    for (long i = 0; i < mb * 16; i++)
+        if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+            return false;
+    memset(buf, 0, 4096);
+    uint32_t info[3] = { 1, (uint32_t)(mb * 256 - 1), 0 };
+    memcpy(buf + 1024, info, sizeof info);
+    memcpy(buf + 4086, "SWAPSPACE2", 10);
+    bool done = pwrite(fd, buf, 4096, 0) == 4096 && fsync(fd) == 0;
+    close(fd);
+    return done && syscall(SYS_swapon, path, 0) == 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -62,6 +85,17 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *dev = argv[1];
+    if (strncmp(dev, "--file=", 7) == 0) {
+        /* --file=PATH:MB */
+        static char path[256];
+        snprintf(path, sizeof path, "%s", dev + 7);
+        char *colon = strchr(path, ':');
+        if (!colon || !make_swap_file((*colon = 0, path), strtol(colon + 1, NULL, 10))) {
+            printf("not ok - make and swap on a swap file: %s\n0 passed, 1 failed\n", strerror(errno));
+            return 1;
+        }
+        dev = path;
+    }
     size_t keep = strtoul(argv[2], NULL, 10) << 20, hog = strtoul(argv[3], NULL, 10) << 20;
     size_t pages = keep / 4096;
     long pswpout0 = proc_value("/proc/vmstat", "pswpout");
@@ -78,6 +112,10 @@ int main(int argc, char **argv)
     if (pipe(ready) || pipe(go))
         return 1;
     pid_t child = fork();
+    if (child < 0) {
+        ok(false, "fork", "%s", strerror(errno));
+        return ktest_done();
+    }
     if (child == 0) {
         close(ready[0]);
         close(go[1]);
@@ -99,7 +137,9 @@ int main(int argc, char **argv)
     close(go[0]);
     char c;
     if (read(ready[0], &c, 1) != 1) {
-        ok(false, "the child copied its pages", "it died");
+        int why = 0;
+        waitpid(child, &why, 0);
+        ok(false, "the child copied its pages", "it died: status %#x", why);
         return ktest_done();
     }
 

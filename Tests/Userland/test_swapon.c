@@ -11,6 +11,8 @@
  *   test_swapon DEV          DEV holds a mkswap'd area that is not on: the
  *                            whole cycle (on, EBUSY, /proc/swaps line, default
  *                            and preferred priorities, meminfo, off, EINVAL)
+ *   test_swapon --files DIR  swap files in DIR (on ext2): holes refused,
+ *                            a written one on and off, ETXTBSY meanwhile
  *   test_swapon --boot DEV   the kernel turned DEV on from its command line
  *                            (`swap=DEV`): it is listed with priority -2 and
  *                            swap= did not reach init's environment; then
@@ -230,6 +232,58 @@ static void cycle(const char *dev)
     ok(sys_swapoff(dev) == 0, "swapoff at the end", "%s", strerror(errno));
 }
 
+/* Writes a SWAPSPACE2 header for `pages` pages (as mkswap does) at the start
+ * of `fd`. */
+static bool write_swap_header(int fd, long pages)
+{
+    static unsigned char header[4096];
+    memset(header, 0, sizeof header);
+    uint32_t info[3] = { 1, (uint32_t)(pages - 1), 0 };     /* version, last_page, nr_badpages */
+    memcpy(header + 1024, info, sizeof info);
+    memcpy(header + 4086, "SWAPSPACE2", 10);
+    return pwrite(fd, header, sizeof header, 0) == (ssize_t)sizeof header;
+}
+
+/* Swap files in directory `dir` of an ext2 file system: a file with holes is
+ * refused, a written one works like a disk ("file" in /proc/swaps) and cannot
+ * be opened for writing while it is swap. */
+static void swap_files(const char *dir)
+{
+    static char buf[65536];
+    char sparse[256], full[256];
+    snprintf(sparse, sizeof sparse, "%s/sparse.swap", dir);
+    snprintf(full, sizeof full, "%s/full.swap", dir);
+    int fd = open(sparse, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    ok(fd >= 0 && ftruncate(fd, 1 << 20) == 0 && write_swap_header(fd, 256) && fsync(fd) == 0,
+       "a sparse 1 MiB file with a swap header", "%s", strerror(errno));
+    close(fd);
+    ok_errno(sys_swapon(sparse, 0), EINVAL, "swapon of a file with holes: EINVAL");
+
+    fd = open(full, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    memset(buf, 0xa5, sizeof buf);
+    bool written = fd >= 0;
+    for (int i = 0; written && i < 16; i++)
+        written = write(fd, buf, sizeof buf) == (ssize_t)sizeof buf;
+    ok(written && write_swap_header(fd, 256) && fsync(fd) == 0, "a written 1 MiB file with a swap header", "%s",
+       strerror(errno));
+    close(fd);
+    ok(sys_swapon(full, SWAP_FLAG_PREFER | 7) == 0, "swapon of a swap file", "%s", strerror(errno));
+    struct swaps_line lines[32];
+    char why[160];
+    int n = read_swaps(lines, 32, why, sizeof why);
+    struct swaps_line *l = n >= 0 ? find_swap(full, lines, n) : NULL;
+    ok(l && strcmp(l->type, "file") == 0 && l->size == 1020 && l->priority == 7,
+       "/proc/swaps: file, 1020 kB, priority 7", "%s %ld %ld", l ? l->type : why, l ? l->size : 0, l ? l->priority : 0);
+    ok_errno(sys_swapon(full, 0), EBUSY, "swapon of a swap file already on: EBUSY");
+    ok_errno(open(full, O_WRONLY), ETXTBSY, "a swap file cannot be opened for writing: ETXTBSY");
+    ok(sys_swapoff(full) == 0, "swapoff of the swap file", "%s", strerror(errno));
+    fd = open(full, O_WRONLY);
+    ok(fd >= 0, "writable again after swapoff", "%s", strerror(errno));
+    close(fd);
+    unlink(sparse);
+    unlink(full);
+}
+
 int main(int argc, char **argv)
 {
     generic_checks();
@@ -244,6 +298,8 @@ int main(int argc, char **argv)
         ok(getenv("swap") == NULL, "swap= is the kernel's: not in init's environment", "swap=%s", getenv("swap"));
         ok(sys_swapoff(dev) == 0, "swapoff of the boot-time area", "%s", strerror(errno));
         cycle(dev);
+    } else if (argc == 3 && strcmp(argv[1], "--files") == 0) {
+        swap_files(argv[2]);
     } else if (argc == 2) {
         cycle(argv[1]);
     } else {
