@@ -1309,6 +1309,28 @@ def pages_go_to_a_swap_file_and_come_back(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+def swap_read_error_disk():
+    """A 64 MiB mkswap'd disk behind blkdebug, failing every read of slots
+    256-287: the first cluster the allocator hands out (cluster 0 holds the
+    header), where the first pages to go out land."""
+    image = swap_image("swap-readerror.img", 64)()
+    conf = os.path.join(ROOT, "build", "swap-readerror.conf")
+    with open(conf, "w") as f:
+        for slot in range(256, 288):
+            f.write(f'[inject-error]\nevent = "read_aio"\niotype = "read"\nerrno = "5"\nsector = "{slot * 8}"\nonce = "off"\n\n')
+    return f"blkdebug:{conf}:{image}"
+
+
+@boot_test(cmdline="swap=/dev/vda init=/bin/swap_readerror -- 24 40", mem="64M", timeout=150,
+           disk=swap_read_error_disk)
+def a_swap_read_error_is_sigbus(rc, out):
+    find(r"^Read-error on swap-device \(254:0:\d+\)", out, "the kernel did not report the read error")
+    find(r"^ok - a page whose slot cannot be read is SIGBUS at its address$", out)
+    find(r"^ok - no page came back with other data$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0
