@@ -163,6 +163,9 @@ int main(int argc, char **argv)
     long used = proc_value("/proc/meminfo", "SwapTotal") - proc_value("/proc/meminfo", "SwapFree");
     ok(used > 0, "meminfo: SwapTotal - SwapFree > 0", "%ld kB used", used);
     note("VmSwap %ld kB, pswpout %ld, swap used %ld kB", swapped, pswpout - pswpout0, used);
+    long rollup = proc_value("/proc/self/smaps_rollup", "Swap");
+    ok(rollup == proc_value("/proc/self/status", "VmSwap"), "smaps_rollup Swap equals VmSwap", "%ld kB vs %ld kB",
+       rollup, proc_value("/proc/self/status", "VmSwap"));
     static unsigned char vec[1 << 16];
     size_t out = 0;
     if (pages <= sizeof vec && mincore(mem, keep, vec) == 0)
@@ -177,6 +180,14 @@ int main(int argc, char **argv)
     long pswpin = proc_value("/proc/vmstat", "pswpin");
     ok(pswpin > pswpin0, "the child's reads brought pages back from swap: pswpin grew", "%ld -> %ld", pswpin0, pswpin);
 
+    /* A child forked while pages are in swap copies the swap entries (one more reference to each
+     * slot) and reads its copy back; its exit gives the references back. */
+    pid_t second = fork();
+    if (second == 0)
+        _exit(bad_pages(mem, pages, 1, 1) == 0 ? 0 : 1);
+    waitpid(second, &status, 0);
+    ok(second > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "a child forked while pages are in swap reads them back intact", "status %#x", status);
     ok(syscall(SYS_swapoff, dev) == 0, "swapoff with pages in use", "%s", strerror(errno));
     ok(proc_value("/proc/self/status", "VmSwap") == 0, "VmSwap is 0 after swapoff", "VmSwap %ld kB",
        proc_value("/proc/self/status", "VmSwap"));
