@@ -137,18 +137,11 @@ enum Swap {
     /// none is on. Swap.lock held. Linux: folio_alloc_swap() → get_swap_pages()
     static func allocateSlot() throws(Errno) -> SwapEntry {
         precondition(lock.isLocked, "swap slot allocated without swap_lock")
-        var best: SwapArea? = nil
-        for case let area? in areas where area.writeOK && area.map.freePages > 0 {
-            guard let chosen = best else { best = area; continue }
-            // Higher priority wins; at equal priority, the first type after
-            // the last one used (wrapping around).
-            if area.priority > chosen.priority { best = area; continue }
-            if area.priority == chosen.priority {
-                let after = { (type: Int) in type > lastAllocated ? type - lastAllocated : type - lastAllocated + 64 }
-                if after(area.type) < after(chosen.type) { best = area }
-            }
+        let candidates = areas.lazy.compactMap { $0 }.map {
+            SwapPriority.Candidate(type: $0.type, priority: $0.priority, hasRoom: $0.writeOK && $0.map.freePages > 0)
         }
-        guard let area = best, let offset = area.map.allocate(cpu: PerCPU.cpu) else { throw .ENOSPC }
+        guard let type = SwapPriority.choose(candidates, after: lastAllocated), let area = area(type),
+              let offset = area.map.allocate(cpu: PerCPU.cpu) else { throw .ENOSPC }
         lastAllocated = area.type
         return SwapEntry(type: area.type, offset: offset)
     }

@@ -330,3 +330,31 @@ final class SwapExtentsTests: XCTestCase {
         }
     }
 }
+
+/// Which area gives the next slot. Linux: get_swap_pages() over swap_avail_heads
+final class SwapPriorityTests: XCTestCase {
+    private func area(_ type: Int, _ priority: Int, room: Bool = true) -> SwapPriority.Candidate {
+        SwapPriority.Candidate(type: type, priority: priority, hasRoom: room)
+    }
+
+    func testHighestPriorityFirst() {
+        XCTAssertEqual(SwapPriority.choose([area(0, -2), area(1, 5), area(2, -3)], after: -1), 1)
+        XCTAssertEqual(SwapPriority.choose([area(0, -2), area(1, 5, room: false), area(2, -3)], after: -1), 0,
+                       "a full area is passed over")
+        XCTAssertNil(SwapPriority.choose([area(0, 1, room: false)], after: -1))
+        XCTAssertNil(SwapPriority.choose([SwapPriority.Candidate](), after: -1))
+    }
+
+    func testEqualPrioritiesTakeTurns() {
+        let areas = [area(0, 3), area(1, 3), area(2, 3), area(3, -2)]
+        var last = -1
+        var order: [Int] = []
+        for _ in 0..<7 {
+            last = SwapPriority.choose(areas, after: last)!
+            order.append(last)
+        }
+        XCTAssertEqual(order, [0, 1, 2, 0, 1, 2, 0], "striped over the three, never the lower one")
+        XCTAssertEqual(SwapPriority.choose([area(0, 3), area(2, 3, room: false), area(4, 3)], after: 0), 4)
+        XCTAssertEqual(SwapPriority.choose([area(0, 3), area(4, 3)], after: 4), 0, "wraps around")
+    }
+}
