@@ -1309,6 +1309,17 @@ def pages_go_to_a_swap_file_and_come_back(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+@boot_test(cmdline="root=/dev/vda init=/bin/swap_priority -- /tmp", mem="64M", timeout=150,
+           disk=make_disk("swap-priority.img", "128M"))
+def swap_priorities_and_striping(rc, out):
+    find(r"^ok - pages go to the higher-priority area only$", out)
+    m = find(r"^# equal priorities: (\d+) kB and (\d+) kB used$", out)
+    a, b = int(m.group(1)), int(m.group(2))
+    expect(a > 0 and b > 0 and abs(a - b) <= max(a, b) // 4, f"equal areas not striped: {a} kB and {b} kB")
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
 def swap_read_error_disk():
     """A 64 MiB mkswap'd disk behind blkdebug, failing every read of slots
     256-287: the first cluster the allocator hands out (cluster 0 holds the
