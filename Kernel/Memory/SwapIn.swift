@@ -149,7 +149,12 @@ extension Swap {
             return .busy
         }
         lock.unlock()
-        guard let frame = PageAllocator.allocate() else {
+        // The fault's own page may reclaim for its frame (swapoff's too, which
+        // has no OOM killer to retry after); a read-ahead page only takes a
+        // free one. Linux: the direct reclaim of __alloc_pages_slowpath()
+        // for a GFP_HIGHUSER_MOVABLE page, __GFP_NORETRY for read-ahead
+        guard let frame = PageAllocator.allocate()
+                ?? (forFault && Vmscan.tryToFreePages() > 0 ? PageAllocator.allocate() : nil) else {
             unclaim(entry)
             return .noMemory
         }

@@ -215,16 +215,26 @@ extension Swap {
     /// swap entry until it puts it back. Linux: try_to_unuse()'s
     /// folio_free_swap() loop (which takes the folio lock reclaim holds)
     private static func releaseCachePages(_ area: SwapArea) {
-        var released: [PhysAddr] = []
-        lock.lock()
-        for offset in 1..<UInt64(area.map.slots) {
-            guard let frame = area.cachedFrame(offset), area.map.count(offset) == 0,
-                  PageState.flags(frame).contains(.lru) else { continue }
-            SwapCache.deleteLocked(frame, area: area, offset: offset)
-            released.append(frame)
+        // In batches of a fixed size on the stack: swapoff runs when memory
+        // may be short, and the cache may hold thousands of pages.
+        withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: 64) { batch in
+            var offset: UInt64 = 1
+            while offset < UInt64(area.map.slots) {
+                var count = 0
+                lock.lock()
+                while offset < UInt64(area.map.slots) && count < batch.count {
+                    if let frame = area.cachedFrame(offset), area.map.count(offset) == 0,
+                       PageState.flags(frame).contains(.lru) {
+                        SwapCache.deleteLocked(frame, area: area, offset: offset)
+                        batch[count] = frame
+                        count += 1
+                    }
+                    offset += 1
+                }
+                lock.unlock()
+                for frame in batch[0..<count] { MapCount.put(frame) }
+            }
         }
-        lock.unlock()
-        for frame in released { MapCount.put(frame) }
     }
 
     /// The whole disk `number` is a swap area (mount refuses it: EBUSY).
@@ -253,18 +263,45 @@ extension MM {
     func unuse(type: Int) throws(Errno) {
         mmapLock.lockRead()
         defer { mmapLock.unlockRead() }
-        var found: [(VirtAddr, PageTableEntry, SwapEntry)] = []
-        pageTable.forEachSwapEntry(in: VirtAddr(0)..<VirtAddr(layout.taskSize)) { address, pte in
-            if let entry = pte.swapEntry, entry.type == type { found.append((address, pte, entry)) }
-        }
-        var how = FaultHow.swapIn
-        for (address, pte, entry) in found {
-            guard let vma = vmas.findVMA(address), vma.contains(address) else { continue }
-            switch swapIn(address, vma: vma, entry: entry, seen: pte, how: &how) {
-            case .outOfMemory: throw .ENOMEM
-            case .sigbus: throw .EIO
-            case .resolved, .segv, .needsWriteLock: continue     // (a busy slot: the next round)
+        let end = VirtAddr(layout.taskSize)
+        var from = VirtAddr(0)
+        var failure: Errno? = nil
+        // A batch of entries at a time, in a fixed buffer on the stack (no
+        // allocation that could fail: swapoff runs when memory may be short);
+        // the walk stops when it is full and goes on from there.
+        withUnsafeTemporaryAllocation(of: (VirtAddr, PageTableEntry).self, capacity: 64) { batch in
+            while from < end && failure == nil {
+                var count = 0
+                var next = end
+                do throws(BatchFull) {
+                    try pageTable.forEachSwapEntry(in: from..<end) { (address, pte) throws(BatchFull) in
+                        guard let entry = pte.swapEntry, entry.type == type else { return }
+                        guard count < batch.count else {
+                            next = address
+                            throw BatchFull()
+                        }
+                        batch[count] = (address, pte)
+                        count += 1
+                    }
+                } catch {
+                    // full: the rest from `next` on
+                }
+                var how = FaultHow.swapIn
+                for (address, pte) in batch[0..<count] {
+                    guard let entry = pte.swapEntry, let vma = vmas.findVMA(address), vma.contains(address) else { continue }
+                    switch swapIn(address, vma: vma, entry: entry, seen: pte, how: &how) {
+                    case .outOfMemory: failure = .ENOMEM
+                    case .sigbus: failure = .EIO
+                    case .resolved, .segv, .needsWriteLock: continue     // (a busy slot: the next round)
+                    }
+                    if failure != nil { break }
+                }
+                from = next
             }
         }
+        if let failure { throw failure }
     }
+
+    /// The batch of `unuse` is full.
+    private struct BatchFull: Error {}
 }

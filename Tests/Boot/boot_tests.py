@@ -1320,6 +1320,16 @@ def swap_priorities_and_striping(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+@boot_test(cmdline="swap=/dev/vda init=/bin/swapoff_enomem -- /dev/vda 90", mem="64M", timeout=150,
+           disk=swap_image("swapoff-enomem.img", 128))
+def swapoff_without_room_is_enomem(rc, out):
+    # 90 MiB of data in 64 MiB of RAM: swapoff cannot bring it all back.
+    find(r"^ok - swapoff with more in swap than memory can hold: ENOMEM$", out)
+    find(r"^ok - every page still holds its data$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
 def swap_read_error_disk():
     """A 64 MiB mkswap'd disk behind blkdebug, failing every read of slots
     256-287: the first cluster the allocator hands out (cluster 0 holds the
