@@ -386,3 +386,19 @@ final class Ext2Dir: DirectoryOperations {
         }
     }
 }
+
+extension Ext2Mount {
+    /// Where the first `pages` pages of the regular file `inode` lie on the
+    /// disk, for swapon; nil if one of their blocks is a hole, EINVAL for
+    /// blocks larger than a page. Linux: generic_swapfile_activate() → bmap()
+    func swapExtents(of inode: Inode, pages: Int) throws(Errno) -> SwapExtents? {
+        guard fs.blockSize <= Int(pageSize) else { throw .EINVAL }
+        return try locked { () throws(Errno) -> SwapExtents? in
+            let ino = UInt32(truncatingIfNeeded: inode.ino)
+            let disk = try fs.readInode(ino)
+            return try SwapExtents.map(pages: pages, blockSize: fs.blockSize) { (block: UInt64) throws(Errno) -> UInt64 in
+                UInt64(try fs.mapBlock(disk, ino: ino, block))
+            }
+        }
+    }
+}

@@ -81,6 +81,10 @@ enum VMEvent: Int, CaseIterable {
     case unevictableCulled
     /// Pages munlock moved back to the evictable lists. Linux: unevictable_pgs_rescued
     case unevictableRescued
+    /// Pages read from swap. Linux: pswpin
+    case swapIns
+    /// Pages written to swap. Linux: pswpout
+    case swapOuts
 }
 
 /// How many pages are in some state now: counts that go up and down, unlike
@@ -96,6 +100,8 @@ enum VMItem: Int, CaseIterable {
     case shmem
     /// Anonymous pages of processes. Linux: NR_ANON_MAPPED
     case anonPages
+    /// Pages in the swap cache. Linux: NR_SWAPCACHE (nr_swapcached)
+    case swapCached
 }
 
 enum VMStat {

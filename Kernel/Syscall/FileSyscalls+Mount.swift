@@ -77,6 +77,8 @@ extension FileSyscalls {
             let node = try lookup(AT_FDCWD, source, follow: true).inode
             guard case .blockDevice(let number) = node.kind else { throw .ENOTBLK }
             guard let disk = FS.disk(for: number) else { throw .ENXIO }
+            // A disk swapped on is claimed by swap. Linux: the bdev's exclusive holder
+            guard !Swap.isSwapDisk(number) else { throw .EBUSY }
             return try FS.withTreeLocked { () throws(Errno) -> Mount in
                 try Ext2Mount.mount(disk, number: number, source: source, readOnly: readOnly)
             }

@@ -106,3 +106,74 @@ enum MemorySyscalls {
         return 0
     }
 }
+
+extension MemorySyscalls {
+    /// swapon(path, swapflags): the disk `path` names becomes a swap area.
+    /// Linux's order: flags (EINVAL), CAP_SYS_ADMIN (EPERM), the path
+    /// (EFAULT, ENOENT, ...), then the file. Linux: SYSCALL_DEFINE2(swapon)
+    static func swapon(_ a: SyscallArgs) throws(Errno) -> Int {
+        let flags = a.int(1)
+        guard flags & ~Swap.validFlags == 0 else { throw .EINVAL }
+        guard Scheduler.current.capabilities.effective & Swap.capSysAdmin != 0 else { throw .EPERM }
+        let (target, path) = try swapTarget(FileSyscalls.userPath(a.address(0)))
+        try Swap.swapon(target, path: path, flags: flags)
+        return 0
+    }
+
+    /// swapoff(path): every page of the area comes back into memory, then it
+    /// is switched off. EINVAL if `path` is no swap area. Linux: SYSCALL_DEFINE1(swapoff)
+    static func swapoff(_ a: SyscallArgs) throws(Errno) -> Int {
+        guard Scheduler.current.capabilities.effective & Swap.capSysAdmin != 0 else { throw .EPERM }
+        try Swap.swapoff(swapTarget(FileSyscalls.userPath(a.address(0))).target)
+        return 0
+    }
+
+    /// The disk or swap file a swapon/swapoff path names, and its full path
+    /// (what /proc/swaps shows). Linux opens it O_RDWR (EISDIR for a
+    /// directory); a disk node with no disk is ENXIO; a regular file must be
+    /// on ext2 (Linux: a file system with swap_activate or bmap); anything
+    /// else is EINVAL. Linux: claim_swapfile()
+    static func swapTarget(_ path: String) throws(Errno) -> (target: Swap.Target, path: String) {
+        let found = try FileSyscalls.lookup(FileSyscalls.AT_FDCWD, path, follow: true)
+        guard !found.inode.isDirectory else { throw .EISDIR }
+        let full = found.path(below: Optional<Dentry>.none)
+        switch found.inode.kind {
+        case .blockDevice(let number):
+            guard let disk = FS.disk(for: number) else { throw .ENXIO }
+            return (.disk(disk, number), full)
+        case .regular:
+            guard let mount = found.inode.superBlock.operations as? Ext2Mount else { throw .EINVAL }
+            return (.file(found.inode, mount), full)
+        default:
+            throw .EINVAL
+        }
+    }
+}
+
+extension MemorySyscalls {
+    /// mincore(start, length, vec): one byte per page of the range, 1 if the
+    /// page is in memory. EINVAL for an unaligned start, ENOMEM for a range
+    /// outside user space or with a hole, EFAULT for a bad vector. Linux: SYSCALL_DEFINE3(mincore)
+    static func mincore(_ a: SyscallArgs) throws(Errno) -> Int {
+        var start = a.address(0)
+        let length = a.u64(1)
+        var vector = a.address(2)
+        guard start.isPageAligned else { throw .EINVAL }
+        guard UserRange.end(of: start, length: length) != nil else { throw .ENOMEM }     // Linux: access_ok()
+        var pages = Int(length >> pageShift) + (length & (pageSize - 1) != 0 ? 1 : 0)
+        guard UserRange.end(of: vector, length: UInt64(pages)) != nil else { throw .EFAULT }
+        guard let chunk = PageAllocator.allocate() else { throw .EAGAIN }
+        defer { PageAllocator.free(chunk) }
+        let buffer = UnsafeMutableBufferPointer(start: DirectMap.pointer(chunk, as: UInt8.self), count: Mincore.chunkPages)
+        let mm = try mm
+        while pages > 0 {
+            let part = UnsafeMutableBufferPointer(rebasing: buffer[0..<min(pages, Mincore.chunkPages)])
+            let filled = try mm.mmapLock.withRead { () throws(Errno) in try mm.mincore(start, into: part) }
+            try UserCopy.copyOut(to: vector, from: UnsafeRawPointer(buffer.baseAddress!), count: filled)
+            pages -= filled
+            vector = vector + UInt64(filled)
+            start = start + UInt64(filled) << pageShift
+        }
+        return 0
+    }
+}

@@ -60,6 +60,7 @@ enum Syscall: Int {
     case sched_yield = 24
     case mremap = 25
     case msync = 26
+    case mincore = 27
     case madvise = 28
     case dup = 32
     case dup2 = 33
@@ -144,6 +145,8 @@ enum Syscall: Int {
     case sync = 162
     case mount = 165
     case umount2 = 166
+    case swapon = 167
+    case swapoff = 168
     case reboot = 169
     case gettid = 186
     case tkill = 200
@@ -303,6 +306,9 @@ enum SyscallTable {
         case .mlock, .mlock2, .munlock: return try MemorySyscalls.mlock(a)
         case .mlockall: return try MemorySyscalls.mlockall(a)
         case .munlockall: return try MemorySyscalls.munlockall()
+        case .mincore: return try MemorySyscalls.mincore(a)
+        case .swapon: return try MemorySyscalls.swapon(a)
+        case .swapoff: return try MemorySyscalls.swapoff(a)
         // processes and threads (ProcessSyscalls.swift, ChildSyscalls.swift → Kernel/Process)
         case .getpid: return Int(Scheduler.current.tgid)
         case .clone: return try ChildSyscalls.clone(a, frame: frame)

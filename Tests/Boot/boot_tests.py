@@ -1224,6 +1224,134 @@ def debian_stress_ng_stack_bigheap_fork(rc, out):
     check_stress(rc, out, "stack-bigheap-fork")
 
 
+# ---- swap (issue 16): swapon/swapoff on a mkswap'd virtio disk, swap= on the
+# command line, and pages going out to swap and back in through faults and
+# through swapoff under memory pressure.
+
+def swap_image(name, mib):
+    """A `mib` MiB disk image made by util-linux's mkswap (or, without it, the
+    same SWAPSPACE2 header written here: version 1, last_page, no bad pages)."""
+    path = os.path.join(ROOT, "build", name)
+
+    def build():
+        with open(path, "wb") as f:
+            f.truncate(mib << 20)
+        try:
+            subprocess.run(["mkswap", "-L", "keel-swap", path], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        except FileNotFoundError:
+            header = bytearray(4096)
+            header[1024:1036] = (1).to_bytes(4, "little") + ((mib << 8) - 1).to_bytes(4, "little") + bytes(4)
+            header[4086:4096] = b"SWAPSPACE2"
+            with open(path, "r+b") as f:
+                f.write(header)
+        return path
+    return build
+
+
+def userland_passed(out):
+    m = find(r"^(\d+) passed, (\d+) failed$", out, "the program did not finish")
+    expect(m.group(2) == "0" and int(m.group(1)) > 0, f"{m.group(2)} of its checks failed:\n"
+           + "\n".join(line for line in out.splitlines() if line.startswith("not ok")))
+
+
+@boot_test(cmdline="init=/bin/test_swapon -- /dev/vda", disk=swap_image("swapon-cycle.img", 16))
+def swapon_swapoff_cycle_on_a_disk(rc, out):
+    userland_passed(out)
+    find(r"^ok - swapon of a mkswap'd disk$", out)
+    find(r"^ok - the preferred priority shows$", out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="loglevel=7 swap=/dev/vda init=/bin/test_swapon -- --boot /dev/vda",
+           disk=swap_image("swap-cmdline.img", 16))
+def swap_on_the_command_line(rc, out):
+    # 4096 pages less the header: 16380 KiB. Linux: enable_swap_info()'s message.
+    find(r"^Adding 16380k swap on /dev/vda\.  Priority:-2 extents:1 across:16380k", out)
+    m = find(r"^init: /bin/test_swapon argv=\[.*\] envp=\[(.*)\]$", out)
+    expect("swap" not in m.group(1), f"swap= reached init's environment: {m.group(1)}")
+    find(r"^ok - swap= turned the disk on before init, priority -2$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="swap=/dev/vda init=/bin/swap_inuse -- /dev/vda 24 40", mem="64M", timeout=150,
+           disk=swap_image("swap-inuse.img", 64))
+def pages_go_to_swap_and_swapoff_brings_them_back(rc, out):
+    # 24 MiB kept by a parent and its forked child (which rewrote an eighth of
+    # it), a 40 MiB hog in 64 MiB of RAM: pages go out, faults and swapoff bring
+    # them back with their data.
+    m = find(r"^# VmSwap (\d+) kB, pswpout (\d+), swap used (\d+) kB$", out)
+    expect(int(m.group(1)) > 0 and int(m.group(2)) > 0, f"nothing went to swap: {m.group(0)}")
+    find(r"^ok - swapoff with pages in use$", out)
+    find(r"^ok - the parent's pages hold their data after swapoff$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/test_swapon -- --files /tmp", disk=make_disk("swap-files.img"))
+def swap_files_on_ext2(rc, out):
+    find(r"^ok - swapon of a file with holes: EINVAL$", out)
+    find(r"^ok - /proc/swaps: file, 1020 kB, priority 7$", out)
+    find(r"^ok - a swap file cannot be opened for writing: ETXTBSY$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/swap_inuse -- --file=/tmp/swapfile:32 16 40", mem="64M", timeout=150,
+           disk=make_disk("swap-file-inuse.img", "128M"))
+def pages_go_to_a_swap_file_and_come_back(rc, out):
+    # The same pressure as above, on a 32 MiB swap file of the ext2 root.
+    m = find(r"^# VmSwap (\d+) kB, pswpout (\d+), swap used (\d+) kB$", out)
+    expect(int(m.group(1)) > 0, f"nothing went to swap: {m.group(0)}")
+    find(r"^ok - the parent's pages hold their data after swapoff$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/swap_priority -- /tmp", mem="64M", timeout=150,
+           disk=make_disk("swap-priority.img", "128M"))
+def swap_priorities_and_striping(rc, out):
+    find(r"^ok - pages go to the higher-priority area only$", out)
+    m = find(r"^# equal priorities: (\d+) kB and (\d+) kB used$", out)
+    a, b = int(m.group(1)), int(m.group(2))
+    expect(a > 0 and b > 0 and abs(a - b) <= max(a, b) // 4, f"equal areas not striped: {a} kB and {b} kB")
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="swap=/dev/vda init=/bin/swapoff_enomem -- /dev/vda 90", mem="64M", timeout=150,
+           disk=swap_image("swapoff-enomem.img", 128))
+def swapoff_without_room_is_enomem(rc, out):
+    # 90 MiB of data in 64 MiB of RAM: swapoff cannot bring it all back.
+    find(r"^ok - swapoff with more in swap than memory can hold: ENOMEM$", out)
+    find(r"^ok - every page still holds its data$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
+def swap_read_error_disk():
+    """A 64 MiB mkswap'd disk behind blkdebug, failing every read of slots
+    256-287: the first cluster the allocator hands out (cluster 0 holds the
+    header), where the first pages to go out land."""
+    image = swap_image("swap-readerror.img", 64)()
+    conf = os.path.join(ROOT, "build", "swap-readerror.conf")
+    with open(conf, "w") as f:
+        for slot in range(256, 288):
+            f.write(f'[inject-error]\nevent = "read_aio"\niotype = "read"\nerrno = "5"\nsector = "{slot * 8}"\nonce = "off"\n\n')
+    return f"blkdebug:{conf}:{image}"
+
+
+@boot_test(cmdline="swap=/dev/vda init=/bin/swap_readerror -- 24 40", mem="64M", timeout=150,
+           disk=swap_read_error_disk)
+def a_swap_read_error_is_sigbus(rc, out):
+    find(r"^Read-error on swap-device \(254:0:\d+\)", out, "the kernel did not report the read error")
+    find(r"^ok - a page whose slot cannot be read is SIGBUS at its address$", out)
+    find(r"^ok - no page came back with other data$", out)
+    userland_passed(out)
+    expect(rc == 0, f"status {rc}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0
