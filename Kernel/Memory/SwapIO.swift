@@ -6,12 +6,15 @@
 
 extension Swap {
     /// Writes the swap-cache page `frame` (held by the caller) to its slot.
-    /// The page's dirty flag is the caller's business. EIO if the disk fails.
-    /// Linux: swap_writepage() → __swap_writepage()
+    /// The page's dirty flag is the caller's business. EIO if the disk fails;
+    /// ENOENT if the page left the swap cache meanwhile (its slot's last
+    /// user went, an exit or munmap on another CPU, and took it out: nothing
+    /// needs writing). Linux: swap_writepage() → __swap_writepage()
     static func writePage(_ frame: PhysAddr) throws(Errno) {
         lock.lock()
         guard let (area, offset) = SwapCache.slot(of: frame) else {
-            Panic.now("swap_writepage of \(Fmt.hex(frame.value)), which is not in the swap cache")
+            lock.unlock()
+            throw .ENOENT
         }
         lock.unlock()
         // The area cannot go while a page of it is in the cache (swapoff

@@ -204,6 +204,8 @@ enum Vmscan {
                 if PageState.clear(frame, .dirty).contains(.dirty) {
                     do throws(Errno) {
                         try Swap.writePage(frame)
+                    } catch .ENOENT {
+                        action = .keep                     // out of the swap cache: the put below may free it
                     } catch {
                         PageState.set(frame, .dirty)
                         action = .activate
