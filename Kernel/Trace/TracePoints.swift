@@ -53,11 +53,7 @@ extension Trace {
 
     @inline(never)
     static func recordPageAlloc(_ block: PhysAddr?, order: Int, flags: GFP) {
-        var gfp = LinuxGFP.kernel
-        if flags.contains(.zero) { gfp |= LinuxGFP.zero }
-        if flags.contains(.dma) { gfp |= LinuxGFP.dma }
-        if flags.contains(.dma32) { gfp |= LinuxGFP.dma32 }
-        if flags.contains(.memalloc) { gfp |= LinuxGFP.memalloc }
+        let gfp = LinuxGFP.bits(of: flags)
         let pfn = block?.pfn ?? UInt64.max
         record(.mmPageAlloc) { entry in
             entry.storeBytes(of: pfn, toByteOffset: 8, as: UInt64.self)
@@ -224,6 +220,149 @@ extension Trace {
         record(.sysExit) { entry in
             entry.storeBytes(of: Int64(number), toByteOffset: 8, as: Int64.self)
             entry.storeBytes(of: result, toByteOffset: 16, as: Int64.self)
+        }
+    }
+
+    // MARK: vmscan
+
+    /// kswapd of `node` goes to sleep (its zones are balanced at the high
+    /// watermark). Linux: trace_mm_vmscan_kswapd_sleep() in kswapd_try_to_sleep()
+    @inline(__always)
+    static func vmscanKswapdSleep(node: Int) {
+        if isOn(.vmscanKswapdSleep) { recordVmscanKswapdSleep(node: node) }
+    }
+
+    @inline(never)
+    static func recordVmscanKswapdSleep(node: Int) {
+        record(.vmscanKswapdSleep) { entry in
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
+        }
+    }
+
+    /// kswapd of `node` wakes up to balance its zones up to `zone` for an
+    /// allocation of `order`. Linux: trace_mm_vmscan_kswapd_wake() in kswapd()
+    @inline(__always)
+    static func vmscanKswapdWake(node: Int, zone: Int, order: Int) {
+        if isOn(.vmscanKswapdWake) { recordVmscanKswapdWake(node: node, zone: zone, order: order) }
+    }
+
+    @inline(never)
+    static func recordVmscanKswapdWake(node: Int, zone: Int, order: Int) {
+        record(.vmscanKswapdWake) { entry in
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: zone), toByteOffset: 12, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 16, as: Int32.self)
+        }
+    }
+
+    /// An allocation found `zone` of `node` below its low watermark and wakes
+    /// kswapd. Linux: trace_mm_vmscan_wakeup_kswapd() in wakeup_kswapd()
+    @inline(__always)
+    static func vmscanWakeupKswapd(node: Int, zone: Int, order: Int, flags: GFP) {
+        if isOn(.vmscanWakeupKswapd) { recordVmscanWakeupKswapd(node: node, zone: zone, order: order, flags: flags) }
+    }
+
+    @inline(never)
+    static func recordVmscanWakeupKswapd(node: Int, zone: Int, order: Int, flags: GFP) {
+        let gfp = LinuxGFP.bits(of: flags)
+        record(.vmscanWakeupKswapd) { entry in
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: zone), toByteOffset: 12, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 16, as: Int32.self)
+            entry.storeBytes(of: gfp, toByteOffset: 24, as: UInt64.self)
+        }
+    }
+
+    /// An allocation of `order` below the min watermark reclaims on its own.
+    /// Linux: trace_mm_vmscan_direct_reclaim_begin() in try_to_free_pages()
+    @inline(__always)
+    static func vmscanDirectReclaimBegin(order: Int, flags: GFP) {
+        if isOn(.vmscanDirectReclaimBegin) { recordVmscanDirectReclaimBegin(order: order, flags: flags) }
+    }
+
+    @inline(never)
+    static func recordVmscanDirectReclaimBegin(order: Int, flags: GFP) {
+        let gfp = LinuxGFP.bits(of: flags)
+        record(.vmscanDirectReclaimBegin) { entry in
+            entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: gfp, toByteOffset: 16, as: UInt64.self)
+        }
+    }
+
+    /// Direct reclaim is done, having freed `reclaimed` pages.
+    /// Linux: trace_mm_vmscan_direct_reclaim_end() in try_to_free_pages()
+    @inline(__always)
+    static func vmscanDirectReclaimEnd(reclaimed: Int) {
+        if isOn(.vmscanDirectReclaimEnd) { recordVmscanDirectReclaimEnd(reclaimed: reclaimed) }
+    }
+
+    @inline(never)
+    static func recordVmscanDirectReclaimEnd(reclaimed: Int) {
+        record(.vmscanDirectReclaimEnd) { entry in
+            entry.storeBytes(of: UInt64(truncatingIfNeeded: reclaimed), toByteOffset: 8, as: UInt64.self)
+        }
+    }
+
+    /// One pass of shrink_inactive_list over the file (`file`) or anon
+    /// inactive list of `node`: what it scanned, freed, and why the rest
+    /// stayed (dirty, under writeback, moved to the active list, kept for its
+    /// references, still mapped). Linux: trace_mm_vmscan_lru_shrink_inactive()
+    /// (nr_activate_anon/file are stat->nr_activate[0]/[1])
+    @inline(__always)
+    static func vmscanLRUShrinkInactive(node: Int, scanned: Int, reclaimed: Int, dirty: Int, writeback: Int,
+                                        congested: Int, immediate: Int, activateAnon: Int, activateFile: Int,
+                                        refKeep: Int, unmapFail: Int, priority: Int, file: Bool) {
+        if isOn(.vmscanLRUShrinkInactive) {
+            recordVmscanLRUShrinkInactive(node: node, scanned: scanned, reclaimed: reclaimed, dirty: dirty,
+                                          writeback: writeback, congested: congested, immediate: immediate,
+                                          activateAnon: activateAnon, activateFile: activateFile, refKeep: refKeep,
+                                          unmapFail: unmapFail, priority: priority, file: file)
+        }
+    }
+
+    @inline(never)
+    static func recordVmscanLRUShrinkInactive(node: Int, scanned: Int, reclaimed: Int, dirty: Int, writeback: Int,
+                                              congested: Int, immediate: Int, activateAnon: Int, activateFile: Int,
+                                              refKeep: Int, unmapFail: Int, priority: Int, file: Bool) {
+        record(.vmscanLRUShrinkInactive) { entry in
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
+            // One store each, no array: nothing is allocated while the ring is held.
+            func count(_ value: Int, at offset: Int) {
+                entry.storeBytes(of: UInt64(truncatingIfNeeded: value), toByteOffset: offset, as: UInt64.self)
+            }
+            count(scanned, at: 16); count(reclaimed, at: 24); count(dirty, at: 32); count(writeback, at: 40)
+            count(congested, at: 48); count(immediate, at: 56); count(refKeep, at: 72); count(unmapFail, at: 80)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: activateAnon), toByteOffset: 64, as: UInt32.self)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: activateFile), toByteOffset: 68, as: UInt32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: priority), toByteOffset: 88, as: Int32.self)
+            entry.storeBytes(of: ReclaimFlags.shrinking(file: file), toByteOffset: 92, as: Int32.self)
+        }
+    }
+
+    /// One pass of shrink_active_list over the file or anon active list of
+    /// `node`: pages taken off, kept active (referenced executable file pages),
+    /// moved to the inactive list, and found referenced.
+    /// Linux: trace_mm_vmscan_lru_shrink_active()
+    @inline(__always)
+    static func vmscanLRUShrinkActive(node: Int, taken: Int, active: Int, deactivated: Int, referenced: Int,
+                                      priority: Int, file: Bool) {
+        if isOn(.vmscanLRUShrinkActive) {
+            recordVmscanLRUShrinkActive(node: node, taken: taken, active: active, deactivated: deactivated,
+                                        referenced: referenced, priority: priority, file: file)
+        }
+    }
+
+    @inline(never)
+    static func recordVmscanLRUShrinkActive(node: Int, taken: Int, active: Int, deactivated: Int, referenced: Int,
+                                            priority: Int, file: Bool) {
+        record(.vmscanLRUShrinkActive) { entry in
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: UInt64(truncatingIfNeeded: taken), toByteOffset: 16, as: UInt64.self)
+            entry.storeBytes(of: UInt64(truncatingIfNeeded: active), toByteOffset: 24, as: UInt64.self)
+            entry.storeBytes(of: UInt64(truncatingIfNeeded: deactivated), toByteOffset: 32, as: UInt64.self)
+            entry.storeBytes(of: UInt64(truncatingIfNeeded: referenced), toByteOffset: 40, as: UInt64.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: priority), toByteOffset: 48, as: Int32.self)
+            entry.storeBytes(of: ReclaimFlags.shrinking(file: file), toByteOffset: 52, as: Int32.self)
         }
     }
 }
