@@ -24,16 +24,19 @@ TESTS = []
 
 
 def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu", disk=None,
-              typing=None):
+              typing=None, swap=None):
     """`initramfs` and `disk` are functions that build the archive or disk
     image and return its path; the disk is attached as the first virtio disk.
+    `swap`: a size ("256M"): a fresh swap area on the next virtio disk, swapped
+    on at boot (run-qemu.sh --swap).
     `typing`: a conversation on the serial console, [(pattern, keys, pause)]: wait
     until the console shows `pattern` (a regex, after the previous one's match), wait
     `pause` seconds more, then type `keys` (a string), or call `keys(process)` with
     the run-qemu.sh process (`cut_power`)."""
     def register(fn):
         TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
-                                                 initramfs=initramfs, loader=loader, disk=disk, typing=typing), fn))
+                                                 initramfs=initramfs, loader=loader, disk=disk, typing=typing,
+                                                 swap=swap), fn))
         return fn
     return register
 
@@ -53,12 +56,14 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None):
+def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None, swap=None):
     archive = initramfs or INITRAMFS
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
            "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader]
     if disk:
         cmd += ["--disk", disk]
+    if swap:
+        cmd += ["--swap", swap]
     cmd += ["--"] + cmdline.split()
     if typing:
         return converse(cmd, typing, timeout)
@@ -1199,17 +1204,23 @@ STRESS_DISKS = {group: debian_disk("debian-stress-" + group, STRESS_SCRIPT.forma
                 for group in ("vm-mmap-brk", "stack-bigheap-fork")}
 
 
-def check_stress(rc, out, group):
+def check_stressors(rc, out, stressors, image):
+    """Each of `stressors` ran once, exited 0 with bogo ops and no failure, the
+    script ended, and the disk is clean."""
     expect("unknown system call" not in out, "stress-ng met an unknown system call")
-    for stressor in group.split("-"):
+    for stressor in stressors:
         find(rf"^stressor {stressor} exit 0$", out, f"stress-ng --{stressor} did not exit 0")
         find(rf"^stress-ng: metrc: \[\d+\] {stressor} +\d+ ", out, f"no bogo ops for {stressor}")
-    expect(len(re.findall(r"successful run completed", out)) == 3, "not every run completed successfully")
+    expect(len(re.findall(r"successful run completed", out)) == len(stressors), "not every run completed successfully")
     fails = [line for line in out.split("\n") if re.search(r"stress-ng: (fail|error):", line)]
     expect(not fails, f"stress-ng reported: {fails[:3]}")
     find(r"^== done$", out)
     expect(rc == 0, f"status {rc}")
-    e2fsck_clean(STRESS_DISKS[group].path)
+    e2fsck_clean(image)
+
+
+def check_stress(rc, out, group):
+    check_stressors(rc, out, group.split("-"), STRESS_DISKS[group].path)
 
 
 @boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=STRESS_DISKS["vm-mmap-brk"], mem="512M",
@@ -1222,6 +1233,90 @@ def debian_stress_ng_vm_mmap_brk(rc, out):
            mem="512M", timeout=90)
 def debian_stress_ng_stack_bigheap_fork(rc, out):
     check_stress(rc, out, "stack-bigheap-fork")
+
+
+# ---- Memory reclaim: 64 MiB of RAM, 256 MiB of swap, 2.5x RAM of data ----
+# The programs (Tests/Userland/test_workset.c, test_bigfile.c,
+# test_reclaim_cycles.c) check every page they read back and print
+# "vmstat: NAME VALUE" lines for the reclaim counters at the end.
+
+RECLAIM_MEM, RECLAIM_SWAP = "64M", "256M"
+
+
+def vmstat_lines(out):
+    """The last "vmstat: NAME VALUE" of each counter the program printed."""
+    return {name: int(value) for name, value in re.findall(r"^vmstat: (\w+) (\d+)$", out, re.M)}
+
+
+def expect_reclaimed(out, swapped=True):
+    """kswapd or direct reclaim scanned and freed pages; with `swapped`, some went to swap."""
+    v = vmstat_lines(out)
+    expect(v, "no vmstat: lines")
+    expect(v.get("pgscan_kswapd", 0) + v.get("pgscan_direct", 0) > 0, f"nothing scanned: {v}")
+    expect(v.get("pgsteal_kswapd", 0) + v.get("pgsteal_direct", 0) > 0, f"nothing reclaimed: {v}")
+    if swapped:
+        expect(v.get("pswpout", 0) > 0, f"nothing swapped out: {v}")
+        expect(v.get("pswpin", 0) > 0, f"nothing swapped in: {v}")
+
+
+def expect_passed(out, rc, program):
+    find(r"^\d+ passed, 0 failed$", out, f"{program} failed")
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="init=/bin/test_workset -- 160", mem=RECLAIM_MEM, swap=RECLAIM_SWAP, timeout=900)
+def workset_2_5x_ram_with_swap(rc, out):
+    """160 MiB written, read back in a random order, inherited by a child that
+    rewrites a quarter: every page intact, in 64 MiB of RAM."""
+    find(r"^workset: 160 MiB, write [\d.]+ MiB/s, verify [\d.]+ MiB/s", out, "no figures line")
+    expect_passed(out, rc, "test_workset")
+    expect_reclaimed(out)
+
+
+RECLAIM_BIGFILE_DISK = make_disk("reclaim-bigfile.img", size="256M")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/test_bigfile -- /tmp 160", disk=RECLAIM_BIGFILE_DISK, mem=RECLAIM_MEM,
+           swap=RECLAIM_SWAP, timeout=900)
+def bigfile_2_5x_ram_on_ext2(rc, out):
+    """A 160 MiB file on an ext2 root in 64 MiB of RAM: written, read twice and
+    through mmap, every page intact; its pages were reclaimed to make room."""
+    find(r"^# file in /tmp \(ext2/3/4\)$", out, "the file was not on ext2")
+    find(r"^bigfile: 160 MiB, write [\d.]+ MiB/s, read [\d.]+ MiB/s", out, "no figures line")
+    expect_passed(out, rc, "test_bigfile")
+    expect_reclaimed(out, swapped=False)
+    e2fsck_clean(RECLAIM_BIGFILE_DISK.path)
+
+
+@boot_test(cmdline="init=/bin/test_reclaim_cycles -- 4 128", mem=RECLAIM_MEM, swap=RECLAIM_SWAP, smp=2, timeout=1200)
+def reclaim_cycles_leak_nothing(rc, out):
+    """Four cycles of 128 MiB through swap on two CPUs: after each, free and
+    cached memory, slab and swap in use are back to the first cycle's."""
+    for cycle in range(2, 5):
+        find(rf"^ok - cycle {cycle}: free and cached memory back to cycle 1's$", out, f"cycle {cycle} not compared")
+        find(rf"^ok - cycle {cycle}: slab no larger than after cycle 1$", out, f"cycle {cycle}: slab not compared")
+    expect_passed(out, rc, "test_reclaim_cycles")
+    expect_reclaimed(out)
+
+
+# stress-ng's vm and bigheap stressors with --verify in 64 MiB of RAM: vm
+# keeps 96 MiB busy, bigheap grows its heap until the time is up.
+RECLAIM_STRESS_SCRIPT = """cd /tmp
+/bin/stress-ng --vm 1 --vm-bytes 96M --verify -t 20s --metrics-brief --temp-path /tmp
+echo "stressor vm exit $?"
+/bin/stress-ng --bigheap 1 --verify -t 20s --metrics-brief --temp-path /tmp
+echo "stressor bigheap exit $?"
+while read name value; do echo "vmstat: $name $value"; done < /proc/vmstat
+echo "== done"
+"""
+RECLAIM_STRESS_DISK = debian_disk("debian-stress-reclaim", RECLAIM_STRESS_SCRIPT)
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=RECLAIM_STRESS_DISK, mem=RECLAIM_MEM,
+           swap=RECLAIM_SWAP, timeout=300)
+def debian_stress_ng_vm_bigheap_under_memory_pressure(rc, out):
+    check_stressors(rc, out, ("vm", "bigheap"), RECLAIM_STRESS_DISK.path)
+    expect_reclaimed(out)
 
 
 def main():

@@ -139,5 +139,6 @@ int main(int argc, char **argv)
     ok(unlink(path) == 0, "unlink the file", "errno %d (%s)", errno, strerror(errno));
     printf("bigfile: %ld MiB, write %.1f MiB/s, read %.1f MiB/s, read again %.1f MiB/s, mmap %.1f MiB/s\n", mib,
            ws_rate(bytes, write_s), ws_rate(bytes, read_s[0]), ws_rate(bytes, read_s[1]), ws_rate(bytes, mmap_s));
+    ws_print_vmstat();
     return ktest_done();
 }

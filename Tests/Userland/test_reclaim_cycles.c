@@ -122,6 +122,7 @@ int main(int argc, char **argv)
         ok(now.swap_used <= first.swap_used + TOLERANCE_KB, name, "%lld kB, cycle 1 %lld kB", now.swap_used,
            first.swap_used);
     }
+    ws_print_vmstat();
     if (!alone)
         skip("meminfo back to cycle 1's after each cycle", "not init: other processes share this machine's memory");
     return ktest_done();
