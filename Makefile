@@ -8,6 +8,7 @@
 #   make stress Tests/Userland/test_smp_stress.c on 4 CPUs for STRESS_SECONDS (default 60)
 #   make disk   an ext2 image of the userland (DISK=, DISK_SIZE=, ROOTFS_EXTRA=)
 #   make viz    boot Tests/Userland/viz_tour.c, draw build/viz/index.html (SMP=, MEM=)
+#   make reclaim-tour  Tests/Userland/reclaim_tour.c on an ext2 root, MEM=64M SWAP=128M unless given
 #   make iso    build/keel.iso;  make clean
 #   make wrr-report  WRR shares and per-CPU weights on 1, 2, 4 CPUs, plotted (WRR_SECONDS=)
 
@@ -150,6 +151,17 @@ stress: $(BUILD)/keel.elf initramfs
 .PHONY: wrr-report
 wrr-report: $(BUILD)/keel.elf initramfs
 	@/usr/bin/python3 tools/wrr-report.py --seconds $(WRR_SECONDS) --out $(BUILD)/wrr-report
+
+# kswapd, the LRU lists and swap at work: a file and then anonymous memory
+# past RAM (Tests/Userland/reclaim_tour.c), on an ext2 root so that file pages
+# can be dropped and read again. MEM= and SWAP= on the command line win.
+.PHONY: reclaim-tour
+reclaim-tour: MEM = 64M
+reclaim-tour: SWAP = 128M
+reclaim-tour: $(BUILD)/keel.elf initramfs
+	@tools/make-disk.sh $(BUILD)/reclaim-tour.img 128M > /dev/null
+	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio --smp $(SMP) --mem $(MEM) \
+	    --swap $(SWAP) --disk $(BUILD)/reclaim-tour.img --timeout 900 -- root=/dev/vda init=/bin/reclaim_tour -- /tmp 32 96
 
 # Pictures of physical memory, an address space and the page faults of a
 # booted scenario, for a browser (tools/viz.py, with Debian's matplotlib).

@@ -1319,6 +1319,45 @@ def debian_stress_ng_vm_bigheap_under_memory_pressure(rc, out):
     expect_reclaimed(out)
 
 
+RECLAIM_TOUR_DISK = make_disk("reclaim-tour.img", size="128M")
+
+
+def tour_stage(out, number):
+    """The text of the tour's stage `number` (its "== N." heading to the next heading)."""
+    m = find(rf"(?s)^== {number}\. .*?(?=^== |\Z)", out.replace("\r", ""), f"no stage {number}")
+    return m.group(0)
+
+
+def stage_vmstat(stage, name):
+    m = re.search(rf"\b{name} \+(\d+)", stage)
+    return int(m.group(1)) if m else 0
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/reclaim_tour -- /tmp 32 96", disk=RECLAIM_TOUR_DISK, mem="64M",
+           swap="128M", timeout=900)
+def reclaim_tour_shows_kswapd_lru_and_swap(rc, out):
+    """make reclaim-tour: the file's pages go to the active list on their second
+    read, anonymous memory past RAM wakes kswapd and goes to swap, touching it
+    again brings it back, and the vmscan trace shows it."""
+    out = re.sub(r"(?s)^.*?(?=^The reclaim tour:)", "", out.replace("\r", ""), count=1, flags=re.M)
+    filled = tour_stage(out, 1)
+    m = find(r"meminfo Active\(file\) +\d+ kB +\(\+(\d+)\)", filled, "stage 1: Active(file) did not grow")
+    expect(int(m.group(1)) > 0 and stage_vmstat(filled, "pgactivate") > 0, f"stage 1: no file page activated:\n{filled}")
+    past_ram = tour_stage(out, 2)
+    expect(stage_vmstat(past_ram, "pgscan_kswapd") > 0, f"stage 2: kswapd scanned nothing:\n{past_ram}")
+    expect(stage_vmstat(past_ram, "pswpout") > 0, f"stage 2: nothing swapped out:\n{past_ram}")
+    expect(stage_vmstat(tour_stage(out, 3), "pswpin") > 0, "stage 3: nothing swapped in")
+    find(r"^tracefs: /sys/kernel/tracing, events/vmscan enabled$", out, "vmscan events not enabled")
+    for event in ("mm_vmscan_wakeup_kswapd", "mm_vmscan_kswapd_wake", "mm_vmscan_lru_shrink_inactive",
+                  "mm_vmscan_lru_shrink_active"):
+        m = find(rf"^  {event} +(\d+) lines$", out, f"no count of {event}")
+        expect(int(m.group(1)) > 0, f"no {event} line in the trace")
+        find(rf"^ +\S+-\d+ +\[\d{{3}}\] \S{{5}} +\d+\.\d{{6}}: {event}: ", out, f"no {event} line shown")
+    find(r"^0 pages read back wrong$", out, "pages came back wrong")
+    find(r"^That's the reclaim tour\.$", out, "the tour did not finish")
+    expect(rc == 0, f"status {rc}")
+
+
 def main():
     selected = [t for t in TESTS if len(sys.argv) < 2 or t[0] in sys.argv[1:]]
     passed = failed = 0
