@@ -68,7 +68,9 @@ enum PageAllocator {
     fileprivate static func allocateFromZones(order: Int, flags: GFP) -> PhysAddr? {
         zoneLock.lock()
         let block = buddy.pointee.allocate(order: order, flags: flags)
+        let low = buddy.pointee.freePages < buddy.pointee.lowWatermarkPages
         zoneLock.unlock()
+        if low { Kswapd.wake() }
         return block
     }
 
@@ -79,8 +81,10 @@ enum PageAllocator {
     @inline(never)
     static func free(_ block: PhysAddr, order: Int = 0) {
         Trace.pageFree(block, order: order)
-        if memMap.unsafelyUnwrapped.contains(pfn: block.pfn), page(block).pointee.flags.contains(.anon) {
-            VMStat.add(.anonPages, -1)          // (an anonymous page is always a single frame)
+        if memMap.unsafelyUnwrapped.contains(pfn: block.pfn) {
+            let flags = page(block).pointee.flags
+            if flags.contains(.anon) { VMStat.add(.anonPages, -1) }    // (an anonymous page is always a single frame)
+            if flags.contains(.lru) { LRU.deleteFreed(block) }
         }
         if order == 0, let lists = perCPU, isAllocatedSingleFrame(block) {
             lists[PerCPU.cpu].give(block)
@@ -191,14 +195,19 @@ struct PerCPUPages {
                 frames[count] = frame
                 count += 1
             }
+            let buddy = PageAllocator.buddy
+            let low = buddy.pointee.freePages < buddy.pointee.lowWatermarkPages
             PageAllocator.zoneLock.unlock()
+            // Free memory below the low watermark: kswapd reclaims in the
+            // background before allocations fail. Linux: wakeup_kswapd() from
+            // the allocator's slow path
+            if low { Kswapd.wake() }
             guard count > 0 else { return nil }
         }
         count -= 1
         let frame = frames[count]
         let descriptor = PageAllocator.page(frame)
         descriptor.pointee.flags = .head                        // allocated again, as prep_new_page() leaves it
-        descriptor.pointee.refcount = 1
         return frame
     }
 

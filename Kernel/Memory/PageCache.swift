@@ -289,6 +289,10 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
                     frame = findPage(index) ?? ZeroPage.frame
                 } else {
                     frame = try getPage(index, reading: true).frame
+                    // Once per page a reader passes through (reading from its
+                    // start), not once per small read() inside it.
+                    // Linux: folio_mark_accessed() in filemap_read(), after its prev_pos check
+                    if within == 0 { LRU.markAccessed(frame) }
                 }
             } catch {
                 if done == 0 { throw error }
@@ -505,9 +509,12 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         }
         let page = PageAllocator.page(frame)
         page.pointee.mapping = id
-        page.pointee.index = UInt32(truncatingIfNeeded: index)
+        page.pointee.index = index
         PageAllocator.mark(frame, isShmem ? [.swapBacked] : [])
         MapCount.initialize(frame, to: references)
+        // A disk file's page can be read again: reclaim may take it. (Keel
+        // does not swap tmpfs pages: they stay off the lists.)
+        if !isShmem { LRU.add(frame) }
         if pages.isEmpty && !isShmem { PageCache.register(self) }
         pages.insert(frame, at: index)
         VMStat.add(.filePages, 1)
@@ -561,8 +568,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         var first = false
         lock.withLock {
             let page = PageAllocator.page(frame)
-            guard page.pointee.mapping == id, !page.pointee.flags.contains(.dirty) else { return }
-            page.pointee.flags.insert(.dirty)
+            guard page.pointee.mapping == id, !PageState.set(frame, .dirty).contains(.dirty) else { return }
             if isShmem { return }
             VMStat.add(.fileDirty, 1)
             Scheduler.current.dirtiedPages += 1
@@ -625,8 +631,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// unless some PTE or copy still holds it). `lock` held.
     private func forgetLocked(_ frame: PhysAddr) {
         let page = PageAllocator.page(frame)
-        if page.pointee.flags.contains(.dirty) {
-            page.pointee.flags.remove(.dirty)
+        if PageState.clear(frame, .dirty).contains(.dirty) {
             if !isShmem {
                 dirtyCount -= 1
                 VMStat.add(.fileDirty, -1)
@@ -640,6 +645,23 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
             operations.unchargePages(1)
         }
         if MapCount.remove(frame) { PageAllocator.free(frame) }
+    }
+
+    /// Reclaim's eviction of one page: drops it from the cache if it is
+    /// still page `index` here, clean, not being written, and nobody but the
+    /// cache and the caller holds it (no PTE, no copy in flight). Checked
+    /// under `lock`, under which every new reference is taken, so nobody can
+    /// find the page in between. True if it went (the caller's reference is
+    /// then the last). Linux: __remove_mapping() (folio_ref_freeze(folio, 2))
+    func removeIfUnused(_ index: UInt64, _ frame: PhysAddr) -> Bool {
+        lock.withLock { () -> Bool in
+            let flags = PageState.flags(frame)
+            guard pages[index] == frame, !flags.contains(.dirty), !flags.contains(.writeback),
+                  MapCount.count(frame) == 2, let gone = pages.remove(at: index) else { return false }
+            forgetLocked(gone)
+            if pages.isEmpty { PageCache.unregister(self) }
+            return true
+        }
     }
 
     /// Drops the clean pages nobody maps or copies: they can be read again.
@@ -683,8 +705,8 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
                     pages.forEach { index, frame in
                         let page = PageAllocator.page(frame)
                         guard range.contains(index), page.pointee.flags.contains(.dirty) else { return true }
-                        page.pointee.flags.remove(.dirty)
-                        page.pointee.flags.insert(.writeback)
+                        PageState.set(frame, .writeback)
+                        PageState.clear(frame, .dirty)
                         dirtyCount -= 1
                         VMStat.add(.fileDirty, -1)
                         VMStat.add(.writeback, 1)
@@ -718,12 +740,12 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         }
         lock.withLock {
             let page = PageAllocator.page(frame)
-            page.pointee.flags.remove(.writeback)
+            PageState.clear(frame, .writeback)
             VMStat.add(.writeback, -1)
             if let failure {
                 writebackError = failure
                 if page.pointee.mapping == id && !page.pointee.flags.contains(.dirty) {
-                    page.pointee.flags.insert(.dirty)     // kept for the next try
+                    PageState.set(frame, .dirty)     // kept for the next try
                     dirtyCount += 1
                     VMStat.add(.fileDirty, 1)
                 }
@@ -777,6 +799,12 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// being torn down is left out: its exit unmaps everything anyway.
     private func mapperSnapshot() -> [(mm: MM, file: MappedFileID)] {
         mapperLock.withLock { mappers.filter { $0.mm.tryGet() } }
+    }
+
+    /// The mms mapping the file now, without user references: for the
+    /// reverse map, which try-locks each and finds a torn-down one empty.
+    func mapperList() -> [(mm: MM, file: MappedFileID)] {
+        mapperLock.withLock { mappers }
     }
 
     /// Unmaps pages `first` and above of this file from every process, private
@@ -842,6 +870,12 @@ enum PageCache {
     /// The files with dirty pages now, held for the caller.
     static var dirtySpaces: [AddressSpace] { listLock.withLock { dirty } }
 
+    /// The disk file's cache with tag `id`, if it holds pages (the reverse
+    /// map's way from a page to its file).
+    static func space(id: UInt32) -> AddressSpace? {
+        listLock.withLock { cached[id] }
+    }
+
     /// A disk file's cache got its first page. `space`'s lock held.
     static func register(_ space: AddressSpace) {
         listLock.withLock { cached[space.id] = space }
@@ -853,17 +887,17 @@ enum PageCache {
         listLock.withLock { _ = cached.removeValue(forKey: space.id) }
     }
 
-    /// A frame for the cache; when memory is short, clean cached pages are
-    /// dropped and the allocation tried once more. Linux: the page cache's
-    /// part of direct reclaim (shrink_node → shrink_folio_list on clean file folios)
+    /// A frame for the cache; when memory is short, the allocating task
+    /// reclaims (Vmscan.swift) and tries once more. Linux: the direct reclaim
+    /// of __alloc_pages_slowpath()
     static func allocatePage(zeroed: Bool) -> PhysAddr? {
         if let frame = PageAllocator.allocate(flags: zeroed ? .zero : .kernel) { return frame }
-        guard shrink() > 0 else { return nil }
+        guard Vmscan.tryToFreePages() > 0 else { return nil }
         return PageAllocator.allocate(flags: zeroed ? .zero : .kernel)
     }
 
     /// Drops every clean, unmapped page of every disk file's cache; returns
-    /// how many. drop_caches' mode 1 and the last resort before the OOM killer.
+    /// how many: drop_caches mode 1.
     /// Linux: drop_pagecache_sb() for every super block
     @discardableResult
     static func shrink() -> Int {

@@ -165,6 +165,9 @@ public enum SysctlText {
 public enum VMSysctlFile: Int, CaseIterable, Sendable {
     case dirtyBackgroundBytes, dirtyBackgroundRatio, dirtyBytes, dirtyExpireCentisecs, dirtyRatio
     case dirtyWritebackCentisecs, dropCaches
+    /// Reclaim's: the reserve the watermarks are made from, and the weight of
+    /// anonymous against file pages. Linux: vm_table[] in kernel/sysctl.c
+    case minFreeKbytes, swappiness
 
     public var name: String {
         switch self {
@@ -175,6 +178,8 @@ public enum VMSysctlFile: Int, CaseIterable, Sendable {
         case .dirtyRatio: "dirty_ratio"
         case .dirtyWritebackCentisecs: "dirty_writeback_centisecs"
         case .dropCaches: "drop_caches"
+        case .minFreeKbytes: "min_free_kbytes"
+        case .swappiness: "swappiness"
         }
     }
 
@@ -226,7 +231,7 @@ public struct DirtyTunables: Equatable, Sendable {
     public init() {}
 
     /// The text a read of `file` shows; drop_caches (which cannot be opened
-    /// for reading) has none here.
+    /// for reading) and the reclaim files (not write-back tunables) have none here.
     public func text(_ file: VMSysctlFile) -> String {
         switch file {
         case .dirtyBackgroundBytes: SysctlText.text(backgroundBytes)
@@ -235,7 +240,7 @@ public struct DirtyTunables: Equatable, Sendable {
         case .dirtyExpireCentisecs: SysctlText.text(Int64(expireCentisecs))
         case .dirtyRatio: SysctlText.text(Int64(ratio))
         case .dirtyWritebackCentisecs: SysctlText.text(Int64(writebackCentisecs))
-        case .dropCaches: ""
+        case .dropCaches, .minFreeKbytes, .swappiness: ""
         }
     }
 
@@ -284,7 +289,7 @@ public struct DirtyTunables: Equatable, Sendable {
             let w = try SysctlText.writeInt(text, at: offset)
             if let value = w.value { writebackCentisecs = value }
             return w.taken
-        case .dropCaches:
+        case .dropCaches, .minFreeKbytes, .swappiness:
             throw .EINVAL
         }
     }

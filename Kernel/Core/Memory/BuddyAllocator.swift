@@ -100,8 +100,27 @@ public struct BuddyAllocator<Memory: PhysicalMemory> {
         let total = managedPages
         guard total > 0 else { return }
         for type in ZoneType.allCases {
-            zones[type.rawValue].watermarkMin = reservePages * zones[type.rawValue].managedPages / total
+            let min = reservePages * zones[type.rawValue].managedPages / total
+            let marks = ZoneInfo.watermarks(min: min, managed: zones[type.rawValue].managedPages)
+            zones[type.rawValue].watermarkMin = min
+            zones[type.rawValue].watermarkLow = marks.low
+            zones[type.rawValue].watermarkHigh = marks.high
         }
+    }
+
+    /// The sums of the zones' low and high watermarks, in frames: kswapd
+    /// wakes below the first and sleeps at the second (Keel has one node and
+    /// balances its zones together). Linux: the per-zone checks of
+    /// wakeup_kswapd() and pgdat_balanced()
+    public var lowWatermarkPages: Int {
+        var sum = 0
+        for type in ZoneType.allCases { sum += zones[type.rawValue].watermarkLow }
+        return sum
+    }
+    public var highWatermarkPages: Int {
+        var sum = 0
+        for type in ZoneType.allCases { sum += zones[type.rawValue].watermarkHigh }
+        return sum
     }
 
     /// The sum of the zones' min watermarks, in frames.
@@ -120,7 +139,8 @@ public struct BuddyAllocator<Memory: PhysicalMemory> {
 extension BuddyAllocator {
     /// Allocates 2^order contiguous frames, or returns nil when no allowed zone
     /// has a free block that large above its min watermark (below it, only
-    /// `GFP.memalloc` requests are served). The first frame's descriptor gets refcount 1.
+    /// `GFP.memalloc` requests are served). The first frame's descriptor has count 0:
+    /// its owner sets it (MapCount) when the page gets its first user.
     /// Linux: alloc_pages() → get_page_from_freelist() → rmqueue()
     @inlinable public mutating func allocate(order: Int, flags: GFP = .kernel) -> PhysAddr? {
         guard order >= 0 && order <= Zone.maxOrder else { return nil }
@@ -142,7 +162,6 @@ extension BuddyAllocator {
         let page = memMap.uncheckedPage(pfn)
         page.pointee.flags = .head
         page.pointee.private = UInt32(truncatingIfNeeded: order)
-        page.pointee.refcount = 1
         if flags.contains(.zero) {
             for frame in pfn..<(pfn &+ (1 &<< UInt64(order))) {
                 memory.zeroFrame(PhysAddr(pfn: frame))
@@ -275,7 +294,7 @@ extension Zone {
 extension BuddyAllocator {
     /// Returns the block of 2^order frames at `block`, which `allocate` returned
     /// with the same order, and merges it with free buddies. Unlike Linux's
-    /// __free_pages() this ignores the refcount: dropping references is the
+    /// __free_pages() this ignores the reference count: dropping references is the
     /// caller's job. Linux: free_pages() → __free_one_page()
     @inlinable public mutating func free(_ block: PhysAddr, order: Int) throws(BuddyError) {
         let pfn = block.pfn
