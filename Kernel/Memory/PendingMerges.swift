@@ -1,5 +1,5 @@
-// TEMPORARY (issue 16 integration): the swap API and the vmscan trace points
-// the reclaim code calls, until the branches that implement them merge.
+// TEMPORARY (issue 16 integration): the swap API the reclaim code calls,
+// until the branch that implements it merges.
 // Nothing here does anything: without swap no anonymous page is reclaimed.
 
 enum Swap {
@@ -13,14 +13,4 @@ enum Swap {
 struct SwapEntry {
     init(packed: UInt32) {}
     var pageTableEntry: PageTableEntry { .none }
-}
-
-extension Trace {
-    static func vmscanKswapdWake(order: Int) {}
-    static func vmscanKswapdSleep() {}
-    static func vmscanWakeupKswapd(order: Int) {}
-    static func vmscanDirectReclaimBegin(order: Int) {}
-    static func vmscanDirectReclaimEnd(reclaimed: Int) {}
-    static func vmscanShrinkInactive(scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, kind: LRUListKind) {}
-    static func vmscanShrinkActive(taken: Int, deactivated: Int, kind: LRUListKind, priority: Int) {}
 }

@@ -224,68 +224,71 @@ extension Trace {
     }
 
     // MARK: vmscan
+    // Keel has one node (nid 0) and kswapd balances all of its zones, so the
+    // reclaim code passes neither; zid is ZONE_NORMAL's, the highest zone.
 
-    /// kswapd of `node` goes to sleep (its zones are balanced at the high
-    /// watermark). Linux: trace_mm_vmscan_kswapd_sleep() in kswapd_try_to_sleep()
+    /// kswapd goes to sleep (its zones are balanced at the high watermark).
+    /// Linux: trace_mm_vmscan_kswapd_sleep() in kswapd_try_to_sleep()
     @inline(__always)
-    static func vmscanKswapdSleep(node: Int) {
-        if isOn(.vmscanKswapdSleep) { recordVmscanKswapdSleep(node: node) }
+    static func vmscanKswapdSleep() {
+        if isOn(.vmscanKswapdSleep) { recordVmscanKswapdSleep() }
     }
 
     @inline(never)
-    static func recordVmscanKswapdSleep(node: Int) {
+    static func recordVmscanKswapdSleep() {
         record(.vmscanKswapdSleep) { entry in
-            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
         }
     }
 
-    /// kswapd of `node` wakes up to balance its zones up to `zone` for an
-    /// allocation of `order`. Linux: trace_mm_vmscan_kswapd_wake() in kswapd()
+    /// kswapd wakes up to balance the zones for an allocation of `order`.
+    /// Linux: trace_mm_vmscan_kswapd_wake() in kswapd()
     @inline(__always)
-    static func vmscanKswapdWake(node: Int, zone: Int, order: Int) {
-        if isOn(.vmscanKswapdWake) { recordVmscanKswapdWake(node: node, zone: zone, order: order) }
+    static func vmscanKswapdWake(order: Int) {
+        if isOn(.vmscanKswapdWake) { recordVmscanKswapdWake(order: order) }
     }
 
     @inline(never)
-    static func recordVmscanKswapdWake(node: Int, zone: Int, order: Int) {
+    static func recordVmscanKswapdWake(order: Int) {
         record(.vmscanKswapdWake) { entry in
-            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
-            entry.storeBytes(of: Int32(truncatingIfNeeded: zone), toByteOffset: 12, as: Int32.self)
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(ZoneType.normal.rawValue), toByteOffset: 12, as: Int32.self)
             entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 16, as: Int32.self)
         }
     }
 
-    /// An allocation found `zone` of `node` below its low watermark and wakes
-    /// kswapd. Linux: trace_mm_vmscan_wakeup_kswapd() in wakeup_kswapd()
+    /// An allocation of `order` found free memory below the low watermark and
+    /// wakes kswapd. Kswapd.wake() is not told the allocation's flags: the
+    /// record says GFP_KERNEL, what every Keel allocation may do.
+    /// Linux: trace_mm_vmscan_wakeup_kswapd() in wakeup_kswapd()
     @inline(__always)
-    static func vmscanWakeupKswapd(node: Int, zone: Int, order: Int, flags: GFP) {
-        if isOn(.vmscanWakeupKswapd) { recordVmscanWakeupKswapd(node: node, zone: zone, order: order, flags: flags) }
+    static func vmscanWakeupKswapd(order: Int) {
+        if isOn(.vmscanWakeupKswapd) { recordVmscanWakeupKswapd(order: order) }
     }
 
     @inline(never)
-    static func recordVmscanWakeupKswapd(node: Int, zone: Int, order: Int, flags: GFP) {
-        let gfp = LinuxGFP.bits(of: flags)
+    static func recordVmscanWakeupKswapd(order: Int) {
         record(.vmscanWakeupKswapd) { entry in
-            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
-            entry.storeBytes(of: Int32(truncatingIfNeeded: zone), toByteOffset: 12, as: Int32.self)
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(ZoneType.normal.rawValue), toByteOffset: 12, as: Int32.self)
             entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 16, as: Int32.self)
-            entry.storeBytes(of: gfp, toByteOffset: 24, as: UInt64.self)
+            entry.storeBytes(of: LinuxGFP.bits(of: .kernel), toByteOffset: 24, as: UInt64.self)
         }
     }
 
-    /// An allocation of `order` below the min watermark reclaims on its own.
-    /// Linux: trace_mm_vmscan_direct_reclaim_begin() in try_to_free_pages()
+    /// An allocation of `order` that failed reclaims on its own (the record
+    /// says GFP_KERNEL, as above). Linux: trace_mm_vmscan_direct_reclaim_begin()
+    /// in try_to_free_pages()
     @inline(__always)
-    static func vmscanDirectReclaimBegin(order: Int, flags: GFP) {
-        if isOn(.vmscanDirectReclaimBegin) { recordVmscanDirectReclaimBegin(order: order, flags: flags) }
+    static func vmscanDirectReclaimBegin(order: Int) {
+        if isOn(.vmscanDirectReclaimBegin) { recordVmscanDirectReclaimBegin(order: order) }
     }
 
     @inline(never)
-    static func recordVmscanDirectReclaimBegin(order: Int, flags: GFP) {
-        let gfp = LinuxGFP.bits(of: flags)
+    static func recordVmscanDirectReclaimBegin(order: Int) {
         record(.vmscanDirectReclaimBegin) { entry in
             entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 8, as: Int32.self)
-            entry.storeBytes(of: gfp, toByteOffset: 16, as: UInt64.self)
+            entry.storeBytes(of: LinuxGFP.bits(of: .kernel), toByteOffset: 16, as: UInt64.self)
         }
     }
 
@@ -303,64 +306,58 @@ extension Trace {
         }
     }
 
-    /// One pass of shrink_inactive_list over the file (`file`) or anon
-    /// inactive list of `node`: what it scanned, freed, and why the rest
-    /// stayed (dirty, under writeback, moved to the active list, kept for its
-    /// references, still mapped). Linux: trace_mm_vmscan_lru_shrink_inactive()
-    /// (nr_activate_anon/file are stat->nr_activate[0]/[1])
+    /// One pass of shrink_inactive_list over the `kind` list: `scanned`
+    /// pages, and from `stats` what was freed and why the rest stayed (dirty,
+    /// under writeback, moved to an active list, kept for its references,
+    /// still mapped). Keel has no congestion and no immediate-reclaim
+    /// writeback, so those two fields are 0 (Linux's nr_congested always is).
+    /// Linux: trace_mm_vmscan_lru_shrink_inactive()
     @inline(__always)
-    static func vmscanLRUShrinkInactive(node: Int, scanned: Int, reclaimed: Int, dirty: Int, writeback: Int,
-                                        congested: Int, immediate: Int, activateAnon: Int, activateFile: Int,
-                                        refKeep: Int, unmapFail: Int, priority: Int, file: Bool) {
+    static func vmscanShrinkInactive(scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, kind: LRUListKind) {
         if isOn(.vmscanLRUShrinkInactive) {
-            recordVmscanLRUShrinkInactive(node: node, scanned: scanned, reclaimed: reclaimed, dirty: dirty,
-                                          writeback: writeback, congested: congested, immediate: immediate,
-                                          activateAnon: activateAnon, activateFile: activateFile, refKeep: refKeep,
-                                          unmapFail: unmapFail, priority: priority, file: file)
+            recordVmscanShrinkInactive(scanned: scanned, stats: stats, priority: priority, file: kind.isFile)
         }
     }
 
     @inline(never)
-    static func recordVmscanLRUShrinkInactive(node: Int, scanned: Int, reclaimed: Int, dirty: Int, writeback: Int,
-                                              congested: Int, immediate: Int, activateAnon: Int, activateFile: Int,
-                                              refKeep: Int, unmapFail: Int, priority: Int, file: Bool) {
+    static func recordVmscanShrinkInactive(scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, file: Bool) {
         record(.vmscanLRUShrinkInactive) { entry in
-            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
             // One store each, no array: nothing is allocated while the ring is held.
             func count(_ value: Int, at offset: Int) {
                 entry.storeBytes(of: UInt64(truncatingIfNeeded: value), toByteOffset: offset, as: UInt64.self)
             }
-            count(scanned, at: 16); count(reclaimed, at: 24); count(dirty, at: 32); count(writeback, at: 40)
-            count(congested, at: 48); count(immediate, at: 56); count(refKeep, at: 72); count(unmapFail, at: 80)
-            entry.storeBytes(of: UInt32(truncatingIfNeeded: activateAnon), toByteOffset: 64, as: UInt32.self)
-            entry.storeBytes(of: UInt32(truncatingIfNeeded: activateFile), toByteOffset: 68, as: UInt32.self)
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            count(scanned, at: 16); count(stats.reclaimed, at: 24); count(stats.dirty, at: 32)
+            count(stats.writeback, at: 40); count(0, at: 48); count(0, at: 56)
+            count(stats.keptReferenced, at: 72); count(stats.unmapFailed, at: 80)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: stats.activatedAnon), toByteOffset: 64, as: UInt32.self)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: stats.activatedFile), toByteOffset: 68, as: UInt32.self)
             entry.storeBytes(of: Int32(truncatingIfNeeded: priority), toByteOffset: 88, as: Int32.self)
             entry.storeBytes(of: ReclaimFlags.shrinking(file: file), toByteOffset: 92, as: Int32.self)
         }
     }
 
-    /// One pass of shrink_active_list over the file or anon active list of
-    /// `node`: pages taken off, kept active (referenced executable file pages),
-    /// moved to the inactive list, and found referenced.
+    /// One pass of shrink_active_list over the `kind` list: `taken` pages off
+    /// it, `deactivated` of them moved to the inactive list; the others were
+    /// referenced program text and stay active (Linux's nr_active, and its
+    /// nr_referenced, which counts exactly those).
     /// Linux: trace_mm_vmscan_lru_shrink_active()
     @inline(__always)
-    static func vmscanLRUShrinkActive(node: Int, taken: Int, active: Int, deactivated: Int, referenced: Int,
-                                      priority: Int, file: Bool) {
+    static func vmscanShrinkActive(taken: Int, deactivated: Int, kind: LRUListKind, priority: Int) {
         if isOn(.vmscanLRUShrinkActive) {
-            recordVmscanLRUShrinkActive(node: node, taken: taken, active: active, deactivated: deactivated,
-                                        referenced: referenced, priority: priority, file: file)
+            recordVmscanShrinkActive(taken: taken, deactivated: deactivated, file: kind.isFile, priority: priority)
         }
     }
 
     @inline(never)
-    static func recordVmscanLRUShrinkActive(node: Int, taken: Int, active: Int, deactivated: Int, referenced: Int,
-                                            priority: Int, file: Bool) {
+    static func recordVmscanShrinkActive(taken: Int, deactivated: Int, file: Bool, priority: Int) {
+        let kept = UInt64(truncatingIfNeeded: taken - deactivated)
         record(.vmscanLRUShrinkActive) { entry in
-            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
             entry.storeBytes(of: UInt64(truncatingIfNeeded: taken), toByteOffset: 16, as: UInt64.self)
-            entry.storeBytes(of: UInt64(truncatingIfNeeded: active), toByteOffset: 24, as: UInt64.self)
+            entry.storeBytes(of: kept, toByteOffset: 24, as: UInt64.self)
             entry.storeBytes(of: UInt64(truncatingIfNeeded: deactivated), toByteOffset: 32, as: UInt64.self)
-            entry.storeBytes(of: UInt64(truncatingIfNeeded: referenced), toByteOffset: 40, as: UInt64.self)
+            entry.storeBytes(of: kept, toByteOffset: 40, as: UInt64.self)
             entry.storeBytes(of: Int32(truncatingIfNeeded: priority), toByteOffset: 48, as: Int32.self)
             entry.storeBytes(of: ReclaimFlags.shrinking(file: file), toByteOffset: 52, as: Int32.self)
         }
