@@ -331,6 +331,7 @@ class Kernel:
             _, _, _, reclaimed = boot(self.cmds["reclaim"], self.tag + "-reclaim")
             for k, v in reclaimed.items():
                 self.rows.setdefault(k, []).extend(v)
+            got = dict(got, **reclaimed)
         if rows_only:
             print("   %s boot %d: %d rows" % (self.tag, i + 1, len(got)), flush=True)
             return
@@ -409,10 +410,18 @@ def row_lines(keel, linux):
     return lines
 
 
+def reclaim_note(rows):
+    """The line that says where the reclaim rows ran, if they did."""
+    if not any(r in rows for r in RECLAIM_ROWS):
+        return []
+    return ["", "%s: %s of memory with a %s swap disk, the program swapons it (both kernels), a 160 MiB working set"
+            % (" and ".join(RECLAIM_ROWS), RECLAIM_MEM.replace("M", " MiB"), RECLAIM_SWAP.replace("M", " MiB"))]
+
+
 def rows_table(keel, linux, version):
     """`--rows`: the chosen rows, median and spread of every run of each."""
     return ["%s, -cpu %s, 1 CPU, 256 MiB, TCG; median of every run [min-max]" % (version, CPU), ""] + \
-        row_lines(keel, linux)
+        row_lines(keel, linux) + reclaim_note(dict(keel, **linux))
 
 
 def scaling_table(keel, linux, boots):
@@ -501,7 +510,7 @@ def main():
     linux = linux.table_rows() if vmlinuz else {}
 
     lines = ["%s, -cpu %s, 1 CPU, 256 MiB, TCG; median of %d boots per kernel [min-max]" % (version, CPU, args.boots),
-             ""] + row_lines(keel, linux)
+             ""] + row_lines(keel, linux) + reclaim_note(dict(keel, **linux))
     tiny, big = keel.get("fork_exit_wait"), keel.get("fork_exit_wait_32m")
     if tiny and big:
         r = statistics.median(big) / statistics.median(tiny)
