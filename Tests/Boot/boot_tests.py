@@ -1299,6 +1299,16 @@ def reclaim_cycles_leak_nothing(rc, out):
     expect_reclaimed(out)
 
 
+@boot_test(cmdline="init=/bin/test_swapoff -- 16 64", mem=RECLAIM_MEM, swap=RECLAIM_SWAP, timeout=600)
+def swapoff_with_pages_in_use(rc, out):
+    """A 16 MiB working set pushed to swap by 64 MiB more: swapoff brings every
+    page back, intact, and the area goes on again."""
+    find(r"^ok - some of the working set is in swap$", out, "nothing of the working set was in swap")
+    find(r"^ok - swapoff with pages in use$", out, "swapoff did not run or failed")
+    expect_passed(out, rc, "test_swapoff")
+    expect_reclaimed(out)
+
+
 # stress-ng's vm and bigheap stressors with --verify in 64 MiB of RAM: vm
 # keeps 96 MiB busy, bigheap grows its heap until the time is up.
 RECLAIM_STRESS_SCRIPT = """cd /tmp
