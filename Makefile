@@ -1,5 +1,5 @@
 # Keel: every user-facing command (README "Commands").
-#   make run    build and boot in QEMU (SMP=, MEM=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=, LOADER=, DISK=)
+#   make run    build and boot in QEMU (SMP=, MEM=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=, LOADER=, DISK=, SWAP=)
 #   make test   host unit tests, then QEMU boot tests; ends with "N passed, N failed"
 #   make check  multiboot2 header present, no red-zone use in the kernel
 #   make gdb    QEMU halted with a gdb stub, gdb attached with symbols
@@ -8,6 +8,7 @@
 #   make stress Tests/Userland/test_smp_stress.c on 4 CPUs for STRESS_SECONDS (default 60)
 #   make disk   an ext2 image of the userland (DISK=, DISK_SIZE=, ROOTFS_EXTRA=)
 #   make viz    boot Tests/Userland/viz_tour.c, draw build/viz/index.html (SMP=, MEM=)
+#   make reclaim-tour  Tests/Userland/reclaim_tour.c on an ext2 root, MEM=64M SWAP=128M unless given
 #   make iso    build/keel.iso;  make clean
 #   make wrr-report  WRR shares and per-CPU weights on 1, 2, 4 CPUs, plotted (WRR_SECONDS=)
 
@@ -20,6 +21,8 @@ LOADER   ?= qemu
 ROOTFS_EXTRA ?=
 # make run: a raw disk image attached read-write as the first virtio disk (/dev/vda)
 DISK     ?=
+# make run: a fresh swap area of this size (e.g. 256M) on the next virtio disk, swapped on at boot
+SWAP     ?=
 # make fuzz: campaign length, master seed, extra fuzzer options (e.g. skip=318)
 SECONDS  ?= 600
 SEED     ?= 1
@@ -116,7 +119,7 @@ iso: $(BUILD)/keel.elf initramfs
 
 run: $(BUILD)/keel.elf initramfs
 	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio \
-	    --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) --loader $(LOADER) $(if $(DISK),--disk $(DISK)) -- $(CMDLINE)
+	    --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) --loader $(LOADER) $(if $(DISK),--disk $(DISK)) $(if $(SWAP),--swap $(SWAP)) -- $(CMDLINE)
 
 gdb: $(BUILD)/keel.elf initramfs
 	@tools/gdb.sh $(BUILD)/keel.elf "$(CMDLINE)" $(MEM) $(SMP) $(BUILD)/initramfs.cpio
@@ -148,6 +151,17 @@ stress: $(BUILD)/keel.elf initramfs
 .PHONY: wrr-report
 wrr-report: $(BUILD)/keel.elf initramfs
 	@/usr/bin/python3 tools/wrr-report.py --seconds $(WRR_SECONDS) --out $(BUILD)/wrr-report
+
+# kswapd, the LRU lists and swap at work: a file and then anonymous memory
+# past RAM (Tests/Userland/reclaim_tour.c), on an ext2 root so that file pages
+# can be dropped and read again. MEM= and SWAP= on the command line win.
+.PHONY: reclaim-tour
+reclaim-tour: MEM = 64M
+reclaim-tour: SWAP = 128M
+reclaim-tour: $(BUILD)/keel.elf initramfs
+	@tools/make-disk.sh $(BUILD)/reclaim-tour.img 128M > /dev/null
+	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio --smp $(SMP) --mem $(MEM) \
+	    --swap $(SWAP) --disk $(BUILD)/reclaim-tour.img --timeout 900 -- root=/dev/vda init=/bin/reclaim_tour -- /tmp 32 96
 
 # Pictures of physical memory, an address space and the page faults of a
 # booted scenario, for a browser (tools/viz.py, with Debian's matplotlib).

@@ -14,6 +14,8 @@ need gcc gcc
 # ext2 images: made by mke2fs -d, checked by e2fsck and read by debugfs in the tests.
 need mke2fs e2fsprogs
 need debugfs e2fsprogs
+# run-qemu.sh --swap (make run SWAP=): a fresh swap area made by mkswap (in /sbin, off a user's PATH).
+[ -x /sbin/mkswap ] || command -v mkswap >/dev/null 2>&1 || missing="$missing util-linux"
 # Debian's own dynamically linked programs for the ext2-root boot tests (tools/debian-root.sh).
 need stress-ng stress-ng
 # A real program Keel's tests did not write: Debian's static (glibc) busybox.

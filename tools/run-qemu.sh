@@ -1,13 +1,18 @@
 #!/bin/bash
 # run-qemu.sh --kernel ELF [--smp N] [--mem SIZE] [--timeout S] [--initramfs CPIO]
-#             [--loader qemu|grub] [--disk IMG] [--gdb] -- CMDLINE...
+#             [--loader qemu|grub] [--disk IMG] [--swap SIZE] [--gdb] -- CMDLINE...
 #
 # Boots Keel under QEMU (TCG) with the serial console on stdio. The loader is
 # QEMU's own (-kernel with the ELF32 wrapper from tools/mkelf32.py, Multiboot v1:
 # the way Linux is booted without a boot loader, and half a second faster) or
 # GRUB from a rescue ISO (Multiboot2, as on a real machine); the default is
 # $KEEL_LOADER, else qemu. --disk attaches IMG (raw) read-write as the first
-# virtio disk, /dev/vda (virtio-blk over modern virtio-pci). Returns:
+# virtio disk, /dev/vda (virtio-blk over modern virtio-pci). --swap SIZE (as
+# QEMU's -m: 256M, 1G) makes a fresh swap area of that size with mkswap in a
+# temporary file, attaches it as the next virtio disk (/dev/vdb after a --disk,
+# else /dev/vda) and puts swap=/dev/vdX on the kernel command line, before any
+# "--" (the kernel swapons it before init starts); the file is deleted at the
+# end. Returns:
 #   init's exit status N   the kernel printed "keel: init exited with status N" (or
 #                          "keel: boot complete" / "reboot: Power down": 0) and powered off
 #   250                    kernel panic
@@ -15,7 +20,7 @@
 #   124                    timeout
 # Works with stdin not a terminal; the serial output is also kept in $KEEL_LOG if set.
 set -u
-kernel=""; smp=1; mem=256M; timeout_s=120; initramfs=""; gdb=0; loader=${KEEL_LOADER:-qemu}; disk=""
+kernel=""; smp=1; mem=256M; timeout_s=120; initramfs=""; gdb=0; loader=${KEEL_LOADER:-qemu}; disk=""; swap=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) kernel=$2; shift 2 ;;
@@ -25,14 +30,32 @@ while [ $# -gt 0 ]; do
         --initramfs) initramfs=$2; shift 2 ;;
         --loader) loader=$2; shift 2 ;;
         --disk) disk=$2; shift 2 ;;
+        --swap) swap=$2; shift 2 ;;
         --gdb) gdb=1; shift ;;
         --) shift; break ;;
         *) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
-cmdline="$*"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+swap_drive=()
+if [ -n "$swap" ]; then
+    # A sparse file: only what the guest writes takes room on the host.
+    truncate -s "$swap" "$work/swap.img" 2>/dev/null || { echo "run-qemu.sh: bad --swap size $swap" >&2; exit 2; }
+    PATH=$PATH:/usr/sbin:/sbin mkswap -q "$work/swap.img" > /dev/null || { echo "run-qemu.sh: mkswap failed" >&2; exit 2; }
+    if [ -n "$disk" ]; then swap_dev=/dev/vdb; else swap_dev=/dev/vda; fi
+    swap_drive=(-drive "file=$work/swap.img,if=none,format=raw,id=swap" -device virtio-blk-pci,drive=swap)
+    # swap= goes before the first "--": the words after it are init's arguments.
+    words=()
+    placed=0
+    for word in "$@"; do
+        if [ "$word" = "--" ] && [ "$placed" = 0 ]; then words+=("swap=$swap_dev"); placed=1; fi
+        words+=("$word")
+    done
+    [ "$placed" = 0 ] && words+=("swap=$swap_dev")
+    set -- "${words[@]}"
+fi
+cmdline="$*"
 case $loader in
     qemu)
         python3 "$(dirname "$0")/mkelf32.py" "$kernel" "$work/keel32.elf" || exit 2
@@ -53,6 +76,7 @@ if [ -n "$disk" ]; then
     case $disk in blkdebug:*) ;; *) [ -f "$disk" ] || { echo "run-qemu.sh: no disk image $disk" >&2; exit 2; } ;; esac
     qemu+=(-drive "file=$disk,if=none,format=raw,id=vda" -device virtio-blk-pci,drive=vda)
 fi
+qemu+=("${swap_drive[@]}")
 if [ "$gdb" = 1 ]; then
     exec "${qemu[@]}" -s -S
 fi

@@ -53,11 +53,7 @@ extension Trace {
 
     @inline(never)
     static func recordPageAlloc(_ block: PhysAddr?, order: Int, flags: GFP) {
-        var gfp = LinuxGFP.kernel
-        if flags.contains(.zero) { gfp |= LinuxGFP.zero }
-        if flags.contains(.dma) { gfp |= LinuxGFP.dma }
-        if flags.contains(.dma32) { gfp |= LinuxGFP.dma32 }
-        if flags.contains(.memalloc) { gfp |= LinuxGFP.memalloc }
+        let gfp = LinuxGFP.bits(of: flags)
         let pfn = block?.pfn ?? UInt64.max
         record(.mmPageAlloc) { entry in
             entry.storeBytes(of: pfn, toByteOffset: 8, as: UInt64.self)
@@ -224,6 +220,146 @@ extension Trace {
         record(.sysExit) { entry in
             entry.storeBytes(of: Int64(number), toByteOffset: 8, as: Int64.self)
             entry.storeBytes(of: result, toByteOffset: 16, as: Int64.self)
+        }
+    }
+
+    // MARK: vmscan
+    // Keel has one node (nid 0) and kswapd balances all of its zones, so the
+    // reclaim code passes neither; zid is ZONE_NORMAL's, the highest zone.
+
+    /// kswapd goes to sleep (its zones are balanced at the high watermark).
+    /// Linux: trace_mm_vmscan_kswapd_sleep() in kswapd_try_to_sleep()
+    @inline(__always)
+    static func vmscanKswapdSleep() {
+        if isOn(.vmscanKswapdSleep) { recordVmscanKswapdSleep() }
+    }
+
+    @inline(never)
+    static func recordVmscanKswapdSleep() {
+        record(.vmscanKswapdSleep) { entry in
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+        }
+    }
+
+    /// kswapd wakes up to balance the zones for an allocation of `order`.
+    /// Linux: trace_mm_vmscan_kswapd_wake() in kswapd()
+    @inline(__always)
+    static func vmscanKswapdWake(order: Int) {
+        if isOn(.vmscanKswapdWake) { recordVmscanKswapdWake(order: order) }
+    }
+
+    @inline(never)
+    static func recordVmscanKswapdWake(order: Int) {
+        record(.vmscanKswapdWake) { entry in
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(ZoneType.normal.rawValue), toByteOffset: 12, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 16, as: Int32.self)
+        }
+    }
+
+    /// An allocation of `order` found free memory below the low watermark and
+    /// wakes kswapd. Kswapd.wake() is not told the allocation's flags: the
+    /// record says GFP_KERNEL, what every Keel allocation may do.
+    /// Linux: trace_mm_vmscan_wakeup_kswapd() in wakeup_kswapd()
+    @inline(__always)
+    static func vmscanWakeupKswapd(order: Int) {
+        if isOn(.vmscanWakeupKswapd) { recordVmscanWakeupKswapd(order: order) }
+    }
+
+    @inline(never)
+    static func recordVmscanWakeupKswapd(order: Int) {
+        record(.vmscanWakeupKswapd) { entry in
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(ZoneType.normal.rawValue), toByteOffset: 12, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 16, as: Int32.self)
+            entry.storeBytes(of: LinuxGFP.bits(of: .kernel), toByteOffset: 24, as: UInt64.self)
+        }
+    }
+
+    /// An allocation of `order` that failed reclaims on its own (the record
+    /// says GFP_KERNEL, as above). Linux: trace_mm_vmscan_direct_reclaim_begin()
+    /// in try_to_free_pages()
+    @inline(__always)
+    static func vmscanDirectReclaimBegin(order: Int) {
+        if isOn(.vmscanDirectReclaimBegin) { recordVmscanDirectReclaimBegin(order: order) }
+    }
+
+    @inline(never)
+    static func recordVmscanDirectReclaimBegin(order: Int) {
+        record(.vmscanDirectReclaimBegin) { entry in
+            entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: LinuxGFP.bits(of: .kernel), toByteOffset: 16, as: UInt64.self)
+        }
+    }
+
+    /// Direct reclaim is done, having freed `reclaimed` pages.
+    /// Linux: trace_mm_vmscan_direct_reclaim_end() in try_to_free_pages()
+    @inline(__always)
+    static func vmscanDirectReclaimEnd(reclaimed: Int) {
+        if isOn(.vmscanDirectReclaimEnd) { recordVmscanDirectReclaimEnd(reclaimed: reclaimed) }
+    }
+
+    @inline(never)
+    static func recordVmscanDirectReclaimEnd(reclaimed: Int) {
+        record(.vmscanDirectReclaimEnd) { entry in
+            entry.storeBytes(of: UInt64(truncatingIfNeeded: reclaimed), toByteOffset: 8, as: UInt64.self)
+        }
+    }
+
+    /// One pass of shrink_inactive_list over the `kind` list: `scanned`
+    /// pages, and from `stats` what was freed and why the rest stayed (dirty,
+    /// under writeback, moved to an active list, kept for its references,
+    /// still mapped). Keel has no congestion and no immediate-reclaim
+    /// writeback, so those two fields are 0 (Linux's nr_congested always is).
+    /// Linux: trace_mm_vmscan_lru_shrink_inactive()
+    @inline(__always)
+    static func vmscanShrinkInactive(scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, kind: LRUListKind) {
+        if isOn(.vmscanLRUShrinkInactive) {
+            recordVmscanShrinkInactive(scanned: scanned, stats: stats, priority: priority, file: kind.isFile)
+        }
+    }
+
+    @inline(never)
+    static func recordVmscanShrinkInactive(scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, file: Bool) {
+        record(.vmscanLRUShrinkInactive) { entry in
+            // One store each, no array: nothing is allocated while the ring is held.
+            func count(_ value: Int, at offset: Int) {
+                entry.storeBytes(of: UInt64(truncatingIfNeeded: value), toByteOffset: offset, as: UInt64.self)
+            }
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            count(scanned, at: 16); count(stats.reclaimed, at: 24); count(stats.dirty, at: 32)
+            count(stats.writeback, at: 40); count(0, at: 48); count(0, at: 56)
+            count(stats.keptReferenced, at: 72); count(stats.unmapFailed, at: 80)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: stats.activatedAnon), toByteOffset: 64, as: UInt32.self)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: stats.activatedFile), toByteOffset: 68, as: UInt32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: priority), toByteOffset: 88, as: Int32.self)
+            entry.storeBytes(of: ReclaimFlags.shrinking(file: file), toByteOffset: 92, as: Int32.self)
+        }
+    }
+
+    /// One pass of shrink_active_list over the `kind` list: `taken` pages off
+    /// it, `deactivated` of them moved to the inactive list; the others were
+    /// referenced program text and stay active (Linux's nr_active, and its
+    /// nr_referenced, which counts exactly those).
+    /// Linux: trace_mm_vmscan_lru_shrink_active()
+    @inline(__always)
+    static func vmscanShrinkActive(taken: Int, deactivated: Int, kind: LRUListKind, priority: Int) {
+        if isOn(.vmscanLRUShrinkActive) {
+            recordVmscanShrinkActive(taken: taken, deactivated: deactivated, file: kind.isFile, priority: priority)
+        }
+    }
+
+    @inline(never)
+    static func recordVmscanShrinkActive(taken: Int, deactivated: Int, file: Bool, priority: Int) {
+        let kept = UInt64(truncatingIfNeeded: taken - deactivated)
+        record(.vmscanLRUShrinkActive) { entry in
+            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: UInt64(truncatingIfNeeded: taken), toByteOffset: 16, as: UInt64.self)
+            entry.storeBytes(of: kept, toByteOffset: 24, as: UInt64.self)
+            entry.storeBytes(of: UInt64(truncatingIfNeeded: deactivated), toByteOffset: 32, as: UInt64.self)
+            entry.storeBytes(of: kept, toByteOffset: 40, as: UInt64.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: priority), toByteOffset: 48, as: Int32.self)
+            entry.storeBytes(of: ReclaimFlags.shrinking(file: file), toByteOffset: 52, as: Int32.self)
         }
     }
 }

@@ -24,16 +24,19 @@ TESTS = []
 
 
 def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu", disk=None,
-              typing=None):
+              typing=None, swap=None):
     """`initramfs` and `disk` are functions that build the archive or disk
     image and return its path; the disk is attached as the first virtio disk.
+    `swap`: a size ("256M"): a fresh swap area on the next virtio disk, swapped
+    on at boot (run-qemu.sh --swap).
     `typing`: a conversation on the serial console, [(pattern, keys, pause)]: wait
     until the console shows `pattern` (a regex, after the previous one's match), wait
     `pause` seconds more, then type `keys` (a string), or call `keys(process)` with
     the run-qemu.sh process (`cut_power`)."""
     def register(fn):
         TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
-                                                 initramfs=initramfs, loader=loader, disk=disk, typing=typing), fn))
+                                                 initramfs=initramfs, loader=loader, disk=disk, typing=typing,
+                                                 swap=swap), fn))
         return fn
     return register
 
@@ -53,12 +56,14 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None):
+def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None, swap=None):
     archive = initramfs or INITRAMFS
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
            "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader]
     if disk:
         cmd += ["--disk", disk]
+    if swap:
+        cmd += ["--swap", swap]
     cmd += ["--"] + cmdline.split()
     if typing:
         return converse(cmd, typing, timeout)
@@ -1199,17 +1204,23 @@ STRESS_DISKS = {group: debian_disk("debian-stress-" + group, STRESS_SCRIPT.forma
                 for group in ("vm-mmap-brk", "stack-bigheap-fork")}
 
 
-def check_stress(rc, out, group):
+def check_stressors(rc, out, stressors, image):
+    """Each of `stressors` ran once, exited 0 with bogo ops and no failure, the
+    script ended, and the disk is clean."""
     expect("unknown system call" not in out, "stress-ng met an unknown system call")
-    for stressor in group.split("-"):
+    for stressor in stressors:
         find(rf"^stressor {stressor} exit 0$", out, f"stress-ng --{stressor} did not exit 0")
         find(rf"^stress-ng: metrc: \[\d+\] {stressor} +\d+ ", out, f"no bogo ops for {stressor}")
-    expect(len(re.findall(r"successful run completed", out)) == 3, "not every run completed successfully")
+    expect(len(re.findall(r"successful run completed", out)) == len(stressors), "not every run completed successfully")
     fails = [line for line in out.split("\n") if re.search(r"stress-ng: (fail|error):", line)]
     expect(not fails, f"stress-ng reported: {fails[:3]}")
     find(r"^== done$", out)
     expect(rc == 0, f"status {rc}")
-    e2fsck_clean(STRESS_DISKS[group].path)
+    e2fsck_clean(image)
+
+
+def check_stress(rc, out, group):
+    check_stressors(rc, out, group.split("-"), STRESS_DISKS[group].path)
 
 
 @boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=STRESS_DISKS["vm-mmap-brk"], mem="512M",
@@ -1349,6 +1360,137 @@ def a_swap_read_error_is_sigbus(rc, out):
     find(r"^ok - a page whose slot cannot be read is SIGBUS at its address$", out)
     find(r"^ok - no page came back with other data$", out)
     userland_passed(out)
+
+# ---- Memory reclaim: 64 MiB of RAM, 256 MiB of swap, 2.5x RAM of data ----
+# The programs (Tests/Userland/test_workset.c, test_bigfile.c,
+# test_reclaim_cycles.c) check every page they read back and print
+# "vmstat: NAME VALUE" lines for the reclaim counters at the end.
+
+RECLAIM_MEM, RECLAIM_SWAP = "64M", "256M"
+
+
+def vmstat_lines(out):
+    """The last "vmstat: NAME VALUE" of each counter the program printed."""
+    return {name: int(value) for name, value in re.findall(r"^vmstat: (\w+) (\d+)$", out, re.M)}
+
+
+def expect_reclaimed(out, swapped=True):
+    """kswapd or direct reclaim scanned and freed pages; with `swapped`, some went to swap."""
+    v = vmstat_lines(out)
+    expect(v, "no vmstat: lines")
+    expect(v.get("pgscan_kswapd", 0) + v.get("pgscan_direct", 0) > 0, f"nothing scanned: {v}")
+    expect(v.get("pgsteal_kswapd", 0) + v.get("pgsteal_direct", 0) > 0, f"nothing reclaimed: {v}")
+    if swapped:
+        expect(v.get("pswpout", 0) > 0, f"nothing swapped out: {v}")
+        expect(v.get("pswpin", 0) > 0, f"nothing swapped in: {v}")
+
+
+def expect_passed(out, rc, program):
+    find(r"^\d+ passed, 0 failed$", out, f"{program} failed")
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(cmdline="init=/bin/test_workset -- 160", mem=RECLAIM_MEM, swap=RECLAIM_SWAP, timeout=900)
+def workset_2_5x_ram_with_swap(rc, out):
+    """160 MiB written, read back in a random order, inherited by a child that
+    rewrites a quarter: every page intact, in 64 MiB of RAM."""
+    find(r"^workset: 160 MiB, write [\d.]+ MiB/s, verify [\d.]+ MiB/s", out, "no figures line")
+    expect_passed(out, rc, "test_workset")
+    expect_reclaimed(out)
+
+
+RECLAIM_BIGFILE_DISK = make_disk("reclaim-bigfile.img", size="256M")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/test_bigfile -- /tmp 160", disk=RECLAIM_BIGFILE_DISK, mem=RECLAIM_MEM,
+           swap=RECLAIM_SWAP, timeout=900)
+def bigfile_2_5x_ram_on_ext2(rc, out):
+    """A 160 MiB file on an ext2 root in 64 MiB of RAM: written, read twice and
+    through mmap, every page intact; its pages were reclaimed to make room."""
+    find(r"^# file in /tmp \(ext2/3/4\)$", out, "the file was not on ext2")
+    find(r"^bigfile: 160 MiB, write [\d.]+ MiB/s, read [\d.]+ MiB/s", out, "no figures line")
+    expect_passed(out, rc, "test_bigfile")
+    expect_reclaimed(out, swapped=False)
+    e2fsck_clean(RECLAIM_BIGFILE_DISK.path)
+
+
+@boot_test(cmdline="init=/bin/test_reclaim_cycles -- 4 128", mem=RECLAIM_MEM, swap=RECLAIM_SWAP, smp=2, timeout=1200)
+def reclaim_cycles_leak_nothing(rc, out):
+    """Four cycles of 128 MiB through swap on two CPUs: after each, free and
+    cached memory, slab and swap in use are back to the first cycle's."""
+    for cycle in range(2, 5):
+        find(rf"^ok - cycle {cycle}: free and cached memory back to cycle 1's$", out, f"cycle {cycle} not compared")
+        find(rf"^ok - cycle {cycle}: slab no larger than after cycle 1$", out, f"cycle {cycle}: slab not compared")
+    expect_passed(out, rc, "test_reclaim_cycles")
+    expect_reclaimed(out)
+
+
+@boot_test(cmdline="init=/bin/test_swapoff -- 16 64", mem=RECLAIM_MEM, swap=RECLAIM_SWAP, timeout=600)
+def swapoff_with_pages_in_use(rc, out):
+    """A 16 MiB working set pushed to swap by 64 MiB more: swapoff brings every
+    page back, intact, and the area goes on again."""
+    find(r"^ok - some of the working set is in swap$", out, "nothing of the working set was in swap")
+    find(r"^ok - swapoff with pages in use$", out, "swapoff did not run or failed")
+    expect_passed(out, rc, "test_swapoff")
+    expect_reclaimed(out)
+
+
+# stress-ng's vm and bigheap stressors with --verify in 64 MiB of RAM: vm
+# keeps 96 MiB busy, bigheap grows its heap until the time is up.
+RECLAIM_STRESS_SCRIPT = """cd /tmp
+/bin/stress-ng --vm 1 --vm-bytes 96M --verify -t 20s --metrics-brief --temp-path /tmp
+echo "stressor vm exit $?"
+/bin/stress-ng --bigheap 1 --verify -t 20s --metrics-brief --temp-path /tmp
+echo "stressor bigheap exit $?"
+while read name value; do echo "vmstat: $name $value"; done < /proc/vmstat
+echo "== done"
+"""
+RECLAIM_STRESS_DISK = debian_disk("debian-stress-reclaim", RECLAIM_STRESS_SCRIPT)
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/dash -- /script.sh", disk=RECLAIM_STRESS_DISK, mem=RECLAIM_MEM,
+           swap=RECLAIM_SWAP, timeout=300)
+def debian_stress_ng_vm_bigheap_under_memory_pressure(rc, out):
+    check_stressors(rc, out, ("vm", "bigheap"), RECLAIM_STRESS_DISK.path)
+    expect_reclaimed(out)
+
+
+RECLAIM_TOUR_DISK = make_disk("reclaim-tour.img", size="128M")
+
+
+def tour_stage(out, number):
+    """The text of the tour's stage `number` (its "== N." heading to the next heading)."""
+    m = find(rf"(?s)^== {number}\. .*?(?=^== |\Z)", out.replace("\r", ""), f"no stage {number}")
+    return m.group(0)
+
+
+def stage_vmstat(stage, name):
+    m = re.search(rf"\b{name} \+(\d+)", stage)
+    return int(m.group(1)) if m else 0
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/reclaim_tour -- /tmp 32 96", disk=RECLAIM_TOUR_DISK, mem="64M",
+           swap="128M", timeout=900)
+def reclaim_tour_shows_kswapd_lru_and_swap(rc, out):
+    """make reclaim-tour: the file's pages go to the active list on their second
+    read, anonymous memory past RAM wakes kswapd and goes to swap, touching it
+    again brings it back, and the vmscan trace shows it."""
+    out = re.sub(r"(?s)^.*?(?=^The reclaim tour:)", "", out.replace("\r", ""), count=1, flags=re.M)
+    filled = tour_stage(out, 1)
+    m = find(r"meminfo Active\(file\) +\d+ kB +\(\+(\d+)\)", filled, "stage 1: Active(file) did not grow")
+    expect(int(m.group(1)) > 0 and stage_vmstat(filled, "pgactivate") > 0, f"stage 1: no file page activated:\n{filled}")
+    past_ram = tour_stage(out, 2)
+    expect(stage_vmstat(past_ram, "pgscan_kswapd") > 0, f"stage 2: kswapd scanned nothing:\n{past_ram}")
+    expect(stage_vmstat(past_ram, "pswpout") > 0, f"stage 2: nothing swapped out:\n{past_ram}")
+    expect(stage_vmstat(tour_stage(out, 3), "pswpin") > 0, "stage 3: nothing swapped in")
+    find(r"^tracefs: /sys/kernel/tracing, events/vmscan enabled$", out, "vmscan events not enabled")
+    for event in ("mm_vmscan_wakeup_kswapd", "mm_vmscan_kswapd_wake", "mm_vmscan_lru_shrink_inactive",
+                  "mm_vmscan_lru_shrink_active"):
+        m = find(rf"^  {event} +(\d+) lines$", out, f"no count of {event}")
+        expect(int(m.group(1)) > 0, f"no {event} line in the trace")
+        find(rf"^ +\S+-\d+ +\[\d{{3}}\] \S{{5}} +\d+\.\d{{6}}: {event}: ", out, f"no {event} line shown")
+    find(r"^0 pages read back wrong$", out, "pages came back wrong")
+    find(r"^That's the reclaim tour\.$", out, "the tour did not finish")
     expect(rc == 0, f"status {rc}")
 
 

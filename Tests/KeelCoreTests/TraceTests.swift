@@ -345,3 +345,108 @@ final class TraceTests: XCTestCase {
                        "kmem:kfree\nraw_syscalls:sys_enter\n")
     }
 }
+
+// MARK: vmscan (Linux: include/trace/events/vmscan.h)
+
+extension TraceTests {
+    /// The format files as a Linux 6.x tracefs shows them (after "ID: N\n").
+    func testVmscanFormatsAreLinuxs() {
+        func afterID(_ event: TraceEvent) -> String {
+            let text = event.formatText
+            XCTAssertTrue(text.hasPrefix("name: " + event.name + "\nID: \(event.id)\n"), event.name)
+            return String(text[text.range(of: "format:\n")!.lowerBound...])
+        }
+        XCTAssertEqual(afterID(.vmscanKswapdWake), "format:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:int nid;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:int zid;\toffset:12;\tsize:4;\tsigned:1;\n\tfield:int order;\toffset:16;\tsize:4;\tsigned:1;\n\nprint fmt: \"nid=%d order=%d\", REC->nid, REC->order\n")
+        XCTAssertEqual(afterID(.vmscanLRUShrinkInactive), "format:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:int nid;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:unsigned long nr_scanned;\toffset:16;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_reclaimed;\toffset:24;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_dirty;\toffset:32;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_writeback;\toffset:40;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_congested;\toffset:48;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_immediate;\toffset:56;\tsize:8;\tsigned:0;\n\tfield:unsigned int nr_activate0;\toffset:64;\tsize:4;\tsigned:0;\n\tfield:unsigned int nr_activate1;\toffset:68;\tsize:4;\tsigned:0;\n\tfield:unsigned long nr_ref_keep;\toffset:72;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_unmap_fail;\toffset:80;\tsize:8;\tsigned:0;\n\tfield:int priority;\toffset:88;\tsize:4;\tsigned:1;\n\tfield:int reclaim_flags;\toffset:92;\tsize:4;\tsigned:1;\n\nprint fmt: \"nid=%d nr_scanned=%ld nr_reclaimed=%ld nr_dirty=%ld nr_writeback=%ld nr_congested=%ld nr_immediate=%ld nr_activate_anon=%d nr_activate_file=%d nr_ref_keep=%ld nr_unmap_fail=%ld priority=%d flags=%s\", REC->nid, REC->nr_scanned, REC->nr_reclaimed, REC->nr_dirty, REC->nr_writeback, REC->nr_congested, REC->nr_immediate, REC->nr_activate0, REC->nr_activate1, REC->nr_ref_keep, REC->nr_unmap_fail, REC->priority, (REC->reclaim_flags) ? __print_flags(REC->reclaim_flags, \"|\", {0x0001u, \"RECLAIM_WB_ANON\"}, {0x0002u, \"RECLAIM_WB_FILE\"}, {0x0010u, \"RECLAIM_WB_MIXED\"}, {0x0004u, \"RECLAIM_WB_SYNC\"}, {0x0008u, \"RECLAIM_WB_ASYNC\"} ) : \"RECLAIM_WB_NONE\"\n")
+        XCTAssertEqual(afterID(.vmscanLRUShrinkActive), "format:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:int nid;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:unsigned long nr_taken;\toffset:16;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_active;\toffset:24;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_deactivated;\toffset:32;\tsize:8;\tsigned:0;\n\tfield:unsigned long nr_referenced;\toffset:40;\tsize:8;\tsigned:0;\n\tfield:int priority;\toffset:48;\tsize:4;\tsigned:1;\n\tfield:int reclaim_flags;\toffset:52;\tsize:4;\tsigned:1;\n\nprint fmt: \"nid=%d nr_taken=%ld nr_active=%ld nr_deactivated=%ld nr_referenced=%ld priority=%d flags=%s\", REC->nid, REC->nr_taken, REC->nr_active, REC->nr_deactivated, REC->nr_referenced, REC->priority, (REC->reclaim_flags) ? __print_flags(REC->reclaim_flags, \"|\", {0x0001u, \"RECLAIM_WB_ANON\"}, {0x0002u, \"RECLAIM_WB_FILE\"}, {0x0010u, \"RECLAIM_WB_MIXED\"}, {0x0004u, \"RECLAIM_WB_SYNC\"}, {0x0008u, \"RECLAIM_WB_ASYNC\"} ) : \"RECLAIM_WB_NONE\"\n")
+        XCTAssertTrue(TraceEvent.vmscanKswapdSleep.formatText.hasSuffix(
+            "\tfield:int nid;\toffset:8;\tsize:4;\tsigned:1;\n\nprint fmt: \"nid=%d\", REC->nid\n"))
+        XCTAssertTrue(TraceEvent.vmscanWakeupKswapd.formatText.contains(
+            "\tfield:int order;\toffset:16;\tsize:4;\tsigned:1;\n\tfield:unsigned long gfp_flags;\toffset:24;\tsize:8;\tsigned:0;\n\n"
+            + "print fmt: \"nid=%d order=%d gfp_flags=%s\", REC->nid, REC->order, (REC->gfp_flags) ? __print_flags(REC->gfp_flags, \"|\", "))
+        XCTAssertTrue(TraceEvent.vmscanDirectReclaimBegin.formatText.contains(
+            "\tfield:int order;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:unsigned long gfp_flags;\toffset:16;\tsize:8;\tsigned:0;\n\n"
+            + "print fmt: \"order=%d gfp_flags=%s\", REC->order, (REC->gfp_flags) ?"))
+        XCTAssertTrue(TraceEvent.vmscanDirectReclaimEnd.formatText.hasSuffix(
+            "\tfield:unsigned long nr_reclaimed;\toffset:8;\tsize:8;\tsigned:0;\n\nprint fmt: \"nr_reclaimed=%lu\", REC->nr_reclaimed\n"))
+        XCTAssertEqual(TraceControl.systems.last, "vmscan")
+        XCTAssertEqual(try TraceControl.selection("vmscan").events.count, 7)
+    }
+
+    /// The two LRU lines were copied from a Linux 6.x `trace` (memory-cgroup
+    /// reclaim of a file read), the kswapd and direct reclaim ones from Linux 6.1's.
+    func testVmscanLinesMatchLinux() {
+        let inactive = record(.vmscanLRUShrinkInactive, cpu: 0, time: 1007_028839_000, pid: 11924, comm: "bash") { e in
+            e.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            e.storeBytes(of: UInt64(16), toByteOffset: 16, as: UInt64.self)
+            e.storeBytes(of: UInt64(16), toByteOffset: 24, as: UInt64.self)
+            e.storeBytes(of: Int32(8), toByteOffset: 88, as: Int32.self)
+            e.storeBytes(of: ReclaimFlags.shrinking(file: true), toByteOffset: 92, as: Int32.self)
+        }
+        XCTAssertEqual(TracePrinter.line(inactive, context),
+                       "            bash-11924   [000] .....  1007.028839: mm_vmscan_lru_shrink_inactive: nid=0 nr_scanned=16 nr_reclaimed=16 nr_dirty=0 nr_writeback=0 nr_congested=0 nr_immediate=0 nr_activate_anon=0 nr_activate_file=0 nr_ref_keep=0 nr_unmap_fail=0 priority=8 flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC\n")
+        let active = record(.vmscanLRUShrinkActive, cpu: 0, time: 1007_251980_000, pid: 11920, comm: "python3") { e in
+            e.storeBytes(of: UInt64(5), toByteOffset: 16, as: UInt64.self)
+            e.storeBytes(of: UInt64(5), toByteOffset: 32, as: UInt64.self)
+            e.storeBytes(of: Int32(4), toByteOffset: 48, as: Int32.self)
+            e.storeBytes(of: ReclaimFlags.shrinking(file: true), toByteOffset: 52, as: Int32.self)
+        }
+        XCTAssertEqual(TracePrinter.line(active, context),
+                       "         python3-11920   [000] .....  1007.251980: mm_vmscan_lru_shrink_active: nid=0 nr_taken=5 nr_active=0 nr_deactivated=5 nr_referenced=0 priority=4 flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC\n")
+
+        // Every field in its place: distinct values, anon flags.
+        let anon = record(.vmscanLRUShrinkInactive, cpu: 1, time: 5_000001_000, pid: 31, comm: "kswapd0") { e in
+            e.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            for (offset, value) in [(16, 32), (24, 20), (32, 3), (40, 4), (48, 5), (56, 6), (72, 7), (80, 9)] {
+                e.storeBytes(of: UInt64(value), toByteOffset: offset, as: UInt64.self)
+            }
+            e.storeBytes(of: UInt32(11), toByteOffset: 64, as: UInt32.self)
+            e.storeBytes(of: UInt32(2), toByteOffset: 68, as: UInt32.self)
+            e.storeBytes(of: Int32(12), toByteOffset: 88, as: Int32.self)
+            e.storeBytes(of: ReclaimFlags.shrinking(file: false), toByteOffset: 92, as: Int32.self)
+        }
+        XCTAssertTrue(TracePrinter.line(anon, context).hasSuffix(
+            "mm_vmscan_lru_shrink_inactive: nid=0 nr_scanned=32 nr_reclaimed=20 nr_dirty=3 nr_writeback=4 nr_congested=5 nr_immediate=6 nr_activate_anon=11 nr_activate_file=2 nr_ref_keep=7 nr_unmap_fail=9 priority=12 flags=RECLAIM_WB_ANON|RECLAIM_WB_ASYNC\n"))
+
+        // Copied from Linux 6.1 under QEMU (Tests/Userland/reclaim_tour.c in 96 MiB).
+        let wakeup = record(.vmscanWakeupKswapd, cpu: 0, time: 11_305711_000, pid: 1, comm: "reclaim_tour") { e in
+            e.storeBytes(of: UInt64(0x100cca | 0x40000), toByteOffset: 24, as: UInt64.self)
+        }
+        XCTAssertEqual(TracePrinter.line(wakeup, context),
+                       "    reclaim_tour-1       [000] .....    11.305711: mm_vmscan_wakeup_kswapd: nid=0 order=0 gfp_flags=GFP_HIGHUSER_MOVABLE|__GFP_COMP\n")
+        let wake = record(.vmscanKswapdWake, cpu: 0, time: 11_305851_000, pid: 38, comm: "kswapd0") { e in
+            e.storeBytes(of: Int32(2), toByteOffset: 12, as: Int32.self)       // zid: not printed
+        }
+        XCTAssertEqual(TracePrinter.line(wake, context),
+                       "         kswapd0-38      [000] .....    11.305851: mm_vmscan_kswapd_wake: nid=0 order=0\n")
+        let begin = record(.vmscanDirectReclaimBegin, cpu: 0, time: 11_382197_000, pid: 1, comm: "reclaim_tour") { e in
+            e.storeBytes(of: UInt64(0x100cca | 0x40000), toByteOffset: 16, as: UInt64.self)
+        }
+        XCTAssertEqual(TracePrinter.line(begin, context),
+                       "    reclaim_tour-1       [000] .....    11.382197: mm_vmscan_direct_reclaim_begin: order=0 gfp_flags=GFP_HIGHUSER_MOVABLE|__GFP_COMP\n")
+        let end = record(.vmscanDirectReclaimEnd, cpu: 0, time: 11_246441_000, pid: 1, comm: "reclaim_tour") { e in
+            e.storeBytes(of: UInt64(48), toByteOffset: 8, as: UInt64.self)
+        }
+        XCTAssertEqual(TracePrinter.line(end, context),
+                       "    reclaim_tour-1       [000] .....    11.246441: mm_vmscan_direct_reclaim_end: nr_reclaimed=48\n")
+
+        // The ones left follow their TP_printk.
+        let sleep = record(.vmscanKswapdSleep, cpu: 0, time: 12_000900_000, pid: 38, comm: "kswapd0") { e in
+            e.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+        }
+        XCTAssertEqual(TracePrinter.line(sleep, context),
+                       "         kswapd0-38      [000] .....    12.000900: mm_vmscan_kswapd_sleep: nid=0\n")
+        let keel = record(.vmscanDirectReclaimBegin, cpu: 0, time: 12_001000_000, pid: 77, comm: "hog") { e in
+            e.storeBytes(of: Int32(3), toByteOffset: 8, as: Int32.self)
+            e.storeBytes(of: LinuxGFP.bits(of: .zero), toByteOffset: 16, as: UInt64.self)
+        }
+        XCTAssertTrue(TracePrinter.line(keel, context).hasSuffix(
+            "mm_vmscan_direct_reclaim_begin: order=3 gfp_flags=GFP_KERNEL|__GFP_ZERO\n"))
+    }
+
+    func testReclaimFlagsText() {
+        XCTAssertEqual(ReclaimFlags.text(0), "RECLAIM_WB_NONE")
+        XCTAssertEqual(ReclaimFlags.text(ReclaimFlags.anon | ReclaimFlags.file | ReclaimFlags.mixed), "RECLAIM_WB_ANON|RECLAIM_WB_FILE|RECLAIM_WB_MIXED")
+        XCTAssertEqual(ReclaimFlags.text(0x40 | ReclaimFlags.sync), "RECLAIM_WB_SYNC|0x40")
+    }
+}

@@ -17,7 +17,8 @@
  *
  * Arguments: `bench --exit` returns at once (the program fork_execve_wait
  * execs); `bench --boot` prints the boot marker and returns, so that a kernel
- * booted with it as init powers off (tools/bench.py times both).
+ * booted with it as init powers off (tools/bench.py times both);
+ * `bench --reclaim [MiB [DEV]]` runs only the reclaim rows (reclaim_rows()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +36,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "workset.h"
 
 #define PAGE 4096UL
 #define MIB (1024 * 1024UL)
@@ -444,25 +447,9 @@ static long long run_smaps_read(long n)
  * first when the archive brings them (/modules/list; Debian builds them as
  * modules). Nothing is printed without a disk.
  */
-static void load_modules(void)
-{
-    FILE *list = fopen("/modules/list", "r");
-    char name[256];
-    while (list && fgets(name, sizeof name, list)) {
-        name[strcspn(name, "\n")] = 0;
-        char path[300];
-        snprintf(path, sizeof path, "/modules/%s", name);
-        int fd = open(path, O_RDONLY);
-        if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) != 0)
-            printf("# bench: module %s: errno %d\n", name, errno);
-        if (fd >= 0) close(fd);
-    }
-    if (list) fclose(list);
-}
-
 static void disk_rows(void)
 {
-    load_modules();
+    ws_load_modules();
     mkdir("/dev", 0755);
     mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);     /* Linux's initramfs has no /dev/vda yet */
     mkdir("/mnt", 0755);
@@ -634,6 +621,62 @@ static const struct bench benches[] = {
     { "anon_fault_traced_per_page", "pages", run_anon_fault_traced },
 };
 
+/*
+ * The reclaim rows, in a machine with less memory than the working set (make
+ * bench boots this with 64 MiB and a swap disk, the same QEMU line for both
+ * kernels): `dev` becomes swap (ws_swapon: Linux booted from an initramfs
+ * has none; on Keel swap= may have made it already), then
+ *   workset_<N>m_write_verify  writing every page of an N MiB private
+ *                              anonymous mapping (workset.h) and checking
+ *                              every page in a random order: one op, the whole
+ *   swap_pagein_per_4k         then reading every page again from the start,
+ *                              checking it: the time over the pages that pass
+ *                              read from swap (vmstat pswpin): ns per page in
+ */
+static void reclaim_rows(long mib, const char *dev)
+{
+    if (ws_swapon(dev) != 0) {
+        printf("# bench: swapon %s: errno %d (%s)\n", dev, errno, strerror(errno));
+        return;
+    }
+    size_t bytes = (size_t)mib * MIB, pages = bytes / PAGE;
+    char *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint32_t *order = ws_shuffled(pages, 1);
+    if (base == MAP_FAILED || !order) {
+        printf("# bench: %ld MiB working set: errno %d\n", mib, errno);
+        return;
+    }
+    long long t0 = now_ns();
+    for (size_t page = 0; page < pages; page++)
+        ws_fill(base + page * PAGE, 1, page);
+    for (size_t k = 0; k < pages; k++)
+        if (ws_check(base + (size_t)order[k] * PAGE, 1, order[k]) >= 0) {
+            printf("# bench: working set page %u wrong\n", order[k]);
+            return;
+        }
+    long long ns = now_ns() - t0;
+    printf("bench workset_%ldm_write_verify %12.1f\n", mib, (double)ns);
+    printf("#   (%.1f s, %.1f MiB/s written and checked)\n", ns / 1e9, ws_rate(2.0 * bytes, ns / 1e9));
+    long long in0 = ws_vmstat("pswpin");
+    t0 = now_ns();
+    for (size_t page = 0; page < pages; page++)
+        if (ws_check(base + page * PAGE, 1, page) >= 0) {
+            printf("# bench: working set page %zu wrong on the second pass\n", page);
+            return;
+        }
+    ns = now_ns() - t0;
+    long long swapped_in = ws_vmstat("pswpin") - in0;
+    if (in0 < 0 || swapped_in <= 0) {
+        printf("# bench swap_pagein_per_4k n/a: no pages read from swap (pswpin %lld)\n", swapped_in);
+    } else {
+        printf("bench %-24s %12.1f\n", "swap_pagein_per_4k", (double)ns / (double)swapped_in);
+        printf("#   (%lld pages in, %.1f MiB/s)\n", swapped_in, ws_rate((double)swapped_in * PAGE, ns / 1e9));
+    }
+    fflush(stdout);
+    munmap(base, bytes);
+    free(order);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--exit") == 0)
@@ -645,9 +688,10 @@ int main(int argc, char **argv)
         return 0;
     if (access(self_path, X_OK) != 0 && argv[0][0] == '/')
         self_path = argv[0];
-    if (access("/proc/self", F_OK) != 0) {
-        mkdir("/proc", 0555);
-        mount("proc", "/proc", "proc", 0, NULL);
+    ws_mount_proc();
+    if (argc > 1 && strcmp(argv[1], "--reclaim") == 0) {
+        reclaim_rows(argc > 2 ? atol(argv[2]) : 160, argc > 3 ? argv[3] : "/dev/vda");
+        return 0;
     }
     /* `bench [--repeat N] NAME...` runs only the named benchmarks, N times
      * (long enough to profile one with a sampling debugger). */

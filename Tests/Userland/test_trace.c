@@ -275,8 +275,20 @@ static void test_format(void)
        strstr(s, "\tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;\n") &&
        strstr(s, "print fmt: \"prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==> next_comm=%s next_pid=%d next_prio=%d\""),
        "sched_switch format: Linux's fields and print fmt", "read %s", s ? s : "(null)");
+    char *v = get("events/vmscan/mm_vmscan_lru_shrink_inactive/format");
+    ok(v && strstr(v, "\tfield:int nid;\toffset:8;\tsize:4;\tsigned:1;\n") &&
+       strstr(v, "\tfield:unsigned long nr_scanned;\toffset:16;\tsize:8;\tsigned:0;\n") &&
+       strstr(v, "\tfield:unsigned int nr_activate1;\toffset:68;\tsize:4;\tsigned:0;\n") &&
+       strstr(v, "\tfield:int reclaim_flags;\toffset:92;\tsize:4;\tsigned:1;\n") &&
+       strstr(v, "print fmt: \"nid=%d nr_scanned=%ld nr_reclaimed=%ld nr_dirty=%ld nr_writeback=%ld nr_congested=%ld "
+                 "nr_immediate=%ld nr_activate_anon=%d nr_activate_file=%d nr_ref_keep=%ld nr_unmap_fail=%ld priority=%d flags=%s\""),
+       "mm_vmscan_lru_shrink_inactive format: Linux's fields and print fmt", "read %.300s", v ? v : "(null)");
+    char *w = get("events/vmscan/mm_vmscan_kswapd_wake/format");
+    ok(w && strstr(w, "\tfield:int zid;\toffset:12;\tsize:4;\tsigned:1;\n") && strstr(w, "print fmt: \"nid=%d order=%d\", REC->nid, REC->order\n"),
+       "mm_vmscan_kswapd_wake format: Linux's fields and print fmt", "read %.300s", w ? w : "(null)");
     char *a = get("available_events");
-    ok(a && strstr(a, "exceptions:page_fault_user\n") && strstr(a, "raw_syscalls:sys_enter\n") && strstr(a, "kmem:mm_page_alloc\n"),
+    ok(a && strstr(a, "exceptions:page_fault_user\n") && strstr(a, "raw_syscalls:sys_enter\n") && strstr(a, "kmem:mm_page_alloc\n") &&
+       strstr(a, "vmscan:mm_vmscan_kswapd_wake\n") && strstr(a, "vmscan:mm_vmscan_direct_reclaim_begin\n"),
        "available_events lists the events", "read %.200s", a ? a : "(null)");
 }
 

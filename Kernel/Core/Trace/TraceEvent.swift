@@ -5,7 +5,7 @@
 // From one description come the `format` file, `available_events`, and each
 // record's line in `trace` and `trace_pipe`, printed as Linux prints it.
 // The field layouts and print formats are Linux's (include/trace/events/
-// exceptions.h, kmem.h, sched.h, syscalls.h), copied from a Linux 6.x tracefs;
+// exceptions.h, kmem.h, sched.h, syscalls.h, vmscan.h), copied from a Linux 6.x tracefs;
 // keel:fault_resolved is Keel's own. Ids are Keel's (Linux numbers them as it
 // registers them).
 // Linux: kernel/trace/trace_events.c (f_show, t_show), trace_output.c
@@ -34,6 +34,9 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
     case schedSwitch, schedWakeup, schedMigrateTask
     case sysEnter, sysExit
     case faultResolved
+    case vmscanKswapdSleep, vmscanKswapdWake, vmscanWakeupKswapd
+    case vmscanDirectReclaimBegin, vmscanDirectReclaimEnd
+    case vmscanLRUShrinkInactive, vmscanLRUShrinkActive
     /// trace_marker's lines (ftrace:print): always recorded, never enabled or listed.
     case marker
 
@@ -50,6 +53,8 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
         case .schedSwitch, .schedWakeup, .schedMigrateTask: "sched"
         case .sysEnter, .sysExit: "raw_syscalls"
         case .faultResolved: "keel"
+        case .vmscanKswapdSleep, .vmscanKswapdWake, .vmscanWakeupKswapd, .vmscanDirectReclaimBegin,
+             .vmscanDirectReclaimEnd, .vmscanLRUShrinkInactive, .vmscanLRUShrinkActive: "vmscan"
         case .marker: "ftrace"
         }
     }
@@ -68,6 +73,13 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
         case .sysEnter: "sys_enter"
         case .sysExit: "sys_exit"
         case .faultResolved: "fault_resolved"
+        case .vmscanKswapdSleep: "mm_vmscan_kswapd_sleep"
+        case .vmscanKswapdWake: "mm_vmscan_kswapd_wake"
+        case .vmscanWakeupKswapd: "mm_vmscan_wakeup_kswapd"
+        case .vmscanDirectReclaimBegin: "mm_vmscan_direct_reclaim_begin"
+        case .vmscanDirectReclaimEnd: "mm_vmscan_direct_reclaim_end"
+        case .vmscanLRUShrinkInactive: "mm_vmscan_lru_shrink_inactive"
+        case .vmscanLRUShrinkActive: "mm_vmscan_lru_shrink_active"
         case .marker: "print"
         }
     }
@@ -115,6 +127,31 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
             [TraceField("long id", 8, 8, signed: true), TraceField("unsigned long args[6]", 16, 48)]
         case .sysExit:
             [TraceField("long id", 8, 8, signed: true), TraceField("long ret", 16, 8, signed: true)]
+        case .vmscanKswapdSleep:
+            [TraceField("int nid", 8, 4, signed: true)]
+        case .vmscanKswapdWake:
+            [TraceField("int nid", 8, 4, signed: true), TraceField("int zid", 12, 4, signed: true),
+             TraceField("int order", 16, 4, signed: true)]
+        case .vmscanWakeupKswapd:
+            [TraceField("int nid", 8, 4, signed: true), TraceField("int zid", 12, 4, signed: true),
+             TraceField("int order", 16, 4, signed: true), TraceField("unsigned long gfp_flags", 24, 8)]
+        case .vmscanDirectReclaimBegin:
+            [TraceField("int order", 8, 4, signed: true), TraceField("unsigned long gfp_flags", 16, 8)]
+        case .vmscanDirectReclaimEnd:
+            [TraceField("unsigned long nr_reclaimed", 8, 8)]
+        case .vmscanLRUShrinkInactive:
+            [TraceField("int nid", 8, 4, signed: true), TraceField("unsigned long nr_scanned", 16, 8),
+             TraceField("unsigned long nr_reclaimed", 24, 8), TraceField("unsigned long nr_dirty", 32, 8),
+             TraceField("unsigned long nr_writeback", 40, 8), TraceField("unsigned long nr_congested", 48, 8),
+             TraceField("unsigned long nr_immediate", 56, 8), TraceField("unsigned int nr_activate0", 64, 4),
+             TraceField("unsigned int nr_activate1", 68, 4), TraceField("unsigned long nr_ref_keep", 72, 8),
+             TraceField("unsigned long nr_unmap_fail", 80, 8), TraceField("int priority", 88, 4, signed: true),
+             TraceField("int reclaim_flags", 92, 4, signed: true)]
+        case .vmscanLRUShrinkActive:
+            [TraceField("int nid", 8, 4, signed: true), TraceField("unsigned long nr_taken", 16, 8),
+             TraceField("unsigned long nr_active", 24, 8), TraceField("unsigned long nr_deactivated", 32, 8),
+             TraceField("unsigned long nr_referenced", 40, 8), TraceField("int priority", 48, 4, signed: true),
+             TraceField("int reclaim_flags", 52, 4, signed: true)]
         case .marker:
             [TraceField("unsigned long ip", 8, 8), TraceField("char buf[]", 16, 0)]
         }
@@ -134,6 +171,13 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
         case .schedMigrateTask: 28 + 16     // the comm's bytes follow the fixed fields
         case .sysEnter: 64
         case .sysExit: 24
+        case .vmscanKswapdSleep: 16
+        case .vmscanKswapdWake: 24
+        case .vmscanWakeupKswapd: 32
+        case .vmscanDirectReclaimBegin: 24
+        case .vmscanDirectReclaimEnd: 16
+        case .vmscanLRUShrinkInactive: 96
+        case .vmscanLRUShrinkActive: 56
         case .marker: 16
         }
     }
@@ -157,6 +201,13 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
         case .faultResolved:
             #""address=0x%lx ip=0x%lx error_code=0x%lx how=%s", REC->address, REC->ip, REC->error_code, "#
                 + "__print_symbolic(REC->how, " + FaultHow.allCases.map { "{ \($0.rawValue), \"\($0.name)\" }" }.joined(separator: ", ") + ")"
+        case .vmscanKswapdSleep: #""nid=%d", REC->nid"#
+        case .vmscanKswapdWake: #""nid=%d order=%d", REC->nid, REC->order"#
+        case .vmscanWakeupKswapd: #""nid=%d order=%d gfp_flags=%s", REC->nid, REC->order, "# + Self.gfpFlagsFmt
+        case .vmscanDirectReclaimBegin: #""order=%d gfp_flags=%s", REC->order, "# + Self.gfpFlagsFmt
+        case .vmscanDirectReclaimEnd: #""nr_reclaimed=%lu", REC->nr_reclaimed"#
+        case .vmscanLRUShrinkInactive: Self.lruShrinkInactiveFmt
+        case .vmscanLRUShrinkActive: Self.lruShrinkActiveFmt
         case .marker: #""%ps: %s", (void *)REC->ip, REC->buf"#
         }
     }
@@ -192,6 +243,10 @@ public enum TraceEvent: Int, CaseIterable, Sendable {
     static let schedMigrateTaskFmt = #""comm=%s pid=%d prio=%d orig_cpu=%d dest_cpu=%d", __get_str(comm), REC->pid, REC->prio, REC->orig_cpu, REC->dest_cpu"#
     static let sysEnterFmt = #""NR %ld (%lx, %lx, %lx, %lx, %lx, %lx)", REC->id, REC->args[0], REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]"#
     static let sysExitFmt = #""NR %ld = %ld", REC->id, REC->ret"#
+    /// Linux: show_reclaim_flags() (include/trace/events/vmscan.h)
+    static let reclaimFlagsFmt = #"(REC->reclaim_flags) ? __print_flags(REC->reclaim_flags, "|", {0x0001u, "RECLAIM_WB_ANON"}, {0x0002u, "RECLAIM_WB_FILE"}, {0x0010u, "RECLAIM_WB_MIXED"}, {0x0004u, "RECLAIM_WB_SYNC"}, {0x0008u, "RECLAIM_WB_ASYNC"} ) : "RECLAIM_WB_NONE""#
+    static let lruShrinkInactiveFmt = #""nid=%d nr_scanned=%ld nr_reclaimed=%ld nr_dirty=%ld nr_writeback=%ld nr_congested=%ld nr_immediate=%ld nr_activate_anon=%d nr_activate_file=%d nr_ref_keep=%ld nr_unmap_fail=%ld priority=%d flags=%s", REC->nid, REC->nr_scanned, REC->nr_reclaimed, REC->nr_dirty, REC->nr_writeback, REC->nr_congested, REC->nr_immediate, REC->nr_activate0, REC->nr_activate1, REC->nr_ref_keep, REC->nr_unmap_fail, REC->priority, "# + reclaimFlagsFmt
+    static let lruShrinkActiveFmt = #""nid=%d nr_taken=%ld nr_active=%ld nr_deactivated=%ld nr_referenced=%ld priority=%d flags=%s", REC->nid, REC->nr_taken, REC->nr_active, REC->nr_deactivated, REC->nr_referenced, REC->priority, "# + reclaimFlagsFmt
 }
 
 /// How a user page fault was resolved: keel:fault_resolved's `how`.
@@ -299,6 +354,17 @@ public enum LinuxGFP {
         (0x200000, "__GFP_THISNODE"), (0x400000, "__GFP_ACCOUNT"), (0x800000, "__GFP_ZEROTAGS"), (0x1000000, "__GFP_NO_OBJ_EXT"),
     ]
 
+    /// The Linux gfp_t a Keel request stands for: every Keel allocation may
+    /// reclaim and do I/O (GFP_KERNEL), plus the modifiers it carries.
+    public static func bits(of flags: GFP) -> UInt64 {
+        var gfp = kernel
+        if flags.contains(.zero) { gfp |= zero }
+        if flags.contains(.dma) { gfp |= dma }
+        if flags.contains(.dma32) { gfp |= dma32 }
+        if flags.contains(.memalloc) { gfp |= memalloc }
+        return gfp
+    }
+
     /// Linux: __print_flags(gfp_flags, "|", ...) or "none"
     public static func text(_ flags: UInt64) -> String {
         guard flags != 0 else { return "none" }
@@ -308,6 +374,29 @@ public enum LinuxGFP {
             left &= ~mask
         }
         if left != 0 { parts.append("0x" + Fmt.hex(left)) }
+        return parts.joined(separator: "|")
+    }
+}
+
+/// The reclaim_flags of the vmscan LRU events: which list kind was shrunk.
+/// Linux: RECLAIM_WB_* and show_reclaim_flags() (include/trace/events/vmscan.h)
+public enum ReclaimFlags {
+    public static let anon: Int32 = 0x1, file: Int32 = 0x2, mixed: Int32 = 0x10, sync: Int32 = 0x4, async: Int32 = 0x8
+
+    /// What Linux records for a shrink of the file or anon lists (writeback is
+    /// always asynchronous). Linux: trace_reclaim_flags()
+    public static func shrinking(file: Bool) -> Int32 { (file ? self.file : anon) | async }
+
+    /// Linux: show_reclaim_flags()
+    public static func text(_ flags: Int32) -> String {
+        guard flags != 0 else { return "RECLAIM_WB_NONE" }
+        var left = flags, parts: [String] = []
+        for (bit, name) in [(anon, "RECLAIM_WB_ANON"), (file, "RECLAIM_WB_FILE"), (mixed, "RECLAIM_WB_MIXED"),
+                            (sync, "RECLAIM_WB_SYNC"), (async, "RECLAIM_WB_ASYNC")] where left & bit != 0 {
+            parts.append(name)
+            left &= ~bit
+        }
+        if left != 0 { parts.append("0x" + Fmt.hex(UInt64(UInt32(bitPattern: left)))) }
         return parts.joined(separator: "|")
     }
 }
@@ -415,6 +504,27 @@ public enum TracePrinter {
             return s + ")"
         case .sysExit:
             return "NR " + String(i64(8)) + " = " + String(i64(16))
+        case .vmscanKswapdSleep:
+            return "nid=" + String(i32(8))
+        case .vmscanKswapdWake:
+            return "nid=" + String(i32(8)) + " order=" + String(i32(16))
+        case .vmscanWakeupKswapd:
+            return "nid=" + String(i32(8)) + " order=" + String(i32(16)) + " gfp_flags=" + LinuxGFP.text(u64(24))
+        case .vmscanDirectReclaimBegin:
+            return "order=" + String(i32(8)) + " gfp_flags=" + LinuxGFP.text(u64(16))
+        case .vmscanDirectReclaimEnd:
+            return "nr_reclaimed=" + String(u64(8))
+        case .vmscanLRUShrinkInactive:
+            return "nid=" + String(i32(8)) + " nr_scanned=" + String(i64(16)) + " nr_reclaimed=" + String(i64(24))
+                + " nr_dirty=" + String(i64(32)) + " nr_writeback=" + String(i64(40))
+                + " nr_congested=" + String(i64(48)) + " nr_immediate=" + String(i64(56))
+                + " nr_activate_anon=" + String(i32(64)) + " nr_activate_file=" + String(i32(68))
+                + " nr_ref_keep=" + String(i64(72)) + " nr_unmap_fail=" + String(i64(80))
+                + " priority=" + String(i32(88)) + " flags=" + ReclaimFlags.text(i32(92))
+        case .vmscanLRUShrinkActive:
+            return "nid=" + String(i32(8)) + " nr_taken=" + String(i64(16)) + " nr_active=" + String(i64(24))
+                + " nr_deactivated=" + String(i64(32)) + " nr_referenced=" + String(i64(40))
+                + " priority=" + String(i32(48)) + " flags=" + ReclaimFlags.text(i32(52))
         case .marker:
             return r.string(entryOffset: 16, maxBytes: TraceEvent.markerMaxBytes)
         }
