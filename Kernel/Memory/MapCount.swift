@@ -46,3 +46,30 @@ enum MapCount {
         MemMapInspector.mappings(of: PageAllocator.page(frame).pointee)
     }
 }
+
+// The state bits of a page several CPUs change at once under different locks
+// (dirty under the page cache's lock, active and lru under the LRU lock,
+// referenced under none) are changed with one locked instruction each, so
+// that no change loses another's. Linux: the atomic bitops of page-flags.h
+// (SetPageDirty(), TestClearPageReferenced(), ...)
+enum PageState {
+    @inline(__always)
+    private static func withFlags<R>(_ frame: PhysAddr, _ body: (UnsafeMutablePointer<UInt32>) -> R) -> R {
+        withUnsafeMutablePointer(to: &PageAllocator.page(frame).pointee.flags.rawValue, body)
+    }
+
+    /// Sets `flags`; returns the flags as they were. Linux: SetPageX(), TestSetPageX()
+    @discardableResult
+    static func set(_ frame: PhysAddr, _ flags: PageFlags) -> PageFlags {
+        PageFlags(rawValue: withFlags(frame) { AtomicField.setBits($0, flags.rawValue) })
+    }
+
+    /// Clears `flags`; returns the flags as they were. Linux: ClearPageX(), TestClearPageX()
+    @discardableResult
+    static func clear(_ frame: PhysAddr, _ flags: PageFlags) -> PageFlags {
+        PageFlags(rawValue: withFlags(frame) { AtomicField.clearBits($0, flags.rawValue) })
+    }
+
+    /// The flags now (a snapshot).
+    static func flags(_ frame: PhysAddr) -> PageFlags { PageAllocator.page(frame).pointee.flags }
+}

@@ -79,8 +79,10 @@ enum PageAllocator {
     @inline(never)
     static func free(_ block: PhysAddr, order: Int = 0) {
         Trace.pageFree(block, order: order)
-        if memMap.unsafelyUnwrapped.contains(pfn: block.pfn), page(block).pointee.flags.contains(.anon) {
-            VMStat.add(.anonPages, -1)          // (an anonymous page is always a single frame)
+        if memMap.unsafelyUnwrapped.contains(pfn: block.pfn) {
+            let flags = page(block).pointee.flags
+            if flags.contains(.anon) { VMStat.add(.anonPages, -1) }    // (an anonymous page is always a single frame)
+            if flags.contains(.lru) { LRU.deleteFreed(block) }
         }
         if order == 0, let lists = perCPU, isAllocatedSingleFrame(block) {
             lists[PerCPU.cpu].give(block)

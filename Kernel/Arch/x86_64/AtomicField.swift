@@ -37,6 +37,18 @@ enum AtomicField {
         atomic_xchg_u64(field, value)
     }
 
+    /// Sets `mask`'s bits and returns the old value (lock or). Linux: set_bit(), test_and_set_bit()
+    @inline(__always)
+    static func setBits(_ field: UnsafeMutablePointer<UInt32>, _ mask: UInt32) -> UInt32 {
+        atomic_fetch_or_u32(field, mask)
+    }
+
+    /// Clears `mask`'s bits and returns the old value. Linux: clear_bit(), test_and_clear_bit()
+    @inline(__always)
+    static func clearBits(_ field: UnsafeMutablePointer<UInt32>, _ mask: UInt32) -> UInt32 {
+        atomic_fetch_and_u32(field, ~mask)
+    }
+
     /// Clears `mask`'s bits and returns the old value (lock and). Linux: clear_bit()
     @inline(__always)
     static func clearBits(_ field: UnsafeMutablePointer<UInt64>, _ mask: UInt64) -> UInt64 {

@@ -64,6 +64,8 @@ KEEL_INLINE bool atomic_cmpxchg_i32(int32_t *p, int32_t expected, int32_t desire
     return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 KEEL_INLINE uint64_t atomic_xchg_u64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
+KEEL_INLINE uint32_t atomic_fetch_or_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
+KEEL_INLINE uint32_t atomic_fetch_and_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_and(p, v, __ATOMIC_ACQ_REL); }
 KEEL_INLINE uint64_t atomic_fetch_and_u64(uint64_t *p, uint64_t v) { return __atomic_fetch_and(p, v, __ATOMIC_ACQ_REL); }
 
 /* ---- descriptor tables ---- */
