@@ -1,4 +1,5 @@
-// The memory tunables of /proc/sys/vm and its drop_caches command. The files
+// The memory tunables of /proc/sys/vm and its drop_caches and compact_memory
+// commands. The files
 // are Kernel/FS/Proc/ProcSysDirectory.swift; what a write means (the text,
 // the ranges, a ratio and its byte form excluding each other) is
 // Kernel/Core/FS/Sysctl.swift, host-tested. This file keeps the values where
@@ -76,6 +77,7 @@ enum VMSysctl {
     /// A write of `text` to `file` at `offset`; returns the bytes taken.
     static func write(_ file: VMSysctlFile, _ text: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         if file == .dropCaches { return try dropCaches(text, at: offset) }
+        if file == .compactMemory { return try compactMemory(text, at: offset) }
         let dirtyable = UInt64(dirtyableMemory)
         return try lock.withLock { () throws(Errno) -> Int in
             var t = tunables
@@ -88,6 +90,21 @@ enum VMSysctl {
             writebackCentisecs.store(Int(t.writebackCentisecs), ordering: .relaxed)
             return taken
         }
+    }
+
+    // MARK: - compact_memory
+
+    /// The value last written. Linux: sysctl_compact_memory
+    private static let lastCompactMemory = Atomic<Int32>(0)
+
+    /// compact_memory: writing 1 compacts every zone now, in the writer's
+    /// time; other values are stored and refused. Linux: sysctl_compaction_handler()
+    private static func compactMemory(_ text: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
+        let w = try CompactMemoryCommand.write(text, at: offset, last: lastCompactMemory.load(ordering: .relaxed))
+        lastCompactMemory.store(w.stored, ordering: .relaxed)
+        try CompactMemoryCommand.check(w.stored)
+        Compaction.compactAll()
+        return w.taken
     }
 
     // MARK: - drop_caches
