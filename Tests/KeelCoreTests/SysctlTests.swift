@@ -136,11 +136,15 @@ final class SysctlTests: XCTestCase {
     }
 
     func testCompactMemoryTakesAnyIntegerButOnlyOneCompacts() throws {
-        func write(_ text: String, at offset: Int = 0, last: Int32 = 0) throws(Errno) -> (stored: Int32, taken: Int) {
-            var bytes = Array(text.utf8)
-            return try bytes.withUnsafeMutableBytes { (b) throws(Errno) in
-                try CompactMemoryCommand.write(UnsafeRawBufferPointer(b), at: offset, last: last)
+        func write(_ text: String, at offset: Int = 0, last: Int32 = 0) throws -> (stored: Int32, taken: Int) {
+            let result = bytes(text).withUnsafeBytes { raw -> Result<(stored: Int32, taken: Int), Errno> in
+                do throws(Errno) {
+                    return .success(try CompactMemoryCommand.write(raw, at: offset, last: last))
+                } catch {
+                    return .failure(error)
+                }
             }
+            return try result.get()
         }
         let one = try write("1\n")
         XCTAssertEqual(one.stored, 1)

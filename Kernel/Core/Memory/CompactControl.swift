@@ -51,15 +51,7 @@ extension BuddyAllocator {
     /// Linux: __isolate_free_page() + split_map_pages()
     public mutating func isolateFreeBlock(at pfn: UInt64) -> Int? {
         guard memMap.contains(pfn: pfn) else { return nil }
-        let first = memMap.uncheckedPage(pfn)
-        guard first.pointee.flags.contains(.buddy) else { return nil }
-        let order = Int(first.pointee.private)
-        let zone = ZoneType(pfn: pfn).rawValue
-        guard zones[zone].freePageCount - (1 << order) >= zones[zone].watermarkMin else { return nil }
-        zones[zone].freeArea[order].remove(pfn, in: memMap)
-        zones[zone].freePageCount -= 1 << order
-        for i in 0..<(1 << order) { first[i] = Page(flags: .head) }     // private 0: order 0
-        return 1 << order
+        return zones[ZoneType(pfn: pfn).rawValue].isolateFreeBlock(at: pfn, memMap: memMap)
     }
 
     /// A request for 2^order frames would be served from `zone` now: a block
@@ -102,10 +94,10 @@ extension BuddyAllocator {
     /// 3). Linux: compaction_suitable() → __compaction_suitable() (low
     /// watermark for costly orders, min otherwise, plus compact_gap())
     public func compactionSuitable(order: Int, in zone: ZoneType) -> Bool {
-        let z = zones[zone.rawValue]
-        let low = ZoneInfo.watermarks(min: z.watermarkMin, managed: z.managedPages).low
-        let mark = (order > Self.costlyOrder ? low : z.watermarkMin) + (2 << order)
-        guard z.freePageCount > mark else { return false }
+        let min = zones[zone.rawValue].watermarkMin
+        let low = ZoneInfo.watermarks(min: min, managed: zones[zone.rawValue].managedPages).low
+        let mark = (order > Self.costlyOrder ? low : min) + (2 << order)
+        guard zones[zone.rawValue].freePageCount > mark else { return false }
         if order > Self.costlyOrder {
             let index = fragmentationIndex(order: order, in: zone)
             if index >= 0 && index <= Self.extfragThreshold { return false }
@@ -118,6 +110,21 @@ extension BuddyAllocator {
     @inlinable public static var costlyOrder: Int { 3 }
     /// Linux: sysctl_extfrag_threshold's default (/proc/sys/vm/extfrag_threshold)
     @inlinable public static var extfragThreshold: Int { 500 }
+}
+
+extension Zone {
+    /// `BuddyAllocator.isolateFreeBlock` inside the zone (one access to the
+    /// zone, not a copy of it per field: the kernel's stacks are small).
+    mutating func isolateFreeBlock(at pfn: UInt64, memMap: MemMap) -> Int? {
+        let first = memMap.uncheckedPage(pfn)
+        guard first.pointee.flags.contains(.buddy) else { return nil }
+        let order = Int(first.pointee.private)
+        guard order <= Zone.maxOrder, freePageCount - (1 << order) >= watermarkMin else { return nil }
+        freeArea[order].remove(pfn, in: memMap)
+        freePageCount -= 1 << order
+        for i in 0..<(1 << order) { first[i] = Page(flags: .head) }     // private 0: order 0
+        return 1 << order
+    }
 }
 
 // MARK: - the kernel's side
@@ -193,11 +200,13 @@ public struct CompactControl {
     /// Linux: cc->free_pfn
     public private(set) var freePFN: UInt64
 
-    /// Isolated pages waiting to move. Linux: cc->migratepages
-    var sources = InlineArray<32, UInt64>(repeating: 0)
+    /// Isolated pages waiting to move, `clusterMax` slots while `run` runs
+    /// (on the heap: an inline array here was copied whole at each store,
+    /// a kilobyte at a time on a 16 KiB kernel stack). Linux: cc->migratepages
+    var sources = UnsafeMutableBufferPointer<UInt64>(start: nil, count: 0)
     var sourceCount = 0
-    /// Free frames waiting to be targets, in runs. Linux: cc->freepages
-    var targets = InlineArray<32, FreeRun>(repeating: FreeRun(start: 0, end: 0))
+    /// Free frames waiting to be targets, in runs; as many slots. Linux: cc->freepages
+    var targets = UnsafeMutableBufferPointer<FreeRun>(start: nil, count: 0)
     var targetRuns = 0
 
     /// Frames the migrate scanner looked at. Linux: compact_migrate_scanned
@@ -243,12 +252,14 @@ public struct CompactControl {
     /// every target frame not used is released, before it returns.
     /// Linux: compact_zone()
     public mutating func run<Host: CompactionHost>(_ host: inout Host) -> CompactResult {
-        if order >= 0 {
-            let (ready, suitable) = host.withBuddy { [zone, order] buddy in
-                (buddy.canAllocate(order: order, from: zone), buddy.compactionSuitable(order: order, in: zone))
-            }
-            if ready { return .success }
-            if !suitable { return .skipped }
+        if order >= 0, let answer = startingAnswer(&host) { return answer }
+        sources = .allocate(capacity: Self.clusterMax)
+        targets = .allocate(capacity: Self.clusterMax)
+        defer {
+            sources.deallocate()
+            targets.deallocate()
+            sources = UnsafeMutableBufferPointer(start: nil, count: 0)
+            targets = UnsafeMutableBufferPointer(start: nil, count: 0)
         }
         var result = CompactResult.complete
         while true {
@@ -272,7 +283,21 @@ public struct CompactControl {
         return result
     }
 
+    /// For an allocation: .success if its block is free already, .skipped if
+    /// compaction would not help; nil to run. (The scanner steps are kept
+    /// out of line: inlined into `run`, their temporaries would add up on a
+    /// 16 KiB kernel stack.) Linux: compact_zone()'s zone_watermark_ok() and
+    /// compaction_suitable() checks
+    @inline(never)
+    mutating func startingAnswer<Host: CompactionHost>(_ host: inout Host) -> CompactResult? {
+        host.withBuddy { [zone, order] buddy in
+            if buddy.canAllocate(order: order, from: zone) { return .success }
+            return buddy.compactionSuitable(order: order, in: zone) ? nil : .skipped
+        }
+    }
+
     /// Linux: compact_finished() → __compact_finished()
+    @inline(never)
     mutating func finished<Host: CompactionHost>(_ host: inout Host) -> CompactResult? {
         if scannersMet { return .complete }
         if order < 0 { return nil }
@@ -289,6 +314,7 @@ public struct CompactControl {
     /// `clusterMax` pages are isolated, isolating the pages on LRU lists.
     /// Stays below the free scanner's pageblock.
     /// Linux: isolate_migratepages() → isolate_migratepages_block()
+    @inline(never)
     mutating func isolateMigratePages<Host: CompactionHost>(_ host: inout Host) {
         let blockEnd = Pageblock.end(migratePFN)
         guard blockEnd <= freePFN else { return }
@@ -352,6 +378,7 @@ public struct CompactControl {
     /// Scans backwards from `freePFN`, pageblock by pageblock, taking free
     /// blocks until there are targets for every isolated source, never at or
     /// below the migrate scanner's pageblock. Linux: isolate_freepages()
+    @inline(never)
     mutating func isolateFreePages<Host: CompactionHost>(_ host: inout Host, wanted: Int) {
         let low = Pageblock.end(migratePFN)
         var blockStart = Pageblock.start(freePFN)
@@ -441,6 +468,7 @@ public struct CompactControl {
     /// needed; a source that does not move goes back to its LRU list. False
     /// when targets ran out (the remaining sources went back).
     /// Linux: migrate_pages() with compaction_alloc()
+    @inline(never)
     mutating func migrateSources<Host: CompactionHost>(_ host: inout Host) -> Bool {
         var i = 0
         defer { sourceCount = 0 }

@@ -1,0 +1,243 @@
+/*
+ * test_compaction: memory compaction through /proc/sys/vm/compact_memory.
+ *
+ *   - compact_memory is write-only (mode 0200, EACCES for a read even as
+ *     root), takes an integer and compacts only for 1: 0, 2 or text are
+ *     EINVAL, a bad buffer EFAULT (Linux: sysctl_compaction_handler());
+ *   - a fragmented working set survives compaction: a region filled with a
+ *     pattern, shared with a forked child, every other page dropped with
+ *     MADV_DONTNEED in both; after `echo 1 > compact_memory` every surviving
+ *     page reads back the same in the parent and in the child (migration
+ *     must rewrite the PTEs of both processes);
+ *   - /proc/vmstat's compact_migrate_scanned and compact_isolated grow.
+ *   On Keel also (the host's other processes make these uncertain there):
+ *     pgmigrate_success grows, some of the region's pages moved to another
+ *     frame (/proc/self/pagemap), and /proc/buddyinfo shows more free memory
+ *     in blocks of order 4 and above than before.
+ * Where the write is refused (a container: EACCES, EROFS, EPERM) only what
+ * holds there is checked: the contents, and that nothing moved the counters
+ * on our behalf is not claimed.
+ */
+#define _GNU_SOURCE
+#include "ktest.h"
+#include "pagemap.h"
+#include "procfs.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAGE 4096L
+#define MIB (1L << 20)
+#define SYSCTL "/proc/sys/vm/compact_memory"
+
+/* The word at `word` of page `page` of the region. */
+static uint64_t pattern(long page, long word)
+{
+    return ((uint64_t)page * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)word << 32) ^ 0xc0ffee;
+}
+
+static void fill(char *region, long pages)
+{
+    for (long p = 0; p < pages; p++) {
+        uint64_t *w = (uint64_t *)(region + p * PAGE);
+        for (long i = 0; i < PAGE / 8; i++)
+            w[i] = pattern(p, i);
+    }
+}
+
+/* Pages of the even (kept) half that read back wrong; the first is in *first. */
+static long bad_pages(const char *region, long pages, long *first)
+{
+    long bad = 0;
+    *first = -1;
+    for (long p = 0; p < pages; p += 2) {
+        const uint64_t *w = (const uint64_t *)(region + p * PAGE);
+        for (long i = 0; i < PAGE / 8; i++) {
+            if (w[i] != pattern(p, i)) {
+                if (*first < 0)
+                    *first = p;
+                bad++;
+                break;
+            }
+        }
+    }
+    return bad;
+}
+
+/* Drops every odd page of the region. */
+static int drop_odd_pages(char *region, long pages)
+{
+    for (long p = 1; p < pages; p += 2)
+        if (madvise(region + p * PAGE, PAGE, MADV_DONTNEED) != 0)
+            return -1;
+    return 0;
+}
+
+/* Free pages in blocks of order `min_order` and above, over all zones of
+ * /proc/buddyinfo (pages, not blocks: two blocks merging into one count the
+ * same), or -1. */
+static long buddy_pages(int min_order)
+{
+    static char text[4096];
+    if (read_whole("/proc/buddyinfo", text, sizeof text) < 0)
+        return -1;
+    long total = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *p = strstr(line, "zone");
+        if (!p)
+            return -1;
+        p += 4;
+        while (*p == ' ')
+            p++;
+        while (*p && *p != ' ')
+            p++;                                    /* the zone's name */
+        for (int order = 0; order <= 10; order++) {
+            char *end;
+            long n = strtol(p, &end, 10);
+            if (end == p)
+                return -1;
+            if (order >= min_order)
+                total += n << order;
+            p = end;
+        }
+    }
+    return total;
+}
+
+/* Writes `text` to compact_memory; the write's result, errno kept. */
+static long write_sysctl(const void *text, size_t len)
+{
+    int fd = open(SYSCTL, O_WRONLY);
+    if (fd < 0)
+        return -1;
+    long n = write(fd, text, len);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return n;
+}
+
+int main(void)
+{
+    struct stat st;
+    ok(stat(SYSCTL, &st) == 0 && (st.st_mode & 07777) == 0200 && S_ISREG(st.st_mode),
+       "compact_memory is a write-only file", "errno %d, mode %o", errno, st.st_mode);
+    ok_errno(open(SYSCTL, O_RDONLY), EACCES, "compact_memory cannot be opened for reading");
+
+    int fd = open(SYSCTL, O_WRONLY);
+    bool writable = fd >= 0;
+    if (fd >= 0) {
+        close(fd);
+    } else {
+        ok(errno == EACCES || errno == EROFS || errno == EPERM, "compact_memory refuses only for want of permission",
+           "errno %d", errno);
+        note("compact_memory is not writable here (errno %d): checking contents only", errno);
+    }
+    if (writable) {
+        ok_errno(write_sysctl("2", 1), EINVAL, "writing 2 is EINVAL");
+        ok_errno(write_sysctl("0\n", 2), EINVAL, "writing 0 is EINVAL");
+        ok_errno(write_sysctl("one", 3), EINVAL, "writing text is EINVAL");
+        ok_errno(write_sysctl((const void *)8, 2), EFAULT, "a bad buffer is EFAULT");
+    }
+
+    /* A quarter of free memory, at most 64 MiB, in one anonymous region. */
+    long long free_kib = mem_free_kib();
+    long bytes = free_kib > 0 ? (long)(free_kib * 1024 / 4) : 16 * MIB;
+    if (bytes > 64 * MIB)
+        bytes = 64 * MIB;
+    long pages = bytes / PAGE & ~1L;
+    char *region = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!ok(region != MAP_FAILED, "map the working set", "errno %d", errno))
+        return ktest_done();
+    fill(region, pages);
+    note("%ld pages (%ld MiB), every other one dropped", pages, pages * PAGE / MIB);
+
+    /* A child shares the pages (copy-on-write), drops the same half, and
+     * checks its view after the parent compacted. */
+    int ready[2], go[2];
+    if (!ok(pipe(ready) == 0 && pipe(go) == 0, "pipes", "errno %d", errno))
+        return ktest_done();
+    pid_t child = fork();
+    if (child == 0) {
+        char c = drop_odd_pages(region, pages) == 0 ? 'r' : 'x';
+        if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(3);
+        long first;
+        _exit(bad_pages(region, pages, &first) == 0 ? 0 : 1);
+    }
+    if (!ok(child > 0, "fork", "errno %d", errno))
+        return ktest_done();
+    char c = 0;
+    ok(read(ready[0], &c, 1) == 1 && c == 'r', "the child dropped its odd pages", "got '%c'", c);
+    ok(drop_odd_pages(region, pages) == 0, "MADV_DONTNEED every other page", "errno %d", errno);
+
+    /* Where the kept pages are now (Keel shows frame numbers to root; a
+     * container's host may not). */
+    long sample = pages / 2 < 4096 ? pages / 2 : 4096;
+    uint64_t *before_pfn = calloc((size_t)sample, sizeof *before_pfn);
+    for (long i = 0; before_pfn && i < sample; i++) {
+        uint64_t e;
+        if (pm_entry(0, (uintptr_t)(region + 2 * i * PAGE), &e) && (e & PM_PRESENT))
+            before_pfn[i] = e & PM_PFN_MASK;
+    }
+
+    long long scanned = vmstat_counter("compact_migrate_scanned");
+    long long isolated = vmstat_counter("compact_isolated");
+    long long migrated = vmstat_counter("pgmigrate_success");
+    long high = buddy_pages(4);
+    ok(scanned >= 0 && isolated >= 0 && migrated >= 0, "/proc/vmstat has compact_* and pgmigrate_success",
+       "%lld %lld %lld", scanned, isolated, migrated);
+    ok(high >= 0, "/proc/buddyinfo parses", "got %ld", high);
+
+    long written = writable ? write_sysctl("1\n", 2) : -1;
+    if (writable)
+        ok(written == 2, "writing 1 compacts and takes both bytes", "returned %ld, errno %d", written, errno);
+    bool compacted = written == 2;
+
+    long first;
+    long bad = bad_pages(region, pages, &first);
+    ok(bad == 0, "every kept page reads back its pattern in the parent", "%ld bad pages, first %ld", bad, first);
+    ok(write(go[1], "g", 1) == 1, "wake the child", "errno %d", errno);
+    int status = 0;
+    ok(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "every kept page reads back its pattern in the child", "status 0x%x", status);
+
+    if (compacted) {
+        long long scanned_after = vmstat_counter("compact_migrate_scanned");
+        long long isolated_after = vmstat_counter("compact_isolated");
+        long long migrated_after = vmstat_counter("pgmigrate_success");
+        long high_after = buddy_pages(4);
+        note("compact_migrate_scanned +%lld, compact_isolated +%lld, pgmigrate_success +%lld, "
+             "free pages in blocks of order >= 4: %ld -> %ld", scanned_after - scanned, isolated_after - isolated,
+             migrated_after - migrated, high, high_after);
+        ok(scanned_after > scanned, "compact_migrate_scanned grew", "%lld -> %lld", scanned, scanned_after);
+        ok(isolated_after > isolated, "compact_isolated grew", "%lld -> %lld", isolated, isolated_after);
+        if (on_keel()) {
+            ok(migrated_after > migrated, "pgmigrate_success grew", "%lld -> %lld", migrated, migrated_after);
+            ok(high_after > high, "more free pages in blocks of order 4 and above", "%ld -> %ld", high, high_after);
+            long moved = 0, known = 0;
+            for (long i = 0; before_pfn && i < sample; i++) {
+                uint64_t e;
+                if (!before_pfn[i] || !pm_entry(0, (uintptr_t)(region + 2 * i * PAGE), &e))
+                    continue;
+                known++;
+                if ((e & PM_PRESENT) && (e & PM_PFN_MASK) != before_pfn[i])
+                    moved++;
+            }
+            ok(moved > 0, "some kept pages moved to another frame", "%ld of %ld sampled", moved, known);
+            bad = bad_pages(region, pages, &first);
+            ok(bad == 0, "the moved pages still read back their pattern", "%ld bad, first %ld", bad, first);
+        } else {
+            skip("pgmigrate_success, buddyinfo and frame numbers", "other processes share the host");
+        }
+    }
+    free(before_pfn);
+    munmap(region, pages * PAGE);
+    return ktest_done();
+}
