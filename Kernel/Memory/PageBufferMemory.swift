@@ -27,7 +27,9 @@ final class PageBufferMemory: BufferMemory {
 
     func allocate(byteCount: Int) -> UnsafeMutableRawPointer? {
         let order = Self.order(of: byteCount)
-        guard byteCount > 0, let frame = PageAllocator.allocate(order: order) else { return nil }
+        // The buffer cache allocates under its mount's sleeping lock: a
+        // bounce buffer's block may be made by compaction.
+        guard byteCount > 0, let frame = PageAllocator.allocate(order: order, flags: .directReclaim) else { return nil }
         Self.heldPages.add(1 << order, ordering: .relaxed)
         return UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self))
     }

@@ -17,6 +17,10 @@
  * Where the write is refused (a container: EACCES, EROFS, EPERM) only what
  * holds there is checked: the contents, and that nothing moved the counters
  * on our behalf is not claimed.
+ *
+ * Usage: test_compaction [fill=PERCENT] (the working set's share of free
+ * memory, default 25). /proc/buddyinfo is printed before and after, as
+ * "# before: ..." and "# after: ..." lines, for Tests/Boot's compaction test.
  */
 #define _GNU_SOURCE
 #include "ktest.h"
@@ -123,8 +127,24 @@ static long write_sysctl(const void *text, size_t len)
     return n;
 }
 
-int main(void)
+/* Prints /proc/buddyinfo as notes, each line after `label`. */
+static void print_buddyinfo(const char *label)
 {
+    static char text[4096];
+    if (read_whole("/proc/buddyinfo", text, sizeof text) < 0)
+        return;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        note("%s %s", label, line);
+}
+
+int main(int argc, char **argv)
+{
+    /* fill=PERCENT: the working set's share of free memory (default 25). */
+    long percent = 25;
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "fill=", 5) == 0)
+            percent = strtol(argv[i] + 5, NULL, 10);
+
     struct stat st;
     ok(stat(SYSCTL, &st) == 0 && (st.st_mode & 07777) == 0200 && S_ISREG(st.st_mode),
        "compact_memory is a write-only file", "errno %d, mode %o", errno, st.st_mode);
@@ -146,9 +166,9 @@ int main(void)
         ok_errno(write_sysctl((const void *)8, 2), EFAULT, "a bad buffer is EFAULT");
     }
 
-    /* A quarter of free memory, at most 64 MiB, in one anonymous region. */
+    /* A share of free memory (a quarter unless told), at most 64 MiB, in one anonymous region. */
     long long free_kib = mem_free_kib();
-    long bytes = free_kib > 0 ? (long)(free_kib * 1024 / 4) : 16 * MIB;
+    long bytes = free_kib > 0 ? (long)(free_kib * 1024 / 100 * percent) : 16 * MIB;
     if (bytes > 64 * MIB)
         bytes = 64 * MIB;
     long pages = bytes / PAGE & ~1L;
@@ -190,12 +210,15 @@ int main(void)
     long long scanned = vmstat_counter("compact_migrate_scanned");
     long long isolated = vmstat_counter("compact_isolated");
     long long migrated = vmstat_counter("pgmigrate_success");
+    long long migrate_failed = vmstat_counter("pgmigrate_fail");
     long high = buddy_pages(4);
     ok(scanned >= 0 && isolated >= 0 && migrated >= 0, "/proc/vmstat has compact_* and pgmigrate_success",
        "%lld %lld %lld", scanned, isolated, migrated);
     ok(high >= 0, "/proc/buddyinfo parses", "got %ld", high);
 
+    print_buddyinfo("before:");
     long written = writable ? write_sysctl("1\n", 2) : -1;
+    print_buddyinfo("after:");
     if (writable)
         ok(written == 2, "writing 1 compacts and takes both bytes", "returned %ld, errno %d", written, errno);
     bool compacted = written == 2;
@@ -212,10 +235,11 @@ int main(void)
         long long scanned_after = vmstat_counter("compact_migrate_scanned");
         long long isolated_after = vmstat_counter("compact_isolated");
         long long migrated_after = vmstat_counter("pgmigrate_success");
+        long long migrate_failed_after = vmstat_counter("pgmigrate_fail");
         long high_after = buddy_pages(4);
-        note("compact_migrate_scanned +%lld, compact_isolated +%lld, pgmigrate_success +%lld, "
+        note("compact_migrate_scanned +%lld, compact_isolated +%lld, pgmigrate_success +%lld, pgmigrate_fail +%lld, "
              "free pages in blocks of order >= 4: %ld -> %ld", scanned_after - scanned, isolated_after - isolated,
-             migrated_after - migrated, high, high_after);
+             migrated_after - migrated, migrate_failed_after - migrate_failed, high, high_after);
         ok(scanned_after > scanned, "compact_migrate_scanned grew", "%lld -> %lld", scanned, scanned_after);
         ok(isolated_after > isolated, "compact_isolated grew", "%lld -> %lld", isolated, isolated_after);
         if (on_keel()) {
