@@ -1065,6 +1065,22 @@ def test_writeback_on_an_ext2_root(rc, out):
     e2fsck_clean(EXT2_WRITEBACK_DISK.path)
 
 
+EXT2_COMPACTION_DISK = make_disk("ext2-compaction.img")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/test_compaction -- fill=60 dir=/", disk=EXT2_COMPACTION_DISK,
+           mem="64M", smp=2, timeout=150)
+def compaction_moves_ext2_page_cache_pages(rc, out):
+    # test_compaction with its file on the ext2 root: page-cache pages on the
+    # LRU lists, mapped shared, a quarter of them dirty, are migrated like the
+    # anonymous ones; the program reads them back through the mapping and,
+    # after fsync and drop_caches, from the disk.
+    check_survived(rc, out)
+    m = find(r"^# file pages moved: (\d+) of (\d+) sampled$", out)
+    expect(int(m.group(1)) > 0, f"no page of the ext2 file moved ({m.group(0)})")
+    e2fsck_clean(EXT2_COMPACTION_DISK.path)
+
+
 def _zero_magic(image):
     with open(image, "r+b") as f:
         f.seek(1024 + 56)
