@@ -72,6 +72,8 @@ final class MM {
     /// and every anon_vma whose pages it may map: its own and, from fork, its
     /// ancestors'. `RMap.lock` held. Linux: vma->anon_vma, vma->anon_vma_chain
     var anonVMA: AnonVMA? = nil
+    /// Swap entries in this mm's page tables. Changed under pageTableLock. Linux: MM_SWAPENTS
+    var swapEntries = 0
     var anonChain: [AnonVMA] = []
     /// Swap PTEs in this mm: pages of it that are in a swap slot, not in
     /// memory (a migration entry counts in `rssPages` instead, as the page it

@@ -19,7 +19,7 @@ enum MemorySetup {
         LRU.setUp(memMap: memMap)
         for range in memblock.freeRanges() { PageAllocator.buddy.pointee.addFreeRange(range.start, range.end) }
         let minFree = BuddyAllocator<DirectMap>.defaultMinFreeKilobytes(managedPages: PageAllocator.managedPages)
-        PageAllocator.buddy.pointee.setMinFreeKilobytes(minFree)
+        VMSysctl.setMinFreeKilobytes(minFree)
         Log.info("min_free_kbytes: \(minFree) (the reserve below every zone's min watermark)")
 
         Log.notice("mem_map: \(frames) frames x \(MemoryLayout<Page>.stride) bytes = \((bytes + 1023) / 1024) KiB at 0x\(Fmt.hex(memMapPhys.value))")

@@ -42,8 +42,9 @@ enum OOMKiller {
     /// A page fault in `task` found no memory. Linux: pagefault_out_of_memory() → out_of_memory()
     static func outOfMemory(faulting task: Task) -> Verdict {
         if Signals.fatalPending(task) { return .killed }
-        // Clean page-cache pages can be read again: they go before any process.
-        if PageCache.shrink() > 0 { return .retry }
+        // Reclaim first: only when it frees nothing does a process die.
+        // Linux: __alloc_pages_direct_reclaim() before __alloc_pages_may_oom()
+        if Vmscan.tryToFreePages() > 0 { return .retry }
         let verdict = oomLock.withLock { () -> Verdict in
             if victimIsDying { return .retry }
             let leader = Task.tasklistLock.withLock { task.groupLeader ?? task }

@@ -71,7 +71,9 @@ enum PageAllocator {
     static func allocateFromZones(order: Int, flags: GFP) -> PhysAddr? {
         zoneLock.lock()
         let block = buddy.pointee.allocate(order: order, flags: flags)
+        let low = buddy.pointee.freePages < buddy.pointee.lowWatermarkPages
         zoneLock.unlock()
+        if low { Kswapd.wake() }
         return block
     }
 
@@ -196,7 +198,13 @@ struct PerCPUPages {
                 frames[count] = frame
                 count += 1
             }
+            let buddy = PageAllocator.buddy
+            let low = buddy.pointee.freePages < buddy.pointee.lowWatermarkPages
             PageAllocator.zoneLock.unlock()
+            // Free memory below the low watermark: kswapd reclaims in the
+            // background before allocations fail. Linux: wakeup_kswapd() from
+            // the allocator's slow path
+            if low { Kswapd.wake() }
             guard count > 0 else { return nil }
         }
         count -= 1

@@ -27,9 +27,13 @@ final class PageBufferMemory: BufferMemory {
 
     func allocate(byteCount: Int) -> UnsafeMutableRawPointer? {
         let order = Self.order(of: byteCount)
-        // The buffer cache allocates under its mount's sleeping lock: a
-        // bounce buffer's block may be made by compaction.
-        guard byteCount > 0, let frame = PageAllocator.allocate(order: order, flags: .directReclaim) else { return nil }
+        guard byteCount > 0 else { return nil }
+        // The caller holds its mount's lock, a sleeping one: compaction may
+        // make a bounce buffer's block (GFP.directReclaim); reclaim runs
+        // without the cache shrinkers, which take that lock. Linux: GFP_NOFS
+        guard let frame = PageAllocator.allocate(order: order, flags: .directReclaim)
+            ?? (Vmscan.tryToFreePages(shrinkCaches: false) > 0
+                ? PageAllocator.allocate(order: order, flags: .directReclaim) : nil) else { return nil }
         Self.heldPages.add(1 << order, ordering: .relaxed)
         return UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self))
     }

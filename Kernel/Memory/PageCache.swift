@@ -665,6 +665,23 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         return pages.replace(at: index, source, with: target)
     }
 
+    /// Reclaim's eviction of one page: drops it from the cache if it is
+    /// still page `index` here, clean, not being written, and nobody but the
+    /// cache and the caller holds it (no PTE, no copy in flight). Checked
+    /// under `lock`, under which every new reference is taken, so nobody can
+    /// find the page in between. True if it went (the caller's reference is
+    /// then the last). Linux: __remove_mapping() (folio_ref_freeze(folio, 2))
+    func removeIfUnused(_ index: UInt64, _ frame: PhysAddr) -> Bool {
+        lock.withLock { () -> Bool in
+            let flags = PageState.flags(frame)
+            guard pages[index] == frame, !flags.contains(.dirty), !flags.contains(.writeback),
+                  MapCount.count(frame) == 2, let gone = pages.remove(at: index) else { return false }
+            forgetLocked(gone)
+            if pages.isEmpty { PageCache.unregister(self) }
+            return true
+        }
+    }
+
     /// Drops the clean pages nobody maps or copies: they can be read again.
     /// Returns how many went. Linux: invalidate_mapping_pages() (drop_caches),
     /// the clean-page part of shrink_folio_list()
@@ -888,17 +905,17 @@ enum PageCache {
         listLock.withLock { _ = cached.removeValue(forKey: space.id) }
     }
 
-    /// A frame for the cache; when memory is short, clean cached pages are
-    /// dropped and the allocation tried once more. Linux: the page cache's
-    /// part of direct reclaim (shrink_node → shrink_folio_list on clean file folios)
+    /// A frame for the cache; when memory is short, the allocating task
+    /// reclaims (Vmscan.swift) and tries once more. Linux: the direct reclaim
+    /// of __alloc_pages_slowpath()
     static func allocatePage(zeroed: Bool) -> PhysAddr? {
         if let frame = PageAllocator.allocate(flags: zeroed ? .zero : .kernel) { return frame }
-        guard shrink() > 0 else { return nil }
+        guard Vmscan.tryToFreePages() > 0 else { return nil }
         return PageAllocator.allocate(flags: zeroed ? .zero : .kernel)
     }
 
     /// Drops every clean, unmapped page of every disk file's cache; returns
-    /// how many. drop_caches' mode 1 and the last resort before the OOM killer.
+    /// how many: drop_caches mode 1.
     /// Linux: drop_pagecache_sb() for every super block
     @discardableResult
     static func shrink() -> Int {

@@ -65,8 +65,6 @@ enum VMEvent: Int, CaseIterable {
     case slabsScanned
     /// kswapd woke and found the low watermark met at once. Linux: kswapd_low_wmark_hit_quickly
     case kswapdLowWmarkQuickly
-    /// kswapd found the high watermark met when it meant to sleep. Linux: kswapd_high_wmark_hit_quickly
-    case kswapdHighWmarkQuickly
     /// kswapd balancing runs. Linux: pageoutrun
     case pageOutRun
     /// Times an allocating task had to reclaim itself. Linux: allocstall_normal

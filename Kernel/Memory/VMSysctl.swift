@@ -72,12 +72,50 @@ enum VMSysctl {
     }
 
     /// A read of `file`'s text.
-    static func text(_ file: VMSysctlFile) -> String { tunables.text(file) }
+    static func text(_ file: VMSysctlFile) -> String {
+        switch file {
+        case .minFreeKbytes: SysctlText.text(Int64(minFreeKilobytes.load(ordering: .relaxed)))
+        case .swappiness: SysctlText.text(Int64(swappiness))
+        default: tunables.text(file)
+        }
+    }
+
+    // MARK: - reclaim
+
+    /// How much reclaim prefers evicting file pages (0) over swapping
+    /// anonymous ones (200); Linux's default 60. Linux: vm_swappiness
+    private static let swappinessValue = Atomic<Int>(60)
+    static var swappiness: Int { swappinessValue.load(ordering: .relaxed) }
+    /// The reserve under the zones' min watermarks, in KiB; low and high
+    /// follow from it. Set at boot. Linux: min_free_kbytes
+    static let minFreeKilobytes = Atomic<Int>(0)
+
+    /// Linux: min_free_kbytes_sysctl_handler() → setup_per_zone_wmarks()
+    static func setMinFreeKilobytes(_ kilobytes: Int) {
+        minFreeKilobytes.store(kilobytes, ordering: .relaxed)
+        PageAllocator.zoneLock.withLock { PageAllocator.buddy.pointee.setMinFreeKilobytes(kilobytes) }
+    }
 
     /// A write of `text` to `file` at `offset`; returns the bytes taken.
     static func write(_ file: VMSysctlFile, _ text: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
-        if file == .dropCaches { return try dropCaches(text, at: offset) }
-        if file == .compactMemory { return try compactMemory(text, at: offset) }
+        switch file {
+        case .dropCaches:
+            return try dropCaches(text, at: offset)
+        case .compactMemory:
+            return try compactMemory(text, at: offset)
+        case .swappiness:
+            // Linux: proc_dointvec_minmax with SYSCTL_ZERO, SYSCTL_TWO_HUNDRED
+            let w = try SysctlText.writeInt(text, at: offset, min: 0, max: 200)
+            if let value = w.value { swappinessValue.store(Int(value), ordering: .relaxed) }
+            return w.taken
+        case .minFreeKbytes:
+            // Linux: proc_dointvec_minmax with SYSCTL_ZERO
+            let w = try SysctlText.writeInt(text, at: offset, min: 0)
+            if let value = w.value { setMinFreeKilobytes(Int(value)) }
+            return w.taken
+        default:
+            break
+        }
         let dirtyable = UInt64(dirtyableMemory)
         return try lock.withLock { () throws(Errno) -> Int in
             var t = tunables
@@ -152,6 +190,13 @@ enum VMSysctl {
     /// Linux: drop_slab() → the shrinkers (super_cache_scan() for each super block)
     static func dropSlab() {
         forEachFileSystem { $0.dropCaches(.slab) }
+    }
+
+    /// The file systems' clean cached blocks (drop_caches 1 without the page
+    /// cache, which reclaim frees page by page). Linux: the block devices'
+    /// page cache, reclaimed from the file LRU
+    static func dropCleanBuffers() {
+        forEachFileSystem { $0.dropCaches(.pageCache) }
     }
 
     /// Runs `body` once for each mounted file system with operations (proc

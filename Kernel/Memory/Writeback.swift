@@ -61,8 +61,13 @@ enum Writeback {
         guard KernelThread.start("flush", policy: .normal, { run() }) else { Panic.now("no memory for the flusher thread") }
     }
 
+    /// Set when reclaim met dirty pages it cannot free: the next pass writes
+    /// every dirty file, not only the old ones. Linux: WB_REASON_VMSCAN
+    private static let reclaimWants = Atomic<Bool>(false)
+
     /// Linux: wb_wakeup() / wakeup_flusher_threads()
-    static func wakeFlusher() {
+    static func wakeFlusher(forReclaim: Bool = false) {
+        if forReclaim { reclaimWants.store(true, ordering: .relaxed) }
         kicked.store(true, ordering: .releasing)
         if let flusher { Scheduler.wake(flusher) }
     }
@@ -89,6 +94,7 @@ enum Writeback {
         let expire = UInt64(VMSysctl.dirtyExpireCentisecs) * 10_000_000
         let now = Clock.monotonicNanoseconds
         let background = VMStat.value(.fileDirty) + VMStat.value(.writeback) > thresholds().background
+            || reclaimWants.exchange(false, ordering: .relaxed)
         for space in PageCache.dirtySpaces where background || now &- space.dirtiedWhen >= expire {
             space.fdatawrite()
         }

@@ -126,10 +126,11 @@ final class SysctlTests: XCTestCase {
     func testDefaultsAndText() {
         let t = DirtyTunables()
         XCTAssertEqual(VMSysctlFile.allCases.map { t.text($0) },
-                       ["", "0\n", "10\n", "0\n", "3000\n", "20\n", "500\n", ""])
+                       ["", "0\n", "10\n", "0\n", "3000\n", "20\n", "500\n", "", "", ""])
         XCTAssertEqual(VMSysctlFile.allCases.map(\.name),
-                       ["compact_memory", "dirty_background_bytes", "dirty_background_ratio", "dirty_bytes", "dirty_expire_centisecs",
-                        "dirty_ratio", "dirty_writeback_centisecs", "drop_caches"])
+                       ["compact_memory", "dirty_background_bytes", "dirty_background_ratio", "dirty_bytes",
+                        "dirty_expire_centisecs", "dirty_ratio", "dirty_writeback_centisecs", "drop_caches",
+                        "min_free_kbytes", "swappiness"])
         XCTAssertEqual(VMSysctlFile.dropCaches.permissions, 0o200)
         XCTAssertEqual(VMSysctlFile.compactMemory.permissions, 0o200)
         XCTAssertEqual(VMSysctlFile.dirtyRatio.permissions, 0o644)

@@ -166,6 +166,9 @@ public enum VMSysctlFile: Int, CaseIterable, Sendable {
     case compactMemory
     case dirtyBackgroundBytes, dirtyBackgroundRatio, dirtyBytes, dirtyExpireCentisecs, dirtyRatio
     case dirtyWritebackCentisecs, dropCaches
+    /// Reclaim's: the reserve the watermarks are made from, and the weight of
+    /// anonymous against file pages. Linux: vm_table[] in kernel/sysctl.c
+    case minFreeKbytes, swappiness
 
     public var name: String {
         switch self {
@@ -177,6 +180,8 @@ public enum VMSysctlFile: Int, CaseIterable, Sendable {
         case .dirtyRatio: "dirty_ratio"
         case .dirtyWritebackCentisecs: "dirty_writeback_centisecs"
         case .dropCaches: "drop_caches"
+        case .minFreeKbytes: "min_free_kbytes"
+        case .swappiness: "swappiness"
         }
     }
 
@@ -246,7 +251,7 @@ public struct DirtyTunables: Equatable, Sendable {
     public init() {}
 
     /// The text a read of `file` shows; drop_caches (which cannot be opened
-    /// for reading) has none here.
+    /// for reading) and the reclaim files (not write-back tunables) have none here.
     public func text(_ file: VMSysctlFile) -> String {
         switch file {
         case .dirtyBackgroundBytes: SysctlText.text(backgroundBytes)
@@ -255,7 +260,7 @@ public struct DirtyTunables: Equatable, Sendable {
         case .dirtyExpireCentisecs: SysctlText.text(Int64(expireCentisecs))
         case .dirtyRatio: SysctlText.text(Int64(ratio))
         case .dirtyWritebackCentisecs: SysctlText.text(Int64(writebackCentisecs))
-        case .dropCaches, .compactMemory: ""
+        case .dropCaches, .compactMemory, .minFreeKbytes, .swappiness: ""
         }
     }
 
@@ -304,7 +309,7 @@ public struct DirtyTunables: Equatable, Sendable {
             let w = try SysctlText.writeInt(text, at: offset)
             if let value = w.value { writebackCentisecs = value }
             return w.taken
-        case .dropCaches, .compactMemory:
+        case .dropCaches, .compactMemory, .minFreeKbytes, .swappiness:
             throw .EINVAL
         }
     }

@@ -100,8 +100,27 @@ public struct BuddyAllocator<Memory: PhysicalMemory> {
         let total = managedPages
         guard total > 0 else { return }
         for type in ZoneType.allCases {
-            zones[type.rawValue].watermarkMin = reservePages * zones[type.rawValue].managedPages / total
+            let min = reservePages * zones[type.rawValue].managedPages / total
+            let marks = ZoneInfo.watermarks(min: min, managed: zones[type.rawValue].managedPages)
+            zones[type.rawValue].watermarkMin = min
+            zones[type.rawValue].watermarkLow = marks.low
+            zones[type.rawValue].watermarkHigh = marks.high
         }
+    }
+
+    /// The sums of the zones' low and high watermarks, in frames: kswapd
+    /// wakes below the first and sleeps at the second (Keel has one node and
+    /// balances its zones together). Linux: the per-zone checks of
+    /// wakeup_kswapd() and pgdat_balanced()
+    public var lowWatermarkPages: Int {
+        var sum = 0
+        for type in ZoneType.allCases { sum += zones[type.rawValue].watermarkLow }
+        return sum
+    }
+    public var highWatermarkPages: Int {
+        var sum = 0
+        for type in ZoneType.allCases { sum += zones[type.rawValue].watermarkHigh }
+        return sum
     }
 
     /// The sum of the zones' min watermarks, in frames.

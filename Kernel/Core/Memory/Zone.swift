@@ -16,6 +16,10 @@ public struct Zone {
     /// Free frames below which only `GFP.memalloc` requests are served: the
     /// reserve. Linux: zone->_watermark[WMARK_MIN] (min_wmark_pages())
     public internal(set) var watermarkMin = 0
+    /// Free frames below which the allocator wakes kswapd. Linux: WMARK_LOW
+    public internal(set) var watermarkLow = 0
+    /// Free frames at which kswapd stops and sleeps again. Linux: WMARK_HIGH
+    public internal(set) var watermarkHigh = 0
     /// Free lists for orders 0...maxOrder. Linux: zone->free_area[NR_PAGE_ORDERS]
     @usableFromInline var freeArea = InlineArray<11, FreeArea>(repeating: FreeArea())
 

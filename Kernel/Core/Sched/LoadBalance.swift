@@ -11,17 +11,20 @@ extension Collection where Element == RunQueue {
     /// the sum of squared totals falls at every move, repeating it terminates.
     /// Linux (Lab 4): load_balance_wrr() from trigger_load_balance()
     public func balance<Pool: SchedEntityPool>(in pool: Pool) -> Migration? {
-        guard var heavy = first, var light = first else { return nil }
-        for rq in dropFirst() {
-            if rq.totalWeight > heavy.totalWeight || (rq.totalWeight == heavy.totalWeight && rq.cpu < heavy.cpu) {
-                heavy = rq
+        // Positions, not copies: a RunQueue is large, and this runs in the
+        // timer interrupt on whatever kernel stack it lands on.
+        guard var heavy = indices.first, var light = indices.first else { return nil }
+        for i in indices.dropFirst() {
+            let rq = self[i]
+            if rq.totalWeight > self[heavy].totalWeight || (rq.totalWeight == self[heavy].totalWeight && rq.cpu < self[heavy].cpu) {
+                heavy = i
             }
-            if rq.totalWeight < light.totalWeight || (rq.totalWeight == light.totalWeight && rq.cpu < light.cpu) {
-                light = rq
+            if rq.totalWeight < self[light].totalWeight || (rq.totalWeight == self[light].totalWeight && rq.cpu < self[light].cpu) {
+                light = i
             }
         }
-        return heavy.bestPull(to: light, narrowing: true, in: pool).map {
-            Migration(entity: $0, from: heavy.cpu, to: light.cpu)
+        return self[heavy].bestPull(to: self[light], narrowing: true, in: pool).map {
+            Migration(entity: $0, from: self[heavy].cpu, to: self[light].cpu)
         }
     }
 
