@@ -47,6 +47,7 @@ private func startKernelOnKernelStack() {
     }
     // The other CPUs are up but idle: nothing else touches the tree yet.
     mountRoot()
+    Swap.swaponAtBoot(Boot.commandLine.swapDevices)
     Writeback.start()
     Kswapd.start()
     InitProcess.start()

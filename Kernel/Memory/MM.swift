@@ -68,18 +68,16 @@ final class MM {
     /// under pageTableLock or with mmapLock held for writing; read racily by
     /// /proc. Linux: rss_stat
     var rssPages = 0
-    /// The anon_vma this mm's new anonymous pages record (made at the first),
-    /// and every anon_vma whose pages it may map: its own and, from fork, its
-    /// ancestors'. `RMap.lock` held. Linux: vma->anon_vma, vma->anon_vma_chain
-    var anonVMA: AnonVMA? = nil
-    /// Swap entries in this mm's page tables. Changed under pageTableLock. Linux: MM_SWAPENTS
-    var swapEntries = 0
-    var anonChain: [AnonVMA] = []
     /// Swap PTEs in this mm: pages of it that are in a swap slot, not in
     /// memory (a migration entry counts in `rssPages` instead, as the page it
     /// stands for). Changed under pageTableLock or with mmapLock held for
     /// writing; read racily by /proc and the OOM killer. Linux: MM_SWAPENTS
     var swapEntries = 0
+    /// The anon_vma this mm's new anonymous pages record (made at the first),
+    /// and every anon_vma whose pages it may map: its own and, from fork, its
+    /// ancestors'. `RMap.lock` held. Linux: vma->anon_vma, vma->anon_vma_chain
+    var anonVMA: AnonVMA? = nil
+    var anonChain: [AnonVMA] = []
     /// CPUs that have this mm loaded in CR3, which a TLB flush must reach. Set and
     /// cleared atomically (by the context switch on other CPUs too).
     /// Linux: mm_cpumask(), cpumask_set_cpu() / cpumask_clear_cpu()

@@ -1,19 +1,5 @@
-// TEMPORARY (issue 16 integration): the swap API and the vmscan trace points
-// the reclaim code calls, until the branches that implement them merge.
-// Nothing here does anything: without swap no anonymous page is reclaimed.
-
-enum Swap {
-    static var hasSwap: Bool { false }
-    static func addToSwapCache(_ frame: PhysAddr) throws(Errno) -> SwapEntry { throw .ENOSPC }
-    static func writePage(_ frame: PhysAddr) throws(Errno) { throw .EIO }
-    static func duplicate(_ entry: SwapEntry) {}
-    static func reclaimFromSwapCache(_ frame: PhysAddr) -> Bool { false }
-}
-
-struct SwapEntry {
-    init(packed: UInt32) {}
-    var pageTableEntry: PageTableEntry { .none }
-}
+// TEMPORARY (issue 16 integration): the vmscan trace points the reclaim code
+// calls, until the branch that implements them merges. Nothing here does anything.
 
 extension Trace {
     static func vmscanKswapdWake(order: Int) {}

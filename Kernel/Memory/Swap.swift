@@ -153,15 +153,23 @@ enum Swap {
         if let unusedPage { MapCount.put(unusedPage) }
     }
 
+    /// PTEs naming `entry`'s slot now (0 for a free slot or a gone area),
+    /// for smaps' SwapPss. Linux: swp_swapcount()
+    static func references(_ entry: SwapEntry) -> Int {
+        lock.withLock { area(entry.type).map { $0.map.count(entry.offset) } ?? 0 }
+    }
+
     /// Totals for /proc/meminfo: (SwapTotal, SwapFree) in pages.
     /// Linux: si_swapinfo() (total_swap_pages, nr_swap_pages)
     static var totals: (total: Int, free: Int) {
         lock.withLock {
             var total = 0, free = 0
             for case let area? in areas {
-                total += area.map.usablePages
-                // An area being switched off counts its pages as used until it goes.
-                if area.writeOK { free += area.map.freePages }
+                // An area being switched off counts only the pages it still
+                // holds, as both total and free (they are about to come back).
+                // Linux: si_swapinfo()'s nr_to_be_unused
+                total += area.writeOK ? area.map.usablePages : area.map.inUsePages
+                free += area.writeOK ? area.map.freePages : area.map.inUsePages
             }
             return (total, free)
         }

@@ -24,7 +24,7 @@ enum SwapCache {
         area.cacheFrames[Int(offset)] = UInt32(frame.value >> pageShift)
         let page = PageAllocator.page(frame)
         page.pointee.private = SwapEntry(type: area.type, offset: offset).packed
-        page.pointee.flags.insert(.swapCache)     // TODO(merge): PageState.set once the lead's lands
+        PageState.set(frame, .swapCache)
         MapCount.add(frame)
         VMStat.add(.swapCached, 1)
     }
@@ -38,7 +38,7 @@ enum SwapCache {
         precondition(area.cachedFrame(offset) == frame, "swap cache slot holds another page")
         area.cacheFrames[Int(offset)] = 0
         area.map.dropCache(offset)
-        PageAllocator.page(frame).pointee.flags.remove(.swapCache)     // TODO(merge): PageState.clear
+        PageState.clear(frame, .swapCache)
         PageAllocator.page(frame).pointee.private = 0
         VMStat.add(.swapCached, -1)
     }

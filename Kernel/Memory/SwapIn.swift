@@ -55,8 +55,13 @@ extension MM {
             return .resolved                // another thread mapped it, or the VMA went
         }
         let exclusive = Swap.releaseSlot(for: frame, entry: entry)
-        // TODO(rmap): the anon_vma and index of a page new to the reverse map
-        PageAllocator.mark(frame, anonymousPageFlags)
+        // A page read from the slot is new to the reverse map; one still in
+        // the cache from before keeps its anon_vma. Linux: do_swap_page()'s
+        // folio_add_new_anon_rmap() / folio_add_anon_rmap_ptes()
+        if !PageState.set(frame, anonymousPageFlags).contains(.anon) {
+            VMStat.add(.anonPages, 1)
+            RMap.addSwappedInPage(frame, self, at: page, exclusive: exclusive)
+        }
         let flags = Self.pteFlags(for: vma.flags, writable: exclusive)
         let mapped = PageTableEntry(frame: frame, flags: exclusive && flags.contains(.writable) ? flags.union(.dirty) : flags)
         do {
@@ -162,10 +167,13 @@ extension Swap {
             return .ioError
         }
         VMStat.count(.swapIns)
+        if forFault { VMStat.count(.workingsetRefaultAnon) }
         lock.lock()
         SwapCache.insertLocked(frame, area: area, offset: entry.offset)
         lock.unlock()
-        // TODO(lru): on the anon LRU list, so reclaim can take a read-ahead page back
+        // On the anon lists, so that reclaim can take back a read-ahead page
+        // nobody maps. Linux: folio_add_lru() in __read_swap_cache_async()
+        LRU.add(frame)
         return .read(frame)
     }
 
@@ -213,5 +221,21 @@ extension Swap {
         lock.unlock()
         MapCount.put(frame)                             // never the last: a PTE maps it
         return true
+    }
+}
+
+extension RMap {
+    /// Records a page read back from swap as an anonymous page of `mm` at
+    /// `address`. One exclusive to this mapping gets the mm's own anon_vma;
+    /// one other mms may still map (their swap PTEs name the same slot) gets
+    /// the oldest anon_vma of the mm's chain, whose list holds every mm
+    /// forked from it, so that reclaim finds all of them.
+    /// Linux: folio_add_new_anon_rmap() → __folio_set_anon() (anon_vma->root when !exclusive)
+    static func addSwappedInPage(_ frame: PhysAddr, _ mm: MM, at address: VirtAddr, exclusive: Bool) {
+        let own = prepare(mm)
+        let anonVMA = exclusive ? own : lock.withLock { mm.anonChain.first ?? own }
+        let page = PageAllocator.page(frame)
+        page.pointee.mapping = anonVMA.id
+        page.pointee.index = address.value >> pageShift
     }
 }

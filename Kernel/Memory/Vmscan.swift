@@ -153,7 +153,8 @@ enum Vmscan {
                 continue
             }
             let anon = flags.contains(.anon)
-            guard anon || PageAllocator.page(frame).pointee.isPageCache else { continue }   // truncated meanwhile
+            // (A swap-cache page nobody has mapped yet, read ahead, is not anonymous yet.)
+            guard anon || flags.contains(.swapCache) || PageAllocator.page(frame).pointee.isPageCache else { continue }   // truncated meanwhile
             let use = referenced(frame)
             let wasReferenced = PageState.clear(frame, .referenced).contains(.referenced)
             switch PageReferences.check(referencedPTEs: use.ptes, wasReferenced: wasReferenced, locked: use.locked,

@@ -106,3 +106,38 @@ enum MemorySyscalls {
         return 0
     }
 }
+
+extension MemorySyscalls {
+    /// swapon(path, swapflags): the disk `path` names becomes a swap area.
+    /// Linux's order: flags (EINVAL), CAP_SYS_ADMIN (EPERM), the path
+    /// (EFAULT, ENOENT, ...), then the file. Linux: SYSCALL_DEFINE2(swapon)
+    static func swapon(_ a: SyscallArgs) throws(Errno) -> Int {
+        let flags = a.int(1)
+        guard flags & ~Swap.validFlags == 0 else { throw .EINVAL }
+        guard Scheduler.current.capabilities.effective & Swap.capSysAdmin != 0 else { throw .EPERM }
+        let (disk, number, path) = try swapDevice(FileSyscalls.userPath(a.address(0)))
+        try Swap.swapon(disk: disk, number: number, path: path, flags: flags)
+        return 0
+    }
+
+    /// swapoff(path): every page of the area comes back into memory, then it
+    /// is switched off. EINVAL if `path` is no swap area. Linux: SYSCALL_DEFINE1(swapoff)
+    static func swapoff(_ a: SyscallArgs) throws(Errno) -> Int {
+        guard Scheduler.current.capabilities.effective & Swap.capSysAdmin != 0 else { throw .EPERM }
+        let (_, number, _) = try swapDevice(FileSyscalls.userPath(a.address(0)))
+        try Swap.swapoff(number: number)
+        return 0
+    }
+
+    /// The disk a swapon/swapoff path names, its number and its full path
+    /// (what /proc/swaps shows). Linux opens it O_RDWR (EISDIR for a
+    /// directory); a disk node with no disk is ENXIO; anything but a disk is
+    /// EINVAL (Linux's claim_swapfile(); Keel has no swap files yet).
+    static func swapDevice(_ path: String) throws(Errno) -> (any BlockDevice, DeviceNumber, String) {
+        let found = try FileSyscalls.lookup(FileSyscalls.AT_FDCWD, path, follow: true)
+        guard !found.inode.isDirectory else { throw .EISDIR }
+        guard case .blockDevice(let number) = found.inode.kind else { throw .EINVAL }
+        guard let disk = FS.disk(for: number) else { throw .ENXIO }
+        return (disk, number, found.path(below: Optional<Dentry>.none))
+    }
+}

@@ -144,6 +144,8 @@ enum Syscall: Int {
     case sync = 162
     case mount = 165
     case umount2 = 166
+    case swapon = 167
+    case swapoff = 168
     case reboot = 169
     case gettid = 186
     case tkill = 200
@@ -303,6 +305,8 @@ enum SyscallTable {
         case .mlock, .mlock2, .munlock: return try MemorySyscalls.mlock(a)
         case .mlockall: return try MemorySyscalls.mlockall(a)
         case .munlockall: return try MemorySyscalls.munlockall()
+        case .swapon: return try MemorySyscalls.swapon(a)
+        case .swapoff: return try MemorySyscalls.swapoff(a)
         // processes and threads (ProcessSyscalls.swift, ChildSyscalls.swift → Kernel/Process)
         case .getpid: return Int(Scheduler.current.tgid)
         case .clone: return try ChildSyscalls.clone(a, frame: frame)

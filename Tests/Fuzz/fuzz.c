@@ -203,7 +203,7 @@ static const uint16_t keel_calls[] = {
     26, 28, 32, 33, 35, 39, 40, 56, 57, 58, 59, 61, 62, 63, 72, 79, 80, 81, 89, 96, 97, 102,
     104, 107, 108, 109, 110, 111, 112, 121, 124, 127, 142, 143, 144, 145, 146, 147, 148,
     157, 158, 186, 200, 201, 202, 203, 204, 217, 218, 228, 234, 247, 257, 262, 267, 269,
-    149, 150, 151, 152, 273, 292, 293, 302, 318, 319, 325, 439,
+    149, 150, 151, 152, 167, 168, 273, 292, 293, 302, 318, 319, 325, 439,
     /* files: fsync..ftruncate, rename..symlink, chmod..umask, utime, mknod,
      * statfs, fstatfs, chroot, sync, mount, umount2, utimes, the *at calls,
      * utimensat, fallocate, syncfs, renameat2, statx */

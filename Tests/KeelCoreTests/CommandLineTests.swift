@@ -42,6 +42,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(KernelCommandLine(parsing: "root=").warnings, [.emptyValue(name: "root")])
     }
 
+    func testSwapDevices() {
+        XCTAssertEqual(KernelCommandLine().swapDevices, [])
+        let c = KernelCommandLine(parsing: "swap=/dev/vdb,/dev/vdc foo=bar")
+        XCTAssertEqual(c.swapDevices, ["/dev/vdb", "/dev/vdc"])
+        XCTAssertEqual(c.initEnvironment, linuxEnvironment + ["foo=bar"], "swap= is the kernel's, not init's")
+        XCTAssertEqual(KernelCommandLine(parsing: "swap=/dev/vdb").swapDevices, ["/dev/vdb"])
+        XCTAssertEqual(KernelCommandLine(parsing: "swap=").warnings, [.emptyValue(name: "swap")])
+        XCTAssertEqual(KernelCommandLine(parsing: "swap=,").warnings, [.emptyValue(name: "swap")])
+        XCTAssertEqual(KernelCommandLine(parsing: "swap=").initEnvironment, linuxEnvironment)
+    }
+
     func testDoubleDashMustStandAlone() {
         let c = KernelCommandLine(parsing: "--verbose a--b X=-- init=/bin/sh--")
         XCTAssertEqual(c.initArguments, ["--verbose", "a--b"])

@@ -33,6 +33,18 @@ final class PageInspectionTests: XCTestCase {
         XCTAssertEqual(all.rawValue & (PagemapEntry.uffdWP | PagemapEntry.guardRegion | 3 << 59 | PagemapEntry.swapped), 0)
     }
 
+    /// A swapped-out page: bit 62, type in bits 0-4, offset from bit 5, no
+    /// present bit; hidden like a PFN. Linux: pte_to_pagemap_entry()
+    func testSwappedEntry() {
+        let e = PagemapEntry.swapped(SwapEntry(type: 3, offset: 0x1234), showPFN: true, file: false)
+        XCTAssertEqual(e.rawValue, 1 << 62 | 0x1234 << 5 | 3)
+        XCTAssertFalse(e.isPresent)
+        XCTAssertEqual(PagemapEntry.swapped(SwapEntry(type: 3, offset: 0x1234), showPFN: false, file: false).rawValue, 1 << 62)
+        let migrating = PagemapEntry.swapped(SwapEntry.migration(frame: PhysAddr(0x5000), writable: true), showPFN: true,
+                                             file: true)
+        XCTAssertEqual(migrating.rawValue, 1 << 62 | 1 << 61 | 5 << 5 | 31)
+    }
+
     func testReadsMustBeWholeAlignedEntries() {
         XCTAssertTrue(PagemapEntry.checkAligned(count: 0, offset: 0))
         XCTAssertTrue(PagemapEntry.checkAligned(count: 4096, offset: 8 * 1000))

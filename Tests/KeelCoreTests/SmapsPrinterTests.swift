@@ -102,6 +102,21 @@ final class SmapsPrinterTests: XCTestCase {
         XCTAssertEqual(freed.lazyFree, 4096)
     }
 
+    /// Pages in swap slots: Swap in full, SwapPss shared by the PTEs naming
+    /// each slot (a slot forked once counts half). Linux: smaps_pte_entry()
+    func testSwappedPages() {
+        var s = stats([anon()])
+        s.accountSwap(slotReferences: 1)
+        s.accountSwap(slotReferences: 2)
+        s.accountSwap(slotReferences: 3)
+        XCTAssertEqual(s.swap, 3 * 4096)
+        XCTAssertEqual(s.swapPss >> MemorySizeStats.pssShift, 4096 + 2048 + 1365)
+        XCTAssertEqual(s.resident, 4096, "a swapped page is not resident")
+        var out = ""
+        s.writeCounts(rollup: false, to: &out)
+        XCTAssertTrue(out.contains("Swap:                 12 kB\nSwapPss:               7 kB\n"), out)
+    }
+
     /// An mlocked region's pages count in Locked by their Pss share.
     func testLocked() {
         let locked = SmapsPage(mapcount: 2, isAnonymous: true, isSwapBacked: true, isDirty: true, isYoung: true,

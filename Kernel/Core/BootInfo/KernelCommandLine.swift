@@ -24,6 +24,10 @@ public struct KernelCommandLine {
     /// Mount the root read-only (`ro`) or read-write (`rw`, the default here;
     /// Linux mounts it read-only until init remounts it). Linux: root_mountflags
     public var rootReadOnly = false
+    /// Disks to swap on before init starts (`swap=/dev/vdb[,/dev/vdc]`), each
+    /// with the default priority, in order. Keel's own: on Linux init's
+    /// scripts run swapon(8) from /etc/fstab.
+    public var swapDevices: [String] = []
     /// A Keel test hook to run instead of a normal boot (`test=NAME`, e.g. panic-pf).
     public var testHook: String?
     /// Extra slab consistency checks (`slab.debug`). Linux: slub_debug
@@ -81,6 +85,9 @@ public struct KernelCommandLine {
             else { warnings.append(.badLogLevel(value)) }
         case "root":
             if value.isEmpty { warnings.append(.emptyValue(name: name)) } else { rootDevice = value }
+        case "swap":
+            let devices = value.split(separator: ",").map(String.init)
+            if devices.isEmpty { warnings.append(.emptyValue(name: name)) } else { swapDevices = devices }
         case "test":
             if value.isEmpty { warnings.append(.emptyValue(name: name)) } else { testHook = value }
         case "lockdep":

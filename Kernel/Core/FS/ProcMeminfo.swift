@@ -40,6 +40,10 @@ public struct MemInfo: Equatable, Sendable {
     public var vmallocTotalBytes: UInt64
     /// Pages on each LRU list, indexed by `LRUListKind.rawValue`. Linux: NR_LRU_BASE + lru
     public var lruPages: [UInt64] = Array(repeating: 0, count: LRUListKind.allCases.count)
+    /// Pages of every swap area, and those free. Linux: si_swapinfo() (totalswap, freeswap)
+    public var swapTotalPages: UInt64 = 0, swapFreePages: UInt64 = 0
+    /// Pages in the swap cache (not in `filePages`). Linux: total_swapcache_pages()
+    public var swapCachedPages: UInt64 = 0
 
     public init(totalPages: UInt64, freePages: UInt64, filePages: UInt64, bufferPages: UInt64, dirtyPages: UInt64,
                 writebackPages: UInt64, anonPages: UInt64, mappedPages: UInt64, shmemPages: UInt64,
@@ -85,13 +89,13 @@ public struct MemInfo: Equatable, Sendable {
         let kb = UInt64(pageSize / 1024)
         let lines: [(String, UInt64)] = [
             ("MemTotal", totalPages * kb), ("MemFree", freePages * kb), ("MemAvailable", availablePages * kb),
-            ("Buffers", bufferPages * kb), ("Cached", cachedPages * kb), ("SwapCached", 0),
+            ("Buffers", bufferPages * kb), ("Cached", cachedPages * kb), ("SwapCached", swapCachedPages * kb),
             ("Active", (lru(.activeAnon) + lru(.activeFile)) * kb),
             ("Inactive", (lru(.inactiveAnon) + lru(.inactiveFile)) * kb),
             ("Active(anon)", lru(.activeAnon) * kb), ("Inactive(anon)", lru(.inactiveAnon) * kb),
             ("Active(file)", lru(.activeFile) * kb), ("Inactive(file)", lru(.inactiveFile) * kb),
             ("Unevictable", lru(.unevictable) * kb),
-            ("SwapTotal", 0), ("SwapFree", 0),
+            ("SwapTotal", swapTotalPages * kb), ("SwapFree", swapFreePages * kb),
             ("Dirty", dirtyPages * kb), ("Writeback", writebackPages * kb), ("AnonPages", anonPages * kb),
             ("Mapped", mappedPages * kb), ("Shmem", shmemPages * kb),
             ("Slab", slabPages * kb), ("SReclaimable", 0), ("SUnreclaim", slabPages * kb),

@@ -38,9 +38,12 @@ public struct ProcTaskMemory: Equatable, Sendable {
     public var startStack: VirtAddr
     /// Pages of mlocked regions. Linux: mm->locked_vm
     public var lockedPages: UInt64
+    /// Pages in swap slots. Linux: get_mm_counter(mm, MM_SWAPENTS)
+    public var swapPages: UInt64
 
     public init(totalPages: UInt64, residentPages: UInt64, startBrk: VirtAddr, startStack: VirtAddr,
-                lockedPages: UInt64 = 0) {
+                lockedPages: UInt64 = 0, swapPages: UInt64 = 0) {
+        self.swapPages = swapPages
         self.totalPages = totalPages
         self.residentPages = residentPages
         self.startBrk = startBrk
@@ -106,6 +109,7 @@ public struct ProcTaskInfo: Sendable {
             out.write("VmSize:\t" + Fmt.dec(memory.totalPages * (pageSize / 1024), width: 8) + " kB\n")
             out.write("VmLck:\t" + Fmt.dec(memory.lockedPages * (pageSize / 1024), width: 8) + " kB\n")
             out.write("VmRSS:\t" + Fmt.dec(memory.residentPages * (pageSize / 1024), width: 8) + " kB\n")
+            out.write("VmSwap:\t" + Fmt.dec(memory.swapPages * (pageSize / 1024), width: 8) + " kB\n")
         }
         out.write("Threads:\t" + Fmt.dec(threads) + "\n")
     }

@@ -16,7 +16,7 @@ public struct PagemapEntry: Equatable, Sendable {
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// Bits 0-54: the frame number, or the swap type (0-4) and offset (5-54)
-    /// of a swapped-out page (Keel has no swap yet, so no entry has `swapped`).
+    /// of a swapped-out page.
     public static let pfnMask: UInt64 = (1 << 55) - 1
     /// Linux: PM_SOFT_DIRTY
     public static let softDirty: UInt64 = 1 << 55
@@ -28,7 +28,7 @@ public struct PagemapEntry: Equatable, Sendable {
     public static let guardRegion: UInt64 = 1 << 58
     /// A page-cache page or shared anonymous (shmem) page. Linux: PM_FILE
     public static let file: UInt64 = 1 << 61
-    /// Linux: PM_SWAP (never set by Keel until it swaps)
+    /// The page is in a swap slot, or being migrated. Linux: PM_SWAP
     public static let swapped: UInt64 = 1 << 62
     /// Linux: PM_PRESENT
     public static let present: UInt64 = 1 << 63
@@ -46,6 +46,18 @@ public struct PagemapEntry: Equatable, Sendable {
         if exclusive { value |= Self.exclusive }
         if fileOrShared { value |= file }
         if softDirty { value |= Self.softDirty }
+        return PagemapEntry(rawValue: value)
+    }
+
+    /// A page that is not in memory: in a swap slot, or being migrated (a
+    /// migration entry: its offset is the frame number, and `file` says whether
+    /// the page is a file's). The type and offset are hidden (0) like a frame
+    /// number. Linux: pte_to_pagemap_entry(), is_swap_pte() case
+    /// (frame = swp_type | swp_offset << MAX_SWAPFILES_SHIFT)
+    public static func swapped(_ entry: SwapEntry, showPFN: Bool, file: Bool) -> PagemapEntry {
+        var value = Self.swapped
+        if showPFN { value |= (UInt64(entry.type) | entry.offset << 5) & pfnMask }
+        if file { value |= Self.file }
         return PagemapEntry(rawValue: value)
     }
 

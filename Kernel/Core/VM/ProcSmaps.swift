@@ -78,8 +78,19 @@ public struct MemorySizeStats: Equatable, Sendable {
     public var pssFile: UInt64 = 0
     public var pssShmem: UInt64 = 0
     public var pssLocked: UInt64 = 0
+    /// Bytes of the region in swap slots, and their proportional share (a
+    /// slot other processes' PTEs also name counts 1/n). Linux: mss->swap, mss->swap_pss
+    public var swap: UInt64 = 0
+    public var swapPss: UInt64 = 0
 
     public init() {}
+
+    /// Adds one page in a swap slot that `slotReferences` PTEs name.
+    /// Linux: smaps_pte_entry()'s is_swap_pte() case with swp_swapcount()
+    public mutating func accountSwap(slotReferences: Int) {
+        swap += pageSize
+        swapPss += slotReferences >= 2 ? (pageSize << Self.pssShift) / UInt64(slotReferences) : pageSize << Self.pssShift
+    }
 
     /// Adds one resident 4 KiB page. Linux: smaps_account() for a present,
     /// order-0 page, then smaps_page_accumulate()
@@ -111,7 +122,7 @@ public struct MemorySizeStats: Equatable, Sendable {
     }
 
     /// The count lines from Rss to Locked; the rollup adds Pss_Anon, Pss_File
-    /// and Pss_Shmem after Pss_Dirty. Keel has no KSM, huge pages or swap, so
+    /// and Pss_Shmem after Pss_Dirty. Keel has no KSM or huge pages, so
     /// their lines are 0 as on a Linux system without them.
     /// Linux: __show_smap()
     public func writeCounts<Sink: TextSink>(rollup: Bool, to out: inout Sink) {
@@ -136,8 +147,8 @@ public struct MemorySizeStats: Equatable, Sendable {
         Self.line("FilePmdMapped:  ", 0, to: &out)
         Self.line("Shared_Hugetlb: ", 0, to: &out)
         Self.line("Private_Hugetlb: ", 0, width: 7, to: &out)
-        Self.line("Swap:           ", 0, to: &out)
-        Self.line("SwapPss:        ", 0, to: &out)
+        Self.line("Swap:           ", swap, to: &out)
+        Self.line("SwapPss:        ", swapPss >> Self.pssShift, to: &out)
         Self.line("Locked:         ", pssLocked >> Self.pssShift, to: &out)
     }
 

@@ -49,6 +49,12 @@ final class PagemapFile: SpecialFile {
                     virt = virt + pageSize
                 }
             }
+            mm.pageTable.forEachSwapEntry(in: start..<end) { virt, pte in
+                guard let swap = pte.swapEntry else { return }
+                let file = swap.isMigration && !PageAllocator.page(swap.migrationFrame).pointee.flags.contains(.anon)
+                entries[Int((virt - start) >> pageShift)] =
+                    PagemapEntry.swapped(swap, showPFN: showPFN, file: file).rawValue.littleEndian
+            }
         }
         return count * 8
     }

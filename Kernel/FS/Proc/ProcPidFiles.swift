@@ -84,6 +84,11 @@ enum ProcPidFiles {
                     virt = virt + pageSize
                 }
             }
+            // A page being migrated is in no slot and left out for that moment.
+            mm.pageTable.forEachSwapEntry(in: vma.start..<vma.end) { _, pte in
+                guard let swap = pte.swapEntry, swap.isSwap else { return }
+                stats.accountSwap(slotReferences: Swap.references(swap))
+            }
         }
     }
 
@@ -117,7 +122,8 @@ enum ProcPidFiles {
         if let mm = task.mmReference() {
             memory = mm.mmapLock.withRead {
                 ProcTaskMemory(totalPages: mm.vmas.totalVM, residentPages: UInt64(mm.rssPages),
-                               startBrk: mm.startBrk, startStack: mm.startStack, lockedPages: mm.vmas.lockedVM)
+                               startBrk: mm.startBrk, startStack: mm.startStack, lockedPages: mm.vmas.lockedVM,
+                               swapPages: UInt64(mm.swapEntries))
             }
             mm.put()
         }

@@ -11,6 +11,7 @@ final class ProcRootDirectory: FixedDirectory {
         ("mounts", ProcSystemFiles.mounts),
         ("sched_wrr", ProcSystemFiles.schedWRR),
         ("slabinfo", ProcSystemFiles.slabinfo),
+        ("swaps", { Swap.procSwaps }),
         ("vmstat", ProcSystemFiles.vmstat),
         ("zoneinfo", ProcSystemFiles.zoneinfo),
     ]

@@ -25,6 +25,10 @@ enum ProcSystemFiles {
                            slabPages: UInt64(Slab.totalPages), vmallocPages: UInt64(Vmalloc.mappedPages),
                            vmallocTotalBytes: KernelLayout.vmallocEnd - KernelLayout.vmallocStart)
         for kind in LRUListKind.allCases { info.lruPages[kind.rawValue] = UInt64(LRU.count(kind)) }
+        let swap = Swap.totals
+        info.swapTotalPages = UInt64(swap.total)
+        info.swapFreePages = UInt64(swap.free)
+        info.swapCachedPages = UInt64(VMStat.value(.swapCached))
         var text = ""
         info.write(to: &text)
         return text
@@ -78,8 +82,11 @@ enum ProcSystemFiles {
             ("nr_active_file", UInt64(LRU.count(.activeFile))),
             ("nr_unevictable", UInt64(LRU.count(.unevictable))),
             ("nr_shmem", UInt64(VMStat.value(.shmem))),
+            ("nr_swapcached", UInt64(VMStat.value(.swapCached))),
             ("pgpgin", VMStat.total(.sectorsIn) / 2),           // sectors → KiB, as vmstat_start()
             ("pgpgout", VMStat.total(.sectorsOut) / 2),
+            ("pswpin", VMStat.total(.swapIns)),
+            ("pswpout", VMStat.total(.swapOuts)),
             ("pgfault", VMStat.total(.pageFaults)),
             ("pgmajfault", VMStat.total(.majorFaults)),
             ("pgactivate", VMStat.total(.pgActivate)),
