@@ -8,7 +8,10 @@
  *     pattern, shared with a forked child, every other page dropped with
  *     MADV_DONTNEED in both; after `echo 1 > compact_memory` every surviving
  *     page reads back the same in the parent and in the child (migration
- *     must rewrite the PTEs of both processes);
+ *     must rewrite the PTEs of both processes), and in the parent a thread
+ *     that kept reading and storing to some of them during compaction finds
+ *     every store it made (a fault on a page being moved waits; no store lands
+ *     in the frame left behind);
  *   - a file's pages (written, mapped shared, every fourth stored to through
  *     the mapping) read back the same through the mapping after compaction,
  *     and from the file after fsync and drop_caches: migrated page-cache pages
@@ -32,11 +35,13 @@
 #include "procfs.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,15 +64,54 @@ static void fill(char *region, long pages)
     }
 }
 
+/* The toucher thread's work: it stores round numbers into the last word of
+ * the first kept pages while compaction moves them. `last[p / 2]` is the
+ * round it last stored in page p (0: never). */
+static struct {
+    char *region;
+    long pages;                 /* the kept pages below this are touched */
+    uint64_t *last;
+    volatile int stop;
+    long wrong;                 /* first words it read back wrong */
+    uint64_t rounds;
+} toucher;
+
+static void *touch(void *unused)
+{
+    (void)unused;
+    uint64_t round = 0;
+    while (!toucher.stop) {
+        round++;
+        for (long p = 0; p < toucher.pages && !toucher.stop; p += 2) {
+            volatile uint64_t *w = (volatile uint64_t *)(toucher.region + p * PAGE);
+            if (w[0] != pattern(p, 0))
+                toucher.wrong++;
+            w[PAGE / 8 - 1] = pattern(p, PAGE / 8 - 1) ^ round;
+            toucher.last[p / 2] = round;
+        }
+    }
+    toucher.rounds = round;
+    return NULL;
+}
+
+/* What word `i` of kept page `p` must hold in the process the toucher ran in
+ * (`touched`), or in one it never ran in. */
+static uint64_t expected(long p, long i, bool touched)
+{
+    if (touched && i == PAGE / 8 - 1 && p < toucher.pages && toucher.last[p / 2])
+        return pattern(p, i) ^ toucher.last[p / 2];
+    return pattern(p, i);
+}
+
 /* Pages of the even (kept) half that read back wrong; the first is in *first. */
-static long bad_pages(const char *region, long pages, long *first)
+static long bad_pages(const char *region, long pages, bool touched, long *first)
 {
     long bad = 0;
     *first = -1;
     for (long p = 0; p < pages; p += 2) {
         const uint64_t *w = (const uint64_t *)(region + p * PAGE);
         for (long i = 0; i < PAGE / 8; i++) {
-            if (w[i] != pattern(p, i)) {
+            if (w[i] != expected(p, i, touched)) {
                 if (*first < 0)
                     *first = p;
                 bad++;
@@ -285,7 +329,7 @@ int main(int argc, char **argv)
         if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
             _exit(3);
         long first;
-        _exit(bad_pages(region, pages, &first) == 0 ? 0 : 1);
+        _exit(bad_pages(region, pages, false, &first) == 0 ? 0 : 1);
     }
     if (!ok(child > 0, "fork", "errno %d", errno))
         return ktest_done();
@@ -312,16 +356,34 @@ int main(int argc, char **argv)
        "%lld %lld %lld", scanned, isolated, migrated);
     ok(high >= 0, "/proc/buddyinfo parses", "got %ld", high);
 
+    /* A thread keeps reading and storing to the first eighth of the kept
+     * pages meanwhile: its faults on pages being moved must wait, and no
+     * store may land in a frame being left behind. */
+    toucher.region = region;
+    toucher.pages = pages / 8;
+    toucher.last = calloc((size_t)(pages / 16 + 1), sizeof *toucher.last);
+    pthread_t thread;
+    bool touching = toucher.last && pthread_create(&thread, NULL, touch, NULL) == 0;
+    ok(touching, "start a thread touching pages during compaction", "errno %d", errno);
+    while (touching && toucher.rounds == 0 && toucher.last[0] == 0)
+        sched_yield();
+
     print_buddyinfo("before:");
     long written = writable ? write_sysctl("1\n", 2) : -1;
     print_buddyinfo("after:");
+    if (touching) {
+        toucher.stop = 1;
+        pthread_join(thread, NULL);
+        note("the toucher made %llu rounds", (unsigned long long)toucher.rounds);
+        ok(toucher.wrong == 0, "the toucher always read its pages right", "%ld wrong reads", toucher.wrong);
+    }
     if (writable)
         ok(written == 2, "writing 1 compacts and takes both bytes", "returned %ld, errno %d", written, errno);
     bool compacted = written == 2;
 
     long first;
-    long bad = bad_pages(region, pages, &first);
-    ok(bad == 0, "every kept page reads back its pattern in the parent", "%ld bad pages, first %ld", bad, first);
+    long bad = bad_pages(region, pages, true, &first);
+    ok(bad == 0, "every kept page reads back its pattern and the toucher's last stores in the parent", "%ld bad pages, first %ld", bad, first);
     ok(write(go[1], "g", 1) == 1, "wake the child", "errno %d", errno);
     int status = 0;
     ok(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -376,13 +438,14 @@ int main(int argc, char **argv)
                     moved++;
             }
             ok(moved > 0, "some kept pages moved to another frame", "%ld of %ld sampled", moved, known);
-            bad = bad_pages(region, pages, &first);
+            bad = bad_pages(region, pages, true, &first);
             ok(bad == 0, "the moved pages still read back their pattern", "%ld bad, first %ld", bad, first);
         } else {
             skip("pgmigrate_success, buddyinfo and frame numbers", "other processes share the host");
         }
     }
     free(before_pfn);
+    free(toucher.last);
     munmap(region, pages * PAGE);
     return ktest_done();
 }
