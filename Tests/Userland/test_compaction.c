@@ -43,6 +43,7 @@
 #include <sys/stat.h>
 #include <sched.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE 4096L
@@ -369,8 +370,13 @@ int main(int argc, char **argv)
         sched_yield();
 
     print_buddyinfo("before:");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     long written = writable ? write_sysctl("1\n", 2) : -1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     print_buddyinfo("after:");
+    if (writable)
+        note("compact_memory took %ld ms", (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
     if (touching) {
         toucher.stop = 1;
         pthread_join(thread, NULL);

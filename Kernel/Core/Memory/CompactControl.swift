@@ -176,9 +176,9 @@ public enum CompactResult: Equatable, Sendable {
 }
 
 /// A run of free frames the free scanner took, [start, end).
-@usableFromInline struct FreeRun {
-    @usableFromInline var start: UInt64
-    @usableFromInline var end: UInt64
+struct FreeRun {
+    var start: UInt64
+    var end: UInt64
 }
 
 /// One compaction run over one zone: the two scanners' positions, the pages
