@@ -45,7 +45,7 @@ enum PageAllocator {
     /// Linux: alloc_pages() → rmqueue() (rmqueue_pcplist() for order 0)
     static func allocate(order: Int = 0, flags: GFP = .kernel) -> PhysAddr? {
         var block: PhysAddr? = nil
-        if order == 0 && flags.subtracting(.zero) == .kernel, let lists = perCPU {
+        if order == 0 && flags.subtracting([.zero, .directReclaim]) == .kernel, let lists = perCPU {
             block = lists[PerCPU.cpu].take()
         } else {
             block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
@@ -54,6 +54,9 @@ enum PageAllocator {
             // Frames may sit on this CPU's list: give them back and try once more.
             lists[PerCPU.cpu].drain()
             block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
+        }
+        if block == nil && order > 0 && flags.contains(.directReclaim) {
+            block = Compaction.allocateAfterCompacting(order: order, flags: flags.subtracting(.zero))
         }
         Trace.pageAlloc(block, order: order, flags: flags)
         guard let block else { return nil }
@@ -65,7 +68,7 @@ enum PageAllocator {
     }
 
     /// Linux: rmqueue_buddy()
-    fileprivate static func allocateFromZones(order: Int, flags: GFP) -> PhysAddr? {
+    static func allocateFromZones(order: Int, flags: GFP) -> PhysAddr? {
         zoneLock.lock()
         let block = buddy.pointee.allocate(order: order, flags: flags)
         let low = buddy.pointee.freePages < buddy.pointee.lowWatermarkPages
@@ -94,7 +97,7 @@ enum PageAllocator {
     }
 
     /// Linux: __free_one_page() under zone->lock
-    fileprivate static func freeToZones(_ block: PhysAddr, order: Int) {
+    static func freeToZones(_ block: PhysAddr, order: Int) {
         zoneLock.lock()
         do {
             try buddy.pointee.free(block, order: order)

@@ -28,10 +28,12 @@ final class PageBufferMemory: BufferMemory {
     func allocate(byteCount: Int) -> UnsafeMutableRawPointer? {
         let order = Self.order(of: byteCount)
         guard byteCount > 0 else { return nil }
-        // The caller holds its mount's lock: reclaim without the cache
-        // shrinkers, which take it. Linux: GFP_NOFS
-        guard let frame = PageAllocator.allocate(order: order)
-            ?? (Vmscan.tryToFreePages(shrinkCaches: false) > 0 ? PageAllocator.allocate(order: order) : nil) else { return nil }
+        // The caller holds its mount's lock, a sleeping one: compaction may
+        // make a bounce buffer's block (GFP.directReclaim); reclaim runs
+        // without the cache shrinkers, which take that lock. Linux: GFP_NOFS
+        guard let frame = PageAllocator.allocate(order: order, flags: .directReclaim)
+            ?? (Vmscan.tryToFreePages(shrinkCaches: false) > 0
+                ? PageAllocator.allocate(order: order, flags: .directReclaim) : nil) else { return nil }
         Self.heldPages.add(1 << order, ordering: .relaxed)
         return UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self))
     }

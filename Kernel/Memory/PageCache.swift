@@ -651,6 +651,24 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         if MapCount.remove(frame) { PageAllocator.free(frame) }
     }
 
+    /// Migration's step under the index lock: if page `index` is still
+    /// `source` and holds exactly `references` (the cache's and the
+    /// migrating caller's: every mapping was replaced by a migration entry),
+    /// `move` copies it to `target` and moves its state, and `target` takes
+    /// its place in the index. Under the lock no lookup can take a reference
+    /// meanwhile (they all take theirs under it), so nobody can reach the
+    /// old frame afterwards. False, with nothing done, otherwise.
+    /// Linux: __folio_migrate_mapping() (the refcount freeze and the
+    /// xas_store() under the i_pages lock)
+    func migratePage(_ index: UInt64, from source: PhysAddr, to target: PhysAddr,
+                     references: Int32, _ move: () -> Void) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard pages[index] == source, MapCount.count(source) == references else { return false }
+        move()
+        return pages.replace(at: index, source, with: target)
+    }
+
     /// Reclaim's eviction of one page: drops it from the cache if it is
     /// still page `index` here, clean, not being written, and nobody but the
     /// cache and the caller holds it (no PTE, no copy in flight). Checked

@@ -85,6 +85,25 @@ enum VMEvent: Int, CaseIterable {
     case swapIns
     /// Pages written to swap. Linux: pswpout
     case swapOuts
+
+    // Compaction and migration (Kernel/Memory/Compaction.swift, Migrate.swift).
+
+    /// Pages moved to another frame. Linux: pgmigrate_success
+    case pgMigrateSuccess
+    /// Pages that could not be moved (busy, referenced, mapped by too many). Linux: pgmigrate_fail
+    case pgMigrateFail
+    /// Frames the migrate scanner looked at. Linux: compact_migrate_scanned
+    case compactMigrateScanned
+    /// Frames the free scanner looked at. Linux: compact_free_scanned
+    case compactFreeScanned
+    /// Pages isolated for migration plus free frames taken as targets. Linux: compact_isolated
+    case compactIsolated
+    /// High-order allocations that compacted before trying again. Linux: compact_stall
+    case compactStall
+    /// Of those, the ones that still failed. Linux: compact_fail
+    case compactFail
+    /// Of those, the ones that then got their block. Linux: compact_success
+    case compactSuccess
 }
 
 /// How many pages are in some state now: counts that go up and down, unlike

@@ -1,4 +1,5 @@
-// The memory tunables of /proc/sys/vm and its drop_caches command. The files
+// The memory tunables of /proc/sys/vm and its drop_caches and compact_memory
+// commands. The files
 // are Kernel/FS/Proc/ProcSysDirectory.swift; what a write means (the text,
 // the ranges, a ratio and its byte form excluding each other) is
 // Kernel/Core/FS/Sysctl.swift, host-tested. This file keeps the values where
@@ -100,6 +101,8 @@ enum VMSysctl {
         switch file {
         case .dropCaches:
             return try dropCaches(text, at: offset)
+        case .compactMemory:
+            return try compactMemory(text, at: offset)
         case .swappiness:
             // Linux: proc_dointvec_minmax with SYSCTL_ZERO, SYSCTL_TWO_HUNDRED
             let w = try SysctlText.writeInt(text, at: offset, min: 0, max: 200)
@@ -125,6 +128,21 @@ enum VMSysctl {
             writebackCentisecs.store(Int(t.writebackCentisecs), ordering: .relaxed)
             return taken
         }
+    }
+
+    // MARK: - compact_memory
+
+    /// The value last written. Linux: sysctl_compact_memory
+    private static let lastCompactMemory = Atomic<Int32>(0)
+
+    /// compact_memory: writing 1 compacts every zone now, in the writer's
+    /// time; other values are stored and refused. Linux: sysctl_compaction_handler()
+    private static func compactMemory(_ text: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
+        let w = try CompactMemoryCommand.write(text, at: offset, last: lastCompactMemory.load(ordering: .relaxed))
+        lastCompactMemory.store(w.stored, ordering: .relaxed)
+        try CompactMemoryCommand.check(w.stored)
+        Compaction.compactAll()
+        return w.taken
     }
 
     // MARK: - drop_caches

@@ -610,6 +610,29 @@ def oom_killer_128M_two_cpus(rc, out):
     check_oom(rc, out)
 
 
+# ---- compaction (Kernel/Memory/Compaction.swift, Migrate.swift) ----
+
+def buddy_pages(out, label, min_order):
+    """Free pages in blocks of order `min_order` and above, over the zones of
+    the /proc/buddyinfo lines test_compaction prints after `# label`."""
+    rows = re.findall(r"^# %s Node 0, zone +\w+((?: +\d+){11}) *$" % re.escape(label), out, re.M)
+    expect(rows, f"no '{label}' buddyinfo lines")
+    return sum(int(n) << order for row in rows for order, n in enumerate(row.split()) if order >= min_order)
+
+
+@boot_test(cmdline="init=/bin/test_compaction -- fill=60", mem="64M", smp=2, timeout=120)
+def compact_memory_brings_back_high_orders_64M(rc, out):
+    # A 64M machine, 60% of its free memory mapped, every other page dropped
+    # (in the program and in a forked child sharing the pages); then
+    # `echo 1 > /proc/sys/vm/compact_memory`. The program checks every kept
+    # page in both processes, the counters, and that pages moved.
+    check_survived(rc, out)
+    before, after = buddy_pages(out, "before:", 8), buddy_pages(out, "after:", 8)
+    expect(after > before, f"free pages in blocks of order >= 8: {before} before compaction, {after} after")
+    m = find(r"^# compact_migrate_scanned \+(\d+), compact_isolated \+(\d+), pgmigrate_success \+(\d+)", out)
+    expect(int(m.group(3)) >= 256, f"only {m.group(3)} pages migrated")
+
+
 @boot_test(cmdline="init=/bin/test_hostile", smp=2, timeout=150)
 def hostile_program_two_cpus(rc, out):
     check_survived(rc, out)
@@ -1045,6 +1068,22 @@ def test_writeback_on_an_ext2_root(rc, out):
     find(r"^\d+ passed, 0 failed$", out, "test_writeback failed")
     expect(rc == 0, f"status {rc}")
     e2fsck_clean(EXT2_WRITEBACK_DISK.path)
+
+
+EXT2_COMPACTION_DISK = make_disk("ext2-compaction.img")
+
+
+@boot_test(cmdline="root=/dev/vda init=/bin/test_compaction -- fill=60 dir=/", disk=EXT2_COMPACTION_DISK,
+           mem="64M", smp=2, timeout=150)
+def compaction_moves_ext2_page_cache_pages(rc, out):
+    # test_compaction with its file on the ext2 root: page-cache pages on the
+    # LRU lists, mapped shared, a quarter of them dirty, are migrated like the
+    # anonymous ones; the program reads them back through the mapping and,
+    # after fsync and drop_caches, from the disk.
+    check_survived(rc, out)
+    m = find(r"^# file pages moved: (\d+) of (\d+) sampled$", out)
+    expect(int(m.group(1)) > 0, f"no page of the ext2 file moved ({m.group(0)})")
+    e2fsck_clean(EXT2_COMPACTION_DISK.path)
 
 
 def _zero_magic(image):

@@ -206,6 +206,12 @@ final class FSNameiTests: XCTestCase {
         XCTAssertEqual(index.count, 2)
         index.insert(PhysAddr(9 << 12), at: 1)
         XCTAssertEqual(index[1], PhysAddr(9 << 12))
+        // Migration: only the frame expected is replaced, the count stays.
+        XCTAssertFalse(index.replace(at: 1, PhysAddr(8 << 12), with: PhysAddr(7 << 12)))
+        XCTAssertFalse(index.replace(at: 77, PhysAddr(0), with: PhysAddr(7 << 12)), "an empty slot stays empty")
+        XCTAssertTrue(index.replace(at: 1, PhysAddr(9 << 12), with: PhysAddr(7 << 12)))
+        XCTAssertEqual(index[1], PhysAddr(7 << 12))
+        XCTAssertEqual(index.count, 3)
         index.removeAll { _ in }
         XCTAssertTrue(index.isEmpty)
     }

@@ -126,12 +126,39 @@ final class SysctlTests: XCTestCase {
     func testDefaultsAndText() {
         let t = DirtyTunables()
         XCTAssertEqual(VMSysctlFile.allCases.map { t.text($0) },
-                       ["0\n", "10\n", "0\n", "3000\n", "20\n", "500\n", "", "", ""])
+                       ["", "0\n", "10\n", "0\n", "3000\n", "20\n", "500\n", "", "", ""])
         XCTAssertEqual(VMSysctlFile.allCases.map(\.name),
-                       ["dirty_background_bytes", "dirty_background_ratio", "dirty_bytes", "dirty_expire_centisecs",
-                        "dirty_ratio", "dirty_writeback_centisecs", "drop_caches", "min_free_kbytes", "swappiness"])
+                       ["compact_memory", "dirty_background_bytes", "dirty_background_ratio", "dirty_bytes",
+                        "dirty_expire_centisecs", "dirty_ratio", "dirty_writeback_centisecs", "drop_caches",
+                        "min_free_kbytes", "swappiness"])
         XCTAssertEqual(VMSysctlFile.dropCaches.permissions, 0o200)
+        XCTAssertEqual(VMSysctlFile.compactMemory.permissions, 0o200)
         XCTAssertEqual(VMSysctlFile.dirtyRatio.permissions, 0o644)
+    }
+
+    func testCompactMemoryTakesAnyIntegerButOnlyOneCompacts() throws {
+        func write(_ text: String, at offset: Int = 0, last: Int32 = 0) throws -> (stored: Int32, taken: Int) {
+            let result = bytes(text).withUnsafeBytes { raw -> Result<(stored: Int32, taken: Int), Errno> in
+                do throws(Errno) {
+                    return .success(try CompactMemoryCommand.write(raw, at: offset, last: last))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            return try result.get()
+        }
+        let one = try write("1\n")
+        XCTAssertEqual(one.stored, 1)
+        XCTAssertEqual(one.taken, 2)
+        XCTAssertNoThrow(try CompactMemoryCommand.check(one.stored))
+        let two = try write("2")
+        XCTAssertEqual(two.stored, 2, "stored as proc_dointvec does")
+        XCTAssertThrowsError(try CompactMemoryCommand.check(two.stored)) { XCTAssertEqual($0 as? Errno, .EINVAL) }
+        XCTAssertThrowsError(try write("x")) { XCTAssertEqual($0 as? Errno, .EINVAL) }
+        XCTAssertEqual(try write("1", at: 5, last: 1).stored, 1, "past offset 0: the last value again")
+        XCTAssertEqual(try write("1", at: 5, last: 0).stored, 0)
+        var t = DirtyTunables()
+        XCTAssertEqual(self.write(&t, .compactMemory, "1"), .failure(.EINVAL), "not a tunable")
     }
 
     func testDirtyBytesAndRatioExcludeEachOther() {

@@ -163,6 +163,7 @@ public enum SysctlText {
 /// The files of /proc/sys/vm that Keel has, in Linux's (alphabetical) order.
 /// Linux: vm_page_writeback_sysctls[] (mm/page-writeback.c), drop_caches_table[]
 public enum VMSysctlFile: Int, CaseIterable, Sendable {
+    case compactMemory
     case dirtyBackgroundBytes, dirtyBackgroundRatio, dirtyBytes, dirtyExpireCentisecs, dirtyRatio
     case dirtyWritebackCentisecs, dropCaches
     /// Reclaim's: the reserve the watermarks are made from, and the weight of
@@ -171,6 +172,7 @@ public enum VMSysctlFile: Int, CaseIterable, Sendable {
 
     public var name: String {
         switch self {
+        case .compactMemory: "compact_memory"
         case .dirtyBackgroundBytes: "dirty_background_bytes"
         case .dirtyBackgroundRatio: "dirty_background_ratio"
         case .dirtyBytes: "dirty_bytes"
@@ -183,8 +185,26 @@ public enum VMSysctlFile: Int, CaseIterable, Sendable {
         }
     }
 
-    /// drop_caches is a command, written only. Linux: the ctl_table's mode
-    public var permissions: UInt32 { self == .dropCaches ? 0o200 : 0o644 }
+    /// drop_caches and compact_memory are commands, written only. Linux: the ctl_table's mode
+    public var permissions: UInt32 { self == .dropCaches || self == .compactMemory ? 0o200 : 0o644 }
+}
+
+/// A write to compact_memory: any integer is stored (the last one stays, and
+/// a write past offset 0 acts on it again), but only 1 compacts; anything
+/// else is EINVAL after being stored. Linux: sysctl_compaction_handler()
+/// (proc_dointvec, then `sysctl_compact_memory != 1` is -EINVAL)
+public enum CompactMemoryCommand {
+    /// The value now stored (`last` unless this write carried one), and the bytes taken.
+    public static func write(_ bytes: UnsafeRawBufferPointer, at offset: Int,
+                             last: Int32) throws(Errno) -> (stored: Int32, taken: Int) {
+        let w = try SysctlText.writeInt(bytes, at: offset)
+        return (w.value ?? last, w.taken)
+    }
+
+    /// Whether the stored value asks for compaction; else the write fails.
+    public static func check(_ stored: Int32) throws(Errno) {
+        guard stored == 1 else { throw .EINVAL }
+    }
 }
 
 /// What a write to drop_caches asks for: bit 1 the clean page cache, bit 2
@@ -240,7 +260,7 @@ public struct DirtyTunables: Equatable, Sendable {
         case .dirtyExpireCentisecs: SysctlText.text(Int64(expireCentisecs))
         case .dirtyRatio: SysctlText.text(Int64(ratio))
         case .dirtyWritebackCentisecs: SysctlText.text(Int64(writebackCentisecs))
-        case .dropCaches, .minFreeKbytes, .swappiness: ""
+        case .dropCaches, .compactMemory, .minFreeKbytes, .swappiness: ""
         }
     }
 
@@ -289,7 +309,7 @@ public struct DirtyTunables: Equatable, Sendable {
             let w = try SysctlText.writeInt(text, at: offset)
             if let value = w.value { writebackCentisecs = value }
             return w.taken
-        case .dropCaches, .minFreeKbytes, .swappiness:
+        case .dropCaches, .compactMemory, .minFreeKbytes, .swappiness:
             throw .EINVAL
         }
     }

@@ -1,6 +1,6 @@
 // Allocation flags: which zones may serve a request, what to do to the frames
-// first, and whether the request may dip below the min watermark. Keel never
-// sleeps or reclaims in the allocator, so Linux's reclaim and I/O bits have no
+// first, whether the request may dip below the min watermark, and whether the
+// caller may sleep while the allocator makes room. Linux's I/O bits have no
 // counterpart.
 // The constants are computed properties, not `static let`, so code in other
 // modules inlines them instead of calling a lazy-global accessor on the hot path.
@@ -21,6 +21,11 @@ public struct GFP: OptionSet, Sendable {
     /// tearing down an out-of-memory victim can always allocate what it needs.
     /// Linux: __GFP_MEMALLOC (ALLOC_NO_WATERMARKS, as for PF_MEMALLOC tasks)
     @inlinable public static var memalloc: GFP { GFP(rawValue: 1 << 3) }
+    /// The caller may sleep (it holds no spinlock and is not an interrupt
+    /// handler), so a failed request may make room itself before failing:
+    /// compaction, for a block of more than one frame
+    /// (Kernel/Memory/Compaction.swift). Linux: __GFP_DIRECT_RECLAIM
+    @inlinable public static var directReclaim: GFP { GFP(rawValue: 1 << 4) }
     /// An ordinary kernel allocation: ZONE_NORMAL, falling back to DMA32 and DMA,
     /// and only while the zone stays above its min watermark.
     /// Linux: GFP_KERNEL

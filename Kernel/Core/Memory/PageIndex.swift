@@ -77,6 +77,17 @@ public struct PageIndex {
         return frame
     }
 
+    /// Puts `new` in slot `index` if it holds `old` (a page migrated to another
+    /// frame); false, changing nothing, otherwise. Linux: xas_store() in
+    /// __folio_migrate_mapping()
+    public mutating func replace(at index: UInt64, _ old: PhysAddr, with new: PhysAddr) -> Bool {
+        guard old.value != 0, new.value != 0, let chunk = chunks[index / UInt64(Self.chunkEntries)] else { return false }
+        let slot = Int(index % UInt64(Self.chunkEntries))
+        guard chunk[slot] == old else { return false }
+        chunk[slot] = new
+        return true
+    }
+
     /// Hands every (index, frame) to `body`, chunk by chunk in no set order,
     /// until `body` returns false. The index must not change meanwhile.
     /// Linux: xa_for_each()

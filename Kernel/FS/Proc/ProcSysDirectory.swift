@@ -1,5 +1,5 @@
 // /proc/sys: the kernel's tunables, one number per file, in Linux's layout.
-// Keel has /proc/sys/vm's write-back tunables and drop_caches
+// Keel has /proc/sys/vm's write-back tunables, drop_caches and compact_memory
 // (Kernel/Memory/VMSysctl.swift keeps the values; Kernel/Core/FS/Sysctl.swift
 // reads and writes their text). A fixed tree made once: its inode numbers are
 // /proc/sys 3, /proc/sys/vm 4 and its files 5 and up, below the numbers of
