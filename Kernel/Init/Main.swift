@@ -48,6 +48,7 @@ private func startKernelOnKernelStack() {
     // The other CPUs are up but idle: nothing else touches the tree yet.
     mountRoot()
     Writeback.start()
+    OOMReaper.start()
     InitProcess.start()
     LocalAPIC.startTimer()
     Scheduler.idleLoop()

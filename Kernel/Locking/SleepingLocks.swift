@@ -45,6 +45,13 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs: `word` 
     func unlockRead() { unlock(.reader) }
     /// Linux: down_write()
     func lockWrite() { lock(.writer) }
+    /// Takes the read side if that needs no wait (no writer holds it or is
+    /// queued); never sleeps. Linux: down_read_trylock()
+    func tryLockRead() -> Bool {
+        guard update(RWSemaphoreWord.fastRead) else { return false }
+        Lockdep.acquire(lockClass, interruptsOn: true)
+        return true
+    }
     /// Linux: up_write()
     func unlockWrite() { unlock(.writer) }
 
