@@ -65,8 +65,8 @@ public enum OOMScore {
         return legacy == legacyMax ? adjMax : legacy * adjMax / -legacyDisable
     }
 
-    /// Bytes of a write to oom_score_adj or oom_adj looked at: the rest is
-    /// cut off (the write still returns its whole count). Linux: PROC_NUMBUF - 1
+    /// Bytes of a write to oom_score_adj or oom_adj looked at, and taken: the
+    /// write returns at most this count. Linux: PROC_NUMBUF - 1
     public static let writeLength = 12
 
     /// The number a write to oom_score_adj or oom_adj holds: the first 12 bytes,

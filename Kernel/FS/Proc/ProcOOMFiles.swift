@@ -24,8 +24,9 @@ extension ProcPidFiles {
 }
 
 /// oom_score_adj (-1000..1000) or the legacy oom_adj (-17, -16..15), read and
-/// written as text. A write's first 12 bytes hold the number; the write takes
-/// all its bytes, at any offset. Linux: oom_score_adj_write(), oom_adj_write()
+/// written as text. A write's first 12 bytes hold the number, and the write
+/// takes those 12 (a short count for a longer one), at any offset.
+/// Linux: oom_score_adj_write(), oom_adj_write()
 final class OOMAdjustFile: SpecialFile {
     enum Kind { case scoreAdj, legacy }
 
@@ -75,6 +76,6 @@ final class OOMAdjustFile: SpecialFile {
         }
         let target = try leader()
         Task.tasklistLock.withLock { target.oomScoreAdj = adj }
-        return buffer.count
+        return min(buffer.count, OOMScore.writeLength)
     }
 }
