@@ -69,7 +69,7 @@ enum OOMKiller {
         // Clean page-cache pages can be read again: they go before any process.
         if PageCache.shrink() > 0 { return .retry }
         let verdict = oomLock.withLock { () -> Verdict in
-            if victimIsDying { return .retry }
+            if victimIsDying || memoryCameBack { return .retry }
             let leader = Task.tasklistLock.withLock { task.groupLeader ?? task }
             guard let chosen = selectVictim() ?? (task.pid == 1 ? nil : leader) else {
                 // Only init is left to kill: Linux panics ("System is deadlocked
@@ -100,9 +100,18 @@ enum OOMKiller {
         // A plain load first: this runs on every system call's way out.
         guard reserveFlag.load(ordering: .relaxed), reserveFlag.exchange(false, ordering: .relaxed) else { return }
         oomLock.withLock {
-            guard !victimIsDying, let chosen = selectVictim() else { return }
+            guard !victimIsDying, !memoryCameBack, let chosen = selectVictim() else { return }
             kill(chosen, invokedBy: Scheduler.current, for: .kernel)
         }
+    }
+
+    /// A page can be had above the min watermark after all: an earlier kill (or
+    /// an exit) gave memory back since this caller ran out, and nobody needs to
+    /// die. Linux: the last get_page_from_freelist() in __alloc_pages_may_oom()
+    private static var memoryCameBack: Bool {
+        guard let page = PageAllocator.allocate() else { return false }
+        PageAllocator.free(page)
+        return true
     }
 
     /// True while the last victim still has threads, and so memory, left and the
