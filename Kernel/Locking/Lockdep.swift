@@ -124,6 +124,36 @@ enum Lockdep {
         if enabled { check(lockClass(), interruptsOn: interruptsOn()) }
     }
 
+    /// Reports a lock taken by a try-lock: held from now on, so locks taken
+    /// inside it order after it, but taking it adds no dependency (a
+    /// try-lock never waits, so it cannot close a deadlock cycle).
+    /// Linux: lock_acquire() with trylock = 1
+    @inline(__always)
+    static func acquireTry(_ lockClass: @autoclosure () -> LockClass) {
+        if enabled { checkTry(lockClass()) }
+    }
+
+    @inline(never)
+    private static func checkTry(_ lockClass: LockClass) {
+        let callerAddress = lockCallerAddress()
+        onThisCPU { cpu, mine, _ in
+            let count = depth![cpu]
+            var index = lockClass.index
+            if index < 0 {
+                lockGraph()
+                index = classID(lockClass)?.index ?? -1
+                unlockGraph()
+            }
+            guard index >= 0, count < maxDepth else {
+                report(title: index < 0 ? "BUG: MAX_LOCKDEP_KEYS too low!" : "BUG: MAX_LOCK_DEPTH too low!", [])
+                return
+            }
+            mine[count] = Held(classIndex: index, acquiredAt: callerAddress, inInterrupt: interruptNesting![cpu] > 0,
+                               sleeping: lockClass.sleeping)
+            depth![cpu] = count + 1
+        }
+    }
+
     /// Reports letting go of a lock of `lockClass`. Linux: lock_release()
     @inline(__always)
     static func release(_ lockClass: @autoclosure () -> LockClass) {

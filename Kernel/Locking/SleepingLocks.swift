@@ -45,15 +45,25 @@ final class RWSemaphore: @unchecked Sendable {   // shared between CPUs: `word` 
     func unlockRead() { unlock(.reader) }
     /// Linux: down_write()
     func lockWrite() { lock(.writer) }
-    /// Takes the read side if that needs no wait (no writer holds it or is
-    /// queued); never sleeps. Linux: down_read_trylock()
-    func tryLockRead() -> Bool {
-        guard update(RWSemaphoreWord.fastRead) else { return false }
-        Lockdep.acquire(lockClass, interruptsOn: true)
-        return true
-    }
     /// Linux: up_write()
     func unlockWrite() { unlock(.writer) }
+
+    /// Takes it for reading only if that needs no wait (no writer holds it,
+    /// nobody queues); never sleeps. Reclaim uses it on other processes' mms,
+    /// as Linux's rmap walks avoid sleeping on locks they do not own.
+    /// Linux: down_read_trylock()
+    func tryLockRead() -> Bool {
+        guard update(RWSemaphoreWord.fastRead) else { return false }
+        Lockdep.acquireTry(lockClass)
+        return true
+    }
+
+    /// The same for writing: only a free lock. Linux: down_write_trylock()
+    func tryLockWrite() -> Bool {
+        guard update(RWSemaphoreWord.fastWrite) else { return false }
+        Lockdep.acquireTry(lockClass)
+        return true
+    }
 
     @inline(__always)
     private func lock(_ kind: LockWaiter.Kind) {

@@ -10,6 +10,12 @@ struct DirectMap: PhysicalMemory {
 
     func read64(_ address: PhysAddr) -> UInt64 { Self.pointer(address, as: UInt64.self).pointee }
     func write64(_ address: PhysAddr, _ value: UInt64) { Self.pointer(address, as: UInt64.self).pointee = value }
+    func exchange64(_ address: PhysAddr, _ value: UInt64) -> UInt64 {
+        AtomicField.exchange(Self.pointer(address, as: UInt64.self), value)
+    }
+    func clearBits64(_ address: PhysAddr, _ mask: UInt64) -> UInt64 {
+        AtomicField.clearBits(Self.pointer(address, as: UInt64.self), mask)
+    }
     func zeroFrame(_ frame: PhysAddr) {
         PageBytes.clear(UnsafeMutableRawPointer(Self.pointer(frame, as: UInt8.self)))
     }

@@ -77,6 +77,11 @@ final class MM {
     /// thread of it is still on its way out. Set under mmapLock held for
     /// reading by the reaper; read racily by the OOM killer. Linux: MMF_OOM_SKIP
     var oomSkip = false
+    /// The anon_vma this mm's new anonymous pages record (made at the first),
+    /// and every anon_vma whose pages it may map: its own and, from fork, its
+    /// ancestors'. `RMap.lock` held. Linux: vma->anon_vma, vma->anon_vma_chain
+    var anonVMA: AnonVMA? = nil
+    var anonChain: [AnonVMA] = []
     /// CPUs that have this mm loaded in CR3, which a TLB flush must reach. Set and
     /// cleared atomically (by the context switch on other CPUs too).
     /// Linux: mm_cpumask(), cpumask_set_cpu() / cpumask_clear_cpu()
@@ -149,6 +154,7 @@ final class MM {
         defer { mmapLock.unlockWrite() }
         releaseUserPages(VirtAddr(0), VirtAddr(layout.taskSize))
         vmas = VMATree()
+        RMap.unlink(self)
         for id in mappedFiles { detach(id) }
         mappedFiles = []
         setExeFile(nil)
@@ -177,6 +183,7 @@ final class MM {
                 Panic.now("dup_mmap: removing a VM_DONTCOPY VMA failed: \(error)")
             }
         }
+        RMap.fork(self, child)
         child.mappedFiles = mappedFiles
         for id in mappedFiles {
             MappedFiles.get(id)
@@ -368,7 +375,7 @@ final class MM {
     func pteState(at address: VirtAddr) -> (state: PTEState, entry: PageTableEntry?) {
         guard let (frame, flags, _) = pageTable.translate(address) else { return (.notPresent, nil) }
         let kind: MappedFrame = frame.alignedDown() == ZeroPage.frame ? .zeroPage
-            : PageAllocator.page(frame.alignedDown()).pointee.mapping != 0 ? .pageCache
+            : PageAllocator.page(frame.alignedDown()).pointee.isPageCache ? .pageCache
             : .anonymous(mapCount: Int(MapCount.count(frame)))
         return (.present(writable: flags.contains(.writable), frame: kind),
                 PageTableEntry(frame: frame.alignedDown(), flags: flags))
@@ -377,7 +384,7 @@ final class MM {
     /// The address of page `index` of file `file` in each VMA of this mm
     /// mapping it (`sharedOnly`: MAP_SHARED ones). mmap_lock held.
     /// Linux: vma_address() over the i_mmap interval tree
-    private func addresses(of file: MappedFileID, from first: UInt64, through last: UInt64,
+    func addresses(of file: MappedFileID, from first: UInt64, through last: UInt64,
                            sharedOnly: Bool, _ body: (VMA, VirtAddr, VirtAddr) -> Void) {
         for vma in vmas {
             guard case .file(let id, let pageOffset) = vma.backing, id == file,

@@ -16,6 +16,7 @@ enum MemorySetup {
         }
         let memMap = MemMap(storage: DirectMap.pointer(memMapPhys, as: Page.self), basePFN: 0, frames: frames)
         PageAllocator.install(BuddyAllocator(memMap: memMap, memory: DirectMap()))
+        LRU.setUp(memMap: memMap)
         for range in memblock.freeRanges() { PageAllocator.buddy.pointee.addFreeRange(range.start, range.end) }
         let minFree = BuddyAllocator<DirectMap>.defaultMinFreeKilobytes(managedPages: PageAllocator.managedPages)
         PageAllocator.buddy.pointee.setMinFreeKilobytes(minFree)

@@ -29,7 +29,7 @@ extension MM {
             // Only a private anonymous page mapped once may become writable
             // here; a page-cache page (shared or not) waits for its first
             // store to fault, which dirties it or copies it.
-            let exclusive = frame != ZeroPage.frame && PageAllocator.page(frame).pointee.mapping == 0
+            let exclusive = frame != ZeroPage.frame && !PageAllocator.page(frame).pointee.isPageCache
                 && MapCount.count(frame) == 1
             let writable = leaf.entry.flags.contains(.writable) || (exclusive && vma.flags.contains(.write))
             do {

@@ -79,8 +79,10 @@ enum PageAllocator {
     @inline(never)
     static func free(_ block: PhysAddr, order: Int = 0) {
         Trace.pageFree(block, order: order)
-        if memMap.unsafelyUnwrapped.contains(pfn: block.pfn), page(block).pointee.flags.contains(.anon) {
-            VMStat.add(.anonPages, -1)          // (an anonymous page is always a single frame)
+        if memMap.unsafelyUnwrapped.contains(pfn: block.pfn) {
+            let flags = page(block).pointee.flags
+            if flags.contains(.anon) { VMStat.add(.anonPages, -1) }    // (an anonymous page is always a single frame)
+            if flags.contains(.lru) { LRU.deleteFreed(block) }
         }
         if order == 0, let lists = perCPU, isAllocatedSingleFrame(block) {
             lists[PerCPU.cpu].give(block)
@@ -198,7 +200,6 @@ struct PerCPUPages {
         let frame = frames[count]
         let descriptor = PageAllocator.page(frame)
         descriptor.pointee.flags = .head                        // allocated again, as prep_new_page() leaves it
-        descriptor.pointee.refcount = 1
         return frame
     }
 

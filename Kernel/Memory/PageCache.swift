@@ -289,6 +289,10 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
                     frame = findPage(index) ?? ZeroPage.frame
                 } else {
                     frame = try getPage(index, reading: true).frame
+                    // Once per page a reader passes through (reading from its
+                    // start), not once per small read() inside it.
+                    // Linux: folio_mark_accessed() in filemap_read(), after its prev_pos check
+                    if within == 0 { LRU.markAccessed(frame) }
                 }
             } catch {
                 if done == 0 { throw error }
@@ -505,9 +509,12 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         }
         let page = PageAllocator.page(frame)
         page.pointee.mapping = id
-        page.pointee.index = UInt32(truncatingIfNeeded: index)
+        page.pointee.index = index
         PageAllocator.mark(frame, isShmem ? [.swapBacked] : [])
         MapCount.initialize(frame, to: references)
+        // A disk file's page can be read again: reclaim may take it. (Keel
+        // does not swap tmpfs pages: they stay off the lists.)
+        if !isShmem { LRU.add(frame) }
         if pages.isEmpty && !isShmem { PageCache.register(self) }
         pages.insert(frame, at: index)
         VMStat.add(.filePages, 1)
@@ -561,8 +568,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         var first = false
         lock.withLock {
             let page = PageAllocator.page(frame)
-            guard page.pointee.mapping == id, !page.pointee.flags.contains(.dirty) else { return }
-            page.pointee.flags.insert(.dirty)
+            guard page.pointee.mapping == id, !PageState.set(frame, .dirty).contains(.dirty) else { return }
             if isShmem { return }
             VMStat.add(.fileDirty, 1)
             Scheduler.current.dirtiedPages += 1
@@ -625,8 +631,7 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// unless some PTE or copy still holds it). `lock` held.
     private func forgetLocked(_ frame: PhysAddr) {
         let page = PageAllocator.page(frame)
-        if page.pointee.flags.contains(.dirty) {
-            page.pointee.flags.remove(.dirty)
+        if PageState.clear(frame, .dirty).contains(.dirty) {
             if !isShmem {
                 dirtyCount -= 1
                 VMStat.add(.fileDirty, -1)
@@ -683,8 +688,8 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
                     pages.forEach { index, frame in
                         let page = PageAllocator.page(frame)
                         guard range.contains(index), page.pointee.flags.contains(.dirty) else { return true }
-                        page.pointee.flags.remove(.dirty)
-                        page.pointee.flags.insert(.writeback)
+                        PageState.set(frame, .writeback)
+                        PageState.clear(frame, .dirty)
                         dirtyCount -= 1
                         VMStat.add(.fileDirty, -1)
                         VMStat.add(.writeback, 1)
@@ -718,12 +723,12 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
         }
         lock.withLock {
             let page = PageAllocator.page(frame)
-            page.pointee.flags.remove(.writeback)
+            PageState.clear(frame, .writeback)
             VMStat.add(.writeback, -1)
             if let failure {
                 writebackError = failure
                 if page.pointee.mapping == id && !page.pointee.flags.contains(.dirty) {
-                    page.pointee.flags.insert(.dirty)     // kept for the next try
+                    PageState.set(frame, .dirty)     // kept for the next try
                     dirtyCount += 1
                     VMStat.add(.fileDirty, 1)
                 }
@@ -777,6 +782,12 @@ final class AddressSpace: FileContents, @unchecked Sendable {   // fields under 
     /// being torn down is left out: its exit unmaps everything anyway.
     private func mapperSnapshot() -> [(mm: MM, file: MappedFileID)] {
         mapperLock.withLock { mappers.filter { $0.mm.tryGet() } }
+    }
+
+    /// The mms mapping the file now, without user references: for the
+    /// reverse map, which try-locks each and finds a torn-down one empty.
+    func mapperList() -> [(mm: MM, file: MappedFileID)] {
+        mapperLock.withLock { mappers }
     }
 
     /// Unmaps pages `first` and above of this file from every process, private
@@ -841,6 +852,12 @@ enum PageCache {
 
     /// The files with dirty pages now, held for the caller.
     static var dirtySpaces: [AddressSpace] { listLock.withLock { dirty } }
+
+    /// The disk file's cache with tag `id`, if it holds pages (the reverse
+    /// map's way from a page to its file).
+    static func space(id: UInt32) -> AddressSpace? {
+        listLock.withLock { cached[id] }
+    }
 
     /// A disk file's cache got its first page. `space`'s lock held.
     static func register(_ space: AddressSpace) {

@@ -206,11 +206,22 @@ extension MM {
     private func mapNewFrame(_ page: VirtAddr, vma: VMA, writable: Bool,
                              fill: (UnsafeMutableRawPointer) -> Void) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
-        PageAllocator.mark(frame, anonymousPageFlags)
+        newAnonPage(frame, at: page)
         fill(UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)))
         let installed = installIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable), fresh: true)
         if installed != .installed { PageAllocator.free(frame) }
         return installed == .noMemory ? .outOfMemory : .resolved
+    }
+
+    /// A fresh frame becomes an anonymous page of this mm at `page`: marked,
+    /// recorded in the reverse map, and on the active anon LRU list (with no
+    /// reference yet, reclaim passes it by until it is mapped; if it never
+    /// is, its free takes it off). Linux: folio_add_new_anon_rmap() +
+    /// folio_add_lru_vma()
+    private func newAnonPage(_ frame: PhysAddr, at page: VirtAddr) {
+        PageAllocator.mark(frame, anonymousPageFlags)
+        RMap.addNewAnonPage(frame, self, at: page)
+        LRU.add(frame)
     }
 
     /// Maps a frame that lives on without this PTE (the zero page, a shared
@@ -242,7 +253,7 @@ extension MM {
     private func reuseOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
         // A shared file page the write-back made read-only: room on the disk
         // and dirty again before it is written. Linux: wp_page_shared() → do_page_mkwrite()
-        if PageAllocator.page(seen.frame).pointee.mapping != 0, case .file(let file, let pageOffset) = vma.backing,
+        if PageAllocator.page(seen.frame).pointee.isPageCache, case .file(let file, let pageOffset) = vma.backing,
            let mapping = MappedFiles.mapping(file) {
             do throws(Errno) {
                 try mapping.pageMkwrite(pageOffset + (page - vma.start) >> pageShift, seen.frame)
@@ -342,7 +353,7 @@ extension MM {
     /// Linux: wp_page_copy() with its pte_same() re-check
     private func copyOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
         guard let frame = PageAllocator.allocate() else { return .outOfMemory }
-        PageAllocator.mark(frame, anonymousPageFlags)
+        newAnonPage(frame, at: page)
         // The old frame may be freed while it is copied (its other mapper broke
         // the sharing too, and this mm's PTE changed first): then the re-check
         // fails and the copy is dropped unread.

@@ -36,6 +36,49 @@ enum VMEvent: Int, CaseIterable {
     case sectorsIn
     /// Sectors asked to be written. Linux: PGPGOUT
     case sectorsOut
+
+    // Reclaim (Kernel/Memory/Vmscan.swift).
+
+    /// Pages moved to an active list. Linux: pgactivate
+    case pgActivate
+    /// Pages moved from an active list to an inactive one. Linux: pgdeactivate
+    case pgDeactivate
+    /// Pages the active-list scan looked at. Linux: pgrefill
+    case pgRefill
+    /// Inactive pages kswapd looked at. Linux: pgscan_kswapd
+    case pgScanKswapd
+    /// Inactive pages an allocating task looked at itself. Linux: pgscan_direct
+    case pgScanDirect
+    /// Pages kswapd freed. Linux: pgsteal_kswapd
+    case pgStealKswapd
+    /// Pages an allocating task freed itself. Linux: pgsteal_direct
+    case pgStealDirect
+    /// Inactive anonymous pages looked at, by anyone. Linux: pgscan_anon
+    case pgScanAnon
+    /// Inactive file pages looked at. Linux: pgscan_file
+    case pgScanFile
+    /// Anonymous pages freed by reclaim. Linux: pgsteal_anon
+    case pgStealAnon
+    /// File pages freed by reclaim. Linux: pgsteal_file
+    case pgStealFile
+    /// Objects the slab shrinkers were asked to look at. Linux: slabs_scanned
+    case slabsScanned
+    /// kswapd woke and found the low watermark met at once. Linux: kswapd_low_wmark_hit_quickly
+    case kswapdLowWmarkQuickly
+    /// kswapd found the high watermark met when it meant to sleep. Linux: kswapd_high_wmark_hit_quickly
+    case kswapdHighWmarkQuickly
+    /// kswapd balancing runs. Linux: pageoutrun
+    case pageOutRun
+    /// Times an allocating task had to reclaim itself. Linux: allocstall_normal
+    case allocStall
+    /// Pages put back at the head of the inactive list (a second chance, or
+    /// dirty and waiting for write-back). Linux: pgrotated
+    case pgRotated
+    /// Evicted anonymous pages faulted back in (from swap) while they were
+    /// still part of the working set. Linux: workingset_refault_anon
+    case workingsetRefaultAnon
+    /// The same for file pages read again after eviction. Linux: workingset_refault_file
+    case workingsetRefaultFile
 }
 
 /// How many pages are in some state now: counts that go up and down, unlike

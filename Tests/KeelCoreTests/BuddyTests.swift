@@ -100,12 +100,12 @@ final class BuddyTests: XCTestCase {
         XCTAssertEqual(m.freeBlockCounts()[0], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
         let page = m.buddy.memMap.page(0).pointee
         XCTAssertEqual(page.flags, .head)
-        XCTAssertEqual(page.refcount, 1)
+        XCTAssertEqual(page.mapcount, 0)
         XCTAssertEqual(page.private, 0)
         m.checkInvariants(live: [BuddyLive(pfn: 0, order: 0)])
         try m.buddy.free(block, order: 0)
         XCTAssertEqual(m.freeBlockCounts()[0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
-        XCTAssertEqual(m.buddy.memMap.page(0).pointee.refcount, 0)
+        XCTAssertEqual(m.buddy.memMap.page(0).pointee.mapcount, 0)
         m.checkInvariants(live: [])
     }
 

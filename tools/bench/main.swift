@@ -11,6 +11,8 @@ import KeelCore
 struct NoMemory: PhysicalMemory {
     func read64(_ address: PhysAddr) -> UInt64 { 0 }
     func write64(_ address: PhysAddr, _ value: UInt64) {}
+    func exchange64(_ address: PhysAddr, _ value: UInt64) -> UInt64 { 0 }
+    func clearBits64(_ address: PhysAddr, _ mask: UInt64) -> UInt64 { 0 }
     func zeroFrame(_ frame: PhysAddr) {}
 }
 

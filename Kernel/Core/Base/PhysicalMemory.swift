@@ -6,6 +6,13 @@
 public protocol PhysicalMemory {
     func read64(_ address: PhysAddr) -> UInt64
     func write64(_ address: PhysAddr, _ value: UInt64)
+    /// Writes `value` and returns the old word as one atomic step, so that a
+    /// page-table entry the MMU may be setting accessed or dirty bits in is
+    /// not torn. Linux: xchg() (ptep_get_and_clear())
+    func exchange64(_ address: PhysAddr, _ value: UInt64) -> UInt64
+    /// Clears the bits of `mask` in one atomic step and returns the old word.
+    /// Linux: clear_bit() (ptep_test_and_clear_young())
+    func clearBits64(_ address: PhysAddr, _ mask: UInt64) -> UInt64
     /// Fill one 4 KiB frame with zeros. Linux: clear_page()
     func zeroFrame(_ frame: PhysAddr)
 }

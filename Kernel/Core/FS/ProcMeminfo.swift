@@ -38,6 +38,8 @@ public struct MemInfo: Equatable, Sendable {
     public var vmallocPages: UInt64
     /// Size of the vmalloc area in bytes. Linux: VMALLOC_TOTAL
     public var vmallocTotalBytes: UInt64
+    /// Pages on each LRU list, indexed by `LRUListKind.rawValue`. Linux: NR_LRU_BASE + lru
+    public var lruPages: [UInt64] = Array(repeating: 0, count: LRUListKind.allCases.count)
 
     public init(totalPages: UInt64, freePages: UInt64, filePages: UInt64, bufferPages: UInt64, dirtyPages: UInt64,
                 writebackPages: UInt64, anonPages: UInt64, mappedPages: UInt64, shmemPages: UInt64,
@@ -75,6 +77,8 @@ public struct MemInfo: Equatable, Sendable {
         return UInt64(max(0, free + pageCache - kept))
     }
 
+    private func lru(_ kind: LRUListKind) -> UInt64 { lruPages[kind.rawValue] }
+
     /// Writes the text. Each line is the name and colon padded to 16 columns, the
     /// value in kB right-aligned in 8, then " kB". Linux: show_val_kb()
     public func write<Sink: TextSink>(to out: inout Sink) {
@@ -82,6 +86,11 @@ public struct MemInfo: Equatable, Sendable {
         let lines: [(String, UInt64)] = [
             ("MemTotal", totalPages * kb), ("MemFree", freePages * kb), ("MemAvailable", availablePages * kb),
             ("Buffers", bufferPages * kb), ("Cached", cachedPages * kb), ("SwapCached", 0),
+            ("Active", (lru(.activeAnon) + lru(.activeFile)) * kb),
+            ("Inactive", (lru(.inactiveAnon) + lru(.inactiveFile)) * kb),
+            ("Active(anon)", lru(.activeAnon) * kb), ("Inactive(anon)", lru(.inactiveAnon) * kb),
+            ("Active(file)", lru(.activeFile) * kb), ("Inactive(file)", lru(.inactiveFile) * kb),
+            ("Unevictable", lru(.unevictable) * kb),
             ("SwapTotal", 0), ("SwapFree", 0),
             ("Dirty", dirtyPages * kb), ("Writeback", writebackPages * kb), ("AnonPages", anonPages * kb),
             ("Mapped", mappedPages * kb), ("Shmem", shmemPages * kb),

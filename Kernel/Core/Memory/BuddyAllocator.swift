@@ -120,7 +120,8 @@ public struct BuddyAllocator<Memory: PhysicalMemory> {
 extension BuddyAllocator {
     /// Allocates 2^order contiguous frames, or returns nil when no allowed zone
     /// has a free block that large above its min watermark (below it, only
-    /// `GFP.memalloc` requests are served). The first frame's descriptor gets refcount 1.
+    /// `GFP.memalloc` requests are served). The first frame's descriptor has count 0:
+    /// its owner sets it (MapCount) when the page gets its first user.
     /// Linux: alloc_pages() → get_page_from_freelist() → rmqueue()
     @inlinable public mutating func allocate(order: Int, flags: GFP = .kernel) -> PhysAddr? {
         guard order >= 0 && order <= Zone.maxOrder else { return nil }
@@ -142,7 +143,6 @@ extension BuddyAllocator {
         let page = memMap.uncheckedPage(pfn)
         page.pointee.flags = .head
         page.pointee.private = UInt32(truncatingIfNeeded: order)
-        page.pointee.refcount = 1
         if flags.contains(.zero) {
             for frame in pfn..<(pfn &+ (1 &<< UInt64(order))) {
                 memory.zeroFrame(PhysAddr(pfn: frame))
@@ -275,7 +275,7 @@ extension Zone {
 extension BuddyAllocator {
     /// Returns the block of 2^order frames at `block`, which `allocate` returned
     /// with the same order, and merges it with free buddies. Unlike Linux's
-    /// __free_pages() this ignores the refcount: dropping references is the
+    /// __free_pages() this ignores the reference count: dropping references is the
     /// caller's job. Linux: free_pages() → __free_one_page()
     @inlinable public mutating func free(_ block: PhysAddr, order: Int) throws(BuddyError) {
         let pfn = block.pfn

@@ -36,4 +36,23 @@ public struct PageFlags: OptionSet, Sendable {
     @inlinable public static var writeback: PageFlags { PageFlags(rawValue: 1 << 10) }
     /// Holds a page table. Linux: PageTable() (the PGTY_table page type)
     @inlinable public static var pageTable: PageFlags { PageFlags(rawValue: 1 << 9) }
+
+    // The reclaim state (Kernel/Memory/LRU.swift, Vmscan.swift, Swap*.swift).
+
+    /// On an active LRU list, or to go back to one: in use lately. Linux: PG_active
+    @inlinable public static var active: PageFlags { PageFlags(rawValue: 1 << 11) }
+    /// Seen used once since the last scan (a read(), or an accessed bit the
+    /// scan cleared): the second chance. Linux: PG_referenced
+    @inlinable public static var referenced: PageFlags { PageFlags(rawValue: 1 << 12) }
+    /// An anonymous page with a swap slot, in the swap cache; `private` holds
+    /// its packed swap entry. Linux: PG_swapcache
+    @inlinable public static var swapCache: PageFlags { PageFlags(rawValue: 1 << 13) }
+    /// Never scanned by reclaim: locked with mlock, or a shmem page (Keel
+    /// does not swap tmpfs). Linux: PG_unevictable
+    @inlinable public static var unevictable: PageFlags { PageFlags(rawValue: 1 << 14) }
+    /// Written out by reclaim to be freed when the write ends. Linux: PG_reclaim
+    @inlinable public static var reclaim: PageFlags { PageFlags(rawValue: 1 << 15) }
+    /// Was on the active list before it was evicted and read back: a refault
+    /// of the working set. Linux: PG_workingset
+    @inlinable public static var workingset: PageFlags { PageFlags(rawValue: 1 << 16) }
 }

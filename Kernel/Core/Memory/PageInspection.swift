@@ -175,11 +175,11 @@ public struct MemMapInspector {
     }
 
     /// Page-table entries mapping a frame with descriptor `page`: its count
-    /// less the page cache's own reference for a page of some file's cache
-    /// (`mapping` set). A read() copying from the page holds one more for the
-    /// copy, which shows here for that moment. Linux: folio_mapcount()
+    /// less the page cache's or the swap cache's own reference. A read()
+    /// copying from the page holds one more for the copy, which shows here for
+    /// that moment. Linux: folio_mapcount()
     public static func mappings(of page: Page) -> Int32 {
-        max(0, page.mapping != 0 ? page.mapcount - 1 : page.mapcount)
+        max(0, page.mapcount - page.cacheReferences)
     }
 
     /// The kpageflags word of one descriptor: the truth table from Keel's page
@@ -206,7 +206,7 @@ public struct MemMapInspector {
         if f.contains(.writeback) { value |= KPF.bit(KPF.writeback) }
         let mapped = mappings(of: page) > 0
         if mapped { value |= KPF.bit(KPF.mmap) }
-        if mapped || page.mapping != 0 || f.contains(.anon) || f.contains(.swapBacked) { value |= KPF.bit(KPF.uptodate) }
+        if mapped || page.isPageCache || f.contains(.anon) || f.contains(.swapBacked) { value |= KPF.bit(KPF.uptodate) }
         return value
     }
 

@@ -353,6 +353,44 @@ extension PageTable {
     }
 }
 
+// What reclaim and migration do to one PTE of a page they found through the
+// reverse map: look at its accessed bit, or replace it (with a swap entry, a
+// migration entry, or the page's new frame). The caller holds the mm's
+// page-table lock and flushes the TLB.
+
+extension PageTable {
+    /// Replaces the 4 KiB leaf at `virt` (present or PROT_NONE) with `entry`
+    /// if it maps `frame`; returns the leaf's old entry (its accessed and
+    /// dirty bits tell what the CPU did with the page), nil if `virt` maps
+    /// something else or nothing. `entry` may be a non-present one (a swap or
+    /// migration entry) or a leaf for another frame.
+    /// Linux: ptep_get_and_clear() + set_pte_at() in try_to_unmap_one() and
+    /// remove_migration_pte()
+    public func replaceLeaf(_ virt: VirtAddr, ifMapping frame: PhysAddr, with entry: PageTableEntry) -> PageTableEntry? {
+        guard virt.isCanonical, virt.isPageAligned, let (slot, leaf) = findLeaf(virt),
+              leaf.virt == virt, leaf.size == .size4K, leaf.entry.frame == frame else { return nil }
+        // One atomic swap: the old entry returned holds every dirty bit the
+        // MMU set up to this instant.
+        return PageTableEntry(raw: memory.exchange64(slot, entry.raw))
+    }
+
+    /// Clears the accessed bit of the 4 KiB leaf at `virt` if it maps
+    /// `frame`: true when it was set (the page was used since the last look),
+    /// false when clear, nil when `virt` does not map `frame`. A stale TLB
+    /// entry may let the CPU use the page without setting the bit again;
+    /// Linux accepts that too (it does not flush here on x86).
+    /// Linux: ptep_clear_flush_young() → ptep_test_and_clear_young()
+    public func testAndClearAccessed(_ virt: VirtAddr, ifMapping frame: PhysAddr) -> Bool? {
+        guard virt.isCanonical, virt.isPageAligned, let (slot, leaf) = findLeaf(virt),
+              leaf.virt == virt, leaf.size == .size4K, leaf.entry.frame == frame else { return nil }
+        guard leaf.entry.flags.contains(.accessed) else { return false }
+        // One locked AND, not a read and a write: a dirty bit the MMU sets in
+        // between would be lost, and with it the page's new contents.
+        _ = memory.clearBits64(slot, PTEFlags.accessed.rawValue)
+        return true
+    }
+}
+
 // MARK: - copy and zap of whole ranges
 //
 // Whole-range operations that work table by table instead of page by page, for

@@ -16,7 +16,7 @@ enum ProcSystemFiles {
             reserve += UInt64(min(marks.high, zone.managedPages))     // Linux: calculate_totalreserve_pages()
         }
         let buffers = UInt64(PageBufferMemory.pages)
-        let info = MemInfo(totalPages: UInt64(PageAllocator.managedPages), freePages: UInt64(PageAllocator.freePages),
+        var info = MemInfo(totalPages: UInt64(PageAllocator.managedPages), freePages: UInt64(PageAllocator.freePages),
                            filePages: UInt64(VMStat.value(.filePages)) + buffers, bufferPages: buffers,
                            dirtyPages: UInt64(VMStat.value(.fileDirty) + PageBufferMemory.dirtyPages),
                            writebackPages: UInt64(VMStat.value(.writeback)),
@@ -24,6 +24,7 @@ enum ProcSystemFiles {
                            shmemPages: UInt64(VMStat.value(.shmem)), lowWatermarkPages: low, reservePages: reserve,
                            slabPages: UInt64(Slab.totalPages), vmallocPages: UInt64(Vmalloc.mappedPages),
                            vmallocTotalBytes: KernelLayout.vmallocEnd - KernelLayout.vmallocStart)
+        for kind in LRUListKind.allCases { info.lruPages[kind.rawValue] = UInt64(LRU.count(kind)) }
         var text = ""
         info.write(to: &text)
         return text
@@ -71,11 +72,36 @@ enum ProcSystemFiles {
             ("nr_file_pages", UInt64(VMStat.value(.filePages) + PageBufferMemory.pages)),
             ("nr_dirty", UInt64(VMStat.value(.fileDirty) + PageBufferMemory.dirtyPages)),
             ("nr_writeback", UInt64(VMStat.value(.writeback))),
+            ("nr_inactive_anon", UInt64(LRU.count(.inactiveAnon))),
+            ("nr_active_anon", UInt64(LRU.count(.activeAnon))),
+            ("nr_inactive_file", UInt64(LRU.count(.inactiveFile))),
+            ("nr_active_file", UInt64(LRU.count(.activeFile))),
+            ("nr_unevictable", UInt64(LRU.count(.unevictable))),
             ("nr_shmem", UInt64(VMStat.value(.shmem))),
             ("pgpgin", VMStat.total(.sectorsIn) / 2),           // sectors → KiB, as vmstat_start()
             ("pgpgout", VMStat.total(.sectorsOut) / 2),
             ("pgfault", VMStat.total(.pageFaults)),
             ("pgmajfault", VMStat.total(.majorFaults)),
+            ("pgactivate", VMStat.total(.pgActivate)),
+            ("pgdeactivate", VMStat.total(.pgDeactivate)),
+            ("pgrefill", VMStat.total(.pgRefill)),
+            ("pgsteal_kswapd", VMStat.total(.pgStealKswapd)),
+            ("pgsteal_direct", VMStat.total(.pgStealDirect)),
+            ("pgscan_kswapd", VMStat.total(.pgScanKswapd)),
+            ("pgscan_direct", VMStat.total(.pgScanDirect)),
+            ("pgscan_anon", VMStat.total(.pgScanAnon)),
+            ("pgscan_file", VMStat.total(.pgScanFile)),
+            ("pgsteal_anon", VMStat.total(.pgStealAnon)),
+            ("pgsteal_file", VMStat.total(.pgStealFile)),
+            ("pginodesteal", 0),
+            ("slabs_scanned", VMStat.total(.slabsScanned)),
+            ("kswapd_low_wmark_hit_quickly", VMStat.total(.kswapdLowWmarkQuickly)),
+            ("kswapd_high_wmark_hit_quickly", VMStat.total(.kswapdHighWmarkQuickly)),
+            ("pageoutrun", VMStat.total(.pageOutRun)),
+            ("allocstall_normal", VMStat.total(.allocStall)),
+            ("pgrotated", VMStat.total(.pgRotated)),
+            ("workingset_refault_anon", VMStat.total(.workingsetRefaultAnon)),
+            ("workingset_refault_file", VMStat.total(.workingsetRefaultFile)),
             ("drop_pagecache", VMStat.total(.dropPageCache)),
             ("drop_slab", VMStat.total(.dropSlab)),
             ("oom_kill", VMStat.total(.oomKills)),

@@ -20,6 +20,17 @@ final class BuddyTestMemory: PhysicalMemory {
         words[Int(address.value & 0xfff) / 8] = value
         frames[address.pfn] = words
     }
+    /// One thread in the host tests: a read, then a write.
+    func exchange64(_ address: PhysAddr, _ value: UInt64) -> UInt64 {
+        let old = read64(address)
+        write64(address, value)
+        return old
+    }
+    func clearBits64(_ address: PhysAddr, _ mask: UInt64) -> UInt64 {
+        let old = read64(address)
+        write64(address, old & ~mask)
+        return old
+    }
     func zeroFrame(_ frame: PhysAddr) {
         frames[frame.pfn] = Array(repeating: 0, count: 512)
         zeroedFrames += 1
@@ -156,7 +167,7 @@ extension BuddyMachine {
         var allocated = 0
         for b in live {
             let page = memMap.page(b.pfn).pointee
-            XCTAssertTrue(page.flags.contains(.head) && Int(page.private) == b.order && page.refcount == 1,
+            XCTAssertTrue(page.flags.contains(.head) && Int(page.private) == b.order && page.mapcount == 0,
                           "live block \(b.pfn)", file: file, line: line)
             XCTAssertTrue(inRanges(b.pfn) && inRanges(b.pfn + (1 << b.order) - 1), "live block \(b.pfn) in a hole", file: file, line: line)
             blocks.append((b.pfn, b.pfn + (1 << b.order), false))

@@ -42,6 +42,17 @@ final class SimulatedRAM: PhysicalMemory {
         bytes.storeBytes(of: value, toByteOffset: offset(address, 8), as: UInt64.self)
     }
 
+    /// One thread in the host tests: a read, then a write.
+    func exchange64(_ address: PhysAddr, _ value: UInt64) -> UInt64 {
+        let old = read64(address)
+        write64(address, value)
+        return old
+    }
+    func clearBits64(_ address: PhysAddr, _ mask: UInt64) -> UInt64 {
+        let old = read64(address)
+        write64(address, old & ~mask)
+        return old
+    }
     func zeroFrame(_ frame: PhysAddr) { fill(frame, count: Int(pageSize), with: 0) }
 
     func readBytes(_ address: PhysAddr, count: Int) -> [UInt8] {

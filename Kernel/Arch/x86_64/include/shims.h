@@ -10,6 +10,7 @@
 #define KEEL_SHIMS_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 
 #define KEEL_INLINE static inline __attribute__((always_inline))
 
@@ -59,6 +60,13 @@ KEEL_INLINE int rdrand64(uint64_t *out) { unsigned char ok; __asm__ volatile("rd
 KEEL_INLINE int32_t atomic_add_return_i32(int32_t *p, int32_t v) { return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
 KEEL_INLINE int32_t atomic_read_i32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 KEEL_INLINE void atomic_set_i32(int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+KEEL_INLINE bool atomic_cmpxchg_i32(int32_t *p, int32_t expected, int32_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+KEEL_INLINE uint64_t atomic_xchg_u64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
+KEEL_INLINE uint32_t atomic_fetch_or_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_or(p, v, __ATOMIC_ACQ_REL); }
+KEEL_INLINE uint32_t atomic_fetch_and_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_and(p, v, __ATOMIC_ACQ_REL); }
+KEEL_INLINE uint64_t atomic_fetch_and_u64(uint64_t *p, uint64_t v) { return __atomic_fetch_and(p, v, __ATOMIC_ACQ_REL); }
 
 /* ---- descriptor tables ---- */
 struct __attribute__((packed)) descriptor_pointer { uint16_t limit; uint64_t base; };
