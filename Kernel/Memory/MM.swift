@@ -82,6 +82,11 @@ final class MM {
     /// ancestors'. `RMap.lock` held. Linux: vma->anon_vma, vma->anon_vma_chain
     var anonVMA: AnonVMA? = nil
     var anonChain: [AnonVMA] = []
+    /// Swap PTEs in this mm: pages of it that are in a swap slot, not in
+    /// memory (a migration entry counts in `rss` instead, as the page it
+    /// stands for). Changed under pageTableLock or with mmapLock held for
+    /// writing; read racily by /proc and the OOM killer. Linux: MM_SWAPENTS
+    var swapEntries = 0
     /// CPUs that have this mm loaded in CR3, which a TLB flush must reach. Set and
     /// cleared atomically (by the context switch on other CPUs too).
     /// Linux: mm_cpumask(), cpumask_set_cpu() / cpumask_clear_cpu()
@@ -197,10 +202,29 @@ final class MM {
 
         var frames = KernelFrameAllocator()
         var copied = RSSStat()                          // a local: a class property costs an access check per page
+        var swapped = 0
         var region: VMA? = nil                          // consecutive pages share a VMA
+        // A page not in memory: the child names the same swap slot (one more
+        // reference to it), or waits for the same migration, which must then
+        // leave a private writable page read-only on both sides so that the
+        // first write copies it. Linux: copy_nonpresent_pte()
+        let decideSwap = { (address: VirtAddr, pte: PageTableEntry) -> PageTable<DirectMap>.LeafCopy in
+            if region == nil || !region!.contains(address) { region = self.vmas.findVMA(address) }
+            guard let vma = region, vma.contains(address), !vma.flags.contains(.dontCopy),
+                  let entry = pte.swapEntry else { return (nil, nil) }
+            guard entry.isMigration else {
+                Swap.duplicate(entry)
+                swapped += 1
+                return (pte, nil)
+            }
+            copied.add(RSSCounter(PageAllocator.page(entry.migrationFrame).pointee.flags), 1)
+            guard entry.isWritableMigration && vma.flags.isCopyOnWrite else { return (pte, nil) }
+            let readOnly = SwapEntry.migration(frame: entry.migrationFrame, writable: false).pageTableEntry
+            return (readOnly, readOnly)
+        }
         do {
             try pageTable.copyLeaves(VirtAddr(0)..<VirtAddr(layout.taskSize), into: child.pageTable,
-                                     allocator: &frames) { leaf in
+                                     allocator: &frames, decideSwap: decideSwap) { leaf in
                 if region == nil || !region!.contains(leaf.virt) { region = vmas.findVMA(leaf.virt) }
                 guard let vma = region, vma.contains(leaf.virt), !vma.flags.contains(.dontCopy) else { return (nil, nil) }
                 // The child's entry is old; it stays dirty (smaps counts the page
@@ -223,10 +247,12 @@ final class MM {
             // Out of memory for a page table: the part copied so far goes again
             // (the caller puts the copy).
             child.rss = copied
+            child.swapEntries = swapped
             flush(VirtAddr(0), VirtAddr(layout.taskSize))
             throw DuplicateFailure(partial: child)
         }
         child.rss = copied
+        child.swapEntries = swapped
         flush(VirtAddr(0), VirtAddr(layout.taskSize))  // the parent's writable TLB entries must go
         return child
     }
@@ -325,7 +351,19 @@ final class MM {
         var tables = MMUGather(mm: self, range: start..<end, batch: UnsafeMutableBufferPointer(rebasing: buffer[half...]))
         var removed = 0
         if keepingTables { pageTableLock.lock() }
-        pageTable.zap(start..<end, freeingTablesIn: keepingTables ? nil : tableSpan(start, end), allocator: &tables) { leaf in
+        // A swap entry gives its slot back (and the swap-cache page, if that
+        // was its last user); a migration entry stood for a mapping of the
+        // page being moved, which the migration holds. Linux: zap_nonpresent_ptes()
+        pageTable.zap(start..<end, freeingTablesIn: keepingTables ? nil : tableSpan(start, end), allocator: &tables,
+                      swapEntry: { _, pte in
+            guard let entry = pte.swapEntry else { return }
+            if entry.isMigration {
+                rss.add(RSSCounter(PageAllocator.page(entry.migrationFrame).pointee.flags), -1)
+            } else {
+                swapEntries -= 1
+                Swap.free(entry)
+            }
+        }) { leaf in
             removed += 1
             if removeMapping(leaf.entry.frame) { pages.add(leaf.entry.frame) }
         }
@@ -372,8 +410,14 @@ final class MM {
     /// (nil: nothing present) for the re-check after the slow part. The caller
     /// holds mmapLock (so no table goes away); without pageTableLock the answer
     /// may be stale by the time it is used, which the re-check catches.
+    /// A swap or migration PTE comes back as its state and entry.
     func pteState(at address: VirtAddr) -> (state: PTEState, entry: PageTableEntry?) {
-        guard let (frame, flags, _) = pageTable.translate(address) else { return (.notPresent, nil) }
+        guard let (frame, flags, _) = pageTable.translate(address) else {
+            if let pte = pageTable.entry(at: address), pte.isSwapEntry, let state = PTEState(nonPresent: pte) {
+                return (state, pte)
+            }
+            return (.notPresent, nil)
+        }
         let kind: MappedFrame = frame.alignedDown() == ZeroPage.frame ? .zeroPage
             : PageAllocator.page(frame.alignedDown()).pointee.isPageCache ? .pageCache
             : .anonymous(mapCount: Int(MapCount.count(frame)))

@@ -38,6 +38,28 @@ extension MM {
                 Panic.now("change_protection: the leaf at \(Fmt.hex(leaf.virt.value)) just listed is gone: \(error)")
             }
         }
+        // A page being migrated from a writable PTE comes back read-only: the
+        // new protection may forbid writes, and a write fault will sort it out.
+        // Swap entries carry no protection: the fault that brings the page
+        // back maps it as the VMA says then. Linux: change_pte_range()'s
+        // is_writable_migration_entry() case
+        var migrating: [(VirtAddr, PageTableEntry)] = []
+        pageTable.forEachSwapEntry(in: start..<end) { address, pte in
+            if pte.swapEntry?.isWritableMigration == true { migrating.append((address, pte)) }
+        }
+        for (address, pte) in migrating {
+            guard let entry = pte.swapEntry else { continue }
+            pageTableLock.lock()
+            defer { pageTableLock.unlock() }
+            do {
+                try pageTable.replaceEntry(address, expecting: pte,
+                                           with: SwapEntry.migration(frame: entry.migrationFrame, writable: false).pageTableEntry)
+            } catch {
+                // The migration ended meanwhile (it does not take mmap_lock):
+                // the new PTE is read-only or goes through the loop above next time.
+                continue
+            }
+        }
         // One flush (one shootdown on SMP) for the whole range.
         if !leaves.isEmpty { flush(start, end) }
     }

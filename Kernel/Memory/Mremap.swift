@@ -95,6 +95,7 @@ extension MM {
                 Panic.now("mremap: the page table lost a leaf it had just listed: \(error)")
             }
         }
+        moveSwapEntries(from: old, length: moved, to: target)
         // One flush (one shootdown on SMP) for every page moved.
         if !leaves.isEmpty { flush(old, old + moved) }
         do { _ = try vmas.unmapRange(old, old + oldLength) } catch { throw error.errno }
@@ -102,5 +103,28 @@ extension MM {
         // A locked mapping's new pages come in now. Linux: mremap()'s mm_populate()
         if newLength > moved && piece.flags.populatesWhenLocked { populate(target + moved, target + newLength) }
         return target
+    }
+
+    /// The swap and migration entries of [old, old+length) move to `target`
+    /// too: the pages they stand for belong to the new place. One that finds
+    /// no page table at the target stays behind and is freed with the old
+    /// range (the page is lost, as any page would be without memory).
+    /// Linux: move_ptes(), which moves every non-none entry alike
+    private func moveSwapEntries(from old: VirtAddr, length: UInt64, to target: VirtAddr) {
+        var entries: [(VirtAddr, PageTableEntry)] = []
+        pageTable.forEachSwapEntry(in: old..<(old + length)) { entries.append(($0, $1)) }
+        var frames = KernelFrameAllocator()
+        for (address, pte) in entries {
+            do {
+                try pageTable.replaceEntry(address, expecting: pte, with: .none)
+                do {
+                    try pageTable.installSwapEntry(target + (address - old), pte, allocator: &frames)
+                } catch {
+                    try pageTable.replaceEntry(address, expecting: .none, with: pte)
+                }
+            } catch {
+                Panic.now("mremap: the swap entry at \(Fmt.hex(address.value)) just listed is gone: \(error)")
+            }
+        }
     }
 }

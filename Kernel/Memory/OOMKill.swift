@@ -135,7 +135,7 @@ enum OOMKiller {
     }
 
     private static func usage(_ mm: MM) -> OOMScore.Usage {
-        OOMScore.Usage(residentPages: mm.rssPages, swapEntries: 0, pageTablePages: tablePages(mm))
+        OOMScore.Usage(residentPages: mm.rssPages, swapEntries: mm.swapEntries, pageTablePages: tablePages(mm))
     }
 
     /// Linux: mm_pgtables_bytes(mm) / PAGE_SIZE
@@ -144,7 +144,7 @@ enum OOMKiller {
     }
 
     /// The memory badness is measured against. Linux: totalram_pages() + total_swap_pages
-    static var totalPages: Int { PageAllocator.managedPages }
+    static var totalPages: Int { PageAllocator.managedPages + Swap.totals.total }
 
     /// A process's oom_score_adj (kept by its group leader). Linux: signal->oom_score_adj
     static func scoreAdj(_ task: Task) -> Int {
@@ -188,7 +188,7 @@ enum OOMKiller {
     private static func row(_ leader: Task, _ mm: MM) -> OOMScore.TaskRow {
         let (totalVM, tables) = mm.mmapLock.withRead { (Int(mm.vmas.totalVM), tablePages(mm)) }
         return OOMScore.TaskRow(pid: leader.pid, uid: 0, tgid: leader.tgid, totalVMPages: totalVM, rss: mm.rss,
-                                pageTableBytes: tables * Int(pageSize), swapEntries: 0, adj: scoreAdj(leader),
+                                pageTableBytes: tables * Int(pageSize), swapEntries: mm.swapEntries, adj: scoreAdj(leader),
                                 name: leader.commName)
     }
 

@@ -168,6 +168,15 @@ extension MM {
             action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
                                           pte: seen.state, layout: layout)
         }
+        // A write to a read-only page of the swap cache that no PTE needs any
+        // more as a slot: out of the cache, and the write may reuse the page.
+        // Linux: wp_can_reuse_anon_folio() → folio_free_swap()
+        if case .copyOnWrite = action, let entry = seen.entry,
+           PageAllocator.page(entry.frame).pointee.flags.contains(.swapCache), Swap.freeIfUnused(entry.frame) {
+            seen = pteState(at: page)
+            action = FaultAction.classify(address: address, access: access, vma: lookup.vma, prev: lookup.prev,
+                                          pte: seen.state, layout: layout)
+        }
         if how != .stackGrowth { how = FaultHow(action) }     // a fault that grew the stack says so
         guard let vma = lookup.vma else { return .segv(.noVMA) }
         switch action {
@@ -193,6 +202,11 @@ extension MM {
             VMStat.count(.cowFaults)
             guard let entry = seen.entry else { return .resolved }      // (classified present: never nil)
             return copyOnWrite(page, vma: vma, seen: entry)
+        case .swapIn(let entry):
+            guard let pte = seen.entry else { return .resolved }        // (classified swapped: never nil)
+            return swapIn(page, vma: vma, entry: entry, seen: pte, how: &how)
+        case .migrationWait:
+            return waitForMigration()
         case .reuseOnWrite:
             VMStat.count(.cowReuses)
             guard let entry = seen.entry else { return .resolved }

@@ -79,6 +79,13 @@ enum VMEvent: Int, CaseIterable {
     case workingsetRefaultAnon
     /// The same for file pages read again after eviction. Linux: workingset_refault_file
     case workingsetRefaultFile
+
+    // Swap (Kernel/Memory/Swap*.swift).
+
+    /// Pages read from swap. Linux: pswpin
+    case swapIns
+    /// Pages written to swap. Linux: pswpout
+    case swapOuts
 }
 
 /// How many pages are in some state now: counts that go up and down, unlike
@@ -94,6 +101,8 @@ enum VMItem: Int, CaseIterable {
     case shmem
     /// Anonymous pages of processes. Linux: NR_ANON_MAPPED
     case anonPages
+    /// Pages in the swap cache. Linux: NR_SWAPCACHE (nr_swapcached)
+    case swapCached
 }
 
 enum VMStat {

@@ -83,14 +83,27 @@ extension PageTable {
         in range: Range<VirtAddr>, _ body: (PageTableLeaf) throws(E) -> Void
     ) throws(E) {
         guard !range.isEmpty else { return }
-        try visit(root, at: .pml4, base: 0, first: range.lowerBound.value, last: range.upperBound.value - 1, body)
+        try visit(root, at: .pml4, base: 0, first: range.lowerBound.value, last: range.upperBound.value - 1,
+                  body, { _, _ throws(E) in })
+    }
+
+    /// Calls `body` with the address and entry of every swap or migration PTE
+    /// (`PageTableEntry.isSwapEntry`) in `range`, in ascending address order:
+    /// the pages `forEachLeaf` does not see because they are not in memory.
+    /// Linux: walk_page_range() with a pte_entry callback testing is_swap_pte()
+    public func forEachSwapEntry<E: Error>(
+        in range: Range<VirtAddr>, _ body: (VirtAddr, PageTableEntry) throws(E) -> Void
+    ) throws(E) {
+        guard !range.isEmpty else { return }
+        try visit(root, at: .pml4, base: 0, first: range.lowerBound.value, last: range.upperBound.value - 1,
+                  { _ throws(E) in }, body)
     }
 
     /// Visits the entries of `table` (a table at `level` whose first entry maps `base`) that
     /// overlap [first, last].
     private func visit<E: Error>(
         _ table: PhysAddr, at level: PageTableLevel, base: UInt64, first: UInt64, last: UInt64,
-        _ body: (PageTableLeaf) throws(E) -> Void
+        _ body: (PageTableLeaf) throws(E) -> Void, _ swapEntry: (VirtAddr, PageTableEntry) throws(E) -> Void
     ) throws(E) {
         // A range starting inside this table starts at its entry (the index
         // bits of `first`), not at entry 0: a walk of one page looks at one
@@ -106,7 +119,9 @@ extension PageTable {
             if let size = entry.pageSize(at: level) {
                 try body(PageTableLeaf(virt: VirtAddr(start), entry: entry, size: size))
             } else if let next = entry.nextTable(at: level) {
-                try visit(next, at: level.child, base: start, first: first, last: last, body)
+                try visit(next, at: level.child, base: start, first: first, last: last, body, swapEntry)
+            } else if level == .pt && entry.isSwapEntry {
+                try swapEntry(VirtAddr(start), entry)
             }
         }
     }
@@ -132,11 +147,23 @@ extension PageTable {
     ) throws(PageTableError) {
         guard virt.isCanonical else { throw .nonCanonical }
         guard virt.value % size.bytes == 0, phys.value % size.bytes == 0 else { throw .misaligned }
-        let tableFlags: PTEFlags = flags.contains(.user) ? .userTable : .kernelTable
+        // Bit 7 means PAT in a PT entry, so `.huge` is set exactly when the size calls for it.
+        var leafFlags = PageTableEntry.leafFlags(flags).subtracting(.huge)
+        if size != .size4K { leafFlags.insert(.huge) }
+        try install(PageTableEntry(frame: phys, flags: leafFlags), at: virt, level: size.level,
+                    tableFlags: flags.contains(.user) ? .userTable : .kernelTable, allocator: &allocator)
+    }
+
+    /// Writes `leaf` into the empty slot for `virt` at `leafLevel`, creating the
+    /// tables above it (see `map`).
+    private func install<A: FrameAllocator>(
+        _ leaf: PageTableEntry, at virt: VirtAddr, level leafLevel: PageTableLevel, tableFlags: PTEFlags,
+        allocator: inout A
+    ) throws(PageTableError) {
         var table = root
         var level = PageTableLevel.pml4
         var firstCreated: (slot: PhysAddr, level: PageTableLevel)?
-        while level != size.level {
+        while level != leafLevel {
             let slot = entryAddress(in: table, at: level, for: virt)
             var entry = read(slot)
             if entry.isNone {
@@ -170,10 +197,20 @@ extension PageTable {
                   releaseTableIfEmpty(under: slot, tableLevel: level.child, allocator: &allocator)
             else { throw .alreadyMapped }
         }
-        // Bit 7 means PAT in a PT entry, so `.huge` is set exactly when the size calls for it.
-        var leafFlags = PageTableEntry.leafFlags(flags).subtracting(.huge)
-        if size != .size4K { leafFlags.insert(.huge) }
-        write(slot, PageTableEntry(frame: phys, flags: leafFlags))
+        write(slot, leaf)
+    }
+
+    /// Puts the swap or migration entry `entry` (its PTE form) into the empty
+    /// 4 KiB slot for the user page `virt`, creating tables as `map` does:
+    /// mremap moving a page that is not in memory. Linux: move_ptes() (set_pte_at
+    /// of a swap pte)
+    public func installSwapEntry<A: FrameAllocator>(
+        _ virt: VirtAddr, _ entry: PageTableEntry, allocator: inout A
+    ) throws(PageTableError) {
+        precondition(entry.isSwapEntry, "not a swap or migration PTE")
+        guard virt.isCanonical else { throw .nonCanonical }
+        guard virt.isPageAligned else { throw .misaligned }
+        try install(entry, at: virt, level: .pt, tableFlags: .userTable, allocator: &allocator)
     }
 
     /// Maps `length` bytes at `virt` to the same length at `phys`, each step with the largest
@@ -324,6 +361,52 @@ extension PageTable {
     }
 }
 
+// MARK: - one PTE of any kind
+//
+// Reading and swapping a 4 KiB entry whatever it holds (present, PROT_NONE, a
+// swap or migration entry, nothing): the fault paths that bring a page back
+// for a swap entry, and the migration that puts the moved page in place of
+// its migration entries.
+
+extension PageTable {
+    /// The 4 KiB entry for `virt` as it stands (possibly none), or nil when no
+    /// page table covers it (or a huge page does). Linux: pte_offset_map() + ptep_get()
+    public func entry(at virt: VirtAddr) -> PageTableEntry? {
+        ptSlot(virt).map(read)
+    }
+
+    /// Replaces the 4 KiB entry for `virt` with `new` if it still holds exactly
+    /// `old` (else `.changed`, and nothing is written; `.notMapped` without a
+    /// page table there). `old` is not present (a swap or migration entry, or
+    /// none): the MMU never writes such an entry, so a read and a write under
+    /// the caller's lock (which orders every change to the entry) suffice; a
+    /// present one goes through `replaceLeaf`. Linux: the pte_same() re-check +
+    /// set_pte_at() of do_swap_page() and remove_migration_pte()
+    public func replaceEntry(_ virt: VirtAddr, expecting old: PageTableEntry,
+                             with new: PageTableEntry) throws(PageTableError) {
+        precondition(!old.isPresent, "replaceEntry is for entries the MMU does not write")
+        guard virt.isCanonical else { throw .nonCanonical }
+        guard virt.isPageAligned else { throw .misaligned }
+        guard let slot = ptSlot(virt) else { throw .notMapped }
+        guard read(slot) == old else { throw .changed }
+        write(slot, new)
+    }
+
+    /// The address of the PT entry for `virt`; nil when a level above has no
+    /// table (or maps a huge page).
+    private func ptSlot(_ virt: VirtAddr) -> PhysAddr? {
+        guard virt.isCanonical else { return nil }
+        var table = root
+        var level = PageTableLevel.pml4
+        while level != .pt {
+            guard let next = read(entryAddress(in: table, at: level, for: virt)).nextTable(at: level) else { return nil }
+            table = next
+            level = level.child
+        }
+        return entryAddress(in: table, at: .pt, for: virt)
+    }
+}
+
 extension PageTable {
     /// Points the 4 KiB leaf at `virt` at another frame, with `flags` (ownership
     /// kept as in `protect`), in one walk: the entry is cleared, `flushStale` runs
@@ -408,21 +491,26 @@ extension PageTable {
 
     /// Copies the user leaves of `range` into `child`, creating the child's tables
     /// as needed (with the parent's intermediate flags). `decide` sees each present
-    /// leaf once. On `.outOfMemory` the child holds a partial copy, which its owner
-    /// tears down. Only the user half (below the kernel slots) may be copied.
+    /// leaf once, `decideSwap` each swap or migration entry (with its address):
+    /// the swap slot gains a reference, a migration entry may turn read-only
+    /// (Linux: copy_nonpresent_pte()). On `.outOfMemory` the child holds a
+    /// partial copy, which its owner tears down. Only the user half (below the
+    /// kernel slots) may be copied.
     public func copyLeaves<A: FrameAllocator>(
         _ range: Range<VirtAddr>, into child: PageTable, allocator: inout A,
+        decideSwap: (VirtAddr, PageTableEntry) -> LeafCopy = { _, _ in (nil, nil) },
         _ decide: (PageTableLeaf) -> LeafCopy
     ) throws(PageTableError) {
         guard !range.isEmpty else { return }
         precondition(range.upperBound.value <= KernelLayout.taskSize, "copyLeaves is for user space")
         try copyTable(root, into: child.root, child: child, at: .pml4, base: 0,
-                      first: range.lowerBound.value, last: range.upperBound.value - 1, &allocator, decide)
+                      first: range.lowerBound.value, last: range.upperBound.value - 1, &allocator, decide, decideSwap)
     }
 
     private func copyTable<A: FrameAllocator>(
         _ table: PhysAddr, into childTable: PhysAddr, child: PageTable, at level: PageTableLevel, base: UInt64,
-        first: UInt64, last: UInt64, _ allocator: inout A, _ decide: (PageTableLeaf) -> LeafCopy
+        first: UInt64, last: UInt64, _ allocator: inout A, _ decide: (PageTableLeaf) -> LeafCopy,
+        _ decideSwap: (VirtAddr, PageTableEntry) -> LeafCopy
     ) throws(PageTableError) {
         guard let slots = userSlots(at: level, base: base, first: first, last: last) else { return }
         for index in slots {
@@ -442,7 +530,11 @@ extension PageTable {
                     childNext = frame
                 }
                 try copyTable(next, into: childNext!, child: child, at: level.child, base: start,
-                              first: first, last: last, &allocator, decide)
+                              first: first, last: last, &allocator, decide, decideSwap)
+            } else if level == .pt && entry.isSwapEntry {
+                let (childEntry, parentEntry) = decideSwap(VirtAddr(start), entry)
+                if let childEntry { child.write(childSlot, childEntry) }
+                if let parentEntry { write(slot, parentEntry) }
             }
         }
     }
@@ -458,7 +550,8 @@ extension PageTable {
     }
 
     /// Clears every present leaf of the user range `range`, handing each old leaf to
-    /// `body` (to drop its frame), and frees every table that lies entirely inside
+    /// `body` (to drop its frame), and every swap or migration entry to `swapEntry`
+    /// (to give its slot back: Linux: zap_nonpresent_ptes()), and frees every table that lies entirely inside
     /// `tables` (which contains `range`): the caller passes the span between the
     /// neighbouring mappings, where no leaf may stay, so a table there is garbage
     /// once `range` is cleared. Tables reaching outside it stay; nothing is scanned
@@ -467,31 +560,35 @@ extension PageTable {
     /// for reading, while other threads' faults walk the tables.
     /// Linux: unmap_page_range() + free_pgtables(floor, ceiling)
     public func zap<A: FrameAllocator>(_ range: Range<VirtAddr>, freeingTablesIn tables: Range<VirtAddr>?,
-                                       allocator: inout A, _ body: (PageTableLeaf) -> Void) {
+                                       allocator: inout A, swapEntry: (VirtAddr, PageTableEntry) -> Void = { _, _ in },
+                                       _ body: (PageTableLeaf) -> Void) {
         guard !range.isEmpty else { return }
         precondition(range.upperBound.value <= KernelLayout.taskSize, "zap is for user space")
         guard let tables else {
             // An empty table span (first above last): no table lies inside it.
             zapTable(root, at: .pml4, base: 0, first: range.lowerBound.value, last: range.upperBound.value - 1,
-                     tablesFirst: .max, tablesLast: 0, &allocator, body)
+                     tablesFirst: .max, tablesLast: 0, &allocator, body, swapEntry)
             return
         }
         precondition(tables.upperBound.value <= KernelLayout.taskSize, "zap is for user space")
         precondition(tables.lowerBound <= range.lowerBound && range.upperBound <= tables.upperBound,
                      "the table span must contain the zapped range")
         zapTable(root, at: .pml4, base: 0, first: range.lowerBound.value, last: range.upperBound.value - 1,
-                 tablesFirst: tables.lowerBound.value, tablesLast: tables.upperBound.value - 1, &allocator, body)
+                 tablesFirst: tables.lowerBound.value, tablesLast: tables.upperBound.value - 1, &allocator,
+                 body, swapEntry)
     }
 
     /// `zap` freeing only the tables entirely inside `range` itself.
     public func zap<A: FrameAllocator>(_ range: Range<VirtAddr>, allocator: inout A,
+                                       swapEntry: (VirtAddr, PageTableEntry) -> Void = { _, _ in },
                                        _ body: (PageTableLeaf) -> Void) {
-        zap(range, freeingTablesIn: range, allocator: &allocator, body)
+        zap(range, freeingTablesIn: range, allocator: &allocator, swapEntry: swapEntry, body)
     }
 
     private func zapTable<A: FrameAllocator>(
         _ table: PhysAddr, at level: PageTableLevel, base: UInt64, first: UInt64, last: UInt64,
-        tablesFirst: UInt64, tablesLast: UInt64, _ allocator: inout A, _ body: (PageTableLeaf) -> Void
+        tablesFirst: UInt64, tablesLast: UInt64, _ allocator: inout A, _ body: (PageTableLeaf) -> Void,
+        _ swapEntry: (VirtAddr, PageTableEntry) -> Void
     ) {
         guard let slots = userSlots(at: level, base: base, first: first, last: last) else { return }
         for index in slots {
@@ -508,13 +605,16 @@ extension PageTable {
                 if start >= tablesFirst && end <= tablesLast {
                     // Entirely inside the table span: clear all of it and free it.
                     zapTable(next, at: level.child, base: start, first: start, last: end,
-                             tablesFirst: tablesFirst, tablesLast: tablesLast, &allocator, body)
+                             tablesFirst: tablesFirst, tablesLast: tablesLast, &allocator, body, swapEntry)
                     write(slot, .none)
                     allocator.freeFrame(next)
                 } else {
                     zapTable(next, at: level.child, base: start, first: max(first, start), last: min(last, end),
-                             tablesFirst: tablesFirst, tablesLast: tablesLast, &allocator, body)
+                             tablesFirst: tablesFirst, tablesLast: tablesLast, &allocator, body, swapEntry)
                 }
+            } else if level == .pt && entry.isSwapEntry {
+                write(slot, .none)
+                swapEntry(VirtAddr(start), entry)
             }
         }
     }

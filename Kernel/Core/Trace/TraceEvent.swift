@@ -202,6 +202,10 @@ public enum FaultHow: UInt32, CaseIterable, Sendable {
     case pageCache
     /// A file page wholly past the end of the file.
     case sigbus
+    /// A page brought back from swap (swapCache: found in the swap cache, not read).
+    case swapIn, swapCache
+    /// A page being migrated: waited for.
+    case migrationWait
 
     public var name: String {
         switch self {
@@ -216,6 +220,9 @@ public enum FaultHow: UInt32, CaseIterable, Sendable {
         case .sigsegv: "sigsegv"
         case .pageCache: "page_cache"
         case .sigbus: "sigbus"
+        case .swapIn: "swap_in"
+        case .swapCache: "swap_cache"
+        case .migrationWait: "migration_wait"
         }
     }
 }
@@ -233,6 +240,8 @@ extension FaultHow {
         case .growStack: self = .stackGrowth
         case .spurious: self = .spurious
         case .segv: self = .sigsegv
+        case .swapIn: self = .swapIn
+        case .migrationWait: self = .migrationWait
         }
     }
 }

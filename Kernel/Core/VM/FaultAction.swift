@@ -29,6 +29,12 @@ public enum FaultAction: Equatable, Sendable {
     /// Access in the gap just below a stack: move its start down to `newStart`
     /// (VMATree.expandDownwards) and classify the fault again. Linux: expand_stack()
     case growStack(newStart: VirtAddr)
+    /// The page is in a swap slot: find it in the swap cache or read it (with
+    /// its neighbours), then map it. Linux: do_swap_page()
+    case swapIn(SwapEntry)
+    /// The page is being migrated: wait for the move to end and let the access
+    /// run again, to find the new frame. Linux: do_swap_page() → migration_entry_wait()
+    case migrationWait
     /// The PTE already allows the access (another thread got there first): nothing to
     /// do but return. Linux: handle_pte_fault()'s spurious-fault path
     case spurious

@@ -2,7 +2,8 @@
 // region lookup, the access and the current PTE, say which fault path applies.
 // The order of the checks is Linux's: find the region (growing the stack if the
 // address is just below one), check the access against its flags, then pick the
-// path from the PTE: absent (anonymous or file fault) or present (write-protect).
+// path from the PTE: absent (anonymous or file fault), swapped out (swap-in),
+// being migrated (wait) or present (write-protect).
 
 extension FaultAction {
     /// Classifies a fault at `address`. `vma` and `prev` are what
@@ -24,6 +25,12 @@ extension FaultAction {
         switch pte {
         case .notPresent:
             return absentPage(address: address, write: access.kind == .write, vma: vma)
+        case .swapped(let entry):
+            // Whatever the access, the page comes back first; a write to a page
+            // others still share is then a second, write-protect fault.
+            return .swapIn(entry)
+        case .migrating:
+            return .migrationWait
         case let .present(writable, frame):
             guard access.kind == .write && !writable else { return .spurious }
             return writeProtected(frame: frame, shared: vma.flags.contains(.shared))

@@ -7,6 +7,18 @@ public enum PTEState: Equatable, Sendable {
     case notPresent
     /// A frame is mapped; `writable` is the PTE's R/W bit. Linux: pte_present(), pte_write()
     case present(writable: Bool, frame: MappedFrame)
+    /// The page is in a swap slot (a swap PTE). Linux: is_swap_pte() && !non_swap_entry()
+    case swapped(SwapEntry)
+    /// The page is being moved to another frame (a migration PTE). Linux: is_migration_entry()
+    case migrating
+
+    /// What a PTE that maps no frame says: nothing, a swap slot or a migration.
+    /// nil for a PTE that maps a frame (present or PROT_NONE).
+    public init?(nonPresent entry: PageTableEntry) {
+        if entry.isNone { self = .notPresent; return }
+        guard let swap = entry.swapEntry else { return nil }
+        self = swap.isMigration ? .migrating : .swapped(swap)
+    }
 }
 
 /// The kind of frame a present PTE maps.

@@ -64,6 +64,10 @@ public struct VMFlags: OptionSet, Hashable, Sendable {
     /// Some access is allowed: not a PROT_NONE region. Linux: vma_is_accessible()
     @inlinable public var isAccessible: Bool { !isDisjoint(with: .access) }
 
+    /// A private mapping that may be written: its pages are copied on write,
+    /// so fork leaves them read-only on both sides. Linux: is_cow_mapping()
+    @inlinable public var isCopyOnWrite: Bool { intersection([.shared, .mayWrite]) == .mayWrite }
+
     /// Every access bit that is set has its MAY bit set too. Linux: the EACCES check in
     /// do_mprotect_pkey(), `(newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS`
     @inlinable public var accessIsPermitted: Bool {

@@ -1,0 +1,217 @@
+// Faults on pages that are not in memory: a swap PTE (the page is in a swap
+// slot) or a migration PTE (the page is being moved to another frame).
+//
+//   MM.swapIn            the swap cache's page, or the slot read from the disk
+//                        with its neighbours (read-ahead), mapped in place of
+//                        the swap PTE; the PTE's reference to the slot goes.
+//                        Linux: do_swap_page()
+//   Swap.readAround      the aligned cluster of 2^pageCluster slots around the
+//                        one faulted on, read into the swap cache.
+//                        Linux: swap_cluster_readahead() (page-cluster = 3)
+//   MM.waitForMigration  sleep a tick and let the access run again.
+//                        Linux: migration_entry_wait()
+//
+// A page that was the slot's last user and that nobody else holds is
+// exclusive: it leaves the swap cache, its slot is freed, and it is mapped
+// writable if the VMA allows (its contents now live only in memory).
+// Otherwise it is mapped read-only and stays in the cache for the other PTEs
+// naming the slot; a later write copies it or, once nothing else uses the
+// slot, takes it out of the cache and reuses it (`Swap.freeIfUnused`).
+//
+// Reading a slot claims it first (the slot map's cache bit) and puts the
+// page in the cache only once it holds the slot's contents: a second fault on
+// the same slot meanwhile finds the claim, waits a tick and runs again.
+
+extension MM {
+    /// Linux: do_swap_page()
+    func swapIn(_ page: VirtAddr, vma: VMA, entry: SwapEntry, seen: PageTableEntry,
+                how: inout FaultHow) -> FaultOutcome {
+        let frame: PhysAddr
+        if let cached = SwapCache.lookup(entry) {
+            frame = cached
+            how = .swapCache
+        } else {
+            switch Swap.readAround(entry) {
+            case .read(let read):
+                frame = read
+                VMStat.count(.majorFaults)
+            case .busy:
+                waitATick()                 // another fault is reading the slot
+                return .resolved
+            case .freed:
+                return .resolved            // the PTE changed meanwhile (swapoff, munmap)
+            case .noMemory:
+                return .outOfMemory
+            case .ioError:
+                return .sigbus              // Linux: VM_FAULT_SIGBUS for a page that did not read
+            }
+        }
+        // `frame` is in the swap cache (or was, before a swapoff took it out)
+        // and holds a reference for this fault, which becomes the PTE's.
+        pageTableLock.lock()
+        guard pageTable.entry(at: page) == seen else {
+            pageTableLock.unlock()
+            MapCount.put(frame)
+            return .resolved                // another thread mapped it, or the VMA went
+        }
+        let exclusive = Swap.releaseSlot(for: frame, entry: entry)
+        // TODO(rmap): the anon_vma and index of a page new to the reverse map
+        PageAllocator.mark(frame, anonymousPageFlags)
+        let flags = Self.pteFlags(for: vma.flags, writable: exclusive)
+        let mapped = PageTableEntry(frame: frame, flags: exclusive && flags.contains(.writable) ? flags.union(.dirty) : flags)
+        do {
+            try pageTable.replaceEntry(page, expecting: seen, with: mapped)
+        } catch {
+            Panic.now("do_swap_page: the swap PTE at \(Fmt.hex(page.value)) changed under the page-table lock")
+        }
+        rss.anon += 1                   // Linux: inc_mm_counter(vma->vm_mm, MM_ANONPAGES)
+        swapEntries -= 1
+        pageTableLock.unlock()
+        return .resolved
+    }
+
+    /// A migration PTE: the page is being copied to a new frame, after which
+    /// the migration puts the new frame in this PTE. Sleep one tick and let
+    /// the access fault again. Linux: migration_entry_wait()
+    func waitForMigration() -> FaultOutcome {
+        waitATick()
+        return .resolved
+    }
+
+    /// Sleeps one clock tick (holding mmap_lock for reading, as Linux's
+    /// waits on a folio lock do).
+    private func waitATick() {
+        let deadline = Clock.monotonicNanoseconds + 1_000_000_000 / UInt64(HZ)
+        while !Scheduler.sleep(until: deadline, unless: { Clock.monotonicNanoseconds >= deadline }) {}
+    }
+}
+
+extension Swap {
+    /// Slots read around the one faulted on: 2^pageCluster. Linux:
+    /// /proc/sys/vm/page-cluster (default 3)
+    static let pageCluster = 3
+
+    /// How reading a slot for a fault went.
+    enum ReadOutcome {
+        /// The page, in the swap cache, with a reference for the caller.
+        case read(PhysAddr)
+        /// Another fault is reading the slot now.
+        case busy
+        /// The slot is free: the swap PTE that named it is gone.
+        case freed
+        case noMemory
+        case ioError
+    }
+
+    /// Reads `entry`'s slot into the swap cache, and the other slots of its
+    /// aligned cluster of 2^pageCluster that are in use and not cached yet
+    /// (best effort: a neighbour that cannot be had is skipped).
+    /// Linux: swap_cluster_readahead() → __read_swap_cache_async()
+    static func readAround(_ entry: SwapEntry) -> ReadOutcome {
+        let outcome = readIntoCache(entry, forFault: true)
+        guard case .read = outcome else { return outcome }
+        let window = UInt64(1) << UInt64(pageCluster)
+        let first = entry.offset & ~(window - 1)
+        for offset in first..<first + window where offset != entry.offset {
+            // Stops at the first failure: no memory or a bad disk will not be
+            // better for the next slot.
+            switch readIntoCache(SwapEntry(type: entry.type, offset: offset), forFault: false) {
+            case .read, .busy, .freed: continue
+            case .noMemory, .ioError: return outcome
+            }
+        }
+        return outcome
+    }
+
+    /// Reads one slot into a new swap-cache page. For the fault's own slot
+    /// (`forFault`) a page already cached is returned with a reference; a
+    /// neighbour already cached, or with no PTE naming it, is left alone
+    /// (`.freed`). Linux: __read_swap_cache_async() + swap_read_folio()
+    private static func readIntoCache(_ entry: SwapEntry, forFault: Bool) -> ReadOutcome {
+        lock.lock()
+        guard let area = area(entry.type), entry.offset < UInt64(area.map.slots),
+              area.map.count(entry.offset) > 0 else {
+            lock.unlock()
+            return .freed
+        }
+        if let cached = area.cachedFrame(entry.offset) {
+            let got = forFault && MapCount.tryGet(cached)
+            lock.unlock()
+            return got ? .read(cached) : forFault ? .busy : .freed
+        }
+        guard area.map.claimCache(entry.offset) else {
+            lock.unlock()
+            return .busy
+        }
+        let device = area.device, sector = area.sector(of: entry.offset)
+        lock.unlock()
+        guard let frame = PageAllocator.allocate() else {
+            unclaim(entry)
+            return .noMemory
+        }
+        // Fresh: nobody sees it until it is in the cache.
+        MapCount.initialize(frame, to: forFault ? 1 : 0)
+        PageAllocator.mark(frame, [.swapBacked])
+        do throws(Errno) {
+            try device.read(sector: sector, into: UnsafeMutableRawBufferPointer(
+                start: DirectMap.pointer(frame, as: UInt8.self), count: Int(pageSize)))
+        } catch {
+            Log.error("Read-error on swap-device (\(area.deviceNumber.major):\(area.deviceNumber.minor):\(sector))")
+            unclaim(entry)
+            PageAllocator.free(frame)
+            return .ioError
+        }
+        VMStat.count(.swapIns)
+        lock.lock()
+        SwapCache.insertLocked(frame, area: area, offset: entry.offset)
+        lock.unlock()
+        // TODO(lru): on the anon LRU list, so reclaim can take a read-ahead page back
+        return .read(frame)
+    }
+
+    /// Gives up a claim on a slot whose page could not be read.
+    private static func unclaim(_ entry: SwapEntry) {
+        lock.lock()
+        if let area = area(entry.type) { area.map.dropCache(entry.offset) }
+        lock.unlock()
+    }
+
+    /// The fault mapping `frame` (a swap-cache page it holds) in place of a
+    /// PTE naming `entry`: the PTE's reference to the slot goes. If that was
+    /// the slot's last user and the fault holds the only other reference
+    /// besides the cache's, the page leaves the cache (freeing the slot) and
+    /// true says it is exclusive to the PTE. Linux: do_swap_page()'s
+    /// swap_free() + should_try_to_free_swap() / folio_free_swap()
+    static func releaseSlot(for frame: PhysAddr, entry: SwapEntry) -> Bool {
+        lock.lock()
+        guard let area = area(entry.type) else { Panic.now("do_swap_page: \(entry) of an area that is gone") }
+        area.map.put(entry.offset)
+        var tookOut = false
+        if area.map.count(entry.offset) == 0, area.cachedFrame(entry.offset) == frame, MapCount.count(frame) == 2 {
+            SwapCache.deleteLocked(frame, area: area, offset: entry.offset)
+            tookOut = true
+        }
+        // (A page swapoff took out of the cache meanwhile is exclusive if the
+        // fault's reference is its only one.)
+        let exclusive = tookOut || (SwapCache.slot(of: frame) == nil && MapCount.count(frame) == 1)
+        lock.unlock()
+        if tookOut { MapCount.put(frame) }              // the cache's: the fault's is left
+        return exclusive
+    }
+
+    /// A write fault on a read-only swap-cache page: if no PTE names its slot
+    /// any more, the page leaves the cache (its slot freed) so the write can
+    /// reuse it instead of copying. True if it did. Linux: folio_free_swap()
+    /// in wp_can_reuse_anon_folio()
+    static func freeIfUnused(_ frame: PhysAddr) -> Bool {
+        lock.lock()
+        guard let (area, offset) = SwapCache.slot(of: frame), area.map.count(offset) == 0 else {
+            lock.unlock()
+            return false
+        }
+        SwapCache.deleteLocked(frame, area: area, offset: offset)
+        lock.unlock()
+        MapCount.put(frame)                             // never the last: a PTE maps it
+        return true
+    }
+}
