@@ -50,6 +50,7 @@ private func startKernelOnKernelStack() {
     Swap.swaponAtBoot(Boot.commandLine.swapDevices)
     Writeback.start()
     Kswapd.start()
+    OOMReaper.start()
     InitProcess.start()
     LocalAPIC.startTimer()
     Scheduler.idleLoop()

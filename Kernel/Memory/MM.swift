@@ -31,7 +31,7 @@ final class MM {
     /// user memory or wait for memory. Linux: mmap_lock (mmap_sem before 5.8)
     let mmapLock = RWSemaphore(MM.mmapLockClass)
     static let mmapLockClass = LockClass("&mm->mmap_lock", sleeping: true)
-    /// Every PTE of this mm and `rssPages`: a fault holds it to fill or change
+    /// Every PTE of this mm and `rss`: a fault holds it to fill or change
     /// a PTE, re-checking what it saw locklessly before the slow part (see
     /// PageFault.swift).
     /// Taken inside mmapLock and before the page allocator's locks; a TLB
@@ -64,20 +64,29 @@ final class MM {
         exeFile?.inode.allowWrite()
         exeFile = file
     }
-    /// Pages with a PTE in this mm (the shared zero page excluded). Changed
-    /// under pageTableLock or with mmapLock held for writing; read racily by
-    /// /proc. Linux: rss_stat
-    var rssPages = 0
-    /// Swap PTEs in this mm: pages of it that are in a swap slot, not in
-    /// memory (a migration entry counts in `rssPages` instead, as the page it
-    /// stands for). Changed under pageTableLock or with mmapLock held for
-    /// writing; read racily by /proc and the OOM killer. Linux: MM_SWAPENTS
-    var swapEntries = 0
+    /// Pages with a PTE in this mm (the shared zero page excluded), by kind,
+    /// classified by the page descriptor as each PTE is made and removed.
+    /// Changed under pageTableLock or with mmapLock held for writing; read
+    /// racily by /proc and the OOM killer. Linux: rss_stat (MM_ANONPAGES,
+    /// MM_FILEPAGES, MM_SHMEMPAGES)
+    var rss = RSSStat()
+    /// Resident pages of every kind. Linux: get_mm_rss()
+    var rssPages: Int { rss.total }
+    /// The OOM reaper has taken this mm's private memory (or given up on it):
+    /// the OOM killer passes over its process from now on, even while a
+    /// thread of it is still on its way out. Set under mmapLock held for
+    /// reading by the reaper; read racily by the OOM killer. Linux: MMF_OOM_SKIP
+    var oomSkip = false
     /// The anon_vma this mm's new anonymous pages record (made at the first),
     /// and every anon_vma whose pages it may map: its own and, from fork, its
     /// ancestors'. `RMap.lock` held. Linux: vma->anon_vma, vma->anon_vma_chain
     var anonVMA: AnonVMA? = nil
     var anonChain: [AnonVMA] = []
+    /// Swap PTEs in this mm: pages of it that are in a swap slot, not in
+    /// memory (a migration entry counts in `rss` instead, as the page it
+    /// stands for). Changed under pageTableLock or with mmapLock held for
+    /// writing; read racily by /proc and the OOM killer. Linux: MM_SWAPENTS
+    var swapEntries = 0
     /// CPUs that have this mm loaded in CR3, which a TLB flush must reach. Set and
     /// cleared atomically (by the context switch on other CPUs too).
     /// Linux: mm_cpumask(), cpumask_set_cpu() / cpumask_clear_cpu()
@@ -192,7 +201,7 @@ final class MM {
         child.setExeFile(exeFile)
 
         var frames = KernelFrameAllocator()
-        var copied = 0                                  // a local: a class property costs an access check per page
+        var copied = RSSStat()                          // a local: a class property costs an access check per page
         var swapped = 0
         var region: VMA? = nil                          // consecutive pages share a VMA
         // A page not in memory: the child names the same swap slot (one more
@@ -208,7 +217,7 @@ final class MM {
                 swapped += 1
                 return (pte, nil)
             }
-            copied += 1
+            copied.add(RSSCounter(PageAllocator.page(entry.migrationFrame).pointee.flags), 1)
             guard entry.isWritableMigration && vma.flags.isCopyOnWrite else { return (pte, nil) }
             let readOnly = SwapEntry.migration(frame: entry.migrationFrame, writable: false).pageTableEntry
             return (readOnly, readOnly)
@@ -230,19 +239,19 @@ final class MM {
                 }
                 if leaf.entry.frame != ZeroPage.frame {
                     MapCount.add(leaf.entry.frame)
-                    copied += 1
+                    copied.add(RSSCounter(PageAllocator.page(leaf.entry.frame).pointee.flags), 1)
                 }
                 return (PageTableEntry(frame: leaf.entry.frame, flags: flags), parentEntry)
             }
         } catch {
             // Out of memory for a page table: the part copied so far goes again
             // (the caller puts the copy).
-            child.rssPages = copied
+            child.rss = copied
             child.swapEntries = swapped
             flush(VirtAddr(0), VirtAddr(layout.taskSize))
             throw DuplicateFailure(partial: child)
         }
-        child.rssPages = copied
+        child.rss = copied
         child.swapEntries = swapped
         flush(VirtAddr(0), VirtAddr(layout.taskSize))  // the parent's writable TLB entries must go
         return child
@@ -304,15 +313,19 @@ final class MM {
         try pageTable.map(address, to: frame, size: .size4K, flags: flags, allocator: &frames)
         if frame != ZeroPage.frame {
             if fresh { MapCount.initialize(frame, to: 1) } else { MapCount.add(frame) }
-            rssPages += 1
+            rss.add(RSSCounter(PageAllocator.page(frame).pointee.flags), 1)
         }
     }
 
     /// Unmaps every user page in [start, end), dropping each frame's mapping and
     /// freeing it with the last one, and frees the page tables no mapping needs
-    /// any more (`tableSpan`).
-    /// Linux: zap_page_range() + free_pgtables()
-    func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr) {
+    /// any more (`tableSpan`). `keepingTables` is for the OOM reaper, which
+    /// holds mmapLock only for reading: other threads of the mm may fault
+    /// meanwhile and walk the tables, so no table is freed and the PTEs are
+    /// cleared under pageTableLock. Linux: zap_page_range() + free_pgtables();
+    /// unmap_page_range() alone in __oom_reap_task_mm()
+    func releaseUserPages(_ start: VirtAddr, _ end: VirtAddr, keepingTables: Bool = false) {
+        precondition(keepingTables ? mmapLock.isLocked : mmapLock.isWriteLocked, "zap_page_range() without mmap_lock")
         // A frame's mapping is dropped at once; only frames whose last mapping this
         // was wait for the TLB flush before they are freed, like the emptied tables.
         // They wait in two fixed batches in one page (from the reserve if need be:
@@ -320,26 +333,32 @@ final class MM {
         // one on the stack if not even that page can be had.
         if let page = PageAllocator.allocate(flags: .memalloc) {
             zapGathering(start, end, UnsafeMutableBufferPointer(start: DirectMap.pointer(page, as: PhysAddr.self),
-                                                                count: Int(pageSize) / MemoryLayout<PhysAddr>.stride))
+                                                                count: Int(pageSize) / MemoryLayout<PhysAddr>.stride),
+                         keepingTables: keepingTables)
             PageAllocator.free(page)
         } else {
-            withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: 64) { zapGathering(start, end, $0) }
+            withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: 64) {
+                zapGathering(start, end, $0, keepingTables: keepingTables)
+            }
         }
     }
 
     /// The zap of releaseUserPages, with `buffer` split into the two batches.
-    private func zapGathering(_ start: VirtAddr, _ end: VirtAddr, _ buffer: UnsafeMutableBufferPointer<PhysAddr>) {
+    private func zapGathering(_ start: VirtAddr, _ end: VirtAddr, _ buffer: UnsafeMutableBufferPointer<PhysAddr>,
+                              keepingTables: Bool) {
         let half = buffer.count / 2
         var pages = MMUGather(mm: self, range: start..<end, batch: UnsafeMutableBufferPointer(rebasing: buffer[..<half]))
         var tables = MMUGather(mm: self, range: start..<end, batch: UnsafeMutableBufferPointer(rebasing: buffer[half...]))
         var removed = 0
+        if keepingTables { pageTableLock.lock() }
         // A swap entry gives its slot back (and the swap-cache page, if that
         // was its last user); a migration entry stood for a mapping of the
         // page being moved, which the migration holds. Linux: zap_nonpresent_ptes()
-        pageTable.zap(start..<end, freeingTablesIn: tableSpan(start, end), allocator: &tables, swapEntry: { _, pte in
+        pageTable.zap(start..<end, freeingTablesIn: keepingTables ? nil : tableSpan(start, end), allocator: &tables,
+                      swapEntry: { _, pte in
             guard let entry = pte.swapEntry else { return }
             if entry.isMigration {
-                rssPages -= 1
+                rss.add(RSSCounter(PageAllocator.page(entry.migrationFrame).pointee.flags), -1)
             } else {
                 swapEntries -= 1
                 Swap.free(entry)
@@ -348,6 +367,7 @@ final class MM {
             removed += 1
             if removeMapping(leaf.entry.frame) { pages.add(leaf.entry.frame) }
         }
+        if keepingTables { pageTableLock.unlock() }
         guard removed > 0 || pages.count > 0 || tables.count > 0 else { return }
         // Every CPU must forget the translations (and cached table entries)
         // before the frames and the emptied tables can be reused.
@@ -382,7 +402,7 @@ final class MM {
     /// frees it, possibly after a TLB flush). Linux: page_remove_rmap()
     private func removeMapping(_ frame: PhysAddr) -> Bool {
         guard frame != ZeroPage.frame else { return false }
-        rssPages -= 1
+        rss.add(RSSCounter(PageAllocator.page(frame).pointee.flags), -1)
         return MapCount.remove(frame)
     }
 

@@ -384,7 +384,7 @@ extension MM {
             Panic.now("wp_page_copy: the PTE at \(Fmt.hex(page.value)) is not a 4 KiB page: \(error)")
         }
         MapCount.initialize(frame, to: 1)       // the fresh copy: nobody else sees it yet
-        rssPages += 1
+        rss.anon += 1
         dropFrame(seen.frame)
         pageTableLock.unlock()
         return .resolved

@@ -69,7 +69,7 @@ extension MM {
         } catch {
             Panic.now("do_swap_page: the swap PTE at \(Fmt.hex(page.value)) changed under the page-table lock")
         }
-        rssPages += 1
+        rss.anon += 1                   // Linux: inc_mm_counter(vma->vm_mm, MM_ANONPAGES)
         swapEntries -= 1
         pageTableLock.unlock()
         return .resolved

@@ -81,6 +81,9 @@ enum VMEvent: Int, CaseIterable {
     case unevictableCulled
     /// Pages munlock moved back to the evictable lists. Linux: unevictable_pgs_rescued
     case unevictableRescued
+
+    // Swap (Kernel/Memory/Swap*.swift).
+
     /// Pages read from swap. Linux: pswpin
     case swapIns
     /// Pages written to swap. Linux: pswpout

@@ -296,7 +296,7 @@ enum Vmscan {
                     Swap.duplicate(SwapEntry(packed: page.private))
                     mm.swapEntries += 1
                 }
-                mm.rssPages -= 1
+                mm.rss.add(RSSCounter(page.flags), -1)
                 _ = MapCount.remove(frame)                 // never the last: the caller holds one
                 if old.flags.contains(.dirty) { dirtied = true }
                 flushes.add(mm)

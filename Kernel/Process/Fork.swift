@@ -98,6 +98,7 @@ enum Fork {
             child.threads = [child]
             child.pgid = leader.pgid                    // Linux: copy_process() attaches PIDTYPE_PGID/SID
             child.sid = leader.sid
+            child.oomScoreAdj = leader.oomScoreAdj      // Linux: copy_signal()
             let adopter = flags.contains(.parent) ? (leader.parent ?? leader) : leader
             child.parent = adopter
             adopter.children.append(child)

@@ -6,7 +6,7 @@
 //     `vforkParent` and its own reads of `mm`, `files`, `fs`;
 //   - `Task.tasklistLock` (ProcessTable.swift) protects the family: `parent`,
 //     `children`, `threads`, `groupLeader`, `groupExitStatus`, `exitStatus`,
-//     `hasExited`, `pgid`, `sid`, `didExec`, and the pid table;
+//     `hasExited`, `pgid`, `sid`, `didExec`, `oomScoreAdj`, and the pid table;
 //   - `signals.lock` (the thread group's siglock) protects the pending and
 //     blocked sets and `pendingSignalInfo` (Signals.swift);
 //   - `allocLock` lets another task read `mm`, `name`, `files` and
@@ -135,6 +135,12 @@ final class Task {
     /// Linux: task_pgrp(), task_session() (the PIDTYPE_PGID and PIDTYPE_SID links)
     var pgid: Int32 = 0
     var sid: Int32 = 0
+    /// How much likelier (up to 1000) or less likely (down to -1000: never)
+    /// the OOM killer is to choose this process, in thousandths of all memory
+    /// (/proc/<pid>/oom_score_adj). Kept by the group leader, so the threads
+    /// share it; fork copies it, execve keeps it. Protected by tasklistLock.
+    /// Linux: signal->oom_score_adj
+    var oomScoreAdj = 0
     /// The process ran execve: its parent may no longer move it to another
     /// process group (setpgid gives EACCES). Protected by tasklistLock.
     /// Linux: p->did_exec (now the in_execve / exec_id test in setpgid)

@@ -593,11 +593,22 @@ def check_survived(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+# Linux's __oom_kill_process() line: pid, name, total-vm, anon-rss, file-rss, shmem-rss, pgtables, oom_score_adj.
+OOM_KILL_LINE = (r"^Out of memory: Killed process (\d+) \((\S+)\) total-vm:(\d+)kB, anon-rss:(\d+)kB, "
+                 r"file-rss:(\d+)kB, shmem-rss:(\d+)kB, UID:0 pgtables:(\d+)kB oom_score_adj:(-?\d+)$")
+
+
+def oom_kills(out):
+    return [(int(pid), name, *map(int, rest)) for pid, name, *rest in re.findall(OOM_KILL_LINE, out, re.M)]
+
+
 def check_oom(rc, out):
     check_survived(rc, out)
-    kills = re.findall(r"^Out of memory: Killed process \d+ \(test_oom\) total-vm:\d+kB, anon-rss:\d+kB, "
-                       r"file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:\d+kB oom_score_adj:0$", out, re.M)
+    kills = [k for k in oom_kills(out) if k[1] == "test_oom" and k[7] == 0]
     expect(len(kills) >= 6, f"{len(kills)} OOM kill lines, expected one per hog (6)")
+    # The private hogs die holding anonymous memory, the MAP_SHARED one shmem (Linux: MM_SHMEMPAGES).
+    expect(any(k[3] >= 32 << 10 for k in kills), "no victim with more than 32 MiB anon-rss")
+    expect(any(k[5] >= 32 << 10 and k[3] < 1024 for k in kills), "no victim with its memory in shmem-rss")
 
 
 @boot_test(cmdline="init=/bin/test_oom", mem="128M", smp=1, timeout=150)
@@ -631,6 +642,45 @@ def compact_memory_brings_back_high_orders_64M(rc, out):
     expect(after > before, f"free pages in blocks of order >= 8: {before} before compaction, {after} after")
     m = find(r"^# compact_migrate_scanned \+(\d+), compact_isolated \+(\d+), pgmigrate_success \+(\d+)", out)
     expect(int(m.group(3)) >= 256, f"only {m.group(3)} pages migrated")
+
+def check_oom_report(out, killer, killer_adj, victim, victim_name, victim_adj, victim_min_kib):
+    """The report of one kill, each line in Linux's format: the faulting task's
+    "invoked oom-killer" line, the tasks dump (KERN_INFO: the boot has
+    loglevel=7) with a row for the victim, the kill line, and the reaper's line
+    if it reaped before the victim was gone."""
+    find(rf"^{killer} invoked oom-killer: gfp_mask=0x100cca\(GFP_HIGHUSER_MOVABLE\), order=0, "
+         rf"oom_score_adj={killer_adj}$", out)
+    find(r"^Tasks state \(memory values in pages\):\n\[  pid  \]   uid  tgid total_vm      rss pgtables_bytes "
+         r"swapents oom_score_adj name$", out)
+    find(rf"^\[ *{victim}\] +0 +{victim} +\d+ +\d+ +\d+ +0 +{victim_adj} {victim_name}$", out,
+         f"no tasks-dump row for {victim_name} ({victim})")
+    kills = oom_kills(out)
+    expect(len(kills) == 1, f"{len(kills)} kill lines, expected one: {kills}")
+    pid, name, total_vm, anon, file_rss, shmem, pgtables, adj = kills[0]
+    expect((pid, name, adj) == (victim, victim_name, victim_adj),
+           f"killed {name} ({pid}) oom_score_adj {adj}, expected {victim_name} ({victim}) {victim_adj}")
+    expect(anon >= victim_min_kib and total_vm >= anon and pgtables > 0, f"kill line figures: {kills[0]}")
+    for reaped in re.findall(r"^oom_reaper: reaped process (\d+) \((\S+)\), now anon-rss:(\d+)kB, "
+                             r"file-rss:\d+kB, shmem-rss:\d+kB$", out, re.M):
+        expect(reaped == (str(victim), victim_name, "0"), f"reaper line {reaped}")
+
+
+@boot_test(cmdline="loglevel=7 init=/bin/oom_hog -- kill", mem="64M", smp=2, timeout=90)
+def oom_hog_dies_sibling_and_init_live_64M(rc, out):
+    check_survived(rc, out)
+    hog = int(find(r"^oom_hog: hog pid (\d+)$", out).group(1))
+    find(r"^oom_hog: oom_kill 1$", out)
+    check_oom_report(out, "hog", 0, hog, "hog", 0, 32 << 10)
+
+
+@boot_test(cmdline="loglevel=7 init=/bin/oom_hog -- adj", mem="64M", smp=2, timeout=90)
+def oom_score_adj_picks_small_over_unkillable_hog_64M(rc, out):
+    check_survived(rc, out)
+    small = int(find(r"^oom_hog: small pid (\d+)$", out).group(1))
+    hog = int(find(r"^oom_hog: hog pid (\d+)$", out).group(1))
+    find(rf"^\[ *{hog}\] +0 +{hog} +\d+ +\d+ +\d+ +0 +-1000 hog$", out, "no tasks-dump row for the hog at -1000")
+    find(r"^oom_hog: oom_kill 1$", out)
+    check_oom_report(out, "hog", -1000, small, "small", 1000, 2 << 10)
 
 
 @boot_test(cmdline="init=/bin/test_hostile", smp=2, timeout=150)

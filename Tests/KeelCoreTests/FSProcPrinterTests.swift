@@ -67,7 +67,7 @@ final class FSProcPrinterTests: XCTestCase {
     }
 
     let task = ProcTaskInfo(name: "init", state: .sleeping, pid: 7, tgid: 7, parentPid: 1, threads: 1,
-                            memory: ProcTaskMemory(totalPages: 300, residentPages: 25,
+                            memory: ProcTaskMemory(totalPages: 300, rss: RSSStat(anon: 20, file: 4, shmem: 1),
                                                    startBrk: VirtAddr(0x40_5000), startStack: VirtAddr(0x7eff_ffff_fe00),
                                                    lockedPages: 4, swapPages: 3),
                             exitCode: 0)
@@ -76,7 +76,8 @@ final class FSProcPrinterTests: XCTestCase {
         var text = ""
         task.writeStatus(to: &text)
         XCTAssertTrue(text.hasPrefix("Name:\tinit\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t7\nNgid:\t0\nPid:\t7\nPPid:\t1\n"))
-        XCTAssertTrue(text.contains("\nVmSize:\t    1200 kB\nVmLck:\t      16 kB\nVmRSS:\t     100 kB\nVmSwap:\t      12 kB\n"))
+        XCTAssertTrue(text.contains("\nVmSize:\t    1200 kB\nVmLck:\t      16 kB\nVmRSS:\t     100 kB\n"
+                                    + "RssAnon:\t      80 kB\nRssFile:\t      16 kB\nRssShmem:\t       4 kB\nVmSwap:\t      12 kB\n"))
         XCTAssertTrue(text.hasSuffix("Threads:\t1\n"))
         var kernel = task
         kernel.memory = nil

@@ -31,8 +31,10 @@ public enum ProcTaskState: Sendable {
 public struct ProcTaskMemory: Equatable, Sendable {
     /// Linux: mm->total_vm
     public var totalPages: UInt64
+    /// Resident pages by kind. Linux: rss_stat (MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES)
+    public var rss: RSSStat
     /// Linux: get_mm_rss()
-    public var residentPages: UInt64
+    public var residentPages: UInt64 { UInt64(rss.total) }
     /// Linux: mm->start_brk, mm->start_stack
     public var startBrk: VirtAddr
     public var startStack: VirtAddr
@@ -41,11 +43,11 @@ public struct ProcTaskMemory: Equatable, Sendable {
     /// Pages in swap slots. Linux: get_mm_counter(mm, MM_SWAPENTS)
     public var swapPages: UInt64
 
-    public init(totalPages: UInt64, residentPages: UInt64, startBrk: VirtAddr, startStack: VirtAddr,
+    public init(totalPages: UInt64, rss: RSSStat, startBrk: VirtAddr, startStack: VirtAddr,
                 lockedPages: UInt64 = 0, swapPages: UInt64 = 0) {
         self.swapPages = swapPages
         self.totalPages = totalPages
-        self.residentPages = residentPages
+        self.rss = rss
         self.startBrk = startBrk
         self.startStack = startStack
         self.lockedPages = lockedPages
@@ -109,6 +111,11 @@ public struct ProcTaskInfo: Sendable {
             out.write("VmSize:\t" + Fmt.dec(memory.totalPages * (pageSize / 1024), width: 8) + " kB\n")
             out.write("VmLck:\t" + Fmt.dec(memory.lockedPages * (pageSize / 1024), width: 8) + " kB\n")
             out.write("VmRSS:\t" + Fmt.dec(memory.residentPages * (pageSize / 1024), width: 8) + " kB\n")
+            // "RssAnon:\t%8lu kB" and its two siblings, their sum VmRSS. Linux: task_mem()
+            let kB = Int(pageSize / 1024)
+            out.write("RssAnon:\t" + Fmt.dec(memory.rss.anon * kB, width: 8) + " kB\n")
+            out.write("RssFile:\t" + Fmt.dec(memory.rss.file * kB, width: 8) + " kB\n")
+            out.write("RssShmem:\t" + Fmt.dec(memory.rss.shmem * kB, width: 8) + " kB\n")
             out.write("VmSwap:\t" + Fmt.dec(memory.swapPages * (pageSize / 1024), width: 8) + " kB\n")
         }
         out.write("Threads:\t" + Fmt.dec(threads) + "\n")

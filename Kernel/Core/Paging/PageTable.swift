@@ -556,11 +556,20 @@ extension PageTable {
     /// neighbouring mappings, where no leaf may stay, so a table there is garbage
     /// once `range` is cleared. Tables reaching outside it stay; nothing is scanned
     /// for emptiness. The walk visits only the entries that overlap `range`.
+    /// `tables` nil frees no table at all: for a caller holding mmap_lock only
+    /// for reading, while other threads' faults walk the tables.
     /// Linux: unmap_page_range() + free_pgtables(floor, ceiling)
-    public func zap<A: FrameAllocator>(_ range: Range<VirtAddr>, freeingTablesIn tables: Range<VirtAddr>,
+    public func zap<A: FrameAllocator>(_ range: Range<VirtAddr>, freeingTablesIn tables: Range<VirtAddr>?,
                                        allocator: inout A, swapEntry: (VirtAddr, PageTableEntry) -> Void = { _, _ in },
                                        _ body: (PageTableLeaf) -> Void) {
         guard !range.isEmpty else { return }
+        precondition(range.upperBound.value <= KernelLayout.taskSize, "zap is for user space")
+        guard let tables else {
+            // An empty table span (first above last): no table lies inside it.
+            zapTable(root, at: .pml4, base: 0, first: range.lowerBound.value, last: range.upperBound.value - 1,
+                     tablesFirst: .max, tablesLast: 0, &allocator, body, swapEntry)
+            return
+        }
         precondition(tables.upperBound.value <= KernelLayout.taskSize, "zap is for user space")
         precondition(tables.lowerBound <= range.lowerBound && range.upperBound <= tables.upperBound,
                      "the table span must contain the zapped range")

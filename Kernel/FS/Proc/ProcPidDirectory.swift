@@ -6,6 +6,7 @@ final class ProcPidDirectory: FixedDirectory {
     /// The files of every process directory, in listing order. Linux: tgid_base_stuff[]
     nonisolated(unsafe) private static let files: [(name: String, show: (Task, inout TextWindow) throws(Errno) -> Void)] = [
         ("maps", ProcPidFiles.maps),
+        ("oom_score", { task, window in window.write(ProcPidFiles.oomScore(task)) }),
         ("smaps", ProcPidFiles.smaps),
         ("smaps_rollup", ProcPidFiles.smapsRollup),
         ("stat", { task, window in window.write(ProcPidFiles.stat(task)) }),
@@ -30,6 +31,8 @@ final class ProcPidDirectory: FixedDirectory {
     private var exeIno: UInt64 { Self.ino(pid: pid) + 64 }
     private var netIno: UInt64 { Self.ino(pid: pid) + 65 }
     private var pagemapIno: UInt64 { Self.ino(pid: pid) + 66 }
+    private var oomAdjIno: UInt64 { Self.ino(pid: pid) + 67 }
+    private var oomScoreAdjIno: UInt64 { Self.ino(pid: pid) + 68 }
 
     func lookup(_ name: String) -> Inode? {
         if name == "exe" {
@@ -52,6 +55,12 @@ final class ProcPidDirectory: FixedDirectory {
             return Inode(ino: pagemapIno, superBlock: ProcFS.superBlock, kind: .special(PagemapFile(pid: pid)),
                          permissions: 0o400)
         }
+        if name == "oom_adj" || name == "oom_score_adj" {
+            // Linux: REG("oom_adj", S_IRUGO|S_IWUSR, ...), REG("oom_score_adj", ...)
+            let legacy = name == "oom_adj"
+            return Inode(ino: legacy ? oomAdjIno : oomScoreAdjIno, superBlock: ProcFS.superBlock,
+                         kind: .special(OOMAdjustFile(pid: pid, kind: legacy ? .legacy : .scoreAdj)), permissions: 0o644)
+        }
         guard let index = Self.files.firstIndex(where: { $0.name == name }) else { return nil }
         let pid = self.pid, show = Self.files[index].show
         return ProcFS.fileInode(ino: Self.ino(pid: pid) + UInt64(index) + 1) { (window: inout TextWindow) throws(Errno) in
@@ -63,6 +72,8 @@ final class ProcPidDirectory: FixedDirectory {
     func entries() -> [DirectoryEntry] {
         [DirectoryEntry(name: "exe", ino: exeIno, type: .symlink), DirectoryEntry(name: "net", ino: netIno, type: .directory),
          DirectoryEntry(name: "pagemap", ino: pagemapIno, type: .regular),
+         DirectoryEntry(name: "oom_adj", ino: oomAdjIno, type: .regular),
+         DirectoryEntry(name: "oom_score_adj", ino: oomScoreAdjIno, type: .regular),
          DirectoryEntry(name: "fd", ino: ProcFdDirectory.ino(pid: pid, kind: .links), type: .directory),
          DirectoryEntry(name: "fdinfo", ino: ProcFdDirectory.ino(pid: pid, kind: .info), type: .directory)]
             + Self.files.enumerated().map { index, file in

@@ -121,7 +121,7 @@ enum ProcPidFiles {
         var memory: ProcTaskMemory? = nil
         if let mm = task.mmReference() {
             memory = mm.mmapLock.withRead {
-                ProcTaskMemory(totalPages: mm.vmas.totalVM, residentPages: UInt64(mm.rssPages),
+                ProcTaskMemory(totalPages: mm.vmas.totalVM, rss: mm.rss,
                                startBrk: mm.startBrk, startStack: mm.startStack, lockedPages: mm.vmas.lockedVM,
                                swapPages: UInt64(mm.swapEntries))
             }
