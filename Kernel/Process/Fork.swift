@@ -32,6 +32,9 @@ struct CloneFlags: OptionSet {
 }
 
 enum Fork {
+    /// Tries at copying the parent's memory, with reclaim between them.
+    static let copyAttempts = 4
+
     /// Linux: kernel_clone(). Returns the child's pid (its tid, for a thread).
     static func clone(_ flags: CloneFlags, frame: InterruptFrame, stack: UInt64 = 0, parentTID: VirtAddr = VirtAddr(0),
                       childTID: VirtAddr = VirtAddr(0), tls: UInt64 = 0) throws(Errno) -> Int32 {
@@ -52,20 +55,29 @@ enum Fork {
             Scheduler.cancelReservation()
             throw .ENOMEM
         }
-        let mm: MM
+        var copied: MM? = nil
         if flags.contains(.vm) {
             parentMM.get()                              // Linux: mmget() in copy_mm()
-            mm = parentMM
+            copied = parentMM
         } else {
-            do {
-                mm = try parentMM.mmapLock.withWrite { () throws(MM.DuplicateFailure) in try parentMM.duplicate() }
-            } catch {
-                error.partial?.put()                    // after the parent's mmap_lock: it takes the copy's
-                KernelStacks.free(kernelStack)
-                Task.releasePID(pid)
-                Scheduler.cancelReservation()
-                throw .ENOMEM
+            // The copy's page tables and descriptors come from the page
+            // allocator: when they cannot, reclaim (swap, the page cache) and
+            // try again before fork fails with ENOMEM. Linux: the direct
+            // reclaim of each GFP_KERNEL allocation in dup_mmap()
+            for _ in 0..<Self.copyAttempts where copied == nil {
+                do {
+                    copied = try parentMM.mmapLock.withWrite { () throws(MM.DuplicateFailure) in try parentMM.duplicate() }
+                } catch {
+                    error.partial?.put()                // after the parent's mmap_lock: it takes the copy's
+                    if Vmscan.tryToFreePages() == 0 { break }
+                }
             }
+        }
+        guard let mm = copied else {
+            KernelStacks.free(kernelStack)
+            Task.releasePID(pid)
+            Scheduler.cancelReservation()
+            throw .ENOMEM
         }
         let isThread = flags.contains(.thread)
         let child = Task(pid: pid, tgid: isThread ? parent.tgid : pid, name: parent.name, kernelStack: kernelStack)
