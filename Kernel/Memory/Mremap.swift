@@ -86,14 +86,61 @@ extension MM {
             piece.backing = .file(file, pageOffset: pageOffset + ((old - vma.start) >> pageShift))
         }
         do { try vmas.insert(piece) } catch { throw .ENOMEM }
-        var leaves: [PageTableLeaf] = []
-        pageTable.forEachLeaf(in: old..<(old + moved)) { leaves.append($0) }
+        // In batches on the stack, not one array of every leaf: a large
+        // mapping's array would come from the Swift heap, which traps when
+        // memory is short (realloc of a big heap runs exactly then).
         var frames = KernelFrameAllocator()
-        for leaf in leaves {
+        var movedAny = false
+        var cursor = old
+        withUnsafeTemporaryAllocation(of: PageTableLeaf.self, capacity: Self.moveBatch) { batch in
+            while cursor < old + moved {
+                let n = collect(into: batch) { (body) throws(BatchFull) in try pageTable.forEachLeaf(in: cursor..<(old + moved), body) }
+                guard n > 0 else { break }
+                for leaf in batch[0..<n] { moveLeaf(leaf, from: old, to: target, &frames) }
+                movedAny = true
+                cursor = batch[n - 1].virt + pageSize
+            }
+        }
+        moveSwapEntries(from: old, length: moved, to: target)
+        // One flush (one shootdown on SMP) for every page moved.
+        if movedAny { flush(old, old + moved) }
+        do { _ = try vmas.unmapRange(old, old + oldLength) } catch { throw error.errno }
+        releaseUserPages(old, old + oldLength)
+        // A locked mapping's new pages come in now. Linux: mremap()'s mm_populate()
+        if newLength > moved && piece.flags.populatesWhenLocked { populate(target + moved, target + newLength) }
+        return target
+    }
+
+    /// Leaves or swap entries moved per page-table walk.
+    private static let moveBatch = 64
+
+    /// Stops a page-table walk once its batch is full.
+    private struct BatchFull: Error {}
+
+    /// Runs `walk`, storing what it visits in `batch` until the batch is
+    /// full; returns how many it stored. The walk resumes later after the
+    /// last one.
+    private func collect<T>(into batch: UnsafeMutableBufferPointer<T>,
+                            _ walk: ((T) throws(BatchFull) -> Void) throws(BatchFull) -> Void) -> Int {
+        var n = 0
+        do {
+            try walk { (item) throws(BatchFull) in
+                guard n < batch.count else { throw BatchFull() }
+                batch[n] = item
+                n += 1
+            }
+        } catch {
+            // The batch is full: its items are handled, then the walk goes on after them.
+        }
+        return n
+    }
+
+    /// Moves one leaf of [old, ...) to its place after `target`.
+    private func moveLeaf(_ leaf: PageTableLeaf, from old: VirtAddr, to target: VirtAddr, _ frames: inout KernelFrameAllocator) {
+        do {
             // Tables stay (the release below frees emptied ones after its flush), so
             // putting a page back where it was cannot need memory.
             let destination = target + (leaf.virt - old)
-            do {
                 _ = try pageTable.unmap(leaf.virt, freeEmptyTables: false, allocator: &frames)
                 do {
                     try pageTable.map(destination, to: leaf.entry.frame, size: .size4K, flags: leaf.entry.flags,
@@ -105,18 +152,9 @@ extension MM {
                     try pageTable.map(leaf.virt, to: leaf.entry.frame, size: .size4K, flags: leaf.entry.flags,
                                       allocator: &frames)
                 }
-            } catch {
-                Panic.now("mremap: the page table lost a leaf it had just listed: \(error)")
-            }
+        } catch {
+            Panic.now("mremap: the page table lost a leaf it had just listed: \(error)")
         }
-        moveSwapEntries(from: old, length: moved, to: target)
-        // One flush (one shootdown on SMP) for every page moved.
-        if !leaves.isEmpty { flush(old, old + moved) }
-        do { _ = try vmas.unmapRange(old, old + oldLength) } catch { throw error.errno }
-        releaseUserPages(old, old + oldLength)
-        // A locked mapping's new pages come in now. Linux: mremap()'s mm_populate()
-        if newLength > moved && piece.flags.populatesWhenLocked { populate(target + moved, target + newLength) }
-        return target
     }
 
     /// The swap and migration entries of [old, old+length) move to `target`
@@ -125,19 +163,29 @@ extension MM {
     /// range (the page is lost, as any page would be without memory).
     /// Linux: move_ptes(), which moves every non-none entry alike
     private func moveSwapEntries(from old: VirtAddr, length: UInt64, to target: VirtAddr) {
-        var entries: [(VirtAddr, PageTableEntry)] = []
-        pageTable.forEachSwapEntry(in: old..<(old + length)) { entries.append(($0, $1)) }
         var frames = KernelFrameAllocator()
-        for (address, pte) in entries {
-            do {
-                try pageTable.replaceEntry(address, expecting: pte, with: .none)
-                do {
-                    try pageTable.installSwapEntry(target + (address - old), pte, allocator: &frames)
-                } catch {
-                    try pageTable.replaceEntry(address, expecting: .none, with: pte)
+        var cursor = old
+        withUnsafeTemporaryAllocation(of: (VirtAddr, PageTableEntry).self, capacity: Self.moveBatch) { batch in
+            while cursor < old + length {
+                let n = collect(into: batch) { (body) throws(BatchFull) in
+                    try pageTable.forEachSwapEntry(in: cursor..<(old + length)) { (address, pte) throws(BatchFull) in
+                        try body((address, pte))
+                    }
                 }
-            } catch {
-                Panic.now("mremap: the swap entry at \(Fmt.hex(address.value)) just listed is gone: \(error)")
+                guard n > 0 else { break }
+                for (address, pte) in batch[0..<n] {
+                    do throws(PageTableError) {
+                        try pageTable.replaceEntry(address, expecting: pte, with: .none)
+                        do throws(PageTableError) {
+                            try pageTable.installSwapEntry(target + (address - old), pte, allocator: &frames)
+                        } catch {
+                            try pageTable.replaceEntry(address, expecting: .none, with: pte)
+                        }
+                    } catch {
+                        Panic.now("mremap: the swap entry at \(Fmt.hex(address.value)) just listed is gone: \(error)")
+                    }
+                }
+                cursor = batch[n - 1].0 + pageSize
             }
         }
     }

@@ -68,7 +68,17 @@ enum OOMKiller {
         if Signals.fatalPending(task) { return .killed }
         // Reclaim first: only when it frees nothing does a process die.
         // Linux: __alloc_pages_direct_reclaim() before __alloc_pages_may_oom()
-        if Vmscan.tryToFreePages() > 0 { return .retry }
+        // Without free swap only file pages can go, and a task that evicts
+        // the program text it runs on, page by page, would never reach the
+        // OOM killer: then progress means free memory back above the low
+        // watermark, not a few pages. Linux: should_reclaim_retry()'s
+        // watermark check
+        let buddy = PageAllocator.buddy
+        let wanted = max(buddy.pointee.highWatermarkPages - PageAllocator.freePages, ScanCounts.swapClusterMax)
+        if Vmscan.tryToFreePages(toReclaim: wanted) > 0
+            && (Swap.hasSwap || PageAllocator.freePages >= buddy.pointee.lowWatermarkPages) {
+            return .retry
+        }
         let verdict = oomLock.withLock { () -> Verdict in
             if victimIsDying || memoryCameBack { return .retry }
             let leader = Task.tasklistLock.withLock { task.groupLeader ?? task }

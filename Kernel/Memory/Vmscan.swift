@@ -342,10 +342,10 @@ enum Vmscan {
     /// system's lock passes `shrinkCaches: false`: the cache shrinkers take
     /// those locks. Linux: try_to_free_pages() → do_try_to_free_pages()
     /// (GFP_NOFS keeps the file systems' shrinkers out the same way)
-    static func tryToFreePages(shrinkCaches: Bool = true) -> Int {
+    static func tryToFreePages(shrinkCaches: Bool = true, toReclaim: Int = ScanCounts.swapClusterMax) -> Int {
         VMStat.count(.allocStall)
         Trace.vmscanDirectReclaimBegin(order: 0)
-        var sc = ScanControl(isKswapd: false, toReclaim: ScanCounts.swapClusterMax)
+        var sc = ScanControl(isKswapd: false, toReclaim: toReclaim)
         while sc.reclaimed < sc.toReclaim {
             shrinkNode(&sc)
             if shrinkCaches && sc.reclaimed < sc.toReclaim && sc.priority <= Self.defaultPriority - 2 {
@@ -355,6 +355,7 @@ enum Vmscan {
             sc.priority -= 1
         }
         Trace.vmscanDirectReclaimEnd(reclaimed: sc.reclaimed)
+        if sc.reclaimed > 0 { Kswapd.progressMade() }
         return sc.reclaimed
     }
 
@@ -381,6 +382,17 @@ enum Kswapd {
     /// kswapd is balancing now: allocations below the low watermark do not
     /// wake it again.
     private static let running = Atomic<Bool>(false)
+    /// Balancing runs in a row that freed nothing. At `maxFailures` kswapd
+    /// is not woken again until some reclaim frees a page: with nothing left
+    /// to reclaim it would only burn the CPU the OOM victim needs to exit.
+    /// Linux: pgdat->kswapd_failures, MAX_RECLAIM_RETRIES
+    private static let failures = Atomic<Int>(0)
+    static let maxFailures = 16
+
+    /// Some reclaim freed pages: kswapd may be worth waking again.
+    static func progressMade() {
+        if failures.load(ordering: .relaxed) != 0 { failures.store(0, ordering: .relaxed) }
+    }
 
     /// Starts kswapd0; a boot without it would reclaim only in allocating
     /// tasks, so failing to start it is a kernel bug. It is a WRR kernel
@@ -394,7 +406,8 @@ enum Kswapd {
     /// so it only sets a flag and wakes a sleeping thread.
     /// Linux: wakeup_kswapd()
     static func wake() {
-        guard let thread, !running.load(ordering: .relaxed), !wanted.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard let thread, !running.load(ordering: .relaxed), failures.load(ordering: .relaxed) < maxFailures,
+              !wanted.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Trace.vmscanWakeupKswapd(order: 0)
         Scheduler.wake(thread)
     }
@@ -420,6 +433,10 @@ enum Kswapd {
         let buddy = PageAllocator.buddy
         if PageAllocator.freePages >= buddy.pointee.lowWatermarkPages { VMStat.count(.kswapdLowWmarkQuickly) }
         var priority = Vmscan.defaultPriority
+        var freed = 0
+        defer {
+            if freed == 0 { failures.add(1, ordering: .relaxed) } else { failures.store(0, ordering: .relaxed) }
+        }
         while PageAllocator.freePages < buddy.pointee.highWatermarkPages {
             var sc = Vmscan.ScanControl(isKswapd: true,
                                         toReclaim: max(buddy.pointee.highWatermarkPages - PageAllocator.freePages,
@@ -430,8 +447,11 @@ enum Kswapd {
                 // The buffer cache and the dentry and inode caches are not on
                 // the LRU lists: their shrinkers run whenever pages fall short.
                 sc.reclaimed += Vmscan.shrinkSlab()
+                freed += sc.reclaimed
                 guard priority > 0 else { break }
                 priority -= 1
+            } else {
+                freed += sc.reclaimed
             }
             Scheduler.condResched()
         }
