@@ -148,7 +148,9 @@ public enum SysctlText {
 
     private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
 
-    private static func digitValue(_ c: UInt8, base: UInt64) -> UInt64? {
+    /// A character's value as a digit of `base` (up to 16), or nil.
+    /// Linux: _parse_integer()'s digit test (shared with the oom_score_adj parser)
+    static func digitValue(_ c: UInt8, base: UInt64) -> UInt64? {
         let value: UInt64
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt64(c - UInt8(ascii: "0"))

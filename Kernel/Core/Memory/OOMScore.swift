@@ -96,7 +96,7 @@ public enum OOMScore {
         var base: UInt64 = 10
         if digits.first == UInt8(ascii: "0") {          // Linux: _parse_integer_fixup_radix()
             let rest = digits.dropFirst()
-            if let x = rest.first, x | 0x20 == UInt8(ascii: "x"), let d = rest.dropFirst().first, digit(d, base: 16) != nil {
+            if let x = rest.first, x | 0x20 == UInt8(ascii: "x"), let d = rest.dropFirst().first, SysctlText.digitValue(d, base: 16) != nil {
                 base = 16
                 digits = rest.dropFirst()
             } else {
@@ -106,7 +106,7 @@ public enum OOMScore {
         var value: UInt64 = 0
         var parsed = 0
         var overflow = false
-        while let c = digits.first, let d = digit(c, base: base) {
+        while let c = digits.first, let d = SysctlText.digitValue(c, base: base) {
             let (times, o1) = value.multipliedReportingOverflow(by: base)
             let (sum, o2) = times.addingReportingOverflow(d)
             if o1 || o2 { overflow = true }
@@ -124,17 +124,6 @@ public enum OOMScore {
         }
         guard value <= UInt64(Int32.max) else { throw .ERANGE }
         return Int(value)
-    }
-
-    private static func digit(_ c: UInt8, base: UInt64) -> UInt64? {
-        let value: UInt64
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt64(c - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): value = UInt64(c - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): value = UInt64(c - UInt8(ascii: "A") + 10)
-        default: return nil
-        }
-        return value < base ? value : nil
     }
 
     /// The kernel's isspace(): space, \t \n \v \f \r, and Latin-1's 0xa0.
