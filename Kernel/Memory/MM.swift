@@ -153,8 +153,9 @@ final class MM {
     private func exitMmap() {
         precondition(activeCPUs.isEmpty, "exit_mmap() of an mm still loaded on a CPU")
         // A /proc reader may still hold a reference and read the VMAs under
-        // the read side; it finds `users` at 0 and the tree empty. Linux: the
-        // mmap_write_lock() in exit_mmap()
+        // the read side; it finds `users` at 0 and the tree empty. The OOM
+        // reaper's pass in progress ends at its next chunk, seeing `users` at 0
+        // (OOMReaper.reapOnce). Linux: the mmap_write_lock() in exit_mmap()
         mmapLock.lockWrite()
         defer { mmapLock.unlockWrite() }
         releaseUserPages(VirtAddr(0), VirtAddr(layout.taskSize))

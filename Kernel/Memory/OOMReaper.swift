@@ -49,7 +49,8 @@ enum OOMReaper {
 
     /// Hands a freshly killed victim to the reaper. `mm` is the victim's: the
     /// queue keeps the object, not a user reference, so a victim that exits
-    /// before the reaper runs frees its memory itself. Linux: queue_oom_reaper()
+    /// frees its memory itself, whether the reaper has run or not (see
+    /// `reapOnce`). Linux: queue_oom_reaper()
     static func queue(_ leader: Task, _ mm: MM) {
         lock.withLock { victims.append((leader, mm)) }
         kicked.store(true, ordering: .releasing)
@@ -82,16 +83,34 @@ enum OOMReaper {
         mm.oomSkip = true
     }
 
-    /// One try: false when the mm's mmap_lock is busy. An mm already torn down
-    /// (its last user gone) has nothing left to take. Linux: oom_reap_task_mm()
+    /// How much of a VMA the reaper zaps between two looks at whether the
+    /// victim has started its own exit_mmap (1 GiB: one page-directory-pointer
+    /// entry's worth, a few hundred page tables at most).
+    static let chunkBytes: UInt64 = 1 << 30
+
+    /// One try: false when the mm's mmap_lock is busy.
+    ///
+    /// The reaper holds the mm object (the queue's reference), never a user
+    /// reference: with one, the victim's last mmput would leave exit_mmap to
+    /// whoever put last, and a victim reaped by its parent would still hold
+    /// all its memory while the reaper walked it. Instead the victim's
+    /// exit_mmap takes mmap_lock for writing, so it waits for the pass in
+    /// progress, and the pass stops at the next chunk once `users` is 0: the
+    /// exiting victim frees the rest itself, before its parent can reap it.
+    /// Linux: oom_reap_task_mm() under mmgrab(), and exit_mmap()'s
+    /// mmap_write_lock() after MMF_OOM_SKIP
     private static func reapOnce(_ leader: Task, _ mm: MM) -> Bool {
-        guard mm.tryGet() else { return true }          // exit_mmap has run or is running
-        defer { mm.put() }
         guard mm.mmapLock.tryLockRead() else { return false }
         defer { mm.mmapLock.unlockRead() }
-        if mm.oomSkip { return true }
+        if mm.users == 0 || mm.oomSkip { return true }  // exit_mmap has run or is waiting to
         for vma in mm.vmas where !vma.flags.contains(.shared) && !vma.flags.contains(.locked) {
-            mm.releaseUserPages(vma.start, vma.end, keepingTables: true)
+            var start = vma.start
+            while start < vma.end {
+                if mm.users == 0 { return true }
+                let end = min(vma.end, VirtAddr((start.value / chunkBytes + 1) * chunkBytes))
+                mm.releaseUserPages(start, end, keepingTables: true)
+                start = end
+            }
         }
         mm.oomSkip = true
         Log.info(OOMScore.reapedLine(pid: leader.pid, name: leader.commName, rss: mm.rss, pageKiB: Int(pageSize / 1024)))

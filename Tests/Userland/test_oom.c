@@ -101,6 +101,10 @@ static void test_hog(enum hog kind, const char *name)
     pid_t child = fork();
     if (child == 0)
         run_hog(kind);
+    if (child < 0) {
+        ok(0, name, "fork: %s", strerror(errno));
+        return;
+    }
     int status = -1;
     waitpid(child, &status, 0);
     ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, name, "wait status %#x", status);
@@ -129,6 +133,10 @@ static void test_huge_shared_mappings(void)
         mmap(NULL, 1UL << 44, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         pause();
         _exit(0);
+    }
+    if (child < 0) {
+        ok(0, "a process populating 2^44 shared bytes can be killed", "fork: %s", strerror(errno));
+        return;
     }
     sleep_ms(300);
     kill(child, SIGKILL);
