@@ -42,6 +42,7 @@ enum SMP {
         started = true
         let bootAPICID = LocalAPIC.id
         apicIDs[0] = bootAPICID
+        NUMA.setNode(ofCPU: 0, apicID: bootAPICID)
         let cpus = ACPIBoot.findMADT()?.cpuAPICIDs(bootAPICID: bootAPICID, maxCPUs: Swift.min(max, maxCPUs)) ?? [bootAPICID]
         Log.info("smpboot: Allowing \(cpus.count) CPUs, 0 hotplug CPUs")
         if cpus.count > 1 && Trampoline.install() {
@@ -52,7 +53,8 @@ enum SMP {
             Trampoline.release()
         }
         let n = onlineCount
-        Log.notice("smp: Brought up 1 node, \(n) CPU" + (n == 1 ? "" : "s"))
+        let nodes = NUMA.nodeCount
+        Log.notice("smp: Brought up \(nodes) node" + (nodes == 1 ? "" : "s") + ", \(n) CPU" + (n == 1 ? "" : "s"))
     }
 
     /// Wakes one AP as CPU `cpu` and waits until it is online. Linux: do_boot_cpu()
@@ -63,6 +65,7 @@ enum SMP {
         }
         idleTasks[cpu] = Task(pid: 0, tgid: 0, name: "swapper/\(cpu)", kernelStack: stack)
         apicIDs[cpu] = apicID
+        NUMA.setNode(ofCPU: cpu, apicID: apicID)
         Trampoline.prepare(cpu: cpu, stackTop: stack.top)
         sendStartup(to: apicID)
         let deadline = Clock.monotonicNanoseconds + bootTimeoutNanoseconds
