@@ -128,14 +128,4 @@ final class MemPolicyTests: XCTestCase {
         XCTAssertEqual(plan(0b11, 0b110), [[1, 2], [0, 1]], "empty node 1 before filling it")
         XCTAssertEqual(plan(0b1, 0), [], "nowhere to go")
     }
-
-    func testText() throws {
-        let three = NodeMask.first(3)
-        XCTAssertEqual(P.text(nil), "default")
-        XCTAssertEqual(P.text(try make(P.MPOL_LOCAL, 0)), "local")
-        XCTAssertEqual(P.text(try make(P.MPOL_PREFERRED, 0b10)), "prefer:1")
-        XCTAssertEqual(P.text(try make(P.MPOL_BIND, 0b111, memory: three)), "bind:0-2")
-        XCTAssertEqual(P.text(try make(P.MPOL_INTERLEAVE | P.MPOL_F_STATIC_NODES, 0b101, memory: three)), "interleave=static:0,2")
-        XCTAssertEqual(P.text(try make(P.MPOL_PREFERRED_MANY | P.MPOL_F_RELATIVE_NODES, 0b1)), "prefer (many)=relative:0")
-    }
 }

@@ -292,29 +292,3 @@ extension MemPolicy {
         return plan
     }
 }
-
-// MARK: - text
-
-extension MemPolicy {
-    /// How /proc/<pid>/numa_maps names a policy (nil: "default"): the mode,
-    /// `=static` / `=relative`, and the nodes in list form after a colon.
-    /// Linux: mpol_to_str()
-    public static func text(_ policy: MemPolicy?) -> String {
-        guard let policy else { return "default" }
-        var out: String
-        switch policy.mode {
-        case .preferred: out = "prefer"
-        case .bind: out = "bind"
-        case .interleave: out = "interleave"
-        case .local: out = "local"
-        case .preferredMany: out = "prefer (many)"
-        }
-        if policy.flags & MPOL_MODE_FLAGS != 0 {
-            out += "="
-            if policy.flags & MPOL_F_STATIC_NODES != 0 { out += "static" }
-            else if policy.flags & MPOL_F_RELATIVE_NODES != 0 { out += "relative" }
-        }
-        if !policy.nodes.isEmpty { out += ":" + policy.nodes.listText }
-        return out
-    }
-}
