@@ -72,7 +72,7 @@ enum LRU {
     static func add(_ frame: PhysAddr) {
         let flags = PageState.flags(frame)
         if flags.contains(.swapBacked) { PageState.set(frame, .active) }
-        let node = PageAllocator.nodeOf(frame)
+        let node = NUMA.nodeOf(frame: frame)
         lock(node).lock()
         PageState.set(frame, .lru)
         lists(node).pointee.addToHead(frame.pfn, kind(of: PageState.flags(frame)))
@@ -83,7 +83,7 @@ enum LRU {
     /// PageAllocator.free calls it for a page with `lru` set.
     /// Linux: __page_cache_release() → lruvec_del_folio()
     static func deleteFreed(_ frame: PhysAddr) {
-        let node = PageAllocator.nodeOf(frame)
+        let node = NUMA.nodeOf(frame: frame)
         lock(node).lock()
         let flags = PageState.flags(frame)
         if flags.contains(.lru) {
@@ -98,7 +98,7 @@ enum LRU {
     /// reference; false if it is on no list or is being freed. Give it back
     /// with `putback`. Linux: folio_isolate_lru()
     static func isolate(_ frame: PhysAddr) -> Bool {
-        let node = PageAllocator.nodeOf(frame)
+        let node = NUMA.nodeOf(frame: frame)
         lock(node).lock()
         defer { lock(node).unlock() }
         let flags = PageState.flags(frame)
@@ -125,7 +125,7 @@ enum LRU {
             if !flags.contains(.referenced) { PageState.set(frame, .referenced) }
             return
         }
-        let node = PageAllocator.nodeOf(frame)
+        let node = NUMA.nodeOf(frame: frame)
         lock(node).lock()
         let now = PageState.flags(frame)
         if now.contains(.lru) && !now.contains(.active) && !now.contains(.unevictable) {
@@ -171,7 +171,7 @@ enum LRU {
         guard !batch.isEmpty else { return }
         var held = -1
         for frame in batch {
-            let node = PageAllocator.nodeOf(frame)
+            let node = NUMA.nodeOf(frame: frame)
             if node != held {
                 if held >= 0 { lock(held).unlock() }
                 lock(node).lock()

@@ -46,6 +46,15 @@ enum NUMA {
     /// Linux: node_distance()
     static func distance(_ from: Int, _ to: Int) -> Int { topology.distance(from, to) }
 
+    /// The node whose memory holds `frame` (its node's mem_map describes
+    /// it); node 0 for a frame outside every node (whose free is refused
+    /// there). Linux: page_to_nid()
+    static func nodeOf(frame: PhysAddr) -> Int {
+        let pfn = frame.pfn
+        for n in 0..<PageAllocator.nodeCount where PageAllocator.node(n).pointee.memMap.contains(pfn: pfn) { return n }
+        return 0
+    }
+
     /// Node `node`'s RAM, as the topology gives it (clipped to usable RAM).
     /// Linux: the memblock regions with nid `node`
     static func nodeMemory(_ node: Int) -> [PhysRange] { node < nodeCount ? topology.nodes[node].memory : [] }

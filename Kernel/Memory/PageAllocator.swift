@@ -72,14 +72,6 @@ enum PageAllocator {
     /// The lock of node `n`'s free lists and counters. Linux: zone->lock
     static func lock(_ n: Int) -> SpinLock { locks.unsafelyUnwrapped[n] }
 
-    /// The node whose memory holds `frame`; node 0 for a frame outside every
-    /// node (its free is refused there). Linux: page_to_nid()
-    static func nodeOf(_ frame: PhysAddr) -> Int {
-        let pfn = frame.pfn
-        for n in 0..<nodeCount where nodes.unsafelyUnwrapped[n].memMap.contains(pfn: pfn) { return n }
-        return 0
-    }
-
     /// Each CPU's list of free single frames of its own node; nil until
     /// `enablePerCPULists`.
     nonisolated(unsafe) private static var perCPU: UnsafeMutablePointer<PerCPUPages>? = nil
@@ -169,7 +161,7 @@ enum PageAllocator {
             if flags.contains(.anon) { VMStat.add(.anonPages, -1) }    // (an anonymous page is always a single frame)
             if flags.contains(.lru) { LRU.deleteFreed(block) }
         }
-        if order == 0, let lists = perCPU, isAllocatedSingleFrame(block), nodeOf(block) == NUMA.localNode {
+        if order == 0, let lists = perCPU, isAllocatedSingleFrame(block), NUMA.nodeOf(frame: block) == NUMA.localNode {
             lists[PerCPU.cpu].give(block)
             return
         }
@@ -178,7 +170,7 @@ enum PageAllocator {
 
     /// Linux: __free_one_page() under zone->lock
     static func freeToZones(_ block: PhysAddr, order: Int) {
-        let n = nodeOf(block)
+        let n = NUMA.nodeOf(frame: block)
         let nodeLock = lock(n)
         nodeLock.lock()
         do {
