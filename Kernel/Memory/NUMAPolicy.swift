@@ -300,17 +300,3 @@ extension MM {
         return NUMAPolicy.node(of: mapped.phys)
     }
 }
-
-// MARK: - until the per-node allocator is merged (issue 17's spine)
-// SHIM(policy): the lead's PageAllocator.allocate(order:flags:on:) and
-// NUMA.nodeOf(frame:) (docs: /work/notes/issue17-shared.md); removed when
-// the spine is merged. One node until then, so the choice changes nothing.
-extension PageAllocator {
-    static func allocate(order: Int = 0, flags: GFP = .kernel, on choice: NodeChoice?) -> PhysAddr? {
-        allocate(order: order, flags: flags)
-    }
-}
-
-extension NUMA {
-    static func nodeOf(frame: PhysAddr) -> Int { topology.node(ofPFN: frame.pfn) ?? 0 }
-}
