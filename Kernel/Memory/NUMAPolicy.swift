@@ -53,8 +53,7 @@ enum NUMAPolicy {
     static func node(of frame: PhysAddr) -> Int { NUMA.nodeOf(frame: frame) }
 
     private static func choice(_ policy: MemPolicy, interleave: Int?) -> NodeChoice {
-        let local = NUMA.localNode
-        return policy.nodeChoice(local: local, order: NUMA.topology.fallbackOrder(from: local), interleave: interleave)
+        return policy.nodeChoice(local: NUMA.localNode, distance: NUMA.distance, interleave: interleave)
     }
 
     /// set_mempolicy: the running task's policy becomes `policy`; an

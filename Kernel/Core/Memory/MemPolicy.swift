@@ -223,33 +223,53 @@ extension MemPolicy {
 
 extension MemPolicy {
     /// The `which`-th node of the policy's nodes, counting round them: the
-    /// interleave node of page offset `which`. Linux: offset_il_node()
+    /// interleave node of page offset `which`. No allocation: it runs on
+    /// every fault of an interleaved region. Linux: offset_il_node()
     public func interleaveNode(_ which: UInt64) -> Int? {
-        let all = nodes.nodes
-        guard !all.isEmpty else { return nil }
-        return all[Int(which % UInt64(all.count))]
+        let count = nodes.count
+        guard count > 0 else { return nil }
+        var mask = nodes.rawValue
+        for _ in 0..<Int(which % UInt64(count)) { mask &= mask - 1 }       // drop the lowest nodes
+        return mask.trailingZeroBitCount
     }
 
     /// The node after `previous` in round-robin order (interleaving outside a
     /// VMA, the task's il_prev). Linux: interleave_nodes() → next_node_in()
     public func nextInterleaveNode(after previous: Int) -> Int? { nodes.next(after: previous) }
 
+    /// The policy's node nearest `local`: `local` itself if the policy has
+    /// it, else the one at the least `distance`, ties to the lower number.
+    /// Linux: the first zone of the local node's zonelist the node mask allows
+    func nearestNode(to local: Int, distance: (Int, Int) -> Int) -> Int {
+        guard !nodes.contains(local) else { return local }
+        var nearest = local, best = Int.max
+        var mask = nodes.rawValue
+        while mask != 0 {
+            let node = mask.trailingZeroBitCount
+            mask &= mask - 1
+            let d = distance(local, node)
+            if d < best { (nearest, best) = (node, d) }
+        }
+        return nearest
+    }
+
     /// Where a page under this policy comes from. `local`: the node of the
-    /// CPU asking; `order`: every online node nearest `local` first
-    /// (NUMATopology.fallbackOrder); `interleave`: the node an interleave
-    /// policy picked (by the page's offset in its VMA, or round robin).
-    /// MPOL_BIND and MPOL_PREFERRED_MANY start at their node nearest the
-    /// local one; BIND allows only its nodes, the others fall back anywhere.
+    /// CPU asking; `distance`: the node distances (NUMA.distance);
+    /// `interleave`: the node an interleave policy picked (by the page's
+    /// offset in its VMA, or round robin). MPOL_BIND and
+    /// MPOL_PREFERRED_MANY start at their node nearest the local one; BIND
+    /// allows only its nodes, the others fall back anywhere. Called on every
+    /// fault under a policy, so it allocates nothing.
     /// Linux: policy_node() + policy_nodemask(), alloc_pages_preferred_many(),
     /// alloc_page_interleave()
-    public func nodeChoice(local: Int, order: [Int], interleave: Int?) -> NodeChoice {
-        let nearest = order.first { nodes.contains($0) } ?? nodes.first ?? local
+    public func nodeChoice(local: Int, distance: (Int, Int) -> Int, interleave: Int?) -> NodeChoice {
         switch mode {
         case .local: return NodeChoice(preferred: local)
         case .preferred: return NodeChoice(preferred: nodes.first ?? local)
-        case .bind: return NodeChoice(preferred: nearest, allowed: nodes)
-        case .preferredMany: return NodeChoice(preferred: nearest)
-        case .interleave: return NodeChoice(preferred: interleave ?? nearest, interleaved: true)
+        case .bind: return NodeChoice(preferred: nearestNode(to: local, distance: distance), allowed: nodes)
+        case .preferredMany: return NodeChoice(preferred: nearestNode(to: local, distance: distance))
+        case .interleave:
+            return NodeChoice(preferred: interleave ?? nearestNode(to: local, distance: distance), interleaved: true)
         }
     }
 
