@@ -211,7 +211,7 @@ extension MM {
     /// Linux: do_mbind() after its argument checks
     func mbind(_ start: VirtAddr, _ end: VirtAddr, policy: MemPolicy?, mask: NodeMask, flags: Int) throws(Errno) {
         let move = flags & (MemPolicy.MPOL_MF_MOVE | MemPolicy.MPOL_MF_MOVE_ALL) != 0
-        let strict = flags & MemPolicy.MPOL_MF_STRICT != 0 && policy != nil
+        let strict = flags & MemPolicy.MPOL_MF_STRICT != 0       // (the caller drops it for MPOL_DEFAULT)
         var misplaced = false
         try mmapLock.withWrite { () throws(Errno) in
             var ranges: [(VirtAddr, VirtAddr)] = []

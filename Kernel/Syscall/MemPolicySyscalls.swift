@@ -22,21 +22,20 @@ enum MemPolicySyscalls {
         }
     }
 
-    /// The task a pid names (0: the caller) and its mm, referenced (the
-    /// caller puts it). ESRCH for no such task, EINVAL for one without
-    /// memory (a kernel thread, a zombie). Keel has one user, so the ptrace
-    /// access check (same uid) always passes. Linux: find_mm_struct(),
-    /// kernel_migrate_pages()'s lookup
-    private static func targetMM(_ pid: Int) throws(Errno) -> (task: Task, mm: MM) {
-        let task: Task
-        if pid == 0 {
-            task = Scheduler.current
-        } else {
-            guard pid > 0, let found = Task.lookup(pid: Int32(truncatingIfNeeded: pid)) else { throw .ESRCH }
-            task = found
-        }
+    /// The task a pid names (0: the caller); ESRCH for none. Keel has one
+    /// user, so the ptrace access check that follows in Linux (same uid)
+    /// always passes. Linux: find_task_by_vpid() + ptrace_may_access()
+    private static func targetTask(_ pid: Int) throws(Errno) -> Task {
+        if pid == 0 { return Scheduler.current }
+        guard pid > 0, let task = Task.lookup(pid: Int32(truncatingIfNeeded: pid)) else { throw .ESRCH }
+        return task
+    }
+
+    /// `task`'s mm, referenced (the caller puts it); EINVAL for a task
+    /// without memory (a kernel thread, a zombie). Linux: get_task_mm()
+    private static func memory(of task: Task) throws(Errno) -> MM {
         guard let mm = task.mmReference() else { throw .EINVAL }
-        return (task, mm)
+        return mm
     }
 
     /// set_mempolicy(mode, nmask, maxnode). Linux: kernel_set_mempolicy()
@@ -115,12 +114,13 @@ enum MemPolicySyscalls {
     static func migratePages(_ a: SyscallArgs) throws(Errno) -> Int {
         let old = try nodeMask(a.address(2), maxnode: a.u64(1))
         var new = try nodeMask(a.address(3), maxnode: a.u64(1))
-        let (_, mm) = try targetMM(a.int(0))
-        defer { mm.put() }
+        let task = try targetTask(a.int(0))
         // The target's allowed nodes are the caller's: Keel has no cpusets.
         if !new.isSubset(of: NUMAPolicy.memsAllowed) && !mayMoveAll { throw .EPERM }
         new = new.intersection(NUMAPolicy.memsAllowed)
         guard !new.isEmpty else { throw .EINVAL }
+        let mm = try memory(of: task)
+        defer { mm.put() }
         return mm.migrateNodes(from: old, to: new, all: mayMoveAll)
     }
 
@@ -133,7 +133,7 @@ enum MemPolicySyscalls {
         let flags = a.int(5)
         guard flags & ~(MemPolicy.MPOL_MF_MOVE | MemPolicy.MPOL_MF_MOVE_ALL) == 0 else { throw .EINVAL }
         if flags & MemPolicy.MPOL_MF_MOVE_ALL != 0 && !mayMoveAll { throw .EPERM }
-        let (_, mm) = try targetMM(a.int(0))
+        let mm = try memory(of: try targetTask(a.int(0)))
         defer { mm.put() }
         if nodes.value == 0 { return try pagesStatus(mm, count: count, pages: pages, status: status) }
         return try pagesMove(mm, count: count, pages: pages, nodes: nodes, status: status,
