@@ -450,6 +450,64 @@ static void test_child_pages(void)
     close(report[0]); close(report[1]); close(go[0]); close(go[1]);
 }
 
+/* Pages of a child that keeps writing them move back and forth between two
+ * nodes 20 times: each move goes through migration entries while the child
+ * faults on them, and no write may be lost. */
+static void test_moves_under_writes(int local, int other)
+{
+    enum { N = 16, ROUNDS = 20 };
+    int report[2], go[2];
+    if (pipe(report) != 0 || pipe(go) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        long *p = (long *)map_pages(N);
+        long counts[N] = { 0 };
+        write(report[1], &p, sizeof p);
+        fcntl(go[0], F_SETFL, O_NONBLOCK);
+        char stop;
+        while (read(go[0], &stop, 1) != 1)
+            for (int i = 0; i < N; i++) {
+                long *word = p + i * (PAGE / sizeof(long));
+                word[0]++;
+                word[1] = ++counts[i];
+            }
+        for (int i = 0; i < N; i++) {
+            long *word = p + i * (PAGE / sizeof(long));
+            if (word[0] != counts[i] || word[1] != counts[i])
+                _exit(1);
+        }
+        _exit(0);
+    }
+    char *p = NULL;
+    read(report[0], &p, sizeof p);
+    void *pages[N];
+    int nodes[N], status[N], arrived[2] = { 0, 0 };
+    for (int round = 0; round < ROUNDS; round++) {
+        int to = round % 2 ? local : other;
+        for (int i = 0; i < N; i++) {
+            pages[i] = p + i * PAGE;
+            nodes[i] = to;
+        }
+        if (move_pages(pid, N, pages, nodes, status, 0) < 0)
+            break;
+        move_pages(pid, N, pages, NULL, status, 0);
+        for (int i = 0; i < N; i++)
+            arrived[round % 2] += status[i] == to;
+    }
+    write(go[1], "x", 1);
+    note("page moves that arrived: %d to node %d, %d to node %d, of %d each", arrived[0], other, arrived[1], local,
+         N * ROUNDS / 2);
+    int wstatus = -1;
+    waitpid(pid, &wstatus, 0);
+    ok(arrived[0] > N * ROUNDS / 4 && arrived[1] > N * ROUNDS / 4,
+       "pages written all the time still move between the nodes", "%d and %d of %d page moves each way", arrived[0],
+       arrived[1], N * ROUNDS / 2);
+    ok(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "no write was lost while the pages moved", "exit status %#x",
+       wstatus);
+    close(report[0]); close(report[1]); close(go[0]); close(go[1]);
+}
+
 /* Two nodes or more: policies place pages where they say. */
 static void test_two_nodes(unsigned long online)
 {
@@ -531,6 +589,8 @@ static void test_two_nodes(unsigned long online)
     ok(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "the child's pages are on the new node, bytes kept",
        "exit %d", WEXITSTATUS(wstatus));
     close(report[0]); close(report[1]); close(go[0]); close(go[1]);
+
+    test_moves_under_writes(local, other);
 
     /* The task's own MPOL_BIND, set before the first touch. */
     ok(set_mempolicy(MPOL_BIND, &other_mask, 65) == 0, "set_mempolicy MPOL_BIND to the other node", "errno %d", errno);
