@@ -24,11 +24,11 @@ TESTS = []
 
 
 def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu", disk=None,
-              typing=None, swap=None):
+              typing=None, swap=None, numa=None):
     """`initramfs` and `disk` are functions that build the archive or disk
     image and return its path; the disk is attached as the first virtio disk.
     `swap`: a size ("256M"): a fresh swap area on the next virtio disk, swapped
-    on at boot (run-qemu.sh --swap).
+    on at boot (run-qemu.sh --swap). `numa`: a node count (run-qemu.sh --numa).
     `typing`: a conversation on the serial console, [(pattern, keys, pause)]: wait
     until the console shows `pattern` (a regex, after the previous one's match), wait
     `pause` seconds more, then type `keys` (a string), or call `keys(process)` with
@@ -36,7 +36,7 @@ def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=No
     def register(fn):
         TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
                                                  initramfs=initramfs, loader=loader, disk=disk, typing=typing,
-                                                 swap=swap), fn))
+                                                 swap=swap, numa=numa), fn))
         return fn
     return register
 
@@ -56,7 +56,7 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None, swap=None):
+def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None, swap=None, numa=None):
     archive = initramfs or INITRAMFS
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
            "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader]
@@ -64,6 +64,8 @@ def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None, swap=
         cmd += ["--disk", disk]
     if swap:
         cmd += ["--swap", swap]
+    if numa:
+        cmd += ["--numa", str(numa)]
     cmd += ["--"] + cmdline.split()
     if typing:
         return converse(cmd, typing, timeout)

@@ -76,7 +76,8 @@ final class NUMATests: XCTestCase {
         XCTAssertEqual(info.blocks, [NUMAMemInfo.Block(node: 0, range: range(0, 0x1000_0000)),
                                      NUMAMemInfo.Block(node: 1, range: range(0x1000_0000, 0x1ffd_f000))],
                        "node 0's two ranges join over the hole; node 1's ends with RAM")
-        let t = try NUMATopology(memInfo: info, srat: s, slit: try slit(NUMATables.slitTwoNodes), memory: NUMATables.ramTwoNodes)
+        let t = try NUMATopology(memInfo: info, srat: s, distances: try slit(NUMATables.slitTwoNodes).nodeDistances(domains: info.domains),
+                                 memory: NUMATables.ramTwoNodes)
         XCTAssertEqual(t.nodeCount, 2)
         XCTAssertEqual(t.nodes[0], NUMATopology.Node(id: 0, memory: [range(0x1000, 0x9f000), range(0x10_0000, 0x1000_0000)], apicIDs: [0]))
         XCTAssertEqual(t.nodes[1], NUMATopology.Node(id: 1, memory: [range(0x1000_0000, 0x1ffd_f000)], apicIDs: [1]))
@@ -97,7 +98,8 @@ final class NUMATests: XCTestCase {
     func testTwoNodeBootLogMatchesLinux() throws {
         let s = try srat(NUMATables.sratTwoNodes)
         let info = try NUMAMemInfo(srat: s, ram: NUMATables.ramTwoNodes)
-        let t = try NUMATopology(memInfo: info, srat: s, slit: try slit(NUMATables.slitTwoNodes), memory: NUMATables.ramTwoNodes)
+        let t = try NUMATopology(memInfo: info, srat: s, distances: try slit(NUMATables.slitTwoNodes).nodeDistances(domains: info.domains),
+                                 memory: NUMATables.ramTwoNodes)
         var log = ""
         NUMALog.writeSRAT(s, domains: info.domains, to: &log)
         NUMALog.writeDistanceTable(nodes: t.nodeCount, to: &log)
@@ -232,7 +234,7 @@ final class NUMATests: XCTestCase {
         ]))
         let info = try NUMAMemInfo(srat: s, ram: [range(0, 0x300_0000)])
         XCTAssertTrue(info.merges.isEmpty)
-        let t = try NUMATopology(memInfo: info, srat: s, slit: nil, memory: [range(0, 0x300_0000)])
+        let t = try NUMATopology(memInfo: info, srat: s, distances: nil, memory: [range(0, 0x300_0000)])
         XCTAssertEqual(t.nodes[0].memory, [range(0, 0x100_0000), range(0x200_0000, 0x300_0000)])
         XCTAssertEqual(t.node(ofPFN: 0x1000), 1)
     }

@@ -104,10 +104,10 @@ extension NUMATopology {
     /// every node is an error from 1 MiB on; below that (firmware slack at a
     /// node's edge) it goes to the node just below it (or, at the bottom, just
     /// above), so that every frame the allocator manages has a node, where
-    /// Linux leaves such frames out. The SLIT must cover every domain.
-    /// Linux: numa_register_memblks(), acpi_numa_slit_init()
-    public init(memInfo info: NUMAMemInfo, srat: SRAT, slit: SLIT?, memory ram: [PhysRange]) throws(ACPIError) {
-        let distances = try slit?.nodeDistances(domains: info.domains)
+    /// Linux leaves such frames out. `distances` are the SLIT's for these nodes
+    /// (SLIT.nodeDistances(domains: info.domains)), nil for 10 and 20.
+    /// Linux: numa_register_memblks()
+    public init(memInfo info: NUMAMemInfo, srat: SRAT, distances: [Int]?, memory ram: [PhysRange]) throws(ACPIError) {
         var nodes = info.domains.indices.map { Node(id: $0, memory: info.memory(ofNode: $0, ram: ram), apicIDs: []) }
         for p in srat.processors where p.enabled {
             let node = info.domains.firstIndex(of: p.domain)!
@@ -129,9 +129,11 @@ extension NUMATopology {
         self.init(nodes: nodes, distances: distances)
     }
 
-    /// Parses nothing: combines a parsed SRAT, an optional SLIT and the RAM map.
+    /// A parsed SRAT, an optional SLIT (which must cover every domain) and the
+    /// RAM map combined. Linux: acpi_numa_init() then numa_register_memblks()
     public init(srat: SRAT, slit: SLIT?, memory ram: [PhysRange]) throws(ACPIError) {
-        try self.init(memInfo: NUMAMemInfo(srat: srat, ram: ram), srat: srat, slit: slit, memory: ram)
+        let info = try NUMAMemInfo(srat: srat, ram: ram)
+        try self.init(memInfo: info, srat: srat, distances: slit?.nodeDistances(domains: info.domains), memory: ram)
     }
 
     /// `ranges` minus `holes`, both sorted and not overlapping within themselves.
