@@ -44,6 +44,33 @@ while [ $# -gt 0 ]; do
         *) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
+numa_args=()
+if [ -n "$numa" ]; then
+    case $numa in ''|*[!0-9]*) echo "run-qemu.sh: --numa takes a node count, not $numa" >&2; exit 2 ;; esac
+    [ "$numa" -ge 1 ] && [ "$numa" -le 64 ] || { echo "run-qemu.sh: --numa $numa: 1 to 64 nodes" >&2; exit 2; }
+    case $smp in ''|*[!0-9]*) echo "run-qemu.sh: --numa needs --smp as a CPU count, not $smp" >&2; exit 2 ;; esac
+    # QEMU's -m is MiB without a suffix; each node's memory must be whole MiB and
+    # the nodes' memory must add up to -m exactly.
+    case $mem in *[Mm]|*[Gg]) digits=${mem%?} ;; *) digits=$mem ;; esac
+    case $digits in ''|*[!0-9]*) echo "run-qemu.sh: --numa needs --mem in whole M or G, not $mem" >&2; exit 2 ;; esac
+    case $mem in *[Gg]) mem_mib=$(( digits * 1024 )) ;; *) mem_mib=$digits ;; esac
+    [ "$mem_mib" -ge "$numa" ] || { echo "run-qemu.sh: --mem $mem is less than 1 MiB for each of $numa nodes" >&2; exit 2; }
+    per_node=$(( mem_mib / numa )); cpus_each=$(( smp / numa )); cpus_extra=$(( smp % numa )); cpu=0
+    for ((i = 0; i < numa; i++)); do
+        size=$per_node
+        [ "$i" = $(( numa - 1 )) ] && size=$(( mem_mib - per_node * (numa - 1) ))
+        count=$cpus_each
+        [ "$i" -lt "$cpus_extra" ] && count=$(( count + 1 ))
+        node="node,nodeid=$i,memdev=m$i"
+        [ "$count" -gt 0 ] && node+=",cpus=$cpu-$(( cpu + count - 1 ))"
+        cpu=$(( cpu + count ))
+        numa_args+=(-object "memory-backend-ram,id=m$i,size=${size}M" -numa "$node")
+    done
+    for ((i = 0; i < numa; i++)); do
+        for ((j = i + 1; j < numa; j++)); do numa_args+=(-numa "dist,src=$i,dst=$j,val=20"); done
+    done
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 swap_drive=()
@@ -75,36 +102,6 @@ case $loader in
     *) echo "run-qemu.sh: --loader is qemu or grub, not $loader" >&2; exit 2 ;;
 esac
 log=${KEEL_LOG:-$work/serial.log}
-
-numa_args=()
-if [ -n "$numa" ]; then
-    case $numa in ''|*[!0-9]*) echo "run-qemu.sh: --numa takes a node count, not $numa" >&2; exit 2 ;; esac
-    [ "$numa" -ge 1 ] && [ "$numa" -le 64 ] || { echo "run-qemu.sh: --numa $numa: 1 to 64 nodes" >&2; exit 2; }
-    # QEMU's -m is MiB without a suffix; each node's memory must be whole MiB and
-    # the nodes' memory must add up to -m exactly.
-    case $mem in
-        *[0-9]) mem_mib=$mem ;;
-        *[Mm]) mem_mib=${mem%?} ;;
-        *[Gg]) mem_mib=$(( ${mem%?} * 1024 )) ;;
-        *) mem_mib="" ;;
-    esac
-    case $mem_mib in ''|*[!0-9]*) echo "run-qemu.sh: --numa needs --mem in M or G, not $mem" >&2; exit 2 ;; esac
-    [ "$mem_mib" -ge "$numa" ] || { echo "run-qemu.sh: --mem $mem is less than 1 MiB for each of $numa nodes" >&2; exit 2; }
-    per_node=$(( mem_mib / numa )); cpus_each=$(( smp / numa )); cpus_extra=$(( smp % numa )); cpu=0
-    for ((i = 0; i < numa; i++)); do
-        size=$per_node
-        [ "$i" = $(( numa - 1 )) ] && size=$(( mem_mib - per_node * (numa - 1) ))
-        count=$cpus_each
-        [ "$i" -lt "$cpus_extra" ] && count=$(( count + 1 ))
-        node="node,nodeid=$i,memdev=m$i"
-        [ "$count" -gt 0 ] && node+=",cpus=$cpu-$(( cpu + count - 1 ))"
-        cpu=$(( cpu + count ))
-        numa_args+=(-object "memory-backend-ram,id=m$i,size=${size}M" -numa "$node")
-    done
-    for ((i = 0; i < numa; i++)); do
-        for ((j = i + 1; j < numa; j++)); do numa_args+=(-numa "dist,src=$i,dst=$j,val=20"); done
-    done
-fi
 
 qemu=(qemu-system-x86_64 -machine q35 -cpu max -smp "$smp" -m "$mem" "${numa_args[@]}" "${boot[@]}"
       -display none -no-reboot -serial stdio -monitor none

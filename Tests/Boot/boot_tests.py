@@ -527,7 +527,29 @@ def smp_selftest(rc, out):
 def smp2_boot_reaches_init(rc, out):
     # QEMU's own loader (Multiboot v1): the RSDP came from the BIOS-area scan.
     find(r"^Boot loader: qemu$", out, "not started by QEMU's loader")
+    # No -numa: QEMU gives no SRAT, and Keel fakes one node as Linux does.
+    find(r"^No NUMA configuration found\nFaking a node at \[mem 0x0000000000000000-0x000000000ffdefff\]$", out)
     cpus_online(out, 2)
+    find(r"^keel: init exited with status 0$", out, "init did not run to completion")
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(mem="512M", smp=2, numa=2, cmdline="loglevel=7")
+def numa_two_nodes_boot_lines(rc, out):
+    # run-qemu.sh --numa 2: QEMU's SRAT and SLIT describe two nodes of 256M with
+    # one CPU each. Keel prints what Linux 6.1 prints on the same machine (the
+    # RAM starts at 0 here: Linux reserves page 0, Keel reserves the first MiB later).
+    find(r"^SRAT: PXM 0 -> APIC 0x00 -> Node 0$", out)
+    find(r"^SRAT: PXM 1 -> APIC 0x01 -> Node 1$", out)
+    find(r"^ACPI: SRAT: Node 0 PXM 0 \[mem 0x00000000-0x0009ffff\]$", out)
+    find(r"^ACPI: SRAT: Node 0 PXM 0 \[mem 0x00100000-0x0fffffff\]$", out)
+    find(r"^ACPI: SRAT: Node 1 PXM 1 \[mem 0x10000000-0x1fffffff\]$", out)
+    find(r"^NUMA: Initialized distance table, cnt=2$", out)
+    find(r"^NUMA: Node 0 \[mem 0x00000000-0x0009ffff\] \+ \[mem 0x00100000-0x0fffffff\] -> \[mem 0x00000000-0x0fffffff\]$", out)
+    find(r"^Initmem setup node 0 \[mem 0x0000000000000000-0x000000000fffffff\]$", out)
+    find(r"^Initmem setup node 1 \[mem 0x0000000010000000-0x000000001ffdefff\]$", out)
+    expect("No NUMA configuration found" not in out, "the SRAT was not used")
+    find(r"^smp: Brought up 2 nodes, 2 CPUs$", out)
     find(r"^keel: init exited with status 0$", out, "init did not run to completion")
     expect(rc == 0, f"status {rc}")
 
