@@ -61,6 +61,16 @@ the pages read back from swap. The QEMU line is the benchmark boot's with
 boot tests: Debian's 6.1 kernel does not boot in 64 MiB (nothing on the
 console) and panics "System is deadlocked on memory" in 80 MiB; in 96 MiB it
 has 38 MiB left for programs, so 160 MiB is over 4x what it can hold.
+
+NUMA. Each round also boots each kernel once on a machine of two NUMA nodes,
+`bench --numa`: the benchmark boot's QEMU line with 2 CPUs, 512 MiB and
+QEMU's -numa options (NUMA_ARGS: a 256 MiB memory backend and one CPU per
+node, distance 20 between them; the same topology `make run NUMA=2` gives).
+The rows time the first touch of a 32 MiB mapping from CPU 0 under the
+default (local) policy, MPOL_BIND to the other node and MPOL_INTERLEAVE.
+QEMU models no remote-memory latency, so these say what the policy costs the
+kernel, not what remote memory costs; bench.c prints the counters and where
+sampled pages went, and drops a row whose pages are not where the policy says.
 """
 import argparse
 import glob
@@ -91,6 +101,11 @@ GOALS = {
     "workset_160m_write_verify": 1.0, "swap_pagein_per_4k": 1.0,
 }
 RECLAIM_MEM, RECLAIM_SWAP, RECLAIM_ROWS = "96M", "256M", ("workset_160m_write_verify", "swap_pagein_per_4k")
+NUMA_MEM, NUMA_ROWS = "512M", ("numa_fault_local_per_page", "numa_fault_remote_per_page",
+                               "numa_fault_interleave_per_page")
+NUMA_ARGS = ["-object", "memory-backend-ram,id=m0,size=256M", "-object", "memory-backend-ram,id=m1,size=256M",
+             "-numa", "node,nodeid=0,cpus=0,memdev=m0", "-numa", "node,nodeid=1,cpus=1,memdev=m1",
+             "-numa", "dist,src=0,dst=1,val=20"]
 BOOT_GOAL_S = 0.5
 BENCH_ROW = re.compile(rb"^bench\s+(\S+)\s+([0-9.]+)$")
 SCALE_ROW = re.compile(rb"^scale\s+(\S+)\s+(\d+)\s+([0-9.]+)$")
@@ -162,6 +177,15 @@ def with_memory(cmd, size):
 
 def wants_reclaim(rows):
     return not rows or any(r in RECLAIM_ROWS for r in rows)
+
+
+def wants_numa(rows):
+    return not rows or any(r in NUMA_ROWS for r in rows)
+
+
+def numa_machine(cmd):
+    """The same QEMU line as two NUMA nodes of one CPU and 256 MiB each."""
+    return with_cpus(with_memory(cmd, NUMA_MEM), 2) + NUMA_ARGS
 
 
 def bench_initramfs():
@@ -273,6 +297,10 @@ def keel_commands(bench_archive, rows):
         cmds["reclaim"] = with_memory(["qemu-system-x86_64"] + MACHINE + [
             "-kernel", kernel, "-initrd", initramfs, "-append", "init=/bin/bench quiet lockdep=0 -- --reclaim"]
             + exit_device, RECLAIM_MEM) + reclaim_swap_disk()
+    if wants_numa(rows):
+        cmds["numa"] = numa_machine(["qemu-system-x86_64"] + MACHINE + [
+            "-kernel", kernel, "-initrd", initramfs, "-append", "init=/bin/bench quiet lockdep=0 -- --numa"]
+            + exit_device)
     if rows:
         return cmds
     iso = os.path.join(OUT, "keel-boot.iso")
@@ -310,6 +338,9 @@ def linux_commands(vmlinuz, bench_archive, rows):
         cmds["reclaim"] = with_memory(["qemu-system-x86_64"] + MACHINE + [
             "-kernel", vmlinuz, "-initrd", concatenated("initramfs-linux-reclaim.cpio", reclaim_parts),
             "-append", base + " norandmaps -- --reclaim"], RECLAIM_MEM) + reclaim_swap_disk()
+    if wants_numa(rows):
+        cmds["numa"] = numa_machine(["qemu-system-x86_64"] + MACHINE + [
+            "-kernel", vmlinuz, "-initrd", initrd, "-append", base + " norandmaps -- --numa"])
     return cmds
 
 
@@ -327,11 +358,12 @@ class Kernel:
         _, _, _, got = boot(self.cmds["bench"], self.tag + "-bench")
         for k, v in got.items():
             self.rows.setdefault(k, []).extend(v)
-        if "reclaim" in self.cmds:
-            _, _, _, reclaimed = boot(self.cmds["reclaim"], self.tag + "-reclaim")
-            for k, v in reclaimed.items():
-                self.rows.setdefault(k, []).extend(v)
-            got = dict(got, **reclaimed)
+        for mode in ("reclaim", "numa"):
+            if mode in self.cmds:
+                _, _, _, more = boot(self.cmds[mode], self.tag + "-" + mode)
+                for k, v in more.items():
+                    self.rows.setdefault(k, []).extend(v)
+                got = dict(got, **more)
         if rows_only:
             print("   %s boot %d: %d rows" % (self.tag, i + 1, len(got)), flush=True)
             return
@@ -372,6 +404,8 @@ def measure(kernels, boots, rows_only=False):
         print("== %s, %d boots: %s" % (k.name, boots, " ".join(k.cmds["bench"])), flush=True)
         if "reclaim" in k.cmds:
             print("   and for the reclaim rows: %s" % " ".join(k.cmds["reclaim"]), flush=True)
+        if "numa" in k.cmds:
+            print("   and for the NUMA rows: %s" % " ".join(k.cmds["numa"]), flush=True)
         if rows_only:
             continue
         print("   and with 2 CPUs for scaling: %s" % " ".join(k.cmds["scale"]), flush=True)
@@ -418,10 +452,18 @@ def reclaim_note(rows):
             % (" and ".join(RECLAIM_ROWS), RECLAIM_MEM.replace("M", " MiB"), RECLAIM_SWAP.replace("M", " MiB"))]
 
 
+def numa_note(rows):
+    """The line that says where the NUMA rows ran, if they did."""
+    if not any(r in rows for r in NUMA_ROWS):
+        return []
+    return ["", "numa_fault_*: 2 CPUs, two NUMA nodes of 256 MiB (QEMU -numa, distance 20), first touch of 32 MiB "
+            "from CPU 0; no latency model in QEMU: the rows measure the kernel's policy path, not remote memory"]
+
+
 def rows_table(keel, linux, version):
     """`--rows`: the chosen rows, median and spread of every run of each."""
     return ["%s, -cpu %s, 1 CPU, 256 MiB, TCG; median of every run [min-max]" % (version, CPU), ""] + \
-        row_lines(keel, linux) + reclaim_note(dict(keel, **linux))
+        row_lines(keel, linux) + reclaim_note(dict(keel, **linux)) + numa_note(dict(keel, **linux))
 
 
 def scaling_table(keel, linux, boots):
@@ -510,7 +552,7 @@ def main():
     linux = linux.table_rows() if vmlinuz else {}
 
     lines = ["%s, -cpu %s, 1 CPU, 256 MiB, TCG; median of %d boots per kernel [min-max]" % (version, CPU, args.boots),
-             ""] + row_lines(keel, linux) + reclaim_note(dict(keel, **linux))
+             ""] + row_lines(keel, linux) + reclaim_note(dict(keel, **linux)) + numa_note(dict(keel, **linux))
     tiny, big = keel.get("fork_exit_wait"), keel.get("fork_exit_wait_32m")
     if tiny and big:
         r = statistics.median(big) / statistics.median(tiny)

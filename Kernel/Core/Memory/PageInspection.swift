@@ -257,6 +257,8 @@ public struct ZoneInfo {
     public var startPFN: UInt64
     /// Per CPU: frames on its list, the list's high mark and batch.
     public var perCPU: [(count: Int, high: Int, batch: Int)]
+    /// The NUMA node the zone belongs to. Linux: zone->zone_pgdat->node_id
+    public var node = 0
 
     public init(name: String, freePages: Int, min: Int, low: Int, high: Int, spanned: UInt64, present: UInt64,
                 managed: Int, startPFN: UInt64, perCPU: [(count: Int, high: Int, batch: Int)]) {
@@ -292,7 +294,8 @@ public struct ZoneInfo {
 
     /// The low and high watermarks Linux derives from min: each step is a
     /// quarter of min or 0.1% of the zone (watermark_scale_factor 10), whichever
-    /// is more. Keel has no kswapd, so only min acts; low and high are shown.
+    /// is more. Below min only the reserve's users allocate; kswapd wakes
+    /// below low and sleeps again at high.
     /// Linux: __setup_per_zone_wmarks()
     public static func watermarks(min: Int, managed: Int) -> (low: Int, high: Int) {
         let step = Swift.max(min / 4, managed * 10 / 10000)
@@ -304,7 +307,7 @@ public struct ZoneInfo {
     /// "key value" lines). An unpopulated zone stops after protection, as in Linux.
     /// Linux: zoneinfo_show_print()
     public func write<Sink: TextSink>(to out: inout Sink) {
-        out.write("Node 0, zone " + Fmt.pad(name, 8) + "\n")
+        out.write("Node \(node), zone " + Fmt.pad(name, 8) + "\n")
         out.write("  pages free     \(freePages)\n")
         out.write("        boost    0\n")
         out.write("        min      \(min)\n")

@@ -98,25 +98,32 @@ final class KPageFile: SpecialFile {
 
     /// mem_map, the RAM map it was built from, and the zero page.
     private static var inspector: MemMapInspector {
-        MemMapInspector(memMap: PageAllocator.buddy.pointee.memMap, ram: MemorySetup.memblock.memory,
+        MemMapInspector(memMap: PageAllocator.machineMemMap, ram: MemorySetup.memblock.memory,
                         zeroPagePFN: ZeroPage.frame.pfn)
     }
 }
 
 extension ProcSystemFiles {
-    /// Each zone's free frames, watermarks, span and per-CPU lists, read
-    /// without the zone lock (a snapshot). Linux: zoneinfo_show()
+    /// Each node's zones: free frames, watermarks, span and per-CPU lists,
+    /// read without the zone lock (a snapshot). Linux: zoneinfo_show()
     static func zoneinfo() -> String {
         var text = ""
-        for type in ZoneType.allCases {
-            let zone = PageAllocator.buddy.pointee.zone(type)
-            let low = type == .dma ? 0 : ZoneType(rawValue: type.rawValue - 1).map { $0.endPFN } ?? 0
-            let span = ZoneInfo.span(ram: MemorySetup.memblock.memory, lowPFN: low, highPFN: type.endPFN)
-            let marks = ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages)
-            let lists = PageAllocator.perCPUCounts(in: type).map { (count: $0, high: PerCPUPages.high, batch: PerCPUPages.batch) }
-            ZoneInfo(name: type.name, freePages: zone.freePages, min: zone.watermarkMin, low: marks.low, high: marks.high,
-                     spanned: span.spanned, present: span.present, managed: zone.managedPages, startPFN: span.startPFN,
-                     perCPU: lists).write(to: &text)
+        for node in 0..<PageAllocator.nodeCount {
+            let ram = NUMA.nodeMemory(node)
+            for type in ZoneType.allCases {
+                let zone = PageAllocator.node(node).pointee.zone(type)
+                let low = type == .dma ? 0 : ZoneType(rawValue: type.rawValue - 1).map { $0.endPFN } ?? 0
+                let span = ZoneInfo.span(ram: ram, lowPFN: low, highPFN: type.endPFN)
+                let marks = ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages)
+                let lists = PageAllocator.perCPUCounts(in: type, node: node).map {
+                    (count: $0, high: PerCPUPages.high, batch: PerCPUPages.batch)
+                }
+                var info = ZoneInfo(name: type.name, freePages: zone.freePages, min: zone.watermarkMin, low: marks.low,
+                                    high: marks.high, spanned: span.spanned, present: span.present,
+                                    managed: zone.managedPages, startPFN: span.startPFN, perCPU: lists)
+                info.node = node
+                info.write(to: &text)
+            }
         }
         return text
     }
