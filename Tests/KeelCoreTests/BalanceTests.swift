@@ -83,13 +83,16 @@ final class BalanceTests: XCTestCase {
         // (heavier, lighter, weight of the task that would move) -> may cross
         let table: [(Int, Int, Int, Bool)] = [
             (20, 0, 10, true),     // two equal tasks on one CPU, the other node idle: each gets a CPU
-            (19, 0, 10, false),    // 10 and 9: moving the 10 would make the idle side the heavier
-            (19, 0, 9, true),      // ... but the 9 may go: 10 stays against 9
-            (30, 10, 10, true),
-            (29, 10, 10, false),
-            (10, 0, 10, false),    // a lone task never crosses to an idle node
-            (2, 0, 1, true),
+            (19, 0, 10, true),     // a 9 and a 10 sharing a CPU, the other node idle: (b)
+            (11, 0, 10, true),     // a 10 waiting behind a 1
+            (10, 0, 10, false),    // a lone task never crosses, not even to an idle node
             (1, 0, 1, false),
+            (2, 0, 1, true),
+            (30, 10, 10, true),    // (a): 20 vs 20 afterwards
+            (29, 10, 10, false),   // 19 vs 20: the move would reverse the imbalance
+            (29, 10, 9, true),     // ... the 9 may go: 20 vs 19
+            (29, 1, 10, true),
+            (20, 1, 10, false),    // the destination has a task: (b) does not apply
             (100, 80, 10, true),
             (100, 81, 10, false),
             (40, 40, 1, false),    // balanced
@@ -105,13 +108,14 @@ final class BalanceTests: XCTestCase {
         // (per-CPU totals, the CPU the task last ran on, its weight) -> CPU chosen
         let table: [([[Int]], Int, Int, Int)] = [
             ([[10], [], [], []], 0, 10, 1),           // a free CPU at home
-            ([[10], [10], [], []], 0, 10, 2),         // home full, other node idle: 20 vs 0 would be moved anyway
-            ([[10], [5], [], []], 0, 10, 1),          // home's lightest is 5: 15 vs 0 is within one weight
-            ([[10], [5], [], []], 0, 5, 2),           // a task of 5 crosses for that: 10 vs 0
+            ([[10], [10], [], []], 0, 10, 2),         // home full, other node idle
+            ([[10], [5], [], []], 0, 10, 2),          // home's lightest has a task, the other node none: (b)
+            ([[10], [5], [1], [1]], 0, 10, 1),        // 15 vs 1: within 2 x 10, stay home
+            ([[10], [5], [1], [1]], 0, 4, 2),         // a task of 4 crosses for that: 9 vs 1
             ([[10], [5], [], []], 3, 10, 2),          // it came from node 1: it stays there
             ([[], [], [10], [10]], 3, 10, 0),
-            ([[], [], [10], [5]], 2, 10, 3),
-            ([[20], [20], [10], [10]], 1, 10, 2),     // 30 vs 10
+            ([[1], [1], [10], [5]], 2, 10, 3),        // 15 vs 1
+            ([[20], [20], [10], [10]], 1, 10, 2),     // (a): 30 vs 10
             ([[20], [20], [11], [11]], 1, 10, 0),     // 30 vs 11
         ]
         for (queues, last, weight, expected) in table {
@@ -136,8 +140,9 @@ final class BalanceTests: XCTestCase {
         let pairs: [([[Int]], Migration?, Migration?)] = [
             ([[10, 10], []], Migration(entity: 0, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),
             ([[10, 10], [5]], nil, Migration(entity: 0, from: 0, to: 1)),   // 20 vs 5: within a node 10 moves
-            // Both moves leave a gap of 1; only the 9 may cross, on one node the earlier (10) goes.
-            ([[10, 9], []], Migration(entity: 1, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),
+            ([[10, 9], []], Migration(entity: 0, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),  // (b)
+            // 21 vs 2: a 10 would even it best but may not cross; the 1 may
+            ([[10, 10, 1], [2]], Migration(entity: 2, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),
             ([[10, 10, 10], [10]], Migration(entity: 0, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),
             ([[12, 12], [5]], nil, Migration(entity: 0, from: 0, to: 1)),
         ]
@@ -170,7 +175,8 @@ final class BalanceTests: XCTestCase {
             while let move = m.runQueues.balance(in: m.pool, nodeOf: twoByTwo) {
                 let (from, to, w) = (m.totals[move.from], m.totals[move.to], m[move.entity].weight.value)
                 if move.from / 2 != move.to / 2 {
-                    XCTAssertGreaterThanOrEqual(from - w, to + w, "round \(round): a cross-node move reversed the imbalance")
+                    XCTAssertTrue(from - w >= to + w || (to == 0 && from > w),
+                                  "round \(round): a cross-node move reversed the imbalance onto a busy CPU")
                 }
                 m.migrate(move)
                 let newSquares = m.totals.reduce(0) { $0 + $1 * $1 }
@@ -196,15 +202,19 @@ final class BalanceTests: XCTestCase {
         XCTAssertEqual(m.runQueues.idlePull(cpu: 1, in: m.pool, nodeOf: twoByTwo), Migration(entity: 3, from: 2, to: 1))
     }
 
-    func testIdlePullCrossesOnlyWithATasksWeightToSpare() {
+    func testIdlePullCrossesOnlyWithWRRWeightLeftBehind() {
         let m = SchedMachine(cpus: 2)
         m.enqueue(task(m, weight: 1, on: 0), cpu: 0)
         m.enqueue(task(m, weight: 10, on: 0), cpu: 0)
         m.pick(cpu: 0)                                   // the weight-1 task runs, the 10 waits: 11 in all
-        XCTAssertNil(m.runQueues.idlePull(cpu: 1, in: m.pool, nodeOf: { $0 }), "11 vs 0 is short of 2 x 10")
-        XCTAssertEqual(m.runQueues.idlePull(cpu: 1, in: m.pool), Migration(entity: 1, from: 0, to: 1))
-        m.setWeight(0, 10)                               // 20 vs 0: now it may cross
         XCTAssertEqual(m.runQueues.idlePull(cpu: 1, in: m.pool, nodeOf: { $0 }), Migration(entity: 1, from: 0, to: 1))
+        // A WRR task waiting behind an RT task is the only WRR weight there (10 vs 0: a lone task's).
+        let rt = SchedMachine(cpus: 2)
+        rt.enqueue(rt.task(.fifo, rt: 50), cpu: 0)
+        rt.enqueue(task(rt, weight: 10, on: 0), cpu: 0)
+        rt.pick(cpu: 0)
+        XCTAssertNil(rt.runQueues.idlePull(cpu: 1, in: rt.pool, nodeOf: { $0 }))
+        XCTAssertEqual(rt.runQueues.idlePull(cpu: 1, in: rt.pool), Migration(entity: 1, from: 0, to: 1), "within a node it goes")
     }
 
     // MARK: periodic balancing

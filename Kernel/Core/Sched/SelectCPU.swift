@@ -5,12 +5,12 @@
 extension Collection where Element == RunQueue {
     /// The allowed CPU with the least total WRR weight within the task's node
     /// (the node of the CPU it last ran on; a new task's is its parent's), or
-    /// on another node when the lightest CPU there is lighter by at least the
-    /// task's weight (NodeBalance: placing it at home would only hand the
-    /// balancer a cross-node move), or anywhere allowed when no CPU of its node
-    /// is. Among equals: the CPU holding more tasks of the same thread group
-    /// (they share an address space, so caches and TLB entries are warm), then
-    /// the lowest CPU number. Nil if no CPU here is in the task's mask. The task
+    /// the lightest CPU of another node when NodeBalance would let the task
+    /// cross to it from the home CPU (placing it at home would only hand the
+    /// balancer that move), or anywhere allowed when no CPU of its node is.
+    /// Among equals: the CPU holding more tasks of the same thread group (they
+    /// share an address space, so caches and TLB entries are warm), then the
+    /// lowest CPU number. Nil if no CPU here is in the task's mask. The task
     /// must not be queued, or its own weight would count against its current
     /// CPU. `nodeOf` gives each CPU's node (all 0 on a machine of one node).
     /// Linux (Lab 4): select_task_rq_wrr(); Linux: select_task_rq_fair()'s
