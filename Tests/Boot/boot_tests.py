@@ -554,6 +554,19 @@ def numa_two_nodes_boot_lines(rc, out):
     expect(rc == 0, f"status {rc}")
 
 
+@boot_test(mem="512M", smp=4, numa=2, cmdline="init=/bin/test_wrr_numa -- nodes=2", timeout=90)
+def numa_wrr_placement(rc, out):
+    # Tests/Userland/test_wrr_numa.c on CPUs 0-1 (node 0) and 2-3 (node 1): a
+    # waking task stays on its node unless NodeBalance lets it cross.
+    find(r"^smp: Brought up 2 nodes, 4 CPUs$", out)
+    find(r"^ok - weight 10 from node 0 stays home on CPU 1 ", out)
+    find(r"^ok - balancing leaves it there for 500 ms$", out)
+    find(r"^ok - weight 4 from node 0 crosses to CPU 2 ", out)
+    find(r"^ok - weight 10 crosses to node 1's idle CPU 2 rather than share CPU 1$", out)
+    find(r"^\d+ passed, 0 failed$", out, "test_wrr_numa failed")
+    expect(rc == 0, f"status {rc}")
+
+
 @boot_test(smp=2, cmdline="loglevel=7 one two", loader="grub", timeout=90)
 def grub_multiboot2_boot_with_two_cpus(rc, out):
     # The Multiboot2 path a real machine takes: GRUB's tags, its RSDP copy, its module.
