@@ -53,7 +53,8 @@ enum NUMAPolicy {
     static func node(of frame: PhysAddr) -> Int { NUMA.nodeOf(frame: frame) }
 
     private static func choice(_ policy: MemPolicy, interleave: Int?) -> NodeChoice {
-        return policy.nodeChoice(local: NUMA.localNode, distance: NUMA.distance, interleave: interleave)
+        let local = NUMA.localNode
+        return policy.nodeChoice(local: local, order: PageAllocator.zonelist(from: local), interleave: interleave)
     }
 
     /// set_mempolicy: the running task's policy becomes `policy`; an

@@ -101,24 +101,24 @@ final class MemPolicyTests: XCTestCase {
     }
 
     func testNodeChoice() throws {
-        // From node 1, nodes 0 and 2 are equally far: the lower one is nearer.
-        let distance = { (a: Int, b: Int) -> Int in a == b ? 10 : 10 + 10 * abs(a - b) }
+        let order = [1, 2, 0]          // node 1's zonelist (Linux puts equally near nodes above it first)
+        let fromZero = [0, 1, 2]
         let three = NodeMask.first(3)
         let bind = try make(P.MPOL_BIND, 0b101, memory: three)!
-        XCTAssertEqual(bind.nodeChoice(local: 1, distance: distance, interleave: nil),
-                       NodeChoice(preferred: 0, allowed: NodeMask(rawValue: 0b101)))
-        XCTAssertEqual(try make(P.MPOL_PREFERRED, 0b100, memory: three)!.nodeChoice(local: 1, distance: distance, interleave: nil),
+        XCTAssertEqual(bind.nodeChoice(local: 1, order: order, interleave: nil),
+                       NodeChoice(preferred: 2, allowed: NodeMask(rawValue: 0b101)), "its first node in the zonelist")
+        XCTAssertEqual(try make(P.MPOL_PREFERRED, 0b100, memory: three)!.nodeChoice(local: 1, order: order, interleave: nil),
                        NodeChoice(preferred: 2))
-        XCTAssertEqual(try make(P.MPOL_LOCAL, 0)!.nodeChoice(local: 1, distance: distance, interleave: nil), NodeChoice(preferred: 1))
+        XCTAssertEqual(try make(P.MPOL_LOCAL, 0)!.nodeChoice(local: 1, order: order, interleave: nil), NodeChoice(preferred: 1))
         let il = try make(P.MPOL_INTERLEAVE, 0b101, memory: three)!
         XCTAssertEqual((0..<4).map { il.interleaveNode($0) }, [0, 2, 0, 2])
         XCTAssertEqual(il.nextInterleaveNode(after: 63), 0, "il_prev starts at MAX_NUMNODES - 1")
         XCTAssertEqual(il.nextInterleaveNode(after: 0), 2)
         XCTAssertEqual(il.nextInterleaveNode(after: 2), 0)
-        XCTAssertEqual(il.nodeChoice(local: 1, distance: distance, interleave: 2), NodeChoice(preferred: 2, interleaved: true))
-        XCTAssertEqual(try make(P.MPOL_BIND, 0b110, memory: three)!.nodeChoice(local: 1, distance: distance, interleave: nil),
+        XCTAssertEqual(il.nodeChoice(local: 1, order: order, interleave: 2), NodeChoice(preferred: 2, interleaved: true))
+        XCTAssertEqual(try make(P.MPOL_BIND, 0b110, memory: three)!.nodeChoice(local: 1, order: order, interleave: nil),
                        NodeChoice(preferred: 1, allowed: NodeMask(rawValue: 0b110)), "the local node when bound to it")
-        XCTAssertEqual(try make(P.MPOL_PREFERRED_MANY, 0b100, memory: three)!.nodeChoice(local: 0, distance: distance,
+        XCTAssertEqual(try make(P.MPOL_PREFERRED_MANY, 0b100, memory: three)!.nodeChoice(local: 0, order: fromZero,
                                                                                          interleave: nil),
                        NodeChoice(preferred: 2), "preferred-many: its nearest node, no restriction")
         let four = try make(P.MPOL_INTERLEAVE, 0b1011, memory: .first(4))!

@@ -237,39 +237,24 @@ extension MemPolicy {
     /// VMA, the task's il_prev). Linux: interleave_nodes() → next_node_in()
     public func nextInterleaveNode(after previous: Int) -> Int? { nodes.next(after: previous) }
 
-    /// The policy's node nearest `local`: `local` itself if the policy has
-    /// it, else the one at the least `distance`, ties to the lower number.
-    /// Linux: the first zone of the local node's zonelist the node mask allows
-    func nearestNode(to local: Int, distance: (Int, Int) -> Int) -> Int {
-        guard !nodes.contains(local) else { return local }
-        var nearest = local, best = Int.max
-        var mask = nodes.rawValue
-        while mask != 0 {
-            let node = mask.trailingZeroBitCount
-            mask &= mask - 1
-            let d = distance(local, node)
-            if d < best { (nearest, best) = (node, d) }
-        }
-        return nearest
-    }
-
     /// Where a page under this policy comes from. `local`: the node of the
-    /// CPU asking; `distance`: the node distances (NUMA.distance);
-    /// `interleave`: the node an interleave policy picked (by the page's
-    /// offset in its VMA, or round robin). MPOL_BIND and
-    /// MPOL_PREFERRED_MANY start at their node nearest the local one; BIND
+    /// CPU asking; `order`: every node, nearest `local` first (its zonelist,
+    /// PageAllocator.zonelist); `interleave`: the node an interleave policy
+    /// picked (by the page's offset in its VMA, or round robin). MPOL_BIND
+    /// and MPOL_PREFERRED_MANY start at their first node in `order`; BIND
     /// allows only its nodes, the others fall back anywhere. Called on every
     /// fault under a policy, so it allocates nothing.
-    /// Linux: policy_node() + policy_nodemask(), alloc_pages_preferred_many(),
-    /// alloc_page_interleave()
-    public func nodeChoice(local: Int, distance: (Int, Int) -> Int, interleave: Int?) -> NodeChoice {
+    /// Linux: policy_node() + policy_nodemask() (the local zonelist filtered
+    /// by the mask), alloc_pages_preferred_many(), alloc_page_interleave()
+    public func nodeChoice(local: Int, order: [Int], interleave: Int?) -> NodeChoice {
+        // The policy's node the local zonelist reaches first.
+        var nearest: Int { order.first { nodes.contains($0) } ?? nodes.first ?? local }
         switch mode {
         case .local: return NodeChoice(preferred: local)
         case .preferred: return NodeChoice(preferred: nodes.first ?? local)
-        case .bind: return NodeChoice(preferred: nearestNode(to: local, distance: distance), allowed: nodes)
-        case .preferredMany: return NodeChoice(preferred: nearestNode(to: local, distance: distance))
-        case .interleave:
-            return NodeChoice(preferred: interleave ?? nearestNode(to: local, distance: distance), interleaved: true)
+        case .bind: return NodeChoice(preferred: nearest, allowed: nodes)
+        case .preferredMany: return NodeChoice(preferred: nearest)
+        case .interleave: return NodeChoice(preferred: interleave ?? nearest, interleaved: true)
         }
     }
 
