@@ -10,7 +10,7 @@
 //
 // Migration to a node isolates each page from its LRU list while the mm's
 // mmap_lock is held for reading, drops the lock, and moves the pages with
-// Migrate.movePage(_:toNode:) (the same migration entries compaction uses),
+// Migrate.movePage(_:on:) (the same migration entries compaction uses),
 // so a page's contents and mappings stay as they were. Pages are handled
 // `migrationBatch` at a time.
 // Linux: mm/mempolicy.c (get_vma_policy(), policy_node(), interleave_nid(),
@@ -174,32 +174,6 @@ extension MM {
     }
 }
 
-extension Migrate {
-    /// Moves isolated `page` to a frame its choice allows, or puts it back.
-    /// True if it moved. Linux: migrate_pages() with alloc_migration_target()
-    /// (__GFP_THISNODE for move_pages) or the policy's new_folio()
-    static func move(_ page: IsolatedPage) -> Bool {
-        guard let target = PageAllocator.allocate(on: page.choice) else {
-            LRU.putback(page.frame)
-            VMStat.count(.pgMigrateFail)
-            return false
-        }
-        if let allowed = page.choice.allowed, !allowed.contains(NUMAPolicy.node(of: target)) {
-            // The allocator fell back outside the nodes asked for.
-            PageAllocator.free(target)
-            LRU.putback(page.frame)
-            VMStat.count(.pgMigrateFail)
-            return false
-        }
-        guard movePage(page.frame, to: target) else {
-            PageAllocator.free(target)
-            LRU.putback(page.frame)
-            return false
-        }
-        return true
-    }
-}
-
 // MARK: - mbind and migrate_pages
 
 extension MM {
@@ -261,7 +235,7 @@ extension MM {
             cursor = isolateMisplaced(cursor, end, all: all, wanted: wanted, destination: destination,
                                       into: &batch, unmovable: &failed)
             mmapLock.unlockRead()
-            for page in batch where !Migrate.move(page) { failed += 1 }
+            for page in batch where !Migrate.movePage(page.frame, on: page.choice) { failed += 1 }
             Scheduler.condResched()
         }
         return failed

@@ -184,7 +184,7 @@ enum MemPolicySyscalls {
             defer { pending.removeAll(keepingCapacity: true) }
             var firstError: Errno? = nil
             for page in pending {
-                if !Migrate.move(page) { failed += 1 }
+                if !Migrate.movePage(page.frame, on: page.choice) { failed += 1 }
                 do throws(Errno) {
                     try UserCopy.write(Int32(page.choice.preferred), at: try element(status, UInt64(page.index), size: 4))
                 } catch {
