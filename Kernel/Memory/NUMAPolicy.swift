@@ -79,6 +79,37 @@ struct IsolatedPage {
     let index: Int
 }
 
+/// Up to `NUMAPolicy.migrationBatch` isolated pages, in a buffer on the
+/// caller's stack: a program drives these paths, and a failed heap
+/// allocation in the kernel cannot be caught, so they allocate nothing.
+struct IsolationBatch {
+    private let slots: UnsafeMutableBufferPointer<IsolatedPage>
+    private(set) var count = 0
+
+    /// Runs `body` with an empty batch that lives as long as the call.
+    static func with<R, E: Error>(_ body: (inout IsolationBatch) throws(E) -> R) throws(E) -> R {
+        try withUnsafeTemporaryAllocation(of: IsolatedPage.self, capacity: NUMAPolicy.migrationBatch) { (buffer) throws(E) -> R in
+            var batch = IsolationBatch(slots: buffer)
+            return try body(&batch)
+        }
+    }
+
+    var isFull: Bool { count == slots.count }
+    /// Room for `n` more pages.
+    func hasRoom(for n: Int) -> Bool { count + n <= slots.count }
+    /// The pages in the batch.
+    var pages: UnsafeMutableBufferPointer<IsolatedPage>.SubSequence { slots[0..<count] }
+
+    mutating func append(_ page: IsolatedPage) {
+        precondition(!isFull, "an isolation batch over its capacity")
+        (slots.baseAddress! + count).initialize(to: page)
+        count += 1
+    }
+
+    /// Forgets the pages (the caller has moved or put back every one).
+    mutating func removeAll() { count = 0 }
+}
+
 extension MM {
     /// The frame of the user page at `address`, or the errno move_pages
     /// reports for it: EFAULT outside any VMA, for the zero page and for a
@@ -124,7 +155,7 @@ extension MM {
     /// only with `all` (MPOL_MF_MOVE_ALL). mmap_lock held.
     /// Linux: add_page_for_migration()
     func isolateForMove(_ address: VirtAddr, to node: Int, all: Bool, index: Int,
-                        into isolated: inout [IsolatedPage]) -> Int32? {
+                        into isolated: inout IsolationBatch) -> Int32? {
         switch userPage(at: address) {
         case .failure(let errno):
             return -errno.rawValue
@@ -145,27 +176,30 @@ extension MM {
     /// Linux: queue_pages_range() → queue_folios_pte_range() + migrate_folio_add()
     func isolateMisplaced(_ start: VirtAddr, _ end: VirtAddr, all: Bool, wanted: (VMA, Int) -> Bool,
                           destination: (VMA, VirtAddr) -> NodeChoice,
-                          into isolated: inout [IsolatedPage], unmovable: inout Int) -> VirtAddr {
+                          into isolated: inout IsolationBatch, unmovable: inout Int) -> VirtAddr {
         precondition(mmapLock.isLocked, "isolateMisplaced without mmap_lock")
         var cursor = start
-        while cursor < end, isolated.count < NUMAPolicy.migrationBatch {
+        while cursor < end, !isolated.isFull {
             guard let vma = vmas.findVMA(cursor), vma.start < end else { return end }
             let from = max(cursor, vma.start), to = min(vma.end, end)
-            var found: [(VirtAddr, PhysAddr)] = []
             var stop = to
-            pageTableLock.lock()
-            pageTable.forEachLeaf(in: from..<to) { leaf in
-                guard stop == to, leaf.entry.isPresent, leaf.entry.frame != ZeroPage.frame else { return }
-                found.append((leaf.virt, leaf.entry.frame))
-                if found.count + isolated.count >= NUMAPolicy.migrationBatch { stop = leaf.virt + pageSize }
-            }
-            pageTableLock.unlock()
-            for (address, frame) in found where !wanted(vma, NUMAPolicy.node(of: frame)) {
-                if Self.mappings(of: frame) > 1 && !all { continue }
-                if isolate(frame, mappedAt: address) {
-                    isolated.append(IsolatedPage(frame: frame, choice: destination(vma, address), index: 0))
-                } else {
-                    unmovable += 1
+            withUnsafeTemporaryAllocation(of: (VirtAddr, PhysAddr).self, capacity: NUMAPolicy.migrationBatch) { found in
+                var foundCount = 0
+                pageTableLock.lock()
+                pageTable.forEachLeaf(in: from..<to) { leaf in
+                    guard stop == to, leaf.entry.isPresent, leaf.entry.frame != ZeroPage.frame else { return }
+                    found[foundCount] = (leaf.virt, leaf.entry.frame)
+                    foundCount += 1
+                    if !isolated.hasRoom(for: foundCount + 1) || foundCount == found.count { stop = leaf.virt + pageSize }
+                }
+                pageTableLock.unlock()
+                for (address, frame) in found[0..<foundCount] where !wanted(vma, NUMAPolicy.node(of: frame)) {
+                    if Self.mappings(of: frame) > 1 && !all { continue }
+                    if isolate(frame, mappedAt: address) {
+                        isolated.append(IsolatedPage(frame: frame, choice: destination(vma, address), index: 0))
+                    } else {
+                        unmovable += 1
+                    }
                 }
             }
             cursor = stop
@@ -189,16 +223,21 @@ extension MM {
         let strict = flags & MemPolicy.MPOL_MF_STRICT != 0       // (the caller drops it for MPOL_DEFAULT)
         var misplaced = false
         try mmapLock.withWrite { () throws(Errno) in
-            var ranges: [(VirtAddr, VirtAddr)] = []
-            var cursor = start
+            // First the checks, then the changes (nothing changes on EFAULT);
+            // the regions are walked twice rather than listed: a list would
+            // be a heap allocation as long as the program's map.
+            var cursor = start, regions = 0
             while cursor < end, let vma = vmas.findVMA(cursor), vma.start < end {
                 if vma.start > cursor && policy != nil { throw .EFAULT }        // a hole below this region
-                ranges.append((max(vma.start, cursor), min(vma.end, end)))
+                regions += 1
                 cursor = vma.end
             }
-            if ranges.isEmpty || (cursor < end && policy != nil) { throw .EFAULT }
-            for (from, to) in ranges {
-                do throws(VMError) { try vmas.setPolicy(policy, from, to) } catch { throw error.errno }
+            if regions == 0 || (cursor < end && policy != nil) { throw .EFAULT }
+            cursor = start
+            while cursor < end, let vma = vmas.findVMA(cursor), vma.start < end {
+                let to = min(vma.end, end)
+                do throws(VMError) { try vmas.setPolicy(policy, max(vma.start, cursor), to) } catch { throw error.errno }
+                cursor = to
             }
             // Without MOVE, STRICT only asks whether a page is misplaced.
             // Linux: queue_folios_pte_range() returning 1
@@ -227,16 +266,17 @@ extension MM {
                           destination: (VMA, VirtAddr) -> NodeChoice) -> Int {
         var failed = 0
         var cursor = start
-        var batch: [IsolatedPage] = []
-        while cursor < end {
-            if Signals.fatalPending(Scheduler.current) { break }
-            batch.removeAll(keepingCapacity: true)
-            mmapLock.lockRead()
-            cursor = isolateMisplaced(cursor, end, all: all, wanted: wanted, destination: destination,
-                                      into: &batch, unmovable: &failed)
-            mmapLock.unlockRead()
-            for page in batch where !Migrate.movePage(page.frame, on: page.choice) { failed += 1 }
-            Scheduler.condResched()
+        IsolationBatch.with { (batch: inout IsolationBatch) in
+            while cursor < end {
+                if Signals.fatalPending(Scheduler.current) { break }
+                batch.removeAll()
+                mmapLock.lockRead()
+                cursor = isolateMisplaced(cursor, end, all: all, wanted: wanted, destination: destination,
+                                          into: &batch, unmovable: &failed)
+                mmapLock.unlockRead()
+                for page in batch.pages where !Migrate.movePage(page.frame, on: page.choice) { failed += 1 }
+                Scheduler.condResched()
+            }
         }
         return failed
     }

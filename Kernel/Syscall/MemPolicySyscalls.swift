@@ -175,43 +175,44 @@ enum MemPolicySyscalls {
     /// of up to NUMAPolicy.migrationBatch pages)
     private static func pagesMove(_ mm: MM, count: UInt64, pages: VirtAddr, nodes: VirtAddr, status: VirtAddr,
                                   all: Bool) throws(Errno) -> Int {
-        var failed = 0
-        var pending: [IsolatedPage] = []
-        // Moves the isolated pages; each one's status is the node asked for,
-        // moved or not (the count says how many did not). Linux:
-        // move_pages_and_store_status()
-        func flush() throws(Errno) {
-            defer { pending.removeAll(keepingCapacity: true) }
-            var firstError: Errno? = nil
-            for page in pending {
-                if !Migrate.movePage(page.frame, on: page.choice) { failed += 1 }
-                do throws(Errno) {
-                    try UserCopy.write(Int32(page.choice.preferred), at: try element(status, UInt64(page.index), size: 4))
-                } catch {
-                    firstError = firstError ?? error
+        try IsolationBatch.with { (pending: inout IsolationBatch) throws(Errno) -> Int in
+            var failed = 0
+            // Moves the isolated pages; each one's status is the node asked
+            // for, moved or not (the count says how many did not). Linux:
+            // move_pages_and_store_status()
+            func flush() throws(Errno) {
+                defer { pending.removeAll() }
+                var firstError: Errno? = nil
+                for page in pending.pages {
+                    if !Migrate.movePage(page.frame, on: page.choice) { failed += 1 }
+                    do throws(Errno) {
+                        try UserCopy.write(Int32(page.choice.preferred), at: try element(status, UInt64(page.index), size: 4))
+                    } catch {
+                        firstError = firstError ?? error
+                    }
                 }
+                if let firstError { throw firstError }
             }
-            if let firstError { throw firstError }
-        }
-        do throws(Errno) {
-            for i in 0..<count {
-                let address = try UserCopy.read(UInt64.self, at: try element(pages, i, size: 8))
-                let node = Int(try UserCopy.read(Int32.self, at: try element(nodes, i, size: 4)))
-                guard node >= 0, node < MemPolicy.maxNumNodes, NUMA.online.contains(node) else { throw .ENODEV }
-                guard NUMAPolicy.memsAllowed.contains(node) else { throw .EACCES }
-                let answer = mm.mmapLock.withRead {
-                    mm.isolateForMove(VirtAddr(address), to: node, all: all, index: Int(i), into: &pending)
+            do throws(Errno) {
+                for i in 0..<count {
+                    let address = try UserCopy.read(UInt64.self, at: try element(pages, i, size: 8))
+                    let node = Int(try UserCopy.read(Int32.self, at: try element(nodes, i, size: 4)))
+                    guard node >= 0, node < MemPolicy.maxNumNodes, NUMA.online.contains(node) else { throw .ENODEV }
+                    guard NUMAPolicy.memsAllowed.contains(node) else { throw .EACCES }
+                    let answer = mm.mmapLock.withRead {
+                        mm.isolateForMove(VirtAddr(address), to: node, all: all, index: Int(i), into: &pending)
+                    }
+                    if let answer { try UserCopy.write(answer, at: try element(status, i, size: 4)) }
+                    if pending.isFull { try flush() }
+                    if Signals.fatalPending(Scheduler.current) { break }
                 }
-                if let answer { try UserCopy.write(answer, at: try element(status, i, size: 4)) }
-                if pending.count >= NUMAPolicy.migrationBatch { try flush() }
-                if Signals.fatalPending(Scheduler.current) { break }
+            } catch {
+                // The pages already taken still move before the error returns. Linux: out_flush
+                try flush()
+                throw error
             }
-        } catch {
-            // The pages already taken still move before the error returns. Linux: out_flush
             try flush()
-            throw error
+            return failed
         }
-        try flush()
-        return failed
     }
 }
