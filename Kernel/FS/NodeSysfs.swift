@@ -146,6 +146,8 @@ extension NUMA {
 extension PageAllocator {
     /// SHIM: the one allocator.
     static func node(_ n: Int) -> UnsafeMutablePointer<BuddyAllocator<DirectMap>> { buddy }
+    /// SHIM (asked of the lead): each CPU's list frames of node `node`'s zone `zone`.
+    static func perCPUCounts(in zone: ZoneType, node: Int) -> [Int] { perCPUCounts(in: zone) }
 }
 
 extension LRU {
