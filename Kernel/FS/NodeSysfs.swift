@@ -23,7 +23,9 @@ extension SysFS {
             ("has_memory", attribute { nodeList { _ in true } }),
             ("has_normal_memory", attribute { nodeList { _ in true } }),
         ]
-        for node in NUMA.online.nodes { entries.append(("node\(node)", nodeNDirectory(node))) }
+        for node in NUMA.online.nodes where node < PageAllocator.nodeCount {
+            entries.append(("node\(node)", nodeNDirectory(node)))
+        }
         entries.append(("online", attribute { nodeList { _ in true } }))
         entries.append(("possible", attribute { nodeList { _ in true } }))
         return directory(entries)
@@ -58,9 +60,9 @@ extension SysFS {
 
     /// Linux: node_read_numastat()
     private static func numastat(_ node: Int) -> NodeNumastat {
-        NodeNumastat(hit: NUMA.stat(.numaHit, node: node), miss: NUMA.stat(.numaMiss, node: node),
-                     foreign: NUMA.stat(.numaForeign, node: node), interleaveHit: NUMA.stat(.numaInterleave, node: node),
-                     localNode: NUMA.stat(.numaLocal, node: node), otherNode: NUMA.stat(.numaOther, node: node))
+        func stat(_ item: NUMAStatItem) -> Int { Int(clamping: NUMA.stat(item, node: node)) }
+        return NodeNumastat(hit: stat(.numaHit), miss: stat(.numaMiss), foreign: stat(.numaForeign),
+                            interleaveHit: stat(.numaInterleave), localNode: stat(.numaLocal), otherNode: stat(.numaOther))
     }
 
     /// Linux: node_read_meminfo()
@@ -69,7 +71,7 @@ extension SysFS {
         var lru = [Int](repeating: 0, count: LRUListKind.allCases.count)
         for kind in LRUListKind.allCases { lru[kind.rawValue] = LRU.count(kind, node: node) }
         var text = ""
-        NodeMeminfo(node: node, totalPages: pgdat.pointee.managedPages, freePages: pgdat.pointee.freePages,
+        NodeMeminfo(node: node, totalPages: pgdat.pointee.managedPages, freePages: PageAllocator.freePages(node: node),
                     lruPages: lru, tally: tally(node)).write(to: &text)
         return text
     }
@@ -80,8 +82,8 @@ extension SysFS {
     /// and node items; Keel prints the ones it has, in Linux's order)
     private static func nodeVmstat(_ node: Int) -> String {
         let t = tally(node)
-        var lines: [(String, Int)] = [("nr_free_pages", PageAllocator.node(node).pointee.freePages)]
-        for item in NUMAStatItem.allCases { lines.append((item.name, NUMA.stat(item, node: node))) }
+        var lines: [(String, Int)] = [("nr_free_pages", PageAllocator.freePages(node: node))]
+        for item in NUMAStatItem.allCases { lines.append((item.name, Int(clamping: NUMA.stat(item, node: node)))) }
         lines += [("nr_inactive_anon", LRU.count(.inactiveAnon, node: node)),
                   ("nr_active_anon", LRU.count(.activeAnon, node: node)),
                   ("nr_inactive_file", LRU.count(.inactiveFile, node: node)),
@@ -102,7 +104,7 @@ extension SysFS {
     private static func tally(_ node: Int) -> NodePageTally {
         var tally = NodePageTally()
         let memMap = PageAllocator.node(node).pointee.memMap
-        for range in NUMA.topology.nodes.first(where: { $0.id == node })?.memory ?? [] {
+        for range in NUMA.nodeMemory(node) {
             var pfn = range.start.alignedUp().pfn
             while pfn < range.end.pfn {
                 defer { pfn += 1 }
@@ -116,41 +118,4 @@ extension SysFS {
         }
         return tally
     }
-}
-
-// MARK: - SHIM until the lead's per-node allocator is on main ("READY spine" in
-// /work/notes/issue17-shared.md): one node, today's system-wide numbers, under
-// the names of the contract. Delete this whole section at `git merge main`.
-
-enum NUMAStatItem: CaseIterable {
-    case numaHit, numaMiss, numaForeign, numaInterleave, numaLocal, numaOther
-    var name: String {
-        switch self {
-        case .numaHit: "numa_hit"
-        case .numaMiss: "numa_miss"
-        case .numaForeign: "numa_foreign"
-        case .numaInterleave: "numa_interleave"
-        case .numaLocal: "numa_local"
-        case .numaOther: "numa_other"
-        }
-    }
-}
-
-extension NUMA {
-    /// SHIM: no counters before the spine.
-    static func stat(_ item: NUMAStatItem, node: Int) -> Int { 0 }
-    /// SHIM: page_to_nid() from the topology.
-    static func nodeOf(frame: PhysAddr) -> Int { topology.node(ofPFN: frame.pfn) ?? 0 }
-}
-
-extension PageAllocator {
-    /// SHIM: the one allocator.
-    static func node(_ n: Int) -> UnsafeMutablePointer<BuddyAllocator<DirectMap>> { buddy }
-    /// SHIM (asked of the lead): each CPU's list frames of node `node`'s zone `zone`.
-    static func perCPUCounts(in zone: ZoneType, node: Int) -> [Int] { perCPUCounts(in: zone) }
-}
-
-extension LRU {
-    /// SHIM: the one set of lists.
-    static func count(_ kind: LRUListKind, node: Int) -> Int { count(kind) }
 }

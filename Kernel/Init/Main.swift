@@ -27,6 +27,7 @@ private func startKernelOnKernelStack() {
     guard PerCPU.prepare(cpu: 0) else { Panic.now("no memory for per-CPU data") }
     PerCPU.install(cpu: 0)
     Slab.cpuNumbersReady = true                  // allocations now use this CPU's slot
+    NUMA.cpuNumbersReady = true                  // and this CPU's node
     PageAllocator.enablePerCPULists()          // they are found through PerCPU.cpu
     LegacyPIC.disable()
     LocalAPIC.enable()
@@ -34,6 +35,7 @@ private func startKernelOnKernelStack() {
     SyscallMSR.enable()
     ZeroPage.allocate()
     VMStat.initialize()
+    NUMA.enableStats()
     Scheduler.initialize(idle: Task(pid: 0, tgid: 0, name: "swapper/0", kernelStack: bootStack!))
     Lockdep.initialize(enabled: Boot.commandLine.lockdep)
     SMP.startSecondaryCPUs(max: SMP.maxCPUs)

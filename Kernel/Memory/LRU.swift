@@ -1,13 +1,14 @@
-// The LRU lists of Keel's one node: every page reclaim may take is on one of
-// them. Anonymous pages enter the active anon list when first mapped, file
+// The LRU lists, one set per NUMA node: every page reclaim may take is on
+// one of its node's lists. Anonymous pages enter the active anon list when first mapped, file
 // pages the inactive file list when they enter the page cache (a file read
 // once should not push out what is used all the time); a read() of a cached
 // page marks it accessed, and a second read promotes it. Reclaim
 // (Vmscan.swift) moves pages between the lists and takes them off to evict.
 // The lists themselves and their invariants are Kernel/Core's LRULists.
 //
-// Locking: `lock` protects the lists and, for a page, the `lru` and `active`
-// flags (which list it is on). Taken inside a page cache's lock and inside
+// Locking: each node's `lock(node)` protects its lists and, for a page of
+// the node, the `lru` and `active` flags (which list it is on). No code
+// holds two nodes' LRU locks at once. Taken inside a page cache's lock and inside
 // the page allocator's callers' locks; nothing is taken inside it. Page flags
 // change with atomic operations (PageState) since others change other bits
 // of the same word under other locks.
@@ -20,21 +21,43 @@
 // mm/vmscan.c (folio_isolate_lru), lruvec->lru_lock
 
 enum LRU {
-    static let lock = SpinLock(LockClass("&lruvec->lru_lock"), disablesInterrupts: false)
-    /// The lists: `lock` held. A fixed address, set up once after the page
-    /// allocator. Linux: pgdat->__lruvec
+    /// Each node's lists, index = node id: `lock(node)` held. Fixed
+    /// addresses, set up once after the page allocator. Linux: pgdat->__lruvec
     nonisolated(unsafe) private static var storage: UnsafeMutablePointer<LRULists>? = nil
-    private static var lists: UnsafeMutablePointer<LRULists> { storage.unsafelyUnwrapped }
+    /// Each node's lock, same index. Linux: lruvec->lru_lock
+    nonisolated(unsafe) private static var locks: UnsafeMutablePointer<SpinLock>? = nil
+    /// Written once at boot.
+    nonisolated(unsafe) private static var nodeCount = 0
 
-    /// Called once at boot, after the page allocator is up.
-    static func setUp(memMap: MemMap) {
-        let slot = UnsafeMutablePointer<LRULists>.allocate(capacity: 1)
-        slot.initialize(to: LRULists(memMap: memMap))
-        storage = slot
+    /// Called once at boot, after every node's allocator is installed.
+    static func setUp() {
+        let count = PageAllocator.nodeCount
+        let slots = UnsafeMutablePointer<LRULists>.allocate(capacity: count)
+        let lockSlots = UnsafeMutablePointer<SpinLock>.allocate(capacity: count)
+        for n in 0..<count {
+            (slots + n).initialize(to: LRULists(memMap: PageAllocator.node(n).pointee.memMap))
+            (lockSlots + n).initialize(to: SpinLock(LockClass("&lruvec->lru_lock"), disablesInterrupts: false))
+        }
+        storage = slots
+        locks = lockSlots
+        nodeCount = count
     }
 
-    /// Pages on `kind` now (a snapshot, no lock). Linux: lruvec_page_state()
-    static func count(_ kind: LRUListKind) -> Int { storage?.pointee.count(kind) ?? 0 }
+    /// Node `node`'s lists and their lock.
+    private static func lists(_ node: Int) -> UnsafeMutablePointer<LRULists> { storage.unsafelyUnwrapped + node }
+    static func lock(_ node: Int) -> SpinLock { locks.unsafelyUnwrapped[node] }
+
+    /// Pages on `kind` in every node now (a snapshot, no lock). Linux: global_node_page_state()
+    static func count(_ kind: LRUListKind) -> Int {
+        var sum = 0
+        for node in 0..<nodeCount { sum += count(kind, node: node) }
+        return sum
+    }
+
+    /// Pages on node `node`'s `kind` now (a snapshot, no lock). Linux: lruvec_page_state()
+    static func count(_ kind: LRUListKind, node: Int) -> Int {
+        node < nodeCount ? lists(node).pointee.count(kind) : 0
+    }
 
     /// The list a page with `flags` belongs on. Linux: folio_lru_list()
     static func kind(of flags: PageFlags) -> LRUListKind {
@@ -49,23 +72,25 @@ enum LRU {
     static func add(_ frame: PhysAddr) {
         let flags = PageState.flags(frame)
         if flags.contains(.swapBacked) { PageState.set(frame, .active) }
-        lock.lock()
+        let node = NUMA.nodeOf(frame: frame)
+        lock(node).lock()
         PageState.set(frame, .lru)
-        lists.pointee.addToHead(frame.pfn, kind(of: PageState.flags(frame)))
-        lock.unlock()
+        lists(node).pointee.addToHead(frame.pfn, kind(of: PageState.flags(frame)))
+        lock(node).unlock()
     }
 
     /// A page being freed (its last reference gone) leaves its list.
     /// PageAllocator.free calls it for a page with `lru` set.
     /// Linux: __page_cache_release() → lruvec_del_folio()
     static func deleteFreed(_ frame: PhysAddr) {
-        lock.lock()
+        let node = NUMA.nodeOf(frame: frame)
+        lock(node).lock()
         let flags = PageState.flags(frame)
         if flags.contains(.lru) {
-            lists.pointee.remove(frame.pfn, kind(of: flags))
+            lists(node).pointee.remove(frame.pfn, kind(of: flags))
             PageState.clear(frame, .lru)
         }
-        lock.unlock()
+        lock(node).unlock()
         PageState.clear(frame, [.active, .referenced, .workingset, .unevictable])
     }
 
@@ -73,11 +98,12 @@ enum LRU {
     /// reference; false if it is on no list or is being freed. Give it back
     /// with `putback`. Linux: folio_isolate_lru()
     static func isolate(_ frame: PhysAddr) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
+        let node = NUMA.nodeOf(frame: frame)
+        lock(node).lock()
+        defer { lock(node).unlock() }
         let flags = PageState.flags(frame)
         guard flags.contains(.lru), MapCount.tryGet(frame) else { return false }
-        lists.pointee.remove(frame.pfn, kind(of: flags))
+        lists(node).pointee.remove(frame.pfn, kind(of: flags))
         PageState.clear(frame, .lru)
         return true
     }
@@ -86,11 +112,8 @@ enum LRU {
     /// and drops the isolation's reference (which may free it: then it
     /// leaves the list again at once). Linux: folio_putback_lru()
     static func putback(_ frame: PhysAddr) {
-        lock.lock()
-        PageState.set(frame, .lru)
-        lists.pointee.addToHead(frame.pfn, kind(of: PageState.flags(frame)))
-        lock.unlock()
-        MapCount.put(frame)
+        var one = frame
+        withUnsafeMutablePointer(to: &one) { putback(UnsafeMutableBufferPointer(start: $0, count: 1)) }
     }
 
     /// A page was used through read() or write(): the first use marks it
@@ -102,28 +125,30 @@ enum LRU {
             if !flags.contains(.referenced) { PageState.set(frame, .referenced) }
             return
         }
-        lock.lock()
+        let node = NUMA.nodeOf(frame: frame)
+        lock(node).lock()
         let now = PageState.flags(frame)
         if now.contains(.lru) && !now.contains(.active) && !now.contains(.unevictable) {
-            lists.pointee.remove(frame.pfn, kind(of: now))
+            lists(node).pointee.remove(frame.pfn, kind(of: now))
             PageState.set(frame, .active)
             PageState.clear(frame, .referenced)
-            lists.pointee.addToHead(frame.pfn, kind(of: PageState.flags(frame)))
-            lock.unlock()
+            lists(node).pointee.addToHead(frame.pfn, kind(of: PageState.flags(frame)))
+            lock(node).unlock()
             VMStat.count(.pgActivate)
             return
         }
-        lock.unlock()
+        lock(node).unlock()
     }
 
-    /// Takes up to `batch.count` pages from the tail of `kind`, each with a
-    /// reference and off the list, into `batch`; pages being freed are
-    /// skipped. Returns how many were looked at and how many taken.
-    /// Linux: isolate_lru_folios()
-    static func isolateFromTail(_ kind: LRUListKind, scan: Int,
+    /// Takes up to `batch.count` pages from the tail of node `node`'s
+    /// `kind`, each with a reference and off the list, into `batch`; pages
+    /// being freed are skipped. Returns how many were looked at and how many
+    /// taken. Linux: isolate_lru_folios()
+    static func isolateFromTail(_ kind: LRUListKind, node: Int, scan: Int,
                                 into batch: UnsafeMutableBufferPointer<PhysAddr>) -> (scanned: Int, taken: Int) {
         var scanned = 0, taken = 0
-        lock.lock()
+        let lists = lists(node)
+        lock(node).lock()
         var cursor = lists.pointee.tail(kind)
         while let pfn = cursor, scanned < scan, taken < batch.count {
             cursor = lists.pointee.older(than: pfn)
@@ -135,21 +160,27 @@ enum LRU {
             batch[taken] = frame
             taken += 1
         }
-        lock.unlock()
+        lock(node).unlock()
         return (scanned, taken)
     }
 
-    /// Puts back every page of `batch` (isolated by `isolateFromTail`) on the
+    /// Puts back every page of `batch` (isolated pages, of any nodes) on the
     /// list its flags now say, then drops the references, freeing pages
     /// whose last user went meanwhile. Linux: move_folios_to_lru()
     static func putback(_ batch: UnsafeMutableBufferPointer<PhysAddr>) {
         guard !batch.isEmpty else { return }
-        lock.lock()
+        var held = -1
         for frame in batch {
+            let node = NUMA.nodeOf(frame: frame)
+            if node != held {
+                if held >= 0 { lock(held).unlock() }
+                lock(node).lock()
+                held = node
+            }
             PageState.set(frame, .lru)
-            lists.pointee.addToHead(frame.pfn, kind(of: PageState.flags(frame)))
+            lists(node).pointee.addToHead(frame.pfn, kind(of: PageState.flags(frame)))
         }
-        lock.unlock()
+        lock(held).unlock()
         for frame in batch { MapCount.put(frame) }
     }
 }

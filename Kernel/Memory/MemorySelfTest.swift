@@ -89,13 +89,17 @@ enum MemorySelfTest {
         PageAllocator.drainThisCPUList()        // frames parked on this CPU's list count as free in no zone
         var objects = 0
         Slab.allocator!.forEachCache { objects += $0.info.activeObjects }
-        return (ZoneType.allCases.map { PageAllocator.buddy.pointee.zone($0).freePages }, Vmalloc.mappedPages, objects)
+        var zoneFree: [Int] = []
+        for node in 0..<PageAllocator.nodeCount {
+            for type in ZoneType.allCases { zoneFree.append(PageAllocator.node(node).pointee.zone(type).freePages) }
+        }
+        return (zoneFree, Vmalloc.mappedPages, objects)
     }
 
     private static func printState(_ when: StaticString) {
         var sink = ConsoleSink()
         sink.write("mm selftest: /proc/buddyinfo "); sink.write(when); sink.write(":\n")
-        PageAllocator.buddy.pointee.writeBuddyInfo(to: &sink)
+        for node in 0..<PageAllocator.nodeCount { PageAllocator.node(node).pointee.writeBuddyInfo(to: &sink) }
         sink.write("mm selftest: /proc/slabinfo "); sink.write(when); sink.write(":\n")
         Slab.allocator!.printSlabinfo(to: &sink)
     }

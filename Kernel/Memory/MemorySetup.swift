@@ -16,10 +16,12 @@ enum MemorySetup {
             Panic.now("no room for mem_map (\(bytes) bytes) below 4 GiB")
         }
         let memMap = MemMap(storage: DirectMap.pointer(memMapPhys, as: Page.self), basePFN: 0, frames: frames)
-        PageAllocator.install(BuddyAllocator(memMap: memMap, memory: DirectMap()))
-        LRU.setUp(memMap: memMap)
+        PageAllocator.install(nodeAllocators(memMap), memMap: memMap)
+        addFreeMemory()
+        PageAllocator.buildZonelists(NUMA.topology)
+        LRU.setUp()
+        Compaction.setUp()
         Workingset.setUp()
-        for range in memblock.freeRanges() { PageAllocator.buddy.pointee.addFreeRange(range.start, range.end) }
         let minFree = BuddyAllocator<DirectMap>.defaultMinFreeKilobytes(managedPages: PageAllocator.managedPages)
         VMSysctl.setMinFreeKilobytes(minFree)
         Log.info("min_free_kbytes: \(minFree) (the reserve below every zone's min watermark)")
@@ -32,6 +34,44 @@ enum MemorySetup {
         Log.notice("Memory: \(free * 4)K/\(ramPages * 4)K available (\((ramPages - total) * 4)K reserved)")
     }
 
+    /// One buddy allocator per node, each over its part of mem_map: from its
+    /// first to its last frame of RAM (holes inside stay reserved). Keel's
+    /// mem_map is one array (Linux's FLATMEM), and each node's is a view of
+    /// it; Linux on x86-64 places each node's descriptors in that node's
+    /// memory (SPARSEMEM_VMEMMAP), which matters for speed, not for meaning.
+    /// Linux: alloc_node_data() + free_area_init_node()
+    private static func nodeAllocators(_ memMap: MemMap) -> [BuddyAllocator<DirectMap>] {
+        NUMA.topology.nodes.map { node in
+            var start = memMap.endPFN, end = memMap.basePFN
+            for range in node.memory {
+                start = min(start, max(range.start.alignedUp().pfn, memMap.basePFN))
+                end = max(end, min(range.end.pfn, memMap.endPFN))
+            }
+            if start >= end { start = memMap.basePFN; end = start }       // a node without memory
+            return BuddyAllocator(memMap: memMap.view(start, end), memory: DirectMap(), node: node.id)
+        }
+    }
+
+    /// Hands memblock's free memory to the node each part of it belongs to.
+    /// RAM no node claims would be lost: the topology's nodes cover all of
+    /// it (the SRAT parser checks), so this only says so if they do not.
+    /// Linux: memblock_free_all()
+    private static func addFreeMemory() {
+        var unclaimed: UInt64 = 0
+        for range in memblock.freeRanges() {
+            var claimed: UInt64 = 0
+            for node in NUMA.topology.nodes {
+                for part in node.memory {
+                    let start = max(range.start, part.start), end = min(range.end, part.end)
+                    guard start < end else { continue }
+                    PageAllocator.node(node.id).pointee.addFreeRange(start, end)
+                    claimed += end - start
+                }
+            }
+            unclaimed += range.size - claimed
+        }
+        if unclaimed > 0 { Log.warning("NUMA: \(unclaimed >> 10) KiB of free RAM in no node, not used") }
+    }
     /// Usable RAM from the multiboot2 map, minus what is already in use.
     private static func collectRAM() {
         guard let map = Boot.info.memoryMap else { Panic.now("the boot loader gave no memory map") }
@@ -46,18 +86,26 @@ enum MemorySetup {
         for module in info.modules { memblock.reserve(PhysRange(module.start, module.end)) }
     }
 
-    /// Linux prints the same "Zone ranges:" block from free_area_init().
+    /// Linux prints the same "Zone ranges:" block from free_area_init(): each
+    /// zone's span over all nodes; then each node's zones' free lists.
     private static func reportZones() {
         Log.info("Zone ranges:")
         for type in ZoneType.allCases {
-            let zone = PageAllocator.buddy.pointee.zone(type)
-            guard zone.isPopulated else { continue }
-            Log.info("  " + Fmt.padRight(zone.type.name, 8) + "[mem 0x" + Fmt.hex(zone.startPFN << pageShift, digits: 16)
-                     + "-0x" + Fmt.hex((zone.endPFN << pageShift) &- 1, digits: 16) + "] \(zone.managedPages) pages")
+            var start = UInt64.max, end: UInt64 = 0, managed = 0
+            for node in 0..<PageAllocator.nodeCount {
+                let zone = PageAllocator.node(node).pointee.zone(type)
+                guard zone.isPopulated else { continue }
+                start = min(start, zone.startPFN)
+                end = max(end, zone.endPFN)
+                managed += zone.managedPages
+            }
+            guard managed > 0 else { continue }
+            Log.info("  " + Fmt.padRight(type.name, 8) + "[mem 0x" + Fmt.hex(start << pageShift, digits: 16)
+                     + "-0x" + Fmt.hex((end << pageShift) &- 1, digits: 16) + "] \(managed) pages")
         }
         if Log.shows(.info) {
             var sink = ConsoleSink()
-            PageAllocator.buddy.pointee.writeBuddyInfo(to: &sink)
+            for node in 0..<PageAllocator.nodeCount { PageAllocator.node(node).pointee.writeBuddyInfo(to: &sink) }
         }
     }
 }

@@ -73,10 +73,9 @@ enum OOMKiller {
         // OOM killer: then progress means free memory back above the low
         // watermark, not a few pages. Linux: should_reclaim_retry()'s
         // watermark check
-        let buddy = PageAllocator.buddy
-        let wanted = max(buddy.pointee.highWatermarkPages - PageAllocator.freePages, ScanCounts.swapClusterMax)
+        let wanted = max(PageAllocator.highWatermarkPages - PageAllocator.freePages, ScanCounts.swapClusterMax)
         if Vmscan.tryToFreePages(toReclaim: wanted) > 0
-            && (Swap.hasSwap || PageAllocator.freePages >= buddy.pointee.lowWatermarkPages) {
+            && (Swap.hasSwap || PageAllocator.freePages >= PageAllocator.lowWatermarkPages) {
             return .retry
         }
         let verdict = oomLock.withLock { () -> Verdict in

@@ -1,35 +1,79 @@
-// The kernel's page allocator: the Core buddy allocator over the real mem_map,
-// zeroing through the direct map. Every physical frame after boot comes from
-// here. The free lists belong to `zoneLock`: every allocation and free holds it
-// (system calls and faults on every CPU allocate; interrupt handlers never do,
-// so it leaves interrupts on). Linux: alloc_pages() / __free_pages() in
-// mm/page_alloc.c, zone->lock
+// The kernel's page allocator: one Core buddy allocator per NUMA node (each a
+// pg_data_t with its own zones and free lists) over the real mem_map, zeroing
+// through the direct map. Every physical frame after boot comes from here.
+//
+// Where a page comes from: the caller's NodeChoice (a memory policy's), or by
+// default the node of the CPU asking. Nodes are tried nearest first (each
+// node's zonelist); in a first pass only nodes above their low watermark
+// serve, so a node that runs short passes requests on to its neighbour
+// (waking its kswapd) before anything dips into its reserve; the second pass
+// goes down to the min watermark. Each allocation counts numa_hit or
+// numa_miss/numa_foreign, numa_local or numa_other (NUMA.swift).
+//
+// Locking: each node's free lists belong to its `lock(n)`, taken for every
+// allocation and free of its frames (system calls and faults on every CPU
+// allocate; interrupt handlers never do, so it leaves interrupts on). No
+// code holds two nodes' locks at once.
+// Linux: alloc_pages() / __free_pages() in mm/page_alloc.c, zone->lock,
+// build_zonelists()
 
 enum PageAllocator {
-    /// The allocator lives at a fixed address and is always used in place: a
-    /// global Optional of this large struct would be copied on every access.
-    nonisolated(unsafe) private static var storage: UnsafeMutablePointer<BuddyAllocator<DirectMap>>? = nil
-    /// mem_map on its own: a small value for the hot paths (faults, fork) that
-    /// only need a page descriptor.
+    /// Each node's allocator, at a fixed address and always used in place (a
+    /// global array of these large structs would be copied on every access).
+    /// Index = node id. Linux: NODE_DATA(nid)
+    nonisolated(unsafe) private static var nodes: UnsafeMutablePointer<BuddyAllocator<DirectMap>>? = nil
+    /// Each node's lock, same index. Linux: zone->lock (Keel: one per node, for all its zones)
+    nonisolated(unsafe) private static var locks: UnsafeMutablePointer<SpinLock>? = nil
+    /// How many nodes `nodes` holds. Written once at boot.
+    nonisolated(unsafe) private(set) static var nodeCount = 0
+    /// The whole machine's mem_map (each node's is a view of it): a small
+    /// value for the hot paths (faults, fork) that only need a descriptor.
     nonisolated(unsafe) private static var memMap: MemMap? = nil
+    /// For each node, the nodes with memory nearest first: where its
+    /// allocations go. Written once at boot. Linux: pgdat->node_zonelists
+    nonisolated(unsafe) private static var zonelists: [[Int]] = []
 
-    /// Hands the boot-time allocator over; called once by MemorySetup.
-    static func install(_ allocator: BuddyAllocator<DirectMap>) {
-        let slot = UnsafeMutablePointer<BuddyAllocator<DirectMap>>.allocate(capacity: 1)
-        slot.initialize(to: allocator)
-        storage = slot
-        memMap = allocator.memMap
+    /// Hands the boot-time allocators over, one per node (index = node id);
+    /// called once by MemorySetup, before their memory is added.
+    static func install(_ allocators: [BuddyAllocator<DirectMap>], memMap machine: MemMap) {
+        let slots = UnsafeMutablePointer<BuddyAllocator<DirectMap>>.allocate(capacity: allocators.count)
+        let lockSlots = UnsafeMutablePointer<SpinLock>.allocate(capacity: allocators.count)
+        for (n, allocator) in allocators.enumerated() {
+            precondition(allocator.nodeID == n, "node allocators out of order")
+            (slots + n).initialize(to: allocator)
+            (lockSlots + n).initialize(to: SpinLock(LockClass("&zone->lock"), disablesInterrupts: false))
+        }
+        nodes = slots
+        locks = lockSlots
+        nodeCount = allocators.count
+        memMap = machine
     }
 
-    /// The free lists and counters of every zone. Keel has one node and
-    /// takes the zones' locks as one. Linux: zone->lock
-    static let zoneLock = SpinLock(LockClass("&zone->lock"), disablesInterrupts: false)
+    /// Orders each node's fallback list by distance, once every node's
+    /// memory is in (a node without memory is in nobody's list).
+    /// Linux: build_all_zonelists()
+    static func buildZonelists(_ topology: NUMATopology) {
+        zonelists = (0..<nodeCount).map { n in
+            topology.fallbackOrder(from: n).filter { $0 < nodeCount && node($0).pointee.managedPages > 0 }
+        }
+    }
 
-    /// The allocator itself: boot code (one CPU, before any user task) and
+    /// The nodes `n`'s allocations fall back to, nearest first (itself first
+    /// when it has memory). Linux: the node order of pgdat->node_zonelists
+    static func zonelist(from n: Int) -> [Int] { n < zonelists.count ? zonelists[n] : zonelists.first ?? [] }
+
+    /// Node `n`'s allocator: boot code (one CPU, before any user task) and
     /// readers of its counters. Everything else goes through allocate and free.
-    static var buddy: UnsafeMutablePointer<BuddyAllocator<DirectMap>> { storage.unsafelyUnwrapped }
+    static func node(_ n: Int) -> UnsafeMutablePointer<BuddyAllocator<DirectMap>> {
+        precondition(n >= 0 && n < nodeCount, "no node \(n)")
+        return nodes.unsafelyUnwrapped + n
+    }
 
-    /// Each CPU's list of free single frames; nil until `enablePerCPULists`.
+    /// The lock of node `n`'s free lists and counters. Linux: zone->lock
+    static func lock(_ n: Int) -> SpinLock { locks.unsafelyUnwrapped[n] }
+
+    /// Each CPU's list of free single frames of its own node; nil until
+    /// `enablePerCPULists`.
     nonisolated(unsafe) private static var perCPU: UnsafeMutablePointer<PerCPUPages>? = nil
 
     /// Gives every CPU its list of free single frames (after the slab is up).
@@ -40,23 +84,30 @@ enum PageAllocator {
         perCPU = lists
     }
 
-    /// 2^order contiguous frames, or nil when the zones are exhausted. A
-    /// single frame of the normal zones comes from this CPU's list when it can.
-    /// Linux: alloc_pages() → rmqueue() (rmqueue_pcplist() for order 0)
-    static func allocate(order: Int = 0, flags: GFP = .kernel) -> PhysAddr? {
+    /// 2^order contiguous frames, or nil when every node `choice` allows is
+    /// exhausted. `choice` nil: the node of this CPU first, then the others
+    /// nearest first. A single frame of the local node comes from this CPU's
+    /// list when it can. Linux: alloc_pages() / __alloc_pages(gfp, order,
+    /// preferred_nid, nodemask) → rmqueue() (rmqueue_pcplist() for order 0)
+    static func allocate(order: Int = 0, flags: GFP = .kernel, on choice: NodeChoice? = nil) -> PhysAddr? {
+        let local = NUMA.localNode
+        let choice = choice ?? NodeChoice(preferred: local)
         var block: PhysAddr? = nil
-        if order == 0 && flags.subtracting([.zero, .directReclaim]) == .kernel, let lists = perCPU {
-            block = lists[PerCPU.cpu].take()
-        } else {
-            block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
+        if order == 0 && flags.subtracting([.zero, .directReclaim]) == .kernel && choice.preferred == local
+            && choice.allowed?.contains(local) != false, let lists = perCPU {
+            block = lists[PerCPU.cpu].take(node: local)
+            if block != nil { NUMA.countAllocation(on: local, choice) }
+        }
+        if block == nil {
+            block = allocateFromNodes(order: order, flags: flags.subtracting(.zero), choice)
         }
         if block == nil, let lists = perCPU {
             // Frames may sit on this CPU's list: give them back and try once more.
             lists[PerCPU.cpu].drain()
-            block = allocateFromZones(order: order, flags: flags.subtracting(.zero))
+            block = allocateFromNodes(order: order, flags: flags.subtracting(.zero), choice)
         }
         if block == nil && order > 0 && flags.contains(.directReclaim) {
-            block = Compaction.allocateAfterCompacting(order: order, flags: flags.subtracting(.zero))
+            block = Compaction.allocateAfterCompacting(order: order, flags: flags.subtracting(.zero), choice)
         }
         Trace.pageAlloc(block, order: order, flags: flags)
         guard let block else { return nil }
@@ -67,19 +118,40 @@ enum PageAllocator {
         return block
     }
 
+    /// The nodes `choice` allows, nearest its preferred node first: above the
+    /// low watermark in a first pass, down to the min one in a second.
+    /// Linux: get_page_from_freelist() over the zonelist, twice
+    static func allocateFromNodes(order: Int, flags: GFP, _ choice: NodeChoice) -> PhysAddr? {
+        let from = choice.preferred < zonelists.count ? choice.preferred : 0
+        for pass in 0..<2 {
+            let aboveLow = pass == 0
+            for n in zonelists[from] where choice.allowed?.contains(n) != false {
+                if let block = allocate(order: order, flags: flags, fromNode: n, aboveLow: aboveLow) {
+                    NUMA.countAllocation(on: n, choice)
+                    return block
+                }
+            }
+        }
+        return nil
+    }
+
+    /// One node's free lists; wakes its kswapd when they fall below low.
     /// Linux: rmqueue_buddy()
-    static func allocateFromZones(order: Int, flags: GFP) -> PhysAddr? {
-        zoneLock.lock()
-        let block = buddy.pointee.allocate(order: order, flags: flags)
-        let low = buddy.pointee.freePages < buddy.pointee.lowWatermarkPages
-        zoneLock.unlock()
-        if low { Kswapd.wake() }
+    static func allocate(order: Int, flags: GFP, fromNode n: Int, aboveLow: Bool = false) -> PhysAddr? {
+        let nodeLock = lock(n)
+        nodeLock.lock()
+        let allocator = node(n)
+        let block = allocator.pointee.allocate(order: order, flags: flags, aboveLow: aboveLow)
+        let low = allocator.pointee.freePages < allocator.pointee.lowWatermarkPages
+        nodeLock.unlock()
+        if low { Kswapd.wake(node: n) }
         return block
     }
 
     /// Returns a block. A double free or wrong order is a kernel bug: panic,
-    /// naming the frame and order. A single frame goes to this CPU's list.
-    /// Linux: __free_pages() (free_unref_page() for order 0) with CONFIG_DEBUG_VM
+    /// naming the frame and order. A single frame of this CPU's node goes to
+    /// this CPU's list. Linux: __free_pages() (free_unref_page() for order 0)
+    /// with CONFIG_DEBUG_VM
     /// (Never inlined: a bad free's call trace should show this frame.)
     @inline(never)
     static func free(_ block: PhysAddr, order: Int = 0) {
@@ -89,7 +161,7 @@ enum PageAllocator {
             if flags.contains(.anon) { VMStat.add(.anonPages, -1) }    // (an anonymous page is always a single frame)
             if flags.contains(.lru) { LRU.deleteFreed(block) }
         }
-        if order == 0, let lists = perCPU, isAllocatedSingleFrame(block) {
+        if order == 0, let lists = perCPU, isAllocatedSingleFrame(block), NUMA.nodeOf(frame: block) == NUMA.localNode {
             lists[PerCPU.cpu].give(block)
             return
         }
@@ -98,13 +170,15 @@ enum PageAllocator {
 
     /// Linux: __free_one_page() under zone->lock
     static func freeToZones(_ block: PhysAddr, order: Int) {
-        zoneLock.lock()
+        let n = NUMA.nodeOf(frame: block)
+        let nodeLock = lock(n)
+        nodeLock.lock()
         do {
-            try buddy.pointee.free(block, order: order)
+            try node(n).pointee.free(block, order: order)
         } catch {
             Panic.now("page allocator: " + error.message)
         }
-        zoneLock.unlock()
+        nodeLock.unlock()
     }
 
     /// True for the first frame of an allocated order-0 block. Anything else
@@ -137,22 +211,45 @@ enum PageAllocator {
     /// The descriptor of a frame. Linux: pfn_to_page()
     static func page(_ frame: PhysAddr) -> UnsafeMutablePointer<Page> { memMap.unsafelyUnwrapped.page(at: frame) }
 
+    /// The machine's mem_map, for walks over every frame (/proc/kpageflags).
+    static var machineMemMap: MemMap { memMap.unsafelyUnwrapped }
+
     /// Free frames: the zones' and the per-CPU lists' (Linux leaves the lists
     /// out of MemFree; Keel counts them, so memory given back shows at once).
     /// A snapshot, read without the locks.
     static var freePages: Int {
-        var sum = buddy.pointee.freePages
-        if let lists = perCPU { for cpu in 0..<SMP.maxCPUs { sum += lists[cpu].count } }
+        var sum = 0
+        for n in 0..<nodeCount { sum += freePages(node: n) }
         return sum
     }
-    static var managedPages: Int { buddy.pointee.managedPages }
 
-    /// Each CPU's frames on its list that belong to zone `zone`, for
-    /// /proc/zoneinfo's pagesets; a snapshot read without the owners' help.
-    static func perCPUCounts(in zone: ZoneType) -> [Int] {
+    /// Node `n`'s free frames, with the lists of its CPUs. A snapshot.
+    static func freePages(node n: Int) -> Int {
+        var sum = node(n).pointee.freePages
+        if let lists = perCPU {
+            for cpu in 0..<SMP.maxCPUs where NUMA.node(ofCPU: cpu) == n { sum += lists[cpu].count }
+        }
+        return sum
+    }
+
+    /// Every node's sum of `value`.
+    private static func sum(_ value: (UnsafeMutablePointer<BuddyAllocator<DirectMap>>) -> Int) -> Int {
+        var total = 0
+        for n in 0..<nodeCount { total += value(node(n)) }
+        return total
+    }
+    static var managedPages: Int { sum { $0.pointee.managedPages } }
+    /// The machine's low and high watermarks (every node's zones), for the
+    /// OOM killer's look at whether reclaim got anywhere.
+    static var lowWatermarkPages: Int { sum { $0.pointee.lowWatermarkPages } }
+    static var highWatermarkPages: Int { sum { $0.pointee.highWatermarkPages } }
+
+    /// Each CPU's frames on its list that belong to zone `zone` of node `n`,
+    /// for /proc/zoneinfo's pagesets; a snapshot read without the owners' help.
+    static func perCPUCounts(in zone: ZoneType, node n: Int) -> [Int] {
         var counts: [Int] = []
         guard let lists = perCPU else { return counts }
-        for cpu in 0..<SMP.onlineCount { counts.append(lists[cpu].count(in: zone)) }
+        for cpu in 0..<SMP.onlineCount { counts.append(NUMA.node(ofCPU: cpu) == n ? lists[cpu].count(in: zone) : 0) }
         return counts
     }
 }
@@ -172,9 +269,9 @@ struct KernelFrameAllocator: FrameAllocator {
     mutating func freeFrame(_ frame: PhysAddr) { PageAllocator.free(frame) }
 }
 
-/// One CPU's free single frames: most order-0 allocations and frees stop here
-/// and never touch the zone lock. Filled and emptied `batch` frames at a time
-/// under it; never longer than `high`.
+/// One CPU's free single frames, all of its own node: most order-0
+/// allocations and frees stop here and never touch the node's lock. Filled
+/// and emptied `batch` frames at a time under it; never longer than `high`.
 ///
 /// Only its own CPU touches it, and needs no lock for that: the kernel is not
 /// preemptible, and no interrupt handler allocates or frees. (Other CPUs read
@@ -189,22 +286,24 @@ struct PerCPUPages {
     private var frames = InlineArray<32, PhysAddr>(repeating: PhysAddr(0))     // `high` of them
     private(set) var count = 0
 
-    /// A frame from the list, refilled from the zones when empty; nil when they
-    /// have none above the watermark either. Linux: rmqueue_pcplist()
-    mutating func take() -> PhysAddr? {
+    /// A frame from the list, refilled from node `node` (this CPU's) when
+    /// empty; nil when the node is below its low watermark, for the caller
+    /// to try the other nodes first. Linux: rmqueue_pcplist()
+    mutating func take(node: Int) -> PhysAddr? {
         if count == 0 {
-            PageAllocator.zoneLock.lock()
-            while count < Self.batch, let frame = PageAllocator.buddy.pointee.allocate(order: 0) {
+            let nodeLock = PageAllocator.lock(node)
+            nodeLock.lock()
+            let allocator = PageAllocator.node(node)
+            while count < Self.batch, let frame = allocator.pointee.allocate(order: 0, aboveLow: true) {
                 frames[count] = frame
                 count += 1
             }
-            let buddy = PageAllocator.buddy
-            let low = buddy.pointee.freePages < buddy.pointee.lowWatermarkPages
-            PageAllocator.zoneLock.unlock()
+            let low = allocator.pointee.freePages < allocator.pointee.lowWatermarkPages
+            nodeLock.unlock()
             // Free memory below the low watermark: kswapd reclaims in the
             // background before allocations fail. Linux: wakeup_kswapd() from
             // the allocator's slow path
-            if low { Kswapd.wake() }
+            if low { Kswapd.wake(node: node) }
             guard count > 0 else { return nil }
         }
         count -= 1
@@ -236,9 +335,11 @@ struct PerCPUPages {
         giveBack(count)
     }
 
-    /// The `n` most recently freed frames back to the zones.
+    /// The `n` most recently freed frames back to the zones of this CPU's
+    /// node (a frame of another node here would be refused by it: a bug).
     private mutating func giveBack(_ n: Int) {
-        PageAllocator.zoneLock.lock()
+        let node = NUMA.localNode
+        PageAllocator.lock(node).lock()
         for _ in 0..<n {
             count -= 1
             let frame = frames[count]
@@ -246,11 +347,11 @@ struct PerCPUPages {
             descriptor.pointee.flags = .head                      // as the buddy allocator handed it out
             descriptor.pointee.private = 0
             do {
-                try PageAllocator.buddy.pointee.free(frame, order: 0)
+                try PageAllocator.node(node).pointee.free(frame, order: 0)
             } catch {
                 Panic.now("page allocator: " + error.message)
             }
         }
-        PageAllocator.zoneLock.unlock()
+        PageAllocator.lock(node).unlock()
     }
 }

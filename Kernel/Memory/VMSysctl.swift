@@ -62,9 +62,11 @@ enum VMSysctl {
     /// Linux: global_dirtyable_memory() (free - totalreserve_pages + the file LRU)
     static var dirtyableMemory: Int {
         var reserve = 0
-        for type in ZoneType.allCases {
-            let zone = PageAllocator.buddy.pointee.zone(type)
-            reserve += ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages).high
+        for node in 0..<PageAllocator.nodeCount {
+            for type in ZoneType.allCases {
+                let zone = PageAllocator.node(node).pointee.zone(type)
+                reserve += ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages).high
+            }
         }
         let free = PageAllocator.freePages
         let file = max(0, VMStat.value(.filePages) - VMStat.value(.shmem))
@@ -93,7 +95,10 @@ enum VMSysctl {
     /// Linux: min_free_kbytes_sysctl_handler() → setup_per_zone_wmarks()
     static func setMinFreeKilobytes(_ kilobytes: Int) {
         minFreeKilobytes.store(kilobytes, ordering: .relaxed)
-        PageAllocator.zoneLock.withLock { PageAllocator.buddy.pointee.setMinFreeKilobytes(kilobytes) }
+        let total = PageAllocator.managedPages
+        for node in 0..<PageAllocator.nodeCount {
+            PageAllocator.lock(node).withLock { PageAllocator.node(node).pointee.setMinFreeKilobytes(kilobytes, totalManaged: total) }
+        }
     }
 
     /// A write of `text` to `file` at `offset`; returns the bytes taken.

@@ -38,6 +38,8 @@ enum Vmscan {
     /// What one reclaim run wants and has done. Linux: struct scan_control
     struct ScanControl {
         let isKswapd: Bool
+        /// The node whose lists `shrinkNode` scans. Linux: the pgdat argument of shrink_node()
+        var node: Int
         /// Pages to free before stopping. Linux: nr_to_reclaim
         var toReclaim: Int
         /// 12 down to 0: each list is scanned size >> priority at a time.
@@ -46,8 +48,9 @@ enum Vmscan {
         var scanned = 0
         var reclaimed = 0
 
-        init(isKswapd: Bool, toReclaim: Int) {
+        init(isKswapd: Bool, node: Int, toReclaim: Int) {
             self.isKswapd = isKswapd
+            self.node = node
             self.toReclaim = toReclaim
         }
     }
@@ -55,13 +58,15 @@ enum Vmscan {
     /// Linux: DEF_PRIORITY
     static let defaultPriority = 12
 
-    /// One pass over the LRU lists at `sc.priority`. Linux: shrink_node() → shrink_lruvec()
+    /// One pass over node `sc.node`'s LRU lists at `sc.priority`.
+    /// Linux: shrink_node() → shrink_lruvec()
     static func shrinkNode(_ sc: inout ScanControl) {
-        let anon = LRU.count(.inactiveAnon) + LRU.count(.activeAnon)
-        let file = LRU.count(.inactiveFile) + LRU.count(.activeFile)
+        let node = sc.node
+        let anon = LRU.count(.inactiveAnon, node: node) + LRU.count(.activeAnon, node: node)
+        let file = LRU.count(.inactiveFile, node: node) + LRU.count(.activeFile, node: node)
         let counts = ScanCounts.compute(anonPages: anon, filePages: file, swappiness: VMSysctl.swappiness,
                                         haveSwap: Swap.hasSwap, priority: sc.priority,
-                                        fileIsTiny: file < PageAllocator.buddy.pointee.highWatermarkPages)
+                                        fileIsTiny: file < PageAllocator.node(node).pointee.highWatermarkPages)
         var left = (anon: counts.anon, file: counts.file)
         while (left.anon > 0 || left.file > 0) && sc.reclaimed < sc.toReclaim {
             for isFile in [true, false] {
@@ -70,7 +75,7 @@ enum Vmscan {
                 let chunk = min(share, ScanCounts.swapClusterMax)
                 if isFile { left.file -= chunk } else { left.anon -= chunk }
                 let inactive = LRUListKind(file: isFile, active: false)
-                if inactiveIsLow(inactive: LRU.count(inactive), active: LRU.count(inactive.partner)) {
+                if inactiveIsLow(inactive: LRU.count(inactive, node: node), active: LRU.count(inactive.partner, node: node)) {
                     shrinkActiveList(inactive.partner, scan: chunk, &sc)
                 }
                 shrinkInactiveList(inactive, scan: chunk, &sc)
@@ -84,7 +89,7 @@ enum Vmscan {
     /// text that was used stays active. Linux: shrink_active_list()
     private static func shrinkActiveList(_ kind: LRUListKind, scan: Int, _ sc: inout ScanControl) {
         withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: ScanCounts.swapClusterMax) { batch in
-            let (scanned, taken) = LRU.isolateFromTail(kind, scan: scan, into: batch)
+            let (scanned, taken) = LRU.isolateFromTail(kind, node: sc.node, scan: scan, into: batch)
             VMStat.count(.pgRefill, by: UInt64(scanned))
             var deactivated = 0
             for frame in batch[0..<taken] {
@@ -106,7 +111,7 @@ enum Vmscan {
     /// goes back (to the active list if it was used). Linux: shrink_inactive_list()
     private static func shrinkInactiveList(_ kind: LRUListKind, scan: Int, _ sc: inout ScanControl) {
         withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: ScanCounts.swapClusterMax) { batch in
-            let (scanned, taken) = LRU.isolateFromTail(kind, scan: scan, into: batch)
+            let (scanned, taken) = LRU.isolateFromTail(kind, node: sc.node, scan: scan, into: batch)
             guard taken > 0 else { return }
             sc.scanned += scanned
             VMStat.count(sc.isKswapd ? .pgScanKswapd : .pgScanDirect, by: UInt64(scanned))
@@ -337,17 +342,23 @@ enum Vmscan {
     // MARK: - direct reclaim
 
     /// An allocation failed: reclaim here, harder at each priority, until a
-    /// batch of pages is free. Returns how many pages were freed (0: nothing
-    /// more to reclaim; the OOM killer is next). A caller holding a file
-    /// system's lock passes `shrinkCaches: false`: the cache shrinkers take
-    /// those locks. Linux: try_to_free_pages() → do_try_to_free_pages()
-    /// (GFP_NOFS keeps the file systems' shrinkers out the same way)
+    /// batch of pages is free. At each priority the nodes are shrunk in the
+    /// order this CPU's node allocates from, nearest first. Returns how many
+    /// pages were freed (0: nothing more to reclaim; the OOM killer is next).
+    /// A caller holding a file system's lock passes `shrinkCaches: false`:
+    /// the cache shrinkers take those locks. Linux: try_to_free_pages() →
+    /// do_try_to_free_pages() → shrink_zones() over the zonelist (GFP_NOFS
+    /// keeps the file systems' shrinkers out the same way)
     static func tryToFreePages(shrinkCaches: Bool = true, toReclaim: Int = ScanCounts.swapClusterMax) -> Int {
         VMStat.count(.allocStall)
         Trace.vmscanDirectReclaimBegin(order: 0)
-        var sc = ScanControl(isKswapd: false, toReclaim: toReclaim)
+        let zonelist = PageAllocator.zonelist(from: NUMA.localNode)
+        var sc = ScanControl(isKswapd: false, node: NUMA.localNode, toReclaim: toReclaim)
         while sc.reclaimed < sc.toReclaim {
-            shrinkNode(&sc)
+            for node in zonelist where sc.reclaimed < sc.toReclaim {
+                sc.node = node
+                shrinkNode(&sc)
+            }
             if shrinkCaches && sc.reclaimed < sc.toReclaim && sc.priority <= Self.defaultPriority - 2 {
                 sc.reclaimed += shrinkSlab()
             }
@@ -373,73 +384,96 @@ enum Vmscan {
 
 // MARK: - kswapd
 
-/// The reclaim thread of Keel's one node. Linux: kswapd (mm/vmscan.c), pgdat->kswapd_wait
+/// The reclaim threads, one per node with memory: kswapd0, kswapd1, ...
+/// Linux: kswapd (mm/vmscan.c), pgdat->kswapd, pgdat->kswapd_wait
 enum Kswapd {
-    nonisolated(unsafe) private static var thread: Task? = nil
-    /// A wake-up is pending: set by `wake`, cleared by kswapd when it starts
-    /// a run, read inside its sleep's condition (no lost wake-up).
-    private static let wanted = Atomic<Bool>(false)
-    /// kswapd is balancing now: allocations below the low watermark do not
-    /// wake it again.
-    private static let running = Atomic<Bool>(false)
-    /// Balancing runs in a row that freed nothing. At `maxFailures` kswapd
-    /// is not woken again until some reclaim frees a page: with nothing left
-    /// to reclaim it would only burn the CPU the OOM victim needs to exit.
-    /// Linux: pgdat->kswapd_failures, MAX_RECLAIM_RETRIES
-    private static let failures = Atomic<Int>(0)
+    /// One node's daemon. Its fields are atomics, shared between the
+    /// allocating CPUs (wake) and the thread.
+    final class Daemon {
+        let node: Int
+        /// The thread, once it runs. Written once, by the thread itself.
+        nonisolated(unsafe) var thread: Task? = nil
+        /// A wake-up is pending: set by `wake`, cleared by kswapd when it
+        /// starts a run, read inside its sleep's condition (no lost wake-up).
+        let wanted = Atomic<Bool>(false)
+        /// kswapd is balancing now: allocations below the low watermark do
+        /// not wake it again.
+        let running = Atomic<Bool>(false)
+        /// Balancing runs in a row that freed nothing. At `maxFailures`
+        /// kswapd is not woken again until some reclaim frees a page: with
+        /// nothing left to reclaim it would only burn the CPU the OOM victim
+        /// needs to exit. Linux: pgdat->kswapd_failures, MAX_RECLAIM_RETRIES
+        let failures = Atomic<Int>(0)
+
+        init(node: Int) { self.node = node }
+    }
+
+    /// Index = node id; written once at boot, before any task allocates.
+    nonisolated(unsafe) private static var daemons: [Daemon] = []
     static let maxFailures = 16
 
-    /// Some reclaim freed pages: kswapd may be worth waking again.
+    /// Some reclaim freed pages: every node's kswapd may be worth waking again.
     static func progressMade() {
-        if failures.load(ordering: .relaxed) != 0 { failures.store(0, ordering: .relaxed) }
+        for daemon in daemons where daemon.failures.load(ordering: .relaxed) != 0 {
+            daemon.failures.store(0, ordering: .relaxed)
+        }
     }
 
-    /// Starts kswapd0; a boot without it would reclaim only in allocating
-    /// tasks, so failing to start it is a kernel bug. It is a WRR kernel
-    /// thread like the others, so a CPU kept busy by WRR tasks still gives
-    /// it its share.
+    /// Starts kswapdN for every node with memory; a boot without them would
+    /// reclaim only in allocating tasks, so failing to start one is a kernel
+    /// bug. Each is a WRR kernel thread like the others, so a CPU kept busy
+    /// by WRR tasks still gives it its share. Linux: kswapd_run()
     static func start() {
-        guard KernelThread.start("kswapd0", { run() }) else { Panic.now("no memory for kswapd") }
+        daemons = (0..<PageAllocator.nodeCount).map { Daemon(node: $0) }
+        for daemon in daemons where PageAllocator.node(daemon.node).pointee.managedPages > 0 {
+            guard KernelThread.start("kswapd\(daemon.node)", { run(daemon) }) else {
+                Panic.now("no memory for kswapd\(daemon.node)")
+            }
+        }
     }
 
-    /// Free memory fell below the low watermark. Called by the allocator,
-    /// so it only sets a flag and wakes a sleeping thread.
+    /// Node `node`'s free memory fell below its low watermark. Called by the
+    /// allocator, so it only sets a flag and wakes a sleeping thread.
     /// Linux: wakeup_kswapd()
-    static func wake() {
-        guard let thread, !running.load(ordering: .relaxed), failures.load(ordering: .relaxed) < maxFailures,
-              !wanted.exchange(true, ordering: .acquiringAndReleasing) else { return }
+    static func wake(node: Int) {
+        guard node < daemons.count else { return }
+        let daemon = daemons[node]
+        guard let thread = daemon.thread, !daemon.running.load(ordering: .relaxed),
+              daemon.failures.load(ordering: .relaxed) < maxFailures,
+              !daemon.wanted.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Trace.vmscanWakeupKswapd(order: 0)
         Scheduler.wake(thread)
     }
 
-    private static func run() {
-        thread = Scheduler.current
+    private static func run(_ daemon: Daemon) {
+        daemon.thread = Scheduler.current
         while true {
-            while !Scheduler.sleep(until: nil, unless: { wanted.load(ordering: .acquiring) }) {}
-            running.store(true, ordering: .relaxed)
-            wanted.store(false, ordering: .relaxed)
+            while !Scheduler.sleep(until: nil, unless: { daemon.wanted.load(ordering: .acquiring) }) {}
+            daemon.running.store(true, ordering: .relaxed)
+            daemon.wanted.store(false, ordering: .relaxed)
             Trace.vmscanKswapdWake(order: 0)
-            balance()
-            running.store(false, ordering: .relaxed)
+            balance(daemon)
+            daemon.running.store(false, ordering: .relaxed)
             Trace.vmscanKswapdSleep()
         }
     }
 
-    /// Reclaims until free memory reaches the high watermark, harder each
-    /// time a pass falls short; gives up at priority 0 (the OOM killer may
-    /// then be needed, in an allocating task). Linux: balance_pgdat()
-    private static func balance() {
+    /// Reclaims until the node's free memory reaches its high watermark,
+    /// harder each time a pass falls short; gives up at priority 0 (the OOM
+    /// killer may then be needed, in an allocating task). Linux: balance_pgdat()
+    private static func balance(_ daemon: Daemon) {
         VMStat.count(.pageOutRun)
-        let buddy = PageAllocator.buddy
-        if PageAllocator.freePages >= buddy.pointee.lowWatermarkPages { VMStat.count(.kswapdLowWmarkQuickly) }
+        let node = daemon.node
+        let allocator = PageAllocator.node(node)
+        if PageAllocator.freePages(node: node) >= allocator.pointee.lowWatermarkPages { VMStat.count(.kswapdLowWmarkQuickly) }
         var priority = Vmscan.defaultPriority
         var freed = 0
         defer {
-            if freed == 0 { failures.add(1, ordering: .relaxed) } else { failures.store(0, ordering: .relaxed) }
+            if freed == 0 { daemon.failures.add(1, ordering: .relaxed) } else { daemon.failures.store(0, ordering: .relaxed) }
         }
-        while PageAllocator.freePages < buddy.pointee.highWatermarkPages {
-            var sc = Vmscan.ScanControl(isKswapd: true,
-                                        toReclaim: max(buddy.pointee.highWatermarkPages - PageAllocator.freePages,
+        while PageAllocator.freePages(node: node) < allocator.pointee.highWatermarkPages {
+            var sc = Vmscan.ScanControl(isKswapd: true, node: node,
+                                        toReclaim: max(allocator.pointee.highWatermarkPages - PageAllocator.freePages(node: node),
                                                        ScanCounts.swapClusterMax))
             sc.priority = priority
             Vmscan.shrinkNode(&sc)

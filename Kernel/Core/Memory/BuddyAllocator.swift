@@ -27,15 +27,21 @@
 /// `Memory` is only used to zero frames for `GFP.zero`: the direct map in the
 /// kernel, a buffer in tests.
 public struct BuddyAllocator<Memory: PhysicalMemory> {
+    /// The frames of this node (a view of the machine's mem_map on a NUMA
+    /// machine). Linux: pgdat->node_mem_map
     public let memMap: MemMap
     @usableFromInline let memory: Memory
+    /// The NUMA node this allocator is: one per node, each with its own
+    /// zones. Linux: pgdat->node_id
+    public let nodeID: Int
     /// Indexed by `ZoneType.rawValue`. Linux: pglist_data->node_zones
     @usableFromInline var zones: InlineArray<3, Zone>
 
     /// An allocator with no free memory yet; every frame of `memMap` is reserved.
-    public init(memMap: MemMap, memory: Memory) {
+    public init(memMap: MemMap, memory: Memory, node: Int = 0) {
         self.memMap = memMap
         self.memory = memory
+        nodeID = node
         zones = InlineArray { Zone(type: ZoneType(rawValue: $0)!) }
     }
 
@@ -94,10 +100,12 @@ public struct BuddyAllocator<Memory: PhysicalMemory> {
     }
 
     /// Splits min_free_kbytes over the zones in proportion to their size: each
-    /// zone's min watermark. Linux: __setup_per_zone_wmarks()
-    public mutating func setMinFreeKilobytes(_ kilobytes: Int) {
+    /// zone's min watermark. `totalManaged` is every node's managed frames
+    /// (the reserve is the machine's, shared by all nodes' zones); by
+    /// default this node's. Linux: __setup_per_zone_wmarks()
+    public mutating func setMinFreeKilobytes(_ kilobytes: Int, totalManaged: Int? = nil) {
         let reservePages = kilobytes / Int(pageSize / 1024)
-        let total = managedPages
+        let total = totalManaged ?? managedPages
         guard total > 0 else { return }
         for type in ZoneType.allCases {
             let min = reservePages * zones[type.rawValue].managedPages / total
@@ -108,10 +116,10 @@ public struct BuddyAllocator<Memory: PhysicalMemory> {
         }
     }
 
-    /// The sums of the zones' low and high watermarks, in frames: kswapd
-    /// wakes below the first and sleeps at the second (Keel has one node and
-    /// balances its zones together). Linux: the per-zone checks of
-    /// wakeup_kswapd() and pgdat_balanced()
+    /// The sums of the zones' low and high watermarks, in frames: this node's
+    /// kswapd wakes below the first and sleeps at the second (Keel balances a
+    /// node's zones together). Linux: the per-zone checks of wakeup_kswapd()
+    /// and pgdat_balanced()
     public var lowWatermarkPages: Int {
         var sum = 0
         for type in ZoneType.allCases { sum += zones[type.rawValue].watermarkLow }
@@ -139,14 +147,18 @@ public struct BuddyAllocator<Memory: PhysicalMemory> {
 extension BuddyAllocator {
     /// Allocates 2^order contiguous frames, or returns nil when no allowed zone
     /// has a free block that large above its min watermark (below it, only
-    /// `GFP.memalloc` requests are served). The first frame's descriptor has count 0:
-    /// its owner sets it (MapCount) when the page gets its first user.
-    /// Linux: alloc_pages() → get_page_from_freelist() → rmqueue()
-    @inlinable public mutating func allocate(order: Int, flags: GFP = .kernel) -> PhysAddr? {
+    /// `GFP.memalloc` requests are served), or above its low watermark when
+    /// `aboveLow` (the first pass over a NUMA machine's nodes: a node below
+    /// low is passed over for the next one before any dips into its reserve).
+    /// The first frame's descriptor has count 0: its owner sets it (MapCount)
+    /// when the page gets its first user.
+    /// Linux: alloc_pages() → get_page_from_freelist() (ALLOC_WMARK_LOW in
+    /// the fast path, ALLOC_WMARK_MIN in the slow path) → rmqueue()
+    @inlinable public mutating func allocate(order: Int, flags: GFP = .kernel, aboveLow: Bool = false) -> PhysAddr? {
         guard order >= 0 && order <= Zone.maxOrder else { return nil }
         var zone = flags.highestZone.rawValue
         while true {
-            if zones[zone].watermarkOK(order: order, flags: flags),
+            if zones[zone].watermarkOK(order: order, flags: flags, aboveLow: aboveLow),
                let pfn = zones[zone].takeSmallest(order: order, memMap: memMap) {
                 prepareNewBlock(pfn, order: order, flags: flags)
                 return PhysAddr(pfn: pfn)
@@ -398,7 +410,7 @@ extension BuddyAllocator {
         for type in ZoneType.allCases {
             let zone = zones[type.rawValue]
             guard zone.isPopulated else { continue }
-            out.write("Node 0, zone ")
+            out.write("Node \(nodeID), zone ")
             out.write(Fmt.pad(type.name, 8))
             out.write(" ")
             for order in 0...Zone.maxOrder {

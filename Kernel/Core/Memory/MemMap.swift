@@ -26,6 +26,21 @@ public struct MemMap {
         storage.initialize(repeating: Page(flags: .reserved), count: frames)
     }
 
+    /// The descriptors of frames [startPFN, endPFN) of this mem_map, shared
+    /// with it (nothing is copied or reinitialized): one node's part.
+    /// Linux: NODE_DATA(nid)->node_mem_map under FLATMEM
+    public func view(_ startPFN: UInt64, _ endPFN: UInt64) -> MemMap {
+        precondition(startPFN <= endPFN && (startPFN == endPFN || contains(pfn: startPFN) && endPFN <= self.endPFN),
+                     "a mem_map view outside the mem_map")
+        return MemMap(viewing: base + Int(startPFN &- basePFN), basePFN: startPFN, frames: Int(endPFN - startPFN))
+    }
+
+    private init(viewing storage: UnsafeMutablePointer<Page>, basePFN: UInt64, frames: Int) {
+        base = storage
+        self.basePFN = basePFN
+        frameCount = frames
+    }
+
     /// One past the last described frame.
     @inlinable public var endPFN: UInt64 { basePFN &+ UInt64(frameCount) }
 

@@ -301,7 +301,8 @@ public struct ZoneInfo {
 
     /// The low and high watermarks Linux derives from min: each step is a
     /// quarter of min or 0.1% of the zone (watermark_scale_factor 10), whichever
-    /// is more. Keel has no kswapd, so only min acts; low and high are shown.
+    /// is more. Below min only the reserve's users allocate; kswapd wakes
+    /// below low and sleeps again at high.
     /// Linux: __setup_per_zone_wmarks()
     public static func watermarks(min: Int, managed: Int) -> (low: Int, high: Int) {
         let step = Swift.max(min / 4, managed * 10 / 10000)

@@ -34,9 +34,10 @@ public struct Zone {
     @usableFromInline var freePageCount = 0
 
     /// A request for 2^order frames may be served without eating into the
-    /// reserve. Linux: zone_watermark_ok() against WMARK_MIN
-    @inlinable public func watermarkOK(order: Int, flags: GFP) -> Bool {
-        flags.contains(.memalloc) || freePageCount &- (1 &<< order) >= watermarkMin
+    /// reserve (or, `aboveLow`, without going below the low watermark).
+    /// Linux: zone_watermark_ok() against WMARK_MIN or WMARK_LOW
+    @inlinable public func watermarkOK(order: Int, flags: GFP, aboveLow: Bool = false) -> Bool {
+        flags.contains(.memalloc) || freePageCount &- (1 &<< order) >= (aboveLow ? watermarkLow : watermarkMin)
     }
 
     /// Linux: populated_zone() (which counts present rather than managed frames)

@@ -98,7 +98,7 @@ final class KPageFile: SpecialFile {
 
     /// mem_map, the RAM map it was built from, and the zero page.
     private static var inspector: MemMapInspector {
-        MemMapInspector(memMap: PageAllocator.buddy.pointee.memMap, ram: MemorySetup.memblock.memory,
+        MemMapInspector(memMap: PageAllocator.machineMemMap, ram: MemorySetup.memblock.memory,
                         zeroPagePFN: ZeroPage.frame.pfn)
     }
 }
@@ -110,9 +110,9 @@ extension ProcSystemFiles {
     /// walk_zones_in_node() → zoneinfo_show_print()
     static func zoneinfo() -> String {
         var text = ""
-        for node in NUMA.online.nodes {
+        for node in 0..<PageAllocator.nodeCount {
             let pgdat = PageAllocator.node(node)
-            let ram = NUMA.topology.nodes.first { $0.id == node }?.memory ?? []
+            let ram = NUMA.nodeMemory(node)
             var nodeStats: [(name: String, value: Int)]? = [
                 ("nr_inactive_anon", LRU.count(.inactiveAnon, node: node)),
                 ("nr_active_anon", LRU.count(.activeAnon, node: node)),

@@ -9,11 +9,13 @@ enum ProcSystemFiles {
     /// zones' watermarks for MemAvailable. Linux: meminfo_proc_show()
     static func meminfo() -> String {
         var low: UInt64 = 0, reserve: UInt64 = 0
-        for type in ZoneType.allCases {
-            let zone = PageAllocator.buddy.pointee.zone(type)
-            let marks = ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages)
-            low += UInt64(marks.low)
-            reserve += UInt64(min(marks.high, zone.managedPages))     // Linux: calculate_totalreserve_pages()
+        for node in 0..<PageAllocator.nodeCount {
+            for type in ZoneType.allCases {
+                let zone = PageAllocator.node(node).pointee.zone(type)
+                let marks = ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages)
+                low += UInt64(marks.low)
+                reserve += UInt64(min(marks.high, zone.managedPages))     // Linux: calculate_totalreserve_pages()
+            }
         }
         let buffers = UInt64(PageBufferMemory.pages)
         var info = MemInfo(totalPages: UInt64(PageAllocator.managedPages), freePages: UInt64(PageAllocator.freePages),
@@ -45,7 +47,7 @@ enum ProcSystemFiles {
     /// Linux: frag_show()
     static func buddyinfo() -> String {
         var text = ""
-        PageAllocator.buddy.pointee.writeBuddyInfo(to: &text)
+        for node in 0..<PageAllocator.nodeCount { PageAllocator.node(node).pointee.writeBuddyInfo(to: &text) }
         return text
     }
 
@@ -69,8 +71,10 @@ enum ProcSystemFiles {
     /// nr_file_pages and nr_dirty hold the buffer cache's pages, as Linux's do.
     /// Linux: vmstat_show() over vmstat_text[]
     static func vmstat() -> String {
-        let counters: [(String, UInt64)] = [
-            ("nr_free_pages", UInt64(PageAllocator.freePages)),
+        var counters: [(String, UInt64)] = [("nr_free_pages", UInt64(PageAllocator.freePages))]
+        // Linux prints the NUMA events between the zone and the node items.
+        for item in NUMAStatItem.allCases { counters.append((item.name, NUMA.stat(item))) }
+        counters += [
             ("nr_anon_pages", UInt64(VMStat.value(.anonPages))),
             ("nr_mapped", UInt64(PageCache.mappedPages())),
             ("nr_file_pages", UInt64(VMStat.value(.filePages) + PageBufferMemory.pages)),
