@@ -72,7 +72,7 @@ extension SysFS {
         for kind in LRUListKind.allCases { lru[kind.rawValue] = LRU.count(kind, node: node) }
         var text = ""
         NodeMeminfo(node: node, totalPages: pgdat.pointee.managedPages, freePages: PageAllocator.freePages(node: node),
-                    lruPages: lru, tally: tally(node)).write(to: &text)
+                    lruPages: lru, tally: tally(node), kernelStackPages: Vmalloc.stackPages(node: node)).write(to: &text)
         return text
     }
 
@@ -91,7 +91,9 @@ extension SysFS {
                   ("nr_unevictable", LRU.count(.unevictable, node: node)),
                   ("nr_slab_unreclaimable", t.slab), ("nr_anon_pages", t.anon), ("nr_mapped", t.mapped),
                   ("nr_file_pages", t.file), ("nr_dirty", t.dirty), ("nr_writeback", t.writeback),
-                  ("nr_shmem", t.shmem), ("nr_page_table_pages", t.pageTables), ("nr_swapcached", t.swapCached)]
+                  ("nr_shmem", t.shmem),
+                  ("nr_kernel_stack", Vmalloc.stackPages(node: node) * Int(pageSize / 1024)),     // in kB, as Linux
+                  ("nr_page_table_pages", t.pageTables), ("nr_swapcached", t.swapCached)]
         var text = ""
         for (name, value) in lines { text += name + " " + String(value) + "\n" }
         return text

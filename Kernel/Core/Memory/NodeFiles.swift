@@ -143,9 +143,8 @@ public struct NodeMeminfo: Equatable {
     /// Indexed by LRUListKind.rawValue.
     public var lruPages: [Int]
     public var tally: NodePageTally
-    /// Pages of kernel stacks on this node. Linux: NR_KERNEL_STACK_KB. Keel's
-    /// stacks are vmalloc areas whose frames carry no mark, so the kernel
-    /// passes 0 until they do.
+    /// Pages of kernel stacks on this node (vmalloc areas: their frames carry
+    /// no mark, so the kernel finds them through the areas). Linux: NR_KERNEL_STACK_KB
     public var kernelStackPages: Int
 
     public init(node: Int, totalPages: Int, freePages: Int, lruPages: [Int], tally: NodePageTally,
