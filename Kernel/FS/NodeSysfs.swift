@@ -14,14 +14,16 @@
 extension SysFS {
     /// devices/system/node. Linux: node_dev_init() and register_one_node() for each online node
     static func nodeDirectory() -> Inode {
-        // Keel's nodes all have memory, normal (not ZONE_MOVABLE-only) memory,
-        // and are all possible; a node without CPUs is left out of has_cpu only.
-        // Linux: the node_states[] masks, printed by show_node_state()
+        // Every node the firmware named is online and possible (no hotplug);
+        // Keel has no ZONE_MOVABLE or highmem, so a node with memory has
+        // normal memory. Linux: the node_states[] masks, printed by
+        // show_node_state(); N_NORMAL_MEMORY set by check_for_memory()
+        let hasMemory = { (node: Int) in node < PageAllocator.nodeCount && PageAllocator.node(node).pointee.managedPages > 0 }
         var entries: [(String, Inode)] = [
             ("has_cpu", attribute { nodeList { !NUMA.cpus(of: $0).isEmpty } }),
             ("has_generic_initiator", attribute { "\n" }),     // no ACPI generic initiators
-            ("has_memory", attribute { nodeList { _ in true } }),
-            ("has_normal_memory", attribute { nodeList { _ in true } }),
+            ("has_memory", attribute { nodeList(hasMemory) }),
+            ("has_normal_memory", attribute { nodeList(hasMemory) }),
         ]
         for node in NUMA.online.nodes where node < PageAllocator.nodeCount {
             entries.append(("node\(node)", nodeNDirectory(node)))
