@@ -102,7 +102,7 @@ enum Vmscan {
                 deactivated += 1
             }
             VMStat.count(.pgDeactivate, by: UInt64(deactivated))
-            Trace.vmscanShrinkActive(taken: taken, deactivated: deactivated, kind: kind, priority: sc.priority)
+            Trace.vmscanShrinkActive(node: sc.node, taken: taken, deactivated: deactivated, kind: kind, priority: sc.priority)
             LRU.putback(UnsafeMutableBufferPointer(rebasing: batch[0..<taken]))
         }
     }
@@ -122,7 +122,7 @@ enum Vmscan {
             VMStat.count(sc.isKswapd ? .pgStealKswapd : .pgStealDirect, by: UInt64(stats.reclaimed))
             VMStat.count(kind.isFile ? .pgStealFile : .pgStealAnon, by: UInt64(stats.reclaimed))
             VMStat.count(.pgActivate, by: UInt64(stats.activated))
-            Trace.vmscanShrinkInactive(scanned: scanned, stats: stats, priority: sc.priority, kind: kind)
+            Trace.vmscanShrinkInactive(node: sc.node, scanned: scanned, stats: stats, priority: sc.priority, kind: kind)
             if stats.dirty > 0 { Writeback.wakeFlusher(forReclaim: true) }
             LRU.putback(UnsafeMutableBufferPointer(rebasing: batch[0..<kept]))
         }
@@ -441,7 +441,7 @@ enum Kswapd {
         guard let thread = daemon.thread, !daemon.running.load(ordering: .relaxed),
               daemon.failures.load(ordering: .relaxed) < maxFailures,
               !daemon.wanted.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        Trace.vmscanWakeupKswapd(order: 0)
+        Trace.vmscanWakeupKswapd(node: node, order: 0)
         Scheduler.wake(thread)
     }
 
@@ -451,10 +451,10 @@ enum Kswapd {
             while !Scheduler.sleep(until: nil, unless: { daemon.wanted.load(ordering: .acquiring) }) {}
             daemon.running.store(true, ordering: .relaxed)
             daemon.wanted.store(false, ordering: .relaxed)
-            Trace.vmscanKswapdWake(order: 0)
+            Trace.vmscanKswapdWake(node: daemon.node, order: 0)
             balance(daemon)
             daemon.running.store(false, ordering: .relaxed)
-            Trace.vmscanKswapdSleep()
+            Trace.vmscanKswapdSleep(node: daemon.node)
         }
     }
 

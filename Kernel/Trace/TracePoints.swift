@@ -224,34 +224,34 @@ extension Trace {
     }
 
     // MARK: vmscan
-    // Keel has one node (nid 0) and kswapd balances all of its zones, so the
-    // reclaim code passes neither; zid is ZONE_NORMAL's, the highest zone.
+    // Each record names its node (nid); kswapd balances all of a node's
+    // zones together, so zid is ZONE_NORMAL's, the highest zone.
 
     /// kswapd goes to sleep (its zones are balanced at the high watermark).
     /// Linux: trace_mm_vmscan_kswapd_sleep() in kswapd_try_to_sleep()
     @inline(__always)
-    static func vmscanKswapdSleep() {
-        if isOn(.vmscanKswapdSleep) { recordVmscanKswapdSleep() }
+    static func vmscanKswapdSleep(node: Int) {
+        if isOn(.vmscanKswapdSleep) { recordVmscanKswapdSleep(node: node) }
     }
 
     @inline(never)
-    static func recordVmscanKswapdSleep() {
+    static func recordVmscanKswapdSleep(node: Int) {
         record(.vmscanKswapdSleep) { entry in
-            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
         }
     }
 
     /// kswapd wakes up to balance the zones for an allocation of `order`.
     /// Linux: trace_mm_vmscan_kswapd_wake() in kswapd()
     @inline(__always)
-    static func vmscanKswapdWake(order: Int) {
-        if isOn(.vmscanKswapdWake) { recordVmscanKswapdWake(order: order) }
+    static func vmscanKswapdWake(node: Int, order: Int) {
+        if isOn(.vmscanKswapdWake) { recordVmscanKswapdWake(node: node, order: order) }
     }
 
     @inline(never)
-    static func recordVmscanKswapdWake(order: Int) {
+    static func recordVmscanKswapdWake(node: Int, order: Int) {
         record(.vmscanKswapdWake) { entry in
-            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
             entry.storeBytes(of: Int32(ZoneType.normal.rawValue), toByteOffset: 12, as: Int32.self)
             entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 16, as: Int32.self)
         }
@@ -262,14 +262,14 @@ extension Trace {
     /// record says GFP_KERNEL, what every Keel allocation may do.
     /// Linux: trace_mm_vmscan_wakeup_kswapd() in wakeup_kswapd()
     @inline(__always)
-    static func vmscanWakeupKswapd(order: Int) {
-        if isOn(.vmscanWakeupKswapd) { recordVmscanWakeupKswapd(order: order) }
+    static func vmscanWakeupKswapd(node: Int, order: Int) {
+        if isOn(.vmscanWakeupKswapd) { recordVmscanWakeupKswapd(node: node, order: order) }
     }
 
     @inline(never)
-    static func recordVmscanWakeupKswapd(order: Int) {
+    static func recordVmscanWakeupKswapd(node: Int, order: Int) {
         record(.vmscanWakeupKswapd) { entry in
-            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
             entry.storeBytes(of: Int32(ZoneType.normal.rawValue), toByteOffset: 12, as: Int32.self)
             entry.storeBytes(of: Int32(truncatingIfNeeded: order), toByteOffset: 16, as: Int32.self)
             entry.storeBytes(of: LinuxGFP.bits(of: .kernel), toByteOffset: 24, as: UInt64.self)
@@ -313,20 +313,20 @@ extension Trace {
     /// writeback, so those two fields are 0 (Linux's nr_congested always is).
     /// Linux: trace_mm_vmscan_lru_shrink_inactive()
     @inline(__always)
-    static func vmscanShrinkInactive(scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, kind: LRUListKind) {
+    static func vmscanShrinkInactive(node: Int, scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, kind: LRUListKind) {
         if isOn(.vmscanLRUShrinkInactive) {
-            recordVmscanShrinkInactive(scanned: scanned, stats: stats, priority: priority, file: kind.isFile)
+            recordVmscanShrinkInactive(node: node, scanned: scanned, stats: stats, priority: priority, file: kind.isFile)
         }
     }
 
     @inline(never)
-    static func recordVmscanShrinkInactive(scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, file: Bool) {
+    static func recordVmscanShrinkInactive(node: Int, scanned: Int, stats: Vmscan.ShrinkStats, priority: Int, file: Bool) {
         record(.vmscanLRUShrinkInactive) { entry in
             // One store each, no array: nothing is allocated while the ring is held.
             func count(_ value: Int, at offset: Int) {
                 entry.storeBytes(of: UInt64(truncatingIfNeeded: value), toByteOffset: offset, as: UInt64.self)
             }
-            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
             count(scanned, at: 16); count(stats.reclaimed, at: 24); count(stats.dirty, at: 32)
             count(stats.writeback, at: 40); count(0, at: 48); count(0, at: 56)
             count(stats.keptReferenced, at: 72); count(stats.unmapFailed, at: 80)
@@ -343,17 +343,17 @@ extension Trace {
     /// nr_referenced, which counts exactly those).
     /// Linux: trace_mm_vmscan_lru_shrink_active()
     @inline(__always)
-    static func vmscanShrinkActive(taken: Int, deactivated: Int, kind: LRUListKind, priority: Int) {
+    static func vmscanShrinkActive(node: Int, taken: Int, deactivated: Int, kind: LRUListKind, priority: Int) {
         if isOn(.vmscanLRUShrinkActive) {
-            recordVmscanShrinkActive(taken: taken, deactivated: deactivated, file: kind.isFile, priority: priority)
+            recordVmscanShrinkActive(node: node, taken: taken, deactivated: deactivated, file: kind.isFile, priority: priority)
         }
     }
 
     @inline(never)
-    static func recordVmscanShrinkActive(taken: Int, deactivated: Int, file: Bool, priority: Int) {
+    static func recordVmscanShrinkActive(node: Int, taken: Int, deactivated: Int, file: Bool, priority: Int) {
         let kept = UInt64(truncatingIfNeeded: taken - deactivated)
         record(.vmscanLRUShrinkActive) { entry in
-            entry.storeBytes(of: Int32(0), toByteOffset: 8, as: Int32.self)
+            entry.storeBytes(of: Int32(truncatingIfNeeded: node), toByteOffset: 8, as: Int32.self)
             entry.storeBytes(of: UInt64(truncatingIfNeeded: taken), toByteOffset: 16, as: UInt64.self)
             entry.storeBytes(of: kept, toByteOffset: 24, as: UInt64.self)
             entry.storeBytes(of: UInt64(truncatingIfNeeded: deactivated), toByteOffset: 32, as: UInt64.self)
