@@ -119,7 +119,7 @@ final class NodeFilesTests: XCTestCase {
         cached.mapping = 7
         cached.mapcount = 2                          // the cache's reference and one mapping
         tally.count(cached)
-        var shmem = Page(flags: [.lru, .swapBacked, .unevictable])
+        var shmem = Page(flags: [.lru, .swapBacked, .unevictable, .dirty])
         shmem.mapping = 8
         shmem.mapcount = 1                           // the cache's reference only: not mapped
         tally.count(shmem)
@@ -132,7 +132,7 @@ final class NodeFilesTests: XCTestCase {
         XCTAssertEqual(tally.file, 2)
         XCTAssertEqual(tally.shmem, 1)
         XCTAssertEqual(tally.mapped, 1)
-        XCTAssertEqual(tally.dirty, 1)               // the file page; an anonymous page is not "Dirty"
+        XCTAssertEqual(tally.dirty, 1)               // the file page; anonymous and shmem pages are not "Dirty"
         XCTAssertEqual(tally.mlocked, 1)             // the mlocked page, not the shmem one
     }
 

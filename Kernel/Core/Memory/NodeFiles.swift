@@ -85,6 +85,8 @@ public struct NodeNumastat: Equatable {
 /// What one node's frames hold, counted by looking at each frame's descriptor
 /// (Keel keeps these counters system-wide only; one pass over the node's
 /// part of mem_map at read time splits them by node). Counts are in pages.
+/// The buffer cache's pages (in /proc/meminfo's FilePages) carry no mark and
+/// are in no node's count.
 /// Linux: the node_page_state() items node_read_meminfo() prints
 public struct NodePageTally: Equatable {
     /// Anonymous pages. Linux: NR_ANON_MAPPED
@@ -125,7 +127,8 @@ public struct NodePageTally: Equatable {
             if f.contains(.swapBacked) { shmem += 1 }
             if MemMapInspector.mappings(of: page) > 0 { mapped += 1 }
         }
-        if f.contains(.dirty) && !f.contains(.anon) { dirty += 1 }
+        // Shmem does no dirty accounting (it is never written back to a file).
+        if f.contains(.dirty) && page.isPageCache && !f.contains(.swapBacked) { dirty += 1 }
         if f.contains(.writeback) { writeback += 1 }
         // Keel's unevictable pages are mlocked ones and shmem pages (tmpfs is
         // not swapped): the shmem ones are no mlock's.
