@@ -1,5 +1,5 @@
 # Keel: every user-facing command (README "Commands").
-#   make run    build and boot in QEMU (SMP=, MEM=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=, LOADER=, DISK=, SWAP=)
+#   make run    build and boot in QEMU (SMP=, MEM=, NUMA=, CMDLINE=, ROOTFS_EXTRA=, TIMEOUT=, LOADER=, DISK=, SWAP=)
 #   make test   host unit tests, then QEMU boot tests; ends with "N passed, N failed"
 #   make check  multiboot2 header present, no red-zone use in the kernel
 #   make gdb    QEMU halted with a gdb stub, gdb attached with symbols
@@ -119,7 +119,7 @@ iso: $(BUILD)/keel.elf initramfs
 
 run: $(BUILD)/keel.elf initramfs
 	@tools/run-qemu.sh --kernel $(BUILD)/keel.elf --initramfs $(BUILD)/initramfs.cpio \
-	    --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) --loader $(LOADER) $(if $(DISK),--disk $(DISK)) $(if $(SWAP),--swap $(SWAP)) -- $(CMDLINE)
+	    --smp $(SMP) --mem $(MEM) $(if $(NUMA),--numa $(NUMA)) --timeout $(TIMEOUT) --loader $(LOADER) $(if $(DISK),--disk $(DISK)) $(if $(SWAP),--swap $(SWAP)) -- $(CMDLINE)
 
 gdb: $(BUILD)/keel.elf initramfs
 	@tools/gdb.sh $(BUILD)/keel.elf "$(CMDLINE)" $(MEM) $(SMP) $(BUILD)/initramfs.cpio

@@ -50,7 +50,7 @@ smp_of() {
     case $1 in
         # test_threads on 4: musl's condition variable lost waiters there while
         # Keel lacked FUTEX_REQUEUE, and one CPU never showed it.
-        test_smp|test_smp_stress|test_threads) echo 4 ;;
+        test_smp|test_smp_stress|test_threads|test_wrr_numa) echo 4 ;;
         test_trace) echo 2 ;;      # two per-CPU rings to merge
         *) echo 1 ;;
     esac

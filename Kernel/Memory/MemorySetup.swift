@@ -7,7 +7,7 @@ enum MemorySetup {
 
     static func run() {
         collectRAM()
-        NUMA.install(.single(memory: memblock.memory, apicIDs: []))
+        NUMA.install(ACPIBoot.findNUMATopology(memory: memblock.memory))
         let frames = Int(memblock.endOfRAM.alignedUp().pfn)
         let bytes = UInt64(MemMap.bytesNeeded(frames: frames))
         // mem_map must be reachable through the boot tables' direct map (first 4 GiB).

@@ -146,7 +146,7 @@ enum Scheduler {
 
     /// Enqueues on the CPU placement picks and pokes that CPU. Lock held.
     private static func place(_ index: EntityIndex) {
-        let cpu = runQueues.selectCPU(for: index, in: entities) ?? 0
+        let cpu = runQueues.selectCPU(for: index, in: entities, nodeOf: NUMA.node(ofCPU:)) ?? 0
         Trace.schedMigrate(tasks[Int(index)], from: entities[Int(index)].cpu, to: cpu)
         runQueues[cpu].enqueue(index, in: &entities)
         if runQueues[cpu].current == nil || runQueues[cpu].shouldPreempt(by: index, in: entities) {
@@ -382,7 +382,7 @@ enum Scheduler {
             var runnable = 0
             for queue in runQueues { runnable += queue.nrRunning }
             loadAverage.tick(UInt64(ticks), active: runnable)
-            if ticks % balanceInterval == 0, let move = runQueues.balance(in: entities) {
+            if ticks % balanceInterval == 0, let move = runQueues.balance(in: entities, nodeOf: NUMA.node(ofCPU:)) {
                 Trace.schedMigrate(tasks[Int(move.entity)], from: move.from, to: move.to)
                 runQueues.migrate(move, in: &entities)
                 if runQueues[move.to].current == nil { needResched[move.to] = true; CPUKick.reschedule(move.to) }
@@ -429,7 +429,7 @@ enum Scheduler {
             }
         }
         var pick = runQueues[cpu].pickNext()
-        if pick == nil, let pull = runQueues.idlePull(cpu: cpu, in: entities) {   // Linux: newidle_balance()
+        if pick == nil, let pull = runQueues.idlePull(cpu: cpu, in: entities, nodeOf: NUMA.node(ofCPU:)) {   // Linux: newidle_balance()
             Trace.schedMigrate(tasks[Int(pull.entity)], from: pull.from, to: pull.to)
             runQueues.migrate(pull, in: &entities)
             pick = runQueues[cpu].pickNext()

@@ -24,11 +24,11 @@ TESTS = []
 
 
 def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=None, loader="qemu", disk=None,
-              typing=None, swap=None):
+              typing=None, swap=None, numa=None):
     """`initramfs` and `disk` are functions that build the archive or disk
     image and return its path; the disk is attached as the first virtio disk.
     `swap`: a size ("256M"): a fresh swap area on the next virtio disk, swapped
-    on at boot (run-qemu.sh --swap).
+    on at boot (run-qemu.sh --swap). `numa`: a node count (run-qemu.sh --numa).
     `typing`: a conversation on the serial console, [(pattern, keys, pause)]: wait
     until the console shows `pattern` (a regex, after the previous one's match), wait
     `pause` seconds more, then type `keys` (a string), or call `keys(process)` with
@@ -36,7 +36,7 @@ def boot_test(cmdline="", mem="256M", smp=1, timeout=60, name=None, initramfs=No
     def register(fn):
         TESTS.append((name or fn.__name__, dict(cmdline=cmdline, mem=mem, smp=smp, timeout=timeout,
                                                  initramfs=initramfs, loader=loader, disk=disk, typing=typing,
-                                                 swap=swap), fn))
+                                                 swap=swap, numa=numa), fn))
         return fn
     return register
 
@@ -56,7 +56,7 @@ def find(pattern, out, why=None):
     return m
 
 
-def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None, swap=None):
+def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None, swap=None, numa=None):
     archive = initramfs or INITRAMFS
     cmd = [os.path.join(ROOT, "tools", "run-qemu.sh"), "--kernel", KERNEL, "--initramfs", archive,
            "--mem", mem, "--smp", str(smp), "--timeout", str(timeout), "--loader", loader]
@@ -64,6 +64,8 @@ def boot(cmdline, mem, smp, timeout, initramfs, loader, disk, typing=None, swap=
         cmd += ["--disk", disk]
     if swap:
         cmd += ["--swap", swap]
+    if numa:
+        cmd += ["--numa", str(numa)]
     cmd += ["--"] + cmdline.split()
     if typing:
         return converse(cmd, typing, timeout)
@@ -525,8 +527,43 @@ def smp_selftest(rc, out):
 def smp2_boot_reaches_init(rc, out):
     # QEMU's own loader (Multiboot v1): the RSDP came from the BIOS-area scan.
     find(r"^Boot loader: qemu$", out, "not started by QEMU's loader")
+    # No -numa: QEMU gives no SRAT, and Keel fakes one node as Linux does.
+    find(r"^No NUMA configuration found\nFaking a node at \[mem 0x0000000000000000-0x000000000ffdefff\]$", out)
     cpus_online(out, 2)
     find(r"^keel: init exited with status 0$", out, "init did not run to completion")
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(mem="512M", smp=2, numa=2, cmdline="loglevel=7")
+def numa_two_nodes_boot_lines(rc, out):
+    # run-qemu.sh --numa 2: QEMU's SRAT and SLIT describe two nodes of 256M with
+    # one CPU each. Keel prints what Linux 6.1 prints on the same machine (the
+    # RAM starts at 0 here: Linux reserves page 0, Keel reserves the first MiB later).
+    find(r"^SRAT: PXM 0 -> APIC 0x00 -> Node 0$", out)
+    find(r"^SRAT: PXM 1 -> APIC 0x01 -> Node 1$", out)
+    find(r"^ACPI: SRAT: Node 0 PXM 0 \[mem 0x00000000-0x0009ffff\]$", out)
+    find(r"^ACPI: SRAT: Node 0 PXM 0 \[mem 0x00100000-0x0fffffff\]$", out)
+    find(r"^ACPI: SRAT: Node 1 PXM 1 \[mem 0x10000000-0x1fffffff\]$", out)
+    find(r"^NUMA: Initialized distance table, cnt=2$", out)
+    find(r"^NUMA: Node 0 \[mem 0x00000000-0x0009ffff\] \+ \[mem 0x00100000-0x0fffffff\] -> \[mem 0x00000000-0x0fffffff\]$", out)
+    find(r"^Initmem setup node 0 \[mem 0x0000000000000000-0x000000000fffffff\]$", out)
+    find(r"^Initmem setup node 1 \[mem 0x0000000010000000-0x000000001ffdefff\]$", out)
+    expect("No NUMA configuration found" not in out, "the SRAT was not used")
+    find(r"^smp: Brought up 2 nodes, 2 CPUs$", out)
+    find(r"^keel: init exited with status 0$", out, "init did not run to completion")
+    expect(rc == 0, f"status {rc}")
+
+
+@boot_test(mem="512M", smp=4, numa=2, cmdline="init=/bin/test_wrr_numa -- nodes=2", timeout=90)
+def numa_wrr_placement(rc, out):
+    # Tests/Userland/test_wrr_numa.c on CPUs 0-1 (node 0) and 2-3 (node 1): a
+    # waking task stays on its node unless NodeBalance lets it cross.
+    find(r"^smp: Brought up 2 nodes, 4 CPUs$", out)
+    find(r"^ok - weight 10 from node 0 stays home on CPU 1 ", out)
+    find(r"^ok - balancing leaves it there for 500 ms$", out)
+    find(r"^ok - weight 4 from node 0 crosses to CPU 2 ", out)
+    find(r"^ok - weight 10 crosses to node 1's idle CPU 2 rather than share CPU 1$", out)
+    find(r"^\d+ passed, 0 failed$", out, "test_wrr_numa failed")
     expect(rc == 0, f"status {rc}")
 
 

@@ -59,6 +59,164 @@ final class BalanceTests: XCTestCase {
         }
     }
 
+    // MARK: NUMA nodes (NodeBalance)
+
+    /// Two nodes: CPUs 0-1 on node 0, CPUs 2-3 on node 1.
+    private let twoByTwo: (Int) -> Int = { $0 / 2 }
+
+    /// A WRR task of `weight` that last ran on `cpu` (so its node is `cpu`'s).
+    private func task(_ m: SchedMachine, weight: Int = 10, on cpu: Int, allowed: CPUMask = .all) -> EntityIndex {
+        let pid = Int32(m.count + 1)
+        return m.add(SchedEntity(pid: pid, tgid: pid, weight: WRRWeight(weight)!, allowedCPUs: allowed, cpu: cpu))
+    }
+
+    /// A machine whose CPU k holds WRR tasks of the weights `queues[k]`, none running.
+    private func machine(_ queues: [[Int]]) -> SchedMachine {
+        let m = SchedMachine(cpus: queues.count)
+        for (cpu, weights) in queues.enumerated() {
+            for w in weights { m.enqueue(task(m, weight: w, on: cpu), cpu: cpu) }
+        }
+        return m
+    }
+
+    func testNodeBalanceRuleTruthTable() {
+        // (heavier, lighter, weight of the task that would move) -> may cross
+        let table: [(Int, Int, Int, Bool)] = [
+            (20, 0, 10, true),     // two equal tasks on one CPU, the other node idle: each gets a CPU
+            (19, 0, 10, true),     // a 9 and a 10 sharing a CPU, the other node idle: (b)
+            (11, 0, 10, true),     // a 10 waiting behind a 1
+            (10, 0, 10, false),    // a lone task never crosses, not even to an idle node
+            (1, 0, 1, false),
+            (2, 0, 1, true),
+            (30, 10, 10, true),    // (a): 20 vs 20 afterwards
+            (29, 10, 10, false),   // 19 vs 20: the move would reverse the imbalance
+            (29, 10, 9, true),     // ... the 9 may go: 20 vs 19
+            (29, 1, 10, true),
+            (20, 1, 10, false),    // the destination has a task: (b) does not apply
+            (100, 80, 10, true),
+            (100, 81, 10, false),
+            (40, 40, 1, false),    // balanced
+            (10, 20, 1, false),    // the wrong way round
+        ]
+        for (heavier, lighter, weight, expected) in table {
+            XCTAssertEqual(NodeBalance.mayCross(heavier: heavier, lighter: lighter, weight: weight), expected,
+                           "H=\(heavier) L=\(lighter) w=\(weight)")
+        }
+    }
+
+    func testPlacementPrefersTheTasksNodeUnlessTheOtherIsLighterByItsWeight() {
+        // (per-CPU totals, the CPU the task last ran on, its weight) -> CPU chosen
+        let table: [([[Int]], Int, Int, Int)] = [
+            ([[10], [], [], []], 0, 10, 1),           // a free CPU at home
+            ([[10], [10], [], []], 0, 10, 2),         // home full, other node idle
+            ([[10], [5], [], []], 0, 10, 2),          // home's lightest has a task, the other node none: (b)
+            ([[10], [5], [1], [1]], 0, 10, 1),        // 15 vs 1: within 2 x 10, stay home
+            ([[10], [5], [1], [1]], 0, 4, 2),         // a task of 4 crosses for that: 9 vs 1
+            ([[10], [5], [], []], 3, 10, 2),          // it came from node 1: it stays there
+            ([[], [], [10], [10]], 3, 10, 0),
+            ([[1], [1], [10], [5]], 2, 10, 3),        // 15 vs 1
+            ([[20], [20], [10], [10]], 1, 10, 2),     // (a): 30 vs 10
+            ([[20], [20], [11], [11]], 1, 10, 0),     // 30 vs 11
+        ]
+        for (queues, last, weight, expected) in table {
+            let m = machine(queues)
+            let t = task(m, weight: weight, on: last)
+            XCTAssertEqual(m.runQueues.selectCPU(for: t, in: m.pool, nodeOf: twoByTwo), expected, "\(queues), from cpu\(last)")
+        }
+        // On one node, the lightest CPU anywhere, as before.
+        let one = machine([[10], [5], [], []])
+        XCTAssertEqual(one.runQueues.selectCPU(for: task(one, on: 0), in: one.pool), 2)
+    }
+
+    func testPlacementLeavesTheNodeWhenAffinityForbidsIt() {
+        let m = machine([[], [], [20, 10], [20, 10]])
+        XCTAssertEqual(m.runQueues.selectCPU(for: task(m, on: 0, allowed: [.cpu(2), .cpu(3)]), in: m.pool, nodeOf: twoByTwo), 2)
+        XCTAssertNil(m.runQueues.selectCPU(for: task(m, on: 0, allowed: .cpu(7)), in: m.pool, nodeOf: twoByTwo))
+    }
+
+    func testBalanceCrossesNodesOnlyForATasksWeightOfImbalance() {
+        let oneEach: (Int) -> Int = { $0 }       // two CPUs, one per node
+        // (queues, move with nodes, move without)
+        let pairs: [([[Int]], Migration?, Migration?)] = [
+            ([[10, 10], []], Migration(entity: 0, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),
+            ([[10, 10], [5]], nil, Migration(entity: 0, from: 0, to: 1)),   // 20 vs 5: within a node 10 moves
+            ([[10, 9], []], Migration(entity: 0, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),  // (b)
+            // 21 vs 2: a 10 would even it best but may not cross; the 1 may
+            ([[10, 10, 1], [2]], Migration(entity: 2, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),
+            ([[10, 10, 10], [10]], Migration(entity: 0, from: 0, to: 1), Migration(entity: 0, from: 0, to: 1)),
+            ([[12, 12], [5]], nil, Migration(entity: 0, from: 0, to: 1)),
+        ]
+        for (queues, withNodes, withoutNodes) in pairs {
+            let m = machine(queues)
+            XCTAssertEqual(m.runQueues.balance(in: m.pool, nodeOf: oneEach), withNodes, "\(queues) on two nodes")
+            XCTAssertEqual(m.runQueues.balance(in: m.pool), withoutNodes, "\(queues) on one node")
+        }
+    }
+
+    func testBalanceFallsBackToTheHeavyCPUsOwnNode() {
+        // The lightest CPU (2) is remote and too close (20 vs 3); cpu1 at home takes a task.
+        let m = machine([[10, 10], [5], [3], [3]])
+        XCTAssertEqual(m.runQueues.balance(in: m.pool, nodeOf: twoByTwo), Migration(entity: 0, from: 0, to: 1))
+        // Remote and far enough: the global lightest wins over the home node.
+        let far = machine([[10, 10, 10], [20], [], [5]])
+        XCTAssertEqual(far.runQueues.balance(in: far.pool, nodeOf: twoByTwo), Migration(entity: 0, from: 0, to: 2))
+    }
+
+    func testBalanceOnTwoNodesConvergesAndKeepsCrossMovesSettled() {
+        var rng = SplitMix64(seed: 17)
+        for round in 0..<50 {
+            let m = SchedMachine(cpus: 4)
+            for _ in 0..<(4 + rng.below(20)) {
+                let cpu = rng.below(4)
+                m.enqueue(task(m, weight: rng.weight().value, on: cpu), cpu: cpu)
+            }
+            var steps = 0
+            var squares = m.totals.reduce(0) { $0 + $1 * $1 }
+            while let move = m.runQueues.balance(in: m.pool, nodeOf: twoByTwo) {
+                let (from, to, w) = (m.totals[move.from], m.totals[move.to], m[move.entity].weight.value)
+                if move.from / 2 != move.to / 2 {
+                    XCTAssertTrue(from - w >= to + w || (to == 0 && from > w),
+                                  "round \(round): a cross-node move reversed the imbalance onto a busy CPU")
+                }
+                m.migrate(move)
+                let newSquares = m.totals.reduce(0) { $0 + $1 * $1 }
+                XCTAssertLessThan(newSquares, squares, "round \(round)")
+                squares = newSquares
+                steps += 1
+                if steps > 1000 { XCTFail("no convergence"); break }
+            }
+            m.checkInvariants()
+        }
+    }
+
+    func testIdlePullTriesItsOwnNodeFirst() {
+        let m = SchedMachine(cpus: 4)
+        for _ in 0..<2 { m.enqueue(task(m, on: 0), cpu: 0) }               // cpu0: 20, one waiting
+        for _ in 0..<3 { m.enqueue(task(m, on: 2), cpu: 2) }               // cpu2: 30, two waiting
+        m.pick(cpu: 0); m.pick(cpu: 2)
+        XCTAssertEqual(m.runQueues.idlePull(cpu: 1, in: m.pool, nodeOf: twoByTwo), Migration(entity: 1, from: 0, to: 1))
+        XCTAssertEqual(m.runQueues.idlePull(cpu: 1, in: m.pool), Migration(entity: 3, from: 2, to: 1),
+                       "on one node the heaviest CPU gives")
+        // Nothing waits at home: the other node gives if it has a task's weight to spare.
+        m.migrate(Migration(entity: 1, from: 0, to: 3))
+        XCTAssertEqual(m.runQueues.idlePull(cpu: 1, in: m.pool, nodeOf: twoByTwo), Migration(entity: 3, from: 2, to: 1))
+    }
+
+    func testIdlePullCrossesOnlyWithWRRWeightLeftBehind() {
+        let m = SchedMachine(cpus: 2)
+        m.enqueue(task(m, weight: 1, on: 0), cpu: 0)
+        m.enqueue(task(m, weight: 10, on: 0), cpu: 0)
+        m.pick(cpu: 0)                                   // the weight-1 task runs, the 10 waits: 11 in all
+        XCTAssertEqual(m.runQueues.idlePull(cpu: 1, in: m.pool, nodeOf: { $0 }), Migration(entity: 1, from: 0, to: 1))
+        // A WRR task waiting behind an RT task is the only WRR weight there (10 vs 0: a lone task's).
+        let rt = SchedMachine(cpus: 2)
+        rt.enqueue(rt.task(.fifo, rt: 50), cpu: 0)
+        rt.enqueue(task(rt, weight: 10, on: 0), cpu: 0)
+        rt.pick(cpu: 0)
+        XCTAssertNil(rt.runQueues.idlePull(cpu: 1, in: rt.pool, nodeOf: { $0 }))
+        XCTAssertEqual(rt.runQueues.idlePull(cpu: 1, in: rt.pool), Migration(entity: 1, from: 0, to: 1), "within a node it goes")
+    }
+
     // MARK: periodic balancing
 
     func testBalanceMovesTheTaskThatBestEvensHeaviestAndLightest() {

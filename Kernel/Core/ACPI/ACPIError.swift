@@ -24,6 +24,29 @@ public enum ACPIError: Error, Equatable, Sendable {
     /// A MADT entry runs past the table's end, has a length below 2, or is shorter
     /// than its type's structure. `offset` is from the start of the MADT.
     case badMADTEntry(offset: Int, type: UInt8, length: UInt8)
+    /// The same for an SRAT entry. Linux: "SRAT: Unexpected header length", bad_srat()
+    case badSRATEntry(offset: Int, type: UInt8, length: UInt8)
+    /// The SRAT names more proximity domains than Keel has node numbers.
+    /// Linux: "SRAT: Too many proximity domains"
+    case tooManyProximityDomains(count: Int)
+    /// An enabled SRAT memory range that wraps past the top of the address space.
+    /// Linux: numa_add_memblk()'s "Warning: invalid memblk node"
+    case badSRATMemory(domain: UInt32, start: PhysAddr)
+    /// Memory ranges of two nodes overlap (each given by its node and start).
+    /// Linux: numa_cleanup_meminfo()'s "NUMA: node %d [mem ...] overlaps with node %d"
+    case overlappingNodes(Int, PhysAddr, Int, PhysAddr)
+    /// The SRAT gives no enabled memory range. Linux: numa_init() failing, then dummy_numa_init()
+    case noSRATMemory
+    /// The nodes leave more than 1 MiB of RAM without a node.
+    /// Linux: numa_meminfo_cover_memory()
+    case nodesMissRAM(coveredMiB: UInt64, totalMiB: UInt64)
+    /// The SLIT's matrix is longer than the table. Linux: acpi_table_parse()'s length check
+    case badSLITLength(localities: UInt64, length: UInt32)
+    /// A SLIT distance that is not 10 on the diagonal or not above 10 elsewhere.
+    /// Linux: slit_valid()
+    case invalidSLIT(from: Int, to: Int, distance: UInt8)
+    /// The SLIT has no row for one of the SRAT's proximity domains.
+    case slitMissesDomain(UInt32, localities: UInt64)
 
     /// One line for the kernel log.
     public var message: String {
@@ -46,6 +69,24 @@ public enum ACPIError: Error, Equatable, Sendable {
             return "no \(signature.name) table"
         case .badMADTEntry(let offset, let type, let length):
             return "[APIC:0x\(Fmt.hex(type, digits: 2))] invalid entry at offset \(offset), length \(length)"
+        case .badSRATEntry(let offset, let type, let length):
+            return "[SRAT:0x\(Fmt.hex(type, digits: 2))] invalid entry at offset \(offset), length \(length)"
+        case .tooManyProximityDomains(let count):
+            return "SRAT: Too many proximity domains (\(count), at most \(NodeMask.capacity))"
+        case .badSRATMemory(let domain, let start):
+            return "SRAT: PXM \(domain) memory at 0x\(Fmt.hex(start.value)) wraps past the address space"
+        case .overlappingNodes(let a, let aStart, let b, let bStart):
+            return "NUMA: node \(a) [mem 0x\(Fmt.hex(aStart.value, digits: 8))...] overlaps with node \(b) [mem 0x\(Fmt.hex(bStart.value, digits: 8))...]"
+        case .noSRATMemory:
+            return "SRAT: no enabled memory affinity"
+        case .nodesMissRAM(let covered, let total):
+            return "NUMA: nodes only cover \(covered)MB of your \(total)MB e820 RAM. Not used."
+        case .badSLITLength(let localities, let length):
+            return "SLIT: \(localities) localities do not fit in \(length) bytes"
+        case .invalidSLIT(let from, let to, let distance):
+            return "SLIT table looks invalid. Not used. (distance \(distance) from locality \(from) to \(to))"
+        case .slitMissesDomain(let domain, let localities):
+            return "SLIT: PXM \(domain) is beyond its \(localities) localities. Not used."
         }
     }
 }

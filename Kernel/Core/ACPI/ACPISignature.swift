@@ -21,6 +21,10 @@ public struct ACPISignature: Hashable, Sendable {
     public static var xsdt: ACPISignature { ACPISignature("XSDT") }
     /// Multiple APIC Description Table. Linux: ACPI_SIG_MADT
     public static var madt: ACPISignature { ACPISignature("APIC") }
+    /// System Resource Affinity Table. Linux: ACPI_SIG_SRAT
+    public static var srat: ACPISignature { ACPISignature("SRAT") }
+    /// System Locality Information Table. Linux: ACPI_SIG_SLIT
+    public static var slit: ACPISignature { ACPISignature("SLIT") }
 
     /// The four characters, unprintable ones as "?".
     public var name: String {

@@ -70,3 +70,32 @@ public struct ACPITable {
         bytes = raw
     }
 }
+
+/// A subtable that does not fit: its offset from the table's start, type and length byte.
+public struct ACPIBadEntry: Error, Equatable {
+    public let offset: Int
+    public let type: UInt8
+    public let length: UInt8
+}
+
+extension ACPITable {
+    /// The offsets of the type-and-length entries that follow a table's fixed
+    /// part (the MADT's and the SRAT's), in order. Every entry must fit in the
+    /// table, have a length of at least 2 and of at least `minimumLength(type)`;
+    /// the first that does not is thrown. Linux: acpi_parse_entries_array()
+    public func entryOffsets(from start: Int, minimumLength: (UInt8) -> Int) throws(ACPIBadEntry) -> [Int] {
+        let fields = LittleEndianBytes(bytes: bytes)
+        var offsets: [Int] = []
+        var offset = start
+        while offset < bytes.count {
+            guard offset + 2 <= bytes.count else { throw ACPIBadEntry(offset: offset, type: fields.u8(offset), length: 0) }
+            let type = fields.u8(offset), length = fields.u8(offset + 1)
+            guard length >= 2, offset + Int(length) <= bytes.count, Int(length) >= minimumLength(type) else {
+                throw ACPIBadEntry(offset: offset, type: type, length: length)
+            }
+            offsets.append(offset)
+            offset += Int(length)
+        }
+        return offsets
+    }
+}

@@ -51,16 +51,12 @@ public struct MADT: Sendable {
         let fields = LittleEndianBytes(bytes: table.bytes)
         localAPICAddress = PhysAddr(UInt64(fields.u32(36)))
         hasLegacyPICs = fields.u32(40) & 1 != 0
-        var offset = Self.fixedSize
-        while offset < table.bytes.count {
-            guard offset + 2 <= table.bytes.count else { throw .badMADTEntry(offset: offset, type: fields.u8(offset), length: 0) }
-            let type = fields.u8(offset), length = fields.u8(offset + 1)
-            let known = EntryType(rawValue: type)
-            guard length >= 2, offset + Int(length) <= table.bytes.count, Int(length) >= known?.minimumLength ?? 2 else {
-                throw .badMADTEntry(offset: offset, type: type, length: length)
-            }
-            if let known { record(known, at: offset, fields) } else { otherEntries += 1 }
-            offset += Int(length)
+        let offsets: [Int]
+        do { offsets = try table.entryOffsets(from: Self.fixedSize) { EntryType(rawValue: $0)?.minimumLength ?? 2 } } catch {
+            throw .badMADTEntry(offset: error.offset, type: error.type, length: error.length)
+        }
+        for offset in offsets {
+            if let known = EntryType(rawValue: fields.u8(offset)) { record(known, at: offset, fields) } else { otherEntries += 1 }
         }
     }
 
