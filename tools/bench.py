@@ -94,6 +94,11 @@ RECLAIM_MEM, RECLAIM_SWAP, RECLAIM_ROWS = "96M", "256M", ("workset_160m_write_ve
 BOOT_GOAL_S = 0.5
 BENCH_ROW = re.compile(rb"^bench\s+(\S+)\s+([0-9.]+)$")
 SCALE_ROW = re.compile(rb"^scale\s+(\S+)\s+(\d+)\s+([0-9.]+)$")
+# The NUMA boots (bench --numa): two nodes of 256 MiB with a CPU each, the
+# same machine for both kernels; "# numa ROW COUNTER PER_PAGE" lines.
+NUMA_QEMU = ["-object", "memory-backend-ram,id=m0,size=256M", "-object", "memory-backend-ram,id=m1,size=256M",
+             "-numa", "node,nodeid=0,cpus=0,memdev=m0", "-numa", "node,nodeid=1,cpus=1,memdev=m1"]
+NUMA_ROW = re.compile(rb"^# numa\s+(\S+)\s+(\S+)\s+([0-9.-]+)$")
 
 
 def boot(cmd, log_name, timeout=900):
@@ -117,6 +122,9 @@ def boot(cmd, log_name, timeout=900):
         m = SCALE_ROW.match(text)
         if m:
             rows.setdefault((m.group(1).decode(), int(m.group(2))), []).append(float(m.group(3)))
+        m = NUMA_ROW.match(text)
+        if m:
+            rows.setdefault(("numa", m.group(1).decode(), m.group(2).decode()), []).append(float(m.group(3)))
         if time.monotonic() - t0 > timeout:
             proc.kill()
             break
@@ -162,6 +170,15 @@ def with_memory(cmd, size):
 
 def wants_reclaim(rows):
     return not rows or any(r in RECLAIM_ROWS for r in rows)
+
+
+def wants_numa(rows):
+    return not rows or any(r.startswith("numa_") for r in rows)
+
+
+def numa_machine(cmd):
+    """The same QEMU line as a two-node machine with 2 CPUs and 512 MiB."""
+    return with_memory(with_cpus(cmd, 2), "512M") + NUMA_QEMU
 
 
 def bench_initramfs():
@@ -273,6 +290,10 @@ def keel_commands(bench_archive, rows):
         cmds["reclaim"] = with_memory(["qemu-system-x86_64"] + MACHINE + [
             "-kernel", kernel, "-initrd", initramfs, "-append", "init=/bin/bench quiet lockdep=0 -- --reclaim"]
             + exit_device, RECLAIM_MEM) + reclaim_swap_disk()
+    if wants_numa(rows):
+        cmds["numa"] = numa_machine(["qemu-system-x86_64"] + MACHINE + [
+            "-kernel", kernel, "-initrd", initramfs, "-append", "init=/bin/bench quiet lockdep=0 -- --numa"]
+            + exit_device)
     if rows:
         return cmds
     iso = os.path.join(OUT, "keel-boot.iso")
@@ -310,6 +331,9 @@ def linux_commands(vmlinuz, bench_archive, rows):
         cmds["reclaim"] = with_memory(["qemu-system-x86_64"] + MACHINE + [
             "-kernel", vmlinuz, "-initrd", concatenated("initramfs-linux-reclaim.cpio", reclaim_parts),
             "-append", base + " norandmaps -- --reclaim"], RECLAIM_MEM) + reclaim_swap_disk()
+    if wants_numa(rows):
+        cmds["numa"] = numa_machine(["qemu-system-x86_64"] + MACHINE + [
+            "-kernel", vmlinuz, "-initrd", initrd, "-append", base + " norandmaps -- --numa"])
     return cmds
 
 
@@ -322,6 +346,7 @@ class Kernel:
         self.rows = {}
         self.to_init, self.to_off, self.kernel_to_init, self.to_init_grub = [], [], [], []
         self.scale = {}
+        self.numa = {}
 
     def run_once(self, i, rows_only=False):
         _, _, _, got = boot(self.cmds["bench"], self.tag + "-bench")
@@ -332,6 +357,11 @@ class Kernel:
             for k, v in reclaimed.items():
                 self.rows.setdefault(k, []).extend(v)
             got = dict(got, **reclaimed)
+        if "numa" in self.cmds:
+            _, _, _, numa = boot(self.cmds["numa"], self.tag + "-numa")
+            for k, v in numa.items():
+                (self.numa if isinstance(k, tuple) else self.rows).setdefault(k, []).extend(v)
+            got = dict(got, **{k: v for k, v in numa.items() if not isinstance(k, tuple)})
         if rows_only:
             print("   %s boot %d: %d rows" % (self.tag, i + 1, len(got)), flush=True)
             return
@@ -372,6 +402,8 @@ def measure(kernels, boots, rows_only=False):
         print("== %s, %d boots: %s" % (k.name, boots, " ".join(k.cmds["bench"])), flush=True)
         if "reclaim" in k.cmds:
             print("   and for the reclaim rows: %s" % " ".join(k.cmds["reclaim"]), flush=True)
+        if "numa" in k.cmds:
+            print("   and for the NUMA rows: %s" % " ".join(k.cmds["numa"]), flush=True)
         if rows_only:
             continue
         print("   and with 2 CPUs for scaling: %s" % " ".join(k.cmds["scale"]), flush=True)
@@ -416,6 +448,26 @@ def reclaim_note(rows):
         return []
     return ["", "%s: %s of memory with a %s swap disk, the program swapons it (both kernels), a 160 MiB working set"
             % (" and ".join(RECLAIM_ROWS), RECLAIM_MEM.replace("M", " MiB"), RECLAIM_SWAP.replace("M", " MiB"))]
+
+
+def numa_note(keel, linux):
+    """Where the NUMA rows ran, and their /proc/vmstat numa_* counters per
+    page touched (median over the runs), Keel's and Linux's."""
+    keys = sorted(set(keel) | set(linux), key=lambda k: (k[1], k[2]))
+    if not keys:
+        return []
+    lines = ["", "numa_touch_*: first touch from CPU 0 on a two-node machine (2 CPUs, 2 x 256 MiB, "
+             "`-numa node,...`), ns per page; QEMU gives both nodes the same RAM, so bind_remote - default is the "
+             "allocator's path, not a memory latency, and bind_local - default is the policy's cost. Where the pages "
+             "went, /proc/vmstat counters per page touched:", "",
+             "| row | counter | Keel | Linux |", "|---|---|---:|---:|"]
+    for key in keys:
+        k, l = keel.get(key, []), linux.get(key, [])
+        if not any(k + l):
+            continue
+        lines.append("| %s | %s | %s | %s |" % (key[1], key[2], "%.3f" % statistics.median(k) if k else "-",
+                                                "%.3f" % statistics.median(l) if l else "-"))
+    return lines
 
 
 def rows_table(keel, linux, version):
@@ -502,15 +554,17 @@ def main():
     measure(kernels, args.boots, rows_only=bool(args.rows))
     if args.rows:
         print()
-        print("\n".join(rows_table(keel.rows, linux.rows if vmlinuz else {}, version)))
+        print("\n".join(rows_table(keel.rows, linux.rows if vmlinuz else {}, version)
+                        + numa_note(keel.numa, linux.numa if vmlinuz else {})))
         return
     keel_scale = keel.scale
     linux_scale = linux.scale if vmlinuz else {}
+    keel_numa, linux_numa = keel.numa, linux.numa if vmlinuz else {}
     keel = keel.table_rows()
     linux = linux.table_rows() if vmlinuz else {}
 
     lines = ["%s, -cpu %s, 1 CPU, 256 MiB, TCG; median of %d boots per kernel [min-max]" % (version, CPU, args.boots),
-             ""] + row_lines(keel, linux) + reclaim_note(dict(keel, **linux))
+             ""] + row_lines(keel, linux) + reclaim_note(dict(keel, **linux)) + numa_note(keel_numa, linux_numa)
     tiny, big = keel.get("fork_exit_wait"), keel.get("fork_exit_wait_32m")
     if tiny and big:
         r = statistics.median(big) / statistics.median(tiny)

@@ -58,6 +58,25 @@ enum Migrate {
         return moved
     }
 
+    /// Moves isolated page `source` to a frame `choice` allows (move_pages,
+    /// migrate_pages and mbind's MPOL_MF_MOVE pick the node), or puts it
+    /// back on its LRU list. True if it moved. Linux: migrate_pages() with
+    /// alloc_migration_target() (__GFP_THISNODE) or the policy's new_folio()
+    static func movePage(_ source: PhysAddr, on choice: NodeChoice) -> Bool {
+        // With `allowed` set, the allocator takes no other node.
+        guard let target = PageAllocator.allocate(on: choice) else {
+            LRU.putback(source)
+            VMStat.count(.pgMigrateFail)
+            return false
+        }
+        guard movePage(source, to: target) else {
+            PageAllocator.free(target)
+            LRU.putback(source)
+            return false
+        }
+        return true
+    }
+
     private static func tryMove(_ source: PhysAddr, to target: PhysAddr) -> Bool {
         let page = PageAllocator.page(source).pointee
         // Linux waits for write-back and migrates swap-cache pages with their

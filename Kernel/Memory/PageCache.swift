@@ -912,11 +912,14 @@ enum PageCache {
 
     /// A frame for the cache; when memory is short, the allocating task
     /// reclaims (Vmscan.swift) and tries once more. Linux: the direct reclaim
-    /// of __alloc_pages_slowpath()
+    /// of __alloc_pages_slowpath(). The node follows the task's memory
+    /// policy (not a VMA's: the page belongs to the file). Linux:
+    /// filemap_alloc_folio() → alloc_pages() → policy_node()
     static func allocatePage(zeroed: Bool) -> PhysAddr? {
-        if let frame = PageAllocator.allocate(flags: zeroed ? .zero : .kernel) { return frame }
+        let choice = NUMAPolicy.taskChoice()
+        if let frame = PageAllocator.allocate(flags: zeroed ? .zero : .kernel, on: choice) { return frame }
         guard Vmscan.tryToFreePages() > 0 else { return nil }
-        return PageAllocator.allocate(flags: zeroed ? .zero : .kernel)
+        return PageAllocator.allocate(flags: zeroed ? .zero : .kernel, on: choice)
     }
 
     /// Drops every clean, unmapped page of every disk file's cache; returns

@@ -219,7 +219,7 @@ extension MM {
     /// Linux: do_anonymous_page(), do_read_fault(), do_cow_fault()
     private func mapNewFrame(_ page: VirtAddr, vma: VMA, writable: Bool,
                              fill: (UnsafeMutableRawPointer) -> Void) -> FaultOutcome {
-        guard let frame = PageAllocator.allocate() else { return .outOfMemory }
+        guard let frame = PageAllocator.allocate(on: NUMAPolicy.choice(for: vma, at: page)) else { return .outOfMemory }
         newAnonPage(frame, at: page)
         fill(UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)))
         let installed = installIfEmpty(page, frame, flags: Self.pteFlags(for: vma.flags, writable: writable), fresh: true)
@@ -366,7 +366,7 @@ extension MM {
     /// old frame loses a mapping and is freed with its last.
     /// Linux: wp_page_copy() with its pte_same() re-check
     private func copyOnWrite(_ page: VirtAddr, vma: VMA, seen: PageTableEntry) -> FaultOutcome {
-        guard let frame = PageAllocator.allocate() else { return .outOfMemory }
+        guard let frame = PageAllocator.allocate(on: NUMAPolicy.choice(for: vma, at: page)) else { return .outOfMemory }
         newAnonPage(frame, at: page)
         // The old frame may be freed while it is copied (its other mapper broke
         // the sharing too, and this mm's PTE changed first): then the re-check

@@ -31,7 +31,7 @@ extension MM {
             frame = cached
             how = .swapCache
         } else {
-            switch Swap.readAround(entry) {
+            switch Swap.readAround(entry, on: NUMAPolicy.choice(for: vma, at: page)) {
             case .read(let read):
                 frame = read
                 VMStat.count(.majorFaults)
@@ -110,17 +110,18 @@ extension Swap {
 
     /// Reads `entry`'s slot into the swap cache, and the other slots of its
     /// aligned cluster of 2^pageCluster that are in use and not cached yet
-    /// (best effort: a neighbour that cannot be had is skipped).
+    /// (best effort: a neighbour that cannot be had is skipped). The pages
+    /// come from where `choice` (the faulting VMA's memory policy) says.
     /// Linux: swap_cluster_readahead() → __read_swap_cache_async()
-    static func readAround(_ entry: SwapEntry) -> ReadOutcome {
-        let outcome = readIntoCache(entry, forFault: true)
+    static func readAround(_ entry: SwapEntry, on choice: NodeChoice?) -> ReadOutcome {
+        let outcome = readIntoCache(entry, forFault: true, on: choice)
         guard case .read = outcome else { return outcome }
         let window = UInt64(1) << UInt64(pageCluster)
         let first = entry.offset & ~(window - 1)
         for offset in first..<first + window where offset != entry.offset {
             // Stops at the first failure: no memory or a bad disk will not be
             // better for the next slot.
-            switch readIntoCache(SwapEntry(type: entry.type, offset: offset), forFault: false) {
+            switch readIntoCache(SwapEntry(type: entry.type, offset: offset), forFault: false, on: choice) {
             case .read, .busy, .freed: continue
             case .noMemory, .ioError: return outcome
             }
@@ -132,7 +133,7 @@ extension Swap {
     /// (`forFault`) a page already cached is returned with a reference; a
     /// neighbour already cached, or with no PTE naming it, is left alone
     /// (`.freed`). Linux: __read_swap_cache_async() + swap_read_folio()
-    private static func readIntoCache(_ entry: SwapEntry, forFault: Bool) -> ReadOutcome {
+    private static func readIntoCache(_ entry: SwapEntry, forFault: Bool, on choice: NodeChoice?) -> ReadOutcome {
         lock.lock()
         guard let area = area(entry.type), entry.offset < UInt64(area.map.slots),
               area.map.count(entry.offset) > 0 else {
@@ -153,8 +154,8 @@ extension Swap {
         // has no OOM killer to retry after); a read-ahead page only takes a
         // free one. Linux: the direct reclaim of __alloc_pages_slowpath()
         // for a GFP_HIGHUSER_MOVABLE page, __GFP_NORETRY for read-ahead
-        guard let frame = PageAllocator.allocate()
-                ?? (forFault && Vmscan.tryToFreePages() > 0 ? PageAllocator.allocate() : nil) else {
+        guard let frame = PageAllocator.allocate(on: choice)
+                ?? (forFault && Vmscan.tryToFreePages() > 0 ? PageAllocator.allocate(on: choice) : nil) else {
             unclaim(entry)
             return .noMemory
         }

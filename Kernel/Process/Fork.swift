@@ -88,6 +88,8 @@ enum Fork {
         child.blockedSignals = parent.blockedSignals
         child.capabilities = parent.capabilities          // the parent's own: no lock. Linux: copy_creds()
         child.noNewPrivileges = parent.noNewPrivileges
+        child.memPolicy = parent.memPolicy              // the parent's own: no lock. Linux: mpol_dup()
+        child.interleavePrevious = parent.interleavePrevious
         child.fsBase = flags.contains(.settls) ? tls : parent.fsBase
         // A thread sharing the memory must not share the stack. Linux: sas_ss_reset() in copy_process()
         if !flags.contains(.vm) || flags.contains(.vfork) { child.signalStack = parent.signalStack }

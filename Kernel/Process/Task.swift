@@ -9,8 +9,9 @@
 //     `hasExited`, `pgid`, `sid`, `didExec`, `oomScoreAdj`, and the pid table;
 //   - `signals.lock` (the thread group's siglock) protects the pending and
 //     blocked sets and `pendingSignalInfo` (Signals.swift);
-//   - `allocLock` lets another task read `mm`, `name`, `files` and
-//     `capabilities` while the task itself may replace them (execve, exit, capset);
+//   - `allocLock` lets another task read `mm`, `name`, `files`,
+//     `capabilities` and `memPolicy` while the task itself may replace them
+//     (execve, exit, capset, set_mempolicy);
 //   - the scheduler lock protects `state` and `entity`.
 // Linux: struct task_struct (include/linux/sched.h)
 
@@ -73,6 +74,14 @@ final class Task {
     /// The capability sets: changed by the task itself (capset, execve) under
     /// `allocLock`, which capget of another task reads them under. Linux: cred->cap_*
     var capabilities = CapabilitySets.root
+    /// The task's NUMA memory policy (nil: MPOL_DEFAULT, local allocation)
+    /// and the node its last round-robin interleaved page came from. Only
+    /// the task itself changes them (set_mempolicy, under `allocLock`) and
+    /// reads them without the lock; another task reads the policy under
+    /// `allocLock`. Inherited by fork, kept by execve.
+    /// Linux: task->mempolicy, task->il_prev (task_lock)
+    var memPolicy: MemPolicy? = nil
+    var interleavePrevious = MemPolicy.maxNumNodes - 1
     /// This task's scheduling entity in the scheduler's pool.
     var entity: EntityIndex = SchedEntity.none
     /// Scheduler ticks that found this task running in user mode and in the

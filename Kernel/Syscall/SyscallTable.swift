@@ -162,7 +162,11 @@ enum Syscall: Int {
     case exit_group = 231
     case tgkill = 234
     case utimes = 235
+    case mbind = 237
+    case set_mempolicy = 238
+    case get_mempolicy = 239
     case waitid = 247
+    case migrate_pages = 256
     case openat = 257
     case mkdirat = 258
     case mknodat = 259
@@ -178,6 +182,7 @@ enum Syscall: Int {
     case pselect6 = 270
     case ppoll = 271
     case set_robust_list = 273
+    case move_pages = 279
     case utimensat = 280
     case fallocate = 285
     case dup3 = 292
@@ -309,6 +314,12 @@ enum SyscallTable {
         case .mincore: return try MemorySyscalls.mincore(a)
         case .swapon: return try MemorySyscalls.swapon(a)
         case .swapoff: return try MemorySyscalls.swapoff(a)
+        // NUMA memory policies (MemPolicySyscalls.swift → Kernel/Memory/NUMAPolicy.swift)
+        case .mbind: return try MemPolicySyscalls.mbind(a)
+        case .set_mempolicy: return try MemPolicySyscalls.setMempolicy(a)
+        case .get_mempolicy: return try MemPolicySyscalls.getMempolicy(a)
+        case .migrate_pages: return try MemPolicySyscalls.migratePages(a)
+        case .move_pages: return try MemPolicySyscalls.movePages(a)
         // processes and threads (ProcessSyscalls.swift, ChildSyscalls.swift → Kernel/Process)
         case .getpid: return Int(Scheduler.current.tgid)
         case .clone: return try ChildSyscalls.clone(a, frame: frame)

@@ -658,6 +658,28 @@ def oom_killer_128M_two_cpus(rc, out):
     check_oom(rc, out)
 
 
+# ---- NUMA memory policies (Kernel/Memory/NUMAPolicy.swift, MemPolicySyscalls.swift) ----
+
+@boot_test(cmdline="init=/bin/test_mempolicy", mem="512M", smp=2, numa=2, timeout=150)
+def mempolicy_places_pages_on_two_nodes(rc, out):
+    # test_mempolicy on two nodes of 256M with a CPU each: besides the
+    # argument checks, MPOL_BIND to the other node, MPOL_INTERLEAVE,
+    # move_pages, mbind's MPOL_MF_MOVE and migrate_pages of a child move
+    # pages and keep their bytes (also while the child writes them), and
+    # numa_other / numa_interleave move.
+    # Linux 6.1 in QEMU with the same topology passes the same checks.
+    expect(rc == 0, f"test_mempolicy exited with status {rc}")
+    find(r"^# nodes 0x3, running on node [01]$", out, "the program did not see two nodes")
+    for check in ("MPOL_BIND: every page on the bound node", "MPOL_INTERLEAVE alternates nodes page by page",
+                  "the pages moved, their bytes kept", "MPOL_MF_MOVE moved every page, bytes kept",
+                  "the child's pages are on the new node, bytes kept", "numa_interleave counts them",
+                  "numa_other counts pages put on a node not the CPU's",
+                  "the task's MPOL_BIND puts its new pages on the bound node",
+                  "no write was lost while the pages moved"):
+        find(r"^ok - %s$" % re.escape(check), out, f"no 'ok - {check}'")
+    m = find(r"^(\d+) passed, (\d+) failed$", out)
+    expect(m.group(2) == "0", f"{m.group(2)} checks failed")
+
 # ---- compaction (Kernel/Memory/Compaction.swift, Migrate.swift) ----
 
 def buddy_pages(out, label, min_order):

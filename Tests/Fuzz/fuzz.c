@@ -204,6 +204,8 @@ static const uint16_t keel_calls[] = {
     104, 107, 108, 109, 110, 111, 112, 121, 124, 127, 142, 143, 144, 145, 146, 147, 148,
     157, 158, 186, 200, 201, 202, 203, 204, 217, 218, 228, 234, 247, 257, 262, 267, 269,
     27, 149, 150, 151, 152, 167, 168, 273, 292, 293, 302, 318, 319, 325, 439,
+    /* NUMA policies: mbind, set_mempolicy, get_mempolicy, migrate_pages, move_pages */
+    237, 238, 239, 256, 279,
     /* files: fsync..ftruncate, rename..symlink, chmod..umask, utime, mknod,
      * statfs, fstatfs, chroot, sync, mount, umount2, utimes, the *at calls,
      * utimensat, fallocate, syncfs, renameat2, statx */

@@ -18,7 +18,8 @@
  * Arguments: `bench --exit` returns at once (the program fork_execve_wait
  * execs); `bench --boot` prints the boot marker and returns, so that a kernel
  * booted with it as init powers off (tools/bench.py times both);
- * `bench --reclaim [MiB [DEV]]` runs only the reclaim rows (reclaim_rows()).
+ * `bench --reclaim [MiB [DEV]]` runs only the reclaim rows (reclaim_rows());
+ * `bench --numa` only the NUMA rows (numa_rows()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -622,6 +623,88 @@ static const struct bench benches[] = {
 };
 
 /*
+ * The NUMA rows (`bench --numa`, a machine of two nodes with a CPU each; make
+ * bench boots both kernels with the same QEMU line): first touch of fresh
+ * anonymous pages, ns per page, from CPU 0 under
+ *   numa_touch_default      no policy: the CPU's node
+ *   numa_touch_bind_local   an mbind MPOL_BIND to the CPU's node: the same
+ *                           node, so the difference is the policy's cost
+ *                           (the VMA's policy looked up, a node mask to obey)
+ *   numa_touch_bind_remote  an mbind MPOL_BIND to the other node
+ *   numa_touch_interleave   an mbind MPOL_INTERLEAVE over both
+ * QEMU gives both nodes the same RAM speed, so the remote row measures the
+ * allocator's path, not a remote-memory latency. After each row, its
+ * /proc/vmstat numa_* counters per page touched, one "# numa ROW COUNTER
+ * VALUE" line each: where the pages really went.
+ */
+static const char *const numa_counters[] = { "numa_hit", "numa_miss", "numa_foreign", "numa_interleave",
+                                             "numa_local", "numa_other" };
+static int numa_policy;
+static unsigned long numa_nodes;
+static long numa_touched;
+
+static long long run_numa_touch(long n)
+{
+    const long chunk = 4096;
+    long long total = 0;
+    for (long done = 0; done < n; done += chunk) {
+        long pages = n - done < chunk ? n - done : chunk;
+        volatile unsigned char *p = mmap(NULL, (size_t)pages * PAGE, PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        if (numa_policy != 0 && syscall(SYS_mbind, p, (size_t)pages * PAGE, numa_policy, &numa_nodes, 65, 0) != 0)
+            return -1;
+        long long t0 = now_ns();
+        for (long i = 0; i < pages; i++)
+            p[i * PAGE] = 1;
+        total += now_ns() - t0;
+        numa_touched += pages;
+        munmap((void *)p, (size_t)pages * PAGE);
+    }
+    return total;
+}
+
+static void numa_rows(void)
+{
+    unsigned long online = 0;
+    int mode = 0;
+    if (syscall(SYS_get_mempolicy, &mode, &online, 65, NULL, 4 /* MPOL_F_MEMS_ALLOWED */) != 0
+        || __builtin_popcountl(online) < 2) {
+        printf("# bench numa n/a: fewer than two nodes (mask %#lx, errno %d)\n", online, errno);
+        return;
+    }
+    cpu_set_t cpu0;
+    CPU_ZERO(&cpu0);
+    CPU_SET(0, &cpu0);
+    sched_setaffinity(0, sizeof cpu0, &cpu0);
+    unsigned cpu = 0, local = 0;
+    syscall(SYS_getcpu, &cpu, &local, NULL);
+    unsigned long here = 1UL << local, there = (online & ~here) & -(online & ~here);
+    const struct { struct bench b; int policy; unsigned long nodes; } rows[] = {
+        { { "numa_touch_default", "pages", run_numa_touch }, 0, 0 },
+        { { "numa_touch_bind_local", "pages", run_numa_touch }, 2 /* MPOL_BIND */, here },
+        { { "numa_touch_bind_remote", "pages", run_numa_touch }, 2, there },
+        { { "numa_touch_interleave", "pages", run_numa_touch }, 3 /* MPOL_INTERLEAVE */, here | there },
+    };
+    printf("# bench numa: CPU %u on node %u, nodes %#lx\n", cpu, local, online);
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        long long before[6];
+        for (int c = 0; c < 6; c++)
+            before[c] = ws_vmstat(numa_counters[c]);
+        numa_policy = rows[r].policy;
+        numa_nodes = rows[r].nodes;
+        numa_touched = 0;
+        report(&rows[r].b);
+        for (int c = 0; c < 6 && numa_touched > 0; c++)
+            if (before[c] >= 0)
+                printf("# numa %s %s %.3f\n", rows[r].b.name, numa_counters[c],
+                       (double)(ws_vmstat(numa_counters[c]) - before[c]) / (double)numa_touched);
+        fflush(stdout);
+    }
+}
+
+/*
  * The reclaim rows, in a machine with less memory than the working set (make
  * bench boots this with 64 MiB and a swap disk, the same QEMU line for both
  * kernels): `dev` becomes swap (ws_swapon: Linux booted from an initramfs
@@ -689,6 +772,10 @@ int main(int argc, char **argv)
     if (access(self_path, X_OK) != 0 && argv[0][0] == '/')
         self_path = argv[0];
     ws_mount_proc();
+    if (argc > 1 && strcmp(argv[1], "--numa") == 0) {
+        numa_rows();
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "--reclaim") == 0) {
         reclaim_rows(argc > 2 ? atol(argv[2]) : 160, argc > 3 ? argv[3] : "/dev/vda");
         return 0;

@@ -26,12 +26,26 @@ public struct VMA: Equatable, Sendable {
     /// Linux: vm_flags
     public var flags: VMFlags
     public var backing: VMABacking
+    /// The region's NUMA memory policy (MemPolicy.swift), set by mbind; nil:
+    /// the task's policy applies. Regions with different policies never
+    /// merge; a split gives both pieces the policy; fork copies it.
+    /// Linux: vma->vm_policy (vma_policy())
+    public var policy: MemPolicy?
 
-    public init(start: VirtAddr, end: VirtAddr, flags: VMFlags, backing: VMABacking = .anonymous) {
+    public init(start: VirtAddr, end: VirtAddr, flags: VMFlags, backing: VMABacking = .anonymous,
+                policy: MemPolicy? = nil) {
         self.start = start
         self.end = end
         self.flags = flags
         self.backing = backing
+        self.policy = policy
+    }
+
+    /// The page offset interleaving counts from: the file page, or for
+    /// anonymous memory the virtual page number (Linux starts an anonymous
+    /// vm_pgoff at vm_start >> PAGE_SHIFT). Linux: interleave_nid()'s `off`
+    public func interleaveOffset(at addr: VirtAddr) -> UInt64 {
+        filePage(at: addr) ?? addr.value >> pageShift
     }
 
     /// Pages in the region. Linux: vma_pages()

@@ -230,7 +230,8 @@ extension VMA {
     /// anonymous memory or the same file at the following offset.
     /// Linux: is_mergeable_vma() + can_vma_merge_after()
     public func canMerge(followedBy next: VMA) -> Bool {
-        guard end == next.start, flags == next.flags else { return false }
+        // Linux: is_mergeable_vma()'s flags, vma_merge()'s mpol_equal()
+        guard end == next.start, flags == next.flags, policy == next.policy else { return false }
         switch (backing, next.backing) {
         case (.anonymous, .anonymous):
             return true
@@ -410,6 +411,31 @@ extension VMATree {
     /// with vma_modify_flags()
     private mutating func modifyFlags(_ start: VirtAddr, _ end: VirtAddr, _ transform: (VMFlags) -> VMFlags,
                                       check: (VMA) throws(VMError) -> Void = { _ in }) throws(VMError) {
+        try modifyRegions(start, end, { vma in
+            var changed = vma
+            changed.flags = transform(vma.flags)
+            return changed
+        }, check: check)
+    }
+
+    /// Gives every page in [start, end) (page aligned, mapped throughout)
+    /// the NUMA policy `policy` (nil: none), splitting regions at the ends
+    /// and merging those that now match. ENOMEM for a hole or past
+    /// max_map_count; nothing changes then. Linux: mbind_range() →
+    /// vma_modify_policy()
+    public mutating func setPolicy(_ policy: MemPolicy?, _ start: VirtAddr, _ end: VirtAddr) throws(VMError) {
+        precondition(start.isPageAligned && end.isPageAligned)
+        try modifyRegions(start, end, { vma in
+            var changed = vma
+            changed.policy = policy
+            return changed
+        })
+    }
+
+    /// The loop of modifyFlags and setPolicy: `transform` changes a region's
+    /// flags or policy, never its range.
+    private mutating func modifyRegions(_ start: VirtAddr, _ end: VirtAddr, _ transform: (VMA) -> VMA,
+                                        check: (VMA) throws(VMError) -> Void = { _ in }) throws(VMError) {
         guard start < end else { return }
         let first = lowerBound(start)
         var covered = start
@@ -420,7 +446,7 @@ extension VMATree {
             let vma = pool[node].vma
             try check(vma)
             // Each split adds a region. Linux: split_vma()'s map_count check
-            if transform(vma.flags) != vma.flags {
+            if transform(vma) != vma {
                 if vma.start < start { splits += 1 }
                 if vma.end > end { splits += 1 }
             }
@@ -433,11 +459,10 @@ extension VMATree {
         // below it stay where the merging starts.
         node = first
         while node != vmaNil && pool[node].vma.start < end {
-            let flags = transform(pool[node].vma.flags)
-            if flags != pool[node].vma.flags {
+            if transform(pool[node].vma) != pool[node].vma {
                 if pool[node].vma.start < start { node = split(node, at: start) }
                 if pool[node].vma.end > end { split(node, at: end) }
-                setFlags(node, flags)
+                reshape(node, to: transform(pool[node].vma))
             }
             node = pool[node].next
         }
