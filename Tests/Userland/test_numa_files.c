@@ -3,7 +3,8 @@
  *
  *   /sys/devices/system/node/{online,possible,has_cpu,has_memory,has_normal_memory}
  *   /sys/devices/system/node/nodeN/{cpulist,cpumap,distance,numastat,meminfo,cpuM}
- *   /proc/self/numa_maps, /proc/self/status (Cpus_allowed, Mems_allowed)
+ *   /proc/self/numa_maps (with mbind and set_mempolicy policies),
+ *   /proc/self/status (Cpus_allowed, Mems_allowed)
  *
  * Runs on the host (one node, usually) and on Keel (one node, or two with a
  * NUMA machine). Mounts sysfs on /sys if nothing is there yet. The checks hold
@@ -23,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ktest.h"
@@ -398,6 +400,18 @@ static void test_numa_maps(void)
            && field(line, "mapped") < 0 && node_sum(line) == 16 && strstr(line, " default anon=16 dirty=16 ")
            && strstr(line, " kernelpagesize_kB=4"),
        "16 touched anonymous pages: anon=16 dirty=16, N counts sum to 16", "got '%s'", line);
+
+    /* The policy column: a region's own policy (mbind), else the task's
+     * (set_mempolicy), as mpol_to_str() prints them. Node 0 is always there. */
+    unsigned long node0 = 1;
+    ok(syscall(SYS_mbind, p, len, 1 /* MPOL_PREFERRED */, &node0, 65, 0) == 0
+           && numa_maps_line((uintptr_t)p, line, sizeof line) && strncmp(strchr(line, ' '), " prefer:0 anon=16 ", 18) == 0,
+       "after mbind(MPOL_PREFERRED, node 0) the region shows prefer:0", "got '%s' (%s)", line, strerror(errno));
+    ok(syscall(SYS_set_mempolicy, 2 /* MPOL_BIND */, &node0, 65) == 0 && slurp("/proc/self/numa_maps") > 0
+           && strstr(buf, " bind:0 stack ") && strstr(buf, " prefer:0 anon=16 "),
+       "after set_mempolicy(MPOL_BIND, node 0) regions without a policy show bind:0", "%s", strerror(errno));
+    ok(syscall(SYS_set_mempolicy, 0 /* MPOL_DEFAULT */, NULL, 0) == 0 && slurp("/proc/self/numa_maps") > 0
+           && strstr(buf, " default stack "), "MPOL_DEFAULT again: default", "%s", strerror(errno));
     munmap(reserve, len + 2 * 4096);
 
     ok(slurp("/proc/self/numa_maps") > 0 && strstr(buf, " stack ") != NULL, "the stack's line says stack",

@@ -11,6 +11,7 @@ extension ProcPidFiles {
     static func numaMaps(_ task: Task, into window: inout TextWindow) {
         guard let mm = task.mmReference() else { return }
         defer { mm.put() }
+        let taskPolicy = task.allocLock.withLock { task.memPolicy }
         mm.mmapLock.withRead {
             let context = MapsContext(startBrk: mm.startBrk, brk: mm.brk, startStack: mm.startStack)
             let files = MappedFileNames()
@@ -18,20 +19,21 @@ extension ProcPidFiles {
                 guard !window.isFull else { break }
                 var stats = NumaMapsStats()
                 gatherNumaStats(mm, vma, into: &stats)
-                vma.writeNumaMaps(stats, policy: policyText(task, vma), context: context, files: files, to: &window)
+                vma.writeNumaMaps(stats, policy: policyText(vma.policy ?? taskPolicy), context: context, files: files,
+                                  to: &window)
             }
         }
     }
 
-    /// The policy numa_maps shows for `vma`: its own, else the task's.
-    /// HOOK for helper POLICY (branch wip-policy): until regions and tasks carry
-    /// a memory policy every region shows "default", Linux's text for no
-    /// policy. With them this returns memoryPolicyText(mode: <MPOL_* number>,
-    /// staticNodes:, relativeNodes:, nodes:) of the VMA's policy, or of the
-    /// task's when the VMA has none. Linux: __get_vma_policy() ?:
-    /// proc_priv->task_mempolicy, then mpol_to_str()
-    private static func policyText(_ task: Task, _ vma: VMA) -> String {
-        memoryPolicyText(mode: 0, nodes: .none)
+    /// The policy numa_maps shows for a region: its own, else the task's
+    /// (`taskPolicy`, read once under the task's allocLock); none is
+    /// "default". Linux: __get_vma_policy() ?: proc_priv->task_mempolicy, then
+    /// mpol_to_str() (which prints pol->nodes, not the mask the user passed)
+    private static func policyText(_ policy: MemPolicy?) -> String {
+        guard let policy else { return memoryPolicyText(mode: 0, nodes: .none) }
+        return memoryPolicyText(mode: policy.mode.rawValue,
+                                staticNodes: policy.flags & MemPolicy.MPOL_F_STATIC_NODES != 0,
+                                relativeNodes: policy.flags & MemPolicy.MPOL_F_RELATIVE_NODES != 0, nodes: policy.nodes)
     }
 
     /// Adds every resident page of `vma` to `stats`, under the page-table lock
