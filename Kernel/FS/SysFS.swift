@@ -23,7 +23,7 @@ enum SysFS {
     }
 
     /// A read-only attribute file printing what `show` returns, anew at
-    /// every open. Linux: a sysfs attribute's show()
+    /// every read. Linux: a sysfs attribute's show()
     static func attribute(_ show: @escaping () -> String) -> Inode {
         superBlock.makeInode(.generated(PrintedFile { (window: inout TextWindow) throws(Errno) in window.write(show()) }),
                              permissions: 0o444)
