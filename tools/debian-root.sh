@@ -7,6 +7,7 @@
 #     /bin/<coreutil>                ls sort sha256sum seq tr wc head cat and
 #                                    the small ones scripts use (echo, cut, ...)
 #     /bin/stress-ng                 (installed with apt-get when missing)
+#     /bin/numactl, /bin/numastat    Debian's numactl package (likewise), libnuma
 #     /lib/x86_64-linux-gnu/*.so.*   their libraries
 #     /lib64/ld-linux-x86-64.so.2    the loader (a copy, not a symlink)
 #     /etc/passwd, /etc/group        root only
@@ -23,15 +24,18 @@ out=$1
 
 # Coreutils and the few other programs the boot tests' scripts use.
 programs="dash ls sort sha256sum seq tr wc head tail cat echo true false sleep cut env printf
-    mkdir rm cp mv ln touch uniq basename dirname expr test id uname md5sum od yes tee stress-ng"
+    mkdir rm cp mv ln touch uniq basename dirname expr test id uname md5sum od yes tee stress-ng
+    numactl numastat"
 
-if ! command -v stress-ng >/dev/null 2>&1; then
+# The programs that are not always installed, and their Debian packages.
+for need in stress-ng:stress-ng numactl:numactl numastat:numactl; do
+    command -v "${need%%:*}" >/dev/null 2>&1 && continue
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stress-ng >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need#*:}" >&2
     else
-        echo "debian-root.sh: stress-ng missing; run as root: apt-get install -y stress-ng" >&2; exit 1
+        echo "debian-root.sh: ${need%%:*} missing; run as root: apt-get install -y ${need#*:}" >&2; exit 1
     fi
-fi
+done
 
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib/x86_64-linux-gnu" "$out/lib64" "$out/etc" \

@@ -111,6 +111,29 @@ enum Vmalloc {
         freeNode(area)
     }
 
+    /// Pages of kernel stacks whose frames belong to node `node`, for
+    /// nodeN/meminfo's KernelStack: each stack page is looked up in the
+    /// kernel page table, under `lock`. Linux: NR_KERNEL_STACK_KB, which
+    /// account_kernel_stack() adds to the node of each stack page
+    static func stackPages(node: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        var count = 0
+        var next = areas
+        while let area = next {
+            if area.pointee.isStack {
+                for page in 0..<area.pointee.pages {
+                    let virt = VirtAddr(area.pointee.start + UInt64(page) * pageSize)
+                    if let mapped = KernelPageTable.table.translate(virt), NUMA.nodeOf(frame: mapped.phys) == node {
+                        count += 1
+                    }
+                }
+            }
+            next = area.pointee.next
+        }
+        return count
+    }
+
     // The two questions a panic report asks (where the stacks are): answered
     // without the lock, which the panicking CPU may hold.
 

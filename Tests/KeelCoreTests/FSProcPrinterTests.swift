@@ -86,6 +86,22 @@ final class FSProcPrinterTests: XCTestCase {
         XCTAssertFalse(text.contains("Vm"), "kernel threads have no memory lines")
     }
 
+    /// The affinity lines as Linux 6.1 printed them in QEMU (2 CPUs, 2 nodes),
+    /// but for Mems_allowed's width: Keel's MAX_NUMNODES is 64, Debian's 1024.
+    func testStatusAllowedLines() {
+        var both = task
+        both.allowed = (cpus: [.cpu(0), .cpu(1)], cpuBits: 2, nodes: .first(2))
+        var text = ""
+        both.writeStatus(to: &text)
+        XCTAssertTrue(text.hasSuffix("Threads:\t1\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n"
+                                     + "Mems_allowed:\t00000000,00000003\nMems_allowed_list:\t0-1\n"))
+        both.allowed = (cpus: .cpu(1), cpuBits: 2, nodes: .node(1))
+        text = ""
+        both.writeStatus(to: &text)
+        XCTAssertTrue(text.hasSuffix("Cpus_allowed:\t2\nCpus_allowed_list:\t1\n"
+                                     + "Mems_allowed:\t00000000,00000002\nMems_allowed_list:\t1\n"))
+    }
+
     /// Keel's 10 ms scheduler tick is exactly one of Linux's USER_HZ clock ticks;
     /// a 4 ms tick would take two and a half, rounded down.
     func testClockTicks() {

@@ -234,19 +234,18 @@ final class PageInspectionTests: XCTestCase {
     }
 
     func testZoneinfoLayout() {
-        let zone = ZoneInfo(name: "DMA32", freePages: 61234, min: 300, low: 375, high: 450, spanned: 61440,
+        let zone = ZoneInfo(node: 1, name: "DMA32", freePages: 61234, min: 300, low: 375, high: 450, spanned: 61440,
                             present: 61406, managed: 60123, startPFN: 4096,
                             perCPU: [(count: 5, high: 32, batch: 8), (count: 0, high: 32, batch: 8)])
         var text = ""
         zone.write(to: &text)
         XCTAssertEqual(text, """
-            Node 0, zone    DMA32
+            Node 1, zone    DMA32
               pages free     61234
                     boost    0
                     min      300
                     low      375
                     high     450
-                    promo    525
                     spanned  61440
                     present  61406
                     managed  60123
@@ -255,21 +254,28 @@ final class PageInspectionTests: XCTestCase {
                   nr_free_pages 61234
               pagesets
                 cpu: 0
-                          count:    5
-                          high:     32
-                          batch:    8
+                          count: 5
+                          high:  32
+                          batch: 8
                 cpu: 1
-                          count:    0
-                          high:     32
-                          batch:    8
+                          count: 0
+                          high:  32
+                          batch: 8
               node_unreclaimable:  0
               start_pfn:           4096
 
             """)
         var empty = ""
-        ZoneInfo(name: "Normal", freePages: 0, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0, startPFN: 0,
+        ZoneInfo(node: 0, name: "Normal", freePages: 0, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0, startPFN: 0,
                  perCPU: []).write(to: &empty)
         XCTAssertTrue(empty.hasPrefix("Node 0, zone   Normal\n  pages free     0\n"))
         XCTAssertTrue(empty.hasSuffix("        protection: (0, 0, 0, 0, 0)\n"), "an empty zone stops there, as Linux")
+        // A node's first populated zone carries its counters (Linux 6.1: "      nr_inactive_anon 8676").
+        var first = ""
+        ZoneInfo(node: 1, name: "DMA32", freePages: 5, min: 1, low: 2, high: 3, spanned: 8, present: 8, managed: 8,
+                 startPFN: 65536, perCPU: [], nodeStats: [("nr_inactive_anon", 8676), ("nr_mapped", 405)])
+            .write(to: &first)
+        XCTAssertTrue(first.hasPrefix("Node 1, zone    DMA32\n  per-node stats\n      nr_inactive_anon 8676\n"
+                                      + "      nr_mapped    405\n  pages free     5\n"))
     }
 }

@@ -74,6 +74,10 @@ public struct ProcTaskInfo: Sendable {
     /// The same for its reaped children, in clock ticks. Linux: cutime, cstime
     public var childrenUserTime: Int
     public var childrenSystemTime: Int
+    /// Where the task may run and take memory from: its CPU affinity (over
+    /// `cpuBits`, nr_cpu_ids) and its allowed nodes; nil prints no such lines.
+    /// Linux: task->cpus_ptr, task->mems_allowed
+    public var allowed: (cpus: CPUMask, cpuBits: Int, nodes: NodeMask)? = nil
 
     public init(name: String, state: ProcTaskState, pid: Int32, tgid: Int32, parentPid: Int32, threads: Int,
                 memory: ProcTaskMemory?, exitCode: Int32, userTime: Int = 0, systemTime: Int = 0,
@@ -119,6 +123,16 @@ public struct ProcTaskInfo: Sendable {
             out.write("VmSwap:\t" + Fmt.dec(memory.swapPages * (pageSize / 1024), width: 8) + " kB\n")
         }
         out.write("Threads:\t" + Fmt.dec(threads) + "\n")
+        if let allowed {
+            // "%*pb" and "%*pbl": the CPUs over nr_cpu_ids bits, the nodes over
+            // MAX_NUMNODES (64 in Keel), where libnuma finds the nodemask size.
+            // Linux: task_cpus_allowed(), cpuset_task_status_allowed()
+            let cpus = { (cpu: Int) in allowed.cpus.contains(cpu: cpu) }
+            out.write("Cpus_allowed:\t" + BitmapText.mask(bits: allowed.cpuBits, contains: cpus) + "\n")
+            out.write("Cpus_allowed_list:\t" + BitmapText.list(bits: allowed.cpuBits, contains: cpus) + "\n")
+            out.write("Mems_allowed:\t" + BitmapText.mask(bits: NodeMask.capacity) { allowed.nodes.contains($0) } + "\n")
+            out.write("Mems_allowed_list:\t" + allowed.nodes.listText + "\n")
+        }
     }
 
     /// The 52 fields of /proc/<pid>/stat. Linux: do_task_stat()

@@ -250,6 +250,8 @@ public struct MemMapInspector {
 
 /// The numbers /proc/zoneinfo shows for one zone.
 public struct ZoneInfo {
+    /// The node the zone belongs to. Linux: zone->zone_pgdat->node_id
+    public var node: Int
     public var name: String
     public var freePages: Int
     public var min: Int, low: Int, high: Int
@@ -257,11 +259,16 @@ public struct ZoneInfo {
     public var startPFN: UInt64
     /// Per CPU: frames on its list, the list's high mark and batch.
     public var perCPU: [(count: Int, high: Int, batch: Int)]
-    /// The NUMA node the zone belongs to. Linux: zone->zone_pgdat->node_id
-    public var node = 0
+    /// The node's own counters ("name value"), printed in the node's first
+    /// populated zone only; nil in the others. Linux: the "per-node stats"
+    /// block, node_stat_name() items
+    public var nodeStats: [(name: String, value: Int)]?
 
-    public init(name: String, freePages: Int, min: Int, low: Int, high: Int, spanned: UInt64, present: UInt64,
-                managed: Int, startPFN: UInt64, perCPU: [(count: Int, high: Int, batch: Int)]) {
+    public init(node: Int, name: String, freePages: Int, min: Int, low: Int, high: Int, spanned: UInt64,
+                present: UInt64, managed: Int, startPFN: UInt64, perCPU: [(count: Int, high: Int, batch: Int)],
+                nodeStats: [(name: String, value: Int)]? = nil) {
+        self.node = node
+        self.nodeStats = nodeStats
         self.name = name
         self.freePages = freePages
         self.min = min
@@ -302,18 +309,22 @@ public struct ZoneInfo {
         return (min + step, min + 2 * step)
     }
 
-    /// One zone's block in Linux's layout (the per-node stats and the zone's
-    /// vm counters that Keel does not keep are left out; a parser reads
-    /// "key value" lines). An unpopulated zone stops after protection, as in Linux.
-    /// Linux: zoneinfo_show_print()
+    /// One zone's block in Linux 6.1's layout (the node and zone counters
+    /// Keel does not keep, and the per-CPU "vm stats threshold", are left out;
+    /// a parser reads "key value" lines). An unpopulated zone stops after
+    /// protection, as in Linux. Linux: zoneinfo_show_print()
     public func write<Sink: TextSink>(to out: inout Sink) {
-        out.write("Node \(node), zone " + Fmt.pad(name, 8) + "\n")
+        out.write("Node " + String(node) + ", zone " + Fmt.pad(name, 8) + "\n")
+        if let nodeStats {
+            out.write("  per-node stats\n")
+            // "\n      %-12s %lu"
+            for (name, value) in nodeStats { out.write("      " + Fmt.padRight(name, 12) + " " + String(value) + "\n") }
+        }
         out.write("  pages free     \(freePages)\n")
         out.write("        boost    0\n")
         out.write("        min      \(min)\n")
         out.write("        low      \(low)\n")
         out.write("        high     \(high)\n")
-        out.write("        promo    \(high + (high - low))\n")
         out.write("        spanned  \(spanned)\n")
         out.write("        present  \(present)\n")
         out.write("        managed  \(managed)\n")
@@ -324,9 +335,9 @@ public struct ZoneInfo {
         out.write("  pagesets\n")
         for (cpu, list) in perCPU.enumerated() {
             out.write("    cpu: \(cpu)\n")
-            out.write("              count:    \(list.count)\n")
-            out.write("              high:     \(list.high)\n")
-            out.write("              batch:    \(list.batch)\n")
+            out.write("              count: \(list.count)\n")
+            out.write("              high:  \(list.high)\n")
+            out.write("              batch: \(list.batch)\n")
         }
         out.write("  node_unreclaimable:  0\n")
         out.write("  start_pfn:           \(startPFN)\n")

@@ -104,25 +104,35 @@ final class KPageFile: SpecialFile {
 }
 
 extension ProcSystemFiles {
-    /// Each node's zones: free frames, watermarks, span and per-CPU lists,
-    /// read without the zone lock (a snapshot). Linux: zoneinfo_show()
+    /// Each node's zones, lowest node first: free frames, watermarks, span
+    /// and per-CPU lists, read without the zone lock (a snapshot); the node's
+    /// LRU counters head its first populated zone. Linux: zoneinfo_show() →
+    /// walk_zones_in_node() → zoneinfo_show_print()
     static func zoneinfo() -> String {
         var text = ""
         for node in 0..<PageAllocator.nodeCount {
+            let pgdat = PageAllocator.node(node)
             let ram = NUMA.nodeMemory(node)
+            var nodeStats: [(name: String, value: Int)]? = [
+                ("nr_inactive_anon", LRU.count(.inactiveAnon, node: node)),
+                ("nr_active_anon", LRU.count(.activeAnon, node: node)),
+                ("nr_inactive_file", LRU.count(.inactiveFile, node: node)),
+                ("nr_active_file", LRU.count(.activeFile, node: node)),
+                ("nr_unevictable", LRU.count(.unevictable, node: node)),
+            ]
             for type in ZoneType.allCases {
-                let zone = PageAllocator.node(node).pointee.zone(type)
+                let zone = pgdat.pointee.zone(type)
                 let low = type == .dma ? 0 : ZoneType(rawValue: type.rawValue - 1).map { $0.endPFN } ?? 0
                 let span = ZoneInfo.span(ram: ram, lowPFN: low, highPFN: type.endPFN)
                 let marks = ZoneInfo.watermarks(min: zone.watermarkMin, managed: zone.managedPages)
                 let lists = PageAllocator.perCPUCounts(in: type, node: node).map {
                     (count: $0, high: PerCPUPages.high, batch: PerCPUPages.batch)
                 }
-                var info = ZoneInfo(name: type.name, freePages: zone.freePages, min: zone.watermarkMin, low: marks.low,
-                                    high: marks.high, spanned: span.spanned, present: span.present,
-                                    managed: zone.managedPages, startPFN: span.startPFN, perCPU: lists)
-                info.node = node
-                info.write(to: &text)
+                let populated = zone.managedPages > 0
+                ZoneInfo(node: node, name: type.name, freePages: zone.freePages, min: zone.watermarkMin, low: marks.low,
+                         high: marks.high, spanned: span.spanned, present: span.present, managed: zone.managedPages,
+                         startPFN: span.startPFN, perCPU: lists, nodeStats: populated ? nodeStats : nil).write(to: &text)
+                if populated { nodeStats = nil }
             }
         }
         return text

@@ -6,6 +6,7 @@ final class ProcPidDirectory: FixedDirectory {
     /// The files of every process directory, in listing order. Linux: tgid_base_stuff[]
     nonisolated(unsafe) private static let files: [(name: String, show: (Task, inout TextWindow) throws(Errno) -> Void)] = [
         ("maps", ProcPidFiles.maps),
+        ("numa_maps", ProcPidFiles.numaMaps),
         ("oom_score", { task, window in window.write(ProcPidFiles.oomScore(task)) }),
         ("smaps", ProcPidFiles.smaps),
         ("smaps_rollup", ProcPidFiles.smapsRollup),

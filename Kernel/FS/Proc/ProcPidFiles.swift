@@ -134,11 +134,17 @@ enum ProcPidFiles {
             return (task.parent?.tgid ?? 0, max(leader.threads.count, 1), task.exitStatus,
                     task.processTicksLocked(), leader.reapedChildrenTicks)
         }
-        return ProcTaskInfo(name: task.commName, state: state, pid: task.pid, tgid: task.tgid,
-                            parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode,
-                            userTime: Scheduler.clockTicks(own.user), systemTime: Scheduler.clockTicks(own.system),
-                            childrenUserTime: Scheduler.clockTicks(children.user),
-                            childrenSystemTime: Scheduler.clockTicks(children.system))
+        var info = ProcTaskInfo(name: task.commName, state: state, pid: task.pid, tgid: task.tgid,
+                                parentPid: parentPid, threads: threads, memory: memory, exitCode: exitCode,
+                                userTime: Scheduler.clockTicks(own.user), systemTime: Scheduler.clockTicks(own.system),
+                                childrenUserTime: Scheduler.clockTicks(children.user),
+                                childrenSystemTime: Scheduler.clockTicks(children.system))
+        // Keel has no cpusets: every online node is allowed.
+        if let e = Scheduler.entity(of: task) {
+            info.allowed = (cpus: CPUMask(rawValue: e.allowedCPUs.rawValue & Scheduler.onlineMask),
+                            cpuBits: Scheduler.cpuCount, nodes: NUMA.online)
+        }
+        return info
     }
 }
 
