@@ -129,7 +129,14 @@ static long long run_fork_32m(long n)
     return ns;
 }
 
-/* First touch of fresh anonymous pages (zero-fill fault); n pages. */
+/* The NUMA rows' memory policy for the mappings run_anon_fault makes
+ * (mbind mode, 0: none), its nodes, and the pages it touched. */
+static int numa_policy;
+static unsigned long numa_nodes;
+static long numa_touched;
+
+/* First touch of fresh anonymous pages (zero-fill fault); n pages, in
+ * mappings given `numa_policy` first if set. */
 static long long run_anon_fault(long n)
 {
     const long chunk = 4096; /* pages per mapping: 16 MiB */
@@ -140,10 +147,13 @@ static long long run_anon_fault(long n)
                                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             return -1;
+        if (numa_policy != 0 && syscall(SYS_mbind, p, (size_t)pages * PAGE, numa_policy, &numa_nodes, 65, 0) != 0)
+            return -1;
         long long t0 = now_ns();
         for (long i = 0; i < pages; i++)
             p[i * PAGE] = 1;
         total += now_ns() - t0;
+        numa_touched += pages;
         munmap((void *)p, (size_t)pages * PAGE);
     }
     return total;
@@ -639,32 +649,6 @@ static const struct bench benches[] = {
  */
 static const char *const numa_counters[] = { "numa_hit", "numa_miss", "numa_foreign", "numa_interleave",
                                              "numa_local", "numa_other" };
-static int numa_policy;
-static unsigned long numa_nodes;
-static long numa_touched;
-
-static long long run_numa_touch(long n)
-{
-    const long chunk = 4096;
-    long long total = 0;
-    for (long done = 0; done < n; done += chunk) {
-        long pages = n - done < chunk ? n - done : chunk;
-        volatile unsigned char *p = mmap(NULL, (size_t)pages * PAGE, PROT_READ | PROT_WRITE,
-                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            return -1;
-        if (numa_policy != 0 && syscall(SYS_mbind, p, (size_t)pages * PAGE, numa_policy, &numa_nodes, 65, 0) != 0)
-            return -1;
-        long long t0 = now_ns();
-        for (long i = 0; i < pages; i++)
-            p[i * PAGE] = 1;
-        total += now_ns() - t0;
-        numa_touched += pages;
-        munmap((void *)p, (size_t)pages * PAGE);
-    }
-    return total;
-}
-
 static void numa_rows(void)
 {
     unsigned long online = 0;
@@ -682,10 +666,10 @@ static void numa_rows(void)
     syscall(SYS_getcpu, &cpu, &local, NULL);
     unsigned long here = 1UL << local, there = (online & ~here) & -(online & ~here);
     const struct { struct bench b; int policy; unsigned long nodes; } rows[] = {
-        { { "numa_touch_default", "pages", run_numa_touch }, 0, 0 },
-        { { "numa_touch_bind_local", "pages", run_numa_touch }, 2 /* MPOL_BIND */, here },
-        { { "numa_touch_bind_remote", "pages", run_numa_touch }, 2, there },
-        { { "numa_touch_interleave", "pages", run_numa_touch }, 3 /* MPOL_INTERLEAVE */, here | there },
+        { { "numa_touch_default", "pages", run_anon_fault }, 0, 0 },
+        { { "numa_touch_bind_local", "pages", run_anon_fault }, 2 /* MPOL_BIND */, here },
+        { { "numa_touch_bind_remote", "pages", run_anon_fault }, 2, there },
+        { { "numa_touch_interleave", "pages", run_anon_fault }, 3 /* MPOL_INTERLEAVE */, here | there },
     };
     printf("# bench numa: CPU %u on node %u, nodes %#lx\n", cpu, local, online);
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
