@@ -183,7 +183,7 @@ final class MM {
         if vmas.lockedVM > 0 { child.vmas.modifyAllFlags(merging: false) { $0.subtracting(.lockedMask) } }
         for vma in vmas where vma.flags.contains(.dontCopy) {
             do {
-                _ = try child.vmas.unmapRange(vma.start, vma.end)
+                try child.vmas.unmapRange(vma.start, vma.end) { _ in }
             } catch {
                 // Removing a whole VMA never splits one, so it cannot need a node.
                 Panic.now("dup_mmap: removing a VM_DONTCOPY VMA failed: \(error)")

@@ -117,11 +117,15 @@ extension MM {
     /// Linux: do_vmi_munmap()
     func munmap(_ start: VirtAddr, _ end: VirtAddr) throws(Errno) {
         precondition(mmapLock.isWriteLocked, "do_munmap without mmap_lock held for writing")
-        let removed: [VMA]
-        do { removed = try vmas.unmapRange(start, end) } catch { throw error.errno }
+        var removedFile = false
+        do {
+            try vmas.unmapRange(start, end) { if case .file = $0.backing { removedFile = true } }
+        } catch {
+            throw error.errno
+        }
         releaseUserPages(start, end)
         // Only a removed file mapping can leave an object no VMA maps.
-        if removed.contains(where: { if case .file = $0.backing { true } else { false } }) { detachUnusedFiles() }
+        if removedFile { detachUnusedFiles() }
     }
 
     /// munmap(2)'s checks on the length as given, then PAGE_ALIGN. Linux: __vm_munmap()

@@ -104,7 +104,7 @@ extension MM {
         moveSwapEntries(from: old, length: moved, to: target)
         // One flush (one shootdown on SMP) for every page moved.
         if movedAny { flush(old, old + moved) }
-        do { _ = try vmas.unmapRange(old, old + oldLength) } catch { throw error.errno }
+        do { try vmas.unmapRange(old, old + oldLength) { _ in } } catch { throw error.errno }
         releaseUserPages(old, old + oldLength)
         // A locked mapping's new pages come in now. Linux: mremap()'s mm_populate()
         if newLength > moved && piece.flags.populatesWhenLocked { populate(target + moved, target + newLength) }

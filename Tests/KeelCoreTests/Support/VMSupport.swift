@@ -69,3 +69,13 @@ struct VMTestFiles: MappedFileLookup {
 
 /// `addr - bytes`, which Base leaves out on purpose (kernel code subtracts addresses).
 func - (addr: VirtAddr, bytes: UInt64) -> VirtAddr { VirtAddr(addr.value - bytes) }
+
+extension VMATree {
+    /// The removed pieces of an unmap as a list, for the tests' assertions
+    /// (the kernel takes them one by one and keeps none).
+    mutating func unmapRange(_ start: VirtAddr, _ end: VirtAddr) throws(VMError) -> [VMA] {
+        var removed: [VMA] = []
+        try unmapRange(start, end) { removed.append($0) }
+        return removed
+    }
+}
