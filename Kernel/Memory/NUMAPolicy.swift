@@ -296,6 +296,19 @@ extension MM {
 }
 
 extension MM {
+    /// get_mempolicy with MPOL_F_ADDR: the policy word of the region holding
+    /// `address` (MPOL_DEFAULT for a region without a policy, not the
+    /// task's), or with `byNode` the node of its page, and the policy's
+    /// nodes. EFAULT outside every region. Takes mmap_lock for reading.
+    /// Linux: do_get_mempolicy()'s MPOL_F_ADDR part
+    func policyAnswer(at address: VirtAddr, byNode: Bool) throws(Errno) -> (word: Int32, nodes: NodeMask) {
+        try mmapLock.withRead { () throws(Errno) -> (Int32, NodeMask) in
+            guard let vma = vmas.findVMA(address), vma.contains(address) else { throw .EFAULT }
+            let word = byNode ? Int32(try nodeOfPage(at: address)) : MemPolicy.modeWord(vma.policy)
+            return (word, MemPolicy.reportedNodes(vma.policy))
+        }
+    }
+
     /// The node of the page at `address`, faulted in for reading first as
     /// get_user_pages would (an untouched anonymous page is the zero page
     /// then). EFAULT where it cannot be read. mmap_lock held.

@@ -68,11 +68,7 @@ enum MemPolicySyscalls {
             // A VMA without a policy answers MPOL_DEFAULT, not the task's.
             guard let mm = task.mm else { throw .EFAULT }
             let byNode = a.u64(4) & UInt64(MemPolicy.MPOL_F_NODE) != 0
-            (word, nodes) = try mm.mmapLock.withRead { () throws(Errno) -> (Int32, NodeMask) in
-                guard let vma = mm.vmas.findVMA(VirtAddr(address)), vma.contains(VirtAddr(address)) else { throw .EFAULT }
-                let word = byNode ? Int32(try mm.nodeOfPage(at: VirtAddr(address))) : MemPolicy.modeWord(vma.policy)
-                return (word, MemPolicy.reportedNodes(vma.policy))
-            }
+            (word, nodes) = try mm.policyAnswer(at: VirtAddr(address), byNode: byNode)
         }
         if policyOut.value != 0 { try UserCopy.write(word, at: policyOut) }
         guard maskOut.value != 0 else { return 0 }
