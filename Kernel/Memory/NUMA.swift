@@ -11,13 +11,20 @@ enum NUMA {
     /// Set once at boot by `install`, before the page allocator exists; read
     /// without a lock ever after (it never changes: Keel has no hotplug).
     nonisolated(unsafe) private(set) static var topology = NUMATopology.single(memory: [], apicIDs: [])
-    /// Each CPU's node, filled as the CPUs come up. Linux: x86_cpu_to_node_map
-    nonisolated(unsafe) private static var cpuNode = [Int](repeating: 0, count: SMP.maxCPUs)
+    /// Each CPU's node (SMP.maxCPUs of them), filled as the CPUs come up.
+    /// Inline, not an array: every page allocation reads it, and an array
+    /// would cost a reference count on that path. Linux: x86_cpu_to_node_map
+    nonisolated(unsafe) private static var cpuNode = InlineArray<64, Int>(repeating: 0)
+    /// `topology.nodeCount`, kept apart for the same reason: every page
+    /// allocation counts its numa_* event with it. Written once by `install`.
+    nonisolated(unsafe) private(set) static var nodeCount = 1
 
     /// The topology MemorySetup found. Called once, on the boot CPU, before
     /// any other CPU runs.
     static func install(_ found: NUMATopology) {
+        precondition(cpuNode.count == SMP.maxCPUs, "a node slot per possible CPU")
         topology = found
+        nodeCount = found.nodeCount
     }
 
     /// CPU `cpu` (with local APIC id `apicID`) is coming up: records its node.
@@ -26,7 +33,6 @@ enum NUMA {
         cpuNode[cpu] = topology.node(ofAPIC: apicID)
     }
 
-    static var nodeCount: Int { topology.nodeCount }
     /// Linux: node_online_map
     static var online: NodeMask { topology.online }
 
