@@ -45,59 +45,97 @@ enum Migrate {
         let entry: PageTableEntry
     }
 
+    /// How one try at moving a page ended.
+    enum Outcome {
+        /// The page is the new frame now, back on its LRU list.
+        case moved
+        /// Someone holds it for a moment (a task mid-fault on it, an mm's
+        /// lock taken): another try may succeed.
+        case busy
+        /// It cannot move (write-back, the swap cache, not a user page, no
+        /// free frame where it must go).
+        case refused
+    }
+
+    /// Tries to move a busy page this many times. Linux: NR_MAX_MIGRATE_PAGES_RETRY
+    static let maxPasses = 10
+
     /// Moves isolated page `source` (off its LRU list, holding the
     /// isolation's reference) into `target` (a free frame the compactor
-    /// took). True: `target` is the page now, back on its LRU list, and
-    /// `source` is freed. False: nothing changed; `source` is still the
-    /// caller's to put back, `target` still free for the caller.
+    /// took), in one try. True: `target` is the page now, back on its LRU
+    /// list, and `source` is freed. False: nothing changed; `source` is
+    /// still the caller's to put back, `target` still free for the caller.
     /// Counts pgmigrate_success / pgmigrate_fail.
     /// Linux: migrate_pages_batch() for one folio
     static func movePage(_ source: PhysAddr, to target: PhysAddr) -> Bool {
-        let moved = tryMove(source, to: target)
+        let moved = tryMove(source, to: target) == .moved
         VMStat.count(moved ? .pgMigrateSuccess : .pgMigrateFail)
         return moved
     }
 
-    /// Moves isolated page `source` to a frame `choice` allows (move_pages,
-    /// migrate_pages and mbind's MPOL_MF_MOVE pick the node), or puts it
-    /// back on its LRU list. True if it moved. Linux: migrate_pages() with
+    /// One try at moving isolated page `source` to a frame `choice` allows
+    /// (move_pages, migrate_pages and mbind's MPOL_MF_MOVE pick the node).
+    /// Unless it moved, `source` is still isolated, the caller's to try
+    /// again or put back. Counts nothing: the caller counts each page once.
+    /// Linux: migrate_folio_unmap() + migrate_folio_move() with
     /// alloc_migration_target() (__GFP_THISNODE) or the policy's new_folio()
-    static func movePage(_ source: PhysAddr, on choice: NodeChoice) -> Bool {
+    static func tryMove(_ source: PhysAddr, on choice: NodeChoice) -> Outcome {
         // With `allowed` set, the allocator takes no other node.
-        guard let target = PageAllocator.allocate(on: choice) else {
-            LRU.putback(source)
-            VMStat.count(.pgMigrateFail)
-            return false
-        }
-        guard movePage(source, to: target) else {
-            PageAllocator.free(target)
-            LRU.putback(source)
-            return false
-        }
-        return true
+        guard let target = PageAllocator.allocate(on: choice) else { return .refused }
+        let outcome = tryMove(source, to: target)
+        if outcome != .moved { PageAllocator.free(target) }
+        return outcome
     }
 
-    private static func tryMove(_ source: PhysAddr, to target: PhysAddr) -> Bool {
+    private static func tryMove(_ source: PhysAddr, to target: PhysAddr) -> Outcome {
         let page = PageAllocator.page(source).pointee
         // Linux waits for write-back and migrates swap-cache pages with their
         // cache entry; Keel leaves both where they are.
         guard !page.flags.contains(.writeback), !page.flags.contains(.swapCache),
-              page.flags.contains(.anon) || page.isPageCache else { return false }
-        var mappings: [Mapping] = []
-        var dirty = false
-        let complete = unmap(source, into: &mappings, dirty: &dirty)
-        var moved = false
-        if complete {
-            if dirty { markDirty(source) }
-            moved = move(source, to: target, mappings: Int32(mappings.count))
+              page.flags.contains(.anon) || page.isPageCache else { return .refused }
+        let moved = withUnsafeTemporaryAllocation(of: Mapping.self, capacity: maxMappings) { slots in
+            var mappings = Mappings(slots: slots)
+            defer { mappings.clear() }
+            var dirty = false
+            var moved = false
+            if unmap(source, into: &mappings, dirty: &dirty) {
+                if dirty { markDirty(source) }
+                moved = move(source, to: target, mappings: Int32(mappings.count))
+            }
+            remap(mappings, to: moved ? target : source, moved: moved)
+            return moved
         }
-        remap(mappings, to: moved ? target : source, moved: moved)
-        guard moved else { return false }
+        guard moved else { return .busy }
         // `target` holds the mappings' references, the cache's, and ours,
         // which going back on the list drops.
         PageAllocator.free(source)
         LRU.putback(target)
-        return true
+        return .moved
+    }
+
+    /// The PTEs one migration replaced, in a buffer on the migrating task's
+    /// stack: compaction migrates when memory is short, and a failed heap
+    /// allocation in the kernel cannot be caught.
+    private struct Mappings {
+        let slots: UnsafeMutableBufferPointer<Mapping>
+        private(set) var count = 0
+
+        init(slots: UnsafeMutableBufferPointer<Mapping>) { self.slots = slots }
+
+        var isFull: Bool { count == slots.count }
+        var all: UnsafeMutableBufferPointer<Mapping>.SubSequence { slots[0..<count] }
+
+        mutating func append(_ mapping: Mapping) {
+            precondition(!isFull, "more migration entries than maxMappings")
+            (slots.baseAddress! + count).initialize(to: mapping)
+            count += 1
+        }
+
+        /// Drops the entries' references to their mms.
+        mutating func clear() {
+            slots.baseAddress!.deinitialize(count: count)
+            count = 0
+        }
     }
 
     // MARK: 1. unmap
@@ -107,11 +145,11 @@ enum Migrate {
     /// a replaced PTE was dirty. False if some mm could not be locked or there
     /// are too many: the page may still be mapped there.
     /// Linux: try_to_migrate() → try_to_migrate_one()
-    private static func unmap(_ frame: PhysAddr, into mappings: inout [Mapping], dirty: inout Bool) -> Bool {
+    private static func unmap(_ frame: PhysAddr, into mappings: inout Mappings, dirty: inout Bool) -> Bool {
         var complete = true
         let walk = RMap.walk(frame) { mm, _, address in
             // A second hold of the read lock the walk took, kept until remap.
-            guard mappings.count < maxMappings, mm.mmapLock.tryLockRead() else {
+            guard !mappings.isFull, mm.mmapLock.tryLockRead() else {
                 complete = false
                 return false
             }
@@ -202,8 +240,8 @@ enum Migrate {
     /// new frame if `moved`, else the old one again) and unlocks its mm. An
     /// entry gone meanwhile (MADV_DONTNEED zaps under the read lock) gives
     /// its reference back. Linux: remove_migration_ptes() → remove_migration_pte()
-    private static func remap(_ mappings: [Mapping], to frame: PhysAddr, moved: Bool) {
-        for mapping in mappings {
+    private static func remap(_ mappings: Mappings, to frame: PhysAddr, moved: Bool) {
+        for mapping in mappings.all {
             let mm = mapping.mm
             mm.pageTableLock.lock()
             var flags = mapping.old.flags

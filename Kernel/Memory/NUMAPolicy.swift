@@ -10,7 +10,7 @@
 //
 // Migration to a node isolates each page from its LRU list while the mm's
 // mmap_lock is held for reading, drops the lock, and moves the pages with
-// Migrate.movePage(_:on:) (the same migration entries compaction uses),
+// Migrate.tryMove(_:on:) (the same migration entries compaction uses),
 // so a page's contents and mappings stay as they were. Pages are handled
 // `migrationBatch` at a time.
 // Linux: mm/mempolicy.c (get_vma_policy(), policy_node(), interleave_nid(),
@@ -108,6 +108,42 @@ struct IsolationBatch {
 
     /// Forgets the pages (the caller has moved or put back every one).
     mutating func removeAll() { count = 0 }
+
+    /// Moves each page where its choice says, in up to Migrate.maxPasses
+    /// passes: a page busy in one pass (a task mid-fault on it) is tried
+    /// again in the next, after the other pages, with the CPU offered to
+    /// others in between. Every page ends moved or back on its LRU list;
+    /// the batch keeps them (reordered) for the caller's answers. Returns
+    /// how many did not move. Linux: migrate_pages() → migrate_pages_batch()
+    mutating func migrate() -> Int {
+        var remaining = count          // pages [0, remaining) not done yet
+        var refused = 0
+        for pass in 0..<Migrate.maxPasses where remaining > 0 {
+            if pass > 0 { Scheduler.yield() }
+            var i = 0
+            while i < remaining {
+                let outcome = Migrate.tryMove(slots[i].frame, on: slots[i].choice)
+                if outcome == .busy {
+                    i += 1
+                    continue
+                }
+                if outcome == .moved {
+                    VMStat.count(.pgMigrateSuccess)
+                } else {
+                    refused += 1
+                    VMStat.count(.pgMigrateFail)
+                    LRU.putback(slots[i].frame)
+                }
+                slots.swapAt(i, remaining - 1)
+                remaining -= 1
+            }
+        }
+        for page in slots[0..<remaining] {
+            VMStat.count(.pgMigrateFail)
+            LRU.putback(page.frame)
+        }
+        return refused + remaining
+    }
 }
 
 extension MM {
@@ -274,7 +310,7 @@ extension MM {
                 cursor = isolateMisplaced(cursor, end, all: all, wanted: wanted, destination: destination,
                                           into: &batch, unmovable: &failed)
                 mmapLock.unlockRead()
-                for page in batch.pages where !Migrate.movePage(page.frame, on: page.choice) { failed += 1 }
+                failed += batch.migrate()
                 Scheduler.condResched()
             }
         }

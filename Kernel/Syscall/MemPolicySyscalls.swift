@@ -179,8 +179,8 @@ enum MemPolicySyscalls {
             func flush() throws(Errno) {
                 defer { pending.removeAll() }
                 var firstError: Errno? = nil
+                failed += pending.migrate()
                 for page in pending.pages {
-                    if !Migrate.movePage(page.frame, on: page.choice) { failed += 1 }
                     do throws(Errno) {
                         try UserCopy.write(Int32(page.choice.preferred), at: try element(status, UInt64(page.index), size: 4))
                     } catch {

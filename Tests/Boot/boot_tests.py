@@ -1772,7 +1772,13 @@ def main():
                 why, out = "QEMU did not stop", ""
             failed += 1
             print(f"not ok - {name}: {why}")
-            print("    | " + "\n    | ".join(out.strip().split("\n")[-40:]))
+            # The program's own failed checks first: a log reader that cuts
+            # the tail short still sees which check failed.
+            lines = out.strip().split("\n")
+            failures = [line for line in lines if line.startswith("not ok")][:10]
+            if failures:
+                print("    | failed checks: " + "\n    | failed checks: ".join(failures))
+            print("    | " + "\n    | ".join(lines[-40:]))
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 

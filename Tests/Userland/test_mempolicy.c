@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -463,6 +464,10 @@ static void test_moves_under_writes(int local, int other)
     if (pid == 0) {
         long *p = (long *)map_pages(N);
         long counts[N] = { 0 };
+        /* Every page is there before the parent starts moving them (an
+         * untouched page has no node: move_pages says -EFAULT for it). */
+        for (int i = 0; i < N; i++)
+            p[i * (PAGE / sizeof(long))] = 0;
         write(report[1], &p, sizeof p);
         fcntl(go[0], F_SETFL, O_NONBLOCK);
         char stop;
@@ -512,8 +517,18 @@ static void test_moves_under_writes(int local, int other)
 static void test_two_nodes(unsigned long online)
 {
     const int n = 8;
+    /* "Local" and numa_other mean the node of the CPU that faults: the task
+     * stays on the CPU it starts on until the counters are read, or the
+     * balancer could move it to the other node in between. */
+    cpu_set_t everywhere, here;
+    unsigned cpu = 0;
     int local = -1;
-    syscall(SYS_getcpu, NULL, &local, NULL);
+    if (!ok(sched_getaffinity(0, sizeof everywhere, &everywhere) == 0 && syscall(SYS_getcpu, &cpu, &local, NULL) == 0,
+            "sched_getaffinity and getcpu", "errno %d", errno))
+        return;
+    CPU_ZERO(&here);
+    CPU_SET(cpu, &here);
+    ok(sched_setaffinity(0, sizeof here, &here) == 0, "pinned to the CPU it runs on", "errno %d", errno);
     int other = local == 0 ? 1 : 0;
     unsigned long other_mask = 1UL << other, both = (1UL << local) | other_mask;
     note("nodes %#lx, running on node %d", online, local);
@@ -569,6 +584,7 @@ static void test_two_nodes(unsigned long online)
     ok(interleave_after - interleave_before >= n, "numa_interleave counts them", "%ld -> %ld", interleave_before,
        interleave_after);
     munmap(q, n * PAGE);
+    ok(sched_setaffinity(0, sizeof everywhere, &everywhere) == 0, "unpinned again", "errno %d", errno);
 
     /* migrate_pages of a child from its node to the other. */
     int report[2], go[2];
