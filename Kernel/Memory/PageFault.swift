@@ -204,7 +204,7 @@ extension MM {
             return copyOnWrite(page, vma: vma, seen: entry)
         case .swapIn(let entry):
             guard let pte = seen.entry else { return .resolved }        // (classified swapped: never nil)
-            return swapIn(page, vma: vma, entry: entry, seen: pte, how: &how)
+            return swapIn(page, vma: vma, entry: entry, seen: pte, write: access.kind == .write, how: &how)
         case .migrationWait:
             return waitForMigration()
         case .reuseOnWrite:

@@ -5,18 +5,26 @@
 //                        with its neighbours (read-ahead), mapped in place of
 //                        the swap PTE; the PTE's reference to the slot goes.
 //                        Linux: do_swap_page()
-//   Swap.readAround      the aligned cluster of 2^pageCluster slots around the
-//                        one faulted on, read into the swap cache.
-//                        Linux: swap_cluster_readahead() (page-cluster = 3)
+//   Swap.readAround      the aligned window of slots around the one faulted
+//                        on, read into the swap cache: up to 2^pageCluster
+//                        slots while faults use the pages read ahead, down
+//                        to the one slot while they do not (Core's
+//                        SwapReadahead). Linux: swap_cluster_readahead()
+//                        with swapin_nr_pages() (page-cluster = 3)
 //   MM.waitForMigration  sleep a tick and let the access run again.
 //                        Linux: migration_entry_wait()
 //
 // A page that was the slot's last user and that nobody else holds is
-// exclusive: it leaves the swap cache, its slot is freed, and it is mapped
-// writable if the VMA allows (its contents now live only in memory).
-// Otherwise it is mapped read-only and stays in the cache for the other PTEs
-// naming the slot; a later write copies it or, once nothing else uses the
-// slot, takes it out of the cache and reuses it (`Swap.freeIfUnused`).
+// exclusive. A write fault on it, or any fault once swap is more than half
+// full or in an mlocked region, takes it out of the swap cache: its slot is
+// freed and it is mapped writable if the VMA allows (its contents now live
+// only in memory). A read fault keeps it in the cache with its slot, mapped
+// read-only: while nobody writes it, the copy in swap is good, and reclaim
+// can drop the page again without writing it. Any other page is mapped
+// read-only and stays in the cache for the other PTEs naming the slot. A
+// later write copies it or, once nothing else uses the slot, takes it out of
+// the cache and reuses it (`Swap.freeIfUnused`).
+// Linux: do_swap_page() with should_try_to_free_swap()
 //
 // Reading a slot claims it first (the slot map's cache bit) and puts the
 // page in the cache only once it holds the slot's contents: a second fault on
@@ -24,12 +32,15 @@
 
 extension MM {
     /// Linux: do_swap_page()
-    func swapIn(_ page: VirtAddr, vma: VMA, entry: SwapEntry, seen: PageTableEntry,
+    /// `write`: the fault is a write (or swapoff's, which empties the area),
+    /// so the page leaves the swap cache if it can.
+    func swapIn(_ page: VirtAddr, vma: VMA, entry: SwapEntry, seen: PageTableEntry, write: Bool,
                 how: inout FaultHow) -> FaultOutcome {
         let frame: PhysAddr
         if let cached = SwapCache.lookup(entry) {
             frame = cached
             how = .swapCache
+            Swap.noteCacheHit(cached)
         } else {
             switch Swap.readAround(entry, on: NUMAPolicy.choice(for: vma, at: page)) {
             case .read(let read):
@@ -54,7 +65,8 @@ extension MM {
             MapCount.put(frame)
             return .resolved                // another thread mapped it, or the VMA went
         }
-        let exclusive = Swap.releaseSlot(for: frame, entry: entry)
+        let freeSwap = write || vma.flags.contains(.locked) || Swap.isHalfFull
+        let (exclusive, cached) = Swap.releaseSlot(for: frame, entry: entry, freeSwap: freeSwap)
         // A page read from the slot is new to the reverse map; one still in
         // the cache from before keeps its anon_vma. Linux: do_swap_page()'s
         // folio_add_new_anon_rmap() / folio_add_anon_rmap_ptes()
@@ -62,8 +74,10 @@ extension MM {
             VMStat.add(.anonPages, 1)
             RMap.addSwappedInPage(frame, self, at: page, exclusive: exclusive)
         }
-        let flags = Self.pteFlags(for: vma.flags, writable: exclusive)
-        let mapped = PageTableEntry(frame: frame, flags: exclusive && flags.contains(.writable) ? flags.union(.dirty) : flags)
+        // Writable only out of the cache: a write to a page the cache still
+        // holds would make the copy in swap stale.
+        let flags = Self.pteFlags(for: vma.flags, writable: exclusive && !cached)
+        let mapped = PageTableEntry(frame: frame, flags: flags.contains(.writable) ? flags.union(.dirty) : flags)
         do {
             try pageTable.replaceEntry(page, expecting: seen, with: mapped)
         } catch {
@@ -108,17 +122,34 @@ extension Swap {
         case ioError
     }
 
-    /// Reads `entry`'s slot into the swap cache, and the other slots of its
-    /// aligned cluster of 2^pageCluster that are in use and not cached yet
-    /// (best effort: a neighbour that cannot be had is skipped). The pages
-    /// come from where `choice` (the faulting VMA's memory policy) says.
+    /// Under `lock`: the window's state, and the pages read ahead that faults
+    /// found since the last window was chosen. Linux: swapin_nr_pages()'s
+    /// statics and swapin_readahead_hits
+    nonisolated(unsafe) private static var readahead = SwapReadahead()
+    nonisolated(unsafe) private static var readaheadHits = 0
+
+    /// A fault found `frame` in the swap cache: if it was read ahead, that is
+    /// a hit, and the next window may grow. Linux: swap_cache_get_folio()'s
+    /// folio_test_clear_readahead()
+    static func noteCacheHit(_ frame: PhysAddr) {
+        guard PageState.clear(frame, .readahead).contains(.readahead) else { return }
+        VMStat.count(.swapReadaheadHit)
+        lock.withLock { readaheadHits += 1 }
+    }
+
+    /// Reads `entry`'s slot into the swap cache, and the other slots of the
+    /// window around it that are in use and not cached yet (best effort: a
+    /// neighbour that cannot be had is skipped). The pages come from where
+    /// `choice` (the faulting VMA's memory policy) says.
     /// Linux: swap_cluster_readahead() → __read_swap_cache_async()
     static func readAround(_ entry: SwapEntry, on choice: NodeChoice?) -> ReadOutcome {
         let outcome = readIntoCache(entry, forFault: true, on: choice)
         guard case .read = outcome else { return outcome }
-        let window = UInt64(1) << UInt64(pageCluster)
-        let first = entry.offset & ~(window - 1)
-        for offset in first..<first + window where offset != entry.offset {
+        let pages = lock.withLock { () -> Int in
+            defer { readaheadHits = 0 }
+            return readahead.window(for: entry.offset, hits: readaheadHits, maxPages: 1 << pageCluster)
+        }
+        for offset in SwapReadahead.slots(around: entry.offset, pages: pages) where offset != entry.offset {
             // Stops at the first failure: no memory or a bad disk will not be
             // better for the next slot.
             switch readIntoCache(SwapEntry(type: entry.type, offset: offset), forFault: false, on: choice) {
@@ -161,7 +192,7 @@ extension Swap {
         }
         // Fresh: nobody sees it until it is in the cache.
         MapCount.initialize(frame, to: forFault ? 1 : 0)
-        PageAllocator.mark(frame, [.swapBacked])
+        PageAllocator.mark(frame, forFault ? [.swapBacked] : [.swapBacked, .readahead])
         do throws(Errno) {
             try area.transfer(entry.offset, UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)), write: false)
         } catch {
@@ -171,7 +202,7 @@ extension Swap {
             return .ioError
         }
         VMStat.count(.swapIns)
-        if forFault { VMStat.count(.workingsetRefaultAnon) }
+        VMStat.count(forFault ? .workingsetRefaultAnon : .swapReadahead)
         lock.lock()
         SwapCache.insertLocked(frame, area: area, offset: entry.offset)
         lock.unlock()
@@ -189,26 +220,46 @@ extension Swap {
     }
 
     /// The fault mapping `frame` (a swap-cache page it holds) in place of a
-    /// PTE naming `entry`: the PTE's reference to the slot goes. If that was
-    /// the slot's last user and the fault holds the only other reference
-    /// besides the cache's, the page leaves the cache (freeing the slot) and
-    /// true says it is exclusive to the PTE. Linux: do_swap_page()'s
-    /// swap_free() + should_try_to_free_swap() / folio_free_swap()
-    static func releaseSlot(for frame: PhysAddr, entry: SwapEntry) -> Bool {
+    /// PTE naming `entry`: the PTE's reference to the slot goes. `exclusive`:
+    /// that was the slot's last user and the fault holds the only reference
+    /// besides the cache's. Then with `freeSwap` the page leaves the cache
+    /// (freeing the slot); `cached` says whether it is still there.
+    /// Linux: do_swap_page()'s swap_free() + should_try_to_free_swap() / folio_free_swap()
+    static func releaseSlot(for frame: PhysAddr, entry: SwapEntry,
+                            freeSwap: Bool) -> (exclusive: Bool, cached: Bool) {
         lock.lock()
         guard let area = area(entry.type) else { Panic.now("do_swap_page: \(entry) of an area that is gone") }
         area.map.put(entry.offset)
+        let inCache = area.cachedFrame(entry.offset) == frame
+        let exclusive: Bool
         var tookOut = false
-        if area.map.count(entry.offset) == 0, area.cachedFrame(entry.offset) == frame, MapCount.count(frame) == 2 {
-            SwapCache.deleteLocked(frame, area: area, offset: entry.offset)
-            tookOut = true
+        if inCache {
+            exclusive = area.map.count(entry.offset) == 0 && MapCount.count(frame) == 2
+            if exclusive && freeSwap {
+                SwapCache.deleteLocked(frame, area: area, offset: entry.offset)
+                tookOut = true
+            }
+        } else {
+            // A page swapoff took out of the cache meanwhile is exclusive if
+            // the fault's reference is its only one.
+            exclusive = SwapCache.slot(of: frame) == nil && MapCount.count(frame) == 1
         }
-        // (A page swapoff took out of the cache meanwhile is exclusive if the
-        // fault's reference is its only one.)
-        let exclusive = tookOut || (SwapCache.slot(of: frame) == nil && MapCount.count(frame) == 1)
         lock.unlock()
         if tookOut { MapCount.put(frame) }              // the cache's: the fault's is left
-        return exclusive
+        return (exclusive, inCache && !tookOut)
+    }
+
+    /// Swap is more than half used: pages read back give up their slots
+    /// rather than keep a copy in swap. Linux: vm_swap_full()
+    static var isHalfFull: Bool {
+        lock.withLock {
+            var free = 0, total = 0
+            for case let area? in areas {
+                free += area.map.freePages
+                total += area.map.usablePages
+            }
+            return free * 2 < total
+        }
     }
 
     /// A write fault on a read-only swap-cache page: if no PTE names its slot

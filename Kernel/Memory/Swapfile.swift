@@ -289,7 +289,7 @@ extension MM {
                 var how = FaultHow.swapIn
                 for (address, pte) in batch[0..<count] {
                     guard let entry = pte.swapEntry, let vma = vmas.findVMA(address), vma.contains(address) else { continue }
-                    switch swapIn(address, vma: vma, entry: entry, seen: pte, how: &how) {
+                    switch swapIn(address, vma: vma, entry: entry, seen: pte, write: true, how: &how) {
                     case .outOfMemory: failure = .ENOMEM
                     case .sigbus: failure = .EIO
                     case .resolved, .segv, .needsWriteLock: continue     // (a busy slot: the next round)

@@ -88,6 +88,10 @@ enum VMEvent: Int, CaseIterable {
     case swapIns
     /// Pages written to swap. Linux: pswpout
     case swapOuts
+    /// Pages read from swap ahead of a fault on them. Linux: swap_ra
+    case swapReadahead
+    /// Pages read ahead that a fault then found in the swap cache. Linux: swap_ra_hit
+    case swapReadaheadHit
 
     // Compaction and migration (Kernel/Memory/Compaction.swift, Migrate.swift).
 

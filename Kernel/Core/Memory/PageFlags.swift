@@ -55,4 +55,8 @@ public struct PageFlags: OptionSet, Sendable {
     /// Was on the active list before it was evicted and read back: a refault
     /// of the working set. Linux: PG_workingset
     @inlinable public static var workingset: PageFlags { PageFlags(rawValue: 1 << 16) }
+    /// A swap-cache page read ahead of any fault on it: the first fault to
+    /// find it clears the flag and counts a read-ahead hit, which widens the
+    /// next window (Core's SwapReadahead). Linux: PG_readahead
+    @inlinable public static var readahead: PageFlags { PageFlags(rawValue: 1 << 17) }
 }

@@ -124,6 +124,8 @@ enum ProcSystemFiles {
             ("compact_stall", VMStat.total(.compactStall)),
             ("compact_fail", VMStat.total(.compactFail)),
             ("compact_success", VMStat.total(.compactSuccess)),
+            ("swap_ra", VMStat.total(.swapReadahead)),
+            ("swap_ra_hit", VMStat.total(.swapReadaheadHit)),
             ("cow_fault", VMStat.total(.cowFaults)),
             ("cow_reuse", VMStat.total(.cowReuses)),
             ("pgzerofill", VMStat.total(.zeroFillFaults)),
