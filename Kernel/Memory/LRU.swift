@@ -146,22 +146,17 @@ enum LRU {
     /// taken. Linux: isolate_lru_folios()
     static func isolateFromTail(_ kind: LRUListKind, node: Int, scan: Int,
                                 into batch: UnsafeMutableBufferPointer<PhysAddr>) -> (scanned: Int, taken: Int) {
-        var scanned = 0, taken = 0
-        let lists = lists(node)
         lock(node).lock()
-        var cursor = lists.pointee.tail(kind)
-        while let pfn = cursor, scanned < scan, taken < batch.count {
-            cursor = lists.pointee.older(than: pfn)
-            scanned += 1
+        defer { lock(node).unlock() }
+        var taken = 0
+        return lists(node).pointee.isolateFromTail(kind, scan: scan, limit: batch.count) { pfn in
             let frame = PhysAddr(pfn: pfn)
-            guard MapCount.tryGet(frame) else { continue }      // being freed: its free takes it off
-            lists.pointee.remove(pfn, kind)
+            guard MapCount.tryGet(frame) else { return false }     // being freed: its free takes it off
             PageState.clear(frame, .lru)
             batch[taken] = frame
             taken += 1
+            return true
         }
-        lock(node).unlock()
-        return (scanned, taken)
     }
 
     /// Puts back every page of `batch` (isolated pages, of any nodes) on the

@@ -83,6 +83,33 @@ final class LRUListTests: XCTestCase {
         }
     }
 
+    func testIsolateFromTailTakesABatchOldestFirst() {
+        // Reclaim's batches: 32 pages of a 100-page list, the oldest first,
+        // skipping the ones `take` refuses (being freed). The walk once
+        // followed the older link from the tail and took one page a batch.
+        withMemMap(frames: 100) { memMap in
+            var lists = LRULists(memMap: memMap)
+            for pfn in UInt64(100)..<200 { lists.addToHead(pfn, .activeAnon) }
+            var seen: [UInt64] = []
+            let (scanned, taken) = lists.isolateFromTail(.activeAnon, scan: 100, limit: 32) { pfn in
+                guard pfn % 10 != 3 else { return false }
+                seen.append(pfn)
+                return true
+            }
+            let want = (UInt64(100)..<200).filter { $0 % 10 != 3 }.prefix(32)
+            XCTAssertEqual(seen, Array(want))
+            XCTAssertEqual(taken, 32)
+            XCTAssertEqual(scanned, Int(want.last! - 100) + 1, "looked at every page up to the last taken")
+            XCTAssertEqual(lists.count(.activeAnon), 68)
+            XCTAssertEqual(contents(lists, .activeAnon).filter { want.contains($0) }, [], "the taken pages left the list")
+            XCTAssertEqual(lists.tail(.activeAnon), 103, "a refused page stays, now the oldest")
+
+            let (scannedAgain, takenAgain) = lists.isolateFromTail(.activeAnon, scan: 5, limit: 32) { _ in true }
+            XCTAssertEqual(scannedAgain, 5, "the scan budget ends the walk")
+            XCTAssertEqual(takenAgain, 5)
+        }
+    }
+
     func testSecondChanceTruthTable() {
         // Linux's folio_check_references(), row by row.
         XCTAssertEqual(PageReferences.check(referencedPTEs: 0, wasReferenced: false, locked: true, swapBacked: false, executable: false), .activate)

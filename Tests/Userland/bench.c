@@ -18,7 +18,7 @@
  * Arguments: `bench --exit` returns at once (the program fork_execve_wait
  * execs); `bench --boot` prints the boot marker and returns, so that a kernel
  * booted with it as init powers off (tools/bench.py times both);
- * `bench --reclaim [MiB [DEV]]` runs only the reclaim rows (reclaim_rows());
+ * `bench --reclaim [MiB [DEV [FREE_MiB]]]` runs only the reclaim rows (reclaim_rows());
  * `bench --numa` only the NUMA rows (numa_rows()).
  */
 #define _GNU_SOURCE
@@ -690,9 +690,10 @@ static void numa_rows(void)
 
 /*
  * The reclaim rows, in a machine with less memory than the working set (make
- * bench boots this with 64 MiB and a swap disk, the same QEMU line for both
- * kernels): `dev` becomes swap (ws_swapon: Linux booted from an initramfs
- * has none; on Keel swap= may have made it already), then
+ * bench boots this with a swap disk, the same QEMU line for both kernels):
+ * `dev` becomes swap (ws_swapon: Linux booted from an initramfs has none; on
+ * Keel swap= may have made it already), free memory above `free_mib` MiB is
+ * locked away so that both kernels give the working set the same, then
  *   workset_<N>m_write_verify  writing every page of an N MiB private
  *                              anonymous mapping (workset.h) and checking
  *                              every page in a random order: one op, the whole
@@ -700,12 +701,31 @@ static void numa_rows(void)
  *                              checking it: the time over the pages that pass
  *                              read from swap (vmstat pswpin): ns per page in
  */
-static void reclaim_rows(long mib, const char *dev)
+static void reclaim_rows(long mib, const char *dev, long free_mib)
 {
     if (ws_swapon(dev) != 0) {
         printf("# bench: swapon %s: errno %d (%s)\n", dev, errno, strerror(errno));
         return;
     }
+    /* The same memory for the working set under both kernels: Linux's own
+     * image, slabs and modules take some 60 MiB more than Keel's, so what is
+     * free above free_mib is locked away (mlock) before the rows start. */
+    long long free_kb = ws_meminfo_kb("MemFree"), pin = (free_kb - free_mib * 1024) * 1024;
+    if (free_kb < 0 || pin < 0) {
+        printf("# bench: MemFree %lld kB, below the %ld MiB the working set is to have: "
+               "give the machine more memory\n", free_kb, free_mib);
+        return;
+    }
+    pin &= ~(long long)(PAGE - 1);
+    if (pin > 0 && mmap(NULL, (size_t)pin, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE,
+                        -1, 0) == MAP_FAILED) {
+        printf("# bench: locking %lld kB away: errno %d (%s)\n", pin / 1024, errno, strerror(errno));
+        return;
+    }
+    printf("#   (MemFree %lld kB, %lld kB locked away, MemFree %lld kB for the working set)\n", free_kb, pin / 1024,
+           ws_meminfo_kb("MemFree"));
+    long long ra0 = ws_vmstat("swap_ra"), hit0 = ws_vmstat("swap_ra_hit"), out0 = ws_vmstat("pswpout"),
+              in_0 = ws_vmstat("pswpin");
     size_t bytes = (size_t)mib * MIB, pages = bytes / PAGE;
     char *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     uint32_t *order = ws_shuffled(pages, 1);
@@ -723,8 +743,11 @@ static void reclaim_rows(long mib, const char *dev)
         }
     long long ns = now_ns() - t0;
     printf("bench workset_%ldm_write_verify %12.1f\n", mib, (double)ns);
-    printf("#   (%.1f s, %.1f MiB/s written and checked)\n", ns / 1e9, ws_rate(2.0 * bytes, ns / 1e9));
+    printf("#   (%.1f s, %.1f MiB/s written and checked; pswpout %lld, pswpin %lld, swap_ra %lld, swap_ra_hit %lld)\n",
+           ns / 1e9, ws_rate(2.0 * bytes, ns / 1e9), ws_vmstat("pswpout") - out0, ws_vmstat("pswpin") - in_0,
+           ws_vmstat("swap_ra") - ra0, ws_vmstat("swap_ra_hit") - hit0);
     long long in0 = ws_vmstat("pswpin");
+    out0 = ws_vmstat("pswpout"), ra0 = ws_vmstat("swap_ra"), hit0 = ws_vmstat("swap_ra_hit");
     t0 = now_ns();
     for (size_t page = 0; page < pages; page++)
         if (ws_check(base + page * PAGE, 1, page) >= 0) {
@@ -737,7 +760,9 @@ static void reclaim_rows(long mib, const char *dev)
         printf("# bench swap_pagein_per_4k n/a: no pages read from swap (pswpin %lld)\n", swapped_in);
     } else {
         printf("bench %-24s %12.1f\n", "swap_pagein_per_4k", (double)ns / (double)swapped_in);
-        printf("#   (%lld pages in, %.1f MiB/s)\n", swapped_in, ws_rate((double)swapped_in * PAGE, ns / 1e9));
+        printf("#   (%lld pages in, %.1f MiB/s; pswpout %lld, swap_ra %lld, swap_ra_hit %lld)\n", swapped_in,
+               ws_rate((double)swapped_in * PAGE, ns / 1e9), ws_vmstat("pswpout") - out0, ws_vmstat("swap_ra") - ra0,
+               ws_vmstat("swap_ra_hit") - hit0);
     }
     fflush(stdout);
     munmap(base, bytes);
@@ -761,7 +786,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "--reclaim") == 0) {
-        reclaim_rows(argc > 2 ? atol(argv[2]) : 160, argc > 3 ? argv[3] : "/dev/vda");
+        reclaim_rows(argc > 2 ? atol(argv[2]) : 160, argc > 3 ? argv[3] : "/dev/vda", argc > 4 ? atol(argv[4]) : 64);
         return 0;
     }
     /* `bench [--repeat N] NAME...` runs only the named benchmarks, N times

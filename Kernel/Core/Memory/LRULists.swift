@@ -113,6 +113,28 @@ public struct LRULists {
         counts[kind.rawValue] -= 1
     }
 
+    /// Takes pages off `kind` from the tail towards the head, oldest first:
+    /// looks at up to `scan` pages and takes each that `take` accepts (it
+    /// may refuse a page being freed), until `limit` are taken. Returns how
+    /// many it looked at and took; `take` saw the taken ones in order.
+    /// Linux: isolate_lru_folios()
+    public mutating func isolateFromTail(_ kind: LRUListKind, scan: Int, limit: Int,
+                                         take: (UInt64) -> Bool) -> (scanned: Int, taken: Int) {
+        var scanned = 0, taken = 0
+        var cursor = tail(kind)
+        while let pfn = cursor, scanned < scan, taken < limit {
+            // The next page to look at is the next newer one: the walk goes
+            // from the tail back up the list, as the pages taken leave it.
+            let prev = memMap.page(pfn).pointee.lruPrev
+            cursor = prev == Page.noFrame ? nil : UInt64(prev)
+            scanned += 1
+            guard take(pfn) else { continue }
+            remove(pfn, kind)
+            taken += 1
+        }
+        return (scanned, taken)
+    }
+
     /// Moves a page that is on `kind` to the head of `kind` (a second
     /// chance on the same list). Linux: list_move() in folio_rotate_reclaimable()
     public mutating func rotate(_ pfn: UInt64, _ kind: LRUListKind) {
