@@ -165,6 +165,39 @@ final class VirtioBlkDevice: BlockDevice {
         try transfer(.write, sector: sector, UnsafeMutableRawPointer(mutating: base), buffer.count)
     }
 
+    /// One request per run of pages that fits the device's limits (segments,
+    /// bytes), each page a segment straight from the direct map.
+    func transferPages(_ pages: UnsafeBufferPointer<UnsafeMutableRawPointer>, sector: UInt64,
+                       write: Bool) throws(Errno) {
+        guard !write || !readOnly else { throw .EROFS }
+        let page = Int(pageSize), sectorsPerPage = UInt64(page / VirtioBlk.sectorSize)
+        guard sector <= sectorCount, UInt64(pages.count) * sectorsPerPage <= sectorCount - sector else { throw .EIO }
+        let type: VirtioBlk.RequestType = write ? .write : .read
+        guard pages.allSatisfy({ Self.physicalAddress(of: $0, page) != nil }) else {
+            // Not all in the direct map: each through transfer's bounce pages.
+            for (i, base) in pages.enumerated() {
+                try transfer(type, sector: sector + UInt64(i) * sectorsPerPage, base, page)
+            }
+            return
+        }
+        VMStat.count(write ? .sectorsOut : .sectorsIn, by: UInt64(pages.count) * sectorsPerPage)
+        let segmentsPerPage = (page + limits.maxSegmentBytes - 1) / limits.maxSegmentBytes
+        let pagesPerRequest = max(1, min(limits.maxRequestBytes / page, limits.maxSegments / segmentsPerPage,
+                                         (Int(queue.layout.size) - 2) / segmentsPerPage))
+        var first = 0
+        while first < pages.count {
+            let count = min(pagesPerRequest, pages.count - first)
+            var data: [VirtqueueBuffer] = []
+            data.reserveCapacity(count * segmentsPerPage)
+            for base in pages[first..<first + count] {
+                guard let phys = Self.physicalAddress(of: base, page) else { throw .EFAULT }     // (checked above)
+                limits.segments(address: phys.value, length: page, deviceWrites: !write, into: &data)
+            }
+            try perform(type, sector: sector + UInt64(first) * sectorsPerPage, data: data)
+            first += count
+        }
+    }
+
     /// A device without a write cache (no VIRTIO_BLK_F_FLUSH) has nothing to flush.
     func flush() throws(Errno) {
         guard canFlush else { return }

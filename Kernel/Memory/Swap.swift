@@ -81,6 +81,17 @@ final class SwapArea {
     func transfer(_ offset: UInt64, _ buffer: UnsafeMutableRawPointer, write: Bool) throws(Errno) {
         try Swap.transfer(device, file?.extents, offset, buffer, write: write)
     }
+
+    /// Slots `offset`, `offset` + 1, ... into (from) `pages`: on a disk one
+    /// request for the run (BlockDevice.transferPages); in a swap file, whose
+    /// blocks may lie anywhere, slot by slot.
+    func transfer(run offset: UInt64, _ pages: UnsafeBufferPointer<UnsafeMutableRawPointer>, write: Bool) throws(Errno) {
+        guard file == nil else {
+            for (i, page) in pages.enumerated() { try transfer(offset + UInt64(i), page, write: write) }
+            return
+        }
+        try device.transferPages(pages, sector: offset * (pageSize / 512), write: write)
+    }
 }
 
 extension Swap {

@@ -200,23 +200,36 @@ enum Vmscan {
         }
         // 2. No CPU may still reach an unmapped page through its TLB.
         flushes.flush()
-        // 3. Write anonymous pages to swap, then free what is clean and unused.
-        var kept = 0
-        for (i, frame) in batch.enumerated() {
-            var action = next[i]
-            if action == .write {
-                action = .free
+        // 3. Write the dirty anonymous pages to swap, all together: pages
+        //    whose slots follow one another go to the disk as one request.
+        withUnsafeTemporaryAllocation(of: (frame: PhysAddr, index: Int).self, capacity: batch.count) { dirty in
+            var count = 0
+            for (i, frame) in batch.enumerated() where next[i] == .write {
+                next[i] = .free                              // clean already: nothing to write
                 if PageState.clear(frame, .dirty).contains(.dirty) {
-                    do throws(Errno) {
-                        try Swap.writePage(frame)
-                    } catch .ENOENT {
-                        action = .keep                     // out of the swap cache: the put below may free it
-                    } catch {
-                        PageState.set(frame, .dirty)
-                        action = .activate
+                    dirty[count] = (frame, i)
+                    count += 1
+                }
+            }
+            withUnsafeTemporaryAllocation(of: PhysAddr.self, capacity: max(count, 1)) { frames in
+                for k in 0..<count { frames[k] = dirty[k].frame }
+                Swap.writePages(UnsafeBufferPointer(rebasing: frames[0..<count])) { k, error in
+                    switch error {
+                    case nil:
+                        break
+                    case .ENOENT?:
+                        next[dirty[k].index] = .keep         // out of the swap cache: the put below may free it
+                    case _?:
+                        PageState.set(dirty[k].frame, .dirty)
+                        next[dirty[k].index] = .activate
                     }
                 }
             }
+        }
+        // 4. Free what is clean and unused.
+        var kept = 0
+        for (i, frame) in batch.enumerated() {
+            var action = next[i]
             if action == .free {
                 if PageState.flags(frame).contains(.dirty) {
                     // A file page some mapping had dirtied: the flusher writes it first.

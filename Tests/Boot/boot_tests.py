@@ -1638,6 +1638,20 @@ def workset_2_5x_ram_with_swap(rc, out):
     expect_reclaimed(out)
 
 
+@boot_test(cmdline="init=/bin/test_workset -- 96 3 24", mem=RECLAIM_MEM, swap=RECLAIM_SWAP, timeout=900)
+def workset_beside_locked_memory(rc, out):
+    """24 MiB mlocked, then 96 MiB written and checked in 64 MiB of RAM: the
+    locked pages sit oldest on the anonymous lists, and reclaim must move
+    them to the unevictable list and go on to swap the working set. (Its
+    isolation once took one page per 32-page batch; the culling used up the
+    whole scan and the OOM killer fired with the swap disk empty.)"""
+    find(r"^# 24 MiB locked$", out, "the memory was not locked")
+    expect_passed(out, rc, "test_workset")
+    expect_reclaimed(out)
+    m = find(r"^vmstat: oom_kill (\d+)$", out, "no oom_kill line")
+    expect(m.group(1) == "0", f"the OOM killer fired {m.group(1)} times with swap free")
+
+
 RECLAIM_BIGFILE_DISK = make_disk("reclaim-bigfile.img", size="256M")
 
 

@@ -2,7 +2,7 @@
  * test_workset: a checksummed working set of anonymous memory survives
  * reclaim, swap and fork, on Linux and Keel.
  *
- *     test_workset [MiB [SEED]]        default 8 MiB, seed 1
+ *     test_workset [MiB [SEED [LOCKED_MiB]]]    default 8 MiB, seed 1, nothing locked
  *
  * Maps MiB of private anonymous memory and writes every page with contents
  * derived from its index and SEED (workset.h), then reads every page back in a
@@ -17,6 +17,9 @@
  * kernel); the boot test workset_2_5x_ram_with_swap runs 160 MiB in 64 MiB of
  * RAM with 256 MiB of swap, where most of it is written to swap and read back,
  * and the child's first writes are copy-on-write faults on swapped-out pages.
+ * With LOCKED_MiB, that much memory is mlocked (MAP_LOCKED) first: reclaim
+ * must step over the locked pages to reach the working set's
+ * (workset_beside_locked_memory, where they are a third of RAM).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -47,11 +50,20 @@ int main(int argc, char **argv)
 {
     long mib = argc > 1 ? atol(argv[1]) : 8;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
-    if (mib <= 0 || mib > 65536) {
-        printf("usage: test_workset [MiB [SEED]] (MiB 1..65536)\n");
+    long locked_mib = argc > 3 ? atol(argv[3]) : 0;
+    if (mib <= 0 || mib > 65536 || locked_mib < 0 || locked_mib > 65536) {
+        printf("usage: test_workset [MiB [SEED [LOCKED_MiB]]] (MiB 1..65536)\n");
         return 2;
     }
     ws_mount_proc();
+    if (locked_mib > 0) {
+        void *locked = mmap(NULL, (size_t)locked_mib * WS_MIB, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE, -1, 0);
+        if (!ok(locked != MAP_FAILED, "lock memory beside the working set", "%ld MiB: errno %d (%s)", locked_mib,
+                errno, strerror(errno)))
+            return ktest_done();
+        printf("# %ld MiB locked\n", locked_mib);
+    }
     size_t bytes = (size_t)mib * WS_MIB, pages = bytes / WS_PAGE;
     char why[200] = "";
 

@@ -15,4 +15,27 @@ public protocol BlockDevice: AnyObject {
     func write(sector: UInt64, from buffer: UnsafeRawBufferPointer) throws(Errno)
     /// Makes earlier writes durable (virtio VIRTIO_BLK_T_FLUSH). Linux: blkdev_issue_flush()
     func flush() throws(Errno)
+    /// Reads (or with `write`, writes) whole 4 KiB pages that lie one after
+    /// another on the disk from `sector`, each at its own address in memory:
+    /// a driver sends them as one request with a segment per page where the
+    /// device allows (a scatter-gather list), so a run of swap slots costs
+    /// the disk one trip. Linux: a bio of several bio_vecs (swap writes the
+    /// block layer's plug merged, the pages of one swap read-ahead)
+    func transferPages(_ pages: UnsafeBufferPointer<UnsafeMutableRawPointer>, sector: UInt64, write: Bool) throws(Errno)
+}
+
+extension BlockDevice {
+    /// A page at a time, for devices with nothing better (the host tests').
+    public func transferPages(_ pages: UnsafeBufferPointer<UnsafeMutableRawPointer>, sector: UInt64,
+                              write: Bool) throws(Errno) {
+        let sectorsPerPage = UInt64(4096 / 512)
+        for (i, page) in pages.enumerated() {
+            let at = sector + UInt64(i) * sectorsPerPage
+            if write {
+                try self.write(sector: at, from: UnsafeRawBufferPointer(start: page, count: 4096))
+            } else {
+                try read(sector: at, into: UnsafeMutableRawBufferPointer(start: page, count: 4096))
+            }
+        }
+    }
 }
