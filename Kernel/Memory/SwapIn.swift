@@ -139,46 +139,90 @@ extension Swap {
 
     /// Reads `entry`'s slot into the swap cache, and the other slots of the
     /// window around it that are in use and not cached yet (best effort: a
-    /// neighbour that cannot be had is skipped). The pages come from where
-    /// `choice` (the faulting VMA's memory policy) says.
-    /// Linux: swap_cluster_readahead() → __read_swap_cache_async()
+    /// neighbour that cannot be had is skipped). Each run of consecutive
+    /// slots is one request to the disk. The pages come from where `choice`
+    /// (the faulting VMA's memory policy) says.
+    /// Linux: swap_cluster_readahead() → __read_swap_cache_async(), the
+    /// reads merged under its blk_start_plug()
     static func readAround(_ entry: SwapEntry, on choice: NodeChoice?) -> ReadOutcome {
-        let outcome = readIntoCache(entry, forFault: true, on: choice)
-        guard case .read = outcome else { return outcome }
+        let fault: Claim
+        switch claim(entry, forFault: true, on: choice) {
+        case .done(let outcome): return outcome
+        case .claimed(let claimed): fault = claimed
+        }
         let pages = lock.withLock { () -> Int in
             defer { readaheadHits = 0 }
             return readahead.window(for: entry.offset, hits: readaheadHits, maxPages: 1 << pageCluster)
         }
-        for offset in SwapReadahead.slots(around: entry.offset, pages: pages) where offset != entry.offset {
-            // Stops at the first failure: no memory or a bad disk will not be
-            // better for the next slot.
-            switch readIntoCache(SwapEntry(type: entry.type, offset: offset), forFault: false, on: choice) {
-            case .read, .busy, .freed: continue
-            case .noMemory, .ioError: return outcome
+        let window = SwapReadahead.slots(around: entry.offset, pages: pages)
+        return withUnsafeTemporaryAllocation(of: Claim.self, capacity: window.count) { claims in
+            var count = 0
+            var outOfMemory = false
+            for offset in window {
+                var next = fault
+                if offset != entry.offset {
+                    // No memory for one neighbour will not be better for the next.
+                    guard !outOfMemory else { continue }
+                    switch claim(SwapEntry(type: entry.type, offset: offset), forFault: false, on: choice) {
+                    case .claimed(let claimed): next = claimed
+                    case .done(let outcome):
+                        if case .noMemory = outcome { outOfMemory = true }
+                        continue
+                    }
+                }
+                (claims.baseAddress! + count).initialize(to: next)
+                count += 1
             }
+            defer { claims.baseAddress!.deinitialize(count: count) }
+            var faultRead = true
+            var i = 0
+            while i < count {
+                var length = 1
+                while i + length < count, claims[i + length].offset == claims[i].offset + UInt64(length) { length += 1 }
+                let run = UnsafeMutableBufferPointer(rebasing: claims[i..<i + length])
+                if !read(run) && run.contains(where: { $0.forFault }) { faultRead = false }
+                i += length
+            }
+            return faultRead ? .read(fault.frame) : .ioError
         }
-        return outcome
     }
 
-    /// Reads one slot into a new swap-cache page. For the fault's own slot
+    /// A slot claimed for reading (its cache bit set), and the fresh frame
+    /// its page is to be read into.
+    private struct Claim {
+        let area: SwapArea
+        let offset: UInt64
+        let frame: PhysAddr
+        /// The fault's own slot (else read ahead).
+        let forFault: Bool
+    }
+
+    private enum Claimed {
+        /// Nothing to read: what the fault gets (a page cached already,
+        /// another reader, the slot freed, no memory).
+        case done(ReadOutcome)
+        case claimed(Claim)
+    }
+
+    /// Claims one slot and takes a frame for it. For the fault's own slot
     /// (`forFault`) a page already cached is returned with a reference; a
     /// neighbour already cached, or with no PTE naming it, is left alone
-    /// (`.freed`). Linux: __read_swap_cache_async() + swap_read_folio()
-    private static func readIntoCache(_ entry: SwapEntry, forFault: Bool, on choice: NodeChoice?) -> ReadOutcome {
+    /// (`.freed`). Linux: __read_swap_cache_async() up to swap_read_folio()
+    private static func claim(_ entry: SwapEntry, forFault: Bool, on choice: NodeChoice?) -> Claimed {
         lock.lock()
         guard let area = area(entry.type), entry.offset < UInt64(area.map.slots),
               area.map.count(entry.offset) > 0 else {
             lock.unlock()
-            return .freed
+            return .done(.freed)
         }
         if let cached = area.cachedFrame(entry.offset) {
             let got = forFault && MapCount.tryGet(cached)
             lock.unlock()
-            return got ? .read(cached) : forFault ? .busy : .freed
+            return .done(got ? .read(cached) : forFault ? .busy : .freed)
         }
         guard area.map.claimCache(entry.offset) else {
             lock.unlock()
-            return .busy
+            return .done(.busy)
         }
         lock.unlock()
         // The fault's own page may reclaim for its frame (swapoff's too, which
@@ -188,28 +232,48 @@ extension Swap {
         guard let frame = PageAllocator.allocate(on: choice)
                 ?? (forFault && Vmscan.tryToFreePages() > 0 ? PageAllocator.allocate(on: choice) : nil) else {
             unclaim(entry)
-            return .noMemory
+            return .done(.noMemory)
         }
         // Fresh: nobody sees it until it is in the cache.
         MapCount.initialize(frame, to: forFault ? 1 : 0)
         PageAllocator.mark(frame, forFault ? [.swapBacked] : [.swapBacked, .readahead])
-        do throws(Errno) {
-            try area.transfer(entry.offset, UnsafeMutableRawPointer(DirectMap.pointer(frame, as: UInt8.self)), write: false)
-        } catch {
-            Log.error("Read-error on swap-device (\(area.deviceNumber.major):\(area.deviceNumber.minor):\(entry.offset * 8))")
-            unclaim(entry)
-            PageAllocator.free(frame)
-            return .ioError
+        return .claimed(Claim(area: area, offset: entry.offset, frame: frame, forFault: forFault))
+    }
+
+    /// Reads a run of claimed, consecutive slots in one request and puts
+    /// each page in the swap cache and on the LRU lists. If the disk fails,
+    /// every page of the run is dropped and its claim given up: false.
+    /// Linux: swap_read_folio() + end_swap_bio_read()
+    private static func read(_ run: UnsafeMutableBufferPointer<Claim>) -> Bool {
+        let area = run[0].area
+        let failed = withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer.self, capacity: run.count) { pages in
+            for (k, claimed) in run.enumerated() {
+                pages[k] = UnsafeMutableRawPointer(DirectMap.pointer(claimed.frame, as: UInt8.self))
+            }
+            do throws(Errno) {
+                try area.transfer(run: run[0].offset, UnsafeBufferPointer(pages), write: false)
+                return false
+            } catch {
+                return true
+            }
         }
-        VMStat.count(.swapIns)
-        VMStat.count(forFault ? .workingsetRefaultAnon : .swapReadahead)
-        lock.lock()
-        SwapCache.insertLocked(frame, area: area, offset: entry.offset)
-        lock.unlock()
-        // On the anon lists, so that reclaim can take back a read-ahead page
-        // nobody maps. Linux: folio_add_lru() in __read_swap_cache_async()
-        LRU.add(frame)
-        return .read(frame)
+        for claimed in run {
+            if failed {
+                Log.error("Read-error on swap-device (\(area.deviceNumber.major):\(area.deviceNumber.minor):\(claimed.offset * 8))")
+                unclaim(SwapEntry(type: area.type, offset: claimed.offset))
+                PageAllocator.free(claimed.frame)
+                continue
+            }
+            VMStat.count(.swapIns)
+            VMStat.count(claimed.forFault ? .workingsetRefaultAnon : .swapReadahead)
+            lock.lock()
+            SwapCache.insertLocked(claimed.frame, area: area, offset: claimed.offset)
+            lock.unlock()
+            // On the anon lists, so that reclaim can take back a read-ahead page
+            // nobody maps. Linux: folio_add_lru() in __read_swap_cache_async()
+            LRU.add(claimed.frame)
+        }
+        return !failed
     }
 
     /// Gives up a claim on a slot whose page could not be read.
