@@ -127,7 +127,7 @@ static inline void ws_print_vmstat(void)
 {
     static const char *const names[] = { "pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",
                                          "pgactivate", "pgdeactivate", "pswpin", "pswpout", "workingset_refault_anon",
-                                         "workingset_refault_file", "oom_kill" };
+                                         "workingset_refault_file", "oom_kill", "swap_ra", "swap_ra_hit" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         long long value = ws_vmstat(names[i]);
         if (value >= 0) printf("vmstat: %s %lld\n", names[i], value);
