@@ -147,9 +147,18 @@ enum Vmscan {
     /// Reclaims what it can of `batch` (isolated pages, each with the
     /// caller's reference); moves the pages to keep to the front and returns
     /// how many, for the caller to put back. Linux: shrink_folio_list()
+    /// (Reclaim runs when memory is short: what it keeps aside lives on its
+    /// stack, since a failed heap allocation in the kernel cannot be caught.)
     private static func shrinkPageList(_ batch: UnsafeMutableBufferPointer<PhysAddr>, _ stats: inout ShrinkStats) -> Int {
+        withUnsafeTemporaryAllocation(of: Next.self, capacity: batch.count) { next in
+            next.initialize(repeating: .keep)
+            return shrinkPageList(batch, next, &stats)
+        }
+    }
+
+    private static func shrinkPageList(_ batch: UnsafeMutableBufferPointer<PhysAddr>, _ next: UnsafeMutableBufferPointer<Next>,
+                                       _ stats: inout ShrinkStats) -> Int {
         var flushes = TLBBatch()
-        var next = [Next](repeating: .keep, count: batch.count)
         // 1. Decide, and unmap what is to go.
         for (i, frame) in batch.enumerated() {
             let flags = PageState.flags(frame)
@@ -337,18 +346,28 @@ enum Vmscan {
     /// The mms whose PTEs a reclaim batch changed: each is flushed once,
     /// before any page of the batch is written or freed. Holding a Swift
     /// reference keeps the object; an mm torn down meanwhile has flushed
-    /// itself. Linux: struct tlbflush_unmap_batch
+    /// itself. Up to eight mms, inline (no heap allocation on the path
+    /// that makes memory); when a ninth comes, the eight are flushed at once,
+    /// which is early but never late: their PTEs changed already.
+    /// Linux: struct tlbflush_unmap_batch
     struct TLBBatch {
-        private var mms: [MM] = []
+        private var mms = InlineArray<8, MM?>(repeating: nil)
+        private var count = 0
 
         mutating func add(_ mm: MM) {
-            if !mms.contains(where: { $0 === mm }) { mms.append(mm) }
+            for i in 0..<count where mms[i] === mm { return }
+            if count == mms.count { flush() }
+            mms[count] = mm
+            count += 1
         }
 
         /// Linux: try_to_unmap_flush()
         mutating func flush() {
-            for mm in mms { mm.flush(VirtAddr(0), VirtAddr(mm.layout.taskSize)) }
-            mms = []
+            for i in 0..<count {
+                if let mm = mms[i] { mm.flush(VirtAddr(0), VirtAddr(mm.layout.taskSize)) }
+                mms[i] = nil
+            }
+            count = 0
         }
     }
 
