@@ -214,13 +214,7 @@ def bench_initramfs():
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copy(src, target)              # follows symlinks: the loader's too
         os.chmod(target, 0o755)
-    out = os.path.join(OUT, "initramfs-bench.cpio")
-    names = subprocess.run("find . -print0 | LC_ALL=C sort -z", shell=True, cwd=stage, capture_output=True,
-                           check=True).stdout
-    with open(out, "wb") as f:
-        subprocess.run(["cpio", "--null", "-o", "-H", "newc", "--owner=0:0", "--reproducible", "--quiet"],
-                       cwd=stage, input=names, stdout=f, check=True)
-    return out
+    return cpio_of(stage, "initramfs-bench.cpio")
 
 
 def reclaim_initramfs():
@@ -232,7 +226,12 @@ def reclaim_initramfs():
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(os.path.join(stage, "bin"))
     shutil.copy(os.path.join(ROOT, "build", "userland", "root", "bin", "bench"), os.path.join(stage, "bin", "bench"))
-    out = os.path.join(OUT, "initramfs-reclaim.cpio")
+    return cpio_of(stage, "initramfs-reclaim.cpio")
+
+
+def cpio_of(stage, name):
+    """A newc archive of the tree `stage`, in name order, owned by root: OUT/name."""
+    out = os.path.join(OUT, name)
     names = subprocess.run("find . -print0 | LC_ALL=C sort -z", shell=True, cwd=stage, capture_output=True,
                            check=True).stdout
     with open(out, "wb") as f:
