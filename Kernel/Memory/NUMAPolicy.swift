@@ -332,6 +332,15 @@ extension MM {
 }
 
 extension MM {
+    /// The nodes a page for `address` may come from under the VMA's policy or
+    /// else the running task's; nil for any node (no policy, or one that
+    /// only prefers). mmap_lock held. Linux: policy_nodemask()
+    func allowedNodes(at address: VirtAddr) -> NodeMask? {
+        precondition(mmapLock.isLocked, "allowedNodes without mmap_lock")
+        guard let vma = vmas.findVMA(address), vma.contains(address) else { return nil }
+        return NUMAPolicy.choice(for: vma, at: address.alignedDown())?.allowed
+    }
+
     /// get_mempolicy with MPOL_F_ADDR: the policy word of the region holding
     /// `address` (MPOL_DEFAULT for a region without a policy, not the
     /// task's), or with `byNode` the node of its page, and the policy's

@@ -63,9 +63,15 @@ enum OOMKiller {
         var gfpNames: String { self == .userPage ? "GFP_HIGHUSER_MOVABLE" : "GFP_KERNEL" }
     }
 
-    /// A page fault in `task` found no memory. Linux: pagefault_out_of_memory() → out_of_memory()
-    static func outOfMemory(faulting task: Task) -> Verdict {
+    /// A page fault in `task` found no memory. `nodes`: the nodes its memory
+    /// policy lets the page come from (nil: any). When they are not all the
+    /// machine's, only they count: reclaim shrinks them, free memory means
+    /// theirs, and the victim is not a task bound to other nodes, whose
+    /// death would give them nothing. Linux: pagefault_out_of_memory() →
+    /// out_of_memory() with constrained_alloc()'s CONSTRAINT_MEMORY_POLICY
+    static func outOfMemory(faulting task: Task, nodes: NodeMask?) -> Verdict {
         if Signals.fatalPending(task) { return .killed }
+        let constraint = nodes.flatMap { NUMA.online.rawValue & ~$0.rawValue == 0 ? nil : $0 }
         // Reclaim first: only when it frees nothing does a process die.
         // Linux: __alloc_pages_direct_reclaim() before __alloc_pages_may_oom()
         // Without free swap only file pages can go, and a task that evicts
@@ -73,15 +79,16 @@ enum OOMKiller {
         // OOM killer: then progress means free memory back above the low
         // watermark, not a few pages. Linux: should_reclaim_retry()'s
         // watermark check
-        let wanted = max(PageAllocator.highWatermarkPages - PageAllocator.freePages, ScanCounts.swapClusterMax)
-        if Vmscan.tryToFreePages(toReclaim: wanted) > 0
-            && (Swap.hasSwap || PageAllocator.freePages >= PageAllocator.lowWatermarkPages) {
+        let free = PageAllocator.freePages(on: constraint)
+        let wanted = max(PageAllocator.highWatermarkPages(on: constraint) - free, ScanCounts.swapClusterMax)
+        if Vmscan.tryToFreePages(toReclaim: wanted, nodes: constraint) > 0
+            && (Swap.hasSwap || PageAllocator.freePages(on: constraint) >= PageAllocator.lowWatermarkPages(on: constraint)) {
             return .retry
         }
         let verdict = oomLock.withLock { () -> Verdict in
-            if victimIsDying || memoryCameBack { return .retry }
+            if victimIsDying || memoryCameBack(on: constraint) { return .retry }
             let leader = Task.tasklistLock.withLock { task.groupLeader ?? task }
-            guard let chosen = selectVictim() ?? (task.pid == 1 ? nil : leader) else {
+            guard let chosen = selectVictim(within: constraint) ?? (task.pid == 1 ? nil : leader) else {
                 // Only init is left to kill: Linux panics ("System is deadlocked
                 // on memory"); Keel kills init and powers off, which `make run`
                 // reports as status 137.
@@ -110,16 +117,23 @@ enum OOMKiller {
         // A plain load first: this runs on every system call's way out.
         guard reserveFlag.load(ordering: .relaxed), reserveFlag.exchange(false, ordering: .relaxed) else { return }
         oomLock.withLock {
-            guard !victimIsDying, !memoryCameBack, let chosen = selectVictim() else { return }
+            guard !victimIsDying, !memoryCameBack(on: nil), let chosen = selectVictim(within: nil) else { return }
             kill(chosen, invokedBy: Scheduler.current, for: .kernel)
         }
     }
 
-    /// A page can be had above the min watermark after all: an earlier kill (or
-    /// an exit) gave memory back since this caller ran out, and nobody needs to
-    /// die. Linux: the last get_page_from_freelist() in __alloc_pages_may_oom()
-    private static var memoryCameBack: Bool {
-        guard let page = PageAllocator.allocate() else { return false }
+    /// A page can be had above the min watermark after all (on `nodes`, if
+    /// given): an earlier kill (or an exit) gave memory back since this
+    /// caller ran out, and nobody needs to die.
+    /// Linux: the last get_page_from_freelist() in __alloc_pages_may_oom()
+    private static func memoryCameBack(on nodes: NodeMask?) -> Bool {
+        let page: PhysAddr?
+        if let nodes, let first = (0..<PageAllocator.nodeCount).first(where: { nodes.contains($0) }) {
+            page = PageAllocator.allocate(on: NodeChoice(preferred: first, allowed: nodes))
+        } else {
+            page = PageAllocator.allocate()
+        }
+        guard let page else { return false }
         PageAllocator.free(page)
         return true
     }
@@ -164,10 +178,14 @@ enum OOMKiller {
     /// The process with the highest badness, never init and never a process
     /// already dying; of equal ones the last in pid order, as Linux's walk keeps
     /// the last. Linux: select_bad_process() → oom_evaluate_task()
-    private static func selectVictim() -> Task? {
+    /// With `nodes`, a process whose own policy binds it to other nodes
+    /// only is passed over. Linux: oom_cpuset_eligible() → mempolicy_in_oom_domain()
+    private static func selectVictim(within nodes: NodeMask?) -> Task? {
         var chosen: Task? = nil
         var chosenPoints = Int.min
         for task in Task.all where task.pid == task.tgid && task.pid != 1 && !Signals.fatalPending(task) {
+            if let nodes, let policy = task.allocLock.withLock({ task.memPolicy }), policy.mode == .bind,
+               policy.nodes.intersection(nodes).isEmpty { continue }
             guard let mm = processMM(task) else { continue }
             // A vfork child runs on its parent's memory: killing it gives none back.
             // Linux: in_vfork() in oom_badness()

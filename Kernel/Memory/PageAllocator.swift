@@ -232,12 +232,23 @@ enum PageAllocator {
         return sum
     }
 
-    /// Every node's sum of `value`.
-    private static func sum(_ value: (UnsafeMutablePointer<BuddyAllocator<DirectMap>>) -> Int) -> Int {
+    /// Every node's sum of `value`, or only the nodes of `nodes`.
+    private static func sum(_ nodes: NodeMask? = nil, _ value: (UnsafeMutablePointer<BuddyAllocator<DirectMap>>) -> Int) -> Int {
         var total = 0
-        for n in 0..<nodeCount { total += value(node(n)) }
+        for n in 0..<nodeCount where nodes?.contains(n) ?? true { total += value(node(n)) }
         return total
     }
+
+    /// Free frames, and the low and high watermarks, of the nodes in `nodes`
+    /// (nil: the machine): what the OOM killer weighs for an allocation a
+    /// memory policy binds to some nodes.
+    static func freePages(on nodes: NodeMask?) -> Int {
+        var total = 0
+        for n in 0..<nodeCount where nodes?.contains(n) ?? true { total += freePages(node: n) }
+        return total
+    }
+    static func lowWatermarkPages(on nodes: NodeMask?) -> Int { sum(nodes) { $0.pointee.lowWatermarkPages } }
+    static func highWatermarkPages(on nodes: NodeMask?) -> Int { sum(nodes) { $0.pointee.highWatermarkPages } }
     static var managedPages: Int { sum { $0.pointee.managedPages } }
     /// The machine's low and high watermarks (every node's zones), for the
     /// OOM killer's look at whether reclaim got anywhere.

@@ -61,7 +61,8 @@ enum PageFaultHandler {
             case .resolved, .needsWriteLock:         // (the second time it cannot ask again)
                 return
             case .outOfMemory:
-                switch OOMKiller.outOfMemory(faulting: task) {
+                let nodes = mm.mmapLock.withRead { mm.allowedNodes(at: VirtAddr(address)) }
+                switch OOMKiller.outOfMemory(faulting: task, nodes: nodes) {
                 case .retry:
                     return                       // the instruction runs again once the victim is gone
                 case .killed:

@@ -375,19 +375,23 @@ enum Vmscan {
 
     /// An allocation failed: reclaim here, harder at each priority, until a
     /// batch of pages is free. At each priority the nodes are shrunk in the
-    /// order this CPU's node allocates from, nearest first. Returns how many
+    /// order this CPU's node allocates from, nearest first; with `nodes`,
+    /// only those (the allocation's policy allows no other). Returns how many
     /// pages were freed (0: nothing more to reclaim; the OOM killer is next).
     /// A caller holding a file system's lock passes `shrinkCaches: false`:
     /// the cache shrinkers take those locks. Linux: try_to_free_pages() →
     /// do_try_to_free_pages() → shrink_zones() over the zonelist (GFP_NOFS
     /// keeps the file systems' shrinkers out the same way)
-    static func tryToFreePages(shrinkCaches: Bool = true, toReclaim: Int = ScanCounts.swapClusterMax) -> Int {
+    static func tryToFreePages(shrinkCaches: Bool = true, toReclaim: Int = ScanCounts.swapClusterMax,
+                               nodes: NodeMask? = nil) -> Int {
         VMStat.count(.allocStall)
         Trace.vmscanDirectReclaimBegin(order: 0)
         let zonelist = PageAllocator.zonelist(from: NUMA.localNode)
         var sc = ScanControl(isKswapd: false, node: NUMA.localNode, toReclaim: toReclaim)
         while sc.reclaimed < sc.toReclaim {
-            for node in zonelist where sc.reclaimed < sc.toReclaim {
+            // Only the nodes the allocation may use: freeing others helps it not.
+            // Linux: shrink_zones() over the zonelist filtered by the nodemask
+            for node in zonelist where sc.reclaimed < sc.toReclaim && nodes?.contains(node) ?? true {
                 sc.node = node
                 shrinkNode(&sc)
             }

@@ -513,6 +513,41 @@ static void test_moves_under_writes(int local, int other)
     close(report[0]); close(report[1]); close(go[0]); close(go[1]);
 }
 
+/* A child bound to one node touches more than the node holds (no swap): the
+ * other node's free memory cannot serve it, and the OOM killer must kill the
+ * child itself (Linux's CONSTRAINT_MEMORY_POLICY), not spin reclaiming the
+ * other node nor pass it by. */
+static void test_bound_out_of_memory(int node)
+{
+    char path[64], text[4096];
+    snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", node);
+    long total_kb = -1;
+    if (read_whole(path, text, sizeof text) >= 0) {
+        char *line = strstr(text, "MemTotal:");
+        if (line) total_kb = atol(line + strlen("MemTotal:"));
+    }
+    if (!ok(total_kb > 0, "the bound node's MemTotal", "%s: errno %d", path, errno))
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        unsigned long mask = 1UL << node;
+        if (set_mempolicy(MPOL_BIND, &mask, 65) != 0)
+            _exit(3);
+        size_t bytes = (size_t)(total_kb + 32 * 1024) * 1024;
+        char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            _exit(4);
+        for (size_t i = 0; i < bytes; i += PAGE)
+            p[i] = 1;
+        _exit(0);
+    }
+    int wstatus = -1;
+    waitpid(pid, &wstatus, 0);
+    ok(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL,
+       "a task bound to a node it overfills is OOM-killed, with the other node free", "status %#x (MemTotal %ld kB)",
+       wstatus, total_kb);
+}
+
 /* Two nodes or more: policies place pages where they say. */
 static void test_two_nodes(unsigned long online)
 {
@@ -618,6 +653,8 @@ static void test_two_nodes(unsigned long online)
     set_mempolicy(MPOL_DEFAULT, NULL, 0);
     ok(on_other == n, "the task's MPOL_BIND puts its new pages on the bound node", "%d of %d", on_other, n);
     munmap(r, n * PAGE);
+
+    test_bound_out_of_memory(other);
 }
 
 int main(int argc, char **argv)
@@ -628,6 +665,10 @@ int main(int argc, char **argv)
     if (access("/proc/self/maps", R_OK) != 0) {
         mkdir("/proc", 0555);
         mount("proc", "/proc", "proc", 0, NULL);
+    }
+    if (access("/sys/devices/system", R_OK) != 0) {
+        mkdir("/sys", 0555);
+        mount("sysfs", "/sys", "sysfs", 0, NULL);
     }
     int mode;
     unsigned long online = 0;
