@@ -346,28 +346,37 @@ enum Vmscan {
     /// The mms whose PTEs a reclaim batch changed: each is flushed once,
     /// before any page of the batch is written or freed. Holding a Swift
     /// reference keeps the object; an mm torn down meanwhile has flushed
-    /// itself. Up to eight mms, inline (no heap allocation on the path
-    /// that makes memory); when a ninth comes, the eight are flushed at once,
-    /// which is early but never late: their PTEs changed already.
-    /// Linux: struct tlbflush_unmap_batch
+    /// itself. Up to eight mms, inline: reclaim runs when memory is short and
+    /// allocates nothing. A batch that touched more (a page shared by many
+    /// forked processes) flushes every CPU's whole TLB instead, as Linux does
+    /// when its batch cannot say which CPUs to flush. `add` runs under an
+    /// mm's page-table lock, so it never flushes itself.
+    /// Linux: struct tlbflush_unmap_batch, try_to_unmap_flush()
     struct TLBBatch {
         private var mms = InlineArray<8, MM?>(repeating: nil)
         private var count = 0
+        private var overflowed = false
 
         mutating func add(_ mm: MM) {
             for i in 0..<count where mms[i] === mm { return }
-            if count == mms.count { flush() }
+            guard count < mms.count else {
+                overflowed = true
+                return
+            }
             mms[count] = mm
             count += 1
         }
 
         /// Linux: try_to_unmap_flush()
         mutating func flush() {
-            for i in 0..<count {
-                if let mm = mms[i] { mm.flush(VirtAddr(0), VirtAddr(mm.layout.taskSize)) }
-                mms[i] = nil
+            if overflowed {
+                TLB.flush(.all, on: .all)
+            } else {
+                for i in 0..<count { if let mm = mms[i] { mm.flush(VirtAddr(0), VirtAddr(mm.layout.taskSize)) } }
             }
+            for i in 0..<count { mms[i] = nil }
             count = 0
+            overflowed = false
         }
     }
 
