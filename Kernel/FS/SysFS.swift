@@ -2,8 +2,8 @@
 // as on Linux, and the CPUs under devices/system/cpu (a directory per CPU, and
 // the online, possible and present lists), where programs count them
 // (glibc's get_nprocs_conf, stress-ng), and the NUMA nodes under
-// devices/system/node (Kernel/FS/NodeSysfs.swift), and each disk's request
-// counts in block/<disk>/stat. More directories are added to `makeTree`.
+// devices/system/node (Kernel/FS/NodeSysfs.swift). More directories are added
+// to `makeTree`.
 // Linux: fs/sysfs (kernfs), kernel/ksysfs.c (kernel_kobj), tracefs's
 // automount on /sys/kernel/tracing, drivers/base/cpu.c
 
@@ -42,13 +42,7 @@ enum SysFS {
             let node = "node\(NUMA.node(ofCPU: n))"
             cpu.append(("cpu\(n)", directory([(node, superBlock.makeInode(.symlink("../../node/" + node), permissions: 0o777))])))
         }
-        // A directory per disk with its request counts. Linux: /sys/block/<disk>
-        // (a link into /sys/devices there), block/genhd.c's stat attribute
-        let disks = BlockDevices.virtioDisks.map { disk in
-            (disk.name, directory([("stat", attribute { disk.statistics.statLine })]))
-        }
         return directory([
-            ("block", directory(disks)),
             ("devices", directory([
                 ("system", directory([
                     ("cpu", directory(cpu)),

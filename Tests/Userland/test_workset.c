@@ -119,7 +119,6 @@ int main(int argc, char **argv)
     printf("workset: %ld MiB, write %.1f MiB/s, verify %.1f MiB/s, child %.2f s, parent verify %.1f MiB/s\n", mib,
            ws_rate(bytes, write_s), ws_rate(bytes, verify_s), child_s, ws_rate(bytes, parent_s));
     ws_print_vmstat();
-    ws_print_block_stats();
     munmap(base, bytes);
     free(order);
     return ktest_done();

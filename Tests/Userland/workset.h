@@ -14,7 +14,6 @@
 #define WORKSET_H
 
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -133,28 +132,6 @@ static inline void ws_print_vmstat(void)
         long long value = ws_vmstat(names[i]);
         if (value >= 0) printf("vmstat: %s %lld\n", names[i], value);
     }
-    fflush(stdout);
-}
-
-/* Each disk's /sys/block/NAME/stat, one "block: NAME FIELDS" line each
- * (sysfs mounted on /sys first if it is not; nothing without disks). */
-static inline void ws_print_block_stats(void)
-{
-    if (access("/sys/block", F_OK) != 0) {
-        mkdir("/sys", 0555);
-        mount("sysfs", "/sys", "sysfs", 0, NULL);
-    }
-    DIR *dir = opendir("/sys/block");
-    struct dirent *entry;
-    while (dir && (entry = readdir(dir))) {
-        if (entry->d_name[0] == '.') continue;
-        char path[300], line[512];
-        snprintf(path, sizeof path, "/sys/block/%s/stat", entry->d_name);
-        FILE *f = fopen(path, "r");
-        if (f && fgets(line, sizeof line, f)) printf("block: %s %s", entry->d_name, line);
-        if (f) fclose(f);
-    }
-    if (dir) closedir(dir);
     fflush(stdout);
 }
 

@@ -17,24 +17,3 @@ public struct BlockDeviceStatistics: Equatable, Sendable {
 
     public init() {}
 }
-
-extension BlockDeviceStatistics {
-    /// /sys/block/<disk>/stat: Linux's 17 fields, each right-aligned in 8
-    /// columns: read I/Os, read merges, read sectors, read ticks, the same
-    /// four for writes, in_flight, io_ticks, time_in_queue, four discard
-    /// fields, flush I/Os, flush ticks. Keel merges no requests (a caller
-    /// that wants one request makes one, as swap's runs do), keeps no times
-    /// and has no discard: those are 0. Linux: part_stat_show()
-    public var statLine: String {
-        let fields: [UInt64] = [readRequests, 0, sectorsRead, 0, writeRequests, 0, sectorsWritten, 0,
-                                inFlight, 0, 0, 0, 0, 0, 0, flushRequests, 0]
-        var line = ""
-        for (i, value) in fields.enumerated() {
-            let digits = String(value)
-            if i > 0 { line += " " }
-            line += String(repeating: " ", count: max(0, 8 - digits.count)) + digits
-        }
-        return line + "\n"
-    }
-}
-
